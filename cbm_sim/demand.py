@@ -1,0 +1,76 @@
+r"""Local demand by sector: annual paths turned into daily volumes with a seasonal profile.
+
+Each sector's annual volume comes from its scenario path; the daily profile is a cosine with
+its maximum in mid-January,
+
+.. math::
+
+    d(t) = \frac{V_y}{365.25}\left[1 + (r-1)\cos\frac{2\pi(t - t_J)}{365.25}\right]
+
+where :math:`t_J` is 15 January, :math:`V_y` the year's volume [m³] and :math:`r` the
+ratio of the mid-January demand to the annual mean (``winter_peak_ratio``). The cosine
+averages to zero over a year, so the annual volume is kept (to the calendar's rounding).
+Cold spells multiply all local sectors' demand on their days.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from cbm_sim import units
+from cbm_sim.paths import interpolate
+from cbm_sim.scenario import Demand
+
+SECTORS: tuple[str, ...] = ("residential", "commercial", "transport", "industry", "chemicals")
+"""Local sectors other than field use, in the dispatch priority order (民生 first)."""
+
+CITY_GAS_SECTORS: tuple[str, ...] = ("residential", "commercial", "transport", "industry")
+"""Sectors served by city-gas companies (assumption: the plan's 城镇燃气企业 supply these)."""
+
+
+def fractional_years(dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
+    """Calendar dates as fractional years (2021-07-02 ≈ 2021.5) for path interpolation."""
+    year = dates.year.to_numpy(dtype=np.float64)
+    days_in_year = np.where(dates.is_leap_year, 366.0, 365.0)
+    return year + (dates.dayofyear.to_numpy(dtype=np.float64) - 0.5) / days_in_year
+
+
+def seasonal_profile(dates: pd.DatetimeIndex, peak_ratio: float) -> npt.NDArray[np.float64]:
+    """Multiplier of the annual-mean daily demand on each date (mean 1 over a year)."""
+    if peak_ratio < 1.0:
+        raise ValueError(f"winter_peak_ratio must be >= 1, got {peak_ratio}")
+    phase = 2.0 * np.pi * (dates.dayofyear.to_numpy(dtype=np.float64) - 15.0) / units.DAYS_PER_YEAR
+    return 1.0 + (peak_ratio - 1.0) * np.cos(phase)
+
+
+def annual_m3(demand: Demand, sector: str, years: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Annual demand of a sector [m³/yr] at (fractional) years."""
+    if sector == "residential":
+        res = demand.residential
+        people = interpolate(res.people_1e4, years) * units.WAN
+        return people * interpolate(res.use_m3_per_person_year, years)
+    if sector not in SECTORS:
+        raise ValueError(f"unknown sector {sector!r}; expected one of {SECTORS}")
+    return interpolate(getattr(demand, sector).annual_1e8_m3, years) * units.YI
+
+
+def daily_m3(demand: Demand, dates: pd.DatetimeIndex) -> dict[str, npt.NDArray[np.float64]]:
+    """Daily demand [m³/d] of every local sector on ``dates`` (cold spells applied)."""
+    years = fractional_years(dates)
+    spell = np.ones(len(dates))
+    for cold in demand.cold_spells:
+        start = pd.Timestamp(cold.start)
+        hit = (dates >= start) & (dates < start + pd.Timedelta(days=cold.days))
+        spell[hit] *= cold.demand_multiplier
+    out = {}
+    for sector in SECTORS:
+        peak = (
+            demand.residential.winter_peak_ratio
+            if sector == "residential"
+            else getattr(demand, sector).winter_peak_ratio
+        )
+        base = annual_m3(demand, sector, years) / units.DAYS_PER_YEAR
+        out[sector] = base * seasonal_profile(dates, peak) * spell
+    return out

@@ -1,0 +1,125 @@
+"""The dispatch step: routing one step's gas from supply to uses, by priority.
+
+Priority (documented, plan ch4 §3 一 "优先保障民生": residential first):
+
+1. coal-mine gas: the usable share goes to mine heating/living gas, then to mine-gas power up
+   to the plants' capacity; the rest is vented (low-concentration gas cannot be used);
+2. surface gas, in order: field own use and losses, residential, commercial, transport,
+   industry, chemicals, CNG, LNG feed;
+3. storage is withdrawn only to cover a shortfall of the local sectors (field use to
+   chemicals), never for CNG, LNG or exports;
+4. in the injection season what remains fills storage, then goes to outbound pipelines up to
+   ``min(capacity, outbound cap)``; what has no outlet is shut in (wells choked back).
+
+The kernel is a pure function of floats and float64 arrays; it knows nothing of SimPy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True)
+class StepFlows:
+    """Flows of one step [m³ over the step] (``allocated`` in request order)."""
+
+    allocated: npt.NDArray[np.float64]
+    mine_heating: float
+    mine_power: float
+    mine_vented: float
+    withdrawal: float
+    injection: float
+    exports: float
+    shut_in: float
+
+
+def greedy_allocate(supply: float, requests: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    r"""Serve ``requests`` in order from ``supply`` until it runs out.
+
+    .. math:: a_k = \min\bigl(r_k, \max(0, S - \textstyle\sum_{j<k} r_j)\bigr)
+    """
+    before = np.concatenate(([0.0], np.cumsum(requests)[:-1]))
+    return np.minimum(requests, np.maximum(supply - before, 0.0))
+
+
+def route(
+    *,
+    surface_m3: float,
+    requests_m3: npt.NDArray[np.float64],
+    n_local: int,
+    mine_drainage_m3: float,
+    mine_usable_share: float,
+    mine_heating_m3: float,
+    mine_power_capacity_m3: float,
+    storage_level_m3: float,
+    storage_capacity_m3: float,
+    storage_max_rate_m3: float,
+    inject: bool,
+    export_limit_m3: float,
+) -> StepFlows:
+    """Route one step's gas.
+
+    Parameters
+    ----------
+    surface_m3
+        Deliverability of all surface wells over the step [m³].
+    requests_m3
+        Requests in priority order [m³]; the first ``n_local`` are local sectors that storage
+        may serve, the rest (CNG, LNG feed) are not.
+    mine_drainage_m3, mine_usable_share, mine_heating_m3, mine_power_capacity_m3
+        Coal-mine gas drained [m³], the share usable (0-1), heating/living demand [m³] and the
+        gas the power plants can burn over the step [m³].
+    storage_level_m3, storage_capacity_m3, storage_max_rate_m3
+        Storage stock, capacity and the most it can take in or send out over the step [m³].
+    inject
+        Whether this step lies in the injection season.
+    export_limit_m3
+        ``min(pipeline capacity, outbound cap)`` over the step [m³].
+
+    Returns
+    -------
+    StepFlows
+        The flows; they satisfy ``surface + drainage + withdrawal = sum(allocated) +
+        heating + power + vented + injection + exports + shut_in``.
+    """
+    usable = mine_usable_share * mine_drainage_m3
+    heating = min(mine_heating_m3, usable)
+    power = min(usable - heating, mine_power_capacity_m3)
+    vented = mine_drainage_m3 - heating - power
+
+    first = greedy_allocate(surface_m3, requests_m3)
+    shortfall_local = float(np.sum(requests_m3[:n_local] - first[:n_local]))
+    withdrawal = min(storage_level_m3, storage_max_rate_m3, shortfall_local)
+    if withdrawal > 0.0:
+        # A local shortfall means surface gas is used up by the local sectors (they come
+        # first); withdrawn gas serves them only, so CNG and LNG get nothing this step.
+        allocated = np.concatenate(
+            (
+                greedy_allocate(surface_m3 + withdrawal, requests_m3[:n_local]),
+                np.zeros(len(requests_m3) - n_local),
+            )
+        )
+    else:
+        allocated = first
+    remaining = max(surface_m3 + withdrawal - float(np.sum(allocated)), 0.0)
+    injection = (
+        min(remaining, storage_capacity_m3 - storage_level_m3, storage_max_rate_m3)
+        if inject and withdrawal == 0.0
+        else 0.0
+    )
+    injection = max(injection, 0.0)
+    exports = min(remaining - injection, max(export_limit_m3, 0.0))
+    shut_in = remaining - injection - exports
+    return StepFlows(
+        allocated=allocated,
+        mine_heating=heating,
+        mine_power=power,
+        mine_vented=vented,
+        withdrawal=withdrawal,
+        injection=injection,
+        exports=exports,
+        shut_in=shut_in,
+    )

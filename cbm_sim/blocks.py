@@ -1,0 +1,200 @@
+"""Blocks (区块) as SimPy agents: reserves, development class, rigs and drilling programmes.
+
+Each block drills its programme (wells spudded per year by type, from the scenario) with its
+own rigs (a ``simpy.Resource``). A well occupies a rig for its drilling days, then waits its
+completion days (fracturing, pump, hook-up) and joins the well population at hook-up, where
+it starts dewatering. Before a well is spudded the block checks that the EUR booked by all
+its wells stays within ``proved reserves × recovery factor``; when a programme hits that
+wall the block stops drilling and the event is recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import simpy
+import yaml
+
+from cbm_sim.paths import value_at
+from cbm_sim.scenario import BlockProgramme, Drilling
+
+WELL_TYPES: tuple[str, ...] = ("vertical", "horizontal")
+"""Well types; their index is the ``well_type`` code in the population."""
+
+
+@dataclass(frozen=True)
+class BlockInfo:
+    """Static facts of one block, from ``cbm_sim/data/blocks.yaml``."""
+
+    index: int
+    id: str
+    name_zh: str
+    klass: str
+    proved_reserves_m3: float | None
+    source: str
+
+
+@cache
+def load_blocks() -> tuple[BlockInfo, ...]:
+    """The 23 blocks of the plan (ch1 §2 一), in data-file order."""
+    text = resources.files("cbm_sim.data").joinpath("blocks.yaml").read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    records = raw["blocks"] if isinstance(raw, dict) else raw
+    out = []
+    for i, rec in enumerate(records):
+        out.append(
+            BlockInfo(
+                index=i,
+                id=str(rec["id"]),
+                name_zh=str(rec.get("name_zh", rec["id"])),
+                klass=str(rec.get("class", rec.get("klass", "proved"))),
+                proved_reserves_m3=(
+                    None
+                    if rec.get("proved_reserves_m3") is None
+                    else float(rec["proved_reserves_m3"])
+                ),
+                source=str(rec.get("source", rec.get("sources", ""))),
+            )
+        )
+    return tuple(out)
+
+
+def block_ids() -> tuple[str, ...]:
+    """Ids of the packaged blocks."""
+    return tuple(b.id for b in load_blocks())
+
+
+@dataclass
+class Hookup:
+    """A well that has finished completion and joins the population at ``day``."""
+
+    block: int
+    well_type: int
+    day: float
+    params: dict[str, float]
+
+
+SampleParams = Callable[[int, str, int], dict[str, np.ndarray]]
+"""``(well_type, block_class, n) -> {parameter: array}`` for new wells."""
+WellEur = Callable[[dict[str, np.ndarray]], np.ndarray]
+"""EUR [m³] of wells with the given parameters."""
+
+
+@dataclass
+class BlockAgent:
+    """One block in the simulation."""
+
+    info: BlockInfo
+    programme: BlockProgramme | None
+    drilling: Drilling
+    booked_eur_m3: float
+    start: dt.date
+    end: dt.date
+    hookups: list[Hookup]
+    log: Callable[[float, str, str, str], None]
+    sample: SampleParams
+    well_eur: WellEur
+    drilled: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0})
+    halted: bool = False
+
+    @property
+    def entity(self) -> str:
+        """Entity name in the results."""
+        return f"block:{self.info.id}"
+
+    @property
+    def recoverable_m3(self) -> float | None:
+        """EUR the block's wells may book in all [m³] (``None``: no proved reserves stated)."""
+        if self.info.proved_reserves_m3 is None:
+            return None
+        return self.info.proved_reserves_m3 * self.drilling.recovery_factor
+
+    def spud_days(self) -> list[tuple[float, int]]:
+        """Spud times (days since start) and well types of the whole programme, in order.
+
+        Wells of a year are spread evenly over it; fractional wells per year carry over to
+        the next year, so a programme of 0.5 wells/yr drills one well every two years.
+        """
+        prog = self.programme
+        if prog is None:
+            return []
+        out: list[tuple[float, int]] = []
+        carry = [0.0, 0.0]
+        paths: list[Any] = [prog.vertical_wells_per_year, prog.horizontal_wells_per_year]
+        for year in range(self.start.year, self.end.year + 1):
+            if (prog.first_year is not None and year < prog.first_year) or (
+                prog.last_year is not None and year > prog.last_year
+            ):
+                continue
+            y0 = max(dt.date(year, 1, 1), self.start)
+            y1 = min(dt.date(year, 12, 31), self.end)
+            span = (y1 - y0).days + 1
+            share = span / ((dt.date(year, 12, 31) - dt.date(year, 1, 1)).days + 1)
+            for wtype, path in enumerate(paths):
+                if not path:
+                    continue
+                wanted = value_at(path, year) * share + carry[wtype]
+                n = int(np.floor(wanted + 1e-9))
+                carry[wtype] = wanted - n
+                offset = (y0 - self.start).days
+                out += [(offset + (k + 0.5) * span / n, wtype) for k in range(n)] if n else []
+        out.sort()
+        return out
+
+    def start_drilling(self, env: simpy.Environment) -> None:
+        """Register the drilling programme with the environment."""
+        spuds = self.spud_days()
+        if not spuds:
+            return
+        rigs = self.programme.rigs if self.programme else 0
+        if rigs == 0:
+            self.log(0.0, self.entity, "no rigs", f"{len(spuds)} planned wells not drilled")
+            return
+        rig = simpy.Resource(env, capacity=rigs)
+        env.process(self._programme(env, rig, spuds))
+
+    def _programme(self, env: simpy.Environment, rig: simpy.Resource, spuds):
+        for day, wtype in spuds:
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            if self.halted:
+                return
+            params = self.sample(wtype, self.info.klass, 1)
+            eur = float(self.well_eur(params)[0])
+            limit = self.recoverable_m3
+            if limit is not None and self.booked_eur_m3 + eur > limit:
+                self.halted = True
+                self.log(
+                    env.now,
+                    self.entity,
+                    "reserves wall",
+                    f"booked EUR {self.booked_eur_m3 / 1e8:.2f} 亿m3 + new well would exceed "
+                    f"{limit / 1e8:.2f} 亿m3 (proved × recovery factor); drilling stops",
+                )
+                return
+            self.booked_eur_m3 += eur
+            env.process(self._well(env, rig, wtype, params))
+
+    def _well(self, env: simpy.Environment, rig: simpy.Resource, wtype: int, params):
+        d = self.drilling
+        with rig.request() as req:
+            yield req
+            yield env.timeout(d.drilling_days_horizontal if wtype else d.drilling_days_vertical)
+        self.drilled[wtype] += 1
+        yield env.timeout(d.completion_days)
+        # Hook-ups join the population at the next whole day (the dispatch grid).
+        day = float(np.ceil(env.now))
+        self.hookups.append(
+            Hookup(
+                block=self.info.index,
+                well_type=wtype,
+                day=day,
+                params={k: float(v[0]) for k, v in params.items()},
+            )
+        )

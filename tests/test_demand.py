@@ -1,0 +1,57 @@
+"""Demand profiles keep annual volumes; residential = people × use per person."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cbm_sim import demand
+from cbm_sim.scenario import ColdSpell, Demand, Residential, Sector
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(1.01, 4.0), st.integers(2021, 2030))
+def test_seasonal_profile_keeps_the_annual_mean(peak, year):
+    dates = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
+    prof = demand.seasonal_profile(dates, peak)
+    # a cosine over a 365/366-day year averages to 1 within the calendar's rounding
+    assert prof.mean() == pytest.approx(1.0, abs=2e-3 * peak)
+    assert prof.argmax() in range(10, 20)  # peak in mid-January
+
+
+def test_annual_volume_of_a_flat_sector():
+    dates = pd.date_range("2021-01-01", "2021-12-31", freq="D")
+    d = Demand(industry=Sector(annual_1e8_m3={2021: 2.46}))
+    daily = demand.daily_m3(d, dates)
+    # plan ch1 §2 七: 工业用气量约2.46亿立方米 (2021)
+    assert daily["industry"].sum() == pytest.approx(2.46e8 * 365 / 365.25, rel=1e-9)
+
+
+def test_residential_is_people_times_use():
+    d = Demand(
+        residential=Residential(people_1e4={2025: 240.0}, use_m3_per_person_year={2025: 113.75})
+    )
+    # plan ch4 §3 一: 240 万人, 2.73 亿m³ (2025)
+    assert demand.annual_m3(d, "residential", [2025.0])[0] == pytest.approx(2.73e8)
+
+
+def test_cold_spell_multiplies_only_its_days():
+    dates = pd.date_range("2021-01-01", "2021-02-28", freq="D")
+    base = demand.daily_m3(Demand(), dates)["residential"]
+    cold = Demand(cold_spells=[ColdSpell(start="2021-01-10", days=5, demand_multiplier=1.5)])
+    hit = demand.daily_m3(cold, dates)["residential"]
+    ratio = hit / base
+    assert np.allclose(ratio[9:14], 1.5) and np.allclose(np.delete(ratio, range(9, 14)), 1.0)
+
+
+def test_unknown_sector_is_named():
+    with pytest.raises(ValueError, match="'steel'"):
+        demand.annual_m3(Demand(), "steel", [2021])
+
+
+def test_peak_ratio_below_one_rejected():
+    with pytest.raises(ValueError, match="0.5"):
+        demand.seasonal_profile(pd.date_range("2021-01-01", periods=3), 0.5)

@@ -1,0 +1,134 @@
+"""Dispatch kernel: conservation, priority and limits, over random inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cbm_sim.dispatch import greedy_allocate, route
+
+volumes = st.floats(min_value=0.0, max_value=1e9, allow_nan=False)
+shares = st.floats(min_value=0.0, max_value=1.0)
+
+
+@st.composite
+def step_inputs(draw):
+    n_local = draw(st.integers(1, 6))
+    requests = np.array(draw(st.lists(volumes, min_size=n_local + 2, max_size=n_local + 2)))
+    cap = draw(volumes)
+    return {
+        "surface_m3": draw(volumes),
+        "requests_m3": requests,
+        "n_local": n_local,
+        "mine_drainage_m3": draw(volumes),
+        "mine_usable_share": draw(shares),
+        "mine_heating_m3": draw(volumes),
+        "mine_power_capacity_m3": draw(volumes),
+        "storage_level_m3": draw(shares) * cap,
+        "storage_capacity_m3": cap,
+        "storage_max_rate_m3": draw(volumes),
+        "inject": draw(st.booleans()),
+        "export_limit_m3": draw(volumes),
+    }
+
+
+@settings(max_examples=300, deadline=None)
+@given(step_inputs())
+def test_gas_balance_closes_for_any_step(kw):
+    f = route(**kw)
+    supply = kw["surface_m3"] + kw["mine_drainage_m3"] + f.withdrawal
+    uses = (
+        f.allocated.sum()
+        + f.mine_heating
+        + f.mine_power
+        + f.mine_vented
+        + f.injection
+        + f.exports
+        + f.shut_in
+    )
+    assert np.isclose(supply, uses, rtol=1e-12, atol=1e-3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(step_inputs())
+def test_every_flow_within_its_limit(kw):
+    f = route(**kw)
+    assert np.all(f.allocated >= 0) and np.all(f.allocated <= kw["requests_m3"] + 1e-6)
+    assert 0 <= f.exports <= kw["export_limit_m3"] + 1e-6
+    assert 0 <= f.withdrawal <= min(kw["storage_level_m3"], kw["storage_max_rate_m3"]) + 1e-6
+    assert 0 <= f.injection <= kw["storage_capacity_m3"] - kw["storage_level_m3"] + 1e-6
+    assert f.injection == 0 or kw["inject"]
+    assert f.shut_in >= -1e-6 and f.mine_vented >= -1e-6
+    usable = kw["mine_usable_share"] * kw["mine_drainage_m3"]
+    assert f.mine_heating + f.mine_power <= usable + 1e-6
+    assert f.mine_power <= kw["mine_power_capacity_m3"] + 1e-6
+
+
+@settings(max_examples=200, deadline=None)
+@given(volumes, st.lists(volumes, min_size=1, max_size=8))
+def test_greedy_serves_in_order(supply, reqs):
+    requests = np.array(reqs)
+    got = greedy_allocate(supply, requests)
+    assert np.isclose(got.sum(), min(supply, requests.sum()), rtol=1e-12, atol=1e-6)
+    # a later request is served only once every earlier one is served in full
+    unmet = np.flatnonzero(got < requests - 1e-6)
+    if unmet.size:
+        assert np.all(got[unmet[0] + 1 :] <= 1e-6)
+
+
+def test_residential_served_before_industry_when_short():
+    f = route(
+        surface_m3=100.0,
+        requests_m3=np.array([0.0, 80.0, 0.0, 0.0, 50.0, 0.0, 10.0, 10.0]),
+        n_local=6,
+        mine_drainage_m3=0.0,
+        mine_usable_share=0.6,
+        mine_heating_m3=0.0,
+        mine_power_capacity_m3=0.0,
+        storage_level_m3=0.0,
+        storage_capacity_m3=0.0,
+        storage_max_rate_m3=0.0,
+        inject=False,
+        export_limit_m3=1e9,
+    )
+    assert f.allocated[1] == 80.0 and f.allocated[4] == 20.0
+    assert f.exports == 0.0 and f.shut_in == 0.0
+
+
+def test_storage_withdrawal_covers_local_shortfall_only():
+    f = route(
+        surface_m3=50.0,
+        requests_m3=np.array([0.0, 70.0, 0.0, 0.0, 0.0, 0.0, 30.0, 30.0]),
+        n_local=6,
+        mine_drainage_m3=0.0,
+        mine_usable_share=0.0,
+        mine_heating_m3=0.0,
+        mine_power_capacity_m3=0.0,
+        storage_level_m3=100.0,
+        storage_capacity_m3=100.0,
+        storage_max_rate_m3=100.0,
+        inject=False,
+        export_limit_m3=1e9,
+    )
+    assert f.withdrawal == 20.0
+    assert f.allocated[1] == 70.0 and f.allocated[6:].sum() == 0.0
+
+
+def test_surplus_beyond_export_limit_is_shut_in():
+    f = route(
+        surface_m3=100.0,
+        requests_m3=np.array([10.0, 0.0]),
+        n_local=1,
+        mine_drainage_m3=10.0,
+        mine_usable_share=0.5,
+        mine_heating_m3=2.0,
+        mine_power_capacity_m3=1.0,
+        storage_level_m3=0.0,
+        storage_capacity_m3=0.0,
+        storage_max_rate_m3=0.0,
+        inject=True,
+        export_limit_m3=30.0,
+    )
+    assert f.exports == 30.0 and f.shut_in == 60.0
+    assert (f.mine_heating, f.mine_power, f.mine_vented) == (2.0, 1.0, 7.0)

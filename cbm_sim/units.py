@@ -74,6 +74,7 @@ UNIT_FACTORS: Final[dict[str, tuple[float, str]]] = {
     # ratios
     "%": (0.01, "fraction"),
     "fraction": (1.0, "fraction"),
+    "times": (1.0, "fraction"),  # a multiple (倍), dimensionless
     # calendar
     "year": (1.0, "year"),
     "day": (1.0, "day"),

@@ -1,0 +1,230 @@
+"""Bounds of every numeric model parameter, in one place.
+
+Each :class:`Bound` states the closed or open interval a parameter must lie in, its unit and
+where the limits come from. The registry :data:`BOUNDS` drives three things: validation of
+public inputs (:func:`check`), the parameter documentation, and the hypothesis strategies of
+the test suite (``tests/strategies.py``), so the tested domain is the accepted domain.
+
+Other modules add their parameters with :func:`register`; a name may be registered once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Admissible interval of one numeric parameter.
+
+    Parameters
+    ----------
+    name
+        Parameter name as it appears in the public API (e.g. ``"qi"``).
+    lo, hi
+        Lower and upper limits, in ``unit``.
+    unit
+        Unit of the parameter (``"m3/d"``, ``"1/yr"``, ``"day"``, ``"dimensionless"`` …).
+    doc
+        One line: what the parameter is and where its limits come from.
+    lo_open, hi_open
+        Whether the limit itself is excluded.
+    """
+
+    name: str
+    lo: float
+    hi: float
+    unit: str
+    doc: str
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.lo <= self.hi:
+            raise ValueError(f"bound {self.name!r}: lo={self.lo!r} must not exceed hi={self.hi!r}")
+
+    def interval(self) -> str:
+        """The interval in mathematical notation, e.g. ``(0, 100] 1/yr``."""
+        left = "(" if self.lo_open else "["
+        right = ")" if self.hi_open else "]"
+        return f"{left}{self.lo:g}, {self.hi:g}{right} {self.unit}"
+
+    def contains(self, values: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Elementwise membership (NaN is never contained)."""
+        v = np.asarray(values, dtype=np.float64)
+        above = v > self.lo if self.lo_open else v >= self.lo
+        below = v < self.hi if self.hi_open else v <= self.hi
+        return above & below
+
+
+BOUNDS: dict[str, Bound] = {}
+"""Registry of all parameter bounds, keyed by parameter name."""
+
+
+def register(bound: Bound) -> Bound:
+    """Add ``bound`` to :data:`BOUNDS`.
+
+    Raises
+    ------
+    ValueError
+        If a bound of that name is already registered (one place per parameter).
+    """
+    if bound.name in BOUNDS:
+        raise ValueError(f"bound {bound.name!r} is already registered: {BOUNDS[bound.name]}")
+    BOUNDS[bound.name] = bound
+    return bound
+
+
+def check(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Validate ``values`` against the bound of ``name`` and return them as float64.
+
+    Parameters
+    ----------
+    name
+        A key of :data:`BOUNDS`.
+    values
+        Scalar or array of the parameter's values.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``values`` as a float64 array (0-d for a scalar).
+
+    Raises
+    ------
+    ValueError
+        If any value is NaN or outside the bound; the message names the parameter, the
+        interval and the first offending value.
+    KeyError
+        If ``name`` has no registered bound.
+    """
+    bound = BOUNDS[name]
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric; got {values!r}") from exc
+    ok = bound.contains(arr)
+    if not ok.all():
+        bad = arr[~ok]
+        first = float(bad.flat[0])
+        raise ValueError(
+            f"{name} must be in {bound.interval()} ({bound.doc}); got {first!r}"
+            + (f" ({bad.size} offending values)" if bad.size > 1 else "")
+        )
+    return arr
+
+
+# --- decline-curve parameters (cbm_sim.decline) ----------------------------------------------
+# The limits are validity limits of the model, deliberately wider than any observed CBM well, so
+# that validation rejects nonsense (negative rates, NaN) and not merely unusual wells.
+register(
+    Bound(
+        "qi",
+        0.0,
+        1e7,
+        "m3/d",
+        "peak rate after dewatering; assumption: 1e7 m3/d is two orders above the best CBM "
+        "horizontal wells (~1e5 m3/d), so only nonsense is rejected",
+    )
+)
+register(
+    Bound(
+        "q_start",
+        0.0,
+        1e7,
+        "m3/d",
+        "rate when the well comes online (start of the incline); same limits as qi",
+    )
+)
+register(
+    Bound(
+        "q_limit",
+        0.0,
+        1e7,
+        "m3/d",
+        "economic limit rate for EUR / time to limit; same limits as qi",
+    )
+)
+register(
+    Bound(
+        "di",
+        0.0,
+        100.0,
+        "1/yr",
+        "initial nominal (instantaneous) Arps decline after the peak; assumption: 100/yr "
+        "(a rate falling e-fold in 3.7 days) bounds any physical decline; must be > 0",
+        lo_open=True,
+    )
+)
+register(
+    Bound(
+        "b",
+        0.0,
+        5.0,
+        "dimensionless",
+        "Arps hyperbolic exponent (0 exponential, 1 harmonic); assumption: reported fits of "
+        "unconventional wells stay below ~3, 5 leaves headroom",
+    )
+)
+register(
+    Bound(
+        "d_term",
+        0.0,
+        100.0,
+        "1/yr",
+        "terminal nominal decline of the modified hyperbolic (0 = none); same limit as di",
+    )
+)
+register(
+    Bound(
+        "t_incline",
+        0.0,
+        3650.0,
+        "day",
+        "dewatering (incline) period from online to peak; assumption: 10 years, beyond the "
+        "longest CBM dewatering periods reported (a few years)",
+    )
+)
+register(
+    Bound(
+        "t_days",
+        -1e9,
+        1e9,
+        "day",
+        "time since the well came online (negative: not yet online); limits keep every closed "
+        "form finite",
+    )
+)
+register(
+    Bound(
+        "day",
+        -1e9,
+        1e9,
+        "day",
+        "simulation day, days since the epoch 2021-01-01 (negative: before); same limits as t_days",
+    )
+)
+register(
+    Bound(
+        "decline_fraction",
+        0.0,
+        1.0,
+        "fraction/yr",
+        "effective (tangent or secant) annual decline, a fraction of the rate lost per year",
+        hi_open=True,
+    )
+)
+register(
+    Bound(
+        "decline_nominal",
+        0.0,
+        math.inf,
+        "1/yr",
+        "nominal annual decline (instantaneous d ln q / dt, per year)",
+        hi_open=True,
+    )
+)

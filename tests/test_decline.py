@@ -1,0 +1,227 @@
+"""Decline core: closed forms vs quadrature, continuity, limits, petbox-dca cross-check."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.integrate import quad
+from strategies import decline_params, outside, param
+
+from cbm_sim import decline
+
+FAST = settings(max_examples=40, deadline=None)
+
+
+def _rate1(t: float, p: dict[str, float]) -> float:
+    return float(decline.rate(t, **p))
+
+
+@FAST
+@given(p=decline_params())
+def test_cumulative_zero_at_zero(p: dict[str, float]) -> None:
+    assert decline.cumulative(0.0, **p) == 0.0
+    assert decline.cumulative(-5.0, **p) == 0.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(p=decline_params(), t=param("t_days", 1.0, 20000.0))
+def test_cumulative_equals_quadrature_of_rate(p: dict[str, float], t: float) -> None:
+    # integrate piecewise at the kinks (peak, terminal switch) so quad is exact to 1e-10
+    D, Dt = p["di"] / 365.25, p["d_term"] / 365.25
+    with np.errstate(divide="ignore", over="ignore"):
+        switch = float((np.float64(1.0 / Dt - 1.0 / D)) / p["b"]) if 0 < Dt < D else math.inf
+    knots = sorted({0.0, t} | {k for k in (p["t_incline"], p["t_incline"] + switch) if k < t})
+    total = sum(
+        quad(_rate1, a, z, args=(p,), epsabs=0.0, epsrel=1e-12, limit=200)[0]
+        for a, z in itertools.pairwise(knots)
+    )
+    assert float(decline.cumulative(t, **p)) == pytest.approx(total, rel=1e-6, abs=1e-9)
+
+
+@FAST
+@given(p=decline_params())
+def test_rate_continuous_at_peak_and_switch(p: dict[str, float]) -> None:
+    tp = p["t_incline"]
+    if tp > 0:
+        eps = 1e-6 * tp
+        jump = abs(_rate1(tp - eps, p) - p["qi"])
+        assert jump <= abs(p["qi"] - p["q_start"]) * 1e-6 * 1.01 + 1e-12 * p["qi"]
+    assert _rate1(tp, p) == pytest.approx(p["qi"], rel=1e-12)
+    D, Dt = p["di"] / 365.25, p["d_term"] / 365.25
+    if 0 < Dt < D and p["b"] > 0:
+        ts = tp + (1.0 / Dt - 1.0 / D) / p["b"]
+        if ts < 1e8:
+            left, right = _rate1(ts * (1 - 1e-12), p), _rate1(ts * (1 + 1e-12), p)
+            assert left == pytest.approx(right, rel=1e-6, abs=1e-300)
+
+
+@FAST
+@given(p=decline_params())
+def test_non_negative_and_non_increasing_after_peak(p: dict[str, float]) -> None:
+    t = np.concatenate([np.linspace(-10, 3 * p["t_incline"] + 10, 200), np.geomspace(1, 1e8, 200)])
+    q = decline.rate(t, **p)
+    assert np.all(q >= 0)
+    after = np.sort(t[t >= p["t_incline"]])
+    qa = decline.rate(after, **p)
+    assert np.all(np.diff(qa) <= 1e-12 * qa[:-1])
+    c = decline.cumulative(np.sort(t), **p)
+    assert np.all(np.diff(c) >= -1e-9 * np.abs(c[1:]))
+
+
+@FAST
+@given(p=decline_params(), b=st.sampled_from([1e-300, 1e-200, 1e-100, 1e-30, 1e-15]))
+def test_small_b_matches_exponential(p: dict[str, float], b: float) -> None:
+    t = np.array([0.0, 10.0, 365.0, 5000.0, 1e6])
+    p0, pb = {**p, "b": 0.0}, {**p, "b": b}
+    np.testing.assert_allclose(decline.rate(t, **pb), decline.rate(t, **p0), rtol=1e-9)
+    np.testing.assert_allclose(decline.cumulative(t, **pb), decline.cumulative(t, **p0), rtol=1e-9)
+    # b = 0 is the exponential exactly
+    D = p["di"] / 365.25
+    tau = t[t >= p["t_incline"]] - p["t_incline"]
+    if p["d_term"] < p["di"]:
+        expect = p["qi"] * np.exp(-D * tau)
+        np.testing.assert_allclose(decline.rate(tau + p["t_incline"], **p0), expect, rtol=1e-12)
+
+
+def test_harmonic_and_b_near_one() -> None:
+    p = {"qi": 1000.0, "di": 0.5}
+    t = np.array([1.0, 100.0, 1e4])
+    D = 0.5 / 365.25
+    np.testing.assert_allclose(
+        decline.cumulative(t, b=1.0, **p), 1000 / D * np.log1p(D * t), rtol=1e-13
+    )
+    np.testing.assert_allclose(
+        decline.cumulative(t, b=1 - 1e-9, **p), decline.cumulative(t, b=1.0, **p), rtol=1e-7
+    )
+
+
+def test_d_term_at_or_above_di_is_pure_exponential_at_d_term() -> None:
+    t = np.array([0.0, 50.0, 500.0, 5000.0])
+    q = decline.rate(t, 1000.0, 0.2, 0.8, d_term=0.4)
+    np.testing.assert_allclose(q, 1000.0 * np.exp(-0.4 / 365.25 * t), rtol=1e-12)
+    c = decline.cumulative(t, 1000.0, 0.2, 0.8, d_term=0.4)
+    np.testing.assert_allclose(
+        c, 1000.0 / (0.4 / 365.25) * -np.expm1(-0.4 / 365.25 * t), rtol=1e-12
+    )
+
+
+def test_very_large_t_is_finite() -> None:
+    for b in (0.0, 0.5, 1.0, 2.0, 5.0):
+        q = decline.rate(1e9, 1e4, 100.0, b, d_term=0.0)
+        c = decline.cumulative(1e9, 1e4, 100.0, b, d_term=0.0)
+        assert np.isfinite(q) and np.isfinite(c) and q >= 0
+
+
+def test_incline_is_linear_and_its_volume_a_trapezoid() -> None:
+    assert float(decline.rate(50.0, 1000.0, 0.3, 0.5, t_incline=100.0, q_start=200.0)) == 600.0
+    c = float(decline.cumulative(100.0, 1000.0, 0.3, 0.5, t_incline=100.0, q_start=200.0))
+    assert c == pytest.approx(0.5 * (200 + 1000) * 100, rel=1e-14)
+
+
+@FAST
+@given(p=decline_params())
+def test_grid_equals_well_by_well(p: dict[str, float]) -> None:
+    t = np.array([0.0, 3.5, 100.0, 1000.0, 1e5])
+    scale = np.array([[0.5], [1.0], [2.0]])
+    grid_kw = {**p, "qi": p["qi"] * scale, "q_start": p["q_start"] * scale}
+    rg = decline.rate(t, **grid_kw)
+    cg = decline.cumulative(t, **grid_kw)
+    assert rg.shape == (3, 5)
+    for i, s in enumerate(scale[:, 0]):
+        for j, tj in enumerate(t):
+            kw = {**p, "qi": p["qi"] * s, "q_start": p["q_start"] * s}
+            assert rg[i, j] == pytest.approx(float(decline.rate(tj, **kw)), rel=1e-13, abs=0)
+            assert cg[i, j] == pytest.approx(float(decline.cumulative(tj, **kw)), rel=1e-13, abs=0)
+
+
+def test_eur_closed_forms() -> None:
+    D = 0.5 / 365.25
+    assert float(decline.eur(1000.0, 0.5, 0.0)) == pytest.approx(1000 / D, rel=1e-13)
+    assert float(decline.eur(1000.0, 0.5, 0.5)) == pytest.approx(1000 / (0.5 * D), rel=1e-13)
+    assert math.isinf(float(decline.eur(1000.0, 0.5, 1.0)))
+    # with a terminal decline the EUR is finite even for b >= 1, and equals cumulative at ∞
+    e = float(decline.eur(1000.0, 0.5, 1.5, d_term=0.05, t_incline=100.0, q_start=10.0))
+    big = float(
+        decline.cumulative(1e8, 1000.0, 0.5, 1.5, d_term=0.05, t_incline=100.0, q_start=10.0)
+    )
+    assert e == pytest.approx(big, rel=1e-12)
+
+
+@FAST
+@given(p=decline_params(), frac=st.floats(0.001, 0.999))
+def test_time_to_limit_inverts_rate(p: dict[str, float], frac: float) -> None:
+    q_limit = p["qi"] * frac
+    kw = {k: p[k] for k in ("qi", "di", "b", "d_term", "t_incline")}
+    t = float(decline.time_to_limit(**kw, q_limit=q_limit))
+    if t < 1e8:
+        assert _rate1(t, p) == pytest.approx(q_limit, rel=1e-8)
+        e = float(decline.eur(**kw, q_start=p["q_start"], q_limit=q_limit))
+        assert e == pytest.approx(float(decline.cumulative(t, **p)), rel=1e-12)
+
+
+def test_time_to_limit_above_peak_is_peak_time() -> None:
+    assert float(decline.time_to_limit(100.0, 0.3, 0.5, t_incline=30.0, q_limit=200.0)) == 30.0
+
+
+@FAST
+@given(d=param("decline_fraction", 1e-6, 0.999), b=param("b", 0.0, 3.0))
+def test_decline_conversions_round_trip(d: float, b: float) -> None:
+    nom = decline.nominal_from_tangent(d)
+    assert float(decline.tangent_from_nominal(nom)) == pytest.approx(d, rel=1e-12, abs=1e-15)
+    nom_s = decline.nominal_from_secant(d, b)
+    assert float(decline.secant_from_nominal(nom_s, b)) == pytest.approx(d, rel=1e-9, abs=1e-15)
+    # secant effective: the fraction lost over one year on the hyperbola
+    if float(nom_s) <= 100.0:
+        q1 = float(decline.rate(365.25, 1.0, float(nom_s), b))
+        assert 1.0 - q1 == pytest.approx(d, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("qi", {"qi": -1.0}),
+        ("di", {"di": 0.0}),
+        ("b", {"b": -0.5}),
+        ("b", {"b": math.nan}),
+        ("t_incline", {"t_incline": -3.0}),
+        ("q_start", {"q_start": -2.0}),
+        ("d_term", {"d_term": math.nan}),
+        ("t_days", {"t_days": math.nan}),
+    ],
+)
+def test_invalid_parameters_rejected(name: str, kwargs: dict[str, float]) -> None:
+    base = {"t_days": 10.0, "qi": 100.0, "di": 0.3, "b": 0.5, "d_term": 0.05}
+    bad = next(iter(kwargs.values()))
+    for fn in (decline.rate, decline.cumulative):
+        with pytest.raises(ValueError, match=rf"^{name} must be in .*got {bad!r}"):
+            fn(**{**base, **kwargs})
+
+
+@settings(max_examples=20, deadline=None)
+@given(v=outside("q_limit"))
+def test_invalid_q_limit_rejected(v: float) -> None:
+    with pytest.raises(ValueError, match=r"^q_limit must be in .*got"):
+        decline.eur(100.0, 0.3, 0.5, q_limit=v)
+
+
+def test_petbox_modified_hyperbolic_agrees() -> None:
+    dca = pytest.importorskip("petbox.dca")
+    t = np.array([1e-3, 1.0, 30.0, 365.0, 3000.0, 20000.0, 60000.0])
+    for qi, di, b, dt in [
+        (1500.0, 0.4, 0.5, 0.06),
+        (12000.0, 1.2, 1.3, 0.1),
+        (800.0, 0.3, 0.9, 0.0),
+    ]:
+        model = dca.MH(
+            qi=qi,
+            Di=float(decline.secant_from_nominal(di, b)),
+            bi=b,
+            Dterm=float(decline.tangent_from_nominal(dt)),
+        )
+        np.testing.assert_allclose(decline.rate(t, qi, di, b, dt), model.rate(t), rtol=1e-10)
+        np.testing.assert_allclose(decline.cumulative(t, qi, di, b, dt), model.cum(t), rtol=1e-10)

@@ -1,0 +1,86 @@
+"""Type curves: every parameter sourced and inside its bounds; sampling statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cbm_sim import typecurves
+from cbm_sim.bounds import BOUNDS
+
+
+def test_all_types_and_classes_present_with_sources() -> None:
+    curves = typecurves.typecurves()
+    for well_type in ("vertical", "horizontal"):
+        for cls in typecurves.BLOCK_CLASSES:
+            c = curves[(well_type, cls)]
+            assert len(c.sources) == 8 and all(s.strip() for s in c.sources.values())
+
+
+def test_peaks_within_the_issue_ranges_for_southern_qinshui() -> None:
+    # issue 3: vertical peaks ~1,000-3,000 m3/d, horizontal multilateral ~5,000-30,000 m3/d
+    for (well_type, _), c in typecurves.typecurves().items():
+        lo, hi = (1000, 3000) if well_type == "vertical" else (5000, 30000)
+        assert lo <= c.qi_m3_per_day <= hi
+        assert c.t_incline_days <= 2 * 365.25  # dewatering months to ~2 years
+
+
+def test_producing_blocks_outperform_newer_ones() -> None:
+    for wt in ("vertical", "horizontal"):
+        q = [typecurves.typecurve(wt, c).qi_m3_per_day for c in typecurves.BLOCK_CLASSES]
+        assert q == sorted(q, reverse=True)
+
+
+def test_exploration_alias_uses_proved_curve() -> None:
+    assert typecurves.typecurve("vertical", "exploration") == typecurves.typecurve(
+        "vertical", "proved"
+    )
+
+
+def test_sample_mean_preserving_and_within_bounds() -> None:
+    c = typecurves.typecurve("horizontal", "producing")
+    s = c.sample(200_000, np.random.default_rng(4), qi_scale=2.0)
+    assert s["qi"].mean() == pytest.approx(2.0 * c.qi_m3_per_day, rel=0.01)
+    np.testing.assert_allclose(s["q_start"], s["qi"] * c.q_start_fraction)
+    assert np.median(s["t_incline"]) == pytest.approx(c.t_incline_days, rel=0.01)
+    assert BOUNDS["t_incline"].contains(s["t_incline"]).all()
+
+
+def test_sampling_is_reproducible_from_seed() -> None:
+    c = typecurves.typecurve("vertical", "ramping")
+    a = c.sample(10, np.random.default_rng(1))
+    b = c.sample(10, np.random.default_rng(1))
+    np.testing.assert_array_equal(a["qi"], b["qi"])
+
+
+def test_unknown_curve_message_names_it() -> None:
+    with pytest.raises(ValueError, match="well_type='slanted', block_class='producing'"):
+        typecurves.typecurve("slanted", "producing")
+
+
+def test_bad_parameter_in_data_rejected() -> None:
+    doc = {
+        "curves": {
+            "vertical": {
+                "producing": {
+                    k: {"value": 1.0, "source": "x"}
+                    for k in (
+                        "qi_m3_per_day",
+                        "q_start_fraction",
+                        "t_incline_days",
+                        "di_per_year",
+                        "b",
+                        "d_term_per_year",
+                        "sigma_ln_qi",
+                        "sigma_ln_t_incline",
+                    )
+                }
+            }
+        }
+    }
+    doc["curves"]["vertical"]["producing"]["b"]["value"] = -1.0
+    with pytest.raises(ValueError, match=r"b must be in .*got -1.0"):
+        typecurves._parse(doc)
+    doc["curves"]["vertical"]["producing"]["b"] = {"value": 0.5, "source": " "}
+    with pytest.raises(ValueError, match="vertical/producing/b: missing source"):
+        typecurves._parse(doc)

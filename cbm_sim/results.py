@@ -185,7 +185,7 @@ def tidy_daily(
         return pd.DataFrame({c: pd.Series(dtype=object) for c in DAILY_COLUMNS})
     frame = pd.concat(parts, ignore_index=True)
     for col in ("entity", "quantity", "unit"):
-        frame[col] = frame[col].astype("string")
+        frame[col] = frame[col].astype("category")
     return frame
 
 

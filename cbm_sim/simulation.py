@@ -16,6 +16,7 @@ scenario seed with a stable key per process name, so the same seed gives the sam
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,9 +58,11 @@ class _Recorder:
     """Per-step arrays of every recorded series, turned into a tidy frame at the end."""
 
     n_steps: int
+    block_entities: tuple[str, ...]
 
     def __post_init__(self) -> None:
         self.series: dict[tuple[str, str, str], npt.NDArray[np.float64]] = {}
+        self.blocks: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
 
     def put(self, k: int, entity: str, quantity: str, unit: str, value: float) -> None:
         key = (entity, quantity, unit)
@@ -68,8 +71,21 @@ class _Recorder:
             arr = self.series[key] = np.zeros(self.n_steps)
         arr[k] = value
 
+    def put_blocks(self, k: int, quantity: str, unit: str, values: npt.ArrayLike) -> None:
+        key = (quantity, unit)
+        arr = self.blocks.get(key)
+        if arr is None:
+            arr = self.blocks[key] = np.zeros((self.n_steps, len(self.block_entities)))
+        arr[k] = values
+
     def frame(self, dates: pd.DatetimeIndex) -> pd.DataFrame:
-        return tidy_daily(dates, ((e, q, u, v) for (e, q, u), v in self.series.items()))
+        per_block = (
+            (entity, quantity, unit, arr[:, b])
+            for (quantity, unit), arr in self.blocks.items()
+            for b, entity in enumerate(self.block_entities)
+        )
+        scalars = ((e, q, u, v) for (e, q, u), v in self.series.items())
+        return tidy_daily(dates, itertools.chain(per_block, scalars))
 
 
 class Simulation:
@@ -87,8 +103,8 @@ class Simulation:
         self.n_steps = int(np.ceil(len(self.days) / self.step))
         self.env = simpy.Environment()
         self.events: list[tuple[pd.Timestamp, str, str, str]] = []
-        self.rec = _Recorder(self.n_steps)
         self.blocks_info = load_blocks()
+        self.rec = _Recorder(self.n_steps, tuple(f"block:{b.id}" for b in self.blocks_info))
         self._build_demand()
         self._build_wells()
         self._build_blocks()
@@ -106,18 +122,18 @@ class Simulation:
         lng_t = interpolate(sc.lng.demand_1e4_t_per_year, years) * units.WAN / units.DAYS_PER_YEAR
         cng = interpolate(sc.cng.demand_1e8_m3_per_year, years) * units.YI / units.DAYS_PER_YEAR
         cap = sc.pipelines.outbound_cap_1e8_m3_per_year
+        # No cap stated: outbound volume is limited by pipeline capacity alone.
+        self._export_capped = bool(cap)
         export_cap = (
             interpolate(cap, years) * units.YI / units.DAYS_PER_YEAR
             if cap
-            else np.full(len(self.days), np.inf)
+            else np.zeros(len(self.days))
         )
         local = sum(daily.values())
         city = sum(daily[s] for s in demand_mod.CITY_GAS_SECTORS)
         # Storage rules refer to the year's average day and the year's city-gas use; the
         # seasonal profile has mean 1, so the path's annual figure is the right base.
-        annual_local = sum(
-            demand_mod.annual_m3(sc.demand, s, years) for s in demand_mod.SECTORS
-        )
+        annual_local = sum(demand_mod.annual_m3(sc.demand, s, years) for s in demand_mod.SECTORS)
         annual_city = sum(
             demand_mod.annual_m3(sc.demand, s, years) for s in demand_mod.CITY_GAS_SECTORS
         )
@@ -140,9 +156,8 @@ class Simulation:
     def _build_wells(self) -> None:
         sc = self.scenario
         self.pop = population.initial_population(stream(self.seed, "history"))
-        self._sampler = population.new_well_sampler(
-            sc.type_curves, stream(self.seed, "new-wells")
-        )
+        self._volumes = population.StepVolumes(self.pop)
+        self._sampler = population.new_well_sampler(sc.type_curves, stream(self.seed, "new-wells"))
         self._fail_rng = stream(self.seed, "pump-failures")
         self.hookups: list[Hookup] = []
         self._workovers = 0
@@ -171,6 +186,7 @@ class Simulation:
         ]
         for block in self.blocks:
             block.start_drilling(self.env)
+        self._drilled_recorded = np.zeros((len(self.blocks), 2))
 
     def _facility(self, kind: str, name: str, capacity: float, spec) -> Facility:
         fac = Facility(
@@ -256,11 +272,12 @@ class Simulation:
         up = population.producing_indices(self.pop, float(d0))
         if up.size == 0:
             return 0
-        n = min(int(self._fail_rng.poisson(rate * dt_days / units.DAYS_PER_YEAR * up.size)), up.size)
+        mean = rate * dt_days / units.DAYS_PER_YEAR * up.size
+        n = min(int(self._fail_rng.poisson(mean)), up.size)
         if n == 0:
             return 0
         idx = self._fail_rng.choice(up, size=n, replace=False)
-        population.set_down(self.pop, idx, float(d0) + self.scenario.wells.workover_days)
+        population.set_down(self.pop, idx, float(d0), float(d0) + self.scenario.wells.workover_days)
         return n
 
     def _step(self, k: int, d0: int, d1: int) -> None:
@@ -269,10 +286,8 @@ class Simulation:
         rec = self.rec
         self._hook_up(d0)
         workovers = self._pump_failures(d0, dt_days)
-        per_well = population.step_volumes(self.pop, float(d0), float(d1))
-        by_block = np.bincount(
-            self.pop.block, weights=per_well, minlength=len(self.blocks_info)
-        )
+        per_well = self._volumes.step(float(d0), float(d1))
+        by_block = np.bincount(self.pop.block, weights=per_well, minlength=len(self.blocks_info))
         potential = float(by_block.sum())
 
         field_use = sc.demand.field_use_share * potential
@@ -284,7 +299,9 @@ class Simulation:
         lng_req = min(self._sum("lng_t", d0, d1), lng_cap_t) * feed
         requests = np.array([*local, cng_req, lng_req], dtype=np.float64)
         pipe_cap = sum(f.available_capacity for f in self.lines) * dt_days
-        export_limit = min(pipe_cap, self._sum("export_cap", d0, d1))
+        export_limit = (
+            min(pipe_cap, self._sum("export_cap", d0, d1)) if self._export_capped else pipe_cap
+        )
         month = self.days[d0].month
         st = self.storage
         flows = route(
@@ -304,12 +321,10 @@ class Simulation:
         st.apply(flows.injection, flows.withdrawal)
 
         put = rec.put
-        for b, vol in enumerate(by_block):
-            put(k, f"block:{self.blocks_info[b].id}", "surface_production", "m3", vol)
+        rec.put_blocks(k, "surface_production", "m3", by_block)
         counts = population.counts_by_block(self.pop, float(d1 - 1), len(self.blocks_info))
-        for b in range(len(self.blocks_info)):
-            put(k, f"block:{self.blocks_info[b].id}", "wells_active", "count", counts.active[b])
-            put(k, f"block:{self.blocks_info[b].id}", "wells_total", "count", counts.total[b])
+        rec.put_blocks(k, "wells_active", "count", counts.active)
+        rec.put_blocks(k, "wells_total", "count", counts.total)
         put(k, "surface", "potential", "m3", potential)
         put(k, "surface", "production", "m3", potential - flows.shut_in)
         put(k, "surface", "wells_active", "count", float(counts.active.sum()))
@@ -328,19 +343,37 @@ class Simulation:
         put(k, "mine_gas", "utilised", "m3", flows.mine_heating + flows.mine_power)
         put(k, "mine_gas", "vented", "m3", flows.mine_vented)
         put(k, "mine_power", "gas_used", "m3", flows.mine_power)
-        put(k, "mine_power", "electricity", "kWh", flows.mine_power / sc.mine_gas.power_gas_m3_per_kwh)
+        put(
+            k,
+            "mine_power",
+            "electricity",
+            "kWh",
+            flows.mine_power / sc.mine_gas.power_gas_m3_per_kwh,
+        )
         put(k, "mine_power", "capacity_mw", "MW", float(self._mine.power_capacity_mw[d0]))
         put(k, "mine_power", "plants", "count", float(self._mine.power_plants[d0]))
         put(k, "mine_heating", "gas_used", "m3", flows.mine_heating)
         put(k, "cng", "feed_gas", "m3", cng_feed)
         put(k, "cng", "capacity", "m3", cng_cap)
         put(k, "cng", "stations", "count", float(sum(f.in_service for f in self.cng)))
-        put(k, "cng", "outage_days", "day", float(sum(f.in_service and f.down for f in self.cng)) * dt_days)
+        put(
+            k,
+            "cng",
+            "outage_days",
+            "day",
+            float(sum(f.in_service and f.down for f in self.cng)) * dt_days,
+        )
         put(k, "lng", "feed_gas", "m3", lng_feed)
         put(k, "lng", "output", "t", lng_feed / feed)
         put(k, "lng", "capacity", "m3", lng_cap_t * feed)
         put(k, "lng", "plants", "count", float(sum(f.in_service for f in self.lng)))
-        put(k, "lng", "outage_days", "day", float(sum(f.in_service and f.down for f in self.lng)) * dt_days)
+        put(
+            k,
+            "lng",
+            "outage_days",
+            "day",
+            float(sum(f.in_service and f.down for f in self.lng)) * dt_days,
+        )
         for fac in self.lng:
             put(k, fac.entity, "available", "fraction", 1.0 if fac.available_capacity > 0 else 0.0)
         put(k, "pipeline", "exports", "m3", flows.exports)
@@ -353,8 +386,20 @@ class Simulation:
         need5 = float(self._need_5pct[d0])
         put(k, "storage", "rule_3day_need", "m3", need3)
         put(k, "storage", "rule_5pct_need", "m3", need5)
-        put(k, "storage", "rule_3day_violation_days", "day", 0.0 if rule_holds(st.level_m3, need3) else dt_days)
-        put(k, "storage", "rule_5pct_violation_days", "day", 0.0 if rule_holds(st.level_m3, need5) else dt_days)
+        put(
+            k,
+            "storage",
+            "rule_3day_violation_days",
+            "day",
+            0.0 if rule_holds(st.level_m3, need3) else dt_days,
+        )
+        put(
+            k,
+            "storage",
+            "rule_5pct_violation_days",
+            "day",
+            0.0 if rule_holds(st.level_m3, need5) else dt_days,
+        )
         put(k, "balance", "shut_in", "m3", flows.shut_in)
         supply = potential + drainage + flows.withdrawal
         uses = (
@@ -369,18 +414,12 @@ class Simulation:
         put(k, "balance", "residual", "m3", supply - uses)
 
     def _record_drilling(self, k: int) -> None:
-        total = [0, 0]
-        for block in self.blocks:
-            for wtype in (0, 1):
-                total[wtype] += block.drilled[wtype]
-            drilled = block.drilled[0] + block.drilled[1]
-            prev = getattr(block, "_drilled_recorded", 0)
-            self.rec.put(k, block.entity, "wells_drilled", "count", drilled - prev)
-            block._drilled_recorded = drilled
-        prev_v, prev_h = getattr(self, "_drilled_recorded", (0, 0))
-        self.rec.put(k, "surface", "wells_drilled_vertical", "count", total[0] - prev_v)
-        self.rec.put(k, "surface", "wells_drilled_horizontal", "count", total[1] - prev_h)
-        self._drilled_recorded = (total[0], total[1])
+        drilled = np.array([[b.drilled[0], b.drilled[1]] for b in self.blocks], dtype=np.float64)
+        new = drilled - self._drilled_recorded
+        self._drilled_recorded = drilled
+        self.rec.put_blocks(k, "wells_drilled", "count", new.sum(axis=1))
+        self.rec.put(k, "surface", "wells_drilled_vertical", "count", float(new[:, 0].sum()))
+        self.rec.put(k, "surface", "wells_drilled_horizontal", "count", float(new[:, 1].sum()))
 
     def results(self) -> Results:
         """Collect the recorded series into :class:`Results`."""
@@ -395,7 +434,7 @@ class Simulation:
             "start": str(self.scenario.horizon.start),
             "end": str(self.scenario.horizon.end),
             "step_days": self.step,
-            "wells_at_end": int(self.pop.n),
+            "wells_at_end": len(self.pop),
         }
         return Results(
             daily=daily,

@@ -14,40 +14,70 @@ the 2021 baseline of the plan (chapter 1) or labelled assumptions; shipped scena
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import math
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from cbm_sim import units
 
 
+class FieldError(ValueError):
+    """A validation error that knows where below the validated field it lies.
+
+    ``loc`` is appended to pydantic's location of the field, so that an error in one entry
+    of a time path (or in a nested date) points at that entry's line of the YAML file.
+    """
+
+    def __init__(self, message: str, loc: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
 def _check_path(path: dict[int, float]) -> dict[int, float]:
     for year, value in path.items():
         if not 1990 <= year <= 2100:
-            raise ValueError(f"year {year} is outside 1990..2100")
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError(f"value for {year} must be finite, got {value}")
+            raise FieldError(f"year {year} is outside 1990..2100", (year,))
+        if not math.isfinite(value):
+            raise FieldError(f"value for {year} must be finite, got {value}", (year,))
     return dict(sorted(path.items()))
 
 
 def _nonnegative_path(path: dict[int, float]) -> dict[int, float]:
-    bad = {y: v for y, v in path.items() if v < 0}
-    if bad:
-        raise ValueError(f"values must be >= 0, got {bad}")
+    for year, value in path.items():
+        if value < 0:
+            raise FieldError(f"expected a value >= 0, got {value} for {year}", (year,))
     return path
 
 
 def _share_path(path: dict[int, float]) -> dict[int, float]:
-    bad = {y: v for y, v in path.items() if not 0.0 <= v <= 1.0}
-    if bad:
-        raise ValueError(f"shares must lie in 0..1, got {bad}")
+    for year, value in path.items():
+        if not 0.0 <= value <= 1.0:
+            raise FieldError(f"expected a share in 0..1, got {value} for {year}", (year,))
     return path
+
+
+def _known_block(block_id: str) -> str:
+    # Imported here: blocks.py builds on this module's models.
+    from cbm_sim.blocks import block_ids
+
+    known = block_ids()
+    if block_id not in known:
+        close = difflib.get_close_matches(block_id, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(known)}"
+        raise ValueError(f"unknown block {block_id!r}; {hint}")
+    return block_id
 
 
 YearPath = Annotated[dict[int, float], AfterValidator(_check_path)]
 """``{year: value}``; linear between stated years, flat outside."""
 NonNegPath = Annotated[YearPath, AfterValidator(_nonnegative_path)]
 SharePath = Annotated[YearPath, AfterValidator(_share_path)]
+BlockId = Annotated[str, AfterValidator(_known_block)]
+"""Id of a packaged block (``cbm_sim/data/blocks.yaml``)."""
 
 
 class Model(BaseModel):
@@ -84,11 +114,26 @@ class BlockProgramme(Model):
     last_year: int | None = Field(None, description="no wells after this year")
     rigs: int = Field(2, ge=0, le=200, description="drilling rigs working in the block")
 
+    @model_validator(mode="after")
+    def _years_ordered(self) -> BlockProgramme:
+        if (
+            self.first_year is not None
+            and self.last_year is not None
+            and self.last_year < self.first_year
+        ):
+            raise FieldError(
+                f"expected last_year >= first_year {self.first_year}, got {self.last_year}",
+                ("last_year",),
+            )
+        return self
+
 
 class Drilling(Model):
     """New wells. Durations are assumptions for southern-Qinshui practice."""
 
-    blocks: dict[str, BlockProgramme] = Field(default_factory=dict)
+    blocks: dict[BlockId, BlockProgramme] = Field(
+        default_factory=dict, description="programme per block id (cbm_sim/data/blocks.yaml)"
+    )
     # assumption: a ~700 m vertical CBM well is drilled in 1-3 weeks; 15 d includes moving.
     drilling_days_vertical: float = Field(15.0, gt=0, le=365)
     # assumption: a horizontal/multilateral CBM well with ~800-1000 m laterals takes 5-8 weeks.
@@ -308,10 +353,19 @@ class Distribution(Model):
 
 
 class Scenario(Model):
-    """Every assumption of one simulation run."""
+    """Every assumption of one simulation run.
 
-    name: str = "baseline-2021"
-    description: str = ""
+    In a YAML file, ``extends: parent.yaml`` (a path relative to the file) takes every value
+    of the parent and overrides it with this file's: mappings are merged key by key,
+    recursively (time paths too: a child's ``{2027: 25}`` adds a year to the parent's path);
+    lists and scalars are replaced whole. A loaded scenario is resolved: ``extends`` is None.
+    """
+
+    name: str = Field("baseline-2021", description="short name, used in outputs")
+    description: str = Field("", description="what question the scenario answers")
+    extends: str | None = Field(
+        None, description="parent scenario file, relative to this one, whose values this overrides"
+    )
     seed: int = Field(20220930, ge=0, description="seed of every random stream of the run")
     horizon: Horizon = Field(default_factory=Horizon)
     drilling: Drilling = Field(default_factory=Drilling)
@@ -329,27 +383,51 @@ class Scenario(Model):
     @model_validator(mode="after")
     def _dates_in_horizon(self) -> Scenario:
         lo, hi = self.horizon.start, self.horizon.end
-        dated: list[tuple[str, dt.date | None]] = []
-        dated += [
-            (f"lng.plants[{i}].commissioned", p.commissioned) for i, p in enumerate(self.lng.plants)
-        ]
-        dated += [
-            (f"cng.stations[{i}].commissioned", p.commissioned)
-            for i, p in enumerate(self.cng.stations)
-        ]
-        dated += [
-            (f"pipelines.lines[{i}].commissioned", p.commissioned)
-            for i, p in enumerate(self.pipelines.lines)
-        ]
-        dated += [
-            (f"storage.projects[{i}].commissioned", p.commissioned)
-            for i, p in enumerate(self.storage.projects)
-        ]
-        dated += [
-            (f"demand.cold_spells[{i}].start", c.start)
-            for i, c in enumerate(self.demand.cold_spells)
-        ]
+        dated: list[tuple[tuple[str | int, ...], dt.date | None]] = []
+        for section, field, items, attr in (
+            ("lng", "plants", self.lng.plants, "commissioned"),
+            ("cng", "stations", self.cng.stations, "commissioned"),
+            ("pipelines", "lines", self.pipelines.lines, "commissioned"),
+            ("storage", "projects", self.storage.projects, "commissioned"),
+            ("demand", "cold_spells", self.demand.cold_spells, "start"),
+        ):
+            dated += [((section, field, i, attr), getattr(x, attr)) for i, x in enumerate(items)]
         for where, day in dated:
             if day is not None and not lo <= day <= hi:
-                raise ValueError(f"{where} = {day} is outside the horizon {lo} .. {hi}")
+                raise FieldError(
+                    f"expected a date within the horizon {lo} .. {hi}, got {day}", where
+                )
         return self
+
+    def to_yaml(self) -> str:
+        """The scenario as YAML text; :meth:`from_yaml` reads it back to an equal scenario."""
+        data = self.model_dump(mode="python", exclude={"extends"} if self.extends is None else None)
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+    @classmethod
+    def from_yaml(
+        cls, text: str, *, source: str = "<string>", base_dir: Path | None = None
+    ) -> Scenario:
+        """Validate YAML text (``extends`` resolved against ``base_dir``, default the cwd).
+
+        Raises
+        ------
+        cbm_sim.scenario_io.ScenarioError
+            With file, line, field path and expectation of every problem.
+        """
+        from cbm_sim.scenario_io import scenario_from_text
+
+        return scenario_from_text(text, source=source, base_dir=base_dir)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, resolve (``extends``) and validate a scenario file.
+
+    Raises
+    ------
+    cbm_sim.scenario_io.ScenarioError
+        With file, line, field path and expectation of every problem.
+    """
+    from cbm_sim.scenario_io import load
+
+    return load(Path(path))

@@ -1,0 +1,235 @@
+"""Scenario model and files: shipped scenarios, ``extends``, YAML round trip, error locations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cbm_sim.scenario import Scenario, load_scenario
+from cbm_sim.scenario_io import ScenarioError
+
+SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+NUMERIC_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"}
+
+
+def test_the_five_shipped_scenarios_exist() -> None:
+    names = {p.stem for p in SCENARIOS}
+    assert {"plan", "frozen-2021", "business-as-usual", "pipeline-delay", "low-price"} <= names
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_shipped_scenario_validates_and_says_which_question(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.name == path.stem
+    assert scenario.extends is None  # resolved
+    assert path.read_text(encoding="utf-8").startswith("# Question:")
+
+
+def _numeric_lines(node: yaml.Node) -> list[int]:
+    if isinstance(node, yaml.ScalarNode):
+        return [node.start_mark.line] if node.tag in NUMERIC_TAGS else []
+    if isinstance(node, yaml.SequenceNode):
+        return [line for item in node.value for line in _numeric_lines(item)]
+    if isinstance(node, yaml.MappingNode):
+        return [line for k, v in node.value for n in (k, v) for line in _numeric_lines(n)]
+    return []
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_number_in_a_shipped_scenario_has_a_comment(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    bare = [
+        lines[i]
+        for i in sorted(set(_numeric_lines(yaml.compose(text))))
+        if "#" not in lines[i] and not (i > 0 and lines[i - 1].lstrip().startswith("#"))
+    ]
+    assert bare == [], f"numbers without a source comment in {path.name}: {bare}"
+
+
+def test_plan_scenario_encodes_the_plans_figures() -> None:
+    s = load_scenario(SCENARIOS[0].parent / "plan.yaml")
+    # ch4 §2 二: 95.02 existing + the two new lines = 150 亿m³/yr in 2025.
+    new = [ln for ln in s.pipelines.lines if ln.name in ("晋城-新乡", "晋城-焦作")]
+    assert len(new) == 2 and all(ln.commissioned <= dt.date(2025, 1, 1) for ln in new)
+    assert sum(ln.capacity_1e8_m3_per_year for ln in s.pipelines.lines) == pytest.approx(150.0)
+    # ch4 §2 一: 9 LNG plants in 2025, 10 in 2030; capacity at 85 % covers 150 万t.
+    for year, count in ((2025, 9), (2030, 10)):
+        day = dt.date(year, 1, 1)
+        assert sum(p.commissioned is None or p.commissioned <= day for p in s.lng.plants) == count
+    capacity_t = sum(p.capacity_t_per_day for p in s.lng.plants) * 365 * 0.85
+    assert capacity_t >= s.lng.demand_1e4_t_per_year[2030] * 1e4
+    # ch4 §2 二: 聚力民生 2.5 亿m³ in service by 2025.
+    assert any(p.capacity_1e4_m3 == 25000 and p.commissioned < dt.date(2025, 1, 1)
+               for p in s.storage.projects)  # fmt: skip
+    assert s.pipelines.outbound_cap_1e8_m3_per_year == {2025: 30.0, 2030: 20.0}
+    assert s.demand.chemicals.annual_1e8_m3[2025] == 13.8
+
+
+def test_pipeline_delay_is_plan_with_lines_two_years_late() -> None:
+    folder = SCENARIOS[0].parent
+    plan, late = load_scenario(folder / "plan.yaml"), load_scenario(folder / "pipeline-delay.yaml")
+    for a, b in zip(plan.pipelines.lines, late.pipelines.lines, strict=True):
+        assert a.capacity_1e8_m3_per_year == b.capacity_1e8_m3_per_year
+        if a.commissioned is not None:
+            assert b.commissioned == a.commissioned.replace(year=a.commissioned.year + 2)
+    same = {"pipelines", "name", "description"}
+    assert plan.model_dump(exclude=same) == late.model_dump(exclude=same)
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_extends_deep_merges_mappings_and_replaces_lists(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        "grand.yaml",
+        "seed: 7\nstorage: {initial_fill_share: 0.5, rule_days: 4}\n",
+    )
+    _write(
+        tmp_path,
+        "parent.yaml",
+        "extends: grand.yaml\nlng:\n  demand_1e4_t_per_year: {2021: 80, 2025: 100}\n"
+        "  plants:\n    - {name: A, capacity_t_per_day: 500}\n"
+        "    - {name: B, capacity_t_per_day: 600}\n"
+        "storage: {rule_days: 5}\n",
+    )
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    child = _write(
+        sub,
+        "child.yaml",
+        "extends: ../parent.yaml\nlng:\n  demand_1e4_t_per_year: {2025: 120, 2030: 150}\n"
+        "  plants: [{name: C, capacity_t_per_day: 700}]\n",
+    )
+    s = load_scenario(child)
+    assert s.name == "child"  # a child never inherits its parent's name
+    assert s.seed == 7  # from the grandparent, two levels up
+    assert s.storage.initial_fill_share == 0.5 and s.storage.rule_days == 5
+    assert s.lng.demand_1e4_t_per_year == {2021: 80.0, 2025: 120.0, 2030: 150.0}
+    assert [p.name for p in s.lng.plants] == ["C"]
+
+
+def test_error_in_inherited_value_points_at_the_parent_file_and_line(tmp_path: Path) -> None:
+    _write(tmp_path, "parent.yaml", "seed: 1\nmine_gas:\n  usable_share: {2021: 0.5, 2025: 1.4}\n")
+    child = _write(tmp_path, "child.yaml", "extends: parent.yaml\nseed: 2\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    (problem,) = info.value.problems
+    assert Path(problem.file).name == "parent.yaml"
+    assert problem.line == 3
+    assert problem.path == "mine_gas.usable_share.2025"
+    assert "1.4" in problem.message and "0..1" in problem.message
+
+
+def test_every_problem_is_reported_with_its_own_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "two.yaml", "seed: -1\nhorizon:\n  step_days: 0\n")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    found = {(p.line, p.path) for p in info.value.problems}
+    assert found == {(1, "seed"), (3, "horizon.step_days")}
+
+
+def test_interpolation_is_documented_behaviour_of_time_paths() -> None:
+    # paths.py: linear between stated years, flat outside.
+    from cbm_sim.paths import interpolate
+
+    path = load_scenario(SCENARIOS[0].parent / "plan.yaml").pipelines.outbound_cap_1e8_m3_per_year
+    got = interpolate(path, [2021, 2025, 2027.5, 2030, 2035])
+    np.testing.assert_allclose(got, [30.0, 30.0, 25.0, 20.0, 20.0])
+
+
+_finite = st.floats(min_value=0.0, max_value=1e6, allow_nan=False, allow_infinity=False)
+_year = st.integers(min_value=1990, max_value=2100)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.text(st.characters(categories=("L", "N", "P", "Zs")), max_size=20),
+    seed=st.integers(min_value=0, max_value=2**63 - 1),
+    step=st.integers(min_value=1, max_value=31),
+    lng_demand=st.dictionaries(_year, _finite, max_size=5),
+    share=st.dictionaries(_year, st.floats(min_value=0.0, max_value=1.0), max_size=5),
+    capacity=st.floats(min_value=1e-3, max_value=20000.0),
+    commissioned=st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2030, 12, 31)),
+)
+def test_to_yaml_round_trips(
+    name: str,
+    seed: int,
+    step: int,
+    lng_demand: dict[int, float],
+    share: dict[int, float],
+    capacity: float,
+    commissioned: dt.date,
+) -> None:
+    s = Scenario.model_validate(
+        {
+            "name": name,
+            "seed": seed,
+            "horizon": {"step_days": step},
+            "lng": {
+                "demand_1e4_t_per_year": lng_demand,
+                "plants": [
+                    {"name": "x", "capacity_t_per_day": capacity, "commissioned": commissioned}
+                ],
+            },
+            "mine_gas": {"usable_share": share},
+            "drilling": {"blocks": {"zhengzhuang": {"vertical_wells_per_year": lng_demand}}},
+        }
+    )
+    assert Scenario.from_yaml(s.to_yaml()) == s
+
+
+def test_shipped_scenarios_round_trip_through_yaml() -> None:
+    for path in SCENARIOS:
+        s = load_scenario(path)
+        assert Scenario.from_yaml(s.to_yaml()) == s
+
+
+def test_json_schema_describes_the_sections() -> None:
+    schema = Scenario.model_json_schema()
+    assert schema["additionalProperties"] is False
+    assert {"horizon", "drilling", "lng", "extends", "valuation"} <= set(schema["properties"])
+    # Bounds reach the schema, so an editor flags a negative capacity too.
+    plant = schema["$defs"]["LNGPlant"]["properties"]["capacity_t_per_day"]
+    assert plant["exclusiveMinimum"] == 0
+
+
+def test_text_scenario_extends_relative_to_base_dir(tmp_path: Path) -> None:
+    _write(tmp_path, "base.yaml", "seed: 11\n")
+    s = Scenario.from_yaml("extends: base.yaml\n", base_dir=tmp_path)
+    assert s.seed == 11 and s.extends is None
+
+
+def test_block_programme_years_must_be_ordered() -> None:
+    with pytest.raises(ScenarioError, match=re.escape("first_year 2025, got 2023")) as info:
+        Scenario.from_yaml(
+            "drilling:\n  blocks:\n    mabi:\n      first_year: 2025\n      last_year: 2023\n"
+        )
+    assert info.value.problems[0].line == 5
+    assert info.value.problems[0].path == "drilling.blocks.mabi.last_year"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_shipped_scenario_runs_and_conserves_gas(path: Path) -> None:
+    from cbm_sim.simulation import run
+
+    scenario = load_scenario(path)
+    results = run(scenario)
+    years = sorted(results.annual["year"].unique())
+    assert years == list(range(2021, 2031))
+    residual = results.annual_series("balance", "residual").abs().max()
+    produced = results.annual_series("surface", "potential").max()
+    assert residual <= 1e-9 * produced
+    assert results.scenario == scenario

@@ -31,17 +31,21 @@ CITY_GAS_SECTORS: tuple[str, ...] = ("residential", "commercial", "transport", "
 
 
 def fractional_years(dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
-    """Calendar dates as fractional years (2021-07-02 ≈ 2021.5) for path interpolation."""
-    year = dates.year.to_numpy(dtype=np.float64)
-    days_in_year = np.where(dates.is_leap_year, 366.0, 365.0)
-    return year + (dates.day_of_year.to_numpy(dtype=np.float64) - 0.5) / days_in_year
+    """The calendar year of each date, as float, for evaluating ``{year: value}`` paths.
+
+    A path's value for a year is that year's annual figure, so every day of the year uses
+    it (no drift within a year); interpolation happens between stated years.
+    """
+    return dates.year.to_numpy(dtype=np.float64)
 
 
 def seasonal_profile(dates: pd.DatetimeIndex, peak_ratio: float) -> npt.NDArray[np.float64]:
     """Multiplier of the annual-mean daily demand on each date (mean 1 over a year)."""
     if peak_ratio < 1.0:
         raise ValueError(f"winter_peak_ratio must be >= 1, got {peak_ratio}")
-    phase = 2.0 * np.pi * (dates.day_of_year.to_numpy(dtype=np.float64) - 15.0) / units.DAYS_PER_YEAR
+    phase = (
+        2.0 * np.pi * (dates.day_of_year.to_numpy(dtype=np.float64) - 15.0) / units.DAYS_PER_YEAR
+    )
     return 1.0 + (peak_ratio - 1.0) * np.cos(phase)
 
 

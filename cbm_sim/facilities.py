@@ -43,6 +43,9 @@ class Facility:
         Outage and maintenance parameters; ``None`` = never fails (pipelines, tanks).
     origin
         Calendar date of day 0 (for the maintenance month).
+    maintenance_offset_days
+        Days after the 1st of the maintenance month when the planned stop begins
+        (staggers the plants of one kind).
     """
 
     kind: str
@@ -52,6 +55,7 @@ class Facility:
     retire_day: float | None = None
     reliability: Reliability | None = None
     origin: dt.date = dt.date(2021, 1, 1)
+    maintenance_offset_days: float = 0.0
     in_service: bool = field(init=False, default=False)
     down: bool = field(init=False, default=False)
     outage_days: float = field(init=False, default=0.0)
@@ -122,9 +126,10 @@ class Facility:
 
     def _days_to_next_maintenance(self, now: float, month: int) -> float:
         today = self.origin + dt.timedelta(days=int(now))
-        target = dt.date(today.year, month, 1)
+        offset = dt.timedelta(days=self.maintenance_offset_days)
+        target = dt.date(today.year, month, 1) + offset
         if target <= today:
-            target = dt.date(today.year + 1, month, 1)
+            target = dt.date(today.year + 1, month, 1) + offset
         return float((target - today).days)
 
 

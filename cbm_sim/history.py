@@ -178,7 +178,9 @@ def calibrate_scale(pop: WellPopulation, target_m3: float = PRODUCTION_2021_M3) 
 
 
 def build_2021_population(
-    seed: int | np.random.Generator, calibrate: bool = True
+    seed: int | np.random.Generator,
+    calibrate: bool = True,
+    target_m3: float = PRODUCTION_2021_M3,
 ) -> WellPopulation:
     """The 10,595 wells of end-2021, calibrated to 42.67 亿m³ in 2021 (plan ch1 §2 二).
 
@@ -189,11 +191,14 @@ def build_2021_population(
     calibrate
         Scale peak rates so 2021 production matches the plan (default); ``False`` keeps the
         raw type curves.
+    target_m3
+        2021 production the undisturbed population is scaled to [m³] (the simulation raises
+        it by the expected workover downtime so that *simulated* 2021 output is the plan's).
     """
     pop = _raw_population(_rng(seed))
     if not calibrate:
         return pop
-    return _scaled(pop, calibrate_scale(pop))
+    return _scaled(pop, calibrate_scale(pop, target_m3))
 
 
 def _raw_population(rng: np.random.Generator) -> WellPopulation:

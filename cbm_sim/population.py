@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from cbm_sim import decline, history, typecurves
+from cbm_sim import decline, history, typecurves, units
 from cbm_sim.blocks import WELL_TYPES, Hookup
-from cbm_sim.scenario import TypeCurveScaling
+from cbm_sim.scenario import TypeCurveScaling, WellReliability
 from cbm_sim.wells import DOWN, WellPopulation
 
 FloatArray = npt.NDArray[np.float64]
@@ -33,9 +33,20 @@ PARAMS = ("qi", "di", "b", "d_term", "t_incline", "q_start")
 ECONOMIC_LIMIT_M3_PER_DAY = 100.0
 
 
-def initial_population(rng: np.random.Generator) -> WellPopulation:
-    """The calibrated end-2021 population (wells drilled 2003-2020 online before day 0)."""
-    return history.build_2021_population(rng)
+def initial_population(
+    rng: np.random.Generator, reliability: WellReliability | None = None
+) -> WellPopulation:
+    """The calibrated end-2021 population (wells drilled 2003-2021, online before day 0).
+
+    The calibration target is the plan's 2021 surface production divided by the expected
+    availability of a well, ``1 - failures/yr × workover days / 365.25``, so that the
+    simulated 2021 output, with its workovers, matches the plan (ch1 §2 二: 42.67 亿m³).
+    """
+    availability = 1.0
+    if reliability is not None:
+        lost = reliability.pump_failures_per_well_year * reliability.workover_days
+        availability = max(1.0 - lost / units.DAYS_PER_YEAR, 0.05)
+    return history.build_2021_population(rng, target_m3=history.PRODUCTION_2021_M3 / availability)
 
 
 def params_eur(params: dict[str, FloatArray]) -> FloatArray:

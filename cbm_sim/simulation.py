@@ -155,7 +155,7 @@ class Simulation:
 
     def _build_wells(self) -> None:
         sc = self.scenario
-        self.pop = population.initial_population(stream(self.seed, "history"))
+        self.pop = population.initial_population(stream(self.seed, "history"), sc.wells)
         self._volumes = population.StepVolumes(self.pop)
         self._sampler = population.new_well_sampler(sc.type_curves, stream(self.seed, "new-wells"))
         self._fail_rng = stream(self.seed, "pump-failures")
@@ -188,8 +188,11 @@ class Simulation:
             block.start_drilling(self.env)
         self._drilled_recorded = np.zeros((len(self.blocks), 2))
 
-    def _facility(self, kind: str, name: str, capacity: float, spec) -> Facility:
+    def _facility(self, kind: str, name: str, capacity: float, spec, index: int = 0) -> Facility:
+        # assumption: operators stagger planned stops, one plant of a kind at a time (8 days
+        # apart), rather than shutting every plant in the same week.
         fac = Facility(
+            maintenance_offset_days=8.0 * index,
             kind=kind,
             name=name,
             capacity=capacity,
@@ -204,10 +207,13 @@ class Simulation:
     def _build_facilities(self) -> None:
         sc = self.scenario
         self.cng = [
-            self._facility("cng", s.name, s.capacity_1e4_m3_per_day * units.WAN, s)
-            for s in sc.cng.stations
+            self._facility("cng", s.name, s.capacity_1e4_m3_per_day * units.WAN, s, i)
+            for i, s in enumerate(sc.cng.stations)
         ]
-        self.lng = [self._facility("lng", p.name, p.capacity_t_per_day, p) for p in sc.lng.plants]
+        self.lng = [
+            self._facility("lng", p.name, p.capacity_t_per_day, p, i)
+            for i, p in enumerate(sc.lng.plants)
+        ]
         self.lines = [
             self._facility(
                 "pipeline", p.name, p.capacity_1e8_m3_per_year * units.YI / units.DAYS_PER_YEAR, p

@@ -1,0 +1,171 @@
+"""The SimPy engine: 2021 calibration against the plan, behaviour, conservation, determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cbm_sim import simulation
+from cbm_sim.plan import load_plan
+from cbm_sim.results import Results
+from cbm_sim.scenario import (
+    LNG,
+    ColdSpell,
+    Demand,
+    Horizon,
+    LNGPlant,
+    PipelineLine,
+    Pipelines,
+    Reliability,
+    Scenario,
+    Sector,
+    Storage,
+    StorageProject,
+)
+
+YEAR_2021 = Horizon(end=dt.date(2021, 12, 31))
+
+
+@pytest.fixture(scope="module")
+def run_2021() -> Results:
+    return simulation.run(Scenario(horizon=YEAR_2021))
+
+
+# (entity, quantity, plan id, factor from the result's unit to the plan's unit)
+PLAN_2021 = [
+    ("surface", "production", "production.surface", 1e-8),
+    ("mine_gas", "drainage", "production.underground", 1e-8),
+    ("mine_gas", "utilised", "minegas.utilised", 1e-8),
+    ("lng", "output", "lng.output", 1e-4),
+    ("lng", "feed_gas", "lng.feed_gas", 1e-8),
+    ("cng", "feed_gas", "cng.gas", 1e-8),
+    ("pipeline", "exports", "pipeline.exports", 1e-8),
+    ("demand:residential", "delivered", "local_use.residential", 1e-8),
+    ("demand:commercial", "delivered", "local_use.commercial", 1e-8),
+    ("demand:industry", "delivered", "local_use.industry", 1e-8),
+    ("demand:transport", "delivered", "local_use.transport", 1e-8),
+    ("mine_power", "electricity", "power.generation", 1e-8),
+    ("mine_power", "gas_used", "power.gas", 1e-8),
+]
+
+
+@pytest.mark.parametrize(("entity", "quantity", "plan_id", "factor"), PLAN_2021)
+def test_2021_reproduces_the_plan_within_3_percent(run_2021, entity, quantity, plan_id, factor):
+    simulated = run_2021.annual_value(entity, quantity, 2021) * factor
+    stated = load_plan().value(plan_id, 2021)
+    assert simulated == pytest.approx(stated, rel=0.03), (plan_id, simulated, stated)
+
+
+def test_2021_local_use_total(run_2021):
+    sectors = ("residential", "commercial", "industry", "transport")
+    total = sum(run_2021.annual_value(f"demand:{s}", "delivered", 2021) for s in sectors)
+    assert total * 1e-8 == pytest.approx(load_plan().value("local_use.total", 2021), rel=0.03)
+
+
+def _residual_ok(res: Results) -> None:
+    daily = res.daily
+    resid = daily[(daily["entity"] == "balance") & (daily["quantity"] == "residual")]["value"]
+    supply = daily[(daily["entity"] == "surface") & (daily["quantity"] == "potential")][
+        "value"
+    ].to_numpy()
+    assert len(resid) == len(supply) > 0
+    assert np.all(np.abs(resid.to_numpy()) <= 1e-9 * np.maximum(supply, 1.0) + 1e-3)
+
+
+def test_balance_closes_every_step(run_2021):
+    _residual_ok(run_2021)
+
+
+def test_no_new_wells_means_decline_after_the_peak():
+    res = simulation.run(Scenario(horizon=Horizon(end=dt.date(2026, 12, 31), step_days=7)))
+    surface = res.annual_series("surface", "potential")
+    assert np.all(np.diff(surface.loc[2022:].to_numpy()) < 0)
+    assert res.annual_value("surface", "wells_drilled_vertical", 2024) == 0
+
+
+def test_same_seed_same_run_other_seed_differs():
+    sc = Scenario(horizon=Horizon(end=dt.date(2021, 6, 30)))
+    a = simulation.run(sc)
+    b = simulation.run(sc)
+    c = simulation.run(sc, seed=sc.seed + 1)
+    pd.testing.assert_frame_equal(a.daily, b.daily)
+    assert not a.daily["value"].equals(c.daily["value"])
+    assert a.meta["seed"] == sc.seed
+
+
+def test_lng_outage_lowers_output_over_exactly_its_duration():
+    plant = LNGPlant(
+        name="only",
+        capacity_t_per_day=3000.0,
+        reliability=Reliability(
+            mean_days_between_failures=30.0, mean_repair_days=4.0, maintenance_days_per_year=0
+        ),
+    )
+    sc = Scenario(horizon=YEAR_2021, lng=LNG(plants=[plant], demand_1e4_t_per_year={2021: 50.0}))
+    res = simulation.run(sc)
+    out = res.daily_series("lng", "output")
+    ev = res.events[res.events["entity"] == "lng:only"]
+    starts = ev[ev["event"] == "trip start"]["time"].to_list()
+    ends = ev[ev["event"] == "trip end"]["time"].to_list()
+    assert starts, "the plant should have tripped at least once in a year"
+    ends += [out.index[-1] + pd.Timedelta(days=1)] * (len(starts) - len(ends))  # still down
+    down = pd.Series(False, index=out.index)
+    for s, e in zip(starts, ends, strict=True):
+        down[(down.index >= s) & (down.index < e)] = True
+    assert np.all(out[down] == 0.0)
+    assert np.all(out[~down] > 0.0)
+
+
+def test_pipeline_commissioning_raises_capacity_on_its_date():
+    new = PipelineLine(
+        name="晋城-新乡", capacity_1e8_m3_per_year=30.0, commissioned=dt.date(2021, 7, 1)
+    )
+    lines = [*Pipelines().lines, new]
+    res = simulation.run(Scenario(horizon=YEAR_2021, pipelines=Pipelines(lines=lines)))
+    cap = res.daily_series("pipeline", "capacity")
+    before, after = cap[:"2021-06-30"], cap["2021-07-01":]
+    assert before.nunique() == 1 and after.nunique() == 1
+    assert after.iloc[0] - before.iloc[0] == pytest.approx(30e8 / 365.25)
+    assert (res.events["event"] == "commissioned").any()
+
+
+def _cold_scenario(storage_1e4_m3: float) -> Scenario:
+    demand = Demand(
+        industry=Sector(annual_1e8_m3={2021: 30.0}),
+        cold_spells=[ColdSpell(start=dt.date(2021, 12, 1), days=20, demand_multiplier=1.5)],
+    )
+    storage = Storage(projects=[StorageProject(name="tanks", capacity_1e4_m3=storage_1e4_m3)])
+    return Scenario(horizon=YEAR_2021, demand=demand, storage=storage)
+
+
+def test_cold_spell_draws_storage_down_and_breaks_the_3_day_rule():
+    res = simulation.run(_cold_scenario(4737.5))  # plan ch1 §2 四: 4737.5 万m³
+    level = res.daily_series("storage", "level")
+    assert level["2021-12-20"] < level["2021-11-30"]
+    assert res.daily_series("storage", "withdrawal")["2021-12-01":"2021-12-20"].sum() > 0
+    assert res.annual_value("storage", "rule_3day_violation_days", 2021) > 0
+    big = simulation.run(_cold_scenario(50000.0))  # 5 亿m³
+    short = res.annual_value("demand:industry", "shortfall", 2021)
+    assert big.annual_value("demand:industry", "shortfall", 2021) < short
+
+
+def test_results_round_trip_through_parquet(run_2021, tmp_path):
+    run_2021.to_parquet(tmp_path / "r")
+    back = Results.from_parquet(tmp_path / "r")
+    pd.testing.assert_frame_equal(
+        back.annual.reset_index(drop=True),
+        run_2021.annual.reset_index(drop=True),
+        check_dtype=False,
+        check_categorical=False,
+    )
+    assert back.meta["seed"] == run_2021.meta["seed"]
+
+
+def test_unknown_block_in_drilling_is_named():
+    from cbm_sim.scenario import BlockProgramme, Drilling
+
+    with pytest.raises(ValueError, match="atlantis"):
+        Drilling(blocks={"atlantis": BlockProgramme(vertical_wells_per_year={2021: 5})})

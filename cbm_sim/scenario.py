@@ -72,10 +72,22 @@ def _known_block(block_id: str) -> str:
     return block_id
 
 
-YearPath = Annotated[dict[int, float], AfterValidator(_check_path)]
+YearPath = Annotated[
+    dict[int, float],
+    AfterValidator(_check_path),
+    Field(json_schema_extra={"propertyNames": {"pattern": "^[0-9]{4}$"}}),
+]
 """``{year: value}``; linear between stated years, flat outside."""
 NonNegPath = Annotated[YearPath, AfterValidator(_nonnegative_path)]
 SharePath = Annotated[YearPath, AfterValidator(_share_path)]
+
+
+def _block_names_schema(schema: dict[str, Any]) -> None:
+    from cbm_sim.blocks import block_ids
+
+    schema["propertyNames"] = {"enum": list(block_ids())}
+
+
 BlockId = Annotated[str, AfterValidator(_known_block)]
 """Id of a packaged block (``cbm_sim/data/blocks.yaml``)."""
 
@@ -132,7 +144,9 @@ class Drilling(Model):
     """New wells. Durations are assumptions for southern-Qinshui practice."""
 
     blocks: dict[BlockId, BlockProgramme] = Field(
-        default_factory=dict, description="programme per block id (cbm_sim/data/blocks.yaml)"
+        default_factory=dict,
+        description="programme per block id (cbm_sim/data/blocks.yaml)",
+        json_schema_extra=_block_names_schema,
     )
     # assumption: a ~700 m vertical CBM well is drilled in 1-3 weeks; 15 d includes moving.
     drilling_days_vertical: float = Field(15.0, gt=0, le=365)

@@ -283,3 +283,19 @@ def test_run_writes_the_output_contract(tmp_path: Path) -> None:
     assert {"physical", "total"} <= set(targets["sub_cluster"])
     again = CliRunner().invoke(main, ["run", str(scenario), "-o", str(out), "--overwrite"])
     assert again.exit_code == 0, again.output
+
+
+def test_summary_prints_the_verdict_for_both_target_years(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from cbm_sim.cli import _print_targets
+
+    frame = pd.read_csv(_run_dir(tmp_path / "r", "plan", 450.0) / "targets.csv")
+    buffer = io.StringIO()
+    _print_targets(frame, Console(file=buffer, width=160), "plan")
+    text = buffer.getvalue()
+    assert "verdict 2025: 450 of 500 亿元 (-10.0 %) — short" in text
+    assert "verdict 2030: 900 of 1000 亿元 (-10.0 %) — short" in text
+    assert "exploration" in text and "167" in text

@@ -173,9 +173,8 @@ def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
         "sub-cluster",
         *(f"{y} {k}" for y in _TARGET_YEARS for k in ("sim.", "target", "status")),
     ):
-        table.add_column(
-            col, justify="left" if col == "sub-cluster" or "status" in col else "right"
-        )
+        left = col == "sub-cluster" or "status" in col
+        table.add_column(col, justify="left" if left else "right", no_wrap=col == "sub-cluster")
     head = _headline(targets)
     for sub, rows in head.groupby("sub_cluster", sort=False):
         cells = [str(sub)]

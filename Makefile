@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 ## demo: set up .venv and run the main job on the shipped plan scenario
 demo: $(STAMP)
-	$(BIN)/cbm-sim plan audit
+	$(BIN)/cbm-sim plan audit --status discrepancy
+	$(BIN)/cbm-sim run scenarios/plan.yaml -o reports/plan --overwrite
 
 ## test: set up .venv with the test extras, lint, check formatting, run the tests
 test: $(STAMP)
@@ -30,6 +31,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_decline.py
+	$(BIN)/python benchmarks/bench_run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

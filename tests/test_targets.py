@@ -1,0 +1,104 @@
+"""Tests of cbm_sim.targets: status rules, plan targets, summary/detail choice."""
+
+from __future__ import annotations
+
+import pytest
+from fixtures_results import plan_series, results_from
+
+from cbm_sim.targets import EXCEEDED, MET, SHORT, TARGET_COLUMNS, check_targets, status
+from cbm_sim.valuation import SUB_CLUSTERS
+
+WELLS = {
+    "wells_drilled_vertical": 500.0,
+    "wells_drilled_horizontal": 50.0,
+    "wells_active_mean": 9000.0,
+    "workovers": 600.0,
+}
+
+
+def _frame(year=2025, wells=WELLS, changes=None):
+    series = plan_series(year, wells)
+    series.update(changes or {})
+    return check_targets(results_from({k: {year: v} for k, v in series.items()}))
+
+
+def _check(year=2025, wells=WELLS, changes=None):
+    return _frame(year, wells, changes).set_index("id")
+
+
+@pytest.mark.parametrize(
+    ("simulated", "target", "comparator", "expected"),
+    [
+        (500.0, 500.0, "approx", MET),
+        (499.0, 500.0, "approx", SHORT),
+        (501.0, 500.0, "min", MET),
+        (19.9, 20.0, "min", SHORT),
+        (2.5, 2.5, "exact", MET),
+        (30.0, 30.0, "max", MET),
+        (29.0, 30.0, "max", MET),
+        (31.0, 30.0, "max", EXCEEDED),
+    ],
+)
+def test_status_rules(simulated, target, comparator, expected):
+    assert status(simulated, target, comparator) == expected
+
+
+def test_plan_volumes_meet_their_targets_and_columns_are_the_contract():
+    assert tuple(_frame().columns) == TARGET_COLUMNS
+    frame = _check()
+    for id in ("output.processing.lng", "lng.output", "production.total", "pipeline.exports"):
+        assert frame.loc[id, "status"] == MET, id
+    assert frame.loc["production.total", "simulated"] == pytest.approx(100.0)  # 亿m3
+    assert frame.loc["lng.output", "unit"] == "万t"
+    assert set(frame["year"]) == {2025}
+
+
+def test_less_lng_is_short_and_more_exports_exceed_the_cap():
+    frame = _check(changes={("lng", "output"): 80e4, ("pipeline", "exports"): 35e8})
+    assert frame.loc["lng.output", "status"] == SHORT
+    assert frame.loc["lng.output", "gap"] == pytest.approx(-20.0)
+    assert frame.loc["output.processing.lng", "gap"] == pytest.approx(-12.0)  # 20万t × 6000 元/t
+    assert frame.loc["pipeline.exports", "status"] == EXCEEDED
+    assert frame.loc["pipeline.exports", "comparator"] == "max"
+    frame = _check(changes={("pipeline", "exports"): 25e8})
+    assert frame.loc["pipeline.exports", "status"] == MET
+
+
+def test_chemicals_2025_uses_the_summary_figure_and_notes_the_detail():
+    row = _check().loc["output.utilisation.chemicals"]
+    assert row["target"] == 18.0
+    assert "55" in row["note"]
+    assert row["status"] == MET  # 13.8亿m3 at 55/13.8 元/m3 = 55 ≥ 18
+
+
+def test_power_generation_2030_target_is_the_misdated_figure():
+    row = _check(2030).loc["power.generation"]
+    assert row["target"] == pytest.approx(41.95)
+    assert row["status"] == MET
+
+
+def test_sub_cluster_and_total_rows_add_up_their_items():
+    money = _frame().query("unit == '亿元'")
+    # item rows (mine gas counted once, as power + heating); carbon trading has no 2025 target
+    # but is valued 0 in 2025 at the default carbon price, so the item rows still add up
+    items = money[~money["item"].isin(["total", "mine_gas"]) & (money["sub_cluster"] != "total")]
+    subs = money[(money["item"] == "total") & money["sub_cluster"].isin(SUB_CLUSTERS)]
+    summed = items.groupby("sub_cluster")["simulated"].sum()
+    assert set(subs["sub_cluster"]) == set(SUB_CLUSTERS)
+    for sc, sim in zip(subs["sub_cluster"], subs["simulated"], strict=True):
+        assert sim == pytest.approx(summed[sc]), sc
+    total = money[money["sub_cluster"] == "total"]["simulated"].iloc[0]
+    assert total == pytest.approx(subs["simulated"].sum())
+
+
+def test_fewer_wells_leave_production_services_short():
+    few = {**WELLS, "wells_drilled_vertical": 100.0, "wells_drilled_horizontal": 0.0}
+    frame = _check(wells=few)
+    assert frame.loc["output.services.drilling_fracturing", "status"] == SHORT
+    assert frame.loc["output.services", "status"] == SHORT
+    assert frame.loc["output.services.drilling_fracturing", "simulated"] == pytest.approx(0.9)
+
+
+def test_years_outside_the_results_give_no_rows():
+    frame = _check(2021)
+    assert frame.empty

@@ -1,0 +1,273 @@
+"""Tests of cbm_sim.valuation: arithmetic, plan-implied prices, 2021 calibration, validation."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from fixtures_results import plan_results, plan_series, results_from
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from cbm_sim import units
+from cbm_sim.plan import load_plan
+from cbm_sim.valuation import (
+    BASIS_PLAN,
+    BASIS_SCENARIO,
+    BASIS_SIMULATED,
+    ITEMS,
+    SUB_CLUSTERS,
+    VALUE_COLUMNS,
+    ValuationConfig,
+    config_of,
+    item_totals,
+    required_series,
+    summary,
+    value,
+    value_2021_split,
+)
+
+WELLS = {
+    "wells_drilled_vertical": 500.0,
+    "wells_drilled_horizontal": 50.0,
+    "wells_active_mean": 9000.0,
+    "workovers": 600.0,
+}
+
+
+def _items_yi(results, config=None, year=None):
+    tot = item_totals(value(results, config))
+    if year is not None:
+        tot = tot[tot["year"] == year]
+    return dict(
+        zip(tot["sub_cluster"] + "." + tot["item"], tot["value_yuan"] / units.YI, strict=True)
+    )
+
+
+def test_frame_has_every_item_of_every_year_and_value_is_driver_times_unit_value():
+    series = {k: {2024: v, 2025: 2 * v} for k, v in plan_series(2025, WELLS).items()}
+    frame = value(results_from(series))
+    assert tuple(frame.columns) == VALUE_COLUMNS
+    for year in (2024, 2025):
+        rows = frame[frame["year"] == year]
+        got = set(rows["sub_cluster"] + "." + rows["item"])
+        assert got == {spec.key for spec in ITEMS}
+    np.testing.assert_allclose(frame["value_yuan"], frame["driver_value"] * frame["unit_value"])
+    assert set(frame["basis"]) == {BASIS_SIMULATED, BASIS_PLAN}
+
+
+def test_a_price_times_a_volume():
+    # 1.2e6 t of LNG at 5000 元/t = 60亿元; 2e8 m3 exported at 0.5 元/m3 = 1亿元.
+    series = {k: {2026: v} for k, v in plan_series(2025, WELLS).items()}
+    series[("lng", "output")] = {2026: 1.2e6}
+    series[("pipeline", "exports")] = {2026: 2e8}
+    cfg = ValuationConfig(
+        lng_price_yuan_per_t={2026: 5000.0}, pipeline_tariff_yuan_per_m3={2020: 0.5}
+    )
+    got = _items_yi(results_from(series), cfg)
+    assert got["processing.lng"] == pytest.approx(60.0)
+    assert got["processing.pipeline"] == pytest.approx(1.0)
+
+
+def test_unit_value_paths_interpolate_linearly_between_stated_years():
+    cfg = ValuationConfig(lng_price_yuan_per_t={2021: 4000.0, 2025: 6000.0})
+    np.testing.assert_allclose(
+        cfg.unit_value("lng_price_yuan_per_t", [2020, 2023, 2030]), [4000.0, 5000.0, 6000.0]
+    )
+    # 亿元 paths count in 元 per year
+    cfg = ValuationConfig(green_finance_1e8_yuan={2025: 12.0})
+    assert cfg.unit_value("green_finance_1e8_yuan", [2025])[0] == 12e8
+
+
+def test_default_prices_are_the_plan_implied_quotients():
+    # Figures typed from the plan text (ch4 §1-§3), independent of the YAML derivations.
+    cfg = ValuationConfig.default()
+    assert cfg.residential_price_yuan_per_m3[2025] == pytest.approx(6.8 / 2.73)
+    assert cfg.residential_price_yuan_per_m3[2030] == pytest.approx(7.5 / 3.0)
+    assert cfg.lng_price_yuan_per_t[2025] == pytest.approx(60e8 / 100e4)
+    assert cfg.surface_gas_price_yuan_per_m3[2030] == pytest.approx(120 / 60)
+    assert cfg.mine_power_value_yuan_per_kwh[2030] == pytest.approx(21.25 / 41.95)
+    # drilling & fracturing is a public-cost assumption, not 8.5亿元 / a well count
+    assert cfg.drilling_fracturing_yuan_per_well_eq == {2021: 900000.0}
+
+
+@pytest.mark.parametrize("year", [2025, 2030])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "exploration.surface",
+        "exploration.underground",
+        "processing.cng",
+        "processing.lng",
+        "processing.pipeline",
+        "processing.storage",
+        "utilisation.residential",
+        "utilisation.commercial",
+        "utilisation.chemicals",
+        "utilisation.mine_gas.power",
+        "utilisation.mine_gas.heating",
+        "logistics.lng_logistics",
+    ],
+)
+def test_plan_volumes_at_default_prices_give_the_plan_values(key, year):
+    plan = load_plan()
+    # the section body (detail) pairs the value with its volume (chemicals 2025: 55亿元)
+    stated = plan.figure(f"output.{key}", year, statement="detail").value
+    assert _items_yi(plan_results(year, WELLS), year=year)[key] == pytest.approx(stated, rel=1e-9)
+
+
+def test_carbon_trading_2030_at_plan_volumes_gives_the_plan_value():
+    got = _items_yi(plan_results(2030, WELLS), year=2030)["radiating.carbon_trading"]
+    assert got == pytest.approx(50.0, rel=1e-9)
+
+
+def test_2021_calibration_reproduces_the_plan_split_within_2_percent():
+    split = value_2021_split(plan_results(2021)).set_index("category")
+    expected = {  # ch1 §2 八, 亿元
+        "exploration": 75.8,
+        "compression_liquefaction": 38.0,
+        "city_gas": 21.6,
+        "pipeline": 10.2,
+        "gas_use": 4.7,
+        "total": 150.3,
+    }
+    for cat, plan_value in expected.items():
+        assert split.loc[cat, "simulated_1e8_yuan"] == pytest.approx(plan_value, rel=0.02), cat
+    # with no wells drilled, only LNG logistics lies outside: 84.37万t × 100 元/t (2025 path)
+    outside = split.loc["outside_2021_statistics", "simulated_1e8_yuan"]
+    assert outside == pytest.approx(84.37e4 * 100.0 / units.YI)
+
+
+def test_2021_split_moves_with_the_simulated_volumes():
+    series = plan_series(2021)
+    series[("lng", "output")] *= 0.5
+    split = value_2021_split(results_from({k: {2021: v} for k, v in series.items()}))
+    row = split.set_index("category").loc["compression_liquefaction"]
+    assert row["gap_pct"] < -40.0
+
+
+def _services(vertical: float, horizontal: float) -> float:
+    wells = {**WELLS, "wells_drilled_vertical": vertical, "wells_drilled_horizontal": horizontal}
+    got = _items_yi(plan_results(2025, wells), year=2025)
+    return sum(v for k, v in got.items() if k.startswith("services."))
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    vertical=st.floats(0, 3000),
+    horizontal=st.floats(0, 500),
+    fewer=st.floats(0.0, 1.0),
+)
+def test_fewer_wells_drilled_give_less_production_services_value(vertical, horizontal, fewer):
+    less = _services(vertical * fewer, horizontal * fewer)
+    more = _services(vertical, horizontal)
+    assert less <= more + 1e-9
+    if fewer < 0.99 and vertical > 1:
+        assert less < more
+
+
+def test_exogenous_items_are_labelled_plan_assumption_or_scenario():
+    results = plan_results(2025, WELLS)
+    frame = value(results)
+    exo = frame[frame["driver_unit"] == "year"]
+    assert set(exo["item"]) == {"science_city", "training_base", "green_finance", "insurance"}
+    assert set(exo["basis"]) == {BASIS_PLAN}
+    changed = value(results, ValuationConfig(green_finance_1e8_yuan={2025: 3.0}))
+    basis = changed.set_index("item")["basis"]
+    assert basis["green_finance"] == BASIS_SCENARIO
+    assert basis["insurance"] == BASIS_PLAN
+    assert ValuationConfig(green_finance_1e8_yuan={2025: 3.0}).sources()[
+        "green_finance_1e8_yuan"
+    ] == ("scenario")
+
+
+def test_every_default_names_its_source():
+    for field, source in ValuationConfig.default().sources().items():
+        assert source.split(":")[0].split(" ")[0] in {
+            "plan",
+            "assumption",
+            "calibration",
+            "public",
+        }, (
+            field,
+            source,
+        )
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        ("lng_price_yuan_per_t", {2025: -5.0}),
+        ("residential_price_yuan_per_m3", {2025: float("nan")}),
+        ("green_finance_1e8_yuan", {2025: -12.0}),
+    ],
+)
+def test_negative_or_nan_unit_values_are_rejected_naming_field_and_value(field, bad):
+    with pytest.raises(ValidationError) as info:
+        ValuationConfig(**{field: bad})
+    msg = str(info.value)
+    assert field in msg
+    assert repr(bad[2025]) in msg
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("gwp100_ch4", 0.5), ("ch4_density_kg_per_m3", 7.17), ("horizontal_well_equivalent", 0.0)],
+)
+def test_out_of_bounds_scalars_are_rejected(field, bad):
+    with pytest.raises(ValidationError, match=rf"{field}(.|\n)*{bad!r}"):
+        ValuationConfig(**{field: bad})
+
+
+def test_bad_path_year_and_unknown_field_are_rejected():
+    with pytest.raises(ValidationError, match=r"lng_price_yuan_per_t: year 3025"):
+        ValuationConfig(lng_price_yuan_per_t={3025: 5000.0})
+    with pytest.raises(ValidationError, match="lng_price_yuan_per_tonne"):
+        ValuationConfig(lng_price_yuan_per_tonne={2025: 5000.0})
+    with pytest.raises(ValidationError, match="lng_price_yuan_per_t"):
+        ValuationConfig(lng_price_yuan_per_t={})
+
+
+def test_config_is_frozen():
+    cfg = ValuationConfig.default()
+    with pytest.raises(ValidationError):
+        cfg.gwp100_ch4 = 30.0
+
+
+def test_missing_series_is_named():
+    series = {k: {2025: v} for k, v in plan_series(2025, WELLS).items()}
+    del series[("lng", "output")]
+    with pytest.raises(KeyError, match="lng/output"):
+        value(results_from(series))
+
+
+def test_required_series_are_exactly_what_value_reads():
+    series = {k: {2025: v} for k, v in plan_series(2025, WELLS).items()}
+    needed = set(required_series())
+    value(results_from({k: v for k, v in series.items() if k in needed}))
+    assert needed <= set(series)
+
+
+def test_summary_adds_items_to_sub_clusters_and_total():
+    frame = value(plan_results(2025, WELLS))
+    summ = summary(frame).set_index("sub_cluster")
+    assert list(summ.index) == [*SUB_CLUSTERS, "total"]
+    assert summ.loc["total", "value_yuan"] == pytest.approx(frame["value_yuan"].sum())
+    assert summ.loc["exploration", "value_1e8_yuan"] == pytest.approx(156.0 + 11.0)
+
+
+def test_config_of_reads_the_scenario_section():
+    scenario = SimpleNamespace(valuation={"lng_price_yuan_per_t": {2025: 1.0}})
+    r = dataclasses.replace(plan_results(2025), scenario=scenario)
+    assert config_of(r).lng_price_yuan_per_t == {2025: 1.0}
+    assert config_of(plan_results(2025)) == ValuationConfig.default()
+
+
+def test_items_cover_every_item_the_plan_values():
+    ids = {i for i in load_plan().ids() if i.startswith("output.") and i.count(".") >= 2}
+    groups = {"output.processing.conversion", "output.processing.transport_storage"}
+    aggregates = {"output.utilisation.mine_gas"}
+    assert ids - groups - aggregates == {f"output.{spec.key}" for spec in ITEMS}

@@ -23,6 +23,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from cbm_sim import units
+from cbm_sim.valuation import ValuationConfig
 
 
 class FieldError(ValueError):
@@ -391,7 +392,7 @@ class Scenario(Model):
     pipelines: Pipelines = Field(default_factory=Pipelines)
     storage: Storage = Field(default_factory=Storage)
     demand: Demand = Field(default_factory=Demand)
-    valuation: dict[str, Any] = Field(default_factory=dict)
+    valuation: ValuationConfig = Field(default_factory=ValuationConfig)
     uncertainty: dict[str, Distribution] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -108,6 +108,16 @@ bounds.register(
 )
 bounds.register(
     bounds.Bound(
+        "gas_price_scale",
+        0.0,
+        10.0,
+        "-",
+        "multiplier on every gas, LNG and CNG price (scenarios and the goal-seek price lever); "
+        "assumption: 0..10 covers any stress case",
+    )
+)
+bounds.register(
+    bounds.Bound(
         "horizontal_well_equivalent",
         1.0,
         50.0,
@@ -202,8 +212,23 @@ ITEMS: Final[tuple[ItemSpec, ...]] = (
 """Every item of plan ch4 §1–§8 with its valuation terms (mine gas as power + heating)."""
 
 _SCALARS: Final[frozenset[str]] = frozenset(
-    {"horizontal_well_equivalent", "gwp100_ch4", "ch4_density_kg_per_m3"}
+    {"horizontal_well_equivalent", "gwp100_ch4", "ch4_density_kg_per_m3", "gas_price_scale"}
 )
+GAS_PRICE_FIELDS: Final[frozenset[str]] = frozenset(
+    {
+        "surface_gas_price_yuan_per_m3",
+        "underground_gas_value_yuan_per_m3",
+        "cng_price_yuan_per_m3",
+        "lng_price_yuan_per_t",
+        "residential_price_yuan_per_m3",
+        "commercial_price_yuan_per_m3",
+        "transport_price_yuan_per_m3",
+        "industry_price_yuan_per_m3",
+        "chemicals_price_yuan_per_m3",
+        "mine_heating_price_yuan_per_m3",
+    }
+)
+"""Prices of gas sold (as gas, CNG or LNG) that ``gas_price_scale`` multiplies."""
 _CONSTANTS: Final[Mapping[str, float]] = {
     "YI": units.YI,
     "CO2_T_PER_T_CH4_BURNT": CO2_T_PER_T_CH4_BURNT,
@@ -435,6 +460,9 @@ class ValuationConfig(BaseModel):
         "green_finance_1e8_yuan", "绿色金融 [亿元/yr], exogenous"
     )
     insurance_1e8_yuan: TimePath = _field("insurance_1e8_yuan", "保险 [亿元/yr], exogenous")
+    gas_price_scale: float = _field(
+        "gas_price_scale", "multiplier on every gas/CNG/LNG price (GAS_PRICE_FIELDS)"
+    )
 
     @field_validator("*", mode="after")
     @classmethod
@@ -470,6 +498,8 @@ class ValuationConfig(BaseModel):
     def unit_value(self, field: str, years: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Unit value of a path field at ``years``, in 元 per driver unit (亿元 paths → 元/yr)."""
         scale = units.YI if field.endswith("_1e8_yuan") else 1.0
+        if field in GAS_PRICE_FIELDS:
+            scale *= self.gas_price_scale
         return interpolate(getattr(self, field), years) * scale
 
 

@@ -127,7 +127,7 @@ def test_pipeline_commissioning_raises_capacity_on_its_date():
     res = simulation.run(Scenario(horizon=YEAR_2021, pipelines=Pipelines(lines=lines)))
     cap = res.daily_series("pipeline", "capacity")
     before, after = cap[:"2021-06-30"], cap["2021-07-01":]
-    assert before.nunique() == 1 and after.nunique() == 1
+    assert (before == before.iloc[0]).all() and (after == after.iloc[0]).all()
     assert after.iloc[0] - before.iloc[0] == pytest.approx(30e8 / 365.25)
     assert (res.events["event"] == "commissioned").any()
 

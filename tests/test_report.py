@@ -1,0 +1,177 @@
+"""The PDF report: pages, metadata, embedded CJK font, per-chart files, no font warnings."""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pytest
+from pypdf import PdfReader
+from synthetic import Synthetic, build
+
+from cbm_sim import report
+from cbm_sim.charts_base import CHART_SIZE_IN
+
+# Pages of a single run: cover, production, balance, Sankey 2025 and 2030, facilities,
+# storage, value bars, item table.
+SINGLE_RUN_PAGES = 9
+# An ensemble adds two fans (production, value), the probability bars and the tornado.
+ENSEMBLE_PAGES = 4
+PNG_DPI = 30
+CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+
+
+@pytest.fixture(scope="module")
+def synth() -> Synthetic:
+    return build()
+
+
+def _write_capturing(synth: Synthetic, out: Path, lang: str, ensemble: bool, **kwargs):
+    """Write a report; return its path and every warning and matplotlib log record raised."""
+    handler = _Collect()
+    logger = logging.getLogger("matplotlib")
+    logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            path = report.write_report(
+                synth.results,
+                out,
+                lang=lang,
+                ensemble=synth.ensemble if ensemble else None,
+                targets=synth.targets,
+                values=synth.valuation,
+                png_dpi=PNG_DPI,
+                **kwargs,
+            )
+    finally:
+        logger.removeHandler(handler)
+    return path, [str(w.message) for w in caught], handler.messages
+
+
+@pytest.fixture(scope="module")
+def zh_report(synth: Synthetic, tmp_path_factory: pytest.TempPathFactory):
+    """The Chinese report of a single run, with per-chart files."""
+    out = tmp_path_factory.mktemp("zh") / "plan-check.pdf"
+    return _write_capturing(synth, out, "zh", ensemble=False)
+
+
+@pytest.fixture(scope="module")
+def en_report(synth: Synthetic, tmp_path_factory: pytest.TempPathFactory):
+    """The English report with an ensemble, report PDF only."""
+    out = tmp_path_factory.mktemp("en") / "plan-check-en.pdf"
+    return _write_capturing(synth, out, "en", ensemble=True, chart_files=False)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _fonts(reader: PdfReader) -> dict[str, str]:
+    """BaseFont name → descendant font subtype (or font subtype) over all pages."""
+    out = {}
+    for page in reader.pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            font = font.get_object()
+            sub = font["/Subtype"]
+            if "/DescendantFonts" in font:
+                sub = font["/DescendantFonts"][0].get_object()["/Subtype"]
+            out[str(font["/BaseFont"])] = str(sub)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("which", "pages"),
+    [("zh_report", SINGLE_RUN_PAGES), ("en_report", SINGLE_RUN_PAGES + ENSEMBLE_PAGES)],
+)
+def test_report_has_one_page_per_chart(
+    which: str, pages: int, request: pytest.FixtureRequest
+) -> None:
+    path, _, _ = request.getfixturevalue(which)
+    assert path.is_file()
+    assert len(PdfReader(path).pages) == pages
+
+
+@pytest.mark.parametrize("which", ["zh_report", "en_report"])
+def test_writing_raises_no_warning_and_no_font_complaint(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    _, caught, logged = request.getfixturevalue(which)
+    assert caught == []
+    assert logged == []
+
+
+def test_chinese_report_embeds_the_cjk_font_as_truetype(zh_report) -> None:
+    path, _, _ = zh_report
+    reader = PdfReader(path)
+    fonts = _fonts(reader)
+    cjk = {name: sub for name, sub in fonts.items() if "NotoSansSC" in name}
+    assert cjk, f"no CJK font among {sorted(fonts)}"
+    assert set(cjk.values()) == {"/CIDFontType2"}
+    assert "晋城市煤层气产业集群" in reader.pages[0].extract_text()
+
+
+def test_report_metadata(zh_report, synth: Synthetic) -> None:
+    path, _, _ = zh_report
+    meta = PdfReader(path).metadata
+    assert synth.results.meta["scenario"] in meta.title
+    assert meta.title.startswith("晋城市煤层气产业集群")
+    assert meta.author.startswith("cbm-sim")
+    assert "晋市政发〔2022〕28号" in meta.subject
+
+
+def test_each_chart_is_saved_as_pdf_and_png(zh_report) -> None:
+    path, _, _ = zh_report
+    charts_dir = path.parent / f"{path.stem}_charts"
+    pdfs = sorted(charts_dir.glob("*.pdf"))
+    pngs = sorted(charts_dir.glob("*.png"))
+    assert len(pdfs) == len(pngs) == SINGLE_RUN_PAGES
+    assert [p.stem for p in pdfs] == [p.stem for p in pngs]
+    for pdf in pdfs:
+        assert len(PdfReader(pdf).pages) == 1
+    image = mpimg.imread(charts_dir / "production.png")
+    assert image.shape[:2] == (round(CHART_SIZE_IN[1] * PNG_DPI), round(CHART_SIZE_IN[0] * PNG_DPI))
+
+
+def test_english_report_has_no_chinese_labels(en_report, synth: Synthetic) -> None:
+    path, _, _ = en_report
+    reader = PdfReader(path)
+    assert reader.metadata.title.startswith("Jincheng CBM industry cluster")
+    assert not (path.parent / f"{path.stem}_charts").exists()
+    # Data may be Chinese (the scenario's description); so is the plan's document number.
+    allowed = [synth.results.meta["description"], "晋市政发〔2022〕28号"]
+    for number, page in enumerate(reader.pages, start=1):
+        text = page.extract_text()
+        for data in allowed:
+            text = text.replace(data, "")
+        assert CJK.findall(text) == [], f"page {number}: {text[:300]}"
+    assert "Cluster output target check" in reader.pages[0].extract_text()
+    assert any("DejaVuSans" in name for name in _fonts(reader))
+
+
+def test_report_without_ensemble_has_the_single_run_pages(synth: Synthetic, tmp_path) -> None:
+    from cbm_sim.report import build_charts
+
+    figures = build_charts(synth.results, "en", targets=synth.targets, values=synth.valuation)
+    assert len(figures) == SINGLE_RUN_PAGES
+
+
+def test_bad_arguments_are_named(synth: Synthetic, tmp_path: Path) -> None:
+    kwargs = {"targets": synth.targets, "values": synth.valuation}
+    with pytest.raises(ValueError, match=r"'.*out\.png'"):
+        report.write_report(synth.results, tmp_path / "out.png", **kwargs)
+    with pytest.raises(ValueError, match="'jp'"):
+        report.write_report(synth.results, tmp_path / "r.pdf", lang="jp", **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="png_dpi must be positive, got 0"):
+        report.write_report(synth.results, tmp_path / "r.pdf", png_dpi=0, **kwargs)
+    with pytest.raises(ValueError, match="'fans'"):
+        report.write_report(synth.results, tmp_path / "r.pdf", ensemble={"fans": None}, **kwargs)
+    assert not (tmp_path / "r.pdf").exists()

@@ -1,0 +1,63 @@
+"""Ensemble throughput: N members of the plan scenario with 1 and 2 workers.
+
+Usage (from the repo root)::
+
+    .venv/bin/python benchmarks/bench_ensemble.py [N]
+
+Runs ``run_ensemble(plan, N, workers=w)`` for w = 1 (serial, no Dask) and w = 2 (a Dask
+``LocalCluster``; its start-up is included in the wall time) with the same seed, checks the
+two ensembles are identical, and prints wall time, members per second and the speed-up,
+plus the time 200 members would take at the measured 2-worker rate.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from cbm_sim.ensemble import run_ensemble
+from cbm_sim.scenario import Distribution, Scenario, load_scenario
+
+PLAN = Path(__file__).resolve().parents[1] / "scenarios" / "plan.yaml"
+# assumption: two typical uncertain inputs when the plan scenario states none: the type-curve
+# peak rate ±20 % and the drilling-rate-independent pump failure rate 0.3-0.8 per well-year.
+DEFAULT_UNCERTAINTY = {
+    "type_curves.peak_rate_scale": Distribution(dist="triangular", low=0.8, mode=1.0, high=1.2),
+    "wells.pump_failures_per_well_year": Distribution(dist="uniform", low=0.3, high=0.8),
+}
+
+
+def main(n: int) -> None:
+    scenario = load_scenario(PLAN) if PLAN.exists() else Scenario()
+    if not scenario.uncertainty:
+        scenario = scenario.model_copy(update={"uncertainty": DEFAULT_UNCERTAINTY})
+    print(f"scenario {scenario.name!r}, {scenario.horizon}")
+    print(f"inputs {list(scenario.uncertainty)}")
+    measures = ("production", "value", "targets")
+    try:
+        import cbm_sim.targets
+        import cbm_sim.valuation  # noqa: F401
+    except ModuleNotFoundError:
+        measures = ("production",)
+    print(f"measures: {measures}")
+    walls: dict[int, float] = {}
+    frames: dict[int, pd.DataFrame] = {}
+    for workers in (1, 2):
+        t0 = time.perf_counter()
+        result = run_ensemble(scenario, n, workers=workers, seed=1, measures=measures)
+        walls[workers] = time.perf_counter() - t0
+        frames[workers] = result.members
+        print(
+            f"workers={workers}: {walls[workers]:.1f} s, {n / walls[workers]:.2f} members/s, "
+            f"{len(result.failures)} failed"
+        )
+    pd.testing.assert_frame_equal(frames[1], frames[2])
+    print(f"identical ensembles; speed-up {walls[1] / walls[2]:.2f}x")
+    print(f"extrapolated 200 members with 2 workers: {200 * walls[2] / n:.0f} s")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 8)

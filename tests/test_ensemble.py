@@ -1,0 +1,254 @@
+"""Tests of cbm_sim.ensemble and cbm_sim.sensitivity (short weekly-step horizons, n <= 6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cbm_sim import simulation
+from cbm_sim.ensemble import (
+    MemberOutcome,
+    apply,
+    collect,
+    frozen_distribution,
+    member_seeds,
+    probability_of_reaching,
+    run_ensemble,
+    summarise,
+)
+from cbm_sim.scenario import BlockProgramme, Distribution, Drilling, Horizon, Scenario
+from cbm_sim.sensitivity import sobol, tornado
+
+PEAK = "type_curves.peak_rate_scale"
+INDUSTRY = "demand.industry.annual_1e8_m3"
+
+
+def short(end: int = 2025, **uncertainty: Distribution) -> Scenario:
+    """A weekly-step scenario to ``end`` with new wells (type-curve scaling acts on them)."""
+    # assumption: 300 vertical wells a year is of the order of the plan scenario's placeholder.
+    programme = BlockProgramme(vertical_wells_per_year={2021: 300}, first_year=2021)
+    return Scenario(
+        horizon=Horizon(end=dt.date(end, 12, 31), step_days=7),
+        drilling=Drilling(blocks={"zhengzhuang": programme}),
+        uncertainty={k.replace("__", "."): v for k, v in uncertainty.items()},
+    )
+
+
+UNCERTAIN = short(
+    type_curves__peak_rate_scale=Distribution(dist="triangular", low=0.8, mode=1.0, high=1.2),
+    demand__industry__annual_1e8_m3=Distribution(dist="uniform", low=0.9, high=1.1),
+)
+
+
+# --------------------------------------------------------------------------- applying samples
+def test_apply_replaces_scalars_and_scales_time_paths() -> None:
+    base = Scenario()
+    changed = apply(base, {PEAK: 1.3, INDUSTRY: 1.5, "lng.plants.2.capacity_t_per_day": 600})
+    assert changed.type_curves.peak_rate_scale == 1.3
+    assert changed.demand.industry.annual_1e8_m3 == {
+        y: 1.5 * v for y, v in base.demand.industry.annual_1e8_m3.items()
+    }
+    assert changed.lng.plants[2].capacity_t_per_day == 600
+    assert changed.lng.plants[1] == base.lng.plants[1]
+
+
+@pytest.mark.parametrize(
+    ("path", "fragment"),
+    [
+        ("type_curves.peak_rate", "'peak_rate'"),
+        ("nosuch.field", "'nosuch'"),
+        ("lng.plants.99.capacity_t_per_day", "'99'"),
+        ("horizon", "date"),
+        ("horizon.step_days.x", "step_days is a value"),
+    ],
+)
+def test_bad_path_names_the_path(path: str, fragment: str) -> None:
+    scenario = short(**{path.replace(".", "__"): Distribution(dist="uniform", low=0, high=1)})
+    with pytest.raises(ValueError, match="uncertainty") as err:
+        run_ensemble(scenario, 2, workers=1, measures=("production",))
+    assert repr(path) in str(err.value)
+    assert fragment in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        (Distribution(dist="uniform", low=2.0, high=1.0), "low=2.0 high=1.0"),
+        (Distribution(dist="triangular", low=0.5, mode=2.0, high=1.5), "mode=2.0"),
+        (Distribution(dist="truncnorm", mean=1.0, sd=0.1, low=1.2, high=1.1), "low=1.2"),
+        (Distribution(dist="normal", mean=1.0), "missing sd"),
+        (Distribution(dist="lognormal", mean=-1.0, sd=0.1), "mean=-1.0"),
+    ],
+)
+def test_bad_distribution_names_path_and_value(spec: Distribution, fragment: str) -> None:
+    with pytest.raises(ValueError, match=r"uncertainty 'type_curves\.peak_rate_scale'") as err:
+        run_ensemble(short(type_curves__peak_rate_scale=spec), 2, workers=1)
+    assert fragment in str(err.value)
+
+
+def test_distribution_moments_match_closed_forms() -> None:
+    rng = np.random.default_rng(7)
+    cases = [
+        (Distribution(dist="uniform", low=1, high=3), 2.0, 2 / math.sqrt(12)),
+        (Distribution(dist="triangular", low=0, mode=1, high=5), 2.0, math.sqrt(21 / 18)),
+        (Distribution(dist="normal", mean=5, sd=2), 5.0, 2.0),
+        (Distribution(dist="lognormal", mean=3, sd=1.5), 3.0, 1.5),
+    ]
+    for spec, mean, sd in cases:
+        x = frozen_distribution("x", spec).rvs(size=200_000, random_state=rng)
+        assert x.mean() == pytest.approx(mean, rel=0.01), spec
+        assert x.std() == pytest.approx(sd, rel=0.02), spec
+    x = frozen_distribution(
+        "x", Distribution(dist="truncnorm", mean=1, sd=1, low=0.5, high=1.2)
+    ).rvs(size=10_000, random_state=rng)
+    assert x.min() >= 0.5 and x.max() <= 1.2
+
+
+# --------------------------------------------------------------------------- running
+def test_degenerate_ensemble_equals_the_deterministic_runs() -> None:
+    scenario = short(end=2022)
+    result = run_ensemble(scenario, 2, workers=1, seed=11, measures=("production",))
+    assert result.failures.empty
+    for i, ss in enumerate(member_seeds(11, 2)):
+        expected, _ = summarise(simulation.run(scenario, seed=ss), ("production",))
+        got = result.members[result.members["member"] == i].drop(columns="member")
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
+    # Conservation: total = surface + underground (coal-mine drainage).
+    m = result.members
+    np.testing.assert_allclose(
+        m["production.total"], m["production.surface"] + m["production.underground"]
+    )
+
+
+def test_same_seed_same_ensemble_with_one_and_two_workers() -> None:
+    scenario = short(
+        end=2022, **{k.replace(".", "__"): v for k, v in UNCERTAIN.uncertainty.items()}
+    )
+    serial = run_ensemble(scenario, 3, workers=1, seed=5, measures=("production",))
+    dask = run_ensemble(scenario, 3, workers=2, seed=5, measures=("production",))
+    pd.testing.assert_frame_equal(serial.members, dask.members)
+    other = run_ensemble(UNCERTAIN, 1, workers=1, seed=6, measures=("production",))
+    assert other.members[PEAK].iloc[0] != serial.members[PEAK].iloc[0]
+    # The samples lie in their distributions' supports.
+    assert serial.members[PEAK].between(0.8, 1.2).all()
+    assert serial.members[INDUSTRY].between(0.9, 1.1).all()
+    pct = serial.percentiles()
+    assert list(pct.columns) == ["year", "quantity", "unit", "p10", "p50", "p90"]
+    assert (pct["p10"] <= pct["p50"]).all() and (pct["p50"] <= pct["p90"]).all()
+
+
+def test_failed_member_is_reported_and_does_not_sink_the_rest(tmp_path) -> None:
+    # pump failures must be >= 0: a normal around 0 makes about half the members invalid.
+    scenario = short(
+        end=2022, wells__pump_failures_per_well_year=Distribution(dist="normal", mean=0, sd=1)
+    )
+    result = run_ensemble(scenario, 6, workers=1, seed=3, measures=("production",))
+    path = "wells.pump_failures_per_well_year"
+    assert len(result.failures) >= 1 and result.members["member"].nunique() >= 1
+    assert len(result.failures) + result.members["member"].nunique() == 6
+    assert (result.failures[path] < 0).all()
+    assert (result.members[path] >= 0).all()
+    assert result.failures["error"].str.contains("pump_failures_per_well_year").all()
+    out = result.to_dir(tmp_path / "ens")
+    back = pd.read_parquet(out / "members.parquet")
+    pd.testing.assert_frame_equal(back, result.members, check_dtype=False)
+    assert (out / "failures.csv").exists() and (out / "percentiles.csv").exists()
+    with pytest.raises(FileExistsError, match="ens"):
+        result.to_dir(out)
+
+
+# --------------------------------------------------------------------------- probabilities
+def _outcome(i: int, statuses: list[tuple[int, str, str]]) -> MemberOutcome:
+    frame = pd.DataFrame(statuses, columns=["year", "target", "status"]).assign(
+        simulated=1.0, target_value=1.0
+    )
+    return MemberOutcome(i, {}, wide=pd.DataFrame({"year": [2025]}), statuses=frame)
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=40))
+@settings(max_examples=40, deadline=None)
+def test_probabilities_are_shares_met_with_binomial_error(met: list[bool]) -> None:
+    outcomes = [
+        _outcome(i, [(2025, "output.total", "met" if m else "short")]) for i, m in enumerate(met)
+    ]
+    prob = collect(outcomes, n=len(met), seed=0, parameters=()).probabilities()
+    p = sum(met) / len(met)
+    assert prob["probability"].iloc[0] == pytest.approx(p)
+    assert prob["std_error"].iloc[0] == pytest.approx(math.sqrt(p * (1 - p) / len(met)))
+    assert 0 <= prob["probability"].iloc[0] <= 1
+
+
+@given(
+    st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=30),
+    st.floats(0, 100),
+    st.floats(0, 100),
+)
+@settings(max_examples=60, deadline=None)
+def test_lowering_a_threshold_never_lowers_the_probability(
+    values: list[float], a: float, b: float
+) -> None:
+    members = pd.DataFrame({"year": 2025, "production.total": values})
+    low, high = sorted((a, b))
+    p_low, se = probability_of_reaching(members, "production.total", 2025, low)
+    p_high, _ = probability_of_reaching(members, "production.total", 2025, high)
+    assert 0 <= p_high <= p_low <= 1
+    assert se == pytest.approx(math.sqrt(p_low * (1 - p_low) / len(values)))
+    with pytest.raises(ValueError, match="2031"):
+        probability_of_reaching(members, "production.total", 2031, low)
+
+
+def test_run_ensemble_rejects_n_below_one() -> None:
+    with pytest.raises(ValueError, match="got 0"):
+        run_ensemble(UNCERTAIN, 0, workers=1)
+
+
+def test_value_and_target_summaries_when_available() -> None:
+    pytest.importorskip("cbm_sim.valuation")
+    pytest.importorskip("cbm_sim.targets")
+    result = run_ensemble(short(end=2025), 1, workers=1, seed=1)
+    assert result.failures.empty, result.failures["error"].tolist()
+    row = result.members.iloc[-1]
+    subs = [c for c in result.members.columns if c.startswith("output.") and c != "output.total"]
+    assert row["output.total"] == pytest.approx(sum(row[c] for c in subs))
+    prob = result.probabilities()
+    assert prob["probability"].between(0, 1).all()
+
+
+# --------------------------------------------------------------------------- sensitivity
+def test_tornado_swings_between_p10_and_p90() -> None:
+    scenario = short(end=2022, **{PEAK.replace(".", "__"): UNCERTAIN.uncertainty[PEAK]})
+    frame = tornado(scenario, quantity="production.surface", years=(2021, 2022))
+    base, _ = summarise(simulation.run(scenario), ("production",))
+    assert list(frame["input"]) == [PEAK, PEAK]
+    for row in frame.itertuples(index=False):
+        # More peak rate, more gas: the P10 case is below the base, the P90 case above.
+        assert row.low_value < row.base < row.high_value
+        assert row.base == base.set_index("year").loc[row.year, "production.surface"]
+        assert row.low_input == pytest.approx(0.8 + math.sqrt(0.1 * 0.4 * 0.2))
+    with pytest.raises(ValueError, match=r"'wells\.workover_days'"):
+        tornado(scenario, inputs=["wells.workover_days"], quantity="production.total")
+    with pytest.raises(ValueError, match="'bogus'"):
+        tornado(scenario, quantity="bogus")
+
+
+def test_sobol_attributes_drainage_to_the_drainage_input() -> None:
+    pytest.importorskip("SALib")
+    scenario = Scenario(
+        horizon=Horizon(end=dt.date(2021, 12, 31), step_days=14),
+        uncertainty={
+            PEAK: Distribution(dist="uniform", low=0.8, high=1.2),
+            "mine_gas.drainage_1e8_m3_per_year": Distribution(dist="uniform", low=0.8, high=1.2),
+        },
+    )
+    idx = sobol(scenario, 4, quantity="production.underground", year=2021, workers=1)
+    by = idx.set_index("input")
+    assert by.loc["mine_gas.drainage_1e8_m3_per_year", "ST"] > 0.9
+    assert abs(by.loc[PEAK, "ST"]) < 0.05
+    with pytest.raises(ValueError, match="got 3"):
+        sobol(scenario, 3, quantity="production.underground", year=2021)

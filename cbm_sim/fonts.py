@@ -174,6 +174,7 @@ def convert_cff_to_truetype(src: Path, dst: Path) -> Path:
     os.close(fd)
     try:
         font.save(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; the cache may be shared
         os.replace(tmp, dst)
     finally:
         if os.path.exists(tmp):

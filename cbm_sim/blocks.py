@@ -156,17 +156,30 @@ class BlockAgent:
         if rigs == 0:
             self.log(0.0, self.entity, "no rigs", f"{len(spuds)} planned wells not drilled")
             return
+        # Every planned well's parameters and EUR are drawn up front, in one vectorised call
+        # per well type (same stream, same order as drawing them one by one at spud time).
+        types = np.array([w for _, w in spuds])
+        drawn = {}
+        for wtype in (0, 1):
+            n = int(np.count_nonzero(types == wtype))
+            if n:
+                params = self.sample(wtype, self.info.klass, n)
+                drawn[wtype] = (params, self.well_eur(params))
         rig = simpy.Resource(env, capacity=rigs)
-        env.process(self._programme(env, rig, spuds))
+        env.process(self._programme(env, rig, spuds, drawn))
 
-    def _programme(self, env: simpy.Environment, rig: simpy.Resource, spuds):
+    def _programme(self, env: simpy.Environment, rig: simpy.Resource, spuds, drawn):
+        taken = {0: 0, 1: 0}
         for day, wtype in spuds:
             if day > env.now:
                 yield env.timeout(day - env.now)
             if self.halted:
                 return
-            params = self.sample(wtype, self.info.klass, 1)
-            eur = float(self.well_eur(params)[0])
+            params_all, eur_all = drawn[wtype]
+            i = taken[wtype]
+            taken[wtype] += 1
+            params = {k: v[i : i + 1] for k, v in params_all.items()}
+            eur = float(eur_all[i])
             limit = self.recoverable_m3
             if limit is not None and self.booked_eur_m3 + eur > limit:
                 self.halted = True

@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/cbm-sim plan audit --status discrepancy
 	$(BIN)/cbm-sim run scenarios/plan.yaml -o reports/plan --overwrite
+	$(BIN)/cbm-sim report reports/plan -o reports/plan.pdf --lang zh
+	@echo "demo done: results in reports/plan/, report at $(CURDIR)/reports/plan.pdf"
 
 ## test: set up .venv with the test extras, lint, check formatting, run the tests
 test: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
@@ -359,3 +360,80 @@ def schema_command(output: Path | None) -> None:
     else:
         output.write_text(text + "\n", encoding="utf-8")
         click.echo(f"wrote {output}")
+
+
+def _load_results(source: Path, console: Console) -> Results:
+    """Results from a ``run -o`` directory, or from running a scenario file."""
+    from cbm_sim.results import Results as _Results
+    from cbm_sim.scenario import load_scenario
+
+    if source.is_dir():
+        results = _Results.from_parquet(source)
+        scenario_file = source / "scenario.yaml"
+        if scenario_file.is_file():
+            # The valuation needs the run's own scenario (its prices and exogenous paths).
+            results = dataclasses.replace(results, scenario=load_scenario(scenario_file))
+        return results
+    return _simulate(load_scenario(source), console)
+
+
+def _load_ensemble(directory: Path):
+    from cbm_sim.charts import EnsembleFrames
+
+    missing = [n for n in ("percentiles.csv", "probabilities.csv") if not (directory / n).is_file()]
+    if missing:
+        raise click.BadParameter(
+            f"{directory} is not a cbm-sim ensemble directory (missing {', '.join(missing)})",
+            param_hint="--ensemble",
+        )
+    tornado = directory / "tornado.csv"
+    return EnsembleFrames(
+        percentiles=pd.read_csv(directory / "percentiles.csv"),
+        probabilities=pd.read_csv(directory / "probabilities.csv"),
+        tornado=pd.read_csv(tornado) if tornado.is_file() else None,
+    )
+
+
+@main.command("report")
+@click.argument(
+    "source", metavar="RESULTS_OR_SCENARIO", type=click.Path(exists=True, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="PDF to write, e.g. reports/plan.pdf; each chart also goes beside it as PDF and PNG.",
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--ensemble",
+    "ensemble_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="An `cbm-sim ensemble -o` directory: adds fan charts and target probabilities.",
+)
+@_debug_option
+def report_command(
+    source: Path, output: Path, lang: str, ensemble_dir: Path | None, debug: bool
+) -> None:
+    """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
+    console = Console(stderr=True)
+    ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
+    with _reported(debug):
+        from cbm_sim.report import write_report
+
+        results = _load_results(source, console)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        path = write_report(results, output, lang=lang, ensemble=ensemble)
+        click.echo(f"wrote {path}")
+
+
+def _register_uncertainty_commands() -> None:
+    from cbm_sim.ensemble import ensemble_command
+    from cbm_sim.goalseek import goal_seek_command
+
+    main.add_command(ensemble_command)
+    main.add_command(goal_seek_command)
+
+
+_register_uncertainty_commands()

@@ -24,9 +24,6 @@ import yaml
 from cbm_sim.paths import value_at
 from cbm_sim.scenario import BlockProgramme, Drilling
 
-WELL_TYPES: tuple[str, ...] = ("vertical", "horizontal")
-"""Well types; their index is the ``well_type`` code in the population."""
-
 
 @dataclass(frozen=True)
 class BlockInfo:
@@ -37,6 +34,7 @@ class BlockInfo:
     name_zh: str
     klass: str
     proved_reserves_m3: float | None
+    share_of_2021_wells: float
     source: str
 
 
@@ -59,7 +57,8 @@ def load_blocks() -> tuple[BlockInfo, ...]:
                     if rec.get("proved_reserves_m3") is None
                     else float(rec["proved_reserves_m3"])
                 ),
-                source=str(rec.get("source", rec.get("sources", ""))),
+                share_of_2021_wells=float(rec.get("share_of_2021_wells", 0.0)),
+                source=str(rec.get("proved_reserves_source", "")),
             )
         )
     return tuple(out)

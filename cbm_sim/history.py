@@ -31,16 +31,13 @@ calibrated population comes to it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 from scipy.optimize import brentq
 
 from cbm_sim import typecurves
+from cbm_sim.blocks import load_blocks
 from cbm_sim.units import DAYS_PER_YEAR, YI
 from cbm_sim.wells import HORIZONTAL, VERTICAL, WELL_TYPES, WellPopulation
 
@@ -65,25 +62,6 @@ DAYS_2021 = 365.0
 # assumption: shape only (the plan gives the start, 2003, fast growth from 2005, and the end counts)
 _VERTICAL_SHAPE = (2003.0, 2011.0, 2.0)
 _HORIZONTAL_SHAPE = (2006.0, 2015.0, 2.0)
-
-
-@dataclass(frozen=True)
-class Block:
-    """The fields of a block that the history needs (the full loader is ``blocks.py``)."""
-
-    id: str
-    block_class: str
-    share_of_2021_wells: float
-
-
-@cache
-def load_blocks() -> tuple[Block, ...]:
-    """The 23 blocks of ``data/blocks.yaml`` in file order (index = block index)."""
-    text = resources.files("cbm_sim").joinpath("data/blocks.yaml").read_text("utf-8")
-    doc: dict[str, Any] = yaml.safe_load(text)
-    return tuple(
-        Block(str(b["id"]), str(b["class"]), float(b["share_of_2021_wells"])) for b in doc["blocks"]
-    )
 
 
 def _logistic(year: npt.NDArray[np.float64], centre: float, scale: float) -> npt.NDArray:
@@ -119,7 +97,7 @@ def _block_assignment(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def _drill(pop: WellPopulation, rng: np.random.Generator, qi_scale: float) -> None:
     blocks = load_blocks()
-    classes = np.array([b.block_class for b in blocks])
+    classes = np.array([b.klass for b in blocks])
     for well_type, n, shape, pilot in (
         (VERTICAL, WELLS_VERTICAL_2021, _VERTICAL_SHAPE, PILOT_WELLS_2003),
         (HORIZONTAL, WELLS_HORIZONTAL_2021, _HORIZONTAL_SHAPE, 0),

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from cbm_sim.results import ANNUAL_COLUMNS, Results
+from cbm_sim.targets import TARGET_COLUMNS as _TARGET_CHECK_COLUMNS
 
 OUTPUT_FILES: Mapping[str, str] = {
     "annual.csv": "year, entity, quantity, unit, value — annual figures (summary, UTF-8)",
@@ -34,16 +35,7 @@ OUTPUT_FILES: Mapping[str, str] = {
 }
 """Every file of a run directory and what it holds."""
 
-TARGET_COLUMNS: tuple[str, ...] = (
-    "year",
-    "sub_cluster",
-    "item",
-    "simulated",
-    "target",
-    "gap",
-    "gap_pct",
-    "status",
-)
+TARGET_COLUMNS: tuple[str, ...] = _TARGET_CHECK_COLUMNS[:8]
 """Leading columns of ``targets.csv`` (the target check may add more after them)."""
 
 RESULTS_MARKER = "meta.json"

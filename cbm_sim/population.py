@@ -20,9 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cbm_sim import decline, history, typecurves, units
-from cbm_sim.blocks import WELL_TYPES, Hookup
+from cbm_sim.blocks import Hookup
 from cbm_sim.scenario import TypeCurveScaling, WellReliability
-from cbm_sim.wells import DOWN, WellPopulation
+from cbm_sim.wells import DOWN, WELL_TYPES, WellPopulation
 
 FloatArray = npt.NDArray[np.float64]
 PARAMS = ("qi", "di", "b", "d_term", "t_incline", "q_start")

@@ -53,5 +53,5 @@ def test_unknown_sector_is_named():
 
 
 def test_peak_ratio_below_one_rejected():
-    with pytest.raises(ValueError, match="0.5"):
+    with pytest.raises(ValueError, match=r"0\.5"):
         demand.seasonal_profile(pd.date_range("2021-01-01", periods=3), 0.5)

@@ -109,8 +109,11 @@ class StepVolumes:
     def __init__(self, pop: WellPopulation) -> None:
         self.pop = pop
         self._n = 0
-        self._const: dict[str, FloatArray] = {k: np.empty(0) for k in _CONSTS}
-        self._c_prev = np.empty(0)
+        # Buffers grow by doubling, so that adding a few wells a day costs O(new wells),
+        # not a copy of every column; the per-step arrays are views of their first n rows.
+        self._buf: dict[str, FloatArray] = {k: np.empty(0) for k in (*_CONSTS, "c_prev")}
+        self._const: dict[str, FloatArray] = {k: self._buf[k] for k in _CONSTS}
+        self._c_prev = self._buf["c_prev"]
         self._t_prev: float | None = None
         self._sync()
 
@@ -122,14 +125,21 @@ class StepVolumes:
             return
         sl = slice(self._n, n)
         new = _constants({k: getattr(pop, k)[sl] for k in PARAMS})
-        for k in _CONSTS:
-            self._const[k] = np.concatenate([self._const[k], new[k]])
-        c0 = (
-            _cum(self._t_prev - pop.online_day[sl], {k: new[k] for k in _CONSTS})
+        new["c_prev"] = (
+            _cum(self._t_prev - pop.online_day[sl], new)
             if self._t_prev is not None
             else np.zeros(n - self._n)
         )
-        self._c_prev = np.concatenate([self._c_prev, c0])
+        if n > len(self._buf["c_prev"]):
+            cap = max(n, 2 * len(self._buf["c_prev"]), 1024)
+            for k, old in self._buf.items():
+                grown = np.empty(cap)
+                grown[: self._n] = old[: self._n]
+                self._buf[k] = grown
+        for k, arr in self._buf.items():
+            arr[sl] = new[k]
+        self._const = {k: self._buf[k][:n] for k in _CONSTS}
+        self._c_prev = self._buf["c_prev"][:n]
         self._n = n
 
     def step(self, day_start: float, day_end: float) -> FloatArray:
@@ -137,7 +147,7 @@ class StepVolumes:
         self._sync()
         pop = self.pop
         if self._t_prev is None or self._t_prev != day_start:
-            self._c_prev = _cum(day_start - pop.online_day, self._const)
+            self._c_prev[:] = _cum(day_start - pop.online_day, self._const)
         c_end = _cum(day_end - pop.online_day, self._const)
         vol = c_end - self._c_prev
         down_until = pop.down_until_day
@@ -152,7 +162,7 @@ class StepVolumes:
         gone = pop.abandon_day < day_end
         if gone.any():
             vol[gone & (pop.abandon_day <= day_start)] = 0.0
-        self._c_prev = c_end
+        self._c_prev[:] = c_end  # the buffer view: wells added later extend it
         self._t_prev = day_end
         return vol
 

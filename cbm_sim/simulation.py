@@ -102,7 +102,7 @@ class Simulation:
         self.step = hz.step_days
         self.n_steps = int(np.ceil(len(self.days) / self.step))
         self.env = simpy.Environment()
-        self.events: list[tuple[pd.Timestamp, str, str, str]] = []
+        self.events: list[tuple[float, str, str, str]] = []
         self.blocks_info = load_blocks()
         self.rec = _Recorder(self.n_steps, tuple(f"block:{b.id}" for b in self.blocks_info))
         self._build_demand()
@@ -113,7 +113,8 @@ class Simulation:
     # -- construction -------------------------------------------------------------------
     def log(self, day: float, entity: str, event: str, detail: str) -> None:
         """Record a discrete event at ``day`` (days since the start)."""
-        self.events.append((self.days[0] + pd.Timedelta(days=float(day)), entity, event, detail))
+        # Days are turned into timestamps once, at the end: this runs for every event.
+        self.events.append((float(day), entity, event, detail))
 
     def _build_demand(self) -> None:
         sc = self.scenario
@@ -427,6 +428,13 @@ class Simulation:
         self.rec.put(k, "surface", "wells_drilled_vertical", "count", float(new[:, 0].sum()))
         self.rec.put(k, "surface", "wells_drilled_horizontal", "count", float(new[:, 1].sum()))
 
+    def _event_rows(self) -> list[tuple[pd.Timestamp, str, str, str]]:
+        if not self.events:
+            return []
+        days, entities, kinds, details = zip(*self.events, strict=True)
+        times = self.days[0] + pd.to_timedelta(np.asarray(days), unit="D")
+        return list(zip(times, entities, kinds, details, strict=True))
+
     def results(self) -> Results:
         """Collect the recorded series into :class:`Results`."""
         step_dates = self.days[:: self.step]
@@ -445,7 +453,7 @@ class Simulation:
         return Results(
             daily=daily,
             annual=annual,
-            events=events_frame(self.events),
+            events=events_frame(self._event_rows()),
             meta=meta,
             scenario=self.scenario,
         )

@@ -186,12 +186,12 @@ def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
                 continue
             r = hit.iloc[0]
             style = "green" if r["status"] == "met" else "bold red"
-            cells += [_num(r["simulated"]), _num(r["target"]), f"[{style}]{r['status']}[/]"]
+            cells += [f"{r['simulated']:,.1f}", f"{r['target']:,.1f}", f"[{style}]{r['status']}[/]"]
         table.add_row(*cells)
     console.print(table)
     for r in head[head["sub_cluster"] == "total"].itertuples(index=False):
         console.print(
-            f"verdict {r.year}: {_num(r.simulated)} of {_num(r.target)} 亿元 "
+            f"verdict {r.year}: {r.simulated:,.1f} of {r.target:,.1f} 亿元 "
             f"({r.gap_pct:+.1f} %) — {r.status}"
         )
 

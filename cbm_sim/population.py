@@ -262,14 +262,20 @@ def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> None:
     )
 
 
-def _down_mask(pop: WellPopulation, day: float) -> npt.NDArray[np.bool_]:
+def down_mask(pop: WellPopulation, day: float) -> npt.NDArray[np.bool_]:
+    """Wells inside their workover interval on ``day``."""
     return (pop.down_from_day <= day) & (pop.down_until_day > day)
 
 
-def producing_indices(pop: WellPopulation, day: float) -> npt.NDArray[np.int64]:
-    """Wells online, not down and not abandoned on ``day`` (candidates for a pump failure)."""
-    ok = pop.online_day <= day
-    ok &= ~_down_mask(pop, day)
+def producing_indices(
+    pop: WellPopulation, day: float, down: npt.NDArray[np.bool_] | None = None
+) -> npt.NDArray[np.int64]:
+    """Wells online, not down and not abandoned on ``day`` (candidates for a pump failure).
+
+    ``down`` is :func:`down_mask` for ``day`` when the caller has it already.
+    """
+    ok = ~(down_mask(pop, day) if down is None else down)
+    ok &= pop.online_day <= day
     ok &= pop.abandon_day > day
     return np.flatnonzero(ok)
 
@@ -287,11 +293,20 @@ def set_down(
     pop.down_until_day[idx] = until_day
 
 
-def counts_by_block(pop: WellPopulation, day: float, n_blocks: int) -> Counts:
-    """Active and total (online) wells per block, and wells down, on ``day``."""
+def counts_by_block(
+    pop: WellPopulation,
+    day: float,
+    n_blocks: int,
+    down: npt.NDArray[np.bool_] | None = None,
+) -> Counts:
+    """Active and total (online) wells per block, and wells down, on ``day``.
+
+    ``down`` is :func:`down_mask` for ``day`` when the caller has it already.
+    """
+    down = down_mask(pop, day) if down is None else down
     online = pop.online_day <= day
-    down = online & _down_mask(pop, day)
-    gone = online & (pop.abandon_day <= day)
-    total = np.bincount(pop.block[online], minlength=n_blocks).astype(np.float64)
-    inactive = np.bincount(pop.block[down | gone], minlength=n_blocks)
-    return Counts(active=total - inactive, total=total, down=int(np.count_nonzero(down)))
+    inactive = down | (pop.abandon_day <= day)
+    inactive &= online
+    total = np.bincount(pop.block, weights=online, minlength=n_blocks)
+    off = np.bincount(pop.block, weights=inactive, minlength=n_blocks)
+    return Counts(active=total - off, total=total, down=int(np.count_nonzero(down & online)))

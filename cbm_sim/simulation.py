@@ -272,11 +272,11 @@ class Simulation:
             self.log(d0, f"block:{self.blocks_info[idx].id}", "wells online", str(per_block[idx]))
         return len(ready)
 
-    def _pump_failures(self, d0: int, dt_days: int) -> int:
+    def _pump_failures(self, d0: int, dt_days: int, down: npt.NDArray[np.bool_]) -> int:
         rate = self.scenario.wells.pump_failures_per_well_year
         if rate <= 0:
             return 0
-        up = population.producing_indices(self.pop, float(d0))
+        up = population.producing_indices(self.pop, float(d0), down)
         if up.size == 0:
             return 0
         mean = rate * dt_days / units.DAYS_PER_YEAR * up.size
@@ -292,7 +292,8 @@ class Simulation:
         dt_days = d1 - d0
         rec = self.rec
         self._hook_up(d0)
-        workovers = self._pump_failures(d0, dt_days)
+        down = population.down_mask(self.pop, float(d0))
+        workovers = self._pump_failures(d0, dt_days, down)
         per_well = self._volumes.step(float(d0), float(d1))
         by_block = np.bincount(self.pop.block, weights=per_well, minlength=len(self.blocks_info))
         potential = float(by_block.sum())
@@ -329,7 +330,9 @@ class Simulation:
 
         put = rec.put
         rec.put_blocks(k, "surface_production", "m3", by_block)
-        counts = population.counts_by_block(self.pop, float(d1 - 1), len(self.blocks_info))
+        counts = population.counts_by_block(
+            self.pop, float(d1 - 1), len(self.blocks_info), down if dt_days == 1 else None
+        )
         rec.put_blocks(k, "wells_active", "count", counts.active)
         rec.put_blocks(k, "wells_total", "count", counts.total)
         put(k, "surface", "potential", "m3", potential)

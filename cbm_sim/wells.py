@@ -165,17 +165,43 @@ class WellPopulation:
             bad = typ_c[(typ_c != VERTICAL) & (typ_c != HORIZONTAL)][0].item()
             raise ValueError(f"well_type must be 0 (vertical) or 1 (horizontal); got {bad!r}")
         start = len(self)
-        self.online_day = np.concatenate([self.online_day, cols[0]])
-        self.block = np.concatenate([self.block, blk_c.astype(np.int64)])
-        self.well_type = np.concatenate([self.well_type, typ_c.astype(np.int8)])
-        for name, col in zip(_PARAM_FIELDS, cols[3:], strict=True):
-            setattr(self, name, np.concatenate([getattr(self, name), col]))
-        self.state = np.concatenate([self.state, np.zeros(n, dtype=np.int8)])
         inf = np.full(n, np.inf)
-        self.down_from_day = np.concatenate([self.down_from_day, inf])
-        self.down_until_day = np.concatenate([self.down_until_day, inf])
-        self.abandon_day = np.concatenate([self.abandon_day, inf])
+        self._append(
+            {
+                "online_day": cols[0],
+                "block": blk_c.astype(np.int64),
+                "well_type": typ_c.astype(np.int8),
+                **dict(zip(_PARAM_FIELDS, cols[3:], strict=True)),
+                "state": np.zeros(n, dtype=np.int8),
+                "down_from_day": inf,
+                "down_until_day": inf,
+                "abandon_day": inf,
+            }
+        )
         return np.arange(start, start + n, dtype=np.int64)
+
+    def _append(self, new: dict[str, npt.NDArray]) -> None:
+        """Append rows to every column.
+
+        The columns are views of buffers that grow by doubling, so that the simulation,
+        which adds a few wells on most days, copies each column O(log n) times, not once per
+        cohort. Writes through the views (state changes) land in the buffers.
+        """
+        n0 = len(self)
+        n = n0 + len(new["online_day"])
+        buffers: dict[str, npt.NDArray] | None = self.__dict__.get("_buffers")
+        if buffers is None or n > len(buffers["online_day"]):
+            cap = max(n, 2 * n0, 1024)
+            grown = {}
+            for name in new:
+                old = getattr(self, name)
+                arr = np.empty(cap, dtype=old.dtype if old.size else new[name].dtype)
+                arr[:n0] = old
+                grown[name] = arr
+            buffers = self.__dict__["_buffers"] = grown
+        for name, values in new.items():
+            buffers[name][n0:n] = values
+            setattr(self, name, buffers[name][:n])
 
     # --- state changes -------------------------------------------------------------------------
     def _index(self, where: npt.ArrayLike) -> IntArray:

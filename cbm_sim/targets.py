@@ -30,7 +30,7 @@ import pandas as pd
 from cbm_sim import units
 from cbm_sim.plan import Figure, Plan, load_plan, preferred
 from cbm_sim.results import Results
-from cbm_sim.valuation import ITEMS, SUB_CLUSTERS, item_totals, read_annual, value
+from cbm_sim.valuation import ITEMS, SUB_CLUSTERS, AnnualTable, item_totals, value
 
 TARGET_YEARS: Final[tuple[int, ...]] = (2025, 2030)
 TARGET_COLUMNS: Final[tuple[str, ...]] = (
@@ -140,11 +140,11 @@ def _value_rows(valuation: pd.DataFrame, plan: Plan, year: int) -> list[dict[str
 
 # Physical targets: plan id → simulated figure in base units (m3, t, kWh, MW, count,
 # fraction, m3/d) from the results of one year.
-_Reader = Callable[[Results, int], float]
+_Reader = Callable[[AnnualTable, int], float]
 
 
 def _series(entity: str, quantity: str) -> _Reader:
-    return lambda r, y: float(read_annual(r, entity, quantity, [y])[0])
+    return lambda t, y: float(t.get(entity, quantity, [y])[0])
 
 
 def _sum(*readers: _Reader) -> _Reader:
@@ -157,7 +157,7 @@ def _per_day(reader: _Reader) -> _Reader:
 
 
 def _ratio(num: _Reader, den: _Reader) -> _Reader:
-    def read(r: Results, y: int) -> float:
+    def read(r: AnnualTable, y: int) -> float:
         d = den(r, y)
         return num(r, y) / d if d > 0 else np.nan
 
@@ -199,14 +199,14 @@ PHYSICAL: Final[dict[str, tuple[_Reader, str]]] = {
 """Physical targets checked: plan id → (reader of the simulated base value, what it reads)."""
 
 
-def _physical_rows(results: Results, plan: Plan, year: int) -> list[dict[str, object]]:
+def _physical_rows(table: AnnualTable, plan: Plan, year: int) -> list[dict[str, object]]:
     rows = []
     for id, (reader, what) in PHYSICAL.items():
         got = choose_target(plan, id, year)
         if got is None:
             continue
         fig, note = got
-        simulated = units.from_base(reader(results, year), fig.unit)
+        simulated = units.from_base(reader(table, year), fig.unit)
         rows.append(
             _row(year, "physical", id, simulated, fig, "; ".join(filter(None, [what, note])))
         )
@@ -241,10 +241,11 @@ def check_targets(
     plan = plan if plan is not None else load_plan()
     valuation = valuation if valuation is not None else value(results)
     covered = {int(y) for y in results.annual["year"].unique()}
+    table = AnnualTable(results)  # one grouping of the annual frame for every reading
     rows: list[dict[str, object]] = []
     for year in years:
         if year not in covered:
             continue
         rows += _value_rows(valuation, plan, year)
-        rows += _physical_rows(results, plan, year)
+        rows += _physical_rows(table, plan, year)
     return pd.DataFrame(rows, columns=list(TARGET_COLUMNS))

@@ -1,15 +1,17 @@
 r"""Local demand by sector: annual paths turned into daily volumes with a seasonal profile.
 
-Each sector's annual volume comes from its scenario path; the daily profile is a cosine with
-its maximum in mid-January,
+Each sector's annual volume comes from its scenario path; the daily profile has the shape
+of a von Mises density with its maximum in mid-January,
 
 .. math::
 
-    d(t) = \frac{V_y}{365.25}\left[1 + (r-1)\cos\frac{2\pi(t - t_J)}{365.25}\right]
+    d(t) = \frac{V_y}{365.25} \, \frac{e^{\kappa\cos\phi(t)}}{I_0(\kappa)},
+    \qquad \phi(t) = \frac{2\pi(t - t_J)}{365.25},
 
-where :math:`t_J` is 15 January, :math:`V_y` the year's volume [m³] and :math:`r` the
-ratio of the mid-January demand to the annual mean (``winter_peak_ratio``). The cosine
-averages to zero over a year, so the annual volume is kept (to the calendar's rounding).
+where :math:`t_J` is 15 January, :math:`V_y` the year's volume [m³], :math:`I_0` the modified
+Bessel function (so the profile averages to 1 over a year) and :math:`\kappa` is solved so
+that the mid-January demand is ``winter_peak_ratio`` times the mean. Unlike a plain cosine,
+it never goes negative in summer, however strong the winter peak.
 Cold spells multiply all local sectors' demand on their days.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import optimize, special
 
 from cbm_sim import units
 from cbm_sim.paths import interpolate
@@ -40,13 +43,27 @@ def fractional_years(dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
 
 
 def seasonal_profile(dates: pd.DatetimeIndex, peak_ratio: float) -> npt.NDArray[np.float64]:
-    """Multiplier of the annual-mean daily demand on each date (mean 1 over a year)."""
-    if peak_ratio < 1.0:
-        raise ValueError(f"winter_peak_ratio must be >= 1, got {peak_ratio}")
+    """Multiplier of the annual-mean daily demand on each date (mean 1 over a year, > 0)."""
+    if not 1.0 <= peak_ratio <= MAX_PEAK_RATIO:
+        raise ValueError(f"winter_peak_ratio must lie in 1..{MAX_PEAK_RATIO:g}, got {peak_ratio}")
+    kappa = _kappa(peak_ratio)
     phase = (
         2.0 * np.pi * (dates.day_of_year.to_numpy(dtype=np.float64) - 15.0) / units.DAYS_PER_YEAR
     )
-    return 1.0 + (peak_ratio - 1.0) * np.cos(phase)
+    return np.exp(kappa * np.cos(phase)) / special.i0(kappa)
+
+
+MAX_PEAK_RATIO = 4.0
+"""Largest mid-January/mean demand ratio accepted (the scenario field's bound)."""
+
+
+def _kappa(peak_ratio: float) -> float:
+    """Concentration κ with e^κ / I0(κ) = peak_ratio (0 for a flat profile)."""
+    if peak_ratio <= 1.0:
+        return 0.0
+    return float(
+        optimize.brentq(lambda k: k - np.log(special.i0(k)) - np.log(peak_ratio), 0.0, 50.0)
+    )
 
 
 def annual_m3(demand: Demand, sector: str, years: npt.ArrayLike) -> npt.NDArray[np.float64]:

@@ -4,10 +4,13 @@ Priority (documented, plan ch4 §3 一 "优先保障民生": residential first):
 
 1. coal-mine gas: the usable share goes to mine heating/living gas, then to mine-gas power up
    to the plants' capacity; the rest is vented (low-concentration gas cannot be used);
-2. surface gas, in order: field own use and losses, residential, commercial, transport,
-   industry, chemicals, CNG, LNG feed;
+2. surface gas by tiers: field own use and losses (physical, first), then residential (民生),
+   then commercial (公商福业), then one tier shared *pro rata* by transport, industry,
+   chemicals, CNG and LNG feed (assumption: the plan ranks none of these above the others,
+   so a shortage is shared in proportion to the requests rather than starving the last);
 3. storage is withdrawn only to cover a shortfall of the local sectors (field use to
-   chemicals), never for CNG, LNG or exports;
+   chemicals), never for CNG, LNG or exports; withdrawn gas goes to the local shortfalls by
+   the same tiers;
 4. in the injection season what remains fills storage, then goes to outbound pipelines up to
    ``min(capacity, outbound cap)``; what has no outlet is shut in (wells choked back).
 
@@ -45,11 +48,32 @@ def greedy_allocate(supply: float, requests: npt.NDArray[np.float64]) -> npt.NDA
     return np.minimum(requests, np.maximum(supply - before, 0.0))
 
 
+def tiered_allocate(
+    supply: float, requests: npt.NDArray[np.float64], tiers: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    r"""Serve tiers in ascending order; within a tier that cannot be served in full, share
+    what is left in proportion to the requests.
+
+    .. math:: a_k = r_k \min\bigl(1, \max(0, S - R_{<t}) / R_t\bigr)
+
+    with :math:`R_t` the requests of tier :math:`t = t_k` and :math:`R_{<t}` those of the
+    tiers before it.
+    """
+    order = np.unique(tiers)
+    per_tier = np.array([requests[tiers == t].sum() for t in order])
+    before = np.concatenate(([0.0], np.cumsum(per_tier)[:-1]))
+    left = np.maximum(supply - before, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        share = np.where(per_tier > 0.0, np.minimum(left / per_tier, 1.0), 0.0)
+    return requests * share[np.searchsorted(order, tiers)]
+
+
 def route(
     *,
     surface_m3: float,
     requests_m3: npt.NDArray[np.float64],
     n_local: int,
+    tiers: npt.NDArray[np.int64] | None = None,
     mine_drainage_m3: float,
     mine_usable_share: float,
     mine_heating_m3: float,
@@ -69,6 +93,9 @@ def route(
     requests_m3
         Requests in priority order [m³]; the first ``n_local`` are local sectors that storage
         may serve, the rest (CNG, LNG feed) are not.
+    tiers
+        Priority tier of each request (served in ascending order, pro rata within a tier);
+        ``None`` = every request its own tier, i.e. strict order.
     mine_drainage_m3, mine_usable_share, mine_heating_m3, mine_power_capacity_m3
         Coal-mine gas drained [m³], the share usable (0-1), heating/living demand [m³] and the
         gas the power plants can burn over the step [m³].
@@ -90,20 +117,13 @@ def route(
     power = min(usable - heating, mine_power_capacity_m3)
     vented = mine_drainage_m3 - heating - power
 
-    first = greedy_allocate(surface_m3, requests_m3)
-    shortfall_local = float(np.sum(requests_m3[:n_local] - first[:n_local]))
-    withdrawal = min(storage_level_m3, storage_max_rate_m3, shortfall_local)
+    if tiers is None:
+        tiers = np.arange(len(requests_m3))
+    allocated = tiered_allocate(surface_m3, requests_m3, tiers)
+    local_short = requests_m3[:n_local] - allocated[:n_local]
+    withdrawal = min(storage_level_m3, storage_max_rate_m3, float(np.sum(local_short)))
     if withdrawal > 0.0:
-        # A local shortfall means surface gas is used up by the local sectors (they come
-        # first); withdrawn gas serves them only, so CNG and LNG get nothing this step.
-        allocated = np.concatenate(
-            (
-                greedy_allocate(surface_m3 + withdrawal, requests_m3[:n_local]),
-                np.zeros(len(requests_m3) - n_local),
-            )
-        )
-    else:
-        allocated = first
+        allocated[:n_local] += tiered_allocate(withdrawal, local_short, tiers[:n_local])
     remaining = max(surface_m3 + withdrawal - float(np.sum(allocated)), 0.0)
     injection = (
         min(remaining, storage_capacity_m3 - storage_level_m3, storage_max_rate_m3)

@@ -40,6 +40,9 @@ from cbm_sim.storage import StorageAgent, rule_holds
 Progress = Callable[[float], None]
 LOCAL_ORDER: tuple[str, ...] = ("field_use", *demand_mod.SECTORS)
 """Local uses in dispatch priority order (field use is physical, then 民生 first)."""
+DISPATCH_TIERS = np.array([0, 1, 2, 3, 3, 3, 3, 3], dtype=np.int64)
+"""Tiers of (field use, residential, commercial, transport, industry, chemicals, CNG, LNG):
+民生 first (plan ch4 §3 一), then 公商福业, then the rest shared pro rata (dispatch.py)."""
 
 
 def stream(seed: int | np.random.SeedSequence, name: str) -> np.random.Generator:
@@ -316,6 +319,7 @@ class Simulation:
             surface_m3=potential,
             requests_m3=requests,
             n_local=len(local),
+            tiers=DISPATCH_TIERS,
             mine_drainage_m3=self._sum("drainage_m3", d0, d1),
             mine_usable_share=float(self._mine.usable_share[d0]),
             mine_heating_m3=self._sum("heating_m3", d0, d1),

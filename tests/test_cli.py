@@ -296,6 +296,6 @@ def test_summary_prints_the_verdict_for_both_target_years(tmp_path: Path) -> Non
     buffer = io.StringIO()
     _print_targets(frame, Console(file=buffer, width=160), "plan")
     text = buffer.getvalue()
-    assert "verdict 2025: 450 of 500 亿元 (-10.0 %) — short" in text
-    assert "verdict 2030: 900 of 1000 亿元 (-10.0 %) — short" in text
+    assert "verdict 2025: 450.0 of 500.0 亿元 (-10.0 %) — short" in text
+    assert "verdict 2030: 900.0 of 1,000.0 亿元 (-10.0 %) — short" in text
     assert "exploration" in text and "167" in text

@@ -53,5 +53,15 @@ def test_unknown_sector_is_named():
 
 
 def test_peak_ratio_below_one_rejected():
-    with pytest.raises(ValueError, match=r"0\.5"):
+    with pytest.raises(ValueError, match=r"got 0\.5"):
         demand.seasonal_profile(pd.date_range("2021-01-01", periods=3), 0.5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(1.0, demand.MAX_PEAK_RATIO))
+def test_profile_is_positive_and_peaks_at_the_stated_ratio(peak):
+    dates = pd.date_range("2021-01-01", "2021-12-31", freq="D")
+    prof = demand.seasonal_profile(dates, peak)
+    assert np.all(prof > 0)
+    # the maximum is at 15 January, exactly peak × the (continuous-year) mean
+    assert prof[14] == pytest.approx(peak, rel=1e-9)

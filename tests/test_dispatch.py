@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm_sim.dispatch import greedy_allocate, route
+from cbm_sim.dispatch import greedy_allocate, route, tiered_allocate
 
 volumes = st.floats(min_value=0.0, max_value=1e9, allow_nan=False)
 shares = st.floats(min_value=0.0, max_value=1.0)
@@ -132,3 +132,40 @@ def test_surplus_beyond_export_limit_is_shut_in():
     )
     assert f.exports == 30.0 and f.shut_in == 60.0
     assert (f.mine_heating, f.mine_power, f.mine_vented) == (2.0, 1.0, 7.0)
+
+
+def test_a_shortage_in_the_last_tier_is_shared_pro_rata():
+    requests = np.array([10.0, 40.0, 20.0, 5.0, 60.0, 30.0, 1.0, 24.0])
+    tiers = np.array([0, 1, 2, 3, 3, 3, 3, 3])
+    f = route(
+        surface_m3=130.0,
+        requests_m3=requests,
+        n_local=6,
+        tiers=tiers,
+        mine_drainage_m3=0.0,
+        mine_usable_share=0.0,
+        mine_heating_m3=0.0,
+        mine_power_capacity_m3=0.0,
+        storage_level_m3=0.0,
+        storage_capacity_m3=0.0,
+        storage_max_rate_m3=0.0,
+        inject=False,
+        export_limit_m3=1e9,
+    )
+    # 130 − (10 + 40 + 20) = 60 left for a tier asking 120: everyone in it gets half
+    np.testing.assert_allclose(f.allocated[:3], [10.0, 40.0, 20.0])
+    np.testing.assert_allclose(f.allocated[3:], requests[3:] / 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(volumes, st.lists(st.tuples(volumes, st.integers(0, 3)), min_size=1, max_size=8))
+def test_tiers_are_served_in_order(supply, reqs):
+    requests = np.array([r for r, _ in reqs])
+    tiers = np.array([t for _, t in reqs])
+    got = tiered_allocate(supply, requests, tiers)
+    assert np.isclose(got.sum(), min(supply, requests.sum()), rtol=1e-9, atol=1e-6)
+    assert np.all(got <= requests + 1e-6)
+    for t in np.unique(tiers):
+        short = np.any(got[tiers == t] < requests[tiers == t] - 1e-6 * (1 + requests[tiers == t]))
+        if short:  # a tier not served in full leaves nothing for later tiers
+            assert np.all(got[tiers > t] <= 1e-6)

@@ -134,7 +134,7 @@ def test_pipeline_commissioning_raises_capacity_on_its_date():
 
 def _cold_scenario(storage_1e4_m3: float) -> Scenario:
     demand = Demand(
-        industry=Sector(annual_1e8_m3={2021: 30.0}),
+        industry=Sector(annual_1e8_m3={2021: 18.0}),
         cold_spells=[ColdSpell(start=dt.date(2021, 12, 1), days=20, demand_multiplier=1.5)],
     )
     storage = Storage(projects=[StorageProject(name="tanks", capacity_1e4_m3=storage_1e4_m3)])

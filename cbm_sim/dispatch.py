@@ -8,9 +8,9 @@ Priority (documented, plan ch4 §3 一 "优先保障民生": residential first):
    then commercial (公商福业), then one tier shared *pro rata* by transport, industry,
    chemicals, CNG and LNG feed (assumption: the plan ranks none of these above the others,
    so a shortage is shared in proportion to the requests rather than starving the last);
-3. storage is withdrawn only to cover a shortfall of the local sectors (field use to
-   chemicals), never for CNG, LNG or exports; withdrawn gas goes to the local shortfalls by
-   the same tiers;
+3. storage is withdrawn only outside the injection season (winter peak shaving) and only to
+   cover a shortfall of the local sectors (field use to chemicals), never for CNG, LNG or
+   exports; withdrawn gas goes to the local shortfalls by the same tiers;
 4. in the injection season what remains fills storage, then goes to outbound pipelines up to
    ``min(capacity, outbound cap)``; what has no outlet is shut in (wells choked back).
 
@@ -83,6 +83,7 @@ def route(
     storage_max_rate_m3: float,
     inject: bool,
     export_limit_m3: float,
+    withdraw: bool = True,
 ) -> StepFlows:
     """Route one step's gas.
 
@@ -103,6 +104,9 @@ def route(
         Storage stock, capacity and the most it can take in or send out over the step [m³].
     inject
         Whether this step lies in the injection season.
+    withdraw
+        Whether storage may be drawn this step (the simulation allows it outside the
+        injection season only: storage shaves the winter peak).
     export_limit_m3
         ``min(pipeline capacity, outbound cap)`` over the step [m³].
 
@@ -121,7 +125,9 @@ def route(
         tiers = np.arange(len(requests_m3))
     allocated = tiered_allocate(surface_m3, requests_m3, tiers)
     local_short = requests_m3[:n_local] - allocated[:n_local]
-    withdrawal = min(storage_level_m3, storage_max_rate_m3, float(np.sum(local_short)))
+    withdrawal = (
+        min(storage_level_m3, storage_max_rate_m3, float(np.sum(local_short))) if withdraw else 0.0
+    )
     if withdrawal > 0.0:
         allocated[:n_local] += tiered_allocate(withdrawal, local_short, tiers[:n_local])
     remaining = max(surface_m3 + withdrawal - float(np.sum(allocated)), 0.0)

@@ -328,6 +328,7 @@ class Simulation:
             storage_capacity_m3=st.capacity_m3,
             storage_max_rate_m3=st.max_rate_m3(dt_days),
             inject=month in st.injection_months,
+            withdraw=month not in st.injection_months,
             export_limit_m3=export_limit,
         )
         st.apply(flows.injection, flows.withdrawal)

@@ -30,6 +30,7 @@ def step_inputs(draw):
         "storage_max_rate_m3": draw(volumes),
         "inject": draw(st.booleans()),
         "export_limit_m3": draw(volumes),
+        "withdraw": draw(st.booleans()),
     }
 
 
@@ -59,6 +60,7 @@ def test_every_flow_within_its_limit(kw):
     assert 0 <= f.withdrawal <= min(kw["storage_level_m3"], kw["storage_max_rate_m3"]) + 1e-6
     assert 0 <= f.injection <= kw["storage_capacity_m3"] - kw["storage_level_m3"] + 1e-6
     assert f.injection == 0 or kw["inject"]
+    assert f.withdrawal == 0 or kw["withdraw"]
     assert f.shut_in >= -1e-6 and f.mine_vented >= -1e-6
     usable = kw["mine_usable_share"] * kw["mine_drainage_m3"]
     assert f.mine_heating + f.mine_power <= usable + 1e-6

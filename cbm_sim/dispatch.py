@@ -11,7 +11,10 @@ Priority (documented, plan ch4 §3 一 "优先保障民生": residential first):
 3. storage is withdrawn only outside the injection season (winter peak shaving) and only to
    cover a shortfall of the local sectors (field use to chemicals), never for CNG, LNG or
    exports; withdrawn gas goes to the local shortfalls by the same tiers;
-4. in the injection season what remains fills storage, then goes to outbound pipelines up to
+4. in the injection season storage is filled up to the plan's reserve rules (ch1 §2 四: 3 days
+   of demand, 5 % of city-gas use) as a request of its own tier, placed by the caller (the
+   simulation: after 公商福业, before the pro-rata tier — reserves are a legal duty), and
+   beyond that from what remains; what remains then goes to outbound pipelines up to
    ``min(capacity, outbound cap)``; what has no outlet is shut in (wells choked back).
 
 The kernel is a pure function of floats and float64 arrays; it knows nothing of SimPy.
@@ -84,6 +87,8 @@ def route(
     inject: bool,
     export_limit_m3: float,
     withdraw: bool = True,
+    reserve_fill_m3: float = 0.0,
+    reserve_fill_tier: int = -1,
 ) -> StepFlows:
     """Route one step's gas.
 
@@ -107,6 +112,10 @@ def route(
     withdraw
         Whether storage may be drawn this step (the simulation allows it outside the
         injection season only: storage shaves the winter peak).
+    reserve_fill_m3, reserve_fill_tier
+        In the injection season, gas still missing in storage to meet the plan's reserve
+        rules [m³]: served as a request of tier ``reserve_fill_tier`` (before every tier above
+        it); storage beyond that is filled from what remains only.
     export_limit_m3
         ``min(pipeline capacity, outbound cap)`` over the step [m³].
 
@@ -123,22 +132,25 @@ def route(
 
     if tiers is None:
         tiers = np.arange(len(requests_m3))
-    allocated = tiered_allocate(surface_m3, requests_m3, tiers)
+    room = max(min(storage_capacity_m3 - storage_level_m3, storage_max_rate_m3), 0.0)
+    fill = min(max(reserve_fill_m3, 0.0), room) if inject else 0.0
+    # The reserve fill is one more request, in its own tier, ahead of the tiers above it.
+    served = tiered_allocate(
+        surface_m3, np.append(requests_m3, fill), np.append(tiers, reserve_fill_tier)
+    )
+    allocated, reserve_in = served[:-1], float(served[-1])
     local_short = requests_m3[:n_local] - allocated[:n_local]
     withdrawal = (
         min(storage_level_m3, storage_max_rate_m3, float(np.sum(local_short))) if withdraw else 0.0
     )
     if withdrawal > 0.0:
         allocated[:n_local] += tiered_allocate(withdrawal, local_short, tiers[:n_local])
-    remaining = max(surface_m3 + withdrawal - float(np.sum(allocated)), 0.0)
-    injection = (
-        min(remaining, storage_capacity_m3 - storage_level_m3, storage_max_rate_m3)
-        if inject and withdrawal == 0.0
-        else 0.0
-    )
-    injection = max(injection, 0.0)
-    exports = min(remaining - injection, max(export_limit_m3, 0.0))
-    shut_in = remaining - injection - exports
+    remaining = max(surface_m3 + withdrawal - float(np.sum(allocated)) - reserve_in, 0.0)
+    surplus_in = min(remaining, room - reserve_in) if inject and withdrawal == 0.0 else 0.0
+    injection = reserve_in + max(surplus_in, 0.0)
+    remaining -= max(surplus_in, 0.0)
+    exports = min(remaining, max(export_limit_m3, 0.0))
+    shut_in = remaining - exports
     return StepFlows(
         allocated=allocated,
         mine_heating=heating,

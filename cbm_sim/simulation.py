@@ -40,9 +40,12 @@ from cbm_sim.storage import StorageAgent, rule_holds
 Progress = Callable[[float], None]
 LOCAL_ORDER: tuple[str, ...] = ("field_use", *demand_mod.SECTORS)
 """Local uses in dispatch priority order (field use is physical, then 民生 first)."""
-DISPATCH_TIERS = np.array([0, 1, 2, 3, 3, 3, 3, 3], dtype=np.int64)
+DISPATCH_TIERS = np.array([0, 1, 2, 4, 4, 4, 4, 4], dtype=np.int64)
 """Tiers of (field use, residential, commercial, transport, industry, chemicals, CNG, LNG):
 民生 first (plan ch4 §3 一), then 公商福业, then the rest shared pro rata (dispatch.py)."""
+RESERVE_FILL_TIER = 3
+"""Filling storage to the plan's reserve rules comes after 公商福业, before the pro-rata tier
+(assumption: the reserves are a legal duty, 发改能源规〔2018〕637号 quoted in ch1 §2 四)."""
 
 
 def stream(seed: int | np.random.SeedSequence, name: str) -> np.random.Generator:
@@ -315,6 +318,8 @@ class Simulation:
         )
         month = self.days[d0].month
         st = self.storage
+        need3 = float(self._need_3day[d0])
+        need5 = float(self._need_5pct[d0])
         flows = route(
             surface_m3=potential,
             requests_m3=requests,
@@ -330,6 +335,8 @@ class Simulation:
             inject=month in st.injection_months,
             withdraw=month not in st.injection_months,
             export_limit_m3=export_limit,
+            reserve_fill_m3=max(need3, need5) - st.level_m3,
+            reserve_fill_tier=RESERVE_FILL_TIER,
         )
         st.apply(flows.injection, flows.withdrawal)
 
@@ -397,8 +404,6 @@ class Simulation:
         put(k, "storage", "withdrawal", "m3", flows.withdrawal)
         put(k, "storage", "level", "m3", st.level_m3)
         put(k, "storage", "storage_capacity", "m3", st.capacity_m3)
-        need3 = float(self._need_3day[d0])
-        need5 = float(self._need_5pct[d0])
         put(k, "storage", "rule_3day_need", "m3", need3)
         put(k, "storage", "rule_5pct_need", "m3", need5)
         put(

@@ -31,6 +31,8 @@ def step_inputs(draw):
         "inject": draw(st.booleans()),
         "export_limit_m3": draw(volumes),
         "withdraw": draw(st.booleans()),
+        "reserve_fill_m3": draw(volumes),
+        "reserve_fill_tier": draw(st.integers(-1, n_local + 2)),
     }
 
 
@@ -171,3 +173,28 @@ def test_tiers_are_served_in_order(supply, reqs):
         short = np.any(got[tiers == t] < requests[tiers == t] - 1e-6 * (1 + requests[tiers == t]))
         if short:  # a tier not served in full leaves nothing for later tiers
             assert np.all(got[tiers > t] <= 1e-6)
+
+
+def test_reserve_fill_comes_before_the_pro_rata_tier_in_summer():
+    common = {
+        "surface_m3": 100.0,
+        "requests_m3": np.array([0.0, 10.0, 10.0, 60.0, 60.0]),
+        "n_local": 4,
+        "tiers": np.array([0, 1, 2, 4, 4]),
+        "mine_drainage_m3": 0.0,
+        "mine_usable_share": 0.0,
+        "mine_heating_m3": 0.0,
+        "mine_power_capacity_m3": 0.0,
+        "storage_level_m3": 0.0,
+        "storage_capacity_m3": 1000.0,
+        "storage_max_rate_m3": 50.0,
+        "export_limit_m3": 1e9,
+        "reserve_fill_m3": 30.0,
+        "reserve_fill_tier": 3,
+    }
+    summer = route(inject=True, withdraw=False, **common)
+    assert summer.injection == 30.0
+    np.testing.assert_allclose(summer.allocated, [0.0, 10.0, 10.0, 25.0, 25.0])
+    winter = route(inject=False, withdraw=True, **common)
+    assert winter.injection == 0.0 and winter.withdrawal == 0.0  # storage is empty
+    np.testing.assert_allclose(winter.allocated, [0.0, 10.0, 10.0, 40.0, 40.0])

@@ -414,3 +414,119 @@ def nominal_from_secant(d_secant: ArrayLike, b: ArrayLike) -> FloatArray:
     b_v = np.maximum(bounds.check("b", b), _TINY)
     with np.errstate(over="ignore"):
         return np.asarray(np.expm1(-b_v * np.log1p(-d)) / b_v, dtype=np.float64)
+
+
+# --- prepared evaluation ---------------------------------------------------------------------
+# Within this of b = 0 (b = 1) the hyperbola is evaluated as its exponential (harmonic) limit.
+_EXPONENTIAL_B = 1e-9
+
+PREPARED_KEYS: tuple[str, ...] = (
+    "t_incline",
+    "q_start",
+    "half_rise",
+    "t_incline_safe",
+    "D",
+    "Dt",
+    "b_safe",
+    "c",
+    "tau_star",
+    "k_hyp",
+    "k_exp",
+    "bD",
+    "neg_c_over_b",
+    "neg_cD_expo",
+    "k_harm",
+)
+"""Names of the per-well constants made by :func:`prepare`."""
+
+
+def prepare(
+    qi: ArrayLike,
+    di: ArrayLike,
+    b: ArrayLike,
+    d_term: ArrayLike = 0.0,
+    t_incline: ArrayLike = 0.0,
+    q_start: ArrayLike = 0.0,
+) -> dict[str, FloatArray]:
+    """Per-well constants for repeated evaluation of :func:`cumulative_prepared`.
+
+    Parameters are those of :func:`cumulative` (validated the same way); the returned arrays
+    have the broadcast shape of the parameters.
+    """
+    v = _validated(qi=qi, di=di, b=b, d_term=d_term, t_incline=t_incline, q_start=q_start)
+    arrays = np.broadcast_arrays(*(v[k] for k in _PARAMS))
+    return prepare_unchecked(*(np.asarray(a, dtype=np.float64) for a in arrays))
+
+
+def prepare_unchecked(
+    qi: FloatArray,
+    di: FloatArray,
+    b: FloatArray,
+    d_term: FloatArray,
+    t_incline: FloatArray,
+    q_start: FloatArray,
+) -> dict[str, FloatArray]:
+    """:func:`prepare` without validation, for callers whose inputs are already checked."""
+    p = {"qi": qi, "di": di, "b": b, "d_term": d_term, "t_incline": t_incline, "q_start": q_start}
+    D, Dt, b_safe, c_safe, tau_star, q_star = _segments(p["qi"], p["di"], p["b"], p["d_term"])
+    Dt_safe = np.maximum(Dt, _TINY)
+    expo = p["b"] < _EXPONENTIAL_B
+    harm = np.abs(p["b"] - 1.0) < _EXPONENTIAL_B
+    return {
+        "t_incline": p["t_incline"],
+        "q_start": p["q_start"],
+        # the ramp as (qi - q_start)/2 · (s / t_incline): no slope, which overflows for a
+        # subnormal t_incline
+        "half_rise": 0.5 * (p["qi"] - p["q_start"]),
+        "t_incline_safe": np.where(p["t_incline"] > 0.0, p["t_incline"], 1.0),
+        "D": D,
+        "Dt": Dt_safe,
+        "b_safe": b_safe,
+        "c": c_safe,
+        "tau_star": tau_star,
+        "k_hyp": np.where(harm, 0.0, p["qi"] / (c_safe * D)),
+        "k_exp": q_star / Dt_safe,
+        "bD": np.where(expo, 0.0, b_safe * D),
+        "neg_c_over_b": np.where(expo | harm, 0.0, -c_safe / b_safe),
+        "k_harm": np.where(harm, p["qi"] / D, 0.0),
+        "neg_cD_expo": np.where(expo, -c_safe * D, 0.0),
+    }
+
+
+def cumulative_prepared(t: FloatArray, k: dict[str, FloatArray]) -> FloatArray:
+    """:func:`cumulative` at ``t_days`` [m³] from constants made by :func:`prepare`.
+
+    The same closed form as :func:`cumulative`, evaluated with two transcendental calls per
+    point instead of four and in place; ``t`` broadcasts against the constants (constants
+    shaped ``(n, 1)`` against times ``(n, m)``). Agrees with :func:`cumulative` to ~1e-10
+    relative (tests). This is the hot path of the simulation and of gridded production.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    tp = np.maximum(np.broadcast_to(t, np.broadcast_shapes(t.shape, k["D"].shape)), 0.0)
+    s = np.minimum(tp, k["t_incline"])
+    out = s / k["t_incline_safe"]
+    out *= k["half_rise"]
+    out += k["q_start"]
+    out *= s
+    tau = np.subtract(tp, k["t_incline"], out=tp)
+    tau_h = np.clip(tau, 0.0, k["tau_star"], out=s)
+    # 1 - (1 + bDτ)^(-c/b) through log1p and exp: exp - 1 instead of expm1 costs an absolute
+    # error of ~1e-16 × qi/((1-b)D) ≈ 1e-9 m³, far below a day's gas (log1p keeps small bDτ).
+    # Exponential wells (b ≈ 0) take the exact limit -cDτ through ``neg_cD_expo``.
+    x = tau_h * k["bD"]
+    np.log1p(x, out=x)
+    out += k["k_harm"] * x  # harmonic wells (b ≈ 1): qi/D · ln(1 + Dτ)
+    x *= k["neg_c_over_b"]
+    tau_h *= k["neg_cD_expo"]
+    x += tau_h
+    np.exp(x, out=x)
+    x -= 1.0
+    x *= k["k_hyp"]
+    out -= x
+    tail = np.subtract(tau, k["tau_star"], out=tau)
+    late = tail > 0.0
+    if late.any():  # most wells stay on the hyperbola for decades: skip the tail if none
+        k_exp = np.broadcast_to(k["k_exp"], out.shape)[late]
+        dt = np.broadcast_to(k["Dt"], out.shape)[late]
+        out[late] += k_exp * -np.expm1(-dt * tail[late])
+    return out

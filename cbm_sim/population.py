@@ -111,8 +111,10 @@ class StepVolumes:
         self._n = 0
         # Buffers grow by doubling, so that adding a few wells a day costs O(new wells),
         # not a copy of every column; the per-step arrays are views of their first n rows.
-        self._buf: dict[str, FloatArray] = {k: np.empty(0) for k in (*_CONSTS, "c_prev")}
-        self._const: dict[str, FloatArray] = {k: self._buf[k] for k in _CONSTS}
+        self._buf: dict[str, FloatArray] = {
+            k: np.empty(0) for k in (*decline.PREPARED_KEYS, "c_prev")
+        }
+        self._const: dict[str, FloatArray] = {k: self._buf[k] for k in decline.PREPARED_KEYS}
         self._c_prev = self._buf["c_prev"]
         self._t_prev: float | None = None
         self._sync()
@@ -124,9 +126,9 @@ class StepVolumes:
         if n == self._n:
             return
         sl = slice(self._n, n)
-        new = _constants({k: getattr(pop, k)[sl] for k in PARAMS})
+        new = decline.prepare_unchecked(*(getattr(pop, k)[sl] for k in PARAMS))
         new["c_prev"] = (
-            _cum(self._t_prev - pop.online_day[sl], new)
+            decline.cumulative_prepared(self._t_prev - pop.online_day[sl], new)
             if self._t_prev is not None
             else np.zeros(n - self._n)
         )
@@ -138,7 +140,7 @@ class StepVolumes:
                 self._buf[k] = grown
         for k, arr in self._buf.items():
             arr[sl] = new[k]
-        self._const = {k: self._buf[k][:n] for k in _CONSTS}
+        self._const = {k: self._buf[k][:n] for k in decline.PREPARED_KEYS}
         self._c_prev = self._buf["c_prev"][:n]
         self._n = n
 
@@ -147,8 +149,8 @@ class StepVolumes:
         self._sync()
         pop = self.pop
         if self._t_prev is None or self._t_prev != day_start:
-            self._c_prev[:] = _cum(day_start - pop.online_day, self._const)
-        c_end = _cum(day_end - pop.online_day, self._const)
+            self._c_prev[:] = decline.cumulative_prepared(day_start - pop.online_day, self._const)
+        c_end = decline.cumulative_prepared(day_end - pop.online_day, self._const)
         vol = c_end - self._c_prev
         down_until = pop.down_until_day
         off = (pop.down_from_day <= day_start) & (down_until > day_start)
@@ -158,97 +160,15 @@ class StepVolumes:
             if back.any():
                 idx = np.flatnonzero(back)
                 sub = {k: v[idx] for k, v in self._const.items()}
-                vol[idx] = c_end[idx] - _cum(down_until[idx] - pop.online_day[idx], sub)
+                vol[idx] = c_end[idx] - decline.cumulative_prepared(
+                    down_until[idx] - pop.online_day[idx], sub
+                )
         gone = pop.abandon_day < day_end
         if gone.any():
             vol[gone & (pop.abandon_day <= day_start)] = 0.0
         self._c_prev[:] = c_end  # the buffer view: wells added later extend it
         self._t_prev = day_end
         return vol
-
-
-# Within this of b = 0 (b = 1) the hyperbola is evaluated as its exponential (harmonic) limit.
-_EXPONENTIAL_B = 1e-9
-
-_CONSTS = (
-    "t_incline",
-    "q_start",
-    "slope",
-    "D",
-    "Dt",
-    "b_safe",
-    "c",
-    "tau_star",
-    "k_hyp",
-    "k_exp",
-    "bD",
-    "neg_c_over_b",
-    "neg_cD_expo",
-    "k_harm",
-)
-
-
-def _constants(p: dict[str, FloatArray]) -> dict[str, FloatArray]:
-    D, Dt, b_safe, c_safe, tau_star, q_star = decline._segments(
-        p["qi"], p["di"], p["b"], p["d_term"]
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = (p["qi"] - p["q_start"]) / np.where(p["t_incline"] > 0.0, p["t_incline"], 1.0)
-    Dt_safe = np.maximum(Dt, decline._TINY)
-    expo = p["b"] < _EXPONENTIAL_B
-    harm = np.abs(p["b"] - 1.0) < _EXPONENTIAL_B
-    return {
-        "t_incline": p["t_incline"],
-        "q_start": p["q_start"],
-        "slope": slope,
-        "D": D,
-        "Dt": Dt_safe,
-        "b_safe": b_safe,
-        "c": c_safe,
-        "tau_star": tau_star,
-        "k_hyp": np.where(harm, 0.0, p["qi"] / (c_safe * D)),
-        "k_exp": q_star / Dt_safe,
-        "bD": np.where(expo, 0.0, b_safe * D),
-        "neg_c_over_b": np.where(expo | harm, 0.0, -c_safe / b_safe),
-        "k_harm": np.where(harm, p["qi"] / D, 0.0),
-        "neg_cD_expo": np.where(expo, -c_safe * D, 0.0),
-    }
-
-
-def _cum(t: FloatArray, k: dict[str, FloatArray]) -> FloatArray:
-    """Closed-form cumulative with precomputed constants (same formula as decline).
-
-    Written with in-place operations: this runs once per well per dispatch step.
-    """
-    tp = np.maximum(t, 0.0)
-    s = np.minimum(tp, k["t_incline"])
-    out = k["slope"] * s
-    out *= 0.5
-    out += k["q_start"]
-    out *= s
-    tau = np.subtract(tp, k["t_incline"], out=tp)
-    tau_h = np.clip(tau, 0.0, k["tau_star"], out=s)
-    # 1 - (1 + bDτ)^(-c/b) through log and exp: two transcendental calls per well instead of
-    # log1p + expm1 (slower here); the absolute error, ~1e-16 × qi/((1-b)D) ≈ 1e-9 m³, is far
-    # below a day's gas, and step volumes are differences of these cumulatives anyway.
-    # Exponential wells (b ≈ 0) take the exact limit -cDτ through ``neg_cD_expo``.
-    x = tau_h * k["bD"]
-    x += 1.0
-    np.log(x, out=x)
-    out += k["k_harm"] * x  # harmonic wells (b ≈ 1): qi/D · ln(1 + Dτ)
-    x *= k["neg_c_over_b"]
-    tau_h *= k["neg_cD_expo"]
-    x += tau_h
-    np.exp(x, out=x)
-    x -= 1.0
-    x *= k["k_hyp"]
-    out -= x
-    tail = np.subtract(tau, k["tau_star"], out=tau)
-    late = tail > 0.0
-    if late.any():  # most wells stay on the hyperbola for decades: skip the tail if none
-        idx = np.flatnonzero(late)
-        out[idx] += k["k_exp"][idx] * -np.expm1(-k["Dt"][idx] * tail[idx])
-    return out
 
 
 def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> None:

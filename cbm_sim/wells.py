@@ -283,7 +283,9 @@ class WellPopulation:
             ],
             axis=1,
         )
-        c = decline._cum_kernel(x - self.online_day[:, None], **self._params())
+        p = self._params()
+        k = decline.prepare_unchecked(*(p[name] for name in _PARAM_FIELDS))
+        c = decline.cumulative_prepared(x - self.online_day[:, None], k)
         return (c[:, 1] - c[:, 0]) + (c[:, 3] - c[:, 2])
 
     def daily_volume_by_block(self, day_start: float, day_end: float) -> FloatArray:
@@ -296,7 +298,8 @@ class WellPopulation:
         """Volumes over ``[d, d + step)`` for wells ``sl``, days ``days`` (uniform grid)."""
         p = self._params(sl)
         edges = np.append(days, days[-1] + step)
-        c = decline._cum_kernel(edges[None, :] - self.online_day[sl][:, None], **p)
+        k = decline.prepare_unchecked(*(p[name] for name in _PARAM_FIELDS))
+        c = decline.cumulative_prepared(edges[None, :] - self.online_day[sl][:, None], k)
         vol = np.diff(c, axis=1)
         # wells with a workover or abandonment: exact 4-point volumes, only on those rows
         ev = np.flatnonzero(
@@ -337,8 +340,8 @@ class WellPopulation:
         """Volumes per block over ``[d, d + step_days)`` → shape ``(n_blocks, n_days)`` [m³].
 
         Wells are processed in chunks sized so that all worker threads together keep at most
-        about ``memory_bytes`` of temporaries; each chunk is aggregated by a one-hot matrix
-        product, so 20,000 wells × 3,653 days never materialise at once.
+        about ``memory_bytes`` of temporaries; each chunk is summed per block
+        sum by block, so 20,000 wells × 3,653 days never materialise at once.
         """
         d, step = _check_grid(days, step_days)
         per_well = (d.size + 1) * 8 * _TEMPORARIES
@@ -348,9 +351,14 @@ class WellPopulation:
         def work(start: int) -> FloatArray:
             sl = slice(start, min(start + chunk, len(self)))
             vol = self._grid(sl, d, step)
-            onehot = np.zeros((self.n_blocks, vol.shape[0]))
-            onehot[self.block[sl], np.arange(vol.shape[0])] = 1.0
-            return onehot @ vol
+            # Sum rows by block: sort once, add contiguous runs (O(rows × days) additions; a
+            # one-hot matrix product would cost n_blocks times more).
+            blk = self.block[sl]
+            order = np.argsort(blk, kind="stable")
+            runs = np.flatnonzero(np.r_[True, blk[order][1:] != blk[order][:-1]])
+            part = np.zeros((self.n_blocks, d.size))
+            part[blk[order][runs]] = np.add.reduceat(vol[order], runs, axis=0)
+            return part
 
         out = np.zeros((self.n_blocks, d.size))
         with ThreadPoolExecutor(max_workers=_WORKERS) as pool:

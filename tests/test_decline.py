@@ -225,3 +225,32 @@ def test_petbox_modified_hyperbolic_agrees() -> None:
         )
         np.testing.assert_allclose(decline.rate(t, qi, di, b, dt), model.rate(t), rtol=1e-10)
         np.testing.assert_allclose(decline.cumulative(t, qi, di, b, dt), model.cum(t), rtol=1e-10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(params=decline_params(), t=st.lists(st.floats(-100.0, 50_000.0), min_size=1, max_size=20))
+def test_prepared_cumulative_matches_cumulative(params, t):
+    times = np.array(t)
+    want = decline.cumulative(times, **params)
+    got = decline.cumulative_prepared(times, decline.prepare(**params))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6)
+
+
+def test_prepared_cumulative_broadcasts_a_grid():
+    rng = np.random.default_rng(3)
+    n = 40
+    p = {
+        "qi": rng.uniform(500, 5000, (n, 1)),
+        "di": rng.uniform(0.1, 1.0, (n, 1)),
+        "b": rng.choice([0.0, 0.5, 1.0, 1.5], (n, 1)),
+        "d_term": np.full((n, 1), 0.05),
+        "t_incline": rng.uniform(0, 500, (n, 1)),
+        "q_start": np.zeros((n, 1)),
+    }
+    t = np.linspace(-10.0, 40_000.0, 97)
+    np.testing.assert_allclose(
+        decline.cumulative_prepared(t, decline.prepare(**p)),
+        decline.cumulative(t, **p),
+        rtol=1e-9,
+        atol=1e-6,
+    )

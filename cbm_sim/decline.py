@@ -424,7 +424,7 @@ PREPARED_KEYS: tuple[str, ...] = (
     "t_incline",
     "q_start",
     "half_rise",
-    "t_incline_safe",
+    "inv_t_incline",
     "D",
     "Dt",
     "b_safe",
@@ -470,15 +470,16 @@ def prepare_unchecked(
     p = {"qi": qi, "di": di, "b": b, "d_term": d_term, "t_incline": t_incline, "q_start": q_start}
     D, Dt, b_safe, c_safe, tau_star, q_star = _segments(p["qi"], p["di"], p["b"], p["d_term"])
     Dt_safe = np.maximum(Dt, _TINY)
+    t_inc = np.where(p["t_incline"] < 1e-300, 0.0, p["t_incline"])
     expo = p["b"] < _EXPONENTIAL_B
     harm = np.abs(p["b"] - 1.0) < _EXPONENTIAL_B
     return {
-        "t_incline": p["t_incline"],
+        "t_incline": t_inc,
         "q_start": p["q_start"],
-        # the ramp as (qi - q_start)/2 · (s / t_incline): no slope, which overflows for a
-        # subnormal t_incline
+        # the ramp as (qi - q_start)/2 · s/t_incline; an incline shorter than 1e-300 days
+        # (subnormal) counts as none, so that 1/t_incline cannot overflow
         "half_rise": 0.5 * (p["qi"] - p["q_start"]),
-        "t_incline_safe": np.where(p["t_incline"] > 0.0, p["t_incline"], 1.0),
+        "inv_t_incline": np.where(t_inc > 0.0, 1.0 / np.where(t_inc > 0.0, t_inc, 1.0), 0.0),
         "D": D,
         "Dt": Dt_safe,
         "b_safe": b_safe,
@@ -502,9 +503,11 @@ def cumulative_prepared(t: FloatArray, k: dict[str, FloatArray]) -> FloatArray:
     relative (tests). This is the hot path of the simulation and of gridded production.
     """
     t = np.asarray(t, dtype=np.float64)
-    tp = np.maximum(np.broadcast_to(t, np.broadcast_shapes(t.shape, k["D"].shape)), 0.0)
+    if t.shape != k["D"].shape:  # grids: constants (n, 1) against times (n, m) or (m,)
+        t = np.broadcast_to(t, np.broadcast_shapes(t.shape, k["D"].shape))
+    tp = np.maximum(t, 0.0)
     s = np.minimum(tp, k["t_incline"])
-    out = s / k["t_incline_safe"]
+    out = s * k["inv_t_incline"]
     out *= k["half_rise"]
     out += k["q_start"]
     out *= s

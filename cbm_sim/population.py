@@ -226,7 +226,14 @@ def counts_by_block(
     down = down_mask(pop, day) if down is None else down
     online = pop.online_day <= day
     inactive = down | (pop.abandon_day <= day)
-    inactive &= online
-    total = np.bincount(pop.block, weights=online, minlength=n_blocks)
-    off = np.bincount(pop.block, weights=inactive, minlength=n_blocks)
-    return Counts(active=total - off, total=total, down=int(np.count_nonzero(down & online)))
+    if online.all():  # the usual case: every well is online
+        total = np.bincount(pop.block, minlength=n_blocks)
+    else:
+        total = np.bincount(pop.block[online], minlength=n_blocks)
+        inactive &= online
+    off = np.bincount(pop.block[inactive], minlength=n_blocks)
+    return Counts(
+        active=(total - off).astype(np.float64),
+        total=total.astype(np.float64),
+        down=int(np.count_nonzero(down & online)),
+    )

@@ -62,13 +62,19 @@ def tiered_allocate(
     with :math:`R_t` the requests of tier :math:`t = t_k` and :math:`R_{<t}` those of the
     tiers before it.
     """
-    order = np.unique(tiers)
-    per_tier = np.array([requests[tiers == t].sum() for t in order])
-    before = np.concatenate(([0.0], np.cumsum(per_tier)[:-1]))
-    left = np.maximum(supply - before, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        share = np.where(per_tier > 0.0, np.minimum(left / per_tier, 1.0), 0.0)
-    return requests * share[np.searchsorted(order, tiers)]
+    # A handful of requests per step: plain floats beat numpy's per-call overhead here.
+    req = requests.tolist()
+    tier_of = tiers.tolist()
+    per_tier: dict[int, float] = {}
+    for r, t in zip(req, tier_of, strict=True):
+        per_tier[t] = per_tier.get(t, 0.0) + r
+    share: dict[int, float] = {}
+    left = supply
+    for t in sorted(per_tier):
+        total = per_tier[t]
+        share[t] = min(max(left, 0.0) / total, 1.0) if total > 0.0 else 0.0
+        left -= total
+    return np.array([r * share[t] for r, t in zip(req, tier_of, strict=True)])
 
 
 def route(

@@ -1,0 +1,43 @@
+"""`cbm-sim ensemble` and `cbm-sim goal-seek` through the command line."""
+
+from __future__ import annotations
+
+import pandas as pd
+from click.testing import CliRunner
+
+from cbm_sim.cli import main
+
+SCENARIO = """\
+name: tiny-uncertain
+horizon: {start: 2021-01-01, end: 2025-12-31, step_days: 30}
+drilling:
+  blocks:
+    zhengzhuang: {vertical_wells_per_year: {2022: 50}, first_year: 2022, rigs: 4}
+uncertainty:
+  type_curves.peak_rate_scale: {dist: triangular, low: 0.8, mode: 1.0, high: 1.2}
+"""
+
+
+def test_ensemble_writes_summaries_prints_probabilities_and_tornado(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    out = tmp_path / "ens"
+    args = ["ensemble", str(path), "-n", "3", "--workers", "1", "-o", str(out), "--tornado"]
+    got = CliRunner().invoke(main, args)
+    assert got.exit_code == 0, got.output
+    for name in ("members.parquet", "percentiles.csv", "probabilities.csv", "tornado.csv"):
+        assert (out / name).is_file(), name
+    assert "P(meet output.total 2025)" in got.output
+    assert "3 of 3 members ran, 0 failed" in got.output
+    tornado = pd.read_csv(out / "tornado.csv")
+    assert set(tornado["input"]) == {"type_curves.peak_rate_scale"}
+    # more productive new wells can only add value
+    assert (tornado["high_value"] >= tornado["low_value"]).all()
+
+
+def test_ensemble_rejects_zero_members(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    got = CliRunner().invoke(main, ["ensemble", str(path), "-n", "0", "-o", str(tmp_path / "x")])
+    assert got.exit_code == 2
+    assert "0" in got.output and "-n" in got.output

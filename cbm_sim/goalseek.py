@@ -233,28 +233,49 @@ def goal_seek(
     return solve_monotone(f, target_value_1e8_yuan, bounds, lever=lever, xtol=xtol)
 
 
+def _parse_target(ctx: click.Context, param: click.Parameter, text: str) -> tuple[int, float]:
+    """``YEAR:VALUE`` (e.g. ``2025:500``) → (2025, 500.0)."""
+    year, sep, value = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(year), float(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"expected YEAR:VALUE such as 2025:500 (亿元), got {text!r}"
+        ) from None
+
+
 @click.command("goal-seek")
 @click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--year", "target_year", type=int, required=True, help="target year")
-@click.option("--target", "target", type=float, required=True, help="target, 亿元 (or 亿m3)")
+@click.option(
+    "--target",
+    "target",
+    required=True,
+    callback=_parse_target,
+    help="YEAR:VALUE, e.g. 2025:500 (亿元; 亿m3 for a production --quantity)",
+)
 @click.option("--lever", type=click.Choice(LEVERS), required=True)
 @click.option("--low", type=float, default=0.5, show_default=True, help="lowest multiplier")
 @click.option("--high", type=float, default=3.0, show_default=True, help="highest multiplier")
 @click.option("--quantity", default="output.total", show_default=True, help="plan id")
 def goal_seek_command(
     scenario_file: str,
-    target_year: int,
-    target: float,
+    target: tuple[int, float],
     lever: str,
     low: float,
     high: float,
     quantity: str,
 ) -> None:
-    """Find the smallest LEVER multiplier for which QUANTITY reaches TARGET in YEAR."""
+    """Find the smallest LEVER multiplier for which QUANTITY reaches the TARGET.
+
+    Exits 1 when the bounds cannot reach the target (the message says how close they come).
+    """
     from cbm_sim.scenario import load_scenario
 
+    year, value = target
     result = goal_seek(
-        load_scenario(scenario_file), target_year, target, lever, (low, high), quantity=quantity
+        load_scenario(scenario_file), year, value, lever, (low, high), quantity=quantity
     )
     click.echo(result.message)
     if not result.converged:

@@ -41,3 +41,27 @@ def test_ensemble_rejects_zero_members(tmp_path):
     got = CliRunner().invoke(main, ["ensemble", str(path), "-n", "0", "-o", str(tmp_path / "x")])
     assert got.exit_code == 2
     assert "0" in got.output and "-n" in got.output
+
+
+def test_goal_seek_reports_the_lever_value_or_the_bound(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    easy = CliRunner().invoke(
+        main, ["goal-seek", str(path), "--target", "2025:1", "--lever", "drilling"]
+    )
+    assert easy.exit_code == 0 and "already met at the lower bound 0.5" in easy.output
+    # a 2025 total far beyond any drilling of one block: the bounds cannot reach it
+    hard = CliRunner().invoke(
+        main, ["goal-seek", str(path), "--target", "2025:5000", "--lever", "drilling"]
+    )
+    assert hard.exit_code == 1 and "5000" in hard.output
+
+
+def test_goal_seek_target_must_be_year_colon_value(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(SCENARIO, encoding="utf-8")
+    got = CliRunner().invoke(
+        main, ["goal-seek", str(path), "--target", "500", "--lever", "drilling"]
+    )
+    assert got.exit_code == 2
+    assert "YEAR:VALUE" in got.output and "'500'" in got.output

@@ -33,13 +33,18 @@ CITY_GAS_SECTORS: tuple[str, ...] = ("residential", "commercial", "transport", "
 """Sectors served by city-gas companies (assumption: the plan's 城镇燃气企业 supply these)."""
 
 
-def fractional_years(dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
+def calendar_years(dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
     """The calendar year of each date, as float, for evaluating ``{year: value}`` paths.
 
     A path's value for a year is that year's annual figure, so every day of the year uses
     it (no drift within a year); interpolation happens between stated years.
     """
     return dates.year.to_numpy(dtype=np.float64)
+
+
+def days_in_year(dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
+    """365 or 366 for each date: an annual figure is spread over its own calendar year."""
+    return np.where(dates.is_leap_year, 366.0, 365.0)
 
 
 def seasonal_profile(dates: pd.DatetimeIndex, peak_ratio: float) -> npt.NDArray[np.float64]:
@@ -79,7 +84,7 @@ def annual_m3(demand: Demand, sector: str, years: npt.ArrayLike) -> npt.NDArray[
 
 def daily_m3(demand: Demand, dates: pd.DatetimeIndex) -> dict[str, npt.NDArray[np.float64]]:
     """Daily demand [m³/d] of every local sector on ``dates`` (cold spells applied)."""
-    years = fractional_years(dates)
+    years = calendar_years(dates)
     spell = np.ones(len(dates))
     for cold in demand.cold_spells:
         start = pd.Timestamp(cold.start)
@@ -92,6 +97,6 @@ def daily_m3(demand: Demand, dates: pd.DatetimeIndex) -> dict[str, npt.NDArray[n
             if sector == "residential"
             else getattr(demand, sector).winter_peak_ratio
         )
-        base = annual_m3(demand, sector, years) / units.DAYS_PER_YEAR
+        base = annual_m3(demand, sector, years) / days_in_year(dates)
         out[sector] = base * seasonal_profile(dates, peak) * spell
     return out

@@ -3,7 +3,8 @@
 Levers (multipliers, 1 = the scenario as written):
 
 * ``drilling`` scales every block's ``vertical_wells_per_year`` and
-  ``horizontal_wells_per_year`` paths;
+  ``horizontal_wells_per_year`` paths, and its rigs with them (rounded up; a faster
+  programme needs the rigs to drill it);
 * ``peak_rate`` sets ``type_curves.peak_rate_scale`` (a multiplier of the packaged type
   curves' peak rates);
 * ``price`` scales every price path of :class:`cbm_sim.valuation.ValuationConfig` (the
@@ -20,6 +21,7 @@ final bracket (where the target is met), within ``xtol``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -151,7 +153,7 @@ def apply_lever(scenario: Scenario, lever: str, x: float) -> Scenario:
         return scenario.model_copy(update={"valuation": priced})
     if lever == "drilling":
         # Each path is a {year: wells} time path, so apply() multiplies it by x.
-        return apply(
+        paced = apply(
             scenario,
             {
                 f"drilling.blocks.{block}.{kind}_wells_per_year": x
@@ -159,6 +161,14 @@ def apply_lever(scenario: Scenario, lever: str, x: float) -> Scenario:
                 for kind in ("vertical", "horizontal")
             },
         )
+        blocks = {
+            name: prog.model_copy(update={"rigs": max(1, math.ceil(prog.rigs * x))})
+            if prog.rigs > 0
+            else prog
+            for name, prog in paced.drilling.blocks.items()
+        }
+        drilling = paced.drilling.model_copy(update={"blocks": blocks})
+        return paced.model_copy(update={"drilling": drilling})
     raise ValueError(f"unknown lever {lever!r}; expected one of {', '.join(LEVERS)}")
 
 

@@ -15,7 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from cbm_sim import units
-from cbm_sim.demand import fractional_years
+from cbm_sim.demand import calendar_years, days_in_year
 from cbm_sim.paths import interpolate
 from cbm_sim.scenario import MineGas
 
@@ -39,17 +39,14 @@ def daily(mine: MineGas, dates: pd.DatetimeIndex) -> MineGasDaily:
 
     with availability :math:`a` and gas per kWh :math:`g_{kWh}` [m³/kWh].
     """
-    years = fractional_years(dates)
+    years = calendar_years(dates)
+    ndays = days_in_year(dates)
     mw = interpolate(mine.power_capacity_mw, years)
     gas_cap = mw * 1000.0 * 24.0 * mine.power_availability * mine.power_gas_m3_per_kwh
     return MineGasDaily(
-        drainage_m3=interpolate(mine.drainage_1e8_m3_per_year, years)
-        * units.YI
-        / units.DAYS_PER_YEAR,
+        drainage_m3=interpolate(mine.drainage_1e8_m3_per_year, years) * units.YI / ndays,
         usable_share=interpolate(mine.usable_share, years),
-        heating_m3=interpolate(mine.heating_gas_1e8_m3_per_year, years)
-        * units.YI
-        / units.DAYS_PER_YEAR,
+        heating_m3=interpolate(mine.heating_gas_1e8_m3_per_year, years) * units.YI / ndays,
         power_capacity_mw=mw,
         power_plants=np.round(interpolate(mine.power_plants, years)),
         power_gas_capacity_m3=gas_cap,

@@ -125,17 +125,14 @@ class Simulation:
     def _build_demand(self) -> None:
         sc = self.scenario
         daily = demand_mod.daily_m3(sc.demand, self.days)
-        years = demand_mod.fractional_years(self.days)
-        lng_t = interpolate(sc.lng.demand_1e4_t_per_year, years) * units.WAN / units.DAYS_PER_YEAR
-        cng = interpolate(sc.cng.demand_1e8_m3_per_year, years) * units.YI / units.DAYS_PER_YEAR
+        years = demand_mod.calendar_years(self.days)
+        ndays = demand_mod.days_in_year(self.days)
+        lng_t = interpolate(sc.lng.demand_1e4_t_per_year, years) * units.WAN / ndays
+        cng = interpolate(sc.cng.demand_1e8_m3_per_year, years) * units.YI / ndays
         cap = sc.pipelines.outbound_cap_1e8_m3_per_year
         # No cap stated: outbound volume is limited by pipeline capacity alone.
         self._export_capped = bool(cap)
-        export_cap = (
-            interpolate(cap, years) * units.YI / units.DAYS_PER_YEAR
-            if cap
-            else np.zeros(len(self.days))
-        )
+        export_cap = interpolate(cap, years) * units.YI / ndays if cap else np.zeros(len(self.days))
         local = sum(daily.values())
         city = sum(daily[s] for s in demand_mod.CITY_GAS_SECTORS)
         # Storage rules refer to the year's average day and the year's city-gas use; the
@@ -152,7 +149,7 @@ class Simulation:
             "local": local,
             "city": city,
         }
-        self._need_3day = sc.storage.rule_days * annual_local / units.DAYS_PER_YEAR
+        self._need_3day = sc.storage.rule_days * annual_local / ndays
         self._need_5pct = sc.storage.rule_city_gas_share * annual_city
         self._mine = minegas.daily(sc.mine_gas, self.days)
         self._cum = {k: np.concatenate(([0.0], np.cumsum(v))) for k, v in self._daily.items()}

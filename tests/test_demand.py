@@ -27,7 +27,7 @@ def test_annual_volume_of_a_flat_sector():
     d = Demand(industry=Sector(annual_1e8_m3={2021: 2.46}))
     daily = demand.daily_m3(d, dates)
     # plan ch1 §2 七: 工业用气量约2.46亿立方米 (2021)
-    assert daily["industry"].sum() == pytest.approx(2.46e8 * 365 / 365.25, rel=1e-9)
+    assert daily["industry"].sum() == pytest.approx(2.46e8, rel=1e-12)  # spread over 365 days
 
 
 def test_residential_is_people_times_use():

@@ -119,3 +119,19 @@ def test_price_lever_matches_the_linear_closed_form() -> None:
     assert res.value == pytest.approx(1.37, abs=2e-4)
     with pytest.raises(ValueError, match=r"production\.total"):
         goal_seek(base, 2022, 1.0, "price", (0.5, 3.0), quantity="production.total")
+
+
+def test_drilling_lever_scales_rigs_with_the_wells():
+    from cbm_sim.goalseek import apply_lever
+    from cbm_sim.scenario import BlockProgramme, Drilling, Scenario
+
+    sc = Scenario(
+        drilling=Drilling(
+            blocks={"zhengzhuang": BlockProgramme(vertical_wells_per_year={2022: 100}, rigs=5)}
+        )
+    )
+    fast = apply_lever(sc, "drilling", 2.5).drilling.blocks["zhengzhuang"]
+    assert fast.vertical_wells_per_year == {2022: 250.0}
+    assert fast.rigs == 13  # ceil(5 × 2.5)
+    slow = apply_lever(sc, "drilling", 0.01).drilling.blocks["zhengzhuang"]
+    assert slow.rigs == 1

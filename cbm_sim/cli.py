@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import sys
@@ -368,12 +367,7 @@ def _load_results(source: Path, console: Console) -> Results:
     from cbm_sim.scenario import load_scenario
 
     if source.is_dir():
-        results = _Results.from_parquet(source)
-        scenario_file = source / "scenario.yaml"
-        if scenario_file.is_file():
-            # The valuation needs the run's own scenario (its prices and exogenous paths).
-            results = dataclasses.replace(results, scenario=load_scenario(scenario_file))
-        return results
+        return _Results.from_parquet(source)  # with the run's scenario.yaml: its prices
     return _simulate(load_scenario(source), console)
 
 

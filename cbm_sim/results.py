@@ -116,7 +116,8 @@ class Results:
 
     @classmethod
     def from_parquet(cls, directory: str | Path) -> Results:
-        """Read results written by :meth:`to_parquet`."""
+        """Read results written by :meth:`to_parquet` (and the run's ``scenario.yaml``, if the
+        directory has one, as written by ``cbm-sim run``)."""
         src = Path(directory)
         missing = [
             name
@@ -127,11 +128,18 @@ class Results:
             raise FileNotFoundError(f"{src} is not a cbm-sim results directory: missing {missing}")
         meta_path = src / "meta.json"
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        scenario = None
+        if (src / "scenario.yaml").is_file():
+            # A run directory keeps the resolved scenario: the valuation needs its prices.
+            from cbm_sim.scenario import load_scenario
+
+            scenario = load_scenario(src / "scenario.yaml")
         return cls(
             daily=pd.read_parquet(src / "daily.parquet"),
             annual=pd.read_parquet(src / "annual.parquet"),
             events=pd.read_parquet(src / "events.parquet"),
             meta=meta,
+            scenario=scenario,
         )
 
 

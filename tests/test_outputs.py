@@ -135,3 +135,26 @@ def test_overwrite_never_replaces_a_directory_that_is_not_a_run(tmp_path: Path) 
     ):
         pytest.fail("the stage must not be entered")
     assert _listing(precious) == ["chapter1.tex"]
+
+
+def test_a_run_directory_reads_back_with_its_scenario(tmp_path):
+    import datetime as dt
+
+    from cbm_sim import simulation
+    from cbm_sim.results import Results
+    from cbm_sim.scenario import Horizon, Scenario
+    from cbm_sim.targets import check_targets
+    from cbm_sim.valuation import ValuationConfig, value
+
+    sc = Scenario(
+        name="cheap",
+        horizon=Horizon(end=dt.date(2021, 12, 31), step_days=30),
+        valuation=ValuationConfig(gas_price_scale=0.5),
+    )
+    res = simulation.run(sc)
+    out = tmp_path / "run"
+    out.mkdir()
+    write_run(out, res, targets=check_targets(res), valuation=value(res))
+    back = Results.from_parquet(out)
+    assert back.scenario == sc
+    assert value(back)["value_yuan"].sum() == pytest.approx(value(res)["value_yuan"].sum())

@@ -374,25 +374,11 @@ class Simulation:
         put(k, "mine_heating", "gas_used", "m3", flows.mine_heating)
         put(k, "cng", "feed_gas", "m3", cng_feed)
         put(k, "cng", "capacity", "m3", cng_cap)
-        put(k, "cng", "stations", "count", float(sum(f.in_service for f in self.cng)))
-        put(
-            k,
-            "cng",
-            "outage_days",
-            "day",
-            float(sum(f.in_service and f.down for f in self.cng)) * dt_days,
-        )
+        self._record_plants(k, "cng", "stations", self.cng, dt_days)
         put(k, "lng", "feed_gas", "m3", lng_feed)
         put(k, "lng", "output", "t", lng_feed / feed)
         put(k, "lng", "capacity", "m3", lng_cap_t * feed)
-        put(k, "lng", "plants", "count", float(sum(f.in_service for f in self.lng)))
-        put(
-            k,
-            "lng",
-            "outage_days",
-            "day",
-            float(sum(f.in_service and f.down for f in self.lng)) * dt_days,
-        )
+        self._record_plants(k, "lng", "plants", self.lng, dt_days)
         for fac in self.lng:
             put(k, fac.entity, "available", "fraction", 1.0 if fac.available_capacity > 0 else 0.0)
         put(k, "pipeline", "exports", "m3", flows.exports)
@@ -429,6 +415,14 @@ class Simulation:
             + flows.shut_in
         )
         put(k, "balance", "residual", "m3", supply - uses)
+
+    def _record_plants(
+        self, k: int, entity: str, count_name: str, plants: list[Facility], dt_days: int
+    ) -> None:
+        """Plants in service and plant-days of outage over the step (summed over plants)."""
+        self.rec.put(k, entity, count_name, "count", float(sum(f.in_service for f in plants)))
+        down = sum(f.in_service and f.down for f in plants)
+        self.rec.put(k, entity, "outage_days", "day", float(down) * dt_days)
 
     def _record_drilling(self, k: int) -> None:
         drilled = np.array([[b.drilled[0], b.drilled[1]] for b in self.blocks], dtype=np.float64)

@@ -10,6 +10,7 @@ the README ("Output contract").
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import uuid
@@ -85,6 +86,11 @@ def staged_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
     check_target(final, overwrite=overwrite)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    # mkdtemp makes the directory private (0700); results are for sharing, so give it the
+    # permissions an ordinary mkdir would (0777 less the umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
     try:
         yield staging
         check_target(final, overwrite=overwrite)

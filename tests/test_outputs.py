@@ -158,3 +158,17 @@ def test_a_run_directory_reads_back_with_its_scenario(tmp_path):
     back = Results.from_parquet(out)
     assert back.scenario == sc
     assert value(back)["value_yuan"].sum() == pytest.approx(value(res)["value_yuan"].sum())
+
+
+def test_a_run_directory_gets_ordinary_permissions(tmp_path):
+    import os
+
+    from cbm_sim.outputs import staged_directory
+
+    umask = os.umask(0o022)
+    try:
+        with staged_directory(tmp_path / "out", overwrite=False) as stage:
+            (stage / "x.txt").write_text("x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755

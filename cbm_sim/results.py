@@ -169,32 +169,28 @@ def tidy_daily(
 ) -> pd.DataFrame:
     """Build a tidy daily frame from ``(entity, quantity, unit, values)`` columns.
 
-    Each ``values`` array has one float per date. Built with one concatenation, not row appends.
+    Each ``values`` array has one float per date. The frame is assembled column-wise from
+    numpy arrays (labels as categorical codes), not from per-series frames.
     """
-    parts = []
-    for entity, quantity, unit, values in series:
-        arr = np.asarray(values, dtype=np.float64)
+    labels: list[tuple[str, str, str]] = []
+    values: list[np.ndarray] = []
+    for entity, quantity, unit, vals in series:
+        arr = np.asarray(vals, dtype=np.float64)
         if arr.shape != (len(dates),):
             raise ValueError(
                 f"series {entity}/{quantity} has shape {arr.shape}, expected ({len(dates)},)"
             )
-        parts.append(
-            pd.DataFrame(
-                {
-                    "date": dates,
-                    "entity": entity,
-                    "quantity": quantity,
-                    "unit": unit,
-                    "value": arr,
-                }
-            )
-        )
-    if not parts:
+        labels.append((entity, quantity, unit))
+        values.append(arr)
+    if not labels:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in DAILY_COLUMNS})
-    frame = pd.concat(parts, ignore_index=True)
-    for col in ("entity", "quantity", "unit"):
-        frame[col] = frame[col].astype("category")
-    return frame
+    n = len(dates)
+    columns: dict[str, object] = {"date": np.tile(dates.to_numpy(), len(labels))}
+    for pos, name in enumerate(("entity", "quantity", "unit")):
+        cats, codes = np.unique([lab[pos] for lab in labels], return_inverse=True)
+        columns[name] = pd.Categorical.from_codes(np.repeat(codes, n), categories=cats)
+    columns["value"] = np.concatenate(values)
+    return pd.DataFrame(columns)
 
 
 def events_frame(rows: Iterable[tuple[pd.Timestamp, str, str, str]]) -> pd.DataFrame:

@@ -265,10 +265,18 @@ class Simulation:
     def _hook_up(self, d0: int) -> int:
         if not self.hookups:
             return 0
-        ready = [h for h in self.hookups if h.day <= d0 + self.step - 1]
-        if not ready:
+        # Wells are appended as they finish completion, in simulation time, so the list is in
+        # order of day: the ready ones are a prefix.
+        limit = d0 + self.step - 1
+        n = 0
+        for h in self.hookups:
+            if h.day > limit:
+                break
+            n += 1
+        if n == 0:
             return 0
-        self.hookups[:] = [h for h in self.hookups if h.day > d0 + self.step - 1]
+        ready = self.hookups[:n]
+        del self.hookups[:n]
         population.add_hookups(self.pop, ready)
         per_block = np.bincount([h.block for h in ready], minlength=len(self.blocks_info))
         for idx in np.flatnonzero(per_block):

@@ -62,6 +62,10 @@ def _check_grid(days: npt.ArrayLike, step_days: float) -> tuple[FloatArray, floa
     return d, step
 
 
+def _as_float(_name: str, values: npt.ArrayLike) -> FloatArray:
+    return np.asarray(values, dtype=np.float64)
+
+
 def _empty_f() -> FloatArray:
     return np.empty(0, dtype=np.float64)
 
@@ -132,8 +136,13 @@ class WellPopulation:
         d_term: npt.ArrayLike = 0.0,
         t_incline: npt.ArrayLike = 0.0,
         q_start: npt.ArrayLike = 0.0,
+        *,
+        validate: bool = True,
     ) -> IntArray:
         """Append wells; scalars broadcast to the cohort size. Returns the new wells' indices.
+
+        ``validate=False`` skips the parameter-bound checks, for callers whose parameters were
+        drawn from validated type curves (the simulation hooks wells up on most days).
 
         Raises
         ------
@@ -141,9 +150,10 @@ class WellPopulation:
             If a parameter is outside its bound, a block index is outside
             ``0 … n_blocks-1``, a well type is not 0/1, or the arrays do not broadcast.
         """
-        days = bounds.check("day", online_day)
+        check = bounds.check if validate else _as_float
+        days = check("day", online_day)
         params = {
-            name: bounds.check(name, v)
+            name: check(name, v)
             for name, v in zip(_PARAM_FIELDS, (qi, di, b, d_term, t_incline, q_start), strict=True)
         }
         blk = np.asarray(block)

@@ -172,13 +172,18 @@ class StepVolumes:
 
 
 def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> None:
-    """Append wells that finished completion, in one cohort."""
+    """Append wells that finished completion, in one cohort.
+
+    Their parameters were drawn from the validated type curves (``typecurves.py`` checks
+    every value against ``bounds.py`` on load), so the population's checks are skipped.
+    """
     params = {k: np.array([h.params[k] for h in ready]) for k in PARAMS}
     pop.add_cohort(
         block=np.array([h.block for h in ready], dtype=np.int64),
         well_type=np.array([h.well_type for h in ready], dtype=np.int8),
         online_day=np.array([h.day for h in ready]),
         **params,
+        validate=False,
     )
 
 

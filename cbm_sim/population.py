@@ -13,7 +13,7 @@ well, and the step volume is the difference of two cumulatives (exact, not a rat
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,7 +68,9 @@ def eur_by_block(pop: WellPopulation, n_blocks: int) -> FloatArray:
     return np.bincount(pop.block, weights=eur, minlength=n_blocks)
 
 
-def new_well_sampler(scaling: TypeCurveScaling, rng: np.random.Generator):
+def new_well_sampler(
+    scaling: TypeCurveScaling, rng: np.random.Generator
+) -> Callable[[int, str, int], dict[str, FloatArray]]:
     """A function ``(well_type, block_class, n) -> parameters`` for new wells.
 
     The scenario's type-curve multipliers apply to new wells only: the 2021 population is

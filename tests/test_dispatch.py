@@ -81,46 +81,49 @@ def test_greedy_serves_in_order(supply, reqs):
         assert np.all(got[unmet[0] + 1 :] <= 1e-6)
 
 
+_QUIET = {
+    "mine_drainage_m3": 0.0,
+    "mine_usable_share": 0.0,
+    "mine_heating_m3": 0.0,
+    "mine_power_capacity_m3": 0.0,
+    "storage_level_m3": 0.0,
+    "storage_capacity_m3": 0.0,
+    "storage_max_rate_m3": 0.0,
+    "inject": False,
+    "export_limit_m3": 1e9,
+}
+"""A step with no mine gas, no storage and no export limit; tests override what they test."""
+
+
+def _route(**kw):
+    return route(**{**_QUIET, **kw})
+
+
 def test_residential_served_before_industry_when_short():
-    f = route(
+    f = _route(
         surface_m3=100.0,
         requests_m3=np.array([0.0, 80.0, 0.0, 0.0, 50.0, 0.0, 10.0, 10.0]),
         n_local=6,
-        mine_drainage_m3=0.0,
-        mine_usable_share=0.6,
-        mine_heating_m3=0.0,
-        mine_power_capacity_m3=0.0,
-        storage_level_m3=0.0,
-        storage_capacity_m3=0.0,
-        storage_max_rate_m3=0.0,
-        inject=False,
-        export_limit_m3=1e9,
     )
     assert f.allocated[1] == 80.0 and f.allocated[4] == 20.0
     assert f.exports == 0.0 and f.shut_in == 0.0
 
 
 def test_storage_withdrawal_covers_local_shortfall_only():
-    f = route(
+    f = _route(
         surface_m3=50.0,
         requests_m3=np.array([0.0, 70.0, 0.0, 0.0, 0.0, 0.0, 30.0, 30.0]),
         n_local=6,
-        mine_drainage_m3=0.0,
-        mine_usable_share=0.0,
-        mine_heating_m3=0.0,
-        mine_power_capacity_m3=0.0,
         storage_level_m3=100.0,
         storage_capacity_m3=100.0,
         storage_max_rate_m3=100.0,
-        inject=False,
-        export_limit_m3=1e9,
     )
     assert f.withdrawal == 20.0
     assert f.allocated[1] == 70.0 and f.allocated[6:].sum() == 0.0
 
 
 def test_surplus_beyond_export_limit_is_shut_in():
-    f = route(
+    f = _route(
         surface_m3=100.0,
         requests_m3=np.array([10.0, 0.0]),
         n_local=1,
@@ -128,9 +131,6 @@ def test_surplus_beyond_export_limit_is_shut_in():
         mine_usable_share=0.5,
         mine_heating_m3=2.0,
         mine_power_capacity_m3=1.0,
-        storage_level_m3=0.0,
-        storage_capacity_m3=0.0,
-        storage_max_rate_m3=0.0,
         inject=True,
         export_limit_m3=30.0,
     )
@@ -141,21 +141,7 @@ def test_surplus_beyond_export_limit_is_shut_in():
 def test_a_shortage_in_the_last_tier_is_shared_pro_rata():
     requests = np.array([10.0, 40.0, 20.0, 5.0, 60.0, 30.0, 1.0, 24.0])
     tiers = np.array([0, 1, 2, 3, 3, 3, 3, 3])
-    f = route(
-        surface_m3=130.0,
-        requests_m3=requests,
-        n_local=6,
-        tiers=tiers,
-        mine_drainage_m3=0.0,
-        mine_usable_share=0.0,
-        mine_heating_m3=0.0,
-        mine_power_capacity_m3=0.0,
-        storage_level_m3=0.0,
-        storage_capacity_m3=0.0,
-        storage_max_rate_m3=0.0,
-        inject=False,
-        export_limit_m3=1e9,
-    )
+    f = _route(surface_m3=130.0, requests_m3=requests, n_local=6, tiers=tiers)
     # 130 − (10 + 40 + 20) = 60 left for a tier asking 120: everyone in it gets half
     np.testing.assert_allclose(f.allocated[:3], [10.0, 40.0, 20.0])
     np.testing.assert_allclose(f.allocated[3:], requests[3:] / 2)
@@ -181,20 +167,14 @@ def test_reserve_fill_comes_before_the_pro_rata_tier_in_summer():
         "requests_m3": np.array([0.0, 10.0, 10.0, 60.0, 60.0]),
         "n_local": 4,
         "tiers": np.array([0, 1, 2, 4, 4]),
-        "mine_drainage_m3": 0.0,
-        "mine_usable_share": 0.0,
-        "mine_heating_m3": 0.0,
-        "mine_power_capacity_m3": 0.0,
-        "storage_level_m3": 0.0,
         "storage_capacity_m3": 1000.0,
         "storage_max_rate_m3": 50.0,
-        "export_limit_m3": 1e9,
         "reserve_fill_m3": 30.0,
         "reserve_fill_tier": 3,
     }
-    summer = route(inject=True, withdraw=False, **common)
+    summer = _route(inject=True, withdraw=False, **common)
     assert summer.injection == 30.0
     np.testing.assert_allclose(summer.allocated, [0.0, 10.0, 10.0, 25.0, 25.0])
-    winter = route(inject=False, withdraw=True, **common)
+    winter = _route(inject=False, withdraw=True, **common)
     assert winter.injection == 0.0 and winter.withdrawal == 0.0  # storage is empty
     np.testing.assert_allclose(winter.allocated, [0.0, 10.0, 10.0, 40.0, 40.0])

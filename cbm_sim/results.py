@@ -32,6 +32,8 @@ STOCK_QUANTITIES = frozenset(
         "stations",
         "level",
         "storage_capacity",
+        "rule_3day_need",
+        "rule_5pct_need",
     }
 )
 # Quantities whose annual figure is the mean over the year's steps.

@@ -40,6 +40,11 @@ def _num(x: float) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.6g}"
 
 
+def _value(x: float) -> str:
+    """An output value in 亿元 for a table: one decimal, thousands separated."""
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.1f}"
+
+
 def render_audit(frame: pd.DataFrame, console: Console, only: tuple[str, ...] = ()) -> None:
     """Print an audit frame as one rich table per check, then a one-line summary."""
     shown = frame[frame["status"].isin(only)] if only else frame
@@ -332,10 +337,10 @@ def compare_command(sources: tuple[Path, ...], output: Path | None, debug: bool)
         head = wide[_is_total(wide) & wide["year"].isin(_TARGET_YEARS)]
         table = Table(title="output value vs the plan (亿元)")
         for col in ("year", "sub_cluster", "target", *(f"{n}: simulated" for n, _ in named)):
-            table.add_column(col)
+            table.add_column(col, justify="left" if col == "sub_cluster" else "right")
         for _, r in head.iterrows():
-            cells = [str(r["year"]), str(r["sub_cluster"]), _num(r["target"])]
-            table.add_row(*cells, *(_num(r[f"{n}: simulated"]) for n, _ in named))
+            cells = [str(r["year"]), str(r["sub_cluster"]), _value(r["target"])]
+            table.add_row(*cells, *(_value(r[f"{n}: simulated"]) for n, _ in named))
         Console().print(table)
         if output is not None:
             wide.to_csv(output, index=False, encoding="utf-8")

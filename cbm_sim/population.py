@@ -146,8 +146,13 @@ class StepVolumes:
         self._c_prev = self._buf["c_prev"][:n]
         self._n = n
 
-    def step(self, day_start: float, day_end: float) -> FloatArray:
-        """Gas of every well over ``[day_start, day_end)`` [m³]."""
+    def step(
+        self, day_start: float, day_end: float, down: npt.NDArray[np.bool_] | None = None
+    ) -> FloatArray:
+        """Gas of every well over ``[day_start, day_end)`` [m³].
+
+        ``down`` is :func:`down_mask` for ``day_start`` when the caller has it already.
+        """
         self._sync()
         pop = self.pop
         if self._t_prev is None or self._t_prev != day_start:
@@ -155,7 +160,7 @@ class StepVolumes:
         c_end = decline.cumulative_prepared(day_end - pop.online_day, self._const)
         vol = c_end - self._c_prev
         down_until = pop.down_until_day
-        off = (pop.down_from_day <= day_start) & (down_until > day_start)
+        off = down_mask(pop, day_start) if down is None else down
         if off.any():
             back = off & (down_until < day_end)
             vol[off] = 0.0

@@ -305,7 +305,7 @@ class Simulation:
         self._hook_up(d0)
         down = population.down_mask(self.pop, float(d0))
         workovers = self._pump_failures(d0, dt_days, down)
-        per_well = self._volumes.step(float(d0), float(d1))
+        per_well = self._volumes.step(float(d0), float(d1), down)
         by_block = np.bincount(self.pop.block, weights=per_well, minlength=len(self.blocks_info))
         potential = float(by_block.sum())
 

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import simpy
 import yaml
 
@@ -77,12 +78,17 @@ class Hookup:
     well_type: int
     day: float
     params: dict[str, float]
+    constants: npt.NDArray[np.float64] | None = None
+    """The well's decline constants (``decline.PREPARED_KEYS`` order), if prepared ahead."""
 
 
 SampleParams = Callable[[int, str, int], dict[str, np.ndarray]]
 """``(well_type, block_class, n) -> {parameter: array}`` for new wells."""
 WellEur = Callable[[dict[str, np.ndarray]], np.ndarray]
 """EUR [m³] of wells with the given parameters."""
+Prepare = Callable[[dict[str, np.ndarray]], np.ndarray]
+"""Decline constants ``(keys, n)`` of wells with the given parameters (one call per programme
+instead of one per hook-up day)."""
 
 
 @dataclass
@@ -99,6 +105,7 @@ class BlockAgent:
     log: Callable[[float, str, str, str], None]
     sample: SampleParams
     well_eur: WellEur
+    prepare: Prepare | None = None
     drilled: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0})
     halted: bool = False
 
@@ -163,7 +170,8 @@ class BlockAgent:
             n = int(np.count_nonzero(types == wtype))
             if n:
                 params = self.sample(wtype, self.info.klass, n)
-                drawn[wtype] = (params, self.well_eur(params))
+                constants = self.prepare(params) if self.prepare is not None else None
+                drawn[wtype] = (params, self.well_eur(params), constants)
         rig = simpy.Resource(env, capacity=rigs)
         env.process(self._programme(env, rig, spuds, drawn))
 
@@ -174,7 +182,7 @@ class BlockAgent:
                 yield env.timeout(day - env.now)
             if self.halted:
                 return
-            params_all, eur_all = drawn[wtype]
+            params_all, eur_all, constants = drawn[wtype]
             i = taken[wtype]
             taken[wtype] += 1
             params = {k: v[i : i + 1] for k, v in params_all.items()}
@@ -191,9 +199,11 @@ class BlockAgent:
                 )
                 return
             self.booked_eur_m3 += eur
-            env.process(self._well(env, rig, wtype, params))
+            env.process(
+                self._well(env, rig, wtype, params, None if constants is None else constants[:, i])
+            )
 
-    def _well(self, env: simpy.Environment, rig: simpy.Resource, wtype: int, params):
+    def _well(self, env: simpy.Environment, rig: simpy.Resource, wtype: int, params, constants):
         d = self.drilling
         with rig.request() as req:
             yield req
@@ -208,5 +218,6 @@ class BlockAgent:
                 well_type=wtype,
                 day=day,
                 params={k: float(v[0]) for k, v in params.items()},
+                constants=constants,
             )
         )

@@ -51,6 +51,9 @@ numpy rules: parameters shaped ``(n, 1)`` against times shaped ``(m,)`` give ``(
 
 from __future__ import annotations
 
+import math
+import threading
+
 import numpy as np
 import numpy.typing as npt
 
@@ -494,31 +497,72 @@ def prepare_unchecked(
     }
 
 
-def cumulative_prepared(t: FloatArray, k: dict[str, FloatArray]) -> FloatArray:
+_SCRATCH = threading.local()
+
+
+def _scratch(shape: tuple[int, ...], count: int) -> list[FloatArray]:
+    """``count`` work arrays of ``shape`` from a per-thread buffer reused across calls.
+
+    A fresh temporary of a few hundred kB costs more in page faults than the arithmetic
+    done on it (measured 15x on 10^5 points); the hot kernels run thousands of times.
+    """
+    need = math.prod(shape) * count
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or buf.size < need:
+        buf = _SCRATCH.buf = np.empty(max(need, 1024))
+    return list(buf[:need].reshape((count, *shape)))
+
+
+def _log1p_fast(x: FloatArray, u: FloatArray, err: FloatArray) -> FloatArray:
+    """``log1p(x)`` in place for ``x >= 0``, through ``log`` (Goldberg 1991, *What every
+    computer scientist should know about floating-point arithmetic*, Thm 4).
+
+    ``log(u)`` with ``u = 1 + x`` is vectorised in numpy and ``log1p`` is not (5 ns vs
+    15 ns per point here); ``((u - 1) - x) / u`` is what rounding ``1 + x`` lost, to
+    within a few ulps (tests compare with ``np.log1p``). ``u`` and ``err`` are work arrays.
+    """
+    np.add(x, 1.0, out=u)
+    np.subtract(u, 1.0, out=err)
+    err -= x
+    err /= u
+    np.log(u, out=x)
+    x -= err
+    return x
+
+
+def cumulative_prepared(
+    t: FloatArray, k: dict[str, FloatArray], out: FloatArray | None = None
+) -> FloatArray:
     """:func:`cumulative` at ``t_days`` [m³] from constants made by :func:`prepare`.
 
     The same closed form as :func:`cumulative`, evaluated with two transcendental calls per
     point instead of four and in place; ``t`` broadcasts against the constants (constants
-    shaped ``(n, 1)`` against times ``(n, m)``). Agrees with :func:`cumulative` to ~1e-10
+    shaped ``(n, 1)`` against times ``(n, m)``, or ``(n,)`` against ``(m, n)``, which is
+    faster: the wells lie on the fast axis). Agrees with :func:`cumulative` to ~1e-10
     relative (tests). This is the hot path of the simulation and of gridded production.
+    ``out``, if given, receives the result (it must have the broadcast shape).
     """
     t = np.asarray(t, dtype=np.float64)
-    if t.shape != k["D"].shape:  # grids: constants (n, 1) against times (n, m) or (m,)
-        t = np.broadcast_to(t, np.broadcast_shapes(t.shape, k["D"].shape))
-    tp = np.maximum(t, 0.0)
-    s = np.minimum(tp, k["t_incline"])
-    out = s * k["inv_t_incline"]
+    shape = t.shape if t.shape == k["D"].shape else np.broadcast_shapes(t.shape, k["D"].shape)
+    if out is None:
+        out = np.empty(shape)
+    tp, s, x, w, v = _scratch(shape, 5)
+    np.maximum(t, 0.0, out=tp)
+    np.minimum(tp, k["t_incline"], out=s)
+    np.multiply(s, k["inv_t_incline"], out=out)
     out *= k["half_rise"]
     out += k["q_start"]
     out *= s
     tau = np.subtract(tp, k["t_incline"], out=tp)
-    tau_h = np.clip(tau, 0.0, k["tau_star"], out=s)
+    tau_h = np.maximum(tau, 0.0, out=s)
+    np.minimum(tau_h, k["tau_star"], out=tau_h)
     # 1 - (1 + bDτ)^(-c/b) through log1p and exp: exp - 1 instead of expm1 costs an absolute
     # error of ~1e-16 × qi/((1-b)D) ≈ 1e-9 m³, far below a day's gas (log1p keeps small bDτ).
     # Exponential wells (b ≈ 0) take the exact limit -cDτ through ``neg_cD_expo``.
-    x = tau_h * k["bD"]
-    np.log1p(x, out=x)
-    out += k["k_harm"] * x  # harmonic wells (b ≈ 1): qi/D · ln(1 + Dτ)
+    np.multiply(tau_h, k["bD"], out=x)
+    _log1p_fast(x, w, v)
+    np.multiply(x, k["k_harm"], out=w)
+    out += w  # harmonic wells (b ≈ 1): qi/D · ln(1 + Dτ)
     x *= k["neg_c_over_b"]
     tau_h *= k["neg_cD_expo"]
     x += tau_h
@@ -529,7 +573,7 @@ def cumulative_prepared(t: FloatArray, k: dict[str, FloatArray]) -> FloatArray:
     tail = np.subtract(tau, k["tau_star"], out=tau)
     late = tail > 0.0
     if late.any():  # most wells stay on the hyperbola for decades: skip the tail if none
-        k_exp = np.broadcast_to(k["k_exp"], out.shape)[late]
-        dt = np.broadcast_to(k["Dt"], out.shape)[late]
+        k_exp = np.broadcast_to(k["k_exp"], shape)[late]
+        dt = np.broadcast_to(k["Dt"], shape)[late]
         out[late] += k_exp * -np.expm1(-dt * tail[late])
     return out

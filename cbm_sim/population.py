@@ -178,11 +178,18 @@ class StepVolumes:
         return vol
 
 
-def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> None:
+def prepared_columns(params: dict[str, FloatArray]) -> FloatArray:
+    """Decline constants of wells with ``params``, shape ``(len(PREPARED_KEYS), n)``."""
+    k = decline.prepare_unchecked(*(np.asarray(params[p], dtype=np.float64) for p in PARAMS))
+    return np.stack([k[key] for key in decline.PREPARED_KEYS])
+
+
+def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> FloatArray | None:
     """Append wells that finished completion, in one cohort.
 
     Their parameters were drawn from the validated type curves (``typecurves.py`` checks
     every value against ``bounds.py`` on load), so the population's checks are skipped.
+    Returns their decline constants ``(keys, len(ready))`` if every hook-up carries them.
     """
     params = {k: np.array([h.params[k] for h in ready]) for k in PARAMS}
     pop.add_cohort(
@@ -192,6 +199,9 @@ def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> None:
         **params,
         validate=False,
     )
+    if any(h.constants is None for h in ready):
+        return None
+    return np.stack([h.constants for h in ready], axis=1)
 
 
 def down_mask(pop: WellPopulation, day: float) -> npt.NDArray[np.bool_]:
@@ -210,6 +220,33 @@ def producing_indices(
     ok &= pop.online_day <= day
     ok &= pop.abandon_day > day
     return np.flatnonzero(ok)
+
+
+def sample_producing(
+    pop: WellPopulation, day: float, n: int, n_producing: int, rng: np.random.Generator
+) -> npt.NDArray[np.int64]:
+    """``n`` distinct wells drawn uniformly from those producing on ``day``.
+
+    ``n_producing`` is their number (:meth:`cbm_sim.supply.BlockSupply.producing_count`).
+    Draws by rejection from all wells (most wells produce on any day), keeping accepted
+    wells in order of first draw, which gives a uniform random subset; when fewer than an
+    eighth of the wells produce, it lists them instead (:func:`producing_indices`).
+    """
+    if not 0 <= n <= n_producing:
+        raise ValueError(f"n must be in [0, {n_producing}] producing wells; got {n}")
+    total = len(pop)
+    if n_producing * 8 < total:
+        return rng.choice(producing_indices(pop, day), size=n, replace=False)
+    chosen: dict[int, None] = {}  # insertion-ordered set: a few dozen wells a day
+    while len(chosen) < n:
+        cand = rng.integers(0, total, size=2 * (n - len(chosen)) + 8)
+        ok = (pop.online_day[cand] <= day) & (pop.abandon_day[cand] > day)
+        ok &= (pop.down_from_day[cand] > day) | (pop.down_until_day[cand] <= day)
+        for well in cand[ok].tolist():
+            chosen.setdefault(well)
+            if len(chosen) == n:
+                break
+    return np.fromiter(chosen, dtype=np.int64, count=n)
 
 
 def set_down(

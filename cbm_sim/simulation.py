@@ -36,6 +36,7 @@ from cbm_sim.paths import interpolate
 from cbm_sim.results import Results, annualise, events_frame, tidy_daily
 from cbm_sim.scenario import Scenario
 from cbm_sim.storage import StorageAgent, rule_holds
+from cbm_sim.supply import BlockSupply
 
 Progress = Callable[[float], None]
 LOCAL_ORDER: tuple[str, ...] = ("field_use", *demand_mod.SECTORS)
@@ -67,15 +68,18 @@ class _Recorder:
     block_entities: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        self.series: dict[tuple[str, str, str], npt.NDArray[np.float64]] = {}
+        self.series: dict[tuple[str, str, str], list[float]] = {}
         self.blocks: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
 
-    def put(self, k: int, entity: str, quantity: str, unit: str, value: float) -> None:
-        key = (entity, quantity, unit)
-        arr = self.series.get(key)
-        if arr is None:
-            arr = self.series[key] = np.zeros(self.n_steps)
-        arr[k] = value
+    def put_row(self, k: int, row: dict[tuple[str, str, str], float]) -> None:
+        """Record step ``k``'s values, keyed ``(entity, quantity, unit)``."""
+        series = self.series
+        for key, value in row.items():
+            values = series.get(key)
+            if values is None:
+                # a Python list: storing a float in it costs less than in a numpy array
+                values = series[key] = [0.0] * self.n_steps
+            values[k] = value
 
     def put_blocks(self, k: int, quantity: str, unit: str, values: npt.ArrayLike) -> None:
         key = (quantity, unit)
@@ -90,7 +94,7 @@ class _Recorder:
             for (quantity, unit), arr in self.blocks.items()
             for b, entity in enumerate(self.block_entities)
         )
-        scalars = ((e, q, u, v) for (e, q, u), v in self.series.items())
+        scalars = ((e, q, u, np.asarray(v)) for (e, q, u), v in self.series.items())
         return tidy_daily(dates, itertools.chain(per_block, scalars))
 
 
@@ -160,7 +164,7 @@ class Simulation:
     def _build_wells(self) -> None:
         sc = self.scenario
         self.pop = population.initial_population(stream(self.seed, "history"), sc.wells)
-        self._volumes = population.StepVolumes(self.pop)
+        self._supply = BlockSupply(self.pop, len(self.blocks_info), self.step)
         self._sampler = population.new_well_sampler(sc.type_curves, stream(self.seed, "new-wells"))
         self._fail_rng = stream(self.seed, "pump-failures")
         self.hookups: list[Hookup] = []
@@ -185,6 +189,7 @@ class Simulation:
                 log=self.log,
                 sample=self._sampler,
                 well_eur=population.params_eur,
+                prepare=population.prepared_columns,
             )
             for info in self.blocks_info
         ]
@@ -277,25 +282,28 @@ class Simulation:
             return 0
         ready = self.hookups[:n]
         del self.hookups[:n]
-        population.add_hookups(self.pop, ready)
+        first = len(self.pop)
+        constants = population.add_hookups(self.pop, ready)
+        if constants is not None:
+            self._supply.add_constants(first, constants)
         per_block = np.bincount([h.block for h in ready], minlength=len(self.blocks_info))
         for idx in np.flatnonzero(per_block):
             self.log(d0, f"block:{self.blocks_info[idx].id}", "wells online", str(per_block[idx]))
         return len(ready)
 
-    def _pump_failures(self, d0: int, dt_days: int, down: npt.NDArray[np.bool_]) -> int:
+    def _pump_failures(self, d0: int, dt_days: int) -> int:
         rate = self.scenario.wells.pump_failures_per_well_year
         if rate <= 0:
             return 0
-        up = population.producing_indices(self.pop, float(d0), down)
-        if up.size == 0:
+        n_up = self._supply.producing_count(d0)
+        if n_up == 0:
             return 0
-        mean = rate * dt_days / units.DAYS_PER_YEAR * up.size
-        n = min(int(self._fail_rng.poisson(mean)), up.size)
+        mean = rate * dt_days / units.DAYS_PER_YEAR * n_up
+        n = min(int(self._fail_rng.poisson(mean)), n_up)
         if n == 0:
             return 0
-        idx = self._fail_rng.choice(up, size=n, replace=False)
-        population.set_down(self.pop, idx, float(d0), float(d0) + self.scenario.wells.workover_days)
+        idx = population.sample_producing(self.pop, float(d0), n, n_up, self._fail_rng)
+        self._supply.set_down(idx, float(d0), float(d0) + self.scenario.wells.workover_days)
         return n
 
     def _step(self, k: int, d0: int, d1: int) -> None:
@@ -303,10 +311,8 @@ class Simulation:
         dt_days = d1 - d0
         rec = self.rec
         self._hook_up(d0)
-        down = population.down_mask(self.pop, float(d0))
-        workovers = self._pump_failures(d0, dt_days, down)
-        per_well = self._volumes.step(float(d0), float(d1), down)
-        by_block = np.bincount(self.pop.block, weights=per_well, minlength=len(self.blocks_info))
+        workovers = self._pump_failures(d0, dt_days)
+        by_block, counts = self._supply.step(d0, d1)
         potential = float(by_block.sum())
 
         field_use = sc.demand.field_use_share * potential
@@ -345,73 +351,54 @@ class Simulation:
         )
         st.apply(flows.injection, flows.withdrawal)
 
-        put = rec.put
+        row: dict[tuple[str, str, str], float] = {}
         rec.put_blocks(k, "surface_production", "m3", by_block)
-        counts = population.counts_by_block(
-            self.pop, float(d1 - 1), len(self.blocks_info), down if dt_days == 1 else None
-        )
         rec.put_blocks(k, "wells_active", "count", counts.active)
         rec.put_blocks(k, "wells_total", "count", counts.total)
-        put(k, "surface", "potential", "m3", potential)
-        put(k, "surface", "production", "m3", potential - flows.shut_in)
-        put(k, "surface", "wells_active", "count", float(counts.active.sum()))
-        put(k, "surface", "wells_active_mean", "count", float(counts.active.sum()))
-        put(k, "surface", "wells_down", "count", float(counts.down))
-        put(k, "surface", "workovers", "count", float(workovers))
-        self._record_drilling(k)
+        row["surface", "potential", "m3"] = potential
+        row["surface", "production", "m3"] = potential - flows.shut_in
+        row["surface", "wells_active", "count"] = float(counts.active.sum())
+        row["surface", "wells_active_mean", "count"] = float(counts.active.sum())
+        row["surface", "wells_down", "count"] = float(counts.down)
+        row["surface", "workovers", "count"] = float(workovers)
+        self._record_drilling(k, row)
 
         for name, req, got in zip(LOCAL_ORDER, local, flows.allocated[: len(local)], strict=True):
-            put(k, f"demand:{name}", "demand", "m3", req)
-            put(k, f"demand:{name}", "delivered", "m3", got)
-            put(k, f"demand:{name}", "shortfall", "m3", req - got)
+            row[f"demand:{name}", "demand", "m3"] = req
+            row[f"demand:{name}", "delivered", "m3"] = got
+            row[f"demand:{name}", "shortfall", "m3"] = req - got
         cng_feed, lng_feed = flows.allocated[len(local) :]
         drainage = self._sum("drainage_m3", d0, d1)
-        put(k, "mine_gas", "drainage", "m3", drainage)
-        put(k, "mine_gas", "utilised", "m3", flows.mine_heating + flows.mine_power)
-        put(k, "mine_gas", "vented", "m3", flows.mine_vented)
-        put(k, "mine_power", "gas_used", "m3", flows.mine_power)
-        put(
-            k,
-            "mine_power",
-            "electricity",
-            "kWh",
-            flows.mine_power / sc.mine_gas.power_gas_m3_per_kwh,
-        )
-        put(k, "mine_power", "capacity_mw", "MW", float(self._mine.power_capacity_mw[d0]))
-        put(k, "mine_power", "plants", "count", float(self._mine.power_plants[d0]))
-        put(k, "mine_heating", "gas_used", "m3", flows.mine_heating)
-        put(k, "cng", "feed_gas", "m3", cng_feed)
-        put(k, "cng", "capacity", "m3", cng_cap)
-        self._record_plants(k, "cng", "stations", self.cng, dt_days)
-        put(k, "lng", "feed_gas", "m3", lng_feed)
-        put(k, "lng", "output", "t", lng_feed / feed)
-        put(k, "lng", "capacity", "m3", lng_cap_t * feed)
-        self._record_plants(k, "lng", "plants", self.lng, dt_days)
+        row["mine_gas", "drainage", "m3"] = drainage
+        row["mine_gas", "utilised", "m3"] = flows.mine_heating + flows.mine_power
+        row["mine_gas", "vented", "m3"] = flows.mine_vented
+        row["mine_power", "gas_used", "m3"] = flows.mine_power
+        kwh = flows.mine_power / sc.mine_gas.power_gas_m3_per_kwh
+        row["mine_power", "electricity", "kWh"] = kwh
+        row["mine_power", "capacity_mw", "MW"] = float(self._mine.power_capacity_mw[d0])
+        row["mine_power", "plants", "count"] = float(self._mine.power_plants[d0])
+        row["mine_heating", "gas_used", "m3"] = flows.mine_heating
+        row["cng", "feed_gas", "m3"] = cng_feed
+        row["cng", "capacity", "m3"] = cng_cap
+        self._record_plants(row, "cng", "stations", self.cng, dt_days)
+        row["lng", "feed_gas", "m3"] = lng_feed
+        row["lng", "output", "t"] = lng_feed / feed
+        row["lng", "capacity", "m3"] = lng_cap_t * feed
+        self._record_plants(row, "lng", "plants", self.lng, dt_days)
         for fac in self.lng:
-            put(k, fac.entity, "available", "fraction", 1.0 if fac.available_capacity > 0 else 0.0)
-        put(k, "pipeline", "exports", "m3", flows.exports)
-        put(k, "pipeline", "capacity", "m3", pipe_cap)
-        put(k, "storage", "injection", "m3", flows.injection)
-        put(k, "storage", "withdrawal", "m3", flows.withdrawal)
-        put(k, "storage", "level", "m3", st.level_m3)
-        put(k, "storage", "storage_capacity", "m3", st.capacity_m3)
-        put(k, "storage", "rule_3day_need", "m3", need3)
-        put(k, "storage", "rule_5pct_need", "m3", need5)
-        put(
-            k,
-            "storage",
-            "rule_3day_violation_days",
-            "day",
-            0.0 if rule_holds(st.level_m3, need3) else dt_days,
-        )
-        put(
-            k,
-            "storage",
-            "rule_5pct_violation_days",
-            "day",
-            0.0 if rule_holds(st.level_m3, need5) else dt_days,
-        )
-        put(k, "balance", "shut_in", "m3", flows.shut_in)
+            row[fac.entity, "available", "fraction"] = 1.0 if fac.available_capacity > 0 else 0.0
+        row["pipeline", "exports", "m3"] = flows.exports
+        row["pipeline", "capacity", "m3"] = pipe_cap
+        row["storage", "injection", "m3"] = flows.injection
+        row["storage", "withdrawal", "m3"] = flows.withdrawal
+        row["storage", "level", "m3"] = st.level_m3
+        row["storage", "storage_capacity", "m3"] = st.capacity_m3
+        row["storage", "rule_3day_need", "m3"] = need3
+        row["storage", "rule_5pct_need", "m3"] = need5
+        for rule, need in (("rule_3day", need3), ("rule_5pct", need5)):
+            held = rule_holds(st.level_m3, need)
+            row["storage", f"{rule}_violation_days", "day"] = 0.0 if held else float(dt_days)
+        row["balance", "shut_in", "m3"] = flows.shut_in
         supply = potential + drainage + flows.withdrawal
         uses = (
             float(flows.allocated.sum())
@@ -422,23 +409,24 @@ class Simulation:
             + flows.exports
             + flows.shut_in
         )
-        put(k, "balance", "residual", "m3", supply - uses)
+        row["balance", "residual", "m3"] = supply - uses
+        rec.put_row(k, row)
 
     def _record_plants(
-        self, k: int, entity: str, count_name: str, plants: list[Facility], dt_days: int
+        self, row: dict, entity: str, count_name: str, plants: list[Facility], dt_days: int
     ) -> None:
         """Plants in service and plant-days of outage over the step (summed over plants)."""
-        self.rec.put(k, entity, count_name, "count", float(sum(f.in_service for f in plants)))
+        row[entity, count_name, "count"] = float(sum(f.in_service for f in plants))
         down = sum(f.in_service and f.down for f in plants)
-        self.rec.put(k, entity, "outage_days", "day", float(down) * dt_days)
+        row[entity, "outage_days", "day"] = float(down) * dt_days
 
-    def _record_drilling(self, k: int) -> None:
+    def _record_drilling(self, k: int, row: dict) -> None:
         drilled = np.array([[b.drilled[0], b.drilled[1]] for b in self.blocks], dtype=np.float64)
         new = drilled - self._drilled_recorded
         self._drilled_recorded = drilled
         self.rec.put_blocks(k, "wells_drilled", "count", new.sum(axis=1))
-        self.rec.put(k, "surface", "wells_drilled_vertical", "count", float(new[:, 0].sum()))
-        self.rec.put(k, "surface", "wells_drilled_horizontal", "count", float(new[:, 1].sum()))
+        row["surface", "wells_drilled_vertical", "count"] = float(new[:, 0].sum())
+        row["surface", "wells_drilled_horizontal", "count"] = float(new[:, 1].sum())
 
     def _event_rows(self) -> list[tuple[pd.Timestamp, str, str, str]]:
         if not self.events:

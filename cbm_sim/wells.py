@@ -22,6 +22,7 @@ not rate samples.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -60,6 +61,19 @@ def _check_grid(days: npt.ArrayLike, step_days: float) -> tuple[FloatArray, floa
     if not step > 0:
         raise ValueError(f"step_days must be > 0; got {step_days!r}")
     return d, step
+
+
+def _aligned(block: object, well_type: object, *columns: object) -> bool:
+    """Whether a cohort is already int64 blocks, int8 well types and float64 columns, all
+    1-d of one length (the fast path of :meth:`WellPopulation.add_cohort`)."""
+    if not (isinstance(block, np.ndarray) and block.dtype == np.int64 and block.ndim == 1):
+        return False
+    if not (isinstance(well_type, np.ndarray) and well_type.dtype == np.int8):
+        return False
+    n = block.size
+    return well_type.shape == (n,) and all(
+        isinstance(c, np.ndarray) and c.dtype == np.float64 and c.shape == (n,) for c in columns
+    )
 
 
 def _as_float(_name: str, values: npt.ArrayLike) -> FloatArray:
@@ -150,6 +164,19 @@ class WellPopulation:
             If a parameter is outside its bound, a block index is outside
             ``0 … n_blocks-1``, a well type is not 0/1, or the arrays do not broadcast.
         """
+        columns = (online_day, qi, di, b, d_term, t_incline, q_start)
+        if not validate and _aligned(block, well_type, *columns) and block.size:
+            # the engine's hook-ups: equal-length typed arrays, parameters from validated
+            # type curves; the block and type checks stay (two reductions each)
+            if block.min() < 0 or block.max() >= self.n_blocks:
+                bad = block[(block < 0) | (block >= self.n_blocks)][0].item()
+                raise ValueError(
+                    f"block must be an integer in [0, {self.n_blocks - 1}]; got {bad!r}"
+                )
+            if well_type.min() < VERTICAL or well_type.max() > HORIZONTAL:
+                bad = well_type[(well_type != VERTICAL) & (well_type != HORIZONTAL)][0].item()
+                raise ValueError(f"well_type must be 0 (vertical) or 1 (horizontal); got {bad!r}")
+            return self._append_cohort(block, well_type, online_day, columns[1:])
         check = bounds.check if validate else _as_float
         days = check("day", online_day)
         params = {
@@ -162,7 +189,6 @@ class WellPopulation:
             arrays = np.broadcast_arrays(days, blk, typ, *params.values())
         except ValueError as exc:
             raise ValueError(f"cohort arrays do not broadcast: {exc}") from exc
-        n = int(np.atleast_1d(arrays[0]).size)
         cols = [np.atleast_1d(a).ravel() for a in arrays]
         blk_c, typ_c = cols[1], cols[2]
         if not np.issubdtype(blk_c.dtype, np.integer) or np.any(
@@ -174,14 +200,24 @@ class WellPopulation:
         if np.any((typ_c != VERTICAL) & (typ_c != HORIZONTAL)):
             bad = typ_c[(typ_c != VERTICAL) & (typ_c != HORIZONTAL)][0].item()
             raise ValueError(f"well_type must be 0 (vertical) or 1 (horizontal); got {bad!r}")
+        return self._append_cohort(blk_c.astype(np.int64), typ_c.astype(np.int8), cols[0], cols[3:])
+
+    def _append_cohort(
+        self,
+        block: IntArray,
+        well_type: npt.NDArray[np.int8],
+        online_day: FloatArray,
+        params: Sequence[FloatArray],
+    ) -> IntArray:
         start = len(self)
+        n = len(online_day)
         inf = np.full(n, np.inf)
         self._append(
             {
-                "online_day": cols[0],
-                "block": blk_c.astype(np.int64),
-                "well_type": typ_c.astype(np.int8),
-                **dict(zip(_PARAM_FIELDS, cols[3:], strict=True)),
+                "online_day": online_day,
+                "block": block,
+                "well_type": well_type,
+                **dict(zip(_PARAM_FIELDS, params, strict=True)),
                 "state": np.zeros(n, dtype=np.int8),
                 "down_from_day": inf,
                 "down_until_day": inf,

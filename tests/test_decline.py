@@ -254,3 +254,27 @@ def test_prepared_cumulative_broadcasts_a_grid():
         rtol=1e-9,
         atol=1e-6,
     )
+
+
+def test_fast_log1p_equals_numpy_log1p():
+    x = np.concatenate(([0.0, 1e-300, 1e-17, 1.1e-16, 2.3e-16], np.logspace(-20, 6, 5000)))
+    got = decline._log1p_fast(x.copy(), np.empty_like(x), np.empty_like(x))
+    np.testing.assert_allclose(got, np.log1p(x), rtol=4e-16, atol=0.0)
+
+
+def test_prepared_cumulative_with_wells_on_the_fast_axis_and_an_output_array():
+    rng = np.random.default_rng(4)
+    n = 30
+    p = {
+        "qi": rng.uniform(500, 5000, n),
+        "di": rng.uniform(0.1, 1.0, n),
+        "b": rng.choice([0.0, 0.5, 1.0, 1.5], n),
+        "d_term": np.full(n, 0.05),
+        "t_incline": rng.uniform(0, 500, n),
+        "q_start": np.zeros(n),
+    }
+    t = np.linspace(-10.0, 40_000.0, 11)[:, None] + rng.uniform(0, 5, n)
+    out = np.empty((11, n))
+    got = decline.cumulative_prepared(t, decline.prepare(**p), out=out)
+    assert got is out
+    np.testing.assert_allclose(out, decline.cumulative(t, **p), rtol=1e-9, atol=1e-6)

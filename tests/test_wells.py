@@ -140,3 +140,43 @@ def test_bad_indices_and_intervals_rejected() -> None:
         pop.production([0.0], step_days=-1)
     with pytest.raises(ValueError, match=r"n_blocks must be >= 1; got 0"):
         WellPopulation(0)
+
+
+def _typed_cohort(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {
+        "block": rng.integers(0, 3, n),
+        "well_type": rng.integers(0, 2, n).astype(np.int8),
+        "online_day": rng.uniform(-100.0, 100.0, n),
+        "qi": rng.uniform(100.0, 5000.0, n),
+        "di": rng.uniform(0.1, 1.0, n),
+        "b": rng.uniform(0.0, 1.5, n),
+        "d_term": np.full(n, 0.05),
+        "t_incline": rng.uniform(0.0, 400.0, n),
+        "q_start": np.zeros(n),
+    }
+
+
+def test_unvalidated_typed_cohort_takes_the_fast_path_with_the_same_result() -> None:
+    cohort = _typed_cohort(7, np.random.default_rng(1))
+    checked, fast = WellPopulation(3), WellPopulation(3)
+    np.testing.assert_array_equal(
+        checked.add_cohort(**cohort), fast.add_cohort(**cohort, validate=False)
+    )
+    for name in ("block", "well_type", "online_day", "qi", "b", "state", "down_until_day"):
+        np.testing.assert_array_equal(getattr(checked, name), getattr(fast, name))
+        assert getattr(checked, name).dtype == getattr(fast, name).dtype
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("block", 3, r"block must be an integer in \[0, 2\]; got 3"),
+        ("block", -1, r"block must be an integer in \[0, 2\]; got -1"),
+        ("well_type", 2, "well_type must be 0 .* got 2"),
+    ],
+)
+def test_fast_path_still_checks_blocks_and_types(column: str, value: int, message: str) -> None:
+    cohort = _typed_cohort(4, np.random.default_rng(2))
+    cohort[column][2] = value
+    with pytest.raises(ValueError, match=message):
+        WellPopulation(3).add_cohort(**cohort, validate=False)

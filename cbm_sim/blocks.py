@@ -209,9 +209,11 @@ class BlockAgent:
             yield req
             yield env.timeout(d.drilling_days_horizontal if wtype else d.drilling_days_vertical)
         self.drilled[wtype] += 1
-        yield env.timeout(d.completion_days)
-        # Hook-ups join the population at the next whole day (the dispatch grid).
-        day = float(np.ceil(env.now))
+        # Completion takes the same days for every well and needs no rig, so the hook-up
+        # day is known when drilling ends: the well joins the population at the next whole
+        # day (the dispatch grid) after completion. Appending it now keeps the list in
+        # order of day (drilling ends arrive in time order) and saves a timeout per well.
+        day = float(np.ceil(env.now + d.completion_days))
         self.hookups.append(
             Hookup(
                 block=self.info.index,

@@ -238,6 +238,7 @@ def summarise(
         wide["production.surface"] = series("surface", "production")
         wide["production.underground"] = series("mine_gas", "drainage")
         wide["production.total"] = wide["production.surface"] + wide["production.underground"]
+    frame = None
     if "value" in measures:
         from cbm_sim.valuation import value
 
@@ -254,7 +255,7 @@ def summarise(
     if "targets" in measures:
         from cbm_sim.targets import check_targets
 
-        checks = check_targets(results)
+        checks = check_targets(results, valuation=frame)
         checks = checks[checks["year"].isin(TARGET_YEARS)]
         statuses = pd.DataFrame(
             {

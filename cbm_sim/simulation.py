@@ -109,6 +109,7 @@ class Simulation:
         hz = scenario.horizon
         self.origin = hz.start
         self.days = pd.date_range(hz.start, hz.end, freq="D")
+        self._months = self.days.month.to_numpy()
         self.step = hz.step_days
         self.n_steps = int(np.ceil(len(self.days) / self.step))
         self.env = simpy.Environment()
@@ -196,6 +197,7 @@ class Simulation:
         for block in self.blocks:
             block.start_drilling(self.env)
         self._drilled_recorded = np.zeros((len(self.blocks), 2))
+        self._drilled_by_type = [0, 0]
 
     def _facility(self, kind: str, name: str, capacity: float, spec, index: int = 0) -> Facility:
         # assumption: operators stagger planned stops, one plant of a kind at a time (8 days
@@ -327,7 +329,7 @@ class Simulation:
         export_limit = (
             min(pipe_cap, self._sum("export_cap", d0, d1)) if self._export_capped else pipe_cap
         )
-        month = self.days[d0].month
+        month = int(self._months[d0])
         st = self.storage
         need3 = float(self._need_3day[d0])
         need5 = float(self._need_5pct[d0])
@@ -421,12 +423,17 @@ class Simulation:
         row[entity, "outage_days", "day"] = float(down) * dt_days
 
     def _record_drilling(self, k: int, row: dict) -> None:
-        drilled = np.array([[b.drilled[0], b.drilled[1]] for b in self.blocks], dtype=np.float64)
-        new = drilled - self._drilled_recorded
-        self._drilled_recorded = drilled
-        self.rec.put_blocks(k, "wells_drilled", "count", new.sum(axis=1))
-        row["surface", "wells_drilled_vertical", "count"] = float(new[:, 0].sum())
-        row["surface", "wells_drilled_horizontal", "count"] = float(new[:, 1].sum())
+        by_type = [sum(b.drilled[t] for b in self.blocks) for t in (0, 1)]
+        new_by_type = [by_type[t] - self._drilled_by_type[t] for t in (0, 1)]
+        per_block = np.zeros(len(self.blocks))
+        if any(new_by_type):  # on days no rig finishes a well, the per-block array is zero
+            drilled = np.array([[b.drilled[0], b.drilled[1]] for b in self.blocks], float)
+            per_block = (drilled - self._drilled_recorded).sum(axis=1)
+            self._drilled_recorded = drilled
+            self._drilled_by_type = by_type
+        self.rec.put_blocks(k, "wells_drilled", "count", per_block)
+        row["surface", "wells_drilled_vertical", "count"] = float(new_by_type[0])
+        row["surface", "wells_drilled_horizontal", "count"] = float(new_by_type[1])
 
     def _event_rows(self) -> list[tuple[pd.Timestamp, str, str, str]]:
         if not self.events:

@@ -48,9 +48,7 @@ def cumulative_at(cols: FloatArray, w: int, t: float) -> float:
     tau_h = min(max(tau, 0.0), cols[TAU_STAR, w])
     x = math.log1p(tau_h * cols[BD, w])
     out += cols[K_HARM, w] * x
-    out -= (math.exp(x * cols[NEG_C_OVER_B, w] + tau_h * cols[NEG_CD_EXPO, w]) - 1.0) * cols[
-        K_HYP, w
-    ]
+    out -= math.expm1(x * cols[NEG_C_OVER_B, w] + tau_h * cols[NEG_CD_EXPO, w]) * cols[K_HYP, w]
     tail = tau - cols[TAU_STAR, w]
     if tail > 0.0:
         out -= cols[K_EXP, w] * math.expm1(-cols[DT, w] * tail)

@@ -556,8 +556,9 @@ def cumulative_prepared(
     tau = np.subtract(tp, k["t_incline"], out=tp)
     tau_h = np.maximum(tau, 0.0, out=s)
     np.minimum(tau_h, k["tau_star"], out=tau_h)
-    # 1 - (1 + bDτ)^(-c/b) through log1p and exp: exp - 1 instead of expm1 costs an absolute
-    # error of ~1e-16 × qi/((1-b)D) ≈ 1e-9 m³, far below a day's gas (log1p keeps small bDτ).
+    # 1 - (1 + bDτ)^(-c/b) through log1p and expm1 (as exp and log, Kahan's trick): exp - 1
+    # would cost an absolute error of ~1e-16 × qi/((1-b)D), a millionth of a m³-a-day well's
+    # daily gas when b is within 1e-5 of 1 (hypothesis found it: tests/test_supply.py).
     # Exponential wells (b ≈ 0) take the exact limit -cDτ through ``neg_cD_expo``.
     np.multiply(tau_h, k["bD"], out=x)
     _log1p_fast(x, w, v)
@@ -566,10 +567,9 @@ def cumulative_prepared(
     x *= k["neg_c_over_b"]
     tau_h *= k["neg_cD_expo"]
     x += tau_h
-    np.exp(x, out=x)
-    x -= 1.0
-    x *= k["k_hyp"]
-    out -= x
+    _expm1_into(x, w, v)
+    w *= k["k_hyp"]
+    out -= w
     tail = np.subtract(tau, k["tau_star"], out=tau)
     late = tail > 0.0
     if late.any():  # most wells stay on the hyperbola for decades: skip the tail if none

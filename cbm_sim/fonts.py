@@ -111,8 +111,31 @@ def cjk_font_path(source: Path | None = None, cache_dir: Path | None = None) -> 
     target = directory / f"{src.stem}-truetype-{key}.ttf"
     if not target.is_file():
         directory.mkdir(parents=True, exist_ok=True)
-        convert_cff_to_truetype(src, target)
+        with _exclusive(directory / f"{target.name}.lock"):
+            if not target.is_file():  # another process may have converted it meanwhile
+                convert_cff_to_truetype(src, target)
     return target
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``lock_path`` (POSIX ``flock``; none elsewhere).
+
+    Test workers, notebook kernels and Dask workers started together on a fresh machine
+    would each spend half a minute converting the same font; with the lock, one converts
+    and the others wait for its file.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: converting twice is slower, not wrong (atomic rename)
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def convert_cff_to_truetype(src: Path, dst: Path) -> Path:

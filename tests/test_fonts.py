@@ -133,3 +133,30 @@ def test_pdf_embeds_the_cjk_font_as_truetype(recwarn: pytest.WarningsRecorder) -
     assert found, "the CJK font is embedded"
     assert all(sub == "/CIDFontType2" and magic == b"\x00\x01\x00\x00" for sub, magic in found)
     assert "晋城煤层气" in reader.pages[0].extract_text()
+
+
+def test_concurrent_first_uses_convert_once(tmp_path: Path, monkeypatch) -> None:
+    """Workers starting together wait for one conversion instead of each converting."""
+    import threading
+    import time
+
+    calls: list[float] = []
+
+    def slow_convert(src: Path, dst: Path) -> Path:
+        calls.append(time.monotonic())
+        time.sleep(0.3)
+        dst.write_bytes(b"converted")
+        return dst
+
+    monkeypatch.setattr(fonts, "convert_cff_to_truetype", slow_convert)
+    results: list[Path] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(fonts.cjk_font_path(cache_dir=tmp_path)))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len(set(results)) == 1 and results[0].read_bytes() == b"converted"

@@ -23,11 +23,12 @@ far fewer evaluations, using the fact that a well's cumulative is smooth between
   is interpolated only if :math:`r \ge 8` (:math:`\rho^{-12} < 10^{-14}`) and its
   exponential declines move by at most a factor :math:`e^{0.5}` over a half-window.
   Every other well of the window is evaluated exactly at each day boundary.
-* Each step then sums the window's daily block volumes over its days and corrects them
-  exactly, well by well, for the few wells the window could not know: wells hooked up since
-  the window began, and wells in a workover (or abandoned) during the step. Their volume is
-  the exact one of :meth:`cbm_sim.wells.WellPopulation.daily_volume` (breakpoints clipped
-  into the step).
+* What the window could not know is booked per block and day as it happens, exactly and
+  once (compiled loops, :mod:`cbm_sim.daybook`): a well hooked up during the window adds its
+  gas on each day to the window's end, and a workover (:meth:`BlockSupply.set_down`)
+  removes the well's gas on each day of the workover (breakpoints clipped into the day, as
+  in :meth:`cbm_sim.wells.WellPopulation.daily_volume`). A step then sums a few columns.
+  Abandonment is not modelled within the horizon (``population.py``) and is refused.
 
 Tests check the block sums against the per-well exact volumes to 1e-9 relative, over
 random populations, hook-ups, workovers and step lengths; ``benchmarks/bench_run.py``
@@ -52,8 +53,9 @@ IntArray = npt.NDArray[np.int64]
 
 WINDOW_DAYS = 128
 """Window length for daily steps [day]; longer steps use the nearest multiple of the step.
-assumption: a trade-off measured on the plan scenario (benchmarks/README.md): longer windows
-need fewer evaluations per well but see more wells with a kink inside."""
+assumption: longer windows need fewer evaluations per well but see more wells with a kink
+inside; 64, 128 and 256 days timed alike on the plan scenario, within the host's noise
+(benchmarks/README.md), so the middle one is kept."""
 NODES = 12
 """Chebyshev points per window (see the module docstring for the error bound)."""
 MIN_SINGULARITY_RATIO = 8.0

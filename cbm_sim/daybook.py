@@ -23,19 +23,36 @@ IntArray = npt.NDArray[np.int64]
 
 # rows of the constants array (decline.PREPARED_KEYS order); module-level ints are
 # compile-time constants to numba
-_ROW = {k: j for j, k in enumerate(PREPARED_KEYS)}
-T_INCLINE = _ROW["t_incline"]
-Q_START = _ROW["q_start"]
-HALF_RISE = _ROW["half_rise"]
-INV_T_INCLINE = _ROW["inv_t_incline"]
-DT = _ROW["Dt"]
-TAU_STAR = _ROW["tau_star"]
-K_HYP = _ROW["k_hyp"]
-K_EXP = _ROW["k_exp"]
-BD = _ROW["bD"]
-NEG_C_OVER_B = _ROW["neg_c_over_b"]
-K_HARM = _ROW["k_harm"]
-NEG_CD_EXPO = _ROW["neg_cD_expo"]
+(
+    T_INCLINE,
+    Q_START,
+    HALF_RISE,
+    INV_T_INCLINE,
+    DT,
+    TAU_STAR,
+    K_HYP,
+    K_EXP,
+    BD,
+    NEG_C_OVER_B,
+    K_HARM,
+    NEG_CD_EXPO,
+) = (
+    PREPARED_KEYS.index(key)
+    for key in (
+        "t_incline",
+        "q_start",
+        "half_rise",
+        "inv_t_incline",
+        "Dt",
+        "tau_star",
+        "k_hyp",
+        "k_exp",
+        "bD",
+        "neg_c_over_b",
+        "k_harm",
+        "neg_cD_expo",
+    )
+)
 
 
 @njit(cache=True, nogil=True)

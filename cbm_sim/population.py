@@ -148,13 +148,8 @@ class StepVolumes:
         self._c_prev = self._buf["c_prev"][:n]
         self._n = n
 
-    def step(
-        self, day_start: float, day_end: float, down: npt.NDArray[np.bool_] | None = None
-    ) -> FloatArray:
-        """Gas of every well over ``[day_start, day_end)`` [m³].
-
-        ``down`` is :func:`down_mask` for ``day_start`` when the caller has it already.
-        """
+    def step(self, day_start: float, day_end: float) -> FloatArray:
+        """Gas of every well over ``[day_start, day_end)`` [m³]."""
         self._sync()
         pop = self.pop
         if self._t_prev is None or self._t_prev != day_start:
@@ -162,7 +157,7 @@ class StepVolumes:
         c_end = decline.cumulative_prepared(day_end - pop.online_day, self._const)
         vol = c_end - self._c_prev
         down_until = pop.down_until_day
-        off = down_mask(pop, day_start) if down is None else down
+        off = down_mask(pop, day_start)
         if off.any():
             back = off & (down_until < day_end)
             vol[off] = 0.0
@@ -211,14 +206,9 @@ def down_mask(pop: WellPopulation, day: float) -> npt.NDArray[np.bool_]:
     return (pop.down_from_day <= day) & (pop.down_until_day > day)
 
 
-def producing_indices(
-    pop: WellPopulation, day: float, down: npt.NDArray[np.bool_] | None = None
-) -> npt.NDArray[np.int64]:
-    """Wells online, not down and not abandoned on ``day`` (candidates for a pump failure).
-
-    ``down`` is :func:`down_mask` for ``day`` when the caller has it already.
-    """
-    ok = ~(down_mask(pop, day) if down is None else down)
+def producing_indices(pop: WellPopulation, day: float) -> npt.NDArray[np.int64]:
+    """Wells online, not down and not abandoned on ``day`` (candidates for a pump failure)."""
+    ok = ~down_mask(pop, day)
     ok &= pop.online_day <= day
     ok &= pop.abandon_day > day
     return np.flatnonzero(ok)
@@ -264,17 +254,10 @@ def set_down(
     pop.down_until_day[idx] = until_day
 
 
-def counts_by_block(
-    pop: WellPopulation,
-    day: float,
-    n_blocks: int,
-    down: npt.NDArray[np.bool_] | None = None,
-) -> Counts:
-    """Active and total (online) wells per block, and wells down, on ``day``.
-
-    ``down`` is :func:`down_mask` for ``day`` when the caller has it already.
-    """
-    down = down_mask(pop, day) if down is None else down
+def counts_by_block(pop: WellPopulation, day: float, n_blocks: int) -> Counts:
+    """Active and total (online) wells per block, and wells down, on ``day`` (the exact
+    reference of :class:`cbm_sim.supply.BlockSupply`'s counts)."""
+    down = down_mask(pop, day)
     online = pop.online_day <= day
     inactive = down | (pop.abandon_day <= day)
     if online.all():  # the usual case: every well is online

@@ -272,8 +272,8 @@ class BlockSupply:
     def set_down(self, idx: npt.ArrayLike, from_day: float, until_day: float) -> None:
         """Send wells ``idx`` down for a workover over ``[from_day, until_day)``.
 
-        Writes the population's columns (:func:`population.set_down`) and books each well's
-        exact lost gas per day, so that every later step is corrected at no further cost.
+        Writes the population's columns (:func:`population.set_down`) and queues the wells'
+        exact lost gas per day, booked once at the next :meth:`step` for all later steps.
         The wells must be online-or-later and not down at ``from_day``, and ``from_day``
         must not lie before the current step.
         """
@@ -292,7 +292,6 @@ class BlockSupply:
         late = pop.online_day[idx] > from_day
         if late.any():
             raise ValueError(f"well {int(idx[late][0])} is not online on day {from_day}")
-        self._sync()
         population.set_down(pop, idx, from_day, until_day)
         self._days(int(np.ceil(until_day)) + 1)
         self._queued.append((idx, from_day, until_day))

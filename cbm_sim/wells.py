@@ -167,15 +167,8 @@ class WellPopulation:
         columns = (online_day, qi, di, b, d_term, t_incline, q_start)
         if not validate and _aligned(block, well_type, *columns) and block.size:
             # the engine's hook-ups: equal-length typed arrays, parameters from validated
-            # type curves; the block and type checks stay (two reductions each)
-            if block.min() < 0 or block.max() >= self.n_blocks:
-                bad = block[(block < 0) | (block >= self.n_blocks)][0].item()
-                raise ValueError(
-                    f"block must be an integer in [0, {self.n_blocks - 1}]; got {bad!r}"
-                )
-            if well_type.min() < VERTICAL or well_type.max() > HORIZONTAL:
-                bad = well_type[(well_type != VERTICAL) & (well_type != HORIZONTAL)][0].item()
-                raise ValueError(f"well_type must be 0 (vertical) or 1 (horizontal); got {bad!r}")
+            # type curves; the block and type checks stay
+            self._check_block_and_type(block, well_type)
             return self._append_cohort(block, well_type, online_day, columns[1:])
         check = bounds.check if validate else _as_float
         days = check("day", online_day)
@@ -191,16 +184,17 @@ class WellPopulation:
             raise ValueError(f"cohort arrays do not broadcast: {exc}") from exc
         cols = [np.atleast_1d(a).ravel() for a in arrays]
         blk_c, typ_c = cols[1], cols[2]
-        if not np.issubdtype(blk_c.dtype, np.integer) or np.any(
-            (blk_c < 0) | (blk_c >= self.n_blocks)
-        ):
-            bad = blk_c[~((blk_c >= 0) & (blk_c < self.n_blocks))] if blk_c.size else blk_c
-            first = bad[0].item() if bad.size else blk_c.dtype
-            raise ValueError(f"block must be an integer in [0, {self.n_blocks - 1}]; got {first!r}")
-        if np.any((typ_c != VERTICAL) & (typ_c != HORIZONTAL)):
-            bad = typ_c[(typ_c != VERTICAL) & (typ_c != HORIZONTAL)][0].item()
-            raise ValueError(f"well_type must be 0 (vertical) or 1 (horizontal); got {bad!r}")
+        self._check_block_and_type(blk_c, typ_c)
         return self._append_cohort(blk_c.astype(np.int64), typ_c.astype(np.int8), cols[0], cols[3:])
+
+    def _check_block_and_type(self, blk: npt.NDArray, typ: npt.NDArray) -> None:
+        if not np.issubdtype(blk.dtype, np.integer) or np.any((blk < 0) | (blk >= self.n_blocks)):
+            bad = blk[~((blk >= 0) & (blk < self.n_blocks))] if blk.size else blk
+            first = bad[0].item() if bad.size else blk.dtype
+            raise ValueError(f"block must be an integer in [0, {self.n_blocks - 1}]; got {first!r}")
+        if np.any((typ != VERTICAL) & (typ != HORIZONTAL)):
+            bad = typ[(typ != VERTICAL) & (typ != HORIZONTAL)][0].item()
+            raise ValueError(f"well_type must be 0 (vertical) or 1 (horizontal); got {bad!r}")
 
     def _append_cohort(
         self,

@@ -1,11 +1,13 @@
 """Blocks (区块) as SimPy agents: reserves, development class, rigs and drilling programmes.
 
 Each block drills its programme (wells spudded per year by type, from the scenario) with its
-own rigs (a ``simpy.Resource``). A well occupies a rig for its drilling days, then waits its
-completion days (fracturing, pump, hook-up) and joins the well population at hook-up, where
-it starts dewatering. Before a well is spudded the block checks that the EUR booked by all
-its wells stays within ``proved reserves × recovery factor``; when a programme hits that
-wall the block stops drilling and the event is recorded.
+own rigs, each a SimPy process that takes the block's next well in spud order when it is
+free (a FIFO queue: a well starts on its spud day or when a rig frees up, whichever is
+later). A well occupies a rig for its drilling days, then waits its completion days
+(fracturing, pump, hook-up) and joins the well population at hook-up, where it starts
+dewatering. A well is spudded only if the EUR booked by all the block's wells stays within
+``proved reserves × recovery factor``; when a programme hits that wall the block stops
+drilling and the event is recorded on the wall's spud day.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ class BlockAgent:
     well_eur: WellEur
     prepare: Prepare | None = None
     drilled: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0})
+    drilled_at: list[tuple[float, int]] = field(default_factory=list)
+    """``(day, well_type)`` of every well drilled, in order of day."""
     halted: bool = False
 
     @property
@@ -171,44 +175,59 @@ class BlockAgent:
             if n:
                 params = self.sample(wtype, self.info.klass, n)
                 constants = self.prepare(params) if self.prepare is not None else None
-                drawn[wtype] = (params, self.well_eur(params), constants)
-        rig = simpy.Resource(env, capacity=rigs)
-        env.process(self._programme(env, rig, spuds, drawn))
-
-    def _programme(self, env: simpy.Environment, rig: simpy.Resource, spuds, drawn):
+                # one row of Python floats per well, made at once: the hook-up's parameters
+                rows = np.column_stack([np.asarray(v, dtype=np.float64) for v in params.values()])
+                drawn[wtype] = (tuple(params), self.well_eur(params), constants, rows.tolist())
+        # The reserves check of a well depends only on the EUR booked before it, in spud
+        # order, and every EUR is drawn now: the wells drilled before the wall are known
+        # up front, and the wall itself is an event on its spud day.
+        queue: list[tuple[float, int, int]] = []
         taken = {0: 0, 1: 0}
+        limit = self.recoverable_m3
         for day, wtype in spuds:
-            if day > env.now:
-                yield env.timeout(day - env.now)
-            if self.halted:
-                return
-            params_all, eur_all, constants = drawn[wtype]
             i = taken[wtype]
             taken[wtype] += 1
-            params = {k: v[i : i + 1] for k, v in params_all.items()}
-            eur = float(eur_all[i])
-            limit = self.recoverable_m3
+            eur = float(drawn[wtype][1][i])
             if limit is not None and self.booked_eur_m3 + eur > limit:
-                self.halted = True
-                self.log(
-                    env.now,
-                    self.entity,
-                    "reserves wall",
-                    f"booked EUR {self.booked_eur_m3 / 1e8:.2f} 亿m3 + new well would exceed "
-                    f"{limit / 1e8:.2f} 亿m3 (proved × recovery factor); drilling stops",
-                )
-                return
+                env.process(self._wall(env, day, limit))
+                break
             self.booked_eur_m3 += eur
-            env.process(
-                self._well(env, rig, wtype, params, None if constants is None else constants[:, i])
-            )
+            queue.append((day, wtype, i))
+        # Each rig takes the next well in spud order when it is free and drills it from its
+        # spud day (or at once, if that has passed): a FIFO queue for the block's rigs.
+        self._queue = queue
+        self._next_well = 0
+        for _ in range(min(rigs, len(queue))):
+            env.process(self._rig(env, drawn))
 
-    def _well(self, env: simpy.Environment, rig: simpy.Resource, wtype: int, params, constants):
+    def _wall(self, env: simpy.Environment, day: float, limit: float):
+        if day > env.now:
+            yield env.timeout(day - env.now)
+        self.halted = True
+        self.log(
+            env.now,
+            self.entity,
+            "reserves wall",
+            f"booked EUR {self.booked_eur_m3 / 1e8:.2f} 亿m3 + new well would exceed "
+            f"{limit / 1e8:.2f} 亿m3 (proved × recovery factor); drilling stops",
+        )
+
+    def _rig(self, env: simpy.Environment, drawn):
         d = self.drilling
-        with rig.request() as req:
-            yield req
+        while self._next_well < len(self._queue):
+            day, wtype, i = self._queue[self._next_well]
+            self._next_well += 1
+            if day > env.now:
+                yield env.timeout(day - env.now)
             yield env.timeout(d.drilling_days_horizontal if wtype else d.drilling_days_vertical)
+            keys, _, constants, rows = drawn[wtype]
+            params = dict(zip(keys, rows[i], strict=True))
+            self._drilled(env, wtype, params, None if constants is None else constants[:, i])
+
+    def _drilled(self, env: simpy.Environment, wtype: int, params: dict[str, float], constants):
+        d = self.drilling
         self.drilled[wtype] += 1
+        self.drilled_at.append((env.now, wtype))
         # Completion takes the same days for every well and needs no rig, so the hook-up
         # day is known when drilling ends: the well joins the population at the next whole
         # day (the dispatch grid) after completion. Appending it now keeps the list in
@@ -219,7 +238,7 @@ class BlockAgent:
                 block=self.info.index,
                 well_type=wtype,
                 day=day,
-                params={k: float(v[0]) for k, v in params.items()},
+                params=params,
                 constants=constants,
             )
         )

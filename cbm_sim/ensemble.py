@@ -323,6 +323,21 @@ def run_member(task: MemberTask) -> MemberOutcome:
 
 
 # --------------------------------------------------------------------------- execution
+WORKER_ENVIRON: Final[dict[str, int]] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 32 * 2**20,
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 128 * 2**20,
+}
+"""glibc malloc settings of the local cluster's workers (read at process start).
+
+Dask sets ``MALLOC_TRIM_THRESHOLD_=65536`` to hand freed memory back at once; setting it
+also fixes glibc's mmap threshold at 128 KiB, so every array of a member above that size is
+a fresh ``mmap`` and its pages fault in again. A member allocates such arrays by the
+thousand and returns only a small summary, so the workers keep arrays up to 32 MiB (the
+largest threshold glibc accepts on 64-bit) on the heap and trim above 128 MiB free. Measured
+(``benchmarks/README.md``): a member ≈ 15-25 % faster, a fifth of the system time.
+"""
+
+
 def execute(
     func: Callable[[T], R],
     items: Sequence[T],
@@ -348,16 +363,18 @@ def execute(
             if progress is not None:
                 progress((k + 1) / n)
         return out
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers or os.cpu_count() or 1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-        )
+        with dask.config.set(WORKER_ENVIRON):
+            cluster = LocalCluster(
+                n_workers=workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
         client = Client(cluster)
     else:
         client = Client(scheduler)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import simpy
 
 from cbm_sim.scenario import Reliability
@@ -56,9 +57,55 @@ class Facility:
     reliability: Reliability | None = None
     origin: dt.date = dt.date(2021, 1, 1)
     maintenance_offset_days: float = 0.0
-    in_service: bool = field(init=False, default=False)
-    down: bool = field(init=False, default=False)
     outage_days: float = field(init=False, default=0.0)
+    history: list[tuple[float, bool, bool]] = field(init=False, default_factory=list)
+    """``(time, in_service, down)`` after every change of state, in time order [day]."""
+    _in_service: bool = field(init=False, default=False, repr=False)
+    _down: bool = field(init=False, default=False, repr=False)
+    _env: simpy.Environment | None = field(init=False, default=None, repr=False)
+
+    @property
+    def in_service(self) -> bool:
+        """Commissioned and not retired."""
+        return self._in_service
+
+    @in_service.setter
+    def in_service(self, value: bool) -> None:
+        self._in_service = value
+        self._record()
+
+    @property
+    def down(self) -> bool:
+        """In an outage (trip or planned maintenance)."""
+        return self._down
+
+    @down.setter
+    def down(self, value: bool) -> None:
+        self._down = value
+        self._record()
+
+    def _record(self) -> None:
+        now = 0.0 if self._env is None else float(self._env.now)
+        self.history.append((now, self._in_service, self._down))
+
+    def states_at(
+        self, times: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """``(in_service, down)`` at each of ``times`` [day], after every change at or
+        before it (the dispatch reads them at mid-day, after the day's whole-day events)."""
+        t = np.asarray(times, dtype=np.float64)
+        if not self.history:
+            return np.zeros(t.shape, dtype=bool), np.zeros(t.shape, dtype=bool)
+        when, serving, down = (np.array(c) for c in zip(*self.history, strict=True))
+        i = np.searchsorted(when, t, side="right") - 1
+        before = i < 0
+        i = np.maximum(i, 0)
+        return serving[i] & ~before, down[i] & ~before
+
+    def capacity_at(self, times: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Capacity usable at each of ``times`` [day] (0 when not in service or down)."""
+        serving, down = self.states_at(times)
+        return np.where(serving & ~down, self.capacity, 0.0)
 
     @property
     def entity(self) -> str:
@@ -72,6 +119,7 @@ class Facility:
 
     def start(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog) -> None:
         """Register this facility's processes with the environment."""
+        self._env = env
         env.process(self._life(env, rng, log))
 
     def _life(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog):

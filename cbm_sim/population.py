@@ -2,7 +2,7 @@
 
 This is the glue between the SimPy engine and the numeric core: it builds the 2021
 population (:mod:`cbm_sim.history`), samples new wells from the type curves
-(:mod:`cbm_sim.typecurves`) and the wells that fail (:func:`sample_producing`), and
+(:mod:`cbm_sim.typecurves`; the wells that fail are drawn in :mod:`cbm_sim.failures`), and
 evaluates every well's gas over one step exactly (:class:`StepVolumes`).
 
 :class:`StepVolumes` keeps the per-well constants of the closed-form cumulative
@@ -212,33 +212,6 @@ def producing_indices(pop: WellPopulation, day: float) -> npt.NDArray[np.int64]:
     ok &= pop.online_day <= day
     ok &= pop.abandon_day > day
     return np.flatnonzero(ok)
-
-
-def sample_producing(
-    pop: WellPopulation, day: float, n: int, n_producing: int, rng: np.random.Generator
-) -> npt.NDArray[np.int64]:
-    """``n`` distinct wells drawn uniformly from those producing on ``day``.
-
-    ``n_producing`` is their number (:meth:`cbm_sim.supply.BlockSupply.producing_count`).
-    Draws by rejection from all wells (most wells produce on any day), keeping accepted
-    wells in order of first draw, which gives a uniform random subset; when fewer than an
-    eighth of the wells produce, it lists them instead (:func:`producing_indices`).
-    """
-    if not 0 <= n <= n_producing:
-        raise ValueError(f"n must be in [0, {n_producing}] producing wells; got {n}")
-    total = len(pop)
-    if n_producing * 8 < total:
-        return rng.choice(producing_indices(pop, day), size=n, replace=False)
-    chosen: dict[int, None] = {}  # insertion-ordered set: a few dozen wells a day
-    while len(chosen) < n:
-        cand = rng.integers(0, total, size=2 * (n - len(chosen)) + 8)
-        ok = (pop.online_day[cand] <= day) & (pop.abandon_day[cand] > day)
-        ok &= (pop.down_from_day[cand] > day) | (pop.down_until_day[cand] <= day)
-        for well in cand[ok].tolist():
-            chosen.setdefault(well)
-            if len(chosen) == n:
-                break
-    return np.fromiter(chosen, dtype=np.int64, count=n)
 
 
 def set_down(

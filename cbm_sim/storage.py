@@ -11,8 +11,14 @@ Each day the simulation records whether each rule holds for the stock at the end
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from cbm_sim.facilities import Facility
+
+ArrayOrFloat = float | npt.NDArray[np.float64]
 
 
 @dataclass
@@ -44,6 +50,7 @@ class StorageAgent:
         self.level_m3 = min(max(level, 0.0), self.capacity_m3)
 
 
-def rule_holds(level_m3: float, need_m3: float) -> bool:
-    """Whether a stock meets a required volume (with a 1 m³ tolerance for rounding)."""
+def rule_holds(level_m3: ArrayOrFloat, need_m3: ArrayOrFloat) -> Any:
+    """Whether a stock meets a required volume (with a 1 m³ tolerance for rounding);
+    elementwise on arrays."""
     return level_m3 + 1.0 >= need_m3

@@ -5,7 +5,7 @@ every well's closed-form cumulative at every step boundary (:class:`population.S
 costs one ``log1p`` and one ``exp`` per well and day. This module gets the same sums from
 far fewer evaluations, using the fact that a well's cumulative is smooth between its kinks:
 
-* Time is cut into windows of ``W`` days (128 for daily steps). At the start of a window,
+* Time is cut into windows of ``W`` days (256 for daily steps). At the start of a window,
   every well whose cumulative is analytic over the window (no kink inside: coming online,
   end of the incline, switch to the terminal exponential) is evaluated at ``K`` Chebyshev
   points of the window (first kind) only. Interpolation is linear in the node values, so
@@ -22,12 +22,17 @@ far fewer evaluations, using the fact that a well's cumulative is smooth between
   hyperbola :math:`(1 + bD\tau)^{-(1-b)/b}` is singular at :math:`\tau = -1/(bD)`; a well
   is interpolated only if :math:`r \ge 8` (:math:`\rho^{-12} < 10^{-14}`) and its
   exponential declines move by at most a factor :math:`e^{0.5}` over a half-window.
-  Every other well of the window is evaluated exactly at each day boundary.
+  Every other well of the window is evaluated exactly at each day boundary from the day
+  it comes online (compiled, :func:`cbm_sim.daybook.book_days`).
 * What the window could not know is booked per block and day as it happens, exactly and
   once (compiled loops, :mod:`cbm_sim.daybook`): a well hooked up during the window adds its
   gas on each day to the window's end, and a workover (:meth:`BlockSupply.set_down`)
   removes the well's gas on each day of the workover (breakpoints clipped into the day, as
-  in :meth:`cbm_sim.wells.WellPopulation.daily_volume`). A step then sums a few columns.
+  in :meth:`cbm_sim.wells.WellPopulation.daily_volume`). A step then sums a few columns;
+  :meth:`BlockSupply.steps` takes every step of a window at once.
+* Pump failures (:meth:`BlockSupply.fail`, :mod:`cbm_sim.failures`) are drawn for a run of
+  steps in one compiled loop, from per-day changes of the wells online and down per block,
+  which also give each step's well counts.
   Abandonment is not modelled within the horizon (``population.py``) and is refused.
 
 Tests check the block sums against the per-well exact volumes to 1e-9 relative, over
@@ -44,18 +49,19 @@ import numpy.typing as npt
 from numpy.polynomial import chebyshev
 from scipy.interpolate import BarycentricInterpolator
 
-from cbm_sim import daybook, decline, population
+from cbm_sim import daybook, decline, failures, population
 from cbm_sim.population import PARAMS, Counts
 from cbm_sim.wells import WellPopulation
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-WINDOW_DAYS = 128
+WINDOW_DAYS = 256
 """Window length for daily steps [day]; longer steps use the nearest multiple of the step.
 assumption: longer windows need fewer evaluations per well but see more wells with a kink
-inside; 64, 128 and 256 days timed alike on the plan scenario, within the host's noise
-(benchmarks/README.md), so the middle one is kept."""
+inside (evaluated daily, from their online day); 128, 256 and 512 days timed alike per
+ensemble member on the plan scenario (0.66-0.76 s, within the host's noise;
+benchmarks/README.md). The window is also the engine's run of dispatch steps."""
 NODES = 12
 """Chebyshev points per window (see the module docstring for the error bound)."""
 MIN_SINGULARITY_RATIO = 8.0
@@ -115,12 +121,15 @@ class BlockSupply:
         # per block and day: gas of wells hooked up since the window began (+) and gas lost
         # to workovers (-), on top of the window's volumes
         self._extra = np.zeros((n_blocks, 0))
-        self._down_delta = np.zeros((n_blocks, 0))  # wells going down (+) / back (-) per day
-        self._down = np.zeros(n_blocks)  # wells down per block on _count_day
+        # wells coming online (+) per block and whole day, and going down (+) / back (-)
+        self._online_delta = np.zeros((n_blocks, 0))
+        self._down_delta = np.zeros((n_blocks, 0))
         self._online = np.zeros(n_blocks)  # wells online per block on _count_day
-        self._pending = np.zeros(0, dtype=np.int64)  # wells counted, not yet online
+        self._down = np.zeros(n_blocks)  # wells down per block on _count_day
         self._count_day = -1
-        self._queued: list[tuple[IntArray, float, float]] = []  # workovers not yet booked
+        self._n_counted = 0  # wells [0, n) are in _online_delta
+        # workovers not yet booked: (wells, from_day, until_day), one value per well
+        self._queued: list[tuple[IntArray, FloatArray, FloatArray]] = []
         self.interpolated_share = float("nan")
         """Share of the last window's online wells that were interpolated (diagnostic)."""
 
@@ -189,9 +198,12 @@ class BlockSupply:
 
     def _block_sums(self, idx: IntArray, values: FloatArray) -> FloatArray:
         """Per-block sums of ``values`` ``(m, wells idx)`` → ``(n_blocks, m)``."""
-        onehot = np.zeros((idx.size, self.n_blocks))
-        onehot[np.arange(idx.size), self.pop.block[idx]] = 1.0
-        return (values @ onehot).T
+        # one bincount over (row, block) pairs: no BLAS call, whose threads would compete
+        # with the other workers of an ensemble
+        m = values.shape[0]
+        pair = np.arange(m)[:, None] * self.n_blocks + self.pop.block[idx]
+        sums = np.bincount(pair.ravel(), weights=values.ravel(), minlength=m * self.n_blocks)
+        return sums.reshape(m, self.n_blocks).T
 
     def _build_window(self, w0: int) -> None:
         n = self._sync()
@@ -215,9 +227,22 @@ class BlockSupply:
             window += np.diff(at_nodes @ self._matrix.T, axis=1)
         irr = live[~smooth]
         if irr.size:
-            t = (w0 + np.arange(W + 1.0))[:, None] - pop.online_day[irr]
-            c = decline.cumulative_prepared(t, self._constants(irr))
-            window += self._block_sums(irr, np.diff(c, axis=0))
+            # exactly, day by day from the day each comes online (compiled, as the bookings)
+            first = np.clip(np.floor(pop.online_day[irr]), w0, w0 + W).astype(np.int64)
+            unbounded = np.full(irr.size, np.inf)
+            daybook.book_days(
+                self._cols,
+                pop.online_day,
+                pop.block,
+                irr,
+                first,
+                w0 + W - first,
+                -unbounded,
+                unbounded,
+                np.ones(irr.size),
+                w0,
+                window,
+            )
         self._window = window
         self._window_start = w0
         self._n_accounted = n
@@ -225,34 +250,46 @@ class BlockSupply:
 
     def _account(self, day_start: int) -> None:
         """Book the wells hooked up since the window was built (from ``day_start`` to the
-        window's end) and the lost gas of the workovers queued by :meth:`set_down`, as
-        per-day corrections of the window's volumes (compiled: :mod:`cbm_sim.daybook`)."""
+        window's end) and the lost gas of the queued workovers, as per-day corrections of
+        the window's volumes (compiled: :mod:`cbm_sim.daybook`)."""
         n = self._sync()
+        self._count_new_wells()
         joined = np.arange(self._n_accounted, n)
-        self._count_online(joined)
         self._n_accounted = n
         queued, self._queued = self._queued, []
         if not joined.size and not queued:
             return
         w_end = self._window_start + self.window_days
-        parts = [(joined, day_start, w_end, -np.inf, np.inf, 1.0)] if joined.size else []
-        for down, frm, until in queued:  # one set_down call each: one interval
-            parts.append((down, int(np.floor(frm)), int(np.ceil(until)), frm, until, -1.0))
-        rep = [p[0].size for p in parts]
-        first = np.repeat(np.array([p[1] for p in parts], dtype=np.int64), rep)
-        days = np.repeat(np.array([p[2] - p[1] for p in parts], dtype=np.int64), rep)
-        end = int((first + days).max())
-        self._days(end)
+        wells, first, last, lo, hi, sign = [], [], [], [], [], []
+        if joined.size:
+            # production starts on the online day: earlier days would book zeros
+            on = np.floor(self.pop.online_day[joined]).astype(np.int64)
+            wells.append(joined)
+            first.append(np.maximum(on, day_start))
+            last.append(np.full(joined.size, w_end, dtype=np.int64))
+            lo.append(np.full(joined.size, -np.inf))
+            hi.append(np.full(joined.size, np.inf))
+            sign.append(np.ones(joined.size))
+        for down, frm, until in queued:
+            wells.append(down)
+            first.append(np.floor(frm).astype(np.int64))
+            last.append(np.ceil(until).astype(np.int64))
+            lo.append(frm)
+            hi.append(until)
+            sign.append(np.full(down.size, -1.0))
+        first_day = np.concatenate(first)
+        n_days = np.maximum(np.concatenate(last) - first_day, 0)
+        self._days(int((first_day + n_days).max()))
         daybook.book_days(
             self._cols,
             self.pop.online_day,
             self.pop.block,
-            np.concatenate([p[0] for p in parts]),
-            first,
-            days,
-            np.repeat([p[3] for p in parts], rep),
-            np.repeat([p[4] for p in parts], rep),
-            np.repeat([p[5] for p in parts], rep),
+            np.concatenate(wells),
+            first_day,
+            n_days,
+            np.concatenate(lo),
+            np.concatenate(hi),
+            np.concatenate(sign),
             0,
             self._extra,
         )
@@ -263,7 +300,7 @@ class BlockSupply:
         have = self._extra.shape[1]
         if end > have:
             cap = max(end, 2 * have, 1024)
-            for name in ("_extra", "_down_delta"):
+            for name in ("_extra", "_online_delta", "_down_delta"):
                 old = getattr(self, name)
                 grown = np.zeros((self.n_blocks, cap))
                 grown[:, :have] = old
@@ -294,71 +331,154 @@ class BlockSupply:
             raise ValueError(f"well {int(idx[late][0])} is not online on day {from_day}")
         population.set_down(pop, idx, from_day, until_day)
         self._days(int(np.ceil(until_day)) + 1)
-        self._queued.append((idx, from_day, until_day))
+        self._queued.append(
+            (idx, np.full(idx.size, float(from_day)), np.full(idx.size, float(until_day)))
+        )
         # down on whole day d (the count day) iff from <= d < until
         per_block = np.bincount(pop.block[idx], minlength=self.n_blocks)
         self._down_delta[:, int(np.ceil(from_day))] += per_block
         self._down_delta[:, int(np.ceil(until_day))] -= per_block
 
+    def _count_new_wells(self) -> None:
+        """Book wells added since the last call in the per-day online changes."""
+        n = len(self.pop)
+        if n == self._n_counted:
+            return
+        idx = np.arange(self._n_counted, n)
+        # online on whole day d iff online_day <= d; wells online before day 0 count from 0
+        first = np.maximum(np.ceil(self.pop.online_day[idx]), 0).astype(np.int64)
+        self._days(int(first.max()) + 1)
+        np.add.at(self._online_delta, (self.pop.block[idx], first), 1.0)
+        self._n_counted = n
+
     def producing_count(self, day: int) -> int:
         """Wells online and not down on ``day`` (workovers as booked by :meth:`set_down`)."""
         if day < self._count_day:
             raise ValueError(f"day {day} is before the last counted day {self._count_day}")
+        self._count_new_wells()
         self._days(day + 1)
-        down = self._down.sum() + self._down_delta[:, self._count_day + 1 : day + 1].sum()
-        return int(np.count_nonzero(self.pop.online_day <= day) - down)
+        span = slice(self._count_day + 1, day + 1)
+        online = self._online.sum() + self._online_delta[:, span].sum()
+        down = self._down.sum() + self._down_delta[:, span].sum()
+        return round(float(online - down))
 
-    def _count_online(self, idx: IntArray) -> None:
-        on = self.pop.online_day[idx]
-        self._pending = np.concatenate((self._pending, idx[on > self._count_day]))
-        ready = idx[on <= self._count_day]
-        self._online += np.bincount(self.pop.block[ready], minlength=self.n_blocks)
+    def fail(
+        self,
+        rng: np.random.Generator,
+        step_days: IntArray,
+        expected_per_well: FloatArray,
+        workover_days: float,
+    ) -> IntArray:
+        """Draw the pump failures at the start of each of ``step_days`` (the next steps to
+        be asked for, in order) and put the failing wells down (:func:`failures.draw`).
 
-    def _counts(self, day: int) -> Counts:
-        """Online, active and down wells on ``day`` (the step's last day)."""
-        self._days(day + 1)
-        self._down += self._down_delta[:, self._count_day + 1 : day + 1].sum(axis=1)
-        self._count_day = day
-        if self._pending.size:
-            on = self.pop.online_day[self._pending] <= day
-            self._online += np.bincount(self.pop.block[self._pending[on]], minlength=self.n_blocks)
-            self._pending = self._pending[~on]
-        return Counts(
-            active=self._online - self._down,
-            total=self._online.copy(),
-            down=int(self._down.sum()),
+        Returns the number of failures of each step.
+        """
+        step_days = np.asarray(step_days, dtype=np.int64)
+        if step_days.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        if step_days[0] != self._day or self._count_day != self._day - 1:
+            raise ValueError(
+                f"failures must be drawn from the next step on (day {self._day}); "
+                f"got step days from {int(step_days[0])}"
+            )
+        self._count_new_wells()
+        first, last = int(step_days[0]), int(step_days[-1])
+        self._days(int(np.ceil(last + workover_days)) + 2)
+        span = slice(first, last + 1)
+        wells, days, per_step = failures.draw(
+            rng,
+            self.pop,
+            step_days,
+            expected_per_well,
+            workover_days,
+            np.rint(self._online_delta[:, span].sum(axis=0)).astype(np.int64),
+            np.rint(self._down_delta[:, span].sum(axis=0)).astype(np.int64),
+            round(float(self._online.sum())),
+            round(float(self._down.sum())),
+            self._down_delta,
         )
+        if wells.size:
+            start = days.astype(np.float64)
+            self._queued.append((wells, start, start + workover_days))
+        return per_step
+
+    def _counts_on(self, days: IntArray) -> tuple[FloatArray, FloatArray]:
+        """Wells online and down per block on each of ``days`` (increasing, after the last
+        counted day): two ``(len(days), blocks)`` arrays."""
+        self._count_new_wells()
+        end = int(days[-1]) + 1
+        self._days(end)
+        lo = self._count_day + 1
+        online = np.cumsum(self._online_delta[:, lo:end], axis=1) + self._online[:, None]
+        down = np.cumsum(self._down_delta[:, lo:end], axis=1) + self._down[:, None]
+        self._online, self._down = online[:, -1].copy(), down[:, -1].copy()
+        self._count_day = end - 1
+        cols = np.asarray(days, dtype=np.int64) - lo
+        return online[:, cols].T, down[:, cols].T
 
     # -- steps --------------------------------------------------------------------------
     def step(self, day_start: int, day_end: int) -> tuple[FloatArray, Counts]:
         """Gas per block over ``[day_start, day_end)`` [m³] and the well counts on ``day_end - 1``.
 
-        Steps must follow each other (``day_start`` is the previous ``day_end``, the first
-        is 0) and must not be longer than the step length given at construction. Wells
-        added to the population since the last step produce from ``day_start`` on.
+        One step of :meth:`steps`.
         """
-        if day_start != self._day or day_end <= day_start:
+        gas, active, total, down = self.steps(np.array([day_start]), np.array([day_end]))
+        return gas[0], Counts(active=active[0], total=total[0], down=int(down[0]))
+
+    def steps(
+        self, day_start: IntArray, day_end: IntArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Gas per block over consecutive steps ``[day_start[i], day_end[i])`` [m³], and the
+        well counts on each step's last day.
+
+        Steps must follow each other (the first starts where the last call ended, at 0 the
+        first time), must not be longer than the step length given at construction, and
+        must lie in one window (:attr:`window_days`, counted from day 0). Wells added to the
+        population since the last call produce from their online day on.
+
+        Returns
+        -------
+        gas, active, total, down
+            ``(steps, blocks)`` arrays of gas [m³], wells online and not down, and wells
+            online; ``down`` ``(steps,)`` is the wells online and down.
+        """
+        starts = np.asarray(day_start, dtype=np.int64)
+        ends = np.asarray(day_end, dtype=np.int64)
+        if (
+            starts.ndim != 1
+            or starts.shape != ends.shape
+            or starts.size == 0
+            or starts[0] != self._day
+            or np.any(ends <= starts)
+            or np.any(starts[1:] != ends[:-1])
+        ):
+            got = ", ".join(
+                f"[{a}, {b})" for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+            )
             raise ValueError(
                 f"steps must follow each other from day 0; expected day_start={self._day} "
-                f"and day_end > day_start, got [{day_start}, {day_end})"
+                f"and day_end > day_start, each step starting where the last ended; got {got}"
             )
         w0 = self._window_start
-        if w0 is None or day_start >= w0 + self.window_days:
+        if w0 is None or starts[0] >= w0 + self.window_days:
             w0 = 0 if w0 is None else w0 + self.window_days
-            n_before = self._n_accounted
             self._build_window(w0)
-            self._count_online(np.arange(n_before, self._n_accounted))
-        self._account(day_start)
-        if day_end > w0 + self.window_days:
+        if ends[-1] > w0 + self.window_days or starts[0] < w0:
             raise ValueError(
-                f"step [{day_start}, {day_end}) crosses the window end {w0 + self.window_days}; "
-                f"steps must not be longer than the step_days given at construction"
+                f"step span [{int(starts[0])}, {int(ends[-1])}) crosses the window end "
+                f"{w0 + self.window_days}; steps must not be longer than the step_days given "
+                f"at construction, nor span two windows"
             )
-        self._days(day_end)
-        lo, hi = day_start - w0, day_end - w0
-        gas = self._window[:, lo:hi].sum(axis=1) + self._extra[:, day_start:day_end].sum(axis=1)
+        self._account(int(starts[0]))
+        self._days(int(ends[-1]))
+        lo, hi = int(starts[0]), int(ends[-1])
+        offsets = starts - lo
+        window = self._window[:, lo - w0 : hi - w0] + self._extra[:, lo:hi]
+        gas = np.add.reduceat(window, offsets, axis=1).T
         # a block whose wells are all down nets its window gas against the same gas lost:
         # a rounding residual of ~1e-8 m³ either side of 0, never gas a block can send
         np.maximum(gas, 0.0, out=gas)
-        self._day = day_end
-        return gas, self._counts(day_end - 1)
+        self._day = hi
+        online, down = self._counts_on(ends - 1)
+        return gas, online - down, online, down.sum(axis=1)

@@ -46,6 +46,8 @@ from cbm_sim.paths import interpolate, value_at
 from cbm_sim.plan import Plan, _walk, load_plan
 from cbm_sim.results import Results
 
+FloatArray = npt.NDArray[np.float64]
+
 SUB_CLUSTERS: Final[tuple[str, ...]] = (
     "exploration",
     "processing",
@@ -536,9 +538,17 @@ class AnnualTable:
     def __init__(self, results: Results) -> None:
         annual = results.annual
         grouped = annual.groupby(["entity", "quantity", "year"], observed=True)["value"].sum()
-        self._series: dict[tuple[str, str], pd.Series] = {
-            (str(e), str(q)): s.droplevel([0, 1])
-            for (e, q), s in grouped.groupby(level=[0, 1], observed=True)
+        # one pass over the sorted index: each series is a slice (years, values) of it
+        ent = grouped.index.get_level_values(0).astype(str).to_numpy()
+        qty = grouped.index.get_level_values(1).astype(str).to_numpy()
+        years = grouped.index.get_level_values(2).to_numpy(np.int64)
+        values = grouped.to_numpy(np.float64)
+        cut = np.flatnonzero((ent[1:] != ent[:-1]) | (qty[1:] != qty[:-1])) + 1
+        starts = np.concatenate(([0], cut)).tolist() if len(ent) else []
+        ends = np.concatenate((cut, [len(ent)])).tolist() if len(ent) else []
+        self._series: dict[tuple[str, str], tuple[npt.NDArray[np.int64], FloatArray]] = {
+            (str(ent[a]), str(qty[a])): (years[a:b], values[a:b])
+            for a, b in zip(starts, ends, strict=True)
         }
         units_of = annual.drop_duplicates(["entity", "quantity"])
         self._units = {
@@ -562,7 +572,11 @@ class AnnualTable:
                 f"valuation needs the annual series {entity}/{quantity}, which the results "
                 "lack (docs/architecture.md, Results contract)"
             )
-        return series.reindex(np.asarray(years), fill_value=0.0).to_numpy(np.float64)
+        have, values = series
+        want = np.asarray(years, dtype=np.int64)
+        at = np.minimum(np.searchsorted(have, want), max(have.size - 1, 0))
+        found = have[at] == want if have.size else np.zeros(want.shape, dtype=bool)
+        return np.where(found, values[at] if have.size else 0.0, 0.0)
 
     def unit(self, entity: str, quantity: str) -> str:
         """Unit of a series as recorded (``""`` if absent)."""

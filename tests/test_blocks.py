@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 
+import numpy as np
 import pytest
+import simpy
 
 from cbm_sim import simulation
 from cbm_sim.blocks import BlockAgent, load_blocks
@@ -66,3 +69,36 @@ def test_a_programme_beyond_the_reserves_hits_the_wall():
     walls = res.events[res.events["event"] == "reserves wall"]
     assert list(walls["entity"]) == ["block:panzhuang"]
     assert "proved × recovery factor" in walls["detail"].iloc[0]
+
+
+def test_rigs_drill_in_spud_order_as_a_fifo_queue():
+    # An independent reference: each well starts when it is spudded or when the first of
+    # the block's rigs frees up, whichever is later (heap of rig free times).
+    prog = BlockProgramme(
+        vertical_wells_per_year={2021: 40}, horizontal_wells_per_year={2021: 25}, rigs=2
+    )
+    drilling = Drilling()
+    agent = _agent(prog)
+    agent.drilling = drilling
+    agent.sample = lambda wtype, klass, n: {"qi": np.ones(n)}
+    agent.well_eur = lambda p: np.zeros(p["qi"].size)
+    agent.end = dt.date(2023, 12, 31)
+    spuds = agent.spud_days()
+    env = simpy.Environment()
+    agent.start_drilling(env)
+    horizon = float((agent.end - agent.start).days + 1)
+    env.run(until=horizon)
+
+    free = [0.0] * prog.rigs
+    ends = []
+    for day, wtype in spuds:
+        start = max(day, heapq.heappop(free))
+        end = start + (
+            drilling.drilling_days_horizontal if wtype else drilling.drilling_days_vertical
+        )
+        heapq.heappush(free, end)
+        if end <= horizon:
+            ends.append((end, wtype))
+    assert len(ends) < len(spuds)  # the queue built up: two rigs cannot keep pace
+    np.testing.assert_allclose(sorted(agent.drilled_at), sorted(ends))
+    assert [h.day for h in agent.hookups] == sorted(h.day for h in agent.hookups)

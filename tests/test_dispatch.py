@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm_sim.dispatch import greedy_allocate, route, tiered_allocate
+from cbm_sim.dispatch import greedy_allocate, route, route_steps, tiered_allocate
 
 volumes = st.floats(min_value=0.0, max_value=1e9, allow_nan=False)
 shares = st.floats(min_value=0.0, max_value=1.0)
@@ -178,3 +179,155 @@ def test_reserve_fill_comes_before_the_pro_rata_tier_in_summer():
     winter = _route(inject=False, withdraw=True, **common)
     assert winter.injection == 0.0 and winter.withdrawal == 0.0  # storage is empty
     np.testing.assert_allclose(winter.allocated, [0.0, 10.0, 10.0, 40.0, 40.0])
+
+
+# -- many steps: the compiled loop against route, step by step ------------------------------
+TIERS = np.array([0, 1, 2, 4, 4, 4, 4, 4])
+
+
+@st.composite
+def runs_of_steps(draw):
+    m = draw(st.integers(1, 12))
+    n_req = TIERS.size
+
+    def col(strategy):
+        return np.array(draw(st.lists(strategy, min_size=m, max_size=m)))
+
+    cap = col(volumes)
+    return {
+        "surface_m3": col(volumes),
+        "requests_m3": np.array(
+            draw(
+                st.lists(st.lists(volumes, min_size=n_req, max_size=n_req), min_size=m, max_size=m)
+            )
+        ),
+        "n_local": 6,
+        "tiers": TIERS,
+        "mine_drainage_m3": col(volumes),
+        "mine_usable_share": col(shares),
+        "mine_heating_m3": col(volumes),
+        "mine_power_capacity_m3": col(volumes),
+        "storage_level_m3": draw(shares) * float(cap[0]),
+        "storage_capacity_m3": cap,
+        "storage_max_rate_m3": col(volumes),
+        "inject": col(st.booleans()),
+        "withdraw": col(st.booleans()),
+        "export_limit_m3": col(volumes),
+        "reserve_need_m3": col(volumes),
+        "reserve_fill_tier": 3,
+    }
+
+
+def _route_one_by_one(kw: dict) -> dict[str, list]:
+    """The independent reference: :func:`route` per step, the stock carried by hand."""
+    level = kw["storage_level_m3"]
+    out: dict[str, list] = {"allocated": [], "level": []}
+    for i in range(kw["surface_m3"].size):
+        cap = kw["storage_capacity_m3"][i]
+        f = route(
+            surface_m3=kw["surface_m3"][i],
+            requests_m3=kw["requests_m3"][i],
+            n_local=kw["n_local"],
+            tiers=kw["tiers"],
+            mine_drainage_m3=kw["mine_drainage_m3"][i],
+            mine_usable_share=kw["mine_usable_share"][i],
+            mine_heating_m3=kw["mine_heating_m3"][i],
+            mine_power_capacity_m3=kw["mine_power_capacity_m3"][i],
+            storage_level_m3=level,
+            storage_capacity_m3=cap,
+            storage_max_rate_m3=kw["storage_max_rate_m3"][i],
+            inject=bool(kw["inject"][i]),
+            withdraw=bool(kw["withdraw"][i]),
+            export_limit_m3=kw["export_limit_m3"][i],
+            reserve_fill_m3=kw["reserve_need_m3"][i] - level,
+            reserve_fill_tier=kw["reserve_fill_tier"],
+        )
+        new = level + f.injection - f.withdrawal
+        if new < -1e-6 or new > cap + 1e-6:
+            out["error"] = [i]
+            return out
+        level = min(max(new, 0.0), cap)
+        out["allocated"].append(f.allocated)
+        out["level"].append(level)
+        for name in ("mine_heating", "mine_power", "mine_vented", "withdrawal"):
+            out.setdefault(name, []).append(getattr(f, name))
+        for name in ("injection", "exports", "shut_in"):
+            out.setdefault(name, []).append(getattr(f, name))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(runs_of_steps())
+def test_route_steps_equals_route_step_by_step(kw):
+    want = _route_one_by_one(kw)
+    if "error" in want:  # a capacity that shrinks below the stock: both refuse the step
+        with pytest.raises(RuntimeError, match=f"step {want['error'][0]}: storage level"):
+            route_steps(**kw)
+        return
+    got = route_steps(**kw)
+    for name, values in want.items():
+        np.testing.assert_allclose(
+            getattr(got, name), np.array(values), rtol=1e-12, atol=1e-6, err_msg=name
+        )
+
+
+def test_route_steps_carries_the_stock_through_winter():
+    # three winter steps of shortage draw the stock down by the shortfall each step
+    m = 3
+    kw = {
+        "surface_m3": np.full(m, 50.0),
+        "requests_m3": np.tile([0.0, 80.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], (m, 1)),
+        "n_local": 6,
+        "tiers": TIERS,
+        "mine_drainage_m3": np.zeros(m),
+        "mine_usable_share": np.zeros(m),
+        "mine_heating_m3": np.zeros(m),
+        "mine_power_capacity_m3": np.zeros(m),
+        "storage_level_m3": 100.0,
+        "storage_capacity_m3": np.full(m, 200.0),
+        "storage_max_rate_m3": np.full(m, 1000.0),
+        "inject": np.zeros(m, dtype=bool),
+        "withdraw": np.ones(m, dtype=bool),
+        "export_limit_m3": np.zeros(m),
+        "reserve_need_m3": np.zeros(m),
+        "reserve_fill_tier": 3,
+    }
+    f = route_steps(**kw)
+    np.testing.assert_allclose(f.withdrawal, [30.0, 30.0, 30.0])
+    np.testing.assert_allclose(f.level, [70.0, 40.0, 10.0])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"requests_m3": np.zeros(8)},
+            r"requests_m3 must be \(steps, requests\); got shape \(8,\)",
+        ),
+        ({"tiers": np.zeros(3)}, r"tiers has shape \(3,\); the requests are 8 wide"),
+        ({"n_local": 9}, r"n_local must be in \[0, 8\]; got 9"),
+        ({"surface_m3": np.zeros(2)}, r"surface_m3 has shape \(2,\); expected \(1,\)"),
+        ({"inject": np.zeros(4, dtype=bool)}, r"inject has shape \(4,\); expected \(1,\)"),
+    ],
+)
+def test_route_steps_names_the_bad_argument(change, message):
+    kw = {
+        "surface_m3": np.ones(1),
+        "requests_m3": np.ones((1, 8)),
+        "n_local": 6,
+        "tiers": TIERS,
+        "mine_drainage_m3": np.zeros(1),
+        "mine_usable_share": np.zeros(1),
+        "mine_heating_m3": np.zeros(1),
+        "mine_power_capacity_m3": np.zeros(1),
+        "storage_level_m3": 0.0,
+        "storage_capacity_m3": np.ones(1),
+        "storage_max_rate_m3": np.ones(1),
+        "inject": np.zeros(1, dtype=bool),
+        "withdraw": np.zeros(1, dtype=bool),
+        "export_limit_m3": np.ones(1),
+        "reserve_need_m3": np.zeros(1),
+        "reserve_fill_tier": 3,
+    }
+    with pytest.raises(ValueError, match=message):
+        route_steps(**{**kw, **change})

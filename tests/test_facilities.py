@@ -50,3 +50,19 @@ def test_same_seed_same_outages():
     b = _trace(Facility("cng", "A", 1.0, reliability=rel), 400, seed=3)
     c = _trace(Facility("cng", "A", 1.0, reliability=rel), 400, seed=4)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_history_gives_the_state_a_process_sees_at_mid_day():
+    rel = Reliability(
+        mean_days_between_failures=10.0,
+        mean_repair_days=3.0,
+        maintenance_days_per_year=5,
+        maintenance_month=2,
+    )
+    fac = Facility("lng", "A", 250.0, commission_day=12.0, retire_day=300.0, reliability=rel)
+    seen = _trace(fac, 400, seed=5)  # a SimPy process reading the state each mid-day
+    from_history = fac.capacity_at(np.arange(400) + 0.5)
+    np.testing.assert_array_equal(from_history, seen)
+    serving, down = fac.states_at(np.array([-1.0, 11.5, 12.5, 299.5, 300.5]))
+    assert serving.tolist() == [False, False, True, True, False]
+    assert not down[0]

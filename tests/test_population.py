@@ -57,35 +57,3 @@ def test_initial_population_is_calibrated_with_downtime():
     raised = initial_population(np.random.default_rng(1), rel)
     ratio = raised.daily_volume(0.0, 365.0).sum() / plain.daily_volume(0.0, 365.0).sum()
     assert ratio == pytest.approx(1 / 0.9, rel=1e-6)  # 10 % expected downtime
-
-
-def test_sampled_failures_are_distinct_producing_wells_drawn_uniformly():
-    from cbm_sim.population import producing_indices, sample_producing
-
-    rng = np.random.default_rng(11)
-    pop = WellPopulation(1)
-    _add(pop, _cohort(rng, 400, -2000.0))
-    _add(pop, _cohort(rng, 100, 50.0))  # not yet online on day 10
-    pop.set_down(np.arange(0, 400, 4), 30.0, 5.0)  # a quarter down
-    up = producing_indices(pop, 10.0)
-    hits = np.zeros(len(pop))
-    draws = 4000
-    for _ in range(draws):
-        idx = sample_producing(pop, 10.0, 30, up.size, rng)
-        assert np.unique(idx).size == 30
-        hits[idx] += 1
-    assert set(np.flatnonzero(hits)) <= set(up)
-    # each producing well is drawn with probability 30/|up|: a binomial count per well
-    p = 30 / up.size
-    z = (hits[up] - draws * p) / np.sqrt(draws * p * (1 - p))
-    assert np.abs(z).max() < 5.0
-    assert abs(z.mean()) < 0.2
-
-
-def test_sampling_more_wells_than_produce_is_refused():
-    from cbm_sim.population import sample_producing
-
-    pop = WellPopulation(1)
-    _add(pop, _cohort(np.random.default_rng(0), 10, -500.0))
-    with pytest.raises(ValueError, match=r"n must be in \[0, 10\] producing wells; got 11"):
-        sample_producing(pop, 0.0, 11, 10, np.random.default_rng(0))

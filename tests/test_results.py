@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cbm_sim.results import Results, annualise, events_frame, tidy_daily
+from cbm_sim.results import Results, annualise, annualise_series, events_frame, tidy_daily
 
 
 def _daily() -> pd.DataFrame:
@@ -47,3 +51,20 @@ def test_series_of_the_wrong_length_is_refused():
 def test_from_parquet_names_what_is_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"daily\.parquet"):
         Results.from_parquet(tmp_path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)),
+    n_days=st.integers(1, 900),
+    step=st.sampled_from([1, 7, 30]),
+    kinds=st.lists(st.sampled_from(["production", "level", "wells_active_mean"]), min_size=1),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_annualise_series_equals_annualise_of_the_daily_frame(start, n_days, step, kinds, seed):
+    dates = pd.date_range(start, periods=n_days, freq="D")[::step]
+    rng = np.random.default_rng(seed)
+    series = [(f"e{i}", q, "m3", rng.normal(size=len(dates))) for i, q in enumerate(kinds)]
+    want = annualise(tidy_daily(dates, series))
+    got = annualise_series(dates, series)
+    pd.testing.assert_frame_equal(got, want, check_categorical=False, rtol=1e-12)

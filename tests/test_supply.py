@@ -182,3 +182,32 @@ def test_producing_count_before_the_last_counted_day_is_refused(supply):
     supply.step(0, 7)
     with pytest.raises(ValueError, match="day 2 is before the last counted day 6"):
         supply.producing_count(2)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), step=st.sampled_from([1, 7]))
+def test_a_window_of_steps_at_once_equals_its_steps_one_by_one(seed, step):
+    def run(at_once: bool) -> list[np.ndarray]:
+        rng = np.random.default_rng(seed)
+        pop = WellPopulation(N_BLOCKS)
+        pop.add_cohort(**_cohort(rng, 200, -3000.0, 2900.0))
+        supply = BlockSupply(pop, N_BLOCKS, step)
+        W = supply.window_days
+        out = []
+        for w0 in range(0, 2 * W, W):
+            # hook-ups of the window (online inside it) are known before its steps
+            pop.add_cohort(**_cohort(rng, 10, float(w0), float(W - step)))
+            starts = np.arange(w0, w0 + W, step)
+            if at_once:
+                gas, active, total, down = supply.steps(starts, starts + step)
+                out += [gas, active, total, down]
+            else:
+                parts = [
+                    supply.steps(starts[i : i + 1], starts[i : i + 1] + step)
+                    for i in range(starts.size)
+                ]
+                out += [np.concatenate([p[k] for p in parts]) for k in range(4)]
+        return out
+
+    for a, b in zip(run(True), run(False), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-6)

@@ -35,6 +35,15 @@ REJECTION_MIN_SHARE = 0.125
 producing ones instead of by rejection from all wells (which would need many tries)."""
 
 
+COUNTS_DISAGREE = (
+    "pump failures: the wells online and down counted per day disagree with the population's "
+    "online and workover days (a well changed outside BlockSupply?)"
+)
+MAX_TRIES_PER_WELL = 64
+"""Rejection draws allowed per well of the population before the counts are deemed wrong
+(at least an eighth of the wells produce, so a draw is accepted with probability >= 1/8)."""
+
+
 @njit(cache=True)
 def _producing(online_day, abandon_day, down_from, down_until, w, d):
     return online_day[w] <= d and abandon_day[w] > d and (down_from[w] > d or down_until[w] <= d)
@@ -81,20 +90,25 @@ def _fail(
             end = math.ceil(until)
             chosen = np.empty(n, dtype=np.int64)
             if n_up < REJECTION_MIN_SHARE * n_wells:
-                pool = np.empty(n_up, dtype=np.int64)
+                pool = np.empty(n_wells, dtype=np.int64)
                 m = 0
                 for w in range(n_wells):
-                    up = _producing(online_day, abandon_day, down_from, down_until, w, d)
-                    if up and m < n_up:
+                    if _producing(online_day, abandon_day, down_from, down_until, w, d):
                         pool[m] = w
                         m += 1
+                if m != n_up:
+                    raise ValueError(COUNTS_DISAGREE)
                 for i in range(n):  # partial Fisher-Yates: a uniform subset of the pool
                     j = rng.integers(i, m)
                     pool[i], pool[j] = pool[j], pool[i]
                     chosen[i] = pool[i]
             else:
                 got = 0
+                tries = 0
                 while got < n:  # rejection: uniform over the producing wells
+                    tries += 1
+                    if tries > MAX_TRIES_PER_WELL * n_wells:  # cannot happen if counts agree
+                        raise ValueError(COUNTS_DISAGREE)
                     w = rng.integers(0, n_wells)
                     if _producing(online_day, abandon_day, down_from, down_until, w, d):
                         chosen[got] = w

@@ -347,8 +347,12 @@ class BlockSupply:
         idx = np.arange(self._n_counted, n)
         # online on whole day d iff online_day <= d; wells online before day 0 count from 0
         first = np.maximum(np.ceil(self.pop.online_day[idx]), 0).astype(np.int64)
+        block = self.pop.block[idx]
+        # wells added late (online on a day already counted) join the running count
+        late = first <= self._count_day
+        self._online += np.bincount(block[late], minlength=self.n_blocks)
         self._days(int(first.max()) + 1)
-        np.add.at(self._online_delta, (self.pop.block[idx], first), 1.0)
+        np.add.at(self._online_delta, (block[~late], first[~late]), 1.0)
         self._n_counted = n
 
     def producing_count(self, day: int) -> int:

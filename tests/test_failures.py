@@ -219,3 +219,23 @@ def test_no_more_wells_fail_than_produce():
     pop = _population(np.random.default_rng(0), 40, -100.0)
     wells, n, up = _one_step(pop, 0, 1e6, np.random.default_rng(0))
     assert n == up.size == 40 and sorted(wells.tolist()) == list(range(40))
+
+
+@pytest.mark.parametrize("claimed_down", [0, 390])  # rejection path, list path
+def test_counts_that_disagree_with_the_population_are_an_error(claimed_down):
+    pop = _population(np.random.default_rng(0), 400, -100.0)
+    pop.set_down(np.arange(400), 1e9, 0.0)  # every well is down, whatever the counts say
+    span = np.zeros(1, dtype=np.int64)
+    with pytest.raises(ValueError, match="counted per day disagree with the population"):
+        failures.draw(
+            np.random.default_rng(0),
+            pop,
+            np.array([0]),
+            np.array([1e6]),
+            3.0,
+            span,
+            span.copy(),
+            400,
+            claimed_down,
+            np.zeros((N_BLOCKS, 10)),
+        )

@@ -211,3 +211,12 @@ def test_a_window_of_steps_at_once_equals_its_steps_one_by_one(seed, step):
 
     for a, b in zip(run(True), run(False), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-6)
+
+
+def test_a_well_added_after_its_online_day_is_counted_from_the_next_step(supply):
+    supply.step(0, 7)
+    before = supply.step(7, 14)[1].total.sum()
+    supply.pop.add_cohort(**_cohort(np.random.default_rng(3), 1, 5.0, 0.0))  # online on day 5
+    counts = supply.step(14, 21)[1]
+    assert counts.total.sum() == before + 1
+    assert supply.producing_count(21) == counts.active.sum()

@@ -111,6 +111,9 @@ class BlockAgent:
     drilled: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0})
     drilled_at: list[tuple[float, int]] = field(default_factory=list)
     """``(day, well_type)`` of every well drilled, in order of day."""
+    _queue: list[tuple[float, int, int]] = field(default_factory=list, init=False, repr=False)
+    """``(spud day, well type, index among the drawn wells)`` the rigs will drill, in order."""
+    _next_well: int = field(default=0, init=False, repr=False)
     halted: bool = False
 
     @property
@@ -181,7 +184,7 @@ class BlockAgent:
         # The reserves check of a well depends only on the EUR booked before it, in spud
         # order, and every EUR is drawn now: the wells drilled before the wall are known
         # up front, and the wall itself is an event on its spud day.
-        queue: list[tuple[float, int, int]] = []
+        queue = self._queue
         taken = {0: 0, 1: 0}
         limit = self.recoverable_m3
         for day, wtype in spuds:
@@ -195,8 +198,6 @@ class BlockAgent:
             queue.append((day, wtype, i))
         # Each rig takes the next well in spud order when it is free and drills it from its
         # spud day (or at once, if that has passed): a FIFO queue for the block's rigs.
-        self._queue = queue
-        self._next_well = 0
         for _ in range(min(rigs, len(queue))):
             env.process(self._rig(env, drawn))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -179,6 +179,17 @@ class Facility:
         if target <= today:
             target = dt.date(today.year + 1, month, 1) + offset
         return float((target - today).days)
+
+
+def total_capacity_at(
+    facilities: Iterable[Facility], times: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Summed usable capacity of ``facilities`` at each of ``times`` [day]."""
+    t = np.asarray(times, dtype=np.float64)
+    total = np.zeros(t.shape)
+    for fac in facilities:
+        total += fac.capacity_at(t)
+    return total
 
 
 def day_index(day: dt.date | None, origin: dt.date) -> float | None:

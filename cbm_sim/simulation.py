@@ -42,7 +42,7 @@ from cbm_sim import demand as demand_mod
 from cbm_sim import minegas, population, units
 from cbm_sim.blocks import BlockAgent, Hookup, load_blocks
 from cbm_sim.dispatch import route_steps
-from cbm_sim.facilities import Facility, day_index
+from cbm_sim.facilities import Facility, day_index, total_capacity_at
 from cbm_sim.paths import interpolate
 from cbm_sim.results import Results, annualise_series, events_frame, tidy_daily
 from cbm_sim.scenario import Scenario
@@ -308,12 +308,6 @@ class Simulation:
         for (day, block), n_block in sorted(counts.items()):
             self.log(day, f"block:{self.blocks_info[block].id}", "wells online", str(n_block))
 
-    def _capacity(self, facilities: list[Facility], times: npt.NDArray[np.float64]):
-        total = np.zeros(times.size)
-        for fac in facilities:
-            total += fac.capacity_at(times)
-        return total
-
     def _run_steps(self, k0: int, k1: int) -> None:
         sc = self.scenario
         rec = self.rec
@@ -335,16 +329,16 @@ class Simulation:
         sums = {name: c[ends] - c[starts] for name, c in self._cum.items()}
         field_use = sc.demand.field_use_share * potential
         local = np.column_stack([field_use, *(sums[s] for s in demand_mod.SECTORS)])
-        cng_cap = self._capacity(self.cng, times) * dt_days
-        lng_cap_t = self._capacity(self.lng, times) * dt_days
+        cng_cap = total_capacity_at(self.cng, times) * dt_days
+        lng_cap_t = total_capacity_at(self.lng, times) * dt_days
         feed = sc.lng.feed_gas_m3_per_t
         cng_req = np.minimum(sums["cng"], cng_cap)
         lng_req = np.minimum(sums["lng_t"], lng_cap_t) * feed
         requests = np.column_stack([local, cng_req, lng_req])
-        pipe_cap = self._capacity(self.lines, times) * dt_days
+        pipe_cap = total_capacity_at(self.lines, times) * dt_days
         export_limit = np.minimum(pipe_cap, sums["export_cap"]) if self._export_capped else pipe_cap
         st = self.storage
-        st_cap = self._capacity(st.projects, times)
+        st_cap = st.capacity_at(times)
         if not self._storage_initialised:
             st.level_m3 = float(st_cap[0]) * sc.storage.initial_fill_share
             self._storage_initialised = True
@@ -363,7 +357,7 @@ class Simulation:
             mine_power_capacity_m3=sums["power_gas_capacity_m3"],
             storage_level_m3=st.level_m3,
             storage_capacity_m3=st_cap,
-            storage_max_rate_m3=st_cap * st.max_rate_share_per_day * dt_days,
+            storage_max_rate_m3=st.max_rate_m3(dt_days, st_cap),
             inject=inject,
             withdraw=~inject,
             export_limit_m3=export_limit,

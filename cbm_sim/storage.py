@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cbm_sim.facilities import Facility
+from cbm_sim.facilities import Facility, total_capacity_at
 
 ArrayOrFloat = float | npt.NDArray[np.float64]
 
@@ -35,9 +35,15 @@ class StorageAgent:
         """Capacity in service now [m³]."""
         return sum(p.available_capacity for p in self.projects)
 
-    def max_rate_m3(self, step_days: float) -> float:
-        """Most gas that can go in or out over a step [m³]."""
-        return self.capacity_m3 * self.max_rate_share_per_day * step_days
+    def capacity_at(self, times: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Capacity in service at each of ``times`` [day] (from the projects' histories)."""
+        return total_capacity_at(self.projects, times)
+
+    def max_rate_m3(self, step_days: ArrayOrFloat, capacity_m3: ArrayOrFloat | None = None) -> Any:
+        """Most gas that can go in or out over a step [m³], with ``capacity_m3`` in service
+        (default: now); elementwise on arrays."""
+        capacity = self.capacity_m3 if capacity_m3 is None else capacity_m3
+        return capacity * self.max_rate_share_per_day * step_days
 
     def apply(self, injection_m3: float, withdrawal_m3: float) -> None:
         """Update the stock; it may not leave ``0 .. capacity``."""

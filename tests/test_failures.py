@@ -86,6 +86,26 @@ def test_one_call_for_many_steps_equals_a_call_per_step():
     np.testing.assert_array_equal(one[1], many[1])
 
 
+def _one_step(pop: WellPopulation, day: int, expected: float, rng: np.random.Generator):
+    """Draw one step's failures on ``day`` and undo them (the population as it was)."""
+    saved = (pop.down_from_day.copy(), pop.down_until_day.copy(), pop.state.copy())
+    up = population.producing_indices(pop, float(day))
+    wells, _, n = failures.draw(
+        rng,
+        pop,
+        np.array([day]),
+        np.array([expected]),
+        3.0,
+        np.zeros(1, dtype=np.int64),
+        np.zeros(1, dtype=np.int64),
+        int(np.count_nonzero(pop.online_day <= day)),
+        int(np.count_nonzero(pop.online_day <= day) - up.size),
+        np.zeros((pop.n_blocks, day + 5)),
+    )
+    pop.down_from_day[:], pop.down_until_day[:], pop.state[:] = saved
+    return wells, int(n[0]), up
+
+
 @pytest.mark.parametrize("n_producing", [2000, 100])  # rejection from all, and from a list
 def test_failures_are_poisson_in_number_and_uniform_over_producing_wells(n_producing):
     n_wells = 2000
@@ -107,25 +127,11 @@ def test_failures_are_poisson_in_number_and_uniform_over_producing_wells(n_produ
     n_steps, expected = 400, 0.02
     per_step = []
     for d in range(n_steps):
-        # a workover of half a day: every well is back for the next step
-        pop.down_from_day[:] = np.inf
-        pop.down_until_day[:] = np.inf
-        span = np.zeros(1, dtype=np.int64)
-        wells, _, n = failures.draw(
-            rng,
-            pop,
-            np.array([d]),
-            np.array([expected]),
-            0.5,
-            span,
-            span.copy(),
-            n_producing,
-            0,
-            np.zeros((1, d + 2)),
-        )
+        # each draw is undone: every well is back for the next step
+        wells, n, _ = _one_step(pop, d, expected, rng)
         assert len(set(wells.tolist())) == wells.size  # no well fails twice in a step
         hits[wells] += 1
-        per_step.append(int(n[0]))
+        per_step.append(n)
     mean = expected * n_producing
     # Poisson: the mean of 400 draws within 5 standard errors
     assert abs(np.mean(per_step) - mean) < 5 * np.sqrt(mean / n_steps)
@@ -176,26 +182,6 @@ def test_failures_must_start_at_the_next_step():
     supply = BlockSupply(pop, N_BLOCKS, step_days=1)
     with pytest.raises(ValueError, match=r"from the next step on \(day 0\); got step days from 4"):
         supply.fail(np.random.default_rng(0), np.array([4]), np.array([0.1]), 3.0)
-
-
-def _one_step(pop: WellPopulation, day: int, expected: float, rng: np.random.Generator):
-    """Draw one step's failures on ``day`` and undo them (the population as it was)."""
-    saved = (pop.down_from_day.copy(), pop.down_until_day.copy(), pop.state.copy())
-    up = population.producing_indices(pop, float(day))
-    wells, _, n = failures.draw(
-        rng,
-        pop,
-        np.array([day]),
-        np.array([expected]),
-        3.0,
-        np.zeros(1, dtype=np.int64),
-        np.zeros(1, dtype=np.int64),
-        int(np.count_nonzero(pop.online_day <= day)),
-        int(np.count_nonzero(pop.online_day <= day) - up.size),
-        np.zeros((pop.n_blocks, day + 5)),
-    )
-    pop.down_from_day[:], pop.down_until_day[:], pop.state[:] = saved
-    return wells, int(n[0]), up
 
 
 def test_failures_skip_wells_down_or_not_yet_online():

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from cbm_sim import decline, history
-from cbm_sim.supply import BlockSupply
+from cbm_sim.wells import decline, history
+from cbm_sim.wells.supply import BlockSupply
 
 DPY = 365.25  # days per year, as cbm_sim.units.DAYS_PER_YEAR
 

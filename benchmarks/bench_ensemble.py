@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from cbm_sim.ensemble import run_ensemble
-from cbm_sim.scenario import Distribution, Scenario, load_scenario
+from cbm_sim.scenario.files import load_scenario
+from cbm_sim.scenario.model import Distribution, Scenario
+from cbm_sim.studies.ensemble import run_ensemble
 
 PLAN = Path(__file__).resolve().parents[1] / "scenarios" / "plan.yaml"
 # assumption: two typical uncertain inputs when the plan scenario states none: the type-curve
@@ -39,8 +40,8 @@ def main(n: int, configurations: tuple[int, ...] = (1, 2)) -> None:
     print(f"inputs {list(scenario.uncertainty)}")
     measures = ("production", "value", "targets")
     try:
-        import cbm_sim.targets
-        import cbm_sim.valuation  # noqa: F401
+        import cbm_sim.economics.targets
+        import cbm_sim.economics.valuation  # noqa: F401
     except ModuleNotFoundError:
         measures = ("production",)
     print(f"measures: {measures}")

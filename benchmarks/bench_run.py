@@ -4,11 +4,11 @@ Run: ``.venv/bin/python benchmarks/bench_run.py [--wells 400]``
 
 Prints the wall time and peak memory (tracemalloc) of one full daily run of
 ``scenarios/plan.yaml`` (2021-2030), then compares the engine's well supply
-(:class:`cbm_sim.supply.BlockSupply`: Chebyshev windows plus exact per-day corrections) with
+(:class:`cbm_sim.wells.supply.BlockSupply`: Chebyshev windows plus exact per-day corrections) with
 two references on the 2021 wells over the whole horizon: the exact per-well kernel of every
-step (:class:`cbm_sim.population.StepVolumes`, the engine's previous path) on all wells, and
+step (:class:`cbm_sim.wells.stepping.StepVolumes`, the engine's previous path) on all wells, and
 a naive one — every well its own SimPy process stepping daily, computing its day's gas from
-:func:`cbm_sim.decline.cumulative` — on a subset, scaled to all wells. Totals must agree to
+:func:`cbm_sim.wells.decline.cumulative` — on a subset, scaled to all wells. Totals must agree to
 1e-9 relative.
 """
 
@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from cbm_sim import decline, simulation
-from cbm_sim.population import PARAMS, StepVolumes, initial_population
-from cbm_sim.scenario import load_scenario
-from cbm_sim.supply import BlockSupply
-from cbm_sim.wells import WellPopulation
+from cbm_sim.results import simulate
+from cbm_sim.scenario.files import load_scenario
+from cbm_sim.wells import decline
+from cbm_sim.wells.population import WellPopulation
+from cbm_sim.wells.stepping import PARAMS, StepVolumes, initial_population
+from cbm_sim.wells.supply import BlockSupply
 
 N_DAYS = 3652
 
@@ -61,10 +62,10 @@ def main() -> None:
     times = []
     for _ in range(3):  # the first run also pays for imports and caches (numba included)
         t0 = time.perf_counter()
-        res = simulation.run(scenario)
+        res = simulate.run(scenario)
         times.append(time.perf_counter() - t0)
     tracemalloc.start()  # a separate run: tracemalloc slows Python code several times
-    simulation.run(scenario)
+    simulate.run(scenario)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     print(

@@ -118,7 +118,7 @@ def check(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return arr
 
 
-# --- decline-curve parameters (cbm_sim.decline) ----------------------------------------------
+# --- decline-curve parameters (cbm_sim.wells.decline) -------------------------------------
 # The limits are validity limits of the model, deliberately wider than any observed CBM well, so
 # that validation rejects nonsense (negative rates, NaN) and not merely unusual wells.
 register(

@@ -17,8 +17,9 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from cbm_sim.results import Results
-    from cbm_sim.scenario import Scenario
+    from cbm_sim.results.frames import Results
+    from cbm_sim.scenario.model import Scenario
+    from cbm_sim.studies.ensemble import EnsembleResult
 
 __all__ = ["main", "plan_group", "side_by_side"]
 
@@ -97,7 +98,7 @@ def render_audit(frame: pd.DataFrame, console: Console, only: tuple[str, ...] = 
 )
 def plan_audit(csv_path: Path | None, only: tuple[str, ...]) -> None:
     """Check the plan's internal consistency (sums, unit values, balances, years)."""
-    from cbm_sim.audit import audit
+    from cbm_sim.plan.audit import audit
 
     frame = audit()
     render_audit(frame, Console(width=200), only)
@@ -122,8 +123,8 @@ def _debug_option(func: Callable[..., None]) -> Callable[..., None]:
 @contextmanager
 def _reported(debug: bool) -> Iterator[None]:
     """Turn exceptions into one short message and an exit status (2 for bad input)."""
-    from cbm_sim.outputs import OutputExistsError
-    from cbm_sim.scenario_io import ScenarioError
+    from cbm_sim.results.rundir import OutputExistsError
+    from cbm_sim.scenario.files import ScenarioError
 
     try:
         yield
@@ -146,7 +147,7 @@ def _reported(debug: bool) -> Iterator[None]:
 
 def _simulate(scenario: Scenario, console: Console) -> Results:
     """Run the simulation with a progress bar (on stderr, hidden when not a terminal)."""
-    from cbm_sim.simulation import run
+    from cbm_sim.results.simulate import run
 
     columns = (
         TextColumn("{task.description}"),
@@ -222,16 +223,16 @@ def run_command(
     """
     console = Console(stderr=True)
     with _reported(debug):
-        from cbm_sim.outputs import check_target, staged_directory, write_run
-        from cbm_sim.scenario import load_scenario
+        from cbm_sim.results.rundir import check_target, staged_directory, write_run
+        from cbm_sim.scenario.files import load_scenario
 
         scenario = load_scenario(scenario_file)
         if seed is not None:
             scenario = scenario.model_copy(update={"seed": seed})
         out = output if output is not None else Path("runs") / scenario.name
         check_target(out, overwrite=overwrite)  # refuse before a long run, not after
-        from cbm_sim.targets import check_targets
-        from cbm_sim.valuation import value
+        from cbm_sim.economics.targets import check_targets
+        from cbm_sim.economics.valuation import value
 
         with staged_directory(out, overwrite=overwrite) as stage:
             results = _simulate(scenario, console)
@@ -257,8 +258,7 @@ def validate_command(scenario_files: tuple[Path, ...], debug: bool) -> None:
     Prints one line per problem (file:line: field: what was expected); exits with status 2
     if any file is invalid.
     """
-    from cbm_sim.scenario import load_scenario
-    from cbm_sim.scenario_io import ScenarioError
+    from cbm_sim.scenario.files import ScenarioError, load_scenario
 
     bad = 0
     for path in scenario_files:
@@ -280,7 +280,7 @@ def _targets_of(source: Path, console: Console) -> tuple[str, pd.DataFrame]:
     if source.is_dir():
         csv = source / "targets.csv"
         if not csv.is_file():
-            from cbm_sim.scenario_io import Problem, ScenarioError
+            from cbm_sim.scenario.files import Problem, ScenarioError
 
             raise ScenarioError(
                 [Problem(str(source), None, "", "no targets.csv: not a run directory")]
@@ -290,8 +290,8 @@ def _targets_of(source: Path, console: Console) -> tuple[str, pd.DataFrame]:
             json.loads(meta.read_text(encoding="utf-8")).get("scenario") if meta.is_file() else None
         )
         return str(name or source.name), pd.read_csv(csv, keep_default_na=False, na_values=[""])
-    from cbm_sim.scenario import load_scenario
-    from cbm_sim.targets import check_targets
+    from cbm_sim.economics.targets import check_targets
+    from cbm_sim.scenario.files import load_scenario
 
     scenario = load_scenario(source)
     return scenario.name, check_targets(_simulate(scenario, console))
@@ -356,7 +356,7 @@ def compare_command(sources: tuple[Path, ...], output: Path | None, debug: bool)
 )
 def schema_command(output: Path | None) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
-    from cbm_sim.scenario import Scenario
+    from cbm_sim.scenario.model import Scenario
 
     text = json.dumps(Scenario.model_json_schema(), ensure_ascii=False, indent=2)
     if output is None:
@@ -368,8 +368,8 @@ def schema_command(output: Path | None) -> None:
 
 def _load_results(source: Path, console: Console) -> Results:
     """Results from a ``run -o`` directory, or from running a scenario file."""
-    from cbm_sim.results import Results as _Results
-    from cbm_sim.scenario import load_scenario
+    from cbm_sim.results.frames import Results as _Results
+    from cbm_sim.scenario.files import load_scenario
 
     if source.is_dir():
         return _Results.from_parquet(source)  # with the run's scenario.yaml: its prices
@@ -377,7 +377,7 @@ def _load_results(source: Path, console: Console) -> Results:
 
 
 def _load_ensemble(directory: Path):
-    from cbm_sim.charts import EnsembleFrames
+    from cbm_sim.report.charts import EnsembleFrames
 
     missing = [n for n in ("percentiles.csv", "probabilities.csv") if not (directory / n).is_file()]
     if missing:
@@ -419,7 +419,7 @@ def report_command(
     console = Console(stderr=True)
     ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
     with _reported(debug):
-        from cbm_sim.report import write_report
+        from cbm_sim.report.pdf import write_report
 
         results = _load_results(source, console)
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -427,12 +427,146 @@ def report_command(
         click.echo(f"wrote {path}")
 
 
-def _register_uncertainty_commands() -> None:
-    from cbm_sim.ensemble import ensemble_command
-    from cbm_sim.goalseek import goal_seek_command
+# -- uncertainty: the study modules (scipy, dask) are imported only when a command runs --
 
-    main.add_command(ensemble_command)
-    main.add_command(goal_seek_command)
+GOAL_SEEK_LEVERS = ("drilling", "peak_rate", "price")
+"""The levers of ``goal-seek`` (as ``studies.goalseek.LEVERS``; a test keeps them equal)."""
 
 
-_register_uncertainty_commands()
+@main.command("ensemble")
+@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-n", "--members", "n", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="local worker processes (1 = no Dask)",
+)
+@click.option("--scheduler", default=None, help="address of a Dask scheduler, tcp://host:port")
+@click.option("--seed", type=int, default=None, help="root seed (default: the scenario's)")
+@click.option("-o", "--out", "out", type=click.Path(file_okay=False), required=True)
+@click.option("--overwrite", is_flag=True, help="replace a non-empty output directory")
+@click.option(
+    "--tornado",
+    "with_tornado",
+    is_flag=True,
+    help="also swing each uncertain input between its P10 and P90 (tornado.csv)",
+)
+def ensemble_command(
+    scenario_file: str,
+    n: int,
+    workers: int | None,
+    scheduler: str | None,
+    seed: int | None,
+    out: str,
+    overwrite: bool,
+    with_tornado: bool,
+) -> None:
+    """Run an N-member Monte Carlo ensemble of SCENARIO_FILE and write its summaries.
+
+    Prints P10/P50/P90 of production and total value and the probability of meeting each
+    total target; writes members, statuses, percentiles.csv, probabilities.csv, failures.csv
+    (and tornado.csv with --tornado) into OUT.
+    """
+    from rich.console import Console
+    from rich.progress import Progress as Bar
+
+    from cbm_sim.scenario import load_scenario
+    from cbm_sim.studies.ensemble import run_ensemble
+
+    scenario = load_scenario(scenario_file)
+    console = Console(stderr=True)
+    with Bar(console=console, transient=True) as bar:
+        task = bar.add_task(f"ensemble of {n}", total=1.0)
+        result = run_ensemble(
+            scenario,
+            n,
+            workers=workers,
+            scheduler=scheduler,
+            seed=seed,
+            progress=lambda f: bar.update(task, completed=f),
+        )
+    out_dir = result.to_dir(out, overwrite=overwrite)
+    if with_tornado:
+        from cbm_sim.studies.sensitivity import tornado
+
+        years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
+        tornado(scenario, years=years, workers=1).to_csv(out_dir / "tornado.csv", index=False)
+    _print_ensemble_summary(result, Console())
+    click.echo(
+        f"{len(result.members['member'].unique())} of {n} members ran, "
+        f"{len(result.failures)} failed; written to {out}"
+    )
+    for row in result.failures.itertuples(index=False):
+        click.echo(f"member {row.member} failed: {row.error}", err=True)
+
+
+def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
+    from rich.table import Table
+
+    pct = result.percentiles()
+    pct = pct[
+        pct["quantity"].isin(["production.total", "output.total"]) & pct["year"].isin([2025, 2030])
+    ]
+    table = Table(title="P10 / P50 / P90 (亿m³, 亿元)")
+    for col in ("year", "quantity", "P10", "P50", "P90"):
+        table.add_column(col, justify="left" if col == "quantity" else "right")
+    for r in pct.itertuples(index=False):
+        table.add_row(str(r.year), r.quantity, *(f"{v / 1e8:,.1f}" for v in (r.p10, r.p50, r.p90)))
+    console.print(table)
+    prob = result.probabilities()
+    prob = prob[prob["target"].isin(["output.total", "production.total"])]
+    for r in prob.itertuples(index=False):
+        console.print(
+            f"P(meet {r.target} {r.year}) = {r.probability:.2f} ± {r.std_error:.2f} (MC s.e.)"
+        )
+
+
+def _parse_target(ctx: click.Context, param: click.Parameter, text: str) -> tuple[int, float]:
+    """``YEAR:VALUE`` (e.g. ``2025:500``) → (2025, 500.0)."""
+    year, sep, value = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(year), float(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"expected YEAR:VALUE such as 2025:500 (亿元), got {text!r}"
+        ) from None
+
+
+@main.command("goal-seek")
+@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--target",
+    "target",
+    required=True,
+    callback=_parse_target,
+    help="YEAR:VALUE, e.g. 2025:500 (亿元; 亿m3 for a production --quantity)",
+)
+@click.option("--lever", type=click.Choice(GOAL_SEEK_LEVERS), required=True)
+@click.option("--low", type=float, default=0.5, show_default=True, help="lowest multiplier")
+@click.option("--high", type=float, default=3.0, show_default=True, help="highest multiplier")
+@click.option("--quantity", default="output.total", show_default=True, help="plan id")
+def goal_seek_command(
+    scenario_file: str,
+    target: tuple[int, float],
+    lever: str,
+    low: float,
+    high: float,
+    quantity: str,
+) -> None:
+    """Find the smallest LEVER multiplier for which QUANTITY reaches the TARGET.
+
+    Exits 1 when the bounds cannot reach the target (the message says how close they come).
+    """
+    from cbm_sim.scenario import load_scenario
+    from cbm_sim.studies.goalseek import goal_seek
+
+    year, value = target
+    result = goal_seek(
+        load_scenario(scenario_file), year, value, lever, (low, high), quantity=quantity
+    )
+    click.echo(result.message)
+    if not result.converged:
+        raise SystemExit(1)

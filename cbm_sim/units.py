@@ -147,3 +147,11 @@ def _factor(unit: str) -> float:
     except KeyError:
         known = ", ".join(sorted(UNIT_FACTORS))
         raise ValueError(f"unknown unit {unit!r}; expected one of: {known}") from None
+
+
+CH4_MOLAR_MASS_G_PER_MOL: float = 16.043
+"""Molar mass of methane [g/mol] (IUPAC atomic weights: C 12.011, H 1.008)."""
+CO2_MOLAR_MASS_G_PER_MOL: float = 44.009
+"""Molar mass of carbon dioxide [g/mol] (C 12.011, O 15.999)."""
+CO2_T_PER_T_CH4_BURNT: float = CO2_MOLAR_MASS_G_PER_MOL / CH4_MOLAR_MASS_G_PER_MOL
+"""CO2 emitted per tonne of methane burnt [t/t] (stoichiometry, ≈ 2.743)."""

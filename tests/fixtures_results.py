@@ -1,4 +1,4 @@
-"""Synthetic :class:`~cbm_sim.results.Results` for the valuation, target and carbon tests.
+"""Synthetic :class:`~cbm_sim.results.frames.Results` for the valuation, target and carbon tests.
 
 :func:`results_from` builds the tidy annual frame of the Results contract from chosen driver
 values; :func:`plan_results` fills every series the valuation reads with the plan's own physical
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from cbm_sim.plan import load_plan
-from cbm_sim.results import ANNUAL_COLUMNS, DAILY_COLUMNS, EVENT_COLUMNS, Results
+from cbm_sim.plan.figures import load_plan
+from cbm_sim.results.frames import ANNUAL_COLUMNS, DAILY_COLUMNS, EVENT_COLUMNS, Results
 
 UNITS = {
     "production": "m3",

@@ -47,7 +47,7 @@ def outside(name: str) -> st.SearchStrategy[float]:
 def decline_params(
     qi_hi: float = 1e5, di_hi: float = 5.0, b_hi: float = 2.5, t_incline_hi: float = 1000.0
 ) -> st.SearchStrategy[dict[str, float]]:
-    """Keyword arguments for :func:`cbm_sim.decline.rate` (narrowed to realistic wells)."""
+    """Keyword arguments for :func:`cbm_sim.wells.decline.rate` (narrowed to realistic wells)."""
     return st.fixed_dictionaries(
         {
             "qi": param("qi", 1.0, qi_hi),

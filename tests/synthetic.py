@@ -1,6 +1,6 @@
 """Synthetic inputs for the chart and report tests, built exactly to the module contracts.
 
-:func:`build` returns a :class:`~cbm_sim.results.Results` whose daily frame follows the
+:func:`build` returns a :class:`~cbm_sim.results.frames.Results` whose daily frame follows the
 entity/quantity table of ``docs/architecture.md`` (plus ``storage/rule_3day_need``, which the
 simulation records) and whose gas balance closes every day by construction; the valuation frame
 (``year, sub_cluster, item, value_yuan``), the target-check frame (``year, sub_cluster, item,
@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from cbm_sim import units
-from cbm_sim.charts_ensemble import EnsembleFrames
-from cbm_sim.results import Results, annualise, events_frame, tidy_daily
-from cbm_sim.targets import TARGET_COLUMNS
+from cbm_sim.economics.targets import TARGET_COLUMNS
+from cbm_sim.report.ensemble_charts import EnsembleFrames
+from cbm_sim.results.frames import Results, annualise, events_frame, tidy_daily
 
 BLOCKS = ("zhengzhuang", "shizhuang", "mabi", "panzhuang", "zaoyuan", "qinnan", "fanzhuang")
 SECTORS = ("field_use", "residential", "commercial", "transport", "industry", "chemicals")

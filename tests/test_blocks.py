@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import simpy
 
-from cbm_sim import simulation
-from cbm_sim.blocks import BlockAgent, load_blocks
-from cbm_sim.scenario import BlockProgramme, Drilling, Horizon, Scenario
+from cbm_sim.cluster.blocks import BlockAgent
+from cbm_sim.plan.blocks import load_blocks
+from cbm_sim.results import simulate
+from cbm_sim.scenario.model import BlockProgramme, Drilling, Horizon, Scenario
 
 
 def test_the_plan_blocks_and_their_reserves():
@@ -65,7 +66,7 @@ def test_a_programme_beyond_the_reserves_hits_the_wall():
         blocks={"panzhuang": BlockProgramme(vertical_wells_per_year={2022: 5000}, rigs=200)}
     )
     sc = Scenario(horizon=Horizon(end=dt.date(2024, 12, 31), step_days=30), drilling=drilling)
-    res = simulation.run(sc)
+    res = simulate.run(sc)
     walls = res.events[res.events["event"] == "reserves wall"]
     assert list(walls["entity"]) == ["block:panzhuang"]
     assert "proved × recovery factor" in walls["detail"].iloc[0]

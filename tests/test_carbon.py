@@ -1,4 +1,4 @@
-"""Tests of cbm_sim.carbon: closed forms, zero price, agreement with the valuation."""
+"""Tests of cbm_sim.economics.carbon: closed forms, zero price, agreement with the valuation."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from fixtures_results import plan_results, results_from
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm_sim.carbon import (
+from cbm_sim.economics.carbon import (
     CARBON_COLUMNS,
     CO2_T_PER_T_CH4_BURNT,
     carbon_accounting,
     ch4_mass_t,
     co2e_avoided_t,
 )
-from cbm_sim.valuation import ValuationConfig, item_totals, value
+from cbm_sim.economics.valuation import ValuationConfig, item_totals, value
 
 
 def test_stoichiometric_co2_per_ch4():

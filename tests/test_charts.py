@@ -22,12 +22,13 @@ from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.testing.compare import compare_images
 from synthetic import CLUSTER_TARGETS_YI, ITEMS, PRODUCTION_TARGETS_YI_M3, Synthetic, build
 
-from cbm_sim import charts, charts_supply, charts_value, units
-from cbm_sim.charts_base import LABELS, label
-from cbm_sim.charts_ensemble import display_unit
-from cbm_sim.fonts import Lang, use_report_style
-from cbm_sim.plan import load_plan
-from cbm_sim.valuation import SUB_CLUSTERS
+from cbm_sim import units
+from cbm_sim.economics.valuation import SUB_CLUSTERS
+from cbm_sim.plan.figures import load_plan
+from cbm_sim.report import charts, supply_charts, value_charts
+from cbm_sim.report.ensemble_charts import display_unit
+from cbm_sim.report.fonts import Lang, use_report_style
+from cbm_sim.report.style import LABELS, label
 
 BASELINES = Path(__file__).parent / "baseline_images"
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
@@ -40,7 +41,7 @@ def synth() -> Synthetic:
 
 
 def all_charts(s: Synthetic, lang: Lang) -> dict[str, Figure]:
-    from cbm_sim.report import build_charts
+    from cbm_sim.report.pdf import build_charts
 
     return build_charts(s.results, lang, targets=s.targets, values=s.valuation, ensemble=s.ensemble)
 
@@ -175,8 +176,8 @@ def test_production_groups_small_blocks(synth: Synthetic) -> None:
 
 def test_balance_groups_conserve_gas(synth: Synthetic) -> None:
     groups = charts.balance_groups(synth.results)
-    supply = groups[list(charts_supply.SUPPLY_GROUPS)].sum(axis=1)
-    uses = groups[list(charts_supply.USE_GROUPS)].sum(axis=1)
+    supply = groups[list(supply_charts.SUPPLY_GROUPS)].sum(axis=1)
+    uses = groups[list(supply_charts.USE_GROUPS)].sum(axis=1)
     residual = synth.results.annual_series("balance", "residual")
     np.testing.assert_allclose(supply - uses, residual.reindex(supply.index), atol=1.0)
     delivered = synth.results.annual[synth.results.annual["quantity"] == "delivered"]
@@ -192,7 +193,7 @@ def test_balance_bars_stack_to_supply_and_uses(synth: Synthetic) -> None:
         x = round(bar.get_x() + bar.get_width() / 2, 6)
         tops[x] = max(tops.get(x, 0.0), bar.get_y() + bar.get_height())
     for year in groups.index:
-        supply = groups.loc[year, list(charts_supply.SUPPLY_GROUPS)].sum() / YI
+        supply = groups.loc[year, list(supply_charts.SUPPLY_GROUPS)].sum() / YI
         assert tops[round(year - 0.19, 6)] == pytest.approx(supply)
         assert tops[round(year + 0.19, 6)] == pytest.approx(supply, rel=1e-9)
 
@@ -396,7 +397,7 @@ def test_image_regression(synth: Synthetic, tmp_path: Path, name: str, lang: str
 )
 def test_label_spreading_keeps_order_gap_and_centre(ys: list[float], gap: float) -> None:
     ys = sorted(ys, reverse=True)
-    out = charts_supply._spread(ys, gap)
+    out = supply_charts._spread(ys, gap)
     assert all(a - b >= gap - 1e-9 for a, b in itertools.pairwise(out))
     assert np.mean(out) == pytest.approx(np.mean(ys))
 
@@ -404,7 +405,7 @@ def test_label_spreading_keeps_order_gap_and_centre(ys: list[float], gap: float)
 @settings(max_examples=60, deadline=None)
 @given(st.text(alphabet="晋城煤层气abc de", max_size=200), st.integers(4, 40))
 def test_wrap_respects_width_and_keeps_the_text(text: str, width: int) -> None:
-    lines = charts_value._wrap(text, width).split("\n")
+    lines = value_charts._wrap(text, width).split("\n")
     assert all(sum(2 if ord(ch) > 0x2E7F else 1 for ch in ln) <= width for ln in lines)
     words = text.split()
     if all(ord(c) < 0x2E80 for c in text) and all(len(w) < width for w in words):
@@ -415,5 +416,5 @@ def test_wrap_respects_width_and_keeps_the_text(text: str, width: int) -> None:
 
 def test_items_with_full_ids_are_normalised() -> None:
     frame = pd.DataFrame({"item": ["output.services.workover", "workover", "total"]})
-    keys = [charts_value.item_key(i, "services") for i in frame["item"]]
+    keys = [value_charts.item_key(i, "services") for i in frame["item"]]
     assert keys == ["workover", "workover", "total"]

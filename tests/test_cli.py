@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from cbm_sim.cli import main
-from cbm_sim.outputs import OUTPUT_FILES
-from cbm_sim.scenario import Scenario
+from cbm_sim.results.rundir import OUTPUT_FILES
+from cbm_sim.scenario.model import Scenario
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 
@@ -208,7 +208,7 @@ def test_existing_output_directory_is_refused_without_overwrite(tmp_path: Path) 
 
 
 def test_interrupted_run_leaves_no_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import cbm_sim.simulation
+    import cbm_sim.results.simulate
 
     calls = []
 
@@ -219,7 +219,7 @@ def test_interrupted_run_leaves_no_output(tmp_path: Path, monkeypatch: pytest.Mo
         progress(0.4)
         raise RuntimeError("disk full half way")
 
-    monkeypatch.setattr(cbm_sim.simulation, "run", failing_run)
+    monkeypatch.setattr(cbm_sim.results.simulate, "run", failing_run)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["run", str(SCENARIOS / "plan.yaml"), "-o", str(out)])
     assert calls == ["plan"]  # the failure happened inside the run, not before it

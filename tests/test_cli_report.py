@@ -8,18 +8,18 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from cbm_sim import simulation
 from cbm_sim.cli import main
-from cbm_sim.outputs import write_run
-from cbm_sim.scenario import Horizon, Scenario
-from cbm_sim.targets import check_targets
-from cbm_sim.valuation import value
+from cbm_sim.economics.targets import check_targets
+from cbm_sim.economics.valuation import value
+from cbm_sim.results import simulate
+from cbm_sim.results.rundir import write_run
+from cbm_sim.scenario.model import Horizon, Scenario
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     sc = Scenario(name="short", horizon=Horizon(end=dt.date(2030, 12, 31), step_days=30))
-    res = simulation.run(sc)
+    res = simulate.run(sc)
     out = tmp_path_factory.mktemp("run") / "short"
     out.mkdir()
     write_run(out, res, targets=check_targets(res), valuation=value(res))

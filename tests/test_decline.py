@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.integrate import quad
 from strategies import decline_params, outside, param
 
-from cbm_sim import decline
+from cbm_sim.wells import decline
 
 FAST = settings(max_examples=40, deadline=None)
 

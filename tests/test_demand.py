@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm_sim import demand
-from cbm_sim.scenario import ColdSpell, Demand, Residential, Sector
+from cbm_sim.cluster import demand
+from cbm_sim.scenario.model import ColdSpell, Demand, Residential, Sector
 
 
 @settings(max_examples=50, deadline=None)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm_sim.dispatch import greedy_allocate, route, route_steps, tiered_allocate
+from cbm_sim.cluster.dispatch import greedy_allocate, route, route_steps, tiered_allocate
 
 volumes = st.floats(min_value=0.0, max_value=1e9, allow_nan=False)
 shares = st.floats(min_value=0.0, max_value=1.0)

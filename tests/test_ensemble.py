@@ -1,4 +1,4 @@
-"""Tests of cbm_sim.ensemble and cbm_sim.sensitivity (short weekly-step horizons, n <= 6)."""
+"""Tests of cbm_sim.studies.ensemble and .sensitivity (short weekly-step horizons, n <= 6)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm_sim import simulation
-from cbm_sim.ensemble import (
+from cbm_sim.results import simulate
+from cbm_sim.scenario.model import BlockProgramme, Distribution, Drilling, Horizon, Scenario
+from cbm_sim.studies.ensemble import (
     MemberOutcome,
     apply,
     collect,
@@ -22,8 +23,7 @@ from cbm_sim.ensemble import (
     run_ensemble,
     summarise,
 )
-from cbm_sim.scenario import BlockProgramme, Distribution, Drilling, Horizon, Scenario
-from cbm_sim.sensitivity import sobol, tornado
+from cbm_sim.studies.sensitivity import sobol, tornado
 
 PEAK = "type_curves.peak_rate_scale"
 INDUSTRY = "demand.industry.annual_1e8_m3"
@@ -116,7 +116,7 @@ def test_degenerate_ensemble_equals_the_deterministic_runs() -> None:
     result = run_ensemble(scenario, 2, workers=1, seed=11, measures=("production",))
     assert result.failures.empty
     for i, ss in enumerate(member_seeds(11, 2)):
-        expected, _ = summarise(simulation.run(scenario, seed=ss), ("production",))
+        expected, _ = summarise(simulate.run(scenario, seed=ss), ("production",))
         got = result.members[result.members["member"] == i].drop(columns="member")
         pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
     # Conservation: total = surface + underground (coal-mine drainage).
@@ -209,8 +209,8 @@ def test_run_ensemble_rejects_n_below_one() -> None:
 
 
 def test_value_and_target_summaries_when_available() -> None:
-    pytest.importorskip("cbm_sim.valuation")
-    pytest.importorskip("cbm_sim.targets")
+    pytest.importorskip("cbm_sim.economics.valuation")
+    pytest.importorskip("cbm_sim.economics.targets")
     result = run_ensemble(short(end=2025), 1, workers=1, seed=1)
     assert result.failures.empty, result.failures["error"].tolist()
     row = result.members.iloc[-1]
@@ -224,7 +224,7 @@ def test_value_and_target_summaries_when_available() -> None:
 def test_tornado_swings_between_p10_and_p90() -> None:
     scenario = short(end=2022, **{PEAK.replace(".", "__"): UNCERTAIN.uncertainty[PEAK]})
     frame = tornado(scenario, quantity="production.surface", years=(2021, 2022))
-    base, _ = summarise(simulation.run(scenario), ("production",))
+    base, _ = summarise(simulate.run(scenario), ("production",))
     assert list(frame["input"]) == [PEAK, PEAK]
     for row in frame.itertuples(index=False):
         # More peak rate, more gas: the P10 case is below the base, the P90 case above.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from cbm_sim.facilities import Facility
-from cbm_sim.scenario import Reliability
+from cbm_sim.cluster.facilities import Facility
+from cbm_sim.scenario.model import Reliability
 
 
 def _trace(fac: Facility, days: int, seed: int = 1) -> np.ndarray:

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm_sim import failures, population
-from cbm_sim.supply import BlockSupply
-from cbm_sim.wells import DOWN, WellPopulation
+from cbm_sim.wells import failures, stepping
+from cbm_sim.wells.population import DOWN, WellPopulation
+from cbm_sim.wells.supply import BlockSupply
 
 N_BLOCKS = 3
 
@@ -43,12 +43,12 @@ def test_failing_wells_were_producing_and_counts_follow_the_population(
     rng = np.random.default_rng(seed)
     pop = _population(rng, 60, 80.0)
     supply = BlockSupply(pop, N_BLOCKS, step_days=1)
-    exact = population.StepVolumes(pop) if per_call == 1 else None
+    exact = stepping.StepVolumes(pop) if per_call == 1 else None
     fail_rng = np.random.default_rng(seed + 1)
     days = 120
     for d0 in range(0, days, per_call):
         steps = np.arange(d0, min(d0 + per_call, days))
-        producing = set(population.producing_indices(pop, float(d0)).tolist())
+        producing = set(stepping.producing_indices(pop, float(d0)).tolist())
         got = supply.fail(fail_rng, steps, np.full(steps.size, rate / 365.25), workover)
         assert got.shape == steps.shape and (got >= 0).all()
         failed = set(np.flatnonzero(pop.down_from_day == d0).tolist())
@@ -56,7 +56,7 @@ def test_failing_wells_were_producing_and_counts_follow_the_population(
         if per_call == 1:  # later steps of a call may fail a well again (short workovers)
             assert len(failed) == got[0]
         gas, active, total, down = supply.steps(steps, steps + 1)
-        ref = population.counts_by_block(pop, float(steps[-1]), N_BLOCKS)
+        ref = stepping.counts_by_block(pop, float(steps[-1]), N_BLOCKS)
         np.testing.assert_array_equal(total[-1], ref.total)
         np.testing.assert_array_equal(active[-1], ref.active)
         assert down[-1] == ref.down
@@ -89,7 +89,7 @@ def test_one_call_for_many_steps_equals_a_call_per_step():
 def _one_step(pop: WellPopulation, day: int, expected: float, rng: np.random.Generator):
     """Draw one step's failures on ``day`` and undo them (the population as it was)."""
     saved = (pop.down_from_day.copy(), pop.down_until_day.copy(), pop.state.copy())
-    up = population.producing_indices(pop, float(day))
+    up = stepping.producing_indices(pop, float(day))
     wells, _, n = failures.draw(
         rng,
         pop,

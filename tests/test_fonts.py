@@ -12,9 +12,9 @@ from fontTools.ttLib import TTFont
 from matplotlib import font_manager
 from pypdf import PdfReader
 
-from cbm_sim import fonts
-from cbm_sim.charts_base import LABELS
-from cbm_sim.charts_base import new_figure as make_figure
+from cbm_sim.report import fonts
+from cbm_sim.report.style import LABELS
+from cbm_sim.report.style import new_figure as make_figure
 
 
 def _cjk_chars(text: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""Tests of cbm_sim.goalseek: the bracketing logic on closed forms, then on the simulation."""
+"""Tests of cbm_sim.studies.goalseek: bracketing on closed forms, then on the simulation."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm_sim.goalseek import apply_lever, goal_seek, quantity_in_year, solve_monotone
-from cbm_sim.scenario import BlockProgramme, Drilling, Horizon, Scenario
+from cbm_sim.scenario.model import BlockProgramme, Drilling, Horizon, Scenario
+from cbm_sim.studies.goalseek import apply_lever, goal_seek, quantity_in_year, solve_monotone
 
 
 @given(st.floats(0.5, 60.0))
@@ -96,14 +96,14 @@ def test_goal_seek_peak_rate_lands_on_target() -> None:
 
 
 def test_price_lever_matches_the_linear_closed_form() -> None:
-    pytest.importorskip("cbm_sim.valuation")
+    pytest.importorskip("cbm_sim.economics.valuation")
     import dataclasses
 
-    from cbm_sim import simulation
-    from cbm_sim.ensemble import summarise
+    from cbm_sim.results import simulate
+    from cbm_sim.studies.ensemble import summarise
 
     base = _scenario()
-    results = simulation.run(base)
+    results = simulate.run(base)
 
     def total_1e8(x: float) -> float:
         priced = dataclasses.replace(results, scenario=apply_lever(base, "price", x))
@@ -122,8 +122,8 @@ def test_price_lever_matches_the_linear_closed_form() -> None:
 
 
 def test_drilling_lever_scales_rigs_with_the_wells():
-    from cbm_sim.goalseek import apply_lever
-    from cbm_sim.scenario import BlockProgramme, Drilling, Scenario
+    from cbm_sim.scenario.model import BlockProgramme, Drilling, Scenario
+    from cbm_sim.studies.goalseek import apply_lever
 
     sc = Scenario(
         drilling=Drilling(

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
-from cbm_sim import history
-from cbm_sim.wells import HORIZONTAL, VERTICAL
+from cbm_sim.wells import history
+from cbm_sim.wells.population import HORIZONTAL, VERTICAL
 
 # Plan 晋市政发〔2022〕28号 ch1 §2 二: "2021年，全市煤层气年产量达42.67亿立方米" and
 # "累计施工钻井达 10595口（直井 9005口、水平井1590口）"; ch1 §2 一: proved reserves 3706.48 亿m³.

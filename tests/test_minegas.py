@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cbm_sim import minegas
-from cbm_sim.scenario import MineGas
+from cbm_sim.cluster import minegas
+from cbm_sim.scenario.model import MineGas
 
 
 def test_daily_figures_add_up_to_the_plan_years():

@@ -20,9 +20,10 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 kernelspec = pytest.importorskip("jupyter_client.kernelspec")
 
-from cbm_sim import simulation, targets  # noqa: E402
-from cbm_sim.plan import load_plan  # noqa: E402
-from cbm_sim.scenario import load_scenario  # noqa: E402
+from cbm_sim.economics import targets  # noqa: E402
+from cbm_sim.plan.figures import load_plan  # noqa: E402
+from cbm_sim.results import simulate  # noqa: E402
+from cbm_sim.scenario.files import load_scenario  # noqa: E402
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SCENARIOS = NOTEBOOKS.parent / "scenarios"
@@ -119,7 +120,7 @@ def test_plan_notebook_reports_the_package_numbers(kernel_name: str) -> None:
     scenario = scenario.model_copy(
         update={"horizon": scenario.horizon.model_copy(update={"step_days": FAST_STEP_DAYS})}
     )
-    direct = targets.check_targets(simulation.run(scenario))
+    direct = targets.check_targets(simulate.run(scenario))
     direct = direct[direct["sub_cluster"] == "total"].set_index("year")
     plan = load_plan()
     for year in (2025, 2030):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm_sim.paths import interpolate, value_at
+from cbm_sim.scenario.paths import interpolate, value_at
 
 
 def test_linear_between_and_flat_outside():

@@ -1,4 +1,4 @@
-"""Tests of cbm_sim.plan: the packaged plan data, its look-ups and its loader's errors."""
+"""Tests of cbm_sim.plan.figures: the packaged plan data, its look-ups and its loader's errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cbm_sim import units
-from cbm_sim.plan import Figure, Plan, PlanDataError, expression_ids, load_plan, parse_plan
+from cbm_sim.plan.figures import Figure, Plan, PlanDataError, expression_ids, load_plan, parse_plan
 
 _DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _MULT = {"十": 10, "百": 100, "千": 1000}

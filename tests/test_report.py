@@ -12,8 +12,8 @@ import pytest
 from pypdf import PdfReader
 from synthetic import Synthetic, build
 
-from cbm_sim import report
-from cbm_sim.charts_base import CHART_SIZE_IN
+from cbm_sim.report import pdf as report_pdf
+from cbm_sim.report.style import CHART_SIZE_IN
 
 # Pages of a single run: cover, production, balance, Sankey 2025 and 2030, facilities,
 # storage, value bars, item table.
@@ -37,7 +37,7 @@ def _write_capturing(synth: Synthetic, out: Path, lang: str, ensemble: bool, **k
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            path = report.write_report(
+            path = report_pdf.write_report(
                 synth.results,
                 out,
                 lang=lang,
@@ -158,7 +158,7 @@ def test_english_report_has_no_chinese_labels(en_report, synth: Synthetic) -> No
 
 
 def test_report_without_ensemble_has_the_single_run_pages(synth: Synthetic, tmp_path) -> None:
-    from cbm_sim.report import build_charts
+    from cbm_sim.report.pdf import build_charts
 
     figures = build_charts(synth.results, "en", targets=synth.targets, values=synth.valuation)
     assert len(figures) == SINGLE_RUN_PAGES
@@ -167,11 +167,13 @@ def test_report_without_ensemble_has_the_single_run_pages(synth: Synthetic, tmp_
 def test_bad_arguments_are_named(synth: Synthetic, tmp_path: Path) -> None:
     kwargs = {"targets": synth.targets, "values": synth.valuation}
     with pytest.raises(ValueError, match=r"'.*out\.png'"):
-        report.write_report(synth.results, tmp_path / "out.png", **kwargs)
+        report_pdf.write_report(synth.results, tmp_path / "out.png", **kwargs)
     with pytest.raises(ValueError, match="'jp'"):
-        report.write_report(synth.results, tmp_path / "r.pdf", lang="jp", **kwargs)  # type: ignore[arg-type]
+        report_pdf.write_report(synth.results, tmp_path / "r.pdf", lang="jp", **kwargs)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="png_dpi must be positive, got 0"):
-        report.write_report(synth.results, tmp_path / "r.pdf", png_dpi=0, **kwargs)
+        report_pdf.write_report(synth.results, tmp_path / "r.pdf", png_dpi=0, **kwargs)
     with pytest.raises(ValueError, match="'fans'"):
-        report.write_report(synth.results, tmp_path / "r.pdf", ensemble={"fans": None}, **kwargs)
+        report_pdf.write_report(
+            synth.results, tmp_path / "r.pdf", ensemble={"fans": None}, **kwargs
+        )
     assert not (tmp_path / "r.pdf").exists()

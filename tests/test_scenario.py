@@ -12,8 +12,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbm_sim.scenario import Scenario, load_scenario
-from cbm_sim.scenario_io import ScenarioError
+from cbm_sim.scenario.files import ScenarioError, load_scenario, scenario_from_text
+from cbm_sim.scenario.model import Scenario
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
 NUMERIC_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"}
@@ -142,7 +142,7 @@ def test_every_problem_is_reported_with_its_own_line(tmp_path: Path) -> None:
 
 def test_interpolation_is_documented_behaviour_of_time_paths() -> None:
     # paths.py: linear between stated years, flat outside.
-    from cbm_sim.paths import interpolate
+    from cbm_sim.scenario.paths import interpolate
 
     path = load_scenario(SCENARIOS[0].parent / "plan.yaml").pipelines.outbound_cap_1e8_m3_per_year
     got = interpolate(path, [2021, 2025, 2027.5, 2030, 2035])
@@ -187,13 +187,13 @@ def test_to_yaml_round_trips(
             "drilling": {"blocks": {"zhengzhuang": {"vertical_wells_per_year": lng_demand}}},
         }
     )
-    assert Scenario.from_yaml(s.to_yaml()) == s
+    assert scenario_from_text(s.to_yaml()) == s
 
 
 def test_shipped_scenarios_round_trip_through_yaml() -> None:
     for path in SCENARIOS:
         s = load_scenario(path)
-        assert Scenario.from_yaml(s.to_yaml()) == s
+        assert scenario_from_text(s.to_yaml()) == s
 
 
 def test_json_schema_describes_the_sections() -> None:
@@ -207,13 +207,13 @@ def test_json_schema_describes_the_sections() -> None:
 
 def test_text_scenario_extends_relative_to_base_dir(tmp_path: Path) -> None:
     _write(tmp_path, "base.yaml", "seed: 11\n")
-    s = Scenario.from_yaml("extends: base.yaml\n", base_dir=tmp_path)
+    s = scenario_from_text("extends: base.yaml\n", base_dir=tmp_path)
     assert s.seed == 11 and s.extends is None
 
 
 def test_block_programme_years_must_be_ordered() -> None:
     with pytest.raises(ScenarioError, match=re.escape("first_year 2025, got 2023")) as info:
-        Scenario.from_yaml(
+        scenario_from_text(
             "drilling:\n  blocks:\n    mabi:\n      first_year: 2025\n      last_year: 2023\n"
         )
     assert info.value.problems[0].line == 5
@@ -223,7 +223,7 @@ def test_block_programme_years_must_be_ordered() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_shipped_scenario_runs_and_conserves_gas(path: Path) -> None:
-    from cbm_sim.simulation import run
+    from cbm_sim.results.simulate import run
 
     scenario = load_scenario(path)
     results = run(scenario)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cbm_sim.facilities import Facility
-from cbm_sim.storage import StorageAgent, rule_holds
+from cbm_sim.cluster.facilities import Facility
+from cbm_sim.cluster.storage import StorageAgent, rule_holds
 
 
 def _agent(level: float) -> StorageAgent:

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import decline_params
 
-from cbm_sim import decline, population
-from cbm_sim.population import PARAMS, counts_by_block
-from cbm_sim.supply import NODES, BlockSupply, _interpolation, window_days_for
-from cbm_sim.wells import WellPopulation
+from cbm_sim.wells import decline, stepping
+from cbm_sim.wells.population import WellPopulation
+from cbm_sim.wells.stepping import PARAMS, counts_by_block
+from cbm_sim.wells.supply import NODES, BlockSupply, _interpolation, window_days_for
 
 N_BLOCKS = 4
 
@@ -46,7 +46,7 @@ def _run(seed: int, step: int, days: int) -> tuple[float, int]:
         if rng.random() < 0.1:  # hook-ups, some online later inside the step or after it
             pop.add_cohort(**_cohort(rng, int(rng.integers(1, 20)), float(d0), 2.0 * step))
         if rng.random() < 0.5:
-            up = population.producing_indices(pop, float(d0))
+            up = stepping.producing_indices(pop, float(d0))
             idx = rng.choice(up, size=min(15, up.size), replace=False)
             supply.set_down(idx, float(d0), d0 + float(rng.choice([0.5, 3.0, 10.0, 200.0])))
         got, counts = supply.step(d0, d0 + step)
@@ -103,7 +103,7 @@ def test_interpolation_reproduces_polynomials_of_degree_below_the_node_count():
 
 
 def test_most_wells_of_the_calibrated_population_are_interpolated():
-    pop = population.initial_population(np.random.default_rng(1))
+    pop = stepping.initial_population(np.random.default_rng(1))
     supply = BlockSupply(pop, int(pop.block.max()) + 1)
     supply.step(0, 1)
     assert supply.interpolated_share > 0.9
@@ -119,7 +119,7 @@ def test_prepared_constants_handed_over_equal_those_prepared_from_the_population
     new = _cohort(rng, 5, 1.0, 0.0)
     first = len(pop)
     pop.add_cohort(**new)
-    handed.add_constants(first, population.prepared_columns({k: new[k] for k in PARAMS}))
+    handed.add_constants(first, stepping.prepared_columns({k: new[k] for k in PARAMS}))
     np.testing.assert_array_equal(plain.step(1, 2)[0], handed.step(1, 2)[0])
 
 
@@ -173,7 +173,7 @@ def test_abandoned_wells_are_refused_with_their_index(supply):
 
 def test_constants_for_the_wrong_wells_are_refused(supply):
     supply.step(0, 7)
-    cols = population.prepared_columns({k: np.ones(2) for k in PARAMS})
+    cols = stepping.prepared_columns({k: np.ones(2) for k in PARAMS})
     with pytest.raises(ValueError, match=r"constants for wells \[20, 22\) do not follow"):
         supply.add_constants(20, cols)
 

@@ -1,12 +1,12 @@
-"""Tests of cbm_sim.targets: status rules, plan targets, summary/detail choice."""
+"""Tests of cbm_sim.economics.targets: status rules, plan targets, summary/detail choice."""
 
 from __future__ import annotations
 
 import pytest
 from fixtures_results import plan_series, results_from
 
-from cbm_sim.targets import EXCEEDED, MET, SHORT, TARGET_COLUMNS, check_targets, status
-from cbm_sim.valuation import SUB_CLUSTERS
+from cbm_sim.economics.targets import EXCEEDED, MET, SHORT, TARGET_COLUMNS, check_targets, status
+from cbm_sim.economics.valuation import SUB_CLUSTERS
 
 WELLS = {
     "wells_drilled_vertical": 500.0,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cbm_sim import typecurves
 from cbm_sim.bounds import BOUNDS
+from cbm_sim.wells import typecurves
 
 
 def test_all_types_and_classes_present_with_sources() -> None:

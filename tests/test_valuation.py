@@ -1,4 +1,4 @@
-"""Tests of cbm_sim.valuation: arithmetic, plan-implied prices, 2021 calibration, validation."""
+"""Tests of cbm_sim.economics.valuation: arithmetic, plan-implied prices, 2021 calibration."""
 
 from __future__ import annotations
 
@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from cbm_sim import units
-from cbm_sim.plan import load_plan
-from cbm_sim.valuation import (
+from cbm_sim.economics.valuation import (
     BASIS_PLAN,
     BASIS_SCENARIO,
     BASIS_SIMULATED,
@@ -29,6 +28,7 @@ from cbm_sim.valuation import (
     value,
     value_2021_split,
 )
+from cbm_sim.plan.figures import load_plan
 
 WELLS = {
     "wells_drilled_vertical": 500.0,

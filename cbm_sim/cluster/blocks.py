@@ -1,0 +1,186 @@
+"""Blocks (区块) as SimPy agents: reserves, development class, rigs and drilling programmes.
+
+Each block drills its programme (wells spudded per year by type, from the scenario) with its
+own rigs, each a SimPy process that takes the block's next well in spud order when it is
+free (a FIFO queue: a well starts on its spud day or when a rig frees up, whichever is
+later). A well occupies a rig for its drilling days, then waits its completion days
+(fracturing, pump, hook-up) and joins the well population at hook-up, where it starts
+dewatering. A well is spudded only if the EUR booked by all the block's wells stays within
+``proved reserves × recovery factor``; when a programme hits that wall the block stops
+drilling and the event is recorded on the wall's spud day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from cbm_sim.plan.blocks import BlockInfo
+from cbm_sim.scenario.model import BlockProgramme, Drilling
+from cbm_sim.scenario.paths import value_at
+from cbm_sim.wells.stepping import Hookup
+
+SampleParams = Callable[[int, str, int], dict[str, np.ndarray]]
+"""``(well_type, block_class, n) -> {parameter: array}`` for new wells."""
+WellEur = Callable[[dict[str, np.ndarray]], np.ndarray]
+"""EUR [m³] of wells with the given parameters."""
+Prepare = Callable[[dict[str, np.ndarray]], np.ndarray]
+"""Decline constants ``(keys, n)`` of wells with the given parameters (one call per programme
+instead of one per hook-up day)."""
+
+
+@dataclass
+class BlockAgent:
+    """One block in the simulation."""
+
+    info: BlockInfo
+    programme: BlockProgramme | None
+    drilling: Drilling
+    booked_eur_m3: float
+    start: dt.date
+    end: dt.date
+    hookups: list[Hookup]
+    log: Callable[[float, str, str, str], None]
+    sample: SampleParams
+    well_eur: WellEur
+    prepare: Prepare | None = None
+    drilled: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0})
+    drilled_at: list[tuple[float, int]] = field(default_factory=list)
+    """``(day, well_type)`` of every well drilled, in order of day."""
+    _queue: list[tuple[float, int, int]] = field(default_factory=list, init=False, repr=False)
+    """``(spud day, well type, index among the drawn wells)`` the rigs will drill, in order."""
+    _next_well: int = field(default=0, init=False, repr=False)
+    halted: bool = False
+
+    @property
+    def entity(self) -> str:
+        """Entity name in the results."""
+        return f"block:{self.info.id}"
+
+    @property
+    def recoverable_m3(self) -> float | None:
+        """EUR the block's wells may book in all [m³] (``None``: no proved reserves stated)."""
+        if self.info.proved_reserves_m3 is None:
+            return None
+        return self.info.proved_reserves_m3 * self.drilling.recovery_factor
+
+    def spud_days(self) -> list[tuple[float, int]]:
+        """Spud times (days since start) and well types of the whole programme, in order.
+
+        Wells of a year are spread evenly over it; fractional wells per year carry over to
+        the next year, so a programme of 0.5 wells/yr drills one well every two years.
+        """
+        prog = self.programme
+        if prog is None:
+            return []
+        out: list[tuple[float, int]] = []
+        carry = [0.0, 0.0]
+        paths: list[Any] = [prog.vertical_wells_per_year, prog.horizontal_wells_per_year]
+        for year in range(self.start.year, self.end.year + 1):
+            if (prog.first_year is not None and year < prog.first_year) or (
+                prog.last_year is not None and year > prog.last_year
+            ):
+                continue
+            y0 = max(dt.date(year, 1, 1), self.start)
+            y1 = min(dt.date(year, 12, 31), self.end)
+            span = (y1 - y0).days + 1
+            share = span / ((dt.date(year, 12, 31) - dt.date(year, 1, 1)).days + 1)
+            for wtype, path in enumerate(paths):
+                if not path:
+                    continue
+                wanted = value_at(path, year) * share + carry[wtype]
+                n = int(np.floor(wanted + 1e-9))
+                carry[wtype] = wanted - n
+                offset = (y0 - self.start).days
+                out += [(offset + (k + 0.5) * span / n, wtype) for k in range(n)] if n else []
+        out.sort()
+        return out
+
+    def start_drilling(self, env: simpy.Environment) -> None:
+        """Register the drilling programme with the environment."""
+        spuds = self.spud_days()
+        if not spuds:
+            return
+        rigs = self.programme.rigs if self.programme else 0
+        if rigs == 0:
+            self.log(0.0, self.entity, "no rigs", f"{len(spuds)} planned wells not drilled")
+            return
+        # Every planned well's parameters and EUR are drawn up front, in one vectorised call
+        # per well type (same stream, same order as drawing them one by one at spud time).
+        types = np.array([w for _, w in spuds])
+        drawn = {}
+        for wtype in (0, 1):
+            n = int(np.count_nonzero(types == wtype))
+            if n:
+                params = self.sample(wtype, self.info.klass, n)
+                constants = self.prepare(params) if self.prepare is not None else None
+                # one row of Python floats per well, made at once: the hook-up's parameters
+                rows = np.column_stack([np.asarray(v, dtype=np.float64) for v in params.values()])
+                drawn[wtype] = (tuple(params), self.well_eur(params), constants, rows.tolist())
+        # The reserves check of a well depends only on the EUR booked before it, in spud
+        # order, and every EUR is drawn now: the wells drilled before the wall are known
+        # up front, and the wall itself is an event on its spud day.
+        queue = self._queue
+        taken = {0: 0, 1: 0}
+        limit = self.recoverable_m3
+        for day, wtype in spuds:
+            i = taken[wtype]
+            taken[wtype] += 1
+            eur = float(drawn[wtype][1][i])
+            if limit is not None and self.booked_eur_m3 + eur > limit:
+                env.process(self._wall(env, day, limit))
+                break
+            self.booked_eur_m3 += eur
+            queue.append((day, wtype, i))
+        # Each rig takes the next well in spud order when it is free and drills it from its
+        # spud day (or at once, if that has passed): a FIFO queue for the block's rigs.
+        for _ in range(min(rigs, len(queue))):
+            env.process(self._rig(env, drawn))
+
+    def _wall(self, env: simpy.Environment, day: float, limit: float):
+        if day > env.now:
+            yield env.timeout(day - env.now)
+        self.halted = True
+        self.log(
+            env.now,
+            self.entity,
+            "reserves wall",
+            f"booked EUR {self.booked_eur_m3 / 1e8:.2f} 亿m3 + new well would exceed "
+            f"{limit / 1e8:.2f} 亿m3 (proved × recovery factor); drilling stops",
+        )
+
+    def _rig(self, env: simpy.Environment, drawn):
+        d = self.drilling
+        while self._next_well < len(self._queue):
+            day, wtype, i = self._queue[self._next_well]
+            self._next_well += 1
+            if day > env.now:
+                yield env.timeout(day - env.now)
+            yield env.timeout(d.drilling_days_horizontal if wtype else d.drilling_days_vertical)
+            keys, _, constants, rows = drawn[wtype]
+            params = dict(zip(keys, rows[i], strict=True))
+            self._drilled(env, wtype, params, None if constants is None else constants[:, i])
+
+    def _drilled(self, env: simpy.Environment, wtype: int, params: dict[str, float], constants):
+        d = self.drilling
+        self.drilled[wtype] += 1
+        self.drilled_at.append((env.now, wtype))
+        # Completion takes the same days for every well and needs no rig, so the hook-up
+        # day is known when drilling ends: the well joins the population at the next whole
+        # day (the dispatch grid) after completion. Appending it now keeps the list in
+        # order of day (drilling ends arrive in time order) and saves a timeout per well.
+        day = float(np.ceil(env.now + d.completion_days))
+        self.hookups.append(
+            Hookup(
+                block=self.info.index,
+                well_type=wtype,
+                day=day,
+                params=params,
+                constants=constants,
+            )
+        )

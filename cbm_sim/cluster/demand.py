@@ -1,0 +1,102 @@
+r"""Local demand by sector: annual paths turned into daily volumes with a seasonal profile.
+
+Each sector's annual volume comes from its scenario path; the daily profile has the shape
+of a von Mises density with its maximum in mid-January,
+
+.. math::
+
+    d(t) = \frac{V_y}{365.25} \, \frac{e^{\kappa\cos\phi(t)}}{I_0(\kappa)},
+    \qquad \phi(t) = \frac{2\pi(t - t_J)}{365.25},
+
+where :math:`t_J` is 15 January, :math:`V_y` the year's volume [m³], :math:`I_0` the modified
+Bessel function (so the profile averages to 1 over a year) and :math:`\kappa` is solved so
+that the mid-January demand is ``winter_peak_ratio`` times the mean. Unlike a plain cosine,
+it never goes negative in summer, however strong the winter peak.
+Cold spells multiply all local sectors' demand on their days.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import optimize, special
+
+from cbm_sim import units
+from cbm_sim.scenario.model import Demand
+from cbm_sim.scenario.paths import interpolate
+
+SECTORS: tuple[str, ...] = ("residential", "commercial", "transport", "industry", "chemicals")
+"""Local sectors other than field use, in the dispatch priority order (民生 first)."""
+
+CITY_GAS_SECTORS: tuple[str, ...] = ("residential", "commercial", "transport", "industry")
+"""Sectors served by city-gas companies (assumption: the plan's 城镇燃气企业 supply these)."""
+
+
+def calendar_years(dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
+    """The calendar year of each date, as float, for evaluating ``{year: value}`` paths.
+
+    A path's value for a year is that year's annual figure, so every day of the year uses
+    it (no drift within a year); interpolation happens between stated years.
+    """
+    return dates.year.to_numpy(dtype=np.float64)
+
+
+def days_in_year(dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
+    """365 or 366 for each date: an annual figure is spread over its own calendar year."""
+    return np.where(dates.is_leap_year, 366.0, 365.0)
+
+
+def seasonal_profile(dates: pd.DatetimeIndex, peak_ratio: float) -> npt.NDArray[np.float64]:
+    """Multiplier of the annual-mean daily demand on each date (mean 1 over a year, > 0)."""
+    if not 1.0 <= peak_ratio <= MAX_PEAK_RATIO:
+        raise ValueError(f"winter_peak_ratio must lie in 1..{MAX_PEAK_RATIO:g}, got {peak_ratio}")
+    kappa = _kappa(peak_ratio)
+    phase = (
+        2.0 * np.pi * (dates.day_of_year.to_numpy(dtype=np.float64) - 15.0) / units.DAYS_PER_YEAR
+    )
+    return np.exp(kappa * np.cos(phase)) / special.i0(kappa)
+
+
+MAX_PEAK_RATIO = 4.0
+"""Largest mid-January/mean demand ratio accepted (the scenario field's bound)."""
+
+
+def _kappa(peak_ratio: float) -> float:
+    """Concentration κ with e^κ / I0(κ) = peak_ratio (0 for a flat profile)."""
+    if peak_ratio <= 1.0:
+        return 0.0
+    return float(
+        optimize.brentq(lambda k: k - np.log(special.i0(k)) - np.log(peak_ratio), 0.0, 50.0)
+    )
+
+
+def annual_m3(demand: Demand, sector: str, years: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Annual demand of a sector [m³/yr] at (fractional) years."""
+    if sector == "residential":
+        res = demand.residential
+        people = interpolate(res.people_1e4, years) * units.WAN
+        return people * interpolate(res.use_m3_per_person_year, years)
+    if sector not in SECTORS:
+        raise ValueError(f"unknown sector {sector!r}; expected one of {SECTORS}")
+    return interpolate(getattr(demand, sector).annual_1e8_m3, years) * units.YI
+
+
+def daily_m3(demand: Demand, dates: pd.DatetimeIndex) -> dict[str, npt.NDArray[np.float64]]:
+    """Daily demand [m³/d] of every local sector on ``dates`` (cold spells applied)."""
+    years = calendar_years(dates)
+    spell = np.ones(len(dates))
+    for cold in demand.cold_spells:
+        start = pd.Timestamp(cold.start)
+        hit = (dates >= start) & (dates < start + pd.Timedelta(days=cold.days))
+        spell[hit] *= cold.demand_multiplier
+    out = {}
+    for sector in SECTORS:
+        peak = (
+            demand.residential.winter_peak_ratio
+            if sector == "residential"
+            else getattr(demand, sector).winter_peak_ratio
+        )
+        base = annual_m3(demand, sector, years) / days_in_year(dates)
+        out[sector] = base * seasonal_profile(dates, peak) * spell
+    return out

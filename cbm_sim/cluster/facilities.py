@@ -1,0 +1,197 @@
+"""Facilities as SimPy agents: commissioning, random outages, planned maintenance.
+
+A :class:`Facility` is one CNG mother station, LNG plant, pipeline or storage project. It is
+in service between its commissioning and retirement dates; while in service it fails at
+random (exponential time to failure, mean ``mean_days_between_failures``) and is repaired
+after a lognormal time (mean ``mean_repair_days``, coefficient of variation
+``repair_days_cv``), and it stops once a year for planned maintenance. Event times are whole
+days, so that a daily dispatch sees an outage for exactly its duration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import simpy
+
+from cbm_sim.scenario.model import Reliability
+
+EventLog = Callable[[float, str, str, str], None]
+
+
+@dataclass
+class Facility:
+    """One facility of the chain, with its state in the simulation.
+
+    Parameters
+    ----------
+    kind
+        ``"cng"``, ``"lng"``, ``"pipeline"`` or ``"storage"``.
+    name
+        Unique within its kind.
+    capacity
+        Nameplate capacity in the base unit of its kind (m³/d of gas for CNG, t/d of LNG for
+        LNG plants, m³/d for pipelines, m³ of gas for storage).
+    commission_day, retire_day
+        Days since the horizon start; ``None`` = in service from before the start / never
+        retired.
+    reliability
+        Outage and maintenance parameters; ``None`` = never fails (pipelines, tanks).
+    origin
+        Calendar date of day 0 (for the maintenance month).
+    maintenance_offset_days
+        Days after the 1st of the maintenance month when the planned stop begins
+        (staggers the plants of one kind).
+    """
+
+    kind: str
+    name: str
+    capacity: float
+    commission_day: float | None = None
+    retire_day: float | None = None
+    reliability: Reliability | None = None
+    origin: dt.date = dt.date(2021, 1, 1)
+    maintenance_offset_days: float = 0.0
+    outage_days: float = field(init=False, default=0.0)
+    history: list[tuple[float, bool, bool]] = field(init=False, default_factory=list)
+    """``(time, in_service, down)`` after every change of state, in time order [day]."""
+    _in_service: bool = field(init=False, default=False, repr=False)
+    _down: bool = field(init=False, default=False, repr=False)
+    _env: simpy.Environment | None = field(init=False, default=None, repr=False)
+
+    @property
+    def in_service(self) -> bool:
+        """Commissioned and not retired."""
+        return self._in_service
+
+    @in_service.setter
+    def in_service(self, value: bool) -> None:
+        self._in_service = value
+        self._record()
+
+    @property
+    def down(self) -> bool:
+        """In an outage (trip or planned maintenance)."""
+        return self._down
+
+    @down.setter
+    def down(self, value: bool) -> None:
+        self._down = value
+        self._record()
+
+    def _record(self) -> None:
+        now = 0.0 if self._env is None else float(self._env.now)
+        self.history.append((now, self._in_service, self._down))
+
+    def states_at(
+        self, times: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """``(in_service, down)`` at each of ``times`` [day], after every change at or
+        before it (the dispatch reads them at mid-day, after the day's whole-day events)."""
+        t = np.asarray(times, dtype=np.float64)
+        if not self.history:
+            return np.zeros(t.shape, dtype=bool), np.zeros(t.shape, dtype=bool)
+        when, serving, down = (np.array(c) for c in zip(*self.history, strict=True))
+        i = np.searchsorted(when, t, side="right") - 1
+        before = i < 0
+        i = np.maximum(i, 0)
+        return serving[i] & ~before, down[i] & ~before
+
+    def capacity_at(self, times: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Capacity usable at each of ``times`` [day] (0 when not in service or down)."""
+        serving, down = self.states_at(times)
+        return np.where(serving & ~down, self.capacity, 0.0)
+
+    @property
+    def entity(self) -> str:
+        """Entity name in the results (``lng:LNG-1``)."""
+        return f"{self.kind}:{self.name}"
+
+    @property
+    def available_capacity(self) -> float:
+        """Capacity usable now (0 when not in service or down)."""
+        return self.capacity if self.in_service and not self.down else 0.0
+
+    def start(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog) -> None:
+        """Register this facility's processes with the environment."""
+        self._env = env
+        env.process(self._life(env, rng, log))
+
+    def _life(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog):
+        if self.commission_day is not None and self.commission_day > env.now:
+            yield env.timeout(self.commission_day - env.now)
+            log(env.now, self.entity, "commissioned", f"capacity {self.capacity:g}")
+        self.in_service = True
+        if self.reliability is not None:
+            env.process(self._failures(env, rng, log))
+            env.process(self._maintenance(env, log))
+        if self.retire_day is not None:
+            yield env.timeout(max(self.retire_day - env.now, 0.0))
+            self.in_service = False
+            log(env.now, self.entity, "retired", "")
+
+    def _failures(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog):
+        rel = self.reliability
+        assert rel is not None
+        sigma2 = math.log1p(rel.repair_days_cv**2)
+        mu = math.log(rel.mean_repair_days) - sigma2 / 2.0
+        while self.in_service:
+            yield env.timeout(max(1.0, math.ceil(rng.exponential(rel.mean_days_between_failures))))
+            if not self.in_service:
+                return
+            if self.down:  # already in maintenance: the failure is found and fixed there
+                continue
+            repair = max(1.0, math.ceil(rng.lognormal(mu, math.sqrt(sigma2))))
+            yield from self._outage(env, repair, "trip", log)
+
+    def _maintenance(self, env: simpy.Environment, log: EventLog):
+        rel = self.reliability
+        assert rel is not None
+        if rel.maintenance_days_per_year <= 0:
+            return
+        while self.in_service:
+            yield env.timeout(self._days_to_next_maintenance(env.now, rel.maintenance_month))
+            if not self.in_service:
+                return
+            while self.down:  # wait for a running repair to finish first
+                yield env.timeout(1.0)
+            yield from self._outage(
+                env, math.ceil(rel.maintenance_days_per_year), "maintenance", log
+            )
+
+    def _outage(self, env: simpy.Environment, days: float, why: str, log: EventLog):
+        self.down = True
+        log(env.now, self.entity, f"{why} start", f"{days:g} days")
+        yield env.timeout(days)
+        self.down = False
+        self.outage_days += days
+        log(env.now, self.entity, f"{why} end", "")
+
+    def _days_to_next_maintenance(self, now: float, month: int) -> float:
+        today = self.origin + dt.timedelta(days=int(now))
+        offset = dt.timedelta(days=self.maintenance_offset_days)
+        target = dt.date(today.year, month, 1) + offset
+        if target <= today:
+            target = dt.date(today.year + 1, month, 1) + offset
+        return float((target - today).days)
+
+
+def total_capacity_at(
+    facilities: Iterable[Facility], times: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Summed usable capacity of ``facilities`` at each of ``times`` [day]."""
+    t = np.asarray(times, dtype=np.float64)
+    total = np.zeros(t.shape)
+    for fac in facilities:
+        total += fac.capacity_at(t)
+    return total
+
+
+def day_index(day: dt.date | None, origin: dt.date) -> float | None:
+    """Days from ``origin`` to ``day`` (``None`` stays ``None``)."""
+    return None if day is None else float((day - origin).days)

@@ -1,0 +1,238 @@
+"""The target check: simulated 2025/2030 figures against the plan's targets.
+
+Rows cover the cluster total, every sub-cluster and every item of chapter 4 (output value,
+亿元; from :func:`cbm_sim.economics.valuation.value`) and the plan's physical targets
+(production, LNG,
+CNG, pipeline, storage, local gas use, mine-gas power, utilisation rate). Targets come only from
+the packaged plan data (:meth:`cbm_sim.plan.figures.Plan.target`).
+
+Status. ``gap = simulated − target``. A target with comparator ``approx`` (预计/约/力争), ``min``
+(不低于/以上) or ``exact`` is ``met`` when ``simulated ≥ target`` and ``short`` otherwise — a
+planner's target is a floor, so an "about 500亿元" is not met by 499. A ``max`` target
+(控制在…以内, e.g. outbound exports) is ``met`` when ``simulated ≤ target`` and ``exceeded``
+otherwise. Comparisons allow a relative 1e-9 for floating-point round-off.
+
+Figures stated twice. Where the plan states a target in a summary and again in a section body
+with different values (chemicals 2025: 18亿元 in the ch4 §3 summary, 55亿元 in ch4 §3 五), the
+summary figure is the target, because the summary's items add up to the sub-cluster total; the
+other statement goes to the ``note`` column, as does any other differing statement of a target
+(e.g. underground drainage 2025: about 22, and "20亿立方米级以上").
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from cbm_sim import units
+from cbm_sim.economics.valuation import ITEMS, SUB_CLUSTERS, AnnualTable, item_totals, value
+from cbm_sim.plan.figures import Figure, Plan, load_plan, preferred
+from cbm_sim.results.frames import TARGET_COLUMNS, Results
+
+TARGET_YEARS: Final[tuple[int, ...]] = (2025, 2030)
+MET, SHORT, EXCEEDED = "met", "short", "exceeded"
+_RTOL: Final[float] = 1e-9
+
+
+def status(simulated: float, target: float, comparator: str) -> str:
+    """``met``/``short`` (floors: approx, min, exact) or ``met``/``exceeded`` (``max``)."""
+    slack = _RTOL * abs(target)
+    if comparator == "max":
+        return MET if simulated <= target + slack else EXCEEDED
+    return MET if simulated >= target - slack else SHORT
+
+
+def choose_target(plan: Plan, id: str, year: int) -> tuple[Figure, str] | None:
+    """The target figure of ``id`` in effective ``year`` and a note on other statements.
+
+    The summary statement wins where summary and detail disagree (module docstring); otherwise
+    the plan's preferred figure (:meth:`Plan.target`). ``None`` if the plan states no target.
+    """
+    records = [f for f in plan.records(id, year) if f.kind == "target"]
+    if not records:
+        return None
+    summary = [f for f in records if f.statement == "summary"]
+    detail = [f for f in records if f.statement == "detail"]
+    if summary and detail and {f.value for f in summary} != {f.value for f in detail}:
+        chosen = preferred(summary)[0]
+    else:
+        chosen = plan.target(id, year)
+    others = [
+        f"also stated: {f.value:g} {f.unit} ({f.statement}, {f.comparator}, {f.ref}: {f.phrase})"
+        for f in records
+        if (f.value, f.comparator) != (chosen.value, chosen.comparator)
+    ]
+    return chosen, "; ".join(dict.fromkeys(others))
+
+
+def _row(
+    year: int, sub_cluster: str, item: str, simulated: float, fig: Figure, note: str
+) -> dict[str, object]:
+    target = float(fig.value)
+    gap = simulated - target
+    return {
+        "year": year,
+        "sub_cluster": sub_cluster,
+        "item": item,
+        "simulated": simulated,
+        "target": target,
+        "gap": gap,
+        "gap_pct": 100.0 * gap / target if target else np.nan,
+        "status": status(simulated, target, fig.comparator),
+        "unit": fig.unit,
+        "comparator": fig.comparator,
+        "ref": fig.ref,
+        "note": note,
+        "id": fig.id,
+    }
+
+
+def _value_rows(valuation: pd.DataFrame, plan: Plan, year: int) -> list[dict[str, object]]:
+    per_item = item_totals(valuation)
+    per_item = per_item[per_item["year"] == year]
+    yi = dict(
+        zip(
+            per_item["sub_cluster"] + "." + per_item["item"],
+            per_item["value_yuan"] / units.YI,
+            strict=True,
+        )
+    )
+    if not yi:
+        return []
+    # (plan id, sub_cluster, item, simulated 亿元)
+    wanted: list[tuple[str, str, str, float]] = [
+        ("output.total", "total", "total", sum(yi.values()))
+    ]
+    for sc in SUB_CLUSTERS:
+        in_sc = [spec.key for spec in ITEMS if spec.sub_cluster == sc]
+        wanted.append((f"output.{sc}", sc, "total", sum(yi[k] for k in in_sc)))
+        for key in in_sc:
+            item = key.split(".", 1)[1]
+            if item == "mine_gas.power":
+                mine = yi[key] + yi["utilisation.mine_gas.heating"]
+                wanted.append(("output.utilisation.mine_gas", sc, "mine_gas", mine))
+            wanted.append((f"output.{key}", sc, item, yi[key]))
+    rows = []
+    for id, sc, item, simulated in wanted:
+        got = choose_target(plan, id, year)
+        if got is not None:
+            rows.append(_row(year, sc, item, simulated, got[0], got[1]))
+    return rows
+
+
+# Physical targets: plan id → simulated figure in base units (m3, t, kWh, MW, count,
+# fraction, m3/d) from the results of one year.
+_Reader = Callable[[AnnualTable, int], float]
+
+
+def _series(entity: str, quantity: str) -> _Reader:
+    return lambda t, y: float(t.get(entity, quantity, [y])[0])
+
+
+def _sum(*readers: _Reader) -> _Reader:
+    return lambda r, y: sum(f(r, y) for f in readers)
+
+
+def _per_day(reader: _Reader) -> _Reader:
+    # Annual capacity volumes over the days of the year → a rate in m3/d (the base of 亿m3/yr).
+    return lambda r, y: reader(r, y) / (366.0 if calendar.isleap(y) else 365.0)
+
+
+def _ratio(num: _Reader, den: _Reader) -> _Reader:
+    def read(r: AnnualTable, y: int) -> float:
+        d = den(r, y)
+        return num(r, y) / d if d > 0 else np.nan
+
+    return read
+
+
+_SURFACE = _series("surface", "production")
+_DRAINAGE = _series("mine_gas", "drainage")
+PHYSICAL: Final[dict[str, tuple[_Reader, str]]] = {
+    "production.total": (_sum(_SURFACE, _DRAINAGE), "surface.production + mine_gas.drainage"),
+    "production.surface": (_SURFACE, "surface.production"),
+    "production.underground": (_DRAINAGE, "mine_gas.drainage"),
+    "minegas.utilisation_rate": (
+        _ratio(_series("mine_gas", "utilised"), _DRAINAGE),
+        "mine_gas.utilised / mine_gas.drainage",
+    ),
+    "lng.output": (_series("lng", "output"), "lng.output"),
+    "lng.plants": (_series("lng", "plants"), "lng.plants (year end)"),
+    "cng.gas": (_series("cng", "feed_gas"), "cng.feed_gas"),
+    "cng.stations": (_series("cng", "stations"), "cng.stations (year end)"),
+    "pipeline.capacity": (
+        _per_day(_series("pipeline", "capacity")),
+        "pipeline.capacity over the year",
+    ),
+    "pipeline.exports": (_series("pipeline", "exports"), "pipeline.exports"),
+    "storage.project_capacity": (
+        _series("storage", "storage_capacity"),
+        "storage.storage_capacity at year end: all sites, incl. the 2021 ones (0.47亿m3)",
+    ),
+    "local_use.residential": (_series("demand:residential", "delivered"), "delivered"),
+    "local_use.commercial": (_series("demand:commercial", "delivered"), "delivered"),
+    "local_use.chemicals": (_series("demand:chemicals", "delivered"), "delivered"),
+    "power.generation": (_series("mine_power", "electricity"), "mine_power.electricity"),
+    "power.gas": (_series("mine_power", "gas_used"), "mine_power.gas_used"),
+    "power.capacity": (_series("mine_power", "capacity_mw"), "mine_power.capacity_mw"),
+    "power.plants": (_series("mine_power", "plants"), "mine_power.plants (year end)"),
+    "minegas.heating_gas": (_series("mine_heating", "gas_used"), "mine_heating.gas_used"),
+}
+"""Physical targets checked: plan id → (reader of the simulated base value, what it reads)."""
+
+
+def _physical_rows(table: AnnualTable, plan: Plan, year: int) -> list[dict[str, object]]:
+    rows = []
+    for id, (reader, what) in PHYSICAL.items():
+        got = choose_target(plan, id, year)
+        if got is None:
+            continue
+        fig, note = got
+        simulated = units.from_base(reader(table, year), fig.unit)
+        rows.append(
+            _row(year, "physical", id, simulated, fig, "; ".join(filter(None, [what, note])))
+        )
+    return rows
+
+
+def check_targets(
+    results: Results,
+    valuation: pd.DataFrame | None = None,
+    plan: Plan | None = None,
+    years: tuple[int, ...] = TARGET_YEARS,
+) -> pd.DataFrame:
+    """Simulated figures against the plan's targets for ``years`` (default 2025 and 2030).
+
+    Parameters
+    ----------
+    results
+        A run covering ``years`` (years it does not cover are left out).
+    valuation
+        The frame of :func:`cbm_sim.economics.valuation.value`; computed from ``results``
+        if omitted.
+    plan
+        Plan data; default the packaged plan.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TARGET_COLUMNS`. Output-value rows are in 亿元 with ``sub_cluster`` one
+        of the eight (``item == "total"`` for the sub-cluster) or ``"total"`` for the cluster;
+        physical rows have ``sub_cluster == "physical"``, ``item`` the plan id, and values in
+        the plan's stated unit (``unit``). See the module docstring for ``status``.
+    """
+    plan = plan if plan is not None else load_plan()
+    valuation = valuation if valuation is not None else value(results)
+    covered = {int(y) for y in results.annual["year"].unique()}
+    table = AnnualTable(results)  # one grouping of the annual frame for every reading
+    rows: list[dict[str, object]] = []
+    for year in years:
+        if year not in covered:
+            continue
+        rows += _value_rows(valuation, plan, year)
+        rows += _physical_rows(table, plan, year)
+    return pd.DataFrame(rows, columns=list(TARGET_COLUMNS))

@@ -1,0 +1,242 @@
+"""Charts of an ensemble: P10–P90 fans, probabilities of meeting targets, a tornado.
+
+Input frames (the ensemble/sensitivity modules produce them):
+
+percentiles
+    ``year`` (int), ``quantity`` (str, a plan id: ``"production.total"`` or
+    ``"output.total"``…), ``unit`` (str, a key of :data:`cbm_sim.units.UNIT_FACTORS`, e.g.
+    ``"m3"``, ``"元"``, ``"亿元"``), ``p10``, ``p50``, ``p90`` (float, in ``unit``). One row
+    per year × quantity, percentiles over the ensemble members.
+probabilities
+    ``year`` (int), ``target`` (str, plan id: ``"output.total"``, ``"output.<sub_cluster>"``,
+    ``"production.total"``…), ``probability`` (float in [0, 1]: share of members meeting the
+    target), ``std_error`` (float ≥ 0: its Monte-Carlo standard error,
+    :math:`\\sqrt{p(1-p)/n}`).
+tornado
+    ``input`` (str: the varied parameter), ``low_value``, ``high_value`` (float: the output
+    metric with the input at its low / high bound), ``base`` (float: the metric at the base
+    case, the same on every row); optional ``unit`` (key of ``UNIT_FACTORS``, default
+    ``"元"``), ``metric`` (str: plan id of the output, e.g. ``"output.total"``, with ``year``
+    (int) optional) and ``label_zh`` / ``label_en`` (display names of the inputs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from cbm_sim import units
+from cbm_sim.economics.targets import TARGET_YEARS
+from cbm_sim.economics.valuation import SUB_CLUSTERS
+from cbm_sim.report.fonts import Lang, use_report_style
+from cbm_sim.report.style import (
+    LABELS,
+    MONEY_UNIT,
+    VOLUME_UNIT,
+    YEAR_COLOURS,
+    draw_target_marks,
+    label,
+    new_figure,
+    plan_target_base,
+    require_columns,
+)
+
+PERCENTILE_COLUMNS: Final[tuple[str, ...]] = ("year", "quantity", "unit", "p10", "p50", "p90")
+PROBABILITY_COLUMNS: Final[tuple[str, ...]] = ("year", "target", "probability", "std_error")
+TORNADO_COLUMNS: Final[tuple[str, ...]] = ("input", "low_value", "high_value", "base")
+# Two-sided 95 % normal quantile for the probability error bars.
+_Z95: Final[float] = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class EnsembleFrames:
+    """The ensemble outputs a report charts; see the module docstring for the columns."""
+
+    percentiles: pd.DataFrame
+    probabilities: pd.DataFrame | None = None
+    tornado: pd.DataFrame | None = None
+
+
+def display_unit(unit: str) -> str:
+    """The display unit for values stated in ``unit``: 亿m3 for volumes, 亿元 for money.
+
+    Raises
+    ------
+    ValueError
+        If ``unit`` is unknown or is neither a gas volume nor money.
+    """
+    base = units.base_unit(unit)
+    if base == "m3":
+        return VOLUME_UNIT
+    if base == "元":
+        return MONEY_UNIT
+    raise ValueError(f"ensemble unit {unit!r} (base {base!r}) is neither m3 nor 元")
+
+
+def target_name(plan_id: str, lang: Lang) -> str:
+    """Display name of a target plan id (``output.<sc>`` → sub-cluster name)."""
+    parts = plan_id.split(".")
+    if len(parts) == 2 and parts[0] == "output" and parts[1] in SUB_CLUSTERS:
+        return label(f"sc.{parts[1]}", lang)
+    key = f"target.{plan_id}"
+    return label(key, lang) if key in LABELS else plan_id
+
+
+def fan_chart(
+    percentiles: pd.DataFrame,
+    quantity: str,
+    lang: Lang,
+    *,
+    targets_base: Mapping[int, float] | None = None,
+) -> Figure:
+    """P10–P90 band and P50 line of one quantity over the years, with plan target marks.
+
+    Parameters
+    ----------
+    percentiles
+        Percentile frame (module docstring).
+    quantity
+        Plan id of the quantity to draw, e.g. ``"production.total"``.
+    lang
+        ``"zh"`` or ``"en"``.
+    targets_base
+        Target by year in base units (m³ or 元); default the plan's ``quantity`` targets for
+        2025 and 2030 from :mod:`cbm_sim.plan.figures`.
+    """
+    require_columns(percentiles, PERCENTILE_COLUMNS, "ensemble percentile frame")
+    rows = percentiles[percentiles["quantity"] == quantity].sort_values("year")
+    if rows.empty:
+        known = sorted(percentiles["quantity"].unique())
+        raise ValueError(f"no percentiles for quantity {quantity!r}; frame has {known}")
+    unit_names = rows["unit"].unique()
+    if len(unit_names) != 1:
+        raise ValueError(f"quantity {quantity!r} has mixed units {list(unit_names)}")
+    unit = str(unit_names[0])
+    shown = display_unit(unit)
+    p10, p50, p90 = (
+        np.array([units.convert(v, unit, shown) for v in rows[c]]) for c in ("p10", "p50", "p90")
+    )
+    if np.any(p10 > p50 + 1e-9 * np.abs(p50)) or np.any(p50 > p90 + 1e-9 * np.abs(p90)):
+        raise ValueError(f"percentiles of {quantity!r} are not ordered p10 <= p50 <= p90")
+    if targets_base is None:
+        targets_base = {y: plan_target_base(quantity, y) for y in TARGET_YEARS}
+    years = rows["year"].to_numpy(dtype=np.float64)
+    is_volume = shown == VOLUME_UNIT
+    with use_report_style(lang):
+        fig = new_figure()
+        ax = fig.add_subplot()
+        ax.fill_between(
+            years, p10, p90, color="#9ecae1", alpha=0.7, label=label("series.p10_p90", lang)
+        )
+        ax.plot(years, p50, color="#08519c", lw=2, marker="o", label=label("series.p50", lang))
+        draw_target_marks(
+            ax, {int(y): units.from_base(v, shown) for y, v in targets_base.items()}, lang
+        )
+        ax.set_xticks(years, [str(int(y)) for y in years])
+        ax.set_xlabel(label("axis.year", lang))
+        ax.set_ylabel(label("axis.production" if is_volume else "axis.output_value", lang))
+        ax.set_title(label("title.fan_production" if is_volume else "title.fan_value", lang))
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="upper left", fontsize="small")
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def probability_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure:
+    """Horizontal bars of the probability of meeting each target, per year, with 95 % bars."""
+    require_columns(probabilities, PROBABILITY_COLUMNS, "ensemble probability frame")
+    p = probabilities["probability"].to_numpy(dtype=np.float64)
+    se = probabilities["std_error"].to_numpy(dtype=np.float64)
+    if np.any((p < 0) | (p > 1)) or np.any(se < 0):
+        bad = probabilities[(p < 0) | (p > 1) | (se < 0)]
+        raise ValueError(f"probabilities must be in [0, 1] with std_error >= 0; bad rows:\n{bad}")
+    ids = list(dict.fromkeys(_target_order(probabilities["target"].astype(str).unique())))
+    years = sorted(int(y) for y in probabilities["year"].unique())
+    with use_report_style(lang):
+        fig = new_figure()
+        ax = fig.add_subplot()
+        y_pos = np.arange(len(ids), dtype=np.float64)
+        height = 0.8 / len(years)
+        for i, year in enumerate(years):
+            part = probabilities[probabilities["year"] == year].set_index("target")
+            prob = part["probability"].reindex(ids).to_numpy(dtype=np.float64)
+            err = _Z95 * part["std_error"].reindex(ids).to_numpy(dtype=np.float64)
+            lo = np.clip(prob - err, 0, 1)
+            hi = np.clip(prob + err, 0, 1)
+            pos = y_pos - 0.4 + height * (i + 0.5)
+            ax.barh(
+                pos, 100 * prob, height, color=YEAR_COLOURS.get(year, "#999999"), label=str(year)
+            )
+            ax.errorbar(
+                100 * prob,
+                pos,
+                xerr=100 * np.vstack([prob - lo, hi - prob]),
+                fmt="none",
+                ecolor="black",
+                lw=0.8,
+                capsize=2,
+            )
+        ax.set_yticks(y_pos, [target_name(t, lang) for t in ids])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.axvline(50, color="#777777", lw=0.6, ls=":")
+        ax.set_xlabel(label("axis.probability", lang))
+        ax.set_title(label("title.probability", lang))
+        ax.legend(loc="lower right", fontsize="small")
+        ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def tornado_chart(tornado: pd.DataFrame, lang: Lang) -> Figure:
+    """Tornado: the output metric's swing when each input moves to its low and high bound."""
+    require_columns(tornado, TORNADO_COLUMNS, "tornado frame")
+    unit = str(tornado["unit"].iloc[0]) if "unit" in tornado.columns else "元"
+    shown = display_unit(unit)
+    bases = tornado["base"].to_numpy(dtype=np.float64)
+    if not np.allclose(bases, bases[0]):
+        raise ValueError(f"tornado base values differ between rows: {sorted(set(bases))}")
+
+    def conv(col: str) -> np.ndarray:
+        return np.array([units.convert(v, unit, shown) for v in tornado[col]], dtype=np.float64)
+
+    low, high, base = conv("low_value"), conv("high_value"), units.convert(bases[0], unit, shown)
+    swing = np.abs(high - low)
+    order = np.argsort(-swing, kind="stable")
+    name_col = f"label_{lang}"
+    names = (tornado[name_col] if name_col in tornado.columns else tornado["input"]).astype(str)
+    with use_report_style(lang):
+        fig = new_figure()
+        ax = fig.add_subplot()
+        pos = np.arange(len(order), dtype=np.float64)
+        ax.barh(pos, low[order] - base, left=base, color="#3182bd", label=label("series.low", lang))
+        ax.barh(
+            pos, high[order] - base, left=base, color="#fd8d3c", label=label("series.high", lang)
+        )
+        ax.axvline(base, color="black", lw=1.0, label=f"{label('series.base', lang)} {base:,.1f}")
+        ax.set_yticks(pos, names.to_numpy()[order])
+        ax.invert_yaxis()
+        ax.set_xlabel(
+            label("axis.production" if shown == VOLUME_UNIT else "axis.output_value", lang)
+        )
+        title = label("title.tornado", lang)
+        if "metric" in tornado.columns:
+            metric = target_name(str(tornado["metric"].iloc[0]), lang)
+            year = f" {int(tornado['year'].iloc[0])}" if "year" in tornado.columns else ""
+            title = f"{title}: {metric}{year}"
+        ax.set_title(title)
+        ax.legend(loc="lower right", fontsize="small")
+        ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def _target_order(ids: np.ndarray) -> list[str]:
+    """Cluster total first, then sub-clusters in plan order, then everything else sorted."""
+    first = [i for i in ("output.total",) if i in ids]
+    subs = [f"output.{sc}" for sc in SUB_CLUSTERS if f"output.{sc}" in ids]
+    rest = sorted(set(ids) - set(first) - set(subs))
+    return first + subs + rest

@@ -1,0 +1,362 @@
+"""What every report chart shares: the label dictionary, figure sizes, units and frame checks.
+
+All text that a chart prints comes from :data:`LABELS` (one place, Chinese and English), so a
+report can be switched between languages and the English one provably carries no Chinese
+labels. Values are converted for display only through :mod:`cbm_sim.units`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cache
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from cbm_sim import units
+from cbm_sim.report.fonts import Lang, check_lang
+from cbm_sim.results.frames import Results
+
+# Chart size for one chart page [inches]: wide enough for a report's text width at 2:1 scale.
+CHART_SIZE_IN: Final[tuple[float, float]] = (10.0, 6.2)
+# A4 portrait [inches], for the item table and the cover.
+A4_PORTRAIT_IN: Final[tuple[float, float]] = (8.27, 11.69)
+
+VOLUME_UNIT: Final[str] = "亿m3"
+"""Display unit of annual gas volumes (the plan states volumes in 亿立方米)."""
+MONEY_UNIT: Final[str] = "亿元"
+"""Display unit of output value (the plan states output value in 亿元)."""
+STOCK_UNIT: Final[str] = "万m3"
+"""Display unit of storage levels (the plan states tank volumes in 万立方米)."""
+
+# label key → (中文, English). Every string a chart prints that is not data comes from here.
+LABELS: Final[dict[str, tuple[str, str]]] = {
+    # axes
+    "axis.year": ("年份", "Year"),
+    "axis.date": ("日期", "Date"),
+    "axis.production": ("产量（亿m³/年）", "Production (100 million m³/yr)"),
+    "axis.gas_volume": ("气量（亿m³/年）", "Gas volume (100 million m³/yr)"),
+    "axis.utilisation": ("利用率（%）", "Utilisation (%)"),
+    "axis.outage_days": ("停运（设施·天）", "Outage (facility-days)"),
+    "axis.storage_level": ("储气量（万m³）", "Gas in storage (10,000 m³)"),
+    "axis.output_value": ("产值（亿元）", "Output value (100 million CNY)"),
+    "axis.probability": ("达标概率（%）", "Probability of meeting the target (%)"),
+    "axis.sub_cluster": ("子集群", "Sub-cluster"),
+    # titles
+    "title.cover": (
+        "晋城市煤层气产业集群规划模拟报告",
+        "Jincheng CBM industry cluster: simulation",
+    ),
+    "title.production": (
+        "煤层气产量：地面抽采（分区块）与井下抽采",
+        "CBM production: surface (by block) and coal-mine drainage",
+    ),
+    "title.balance": ("年度气量平衡：供应与去向", "Annual gas balance: supply and uses"),
+    "title.sankey": ("{year}年气量流向（亿m³）", "Gas flows in {year} (100 million m³)"),
+    "title.facilities": (
+        "设施利用率与停运天数",
+        "Facility utilisation and outage days",
+    ),
+    "title.storage": (
+        "储气量与3天储气规则（违反规则 {days} 天）",
+        "Gas in storage and the 3-day rule (rule violated on {days} days)",
+    ),
+    "title.value": ("各子集群产值与规划目标", "Output value by sub-cluster against the plan"),
+    "title.value_table": (
+        "分项产值与目标（亿元）",
+        "Output value by item vs target (100 million CNY)",
+    ),
+    "title.fan_production": (
+        "煤层气产量不确定性（P10–P90）",
+        "CBM production uncertainty (P10–P90)",
+    ),
+    "title.fan_value": (
+        "集群总产值不确定性（P10–P90）",
+        "Cluster output value uncertainty (P10–P90)",
+    ),
+    "title.probability": ("达成规划目标的概率", "Probability of meeting each plan target"),
+    "title.tornado": ("敏感性分析（龙卷风图）", "Sensitivity (tornado)"),
+    # series
+    "series.mine_gas": ("井下抽采（煤矿瓦斯）", "Coal-mine drainage"),
+    "series.other_blocks": ("其他区块", "Other blocks"),
+    "series.plan_target": ("规划目标", "Plan target"),
+    "series.supply": ("供应", "Supply"),
+    "series.uses": ("去向", "Uses"),
+    "series.surface": ("地面抽采潜力", "Surface deliverability"),
+    "series.drainage": ("井下抽采", "Coal-mine drainage"),
+    "series.withdrawal": ("储气采出", "Storage withdrawal"),
+    "series.local": ("本地用气", "Local use"),
+    "series.mine_use": ("瓦斯发电与供热", "Mine-gas power and heat"),
+    "series.cng": ("压缩（CNG）原料气", "CNG feed gas"),
+    "series.lng": ("液化（LNG）原料气", "LNG feed gas"),
+    "series.exports": ("管输外输", "Pipeline exports"),
+    "series.injection": ("储气注入", "Storage injection"),
+    "series.vented": ("瓦斯排空", "Vented mine gas"),
+    "series.shut_in": ("关井限产", "Shut-in"),
+    "series.total_supply": ("总供气", "Total supply"),
+    "series.level": ("储气量", "Gas in storage"),
+    "series.capacity": ("储气能力", "Storage capacity"),
+    "series.rule_3day": ("3天日均消费量（规则线）", "3 days of mean consumption (rule)"),
+    "series.winter": ("采暖季", "Heating season"),
+    "series.pipeline": ("管输", "Pipeline"),
+    "series.p50": ("中位数（P50）", "Median (P50)"),
+    "series.p10_p90": ("P10–P90区间", "P10–P90 band"),
+    "series.simulated": ("模拟值", "Simulated"),
+    "series.low": ("参数取低值", "Input at low value"),
+    "series.high": ("参数取高值", "Input at high value"),
+    "series.base": ("基准", "Base"),
+    # words
+    "fmt.verdict": (
+        "{year}年：模拟 {simulated:,.1f} 亿元 / 目标 {target:,.0f} 亿元 — {verdict}"
+        "（差距 {gap:+,.1f} 亿元，{gap_pct:+.1f}%）",
+        "{year}: simulated {simulated:,.1f} / target {target:,.0f} (100 million CNY) — "
+        "{verdict} (gap {gap:+,.1f}, {gap_pct:+.1f}%)",
+    ),
+    "word.met": ("达成", "met"),
+    "word.short": ("未达成", "short"),
+    "word.gap": ("差距", "gap"),
+    "word.target": ("目标", "target"),
+    "word.simulated": ("模拟", "simulated"),
+    "word.scenario": ("情景", "Scenario"),
+    "word.seed": ("随机种子", "Seed"),
+    "word.version": ("版本", "Version"),
+    "word.period": ("模拟期", "Period"),
+    "word.verdict": ("总产值目标核验", "Cluster output target check"),
+    "word.short_sub_clusters": ("未达标子集群", "Sub-clusters short of target"),
+    "word.none": ("无", "none"),
+    "word.item": ("项目", "Item"),
+    "word.sub_cluster": ("子集群", "Sub-cluster"),
+    "word.source_note": (
+        "数据来源：cbm-sim模拟；目标：晋市政发〔2022〕28号",
+        "Source: cbm-sim simulation; targets: plan 晋市政发〔2022〕28号",
+    ),
+    # sub-clusters (plan ch4 §1–§8 headings)
+    "sc.exploration": ("勘探开发", "Exploration & development"),
+    "sc.processing": ("加工储运", "Processing, storage & transport"),
+    "sc.utilisation": ("高效利用", "Utilisation"),
+    "sc.science": ("科技创新", "Science & technology"),
+    "sc.services": ("生产服务", "Production services"),
+    "sc.equipment": ("装备材料", "Equipment & materials"),
+    "sc.logistics": ("物流交易", "Logistics & trading"),
+    "sc.radiating": ("辐射行业", "Radiating industries"),
+    "sc.total": ("集群合计", "Cluster total"),
+    # sub-cluster items (plan ch4 §1–§8)
+    "item.surface": ("地面开发", "Surface development"),
+    "item.underground": ("井下抽采", "Underground drainage"),
+    "item.cng": ("压缩", "CNG"),
+    "item.lng": ("液化", "LNG"),
+    "item.pipeline": ("管输", "Pipeline transport"),
+    "item.storage": ("储气调峰", "Storage & peak shaving"),
+    "item.residential": ("民生用气", "Residential gas"),
+    "item.commercial": ("公商福业用气", "Public & commercial gas"),
+    "item.transport": ("交通用气", "Transport gas"),
+    "item.industry": ("工业用气", "Industrial gas"),
+    "item.chemicals": ("化工用气", "Chemicals gas"),
+    "item.mine_gas": ("瓦斯利用", "Mine-gas use"),
+    "item.mine_gas.power": ("瓦斯发电", "Mine-gas power"),
+    "item.mine_gas.heating": ("瓦斯供热", "Mine-gas heating"),
+    "item.science_city": ("科创城", "Science city"),
+    "item.training_base": ("实训基地", "Training base"),
+    "item.pre_drilling": ("钻前工程", "Pre-drilling works"),
+    "item.drilling_fracturing": ("钻井压裂", "Drilling & fracturing"),
+    "item.dewatering": ("排采", "Dewatering production"),
+    "item.gathering": ("集输", "Gathering"),
+    "item.workover": ("修井", "Workover"),
+    "item.materials_supply": ("物资供应", "Materials supply"),
+    "item.waste_handling": ("废弃物处理", "Waste handling"),
+    "item.base_services": ("基地服务", "Base services"),
+    "item.equipment": ("装备", "Equipment"),
+    "item.tools": ("工具", "Tools"),
+    "item.materials": ("材料", "Materials"),
+    "item.equipment_moving": ("设备搬迁", "Equipment moving"),
+    "item.materials_transport": ("物资运输", "Materials transport"),
+    "item.equipment_trading": ("设备交易", "Equipment trading"),
+    "item.lng_logistics": ("LNG物流", "LNG logistics"),
+    "item.carbon_trading": ("碳交易", "Carbon trading"),
+    "item.green_finance": ("绿色金融", "Green finance"),
+    "item.insurance": ("保险", "Insurance"),
+    # plan ids as target names (probability chart)
+    "target.production.total": ("煤层气总产量", "Total CBM production"),
+    "target.production.surface": ("地面抽采量", "Surface production"),
+    "target.production.underground": ("井下抽采量", "Underground drainage"),
+    "target.output.total": ("集群总产值", "Cluster output value"),
+}
+
+# Colours of the gas-balance groups, fixed so a group has one colour in every chart.
+GROUP_COLOURS: Final[dict[str, str]] = {
+    "surface": "#1f77b4",
+    "drainage": "#8c564b",
+    "withdrawal": "#17becf",
+    "local": "#2ca02c",
+    "mine_use": "#bcbd22",
+    "cng": "#9467bd",
+    "lng": "#e377c2",
+    "exports": "#ff7f0e",
+    "injection": "#7fbfdf",
+    "vented": "#7f7f7f",
+    "shut_in": "#d62728",
+}
+YEAR_COLOURS: Final[dict[int, str]] = {2021: "#9ecae1", 2025: "#3182bd", 2030: "#08519c"}
+
+
+def label(key: str, lang: Lang) -> str:
+    """The text of ``key`` in ``lang``.
+
+    Raises
+    ------
+    KeyError
+        If ``key`` is not in :data:`LABELS` (the message names it).
+    ValueError
+        If ``lang`` is not a report language.
+    """
+    check_lang(lang)
+    try:
+        zh, en = LABELS[key]
+    except KeyError:
+        raise KeyError(f"no chart label {key!r} in cbm_sim.report.style.LABELS") from None
+    return zh if lang == "zh" else en
+
+
+def label_or_id(prefix: str, ident: str, lang: Lang) -> str:
+    """Translate a data id (``prefix.ident``) if the dictionary knows it, else print the id."""
+    key = f"{prefix}.{ident}"
+    return label(key, lang) if key in LABELS else ident
+
+
+def item_key(item: str, sub_cluster: str) -> str:
+    """Normalise an item id: ``output.exploration.surface`` or ``surface`` → ``surface``."""
+    prefix = f"output.{sub_cluster}."
+    return item[len(prefix) :] if item.startswith(prefix) else item
+
+
+def new_figure(size: tuple[float, float] = CHART_SIZE_IN, *, layout: bool = True) -> Figure:
+    """A figure made without pyplot (no global figure registry).
+
+    ``layout`` selects matplotlib's constrained layout (axes, labels and legends fitted to the
+    page); text-only pages place their text themselves and turn it off.
+    """
+    return Figure(figsize=size, layout="constrained" if layout else None)
+
+
+def to_volume(values_m3: np.ndarray | pd.Series | float) -> np.ndarray:
+    """m³ → display volume unit (亿m³)."""
+    return np.asarray(values_m3, dtype=np.float64) / units.to_base(1.0, VOLUME_UNIT)
+
+
+def to_money(values_yuan: np.ndarray | pd.Series | float) -> np.ndarray:
+    """元 → display money unit (亿元)."""
+    return np.asarray(values_yuan, dtype=np.float64) / units.to_base(1.0, MONEY_UNIT)
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise ``ValueError`` naming the missing columns if ``frame`` lacks any of ``columns``."""
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks columns {missing}; it has {list(frame.columns)}")
+    if frame.empty:
+        raise ValueError(f"{what} is empty: nothing to chart")
+
+
+def annual_table(results: Results, pairs: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
+    """Annual series as columns: ``{name: (entity, quantity)}`` → frame indexed by year.
+
+    Missing years of a series are 0 (a flow that did not happen); a missing series raises
+    ``KeyError`` from :meth:`Results.annual_series`.
+    """
+    cols = {name: results.annual_series(ent, qty) for name, (ent, qty) in pairs.items()}
+    return pd.DataFrame(cols).sort_index().fillna(0.0)
+
+
+def entities_with_prefix(results: Results, prefix: str, quantity: str) -> list[str]:
+    """Entities named ``prefix…`` that carry ``quantity`` in the annual frame, sorted."""
+    annual = results.annual
+    mask = annual["entity"].astype(str).str.startswith(prefix) & (annual["quantity"] == quantity)
+    return sorted(annual.loc[mask, "entity"].astype(str).unique())
+
+
+@cache
+def block_names_zh() -> dict[str, str]:
+    """Chinese block names from the packaged block data (``{}`` if it is not installed yet)."""
+    try:
+        from cbm_sim.plan.blocks import load_blocks
+
+        return {b.id: b.name_zh for b in load_blocks()}
+    except (ImportError, FileNotFoundError):
+        # Labels fall back to the block id: a readable, never wrong, name.
+        return {}
+
+
+def block_label(block_id: str, lang: Lang) -> str:
+    """A block's display name: its Chinese name in Chinese, its id in English."""
+    return block_names_zh().get(block_id, block_id) if lang == "zh" else block_id
+
+
+def plan_target_base(plan_id: str, year: int) -> float:
+    """A plan target in base units (m³, 元), from the packaged plan.
+
+    Raises
+    ------
+    RuntimeError
+        If :mod:`cbm_sim.plan.figures` is not available or does not state the target; chart target
+        marks are never hard-coded.
+    """
+    try:
+        from cbm_sim.plan.figures import load_plan
+    except ImportError as exc:
+        raise RuntimeError(
+            f"chart target marks for {plan_id!r} {year} come from "
+            f"cbm_sim.plan.figures.load_plan().target(...), which is not available: {exc}"
+        ) from exc
+    fig = load_plan().target(plan_id, year)
+    value = getattr(fig, "value", None)
+    unit = getattr(fig, "unit", None)
+    if value is None or unit is None:
+        raise RuntimeError(
+            f"plan target {plan_id!r} {year} has no value/unit (got {fig!r}); "
+            "cbm_sim.plan.figures.Plan.target must return a figure with .value and .unit"
+        )
+    return units.to_base(float(value), str(unit))
+
+
+def finite(values: Iterable[float]) -> np.ndarray:
+    """Values as float64 with non-finite entries dropped."""
+    arr = np.asarray(list(values), dtype=np.float64)
+    return arr[np.isfinite(arr)]
+
+
+def draw_target_marks(ax: Axes, targets: Mapping[int, float], lang: Lang) -> np.ndarray:
+    """Plan targets as labelled black diamonds (values already in display units).
+
+    The last year's number sits left of its mark so it stays inside the axes.
+
+    Returns
+    -------
+    numpy.ndarray
+        The target values in year order.
+    """
+    years = np.array(sorted(targets), dtype=np.float64)
+    values = np.array([targets[int(y)] for y in years], dtype=np.float64)
+    ax.scatter(
+        years,
+        values,
+        marker="D",
+        s=60,
+        color="black",
+        zorder=5,
+        label=label("series.plan_target", lang),
+    )
+    for year, value in zip(years, values, strict=True):
+        last = year >= years.max()
+        ax.annotate(
+            f"{value:,.0f}",
+            (year, value),
+            xytext=(-6 if last else 0, 8),
+            textcoords="offset points",
+            ha="right" if last else "center",
+        )
+    return values

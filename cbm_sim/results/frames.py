@@ -1,0 +1,260 @@
+"""Simulation results as tidy pandas frames, and their Parquet round trip.
+
+A :class:`Results` holds three long ("tidy") frames — one row per time × entity × quantity —
+plus the metadata that makes a run reproducible. The entity/quantity vocabulary is the
+contract in ``docs/architecture.md``; the README lists it for analysts.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DAILY_COLUMNS = ("date", "entity", "quantity", "unit", "value")
+ANNUAL_COLUMNS = ("year", "entity", "quantity", "unit", "value")
+EVENT_COLUMNS = ("time", "entity", "event", "detail")
+TARGET_COLUMNS: tuple[str, ...] = (
+    "year",
+    "sub_cluster",
+    "item",
+    "simulated",
+    "target",
+    "gap",
+    "gap_pct",
+    "status",
+    "unit",
+    "comparator",
+    "ref",
+    "note",
+    "id",
+)
+"""Columns of the target check (``targets.csv``; ``economics.targets.check_targets``)."""
+
+# Quantities that are stocks or counts at a moment: their annual figure is the year-end value
+# (the last step of the year); every other quantity is a flow and is summed over the year.
+STOCK_QUANTITIES = frozenset(
+    {
+        "wells_active",
+        "wells_total",
+        "wells_down",
+        "capacity_mw",
+        "plants",
+        "stations",
+        "level",
+        "storage_capacity",
+        "rule_3day_need",
+        "rule_5pct_need",
+    }
+)
+# Quantities whose annual figure is the mean over the year's steps.
+MEAN_QUANTITIES = frozenset({"wells_active_mean"})
+
+
+@dataclass(frozen=True)
+class Results:
+    """The outcome of one simulation run.
+
+    Attributes
+    ----------
+    daily
+        Columns ``date, entity, quantity, unit, value``; flows are volumes over the step.
+    annual
+        Columns ``year, entity, quantity, unit, value``; flows summed, stocks at year end.
+    events
+        Columns ``time, entity, event, detail``: discrete events (wells online, outages...).
+    meta
+        ``scenario``, ``seed``, ``cbm_sim_version``, ``start``, ``end``, ``step_days`` and
+        anything else needed to reproduce the run.
+    scenario
+        The resolved scenario object that was run (``None`` when loaded from disk without it).
+    """
+
+    daily: pd.DataFrame
+    annual: pd.DataFrame
+    events: pd.DataFrame
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    scenario: Any = None
+
+    def annual_value(self, entity: str, quantity: str, year: int) -> float:
+        """One annual figure; 0.0 if the series does not exist for that year.
+
+        Raises
+        ------
+        KeyError
+            If the entity/quantity pair never occurs in the results (a typo, not a zero).
+        """
+        rows = self.annual[
+            (self.annual["entity"] == entity) & (self.annual["quantity"] == quantity)
+        ]
+        if rows.empty:
+            known = sorted(set(zip(self.annual["entity"], self.annual["quantity"], strict=True)))
+            raise KeyError(f"no annual series {entity!r}/{quantity!r}; known: {known[:40]} ...")
+        hit = rows.loc[rows["year"] == year, "value"]
+        return float(hit.sum()) if not hit.empty else 0.0
+
+    def annual_series(self, entity: str, quantity: str) -> pd.Series:
+        """Annual figures of one entity/quantity, indexed by year."""
+        rows = self.annual[
+            (self.annual["entity"] == entity) & (self.annual["quantity"] == quantity)
+        ]
+        if rows.empty:
+            raise KeyError(f"no annual series {entity!r}/{quantity!r}")
+        return rows.set_index("year")["value"].sort_index()
+
+    def daily_series(self, entity: str, quantity: str) -> pd.Series:
+        """Daily figures of one entity/quantity, indexed by date."""
+        rows = self.daily[(self.daily["entity"] == entity) & (self.daily["quantity"] == quantity)]
+        if rows.empty:
+            raise KeyError(f"no daily series {entity!r}/{quantity!r}")
+        return rows.set_index("date")["value"].sort_index()
+
+    def annual_wide(self) -> pd.DataFrame:
+        """Annual figures as a wide frame: index year, columns (entity, quantity)."""
+        return self.annual.pivot_table(
+            index="year", columns=["entity", "quantity"], values="value", aggfunc="sum"
+        )
+
+    def to_parquet(self, directory: str | Path) -> Path:
+        """Write the three frames as Parquet and ``meta.json`` into ``directory``."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        self.daily.to_parquet(out / "daily.parquet", index=False)
+        self.annual.to_parquet(out / "annual.parquet", index=False)
+        self.events.to_parquet(out / "events.parquet", index=False)
+        (out / "meta.json").write_text(
+            json.dumps(dict(self.meta), ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+        )
+        return out
+
+    @classmethod
+    def from_parquet(cls, directory: str | Path) -> Results:
+        """Read results written by :meth:`to_parquet` (and the run's ``scenario.yaml``, if the
+        directory has one, as written by ``cbm-sim run``)."""
+        src = Path(directory)
+        missing = [
+            name
+            for name in ("daily.parquet", "annual.parquet", "events.parquet")
+            if not (src / name).is_file()
+        ]
+        if missing:
+            raise FileNotFoundError(f"{src} is not a cbm-sim results directory: missing {missing}")
+        meta_path = src / "meta.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        scenario = None
+        if (src / "scenario.yaml").is_file():
+            # A run directory keeps the resolved scenario: the valuation needs its prices.
+            from cbm_sim.scenario.files import load_scenario
+
+            scenario = load_scenario(src / "scenario.yaml")
+        return cls(
+            daily=pd.read_parquet(src / "daily.parquet"),
+            annual=pd.read_parquet(src / "annual.parquet"),
+            events=pd.read_parquet(src / "events.parquet"),
+            meta=meta,
+            scenario=scenario,
+        )
+
+
+def annualise(daily: pd.DataFrame) -> pd.DataFrame:
+    """Aggregate a tidy daily frame to years: flows summed, stocks at year end, means averaged."""
+    if daily.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ANNUAL_COLUMNS})
+    frame = daily.assign(year=daily["date"].dt.year.astype(np.int64))
+    keys = ["year", "entity", "quantity", "unit"]
+    is_stock = frame["quantity"].isin(STOCK_QUANTITIES)
+    is_mean = frame["quantity"].isin(MEAN_QUANTITIES)
+    flows = frame[~is_stock & ~is_mean].groupby(keys, sort=True)["value"].sum()
+    stocks = (
+        frame[is_stock].sort_values("date").groupby(keys, sort=True)["value"].last()
+        if is_stock.any()
+        else flows.iloc[:0]
+    )
+    means = (
+        frame[is_mean].groupby(keys, sort=True)["value"].mean() if is_mean.any() else flows.iloc[:0]
+    )
+    out = pd.concat([flows, stocks, means]).reset_index()
+    return out[list(ANNUAL_COLUMNS)].sort_values(["entity", "quantity", "year"], ignore_index=True)
+
+
+def tidy_daily(
+    dates: pd.DatetimeIndex, series: Iterable[tuple[str, str, str, np.ndarray]]
+) -> pd.DataFrame:
+    """Build a tidy daily frame from ``(entity, quantity, unit, values)`` columns.
+
+    Each ``values`` array has one float per date. The frame is assembled column-wise from
+    numpy arrays (labels as categorical codes), not from per-series frames.
+    """
+    labels: list[tuple[str, str, str]] = []
+    values: list[np.ndarray] = []
+    for entity, quantity, unit, vals in series:
+        arr = np.asarray(vals, dtype=np.float64)
+        if arr.shape != (len(dates),):
+            raise ValueError(
+                f"series {entity}/{quantity} has shape {arr.shape}, expected ({len(dates)},)"
+            )
+        labels.append((entity, quantity, unit))
+        values.append(arr)
+    if not labels:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in DAILY_COLUMNS})
+    n = len(dates)
+    columns: dict[str, object] = {"date": np.tile(dates.to_numpy(), len(labels))}
+    for pos, name in enumerate(("entity", "quantity", "unit")):
+        cats, codes = np.unique([lab[pos] for lab in labels], return_inverse=True)
+        columns[name] = pd.Categorical.from_codes(np.repeat(codes, n), categories=cats)
+    columns["value"] = np.concatenate(values)
+    return pd.DataFrame(columns)
+
+
+def events_frame(rows: Iterable[tuple[pd.Timestamp, str, str, str]]) -> pd.DataFrame:
+    """Build the events frame from ``(time, entity, event, detail)`` tuples."""
+    rows = list(rows)
+    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+    frame["time"] = pd.to_datetime(frame["time"])
+    for col in ("entity", "event", "detail"):
+        frame[col] = frame[col].astype("string")
+    return frame
+
+
+def annualise_series(
+    dates: pd.DatetimeIndex, series: Sequence[tuple[str, str, str, np.ndarray]]
+) -> pd.DataFrame:
+    """``annualise(tidy_daily(dates, series))``, computed on the arrays (no daily frame).
+
+    The simulation's path: one ``reduceat`` over the year boundaries for all series.
+    Tests check it against :func:`annualise`.
+    """
+    if not series:
+        return annualise(tidy_daily(dates, series))
+    years = dates.year.to_numpy().astype(np.int64)
+    n = years.size
+    cut = np.flatnonzero(np.diff(years)) + 1
+    starts = np.concatenate(([0], cut))
+    ends = np.concatenate((cut, [n]))
+    labels = [(e, q, u) for e, q, u, _ in series]
+    matrix = np.vstack([np.asarray(v, dtype=np.float64) for *_, v in series])
+    if matrix.shape[1] != n:
+        raise ValueError(f"series have {matrix.shape[1]} values; expected {n}, one per date")
+    sums = np.add.reduceat(matrix, starts, axis=1)
+    quantity = np.array([q for _, q, _ in labels], dtype=object)
+    is_stock = np.isin(quantity, list(STOCK_QUANTITIES))
+    is_mean = np.isin(quantity, list(MEAN_QUANTITIES))
+    value = np.where(is_stock[:, None], matrix[:, ends - 1], sums)
+    value = np.where(is_mean[:, None], sums / (ends - starts), value)
+    n_years = starts.size
+    frame = pd.DataFrame(
+        {
+            "year": np.tile(years[starts], len(labels)),
+            **{
+                name: pd.Categorical(np.repeat([lab[pos] for lab in labels], n_years))
+                for pos, name in enumerate(("entity", "quantity", "unit"))
+            },
+            "value": value.ravel(),
+        }
+    )
+    return frame.sort_values(["entity", "quantity", "year"], ignore_index=True)

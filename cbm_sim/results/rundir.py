@@ -1,0 +1,173 @@
+"""The output contract of ``cbm-sim run -o DIR``, written atomically.
+
+Everything is written into a temporary directory beside ``DIR`` and renamed into place only
+when the whole run has succeeded, so a failed or interrupted run leaves no partial results
+(and, with ``--overwrite``, the previous results stay in place until the new ones are
+complete). The files, columns and units are listed in :data:`OUTPUT_FILES` and documented in
+the README ("Output contract").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cbm_sim.results.frames import ANNUAL_COLUMNS, Results
+from cbm_sim.results.frames import TARGET_COLUMNS as _TARGET_CHECK_COLUMNS
+
+OUTPUT_FILES: Mapping[str, str] = {
+    "annual.csv": "year, entity, quantity, unit, value — annual figures (summary, UTF-8)",
+    "annual.parquet": "year, entity, quantity, unit, value — annual figures",
+    "daily.parquet": "date, entity, quantity, unit, value — one row per step",
+    "events.parquet": "time, entity, event, detail — discrete events",
+    "targets.csv": "year, sub_cluster, item, simulated, target, gap, gap_pct, status, ...",
+    "valuation.csv": "output value per item and year (valuation.value)",
+    "meta.json": "seed, version, horizon, scenario name, files",
+    "scenario.yaml": "the fully resolved scenario that was run",
+}
+"""Every file of a run directory and what it holds."""
+
+TARGET_COLUMNS: tuple[str, ...] = _TARGET_CHECK_COLUMNS[:8]
+"""Leading columns of ``targets.csv`` (the target check may add more after them)."""
+
+RESULTS_MARKER = "meta.json"
+"""A directory holding this file is a cbm-sim run directory (may be replaced)."""
+
+
+class OutputExistsError(FileExistsError):
+    """The output directory exists and may not (or must not) be replaced."""
+
+
+def check_target(target: Path, *, overwrite: bool) -> None:
+    """Refuse an output path that exists, unless ``overwrite`` and it is safe to replace.
+
+    Only an empty directory or a previous run directory (holding ``meta.json``) is ever
+    replaced, so a mistyped ``-o`` cannot delete unrelated files.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``target`` exists and may not be replaced.
+    """
+    if not target.exists() and not target.is_symlink():
+        return
+    if not overwrite:
+        raise OutputExistsError(f"{target} exists; pass --overwrite to replace it")
+    if not target.is_dir() or target.is_symlink():
+        raise OutputExistsError(f"{target} exists and is not a directory; refusing to replace it")
+    if any(target.iterdir()) and not (target / RESULTS_MARKER).is_file():
+        raise OutputExistsError(
+            f"{target} is not a cbm-sim run directory (no {RESULTS_MARKER}); refusing to replace it"
+        )
+
+
+@contextmanager
+def staged_directory(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """A temporary directory beside ``target`` that becomes ``target`` on success.
+
+    On any exception (including ``KeyboardInterrupt``) inside the ``with`` block the
+    temporary directory is removed and ``target`` is left as it was.
+
+    Raises
+    ------
+    OutputExistsError
+        On entry, as :func:`check_target`.
+    """
+    final = Path(target)
+    check_target(final, overwrite=overwrite)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    # mkdtemp makes the directory private (0700); results are for sharing, so give it the
+    # permissions an ordinary mkdir would (0777 less the umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)
+    try:
+        yield staging
+        check_target(final, overwrite=overwrite)
+        _swap_in(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _swap_in(staging: Path, final: Path) -> None:
+    if not final.exists():
+        staging.rename(final)
+        return
+    # The old results are moved aside, not deleted, until the new ones are in place.
+    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+    final.rename(old)
+    try:
+        staging.rename(final)
+    except BaseException:
+        old.rename(final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_run(
+    directory: str | Path,
+    results: Results,
+    *,
+    targets: pd.DataFrame,
+    valuation: pd.DataFrame,
+    extra_meta: Mapping[str, Any] | None = None,
+) -> list[Path]:
+    """Write the files of :data:`OUTPUT_FILES` for one run into ``directory``.
+
+    Parameters
+    ----------
+    directory
+        An existing directory (normally the one yielded by :func:`staged_directory`).
+    results
+        The run's results; ``results.scenario`` (the resolved scenario) becomes
+        ``scenario.yaml``.
+    targets
+        The target check (``targets.check_targets``), :data:`TARGET_COLUMNS` first.
+    valuation
+        The output value of every item (``valuation.value``).
+    extra_meta
+        Added to ``meta.json`` (e.g. the scenario file the run was started from).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    ValueError
+        If ``targets`` lacks a column of :data:`TARGET_COLUMNS` or ``results.scenario`` is
+        missing.
+    """
+    out = Path(directory)
+    missing = [c for c in TARGET_COLUMNS if c not in targets.columns]
+    if missing:
+        raise ValueError(f"target check lacks columns {missing}; expected {list(TARGET_COLUMNS)}")
+    if results.scenario is None:
+        raise ValueError("results.scenario is None; the resolved scenario is part of the outputs")
+    results.to_parquet(out)
+    results.annual.loc[:, list(ANNUAL_COLUMNS)].to_csv(
+        out / "annual.csv", index=False, encoding="utf-8"
+    )
+    rest = [c for c in targets.columns if c not in TARGET_COLUMNS]
+    targets.loc[:, [*TARGET_COLUMNS, *rest]].to_csv(
+        out / "targets.csv", index=False, encoding="utf-8"
+    )
+    valuation.to_csv(out / "valuation.csv", index=False, encoding="utf-8")
+    (out / "scenario.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
+    meta = {**dict(results.meta), **dict(extra_meta or {}), "files": sorted(OUTPUT_FILES)}
+    (out / "meta.json").write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
+    return [out / name for name in sorted(OUTPUT_FILES)]

@@ -1,0 +1,308 @@
+"""Scenario files: YAML with line numbers, ``extends`` resolution, and readable errors.
+
+A scenario file is parsed once into both its data and a tree of source locations (file and
+line of every key and list item, from the YAML node marks). ``extends`` chains are merged
+data-and-locations together, so that when the merged document fails validation every
+problem is reported against the file and line that *set* the offending value:
+
+.. code-block:: text
+
+    scenarios/typo.yaml:7: lng.plantz: unknown key 'plantz'; did you mean 'plants'?
+
+Merge rule (``extends``): mappings merge key by key, recursively; lists and scalars in the
+child replace the parent's whole.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cbm_sim.scenario.model import FieldError, Scenario
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario: where (file, line, field path) and what was expected."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ScenarioError(ValueError):
+    """A scenario could not be read or validated; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class _Located:
+    """Source location of one YAML node, with those of its children (keys as ``str``)."""
+
+    file: str
+    line: int
+    children: dict[str, _Located] | list[_Located] = field(default_factory=dict)
+
+    def find(self, loc: tuple[Any, ...]) -> tuple[_Located, str]:
+        """Deepest node along ``loc`` (values left at their default have none), and ``loc``
+        written as a field path (``lng.plants[0].commissioned``)."""
+        node, path, inside = self, "", True
+        for part in loc:
+            kids = node.children if inside else None
+            if isinstance(kids, list) and isinstance(part, int) and 0 <= part < len(kids):
+                node = kids[part]
+            elif isinstance(kids, dict) and str(part) in kids:
+                node = kids[str(part)]
+            else:
+                inside = False
+            in_list = isinstance(part, int) and not isinstance(kids, dict)
+            path = f"{path}[{part}]" if in_list else f"{path}.{part}" if path else str(part)
+        return node, path
+
+
+def _problem(file: str, line: int | None, path: str, message: str) -> ScenarioError:
+    return ScenarioError([Problem(file, line, path, message)])
+
+
+def _parse(text: str, source: str) -> tuple[Any, _Located]:
+    """Data and source locations of one YAML document."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}, _Located(source, 1)
+        located = _locate(loader, node, source)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise _problem(source, line, "", f"malformed YAML: {what}") from None
+    except yaml.YAMLError as exc:
+        raise _problem(source, None, "", f"malformed YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise _problem(
+            source,
+            located.line,
+            "",
+            f"expected a mapping of scenario sections, got a {type(data).__name__}",
+        )
+    return data, located
+
+
+def _locate(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> _Located:
+    here = _Located(source, node.start_mark.line + 1)
+    if isinstance(node, yaml.SequenceNode):
+        here.children = [_locate(loader, item, source) for item in node.value]
+    elif isinstance(node, yaml.MappingNode):
+        kids: dict[str, _Located] = {}
+        for key_node, value_node in node.value:
+            key = str(loader.construct_object(key_node, deep=True))
+            line = key_node.start_mark.line + 1
+            if key in kids:
+                raise _problem(
+                    source, line, key, f"duplicate key {key!r} (first set at line {kids[key].line})"
+                )
+            child = _locate(loader, value_node, source)
+            kids[key] = _Located(source, line, child.children)
+        here.children = kids
+    return here
+
+
+def _merge(base: tuple[Any, _Located], over: tuple[Any, _Located]) -> tuple[Any, _Located]:
+    """``over`` on top of ``base``: mappings merged recursively, everything else replaced."""
+    (bd, bl), (od, ol) = base, over
+    if not (isinstance(bd, dict) and isinstance(od, dict)):
+        return od, ol
+    assert isinstance(bl.children, dict) and isinstance(ol.children, dict)
+    data, kids = dict(bd), dict(bl.children)
+    for key, value in od.items():
+        k = str(key)
+        if key in bd and k in kids:
+            data[key], kids[k] = _merge((bd[key], kids[k]), (value, ol.children[k]))
+        else:
+            data[key], kids[k] = value, ol.children[k]
+    return data, _Located(ol.file, ol.line, kids)
+
+
+def _resolve(
+    text: str, source: str, base_dir: Path, chain: tuple[Path, ...]
+) -> tuple[Any, _Located]:
+    """One file's data with its ``extends`` chain merged in (``extends`` removed)."""
+    data, located = _parse(text, source)
+    if "extends" not in data:
+        return data, located
+    parent_ref = data.pop("extends")
+    assert isinstance(located.children, dict)
+    line = located.children.pop("extends").line
+    if not isinstance(parent_ref, str) or not parent_ref:
+        raise _problem(source, line, "extends", f"expected a file path, got {parent_ref!r}")
+    parent = (base_dir / parent_ref).resolve()
+    if parent in chain:
+        cycle = " -> ".join(p.name for p in (*chain, parent))
+        raise _problem(source, line, "extends", f"cyclic extends: {cycle}")
+    if not parent.is_file():
+        raise _problem(source, line, "extends", f"expected an existing file, {parent} not found")
+    parent_data = _resolve(
+        parent.read_text(encoding="utf-8"), _display(parent), parent.parent, (*chain, parent)
+    )
+    return _merge(parent_data, (data, located))
+
+
+def _display(path: Path) -> str:
+    """``path`` relative to the cwd when below it (shorter messages), else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _strip(tp: Any) -> Any:
+    """The model class inside ``Annotated``/``Optional`` wrappers, else ``tp``."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = args[0] if len(args) == 1 else tp
+            if len(args) != 1:
+                return tp
+        else:
+            return tp
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    """Valid keys of the model at ``loc`` in a :class:`Scenario` ([] if not a model)."""
+    tp: Any = Scenario
+    for part in loc:
+        tp = _strip(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if part not in tp.model_fields:
+                return []
+            tp = tp.model_fields[part].annotation
+        elif typing.get_origin(tp) in (dict, list):
+            tp = typing.get_args(tp)[-1]
+        else:
+            return []
+    tp = _strip(tp)
+    return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
+
+
+def _closest(key: str, valid: list[str]) -> list[str]:
+    return difflib.get_close_matches(key, valid, n=1)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _explain(err: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
+    """Location and one-line message of one pydantic error."""
+    loc = tuple(p for p in err["loc"] if p != "[key]")
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1])
+        valid = _fields_at(loc[:-1])
+        close = _closest(key, valid)
+        hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(valid)}"
+        return loc, f"unknown key {key!r}; {hint}"
+    if kind == "missing":
+        return loc, "missing required value"
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, ValueError):
+        return loc + getattr(cause, "loc", ()) if isinstance(cause, FieldError) else loc, str(cause)
+    msg = err["msg"].replace("Input should be", "expected")
+    return loc, f"{msg}, got {_short(err['input'])}"
+
+
+def _validate(data: dict[str, Any], located: _Located) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        errors = exc.errors()
+        # A typo also leaves the intended key missing; the typo's message already says so.
+        suggested = {
+            (*err["loc"][:-1], close[0])
+            for err in errors
+            if err["type"] == "extra_forbidden"
+            and (close := _closest(str(err["loc"][-1]), _fields_at(err["loc"][:-1])))
+        }
+        for err in errors:
+            if err["type"] == "missing" and tuple(err["loc"]) in suggested:
+                continue
+            loc, message = _explain(err)
+            node, path = located.find(loc)
+            problems.append(Problem(node.file, node.line, path, message))
+        problems.sort(key=lambda p: (p.file, p.line or 0))
+        raise ScenarioError(problems) from None
+
+
+def scenario_from_text(
+    text: str, *, source: str = "<string>", base_dir: Path | None = None
+) -> Scenario:
+    """Validate scenario YAML text; ``extends`` is resolved against ``base_dir`` (default cwd).
+
+    Raises
+    ------
+    ScenarioError
+        Malformed YAML, missing or cyclic ``extends``, or invalid values, with locations.
+    """
+    base = Path.cwd() if base_dir is None else base_dir
+    data, located = _resolve(text, source, base, ())
+    return _validate(data, located)
+
+
+def load(path: Path) -> Scenario:
+    """Read, resolve and validate the scenario file at ``path``.
+
+    A file that does not set ``name`` is named after its stem (``pipeline-delay.yaml`` →
+    ``pipeline-delay``), so that a child never inherits its parent's name.
+
+    Raises
+    ------
+    ScenarioError
+        As :func:`scenario_from_text`, or if the file cannot be read.
+    """
+    source = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _problem(source, None, "", f"cannot read scenario file: {exc}") from None
+    resolved = path.resolve()
+    data, located = _resolve(text, source, resolved.parent, (resolved,))
+    assert isinstance(located.children, dict)
+    name_at = located.children.get("name")
+    if name_at is None or name_at.file != source:
+        data["name"] = path.stem
+    return _validate(data, located)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, resolve (``extends``) and validate a scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        With file, line, field path and expectation of every problem.
+    """
+    return load(Path(path))

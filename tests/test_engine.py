@@ -1,0 +1,208 @@
+"""The SimPy engine: 2021 calibration against the plan, behaviour, conservation, determinism."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cbm_sim.plan.figures import load_plan
+from cbm_sim.results import simulate
+from cbm_sim.results.frames import Results
+from cbm_sim.scenario.files import load_scenario
+from cbm_sim.scenario.model import (
+    LNG,
+    ColdSpell,
+    Demand,
+    Horizon,
+    LNGPlant,
+    PipelineLine,
+    Pipelines,
+    Reliability,
+    Scenario,
+    Sector,
+    Storage,
+    StorageProject,
+)
+
+YEAR_2021 = Horizon(end=dt.date(2021, 12, 31))
+
+
+@pytest.fixture(scope="module")
+def run_2021() -> Results:
+    return simulate.run(Scenario(horizon=YEAR_2021))
+
+
+# (entity, quantity, plan id, factor from the result's unit to the plan's unit)
+PLAN_2021 = [
+    ("surface", "production", "production.surface", 1e-8),
+    ("mine_gas", "drainage", "production.underground", 1e-8),
+    ("mine_gas", "utilised", "minegas.utilised", 1e-8),
+    ("lng", "output", "lng.output", 1e-4),
+    ("lng", "feed_gas", "lng.feed_gas", 1e-8),
+    ("cng", "feed_gas", "cng.gas", 1e-8),
+    ("pipeline", "exports", "pipeline.exports", 1e-8),
+    ("demand:residential", "delivered", "local_use.residential", 1e-8),
+    ("demand:commercial", "delivered", "local_use.commercial", 1e-8),
+    ("demand:industry", "delivered", "local_use.industry", 1e-8),
+    ("demand:transport", "delivered", "local_use.transport", 1e-8),
+    ("mine_power", "electricity", "power.generation", 1e-8),
+    ("mine_power", "gas_used", "power.gas", 1e-8),
+]
+
+
+@pytest.mark.parametrize(("entity", "quantity", "plan_id", "factor"), PLAN_2021)
+def test_2021_reproduces_the_plan_within_3_percent(run_2021, entity, quantity, plan_id, factor):
+    simulated = run_2021.annual_value(entity, quantity, 2021) * factor
+    stated = load_plan().value(plan_id, 2021)
+    assert simulated == pytest.approx(stated, rel=0.03), (plan_id, simulated, stated)
+
+
+def test_2021_local_use_total(run_2021):
+    sectors = ("residential", "commercial", "industry", "transport")
+    total = sum(run_2021.annual_value(f"demand:{s}", "delivered", 2021) for s in sectors)
+    assert total * 1e-8 == pytest.approx(load_plan().value("local_use.total", 2021), rel=0.03)
+
+
+def _residual_ok(res: Results) -> None:
+    daily = res.daily
+    resid = daily[(daily["entity"] == "balance") & (daily["quantity"] == "residual")]["value"]
+    supply = daily[(daily["entity"] == "surface") & (daily["quantity"] == "potential")][
+        "value"
+    ].to_numpy()
+    assert len(resid) == len(supply) > 0
+    assert np.all(np.abs(resid.to_numpy()) <= 1e-9 * np.maximum(supply, 1.0) + 1e-3)
+
+
+def test_balance_closes_every_step(run_2021):
+    _residual_ok(run_2021)
+
+
+def test_no_new_wells_means_decline_after_the_peak():
+    res = simulate.run(Scenario(horizon=Horizon(end=dt.date(2026, 12, 31), step_days=7)))
+    surface = res.annual_series("surface", "potential")
+    assert np.all(np.diff(surface.loc[2022:].to_numpy()) < 0)
+    assert res.annual_value("surface", "wells_drilled_vertical", 2024) == 0
+
+
+def test_same_seed_same_run_other_seed_differs():
+    sc = Scenario(horizon=Horizon(end=dt.date(2021, 6, 30)))
+    a = simulate.run(sc)
+    b = simulate.run(sc)
+    c = simulate.run(sc, seed=sc.seed + 1)
+    pd.testing.assert_frame_equal(a.daily, b.daily)
+    assert not a.daily["value"].equals(c.daily["value"])
+    assert a.meta["seed"] == sc.seed
+
+
+def test_lng_outage_lowers_output_over_exactly_its_duration():
+    plant = LNGPlant(
+        name="only",
+        capacity_t_per_day=3000.0,
+        reliability=Reliability(
+            mean_days_between_failures=30.0, mean_repair_days=4.0, maintenance_days_per_year=0
+        ),
+    )
+    sc = Scenario(horizon=YEAR_2021, lng=LNG(plants=[plant], demand_1e4_t_per_year={2021: 50.0}))
+    res = simulate.run(sc)
+    out = res.daily_series("lng", "output")
+    ev = res.events[res.events["entity"] == "lng:only"]
+    starts = ev[ev["event"] == "trip start"]["time"].to_list()
+    ends = ev[ev["event"] == "trip end"]["time"].to_list()
+    assert starts, "the plant should have tripped at least once in a year"
+    ends += [out.index[-1] + pd.Timedelta(days=1)] * (len(starts) - len(ends))  # still down
+    down = pd.Series(False, index=out.index)
+    for s, e in zip(starts, ends, strict=True):
+        down[(down.index >= s) & (down.index < e)] = True
+    assert np.all(out[down] == 0.0)
+    assert np.all(out[~down] > 0.0)
+
+
+def test_pipeline_commissioning_raises_capacity_on_its_date():
+    new = PipelineLine(
+        name="晋城-新乡", capacity_1e8_m3_per_year=30.0, commissioned=dt.date(2021, 7, 1)
+    )
+    lines = [*Pipelines().lines, new]
+    res = simulate.run(Scenario(horizon=YEAR_2021, pipelines=Pipelines(lines=lines)))
+    cap = res.daily_series("pipeline", "capacity")
+    before, after = cap[:"2021-06-30"], cap["2021-07-01":]
+    assert (before == before.iloc[0]).all() and (after == after.iloc[0]).all()
+    assert after.iloc[0] - before.iloc[0] == pytest.approx(30e8 / 365.25)
+    assert (res.events["event"] == "commissioned").any()
+
+
+def _cold_scenario(storage_1e4_m3: float) -> Scenario:
+    demand = Demand(
+        industry=Sector(annual_1e8_m3={2021: 18.0}),
+        cold_spells=[ColdSpell(start=dt.date(2021, 12, 1), days=20, demand_multiplier=1.5)],
+    )
+    storage = Storage(projects=[StorageProject(name="tanks", capacity_1e4_m3=storage_1e4_m3)])
+    return Scenario(horizon=YEAR_2021, demand=demand, storage=storage)
+
+
+def test_cold_spell_draws_storage_down_and_breaks_the_3_day_rule():
+    res = simulate.run(_cold_scenario(4737.5))  # plan ch1 §2 四: 4737.5 万m³
+    level = res.daily_series("storage", "level")
+    assert level["2021-12-20"] < level["2021-11-30"]
+    assert res.daily_series("storage", "withdrawal")["2021-12-01":"2021-12-20"].sum() > 0
+    assert res.annual_value("storage", "rule_3day_violation_days", 2021) > 0
+    big = simulate.run(_cold_scenario(50000.0))  # 5 亿m³
+    short = res.annual_value("demand:industry", "shortfall", 2021)
+    assert big.annual_value("demand:industry", "shortfall", 2021) < short
+
+
+def test_results_round_trip_through_parquet(run_2021, tmp_path):
+    run_2021.to_parquet(tmp_path / "r")
+    back = Results.from_parquet(tmp_path / "r")
+    pd.testing.assert_frame_equal(
+        back.annual.reset_index(drop=True),
+        run_2021.annual.reset_index(drop=True),
+        check_dtype=False,
+        check_categorical=False,
+    )
+    assert back.meta["seed"] == run_2021.meta["seed"]
+
+
+def test_unknown_block_in_drilling_is_named():
+    from cbm_sim.scenario.model import BlockProgramme, Drilling
+
+    with pytest.raises(ValueError, match="atlantis"):
+        Drilling(blocks={"atlantis": BlockProgramme(vertical_wells_per_year={2021: 5})})
+
+
+# -- seeded regression of a whole run ---------------------------------------------------------
+# Figures of this code on the shipped plan scenario with its seed (20220930), recorded
+# 2026-11-29 when the dispatch moved to runs of steps. They are the model's outputs, not the
+# plan's targets: a change that moves one must say why, and then update it here.
+PLAN_RUN = {
+    ("surface", "production", 2021): 4270384700.4302278,
+    ("surface", "production", 2025): 6012394188.51933,
+    ("surface", "production", 2030): 5257685596.901049,
+    ("lng", "output", 2025): 835970.6568012224,
+    ("lng", "output", 2030): 814427.9144079059,
+    ("surface", "workovers", 2021): 5218.0,
+    ("surface", "workovers", 2025): 7880.0,
+    ("surface", "workovers", 2030): 9410.0,
+    ("surface", "wells_drilled_vertical", 2025): 960.0,
+    ("surface", "wells_drilled_horizontal", 2025): 240.0,
+    ("pipeline", "exports", 2021): 1928926325.6416392,
+    ("storage", "level", 2025): 38359671.06371534,
+    ("demand:industry", "delivered", 2025): 2415668189.4849606,
+    ("demand:industry", "delivered", 2030): 1927682785.1340885,
+}
+
+
+def test_the_plan_run_reproduces_its_recorded_figures():
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    annual = simulate.run(plan).annual
+    for (entity, quantity, year), want in PLAN_RUN.items():
+        rows = annual[
+            (annual["entity"] == entity)
+            & (annual["quantity"] == quantity)
+            & (annual["year"] == year)
+        ]
+        got = float(rows["value"].sum())
+        assert got == pytest.approx(want, rel=1e-9), (entity, quantity, year, got)

@@ -1,0 +1,70 @@
+"""Results frames: annual aggregation by kind of quantity, look-ups, bad shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cbm_sim.results.frames import Results, annualise, annualise_series, events_frame, tidy_daily
+
+
+def _daily() -> pd.DataFrame:
+    dates = pd.date_range("2021-12-30", "2022-01-02", freq="D")
+    return tidy_daily(
+        dates,
+        [
+            ("surface", "production", "m3", np.array([1.0, 2.0, 3.0, 4.0])),
+            ("storage", "level", "m3", np.array([10.0, 20.0, 30.0, 40.0])),
+            ("surface", "wells_active_mean", "count", np.array([2.0, 4.0, 6.0, 8.0])),
+        ],
+    )
+
+
+def test_flows_are_summed_stocks_taken_at_year_end_means_averaged():
+    annual = annualise(_daily()).set_index(["year", "quantity"])["value"]
+    assert annual[(2021, "production")] == 3.0 and annual[(2022, "production")] == 7.0
+    assert annual[(2021, "level")] == 20.0 and annual[(2022, "level")] == 40.0
+    assert annual[(2021, "wells_active_mean")] == 3.0
+
+
+def test_a_typo_in_a_lookup_is_a_key_error_not_a_zero():
+    daily = _daily()
+    res = Results(daily=daily, annual=annualise(daily), events=events_frame([]))
+    assert res.annual_value("surface", "production", 2022) == 7.0
+    assert res.annual_value("surface", "production", 2030) == 0.0
+    with pytest.raises(KeyError, match="prodution"):
+        res.annual_value("surface", "prodution", 2022)
+
+
+def test_series_of_the_wrong_length_is_refused():
+    with pytest.raises(ValueError, match=r"surface/production has shape \(3,\)"):
+        tidy_daily(
+            pd.date_range("2021-01-01", periods=4), [("surface", "production", "m3", np.ones(3))]
+        )
+
+
+def test_from_parquet_names_what_is_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"daily\.parquet"):
+        Results.from_parquet(tmp_path)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)),
+    n_days=st.integers(1, 900),
+    step=st.sampled_from([1, 7, 30]),
+    kinds=st.lists(st.sampled_from(["production", "level", "wells_active_mean"]), min_size=1),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_annualise_series_equals_annualise_of_the_daily_frame(start, n_days, step, kinds, seed):
+    dates = pd.date_range(start, periods=n_days, freq="D")[::step]
+    rng = np.random.default_rng(seed)
+    series = [(f"e{i}", q, "m3", rng.normal(size=len(dates))) for i, q in enumerate(kinds)]
+    want = annualise(tidy_daily(dates, series))
+    got = annualise_series(dates, series)
+    pd.testing.assert_frame_equal(got, want, check_categorical=False, rtol=1e-12)

@@ -1,0 +1,175 @@
+"""The output contract: which files a run writes, and that writing is all-or-nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cbm_sim.results.frames import Results, annualise
+from cbm_sim.results.rundir import (
+    OUTPUT_FILES,
+    TARGET_COLUMNS,
+    OutputExistsError,
+    staged_directory,
+    write_run,
+)
+from cbm_sim.scenario.files import load_scenario
+from cbm_sim.scenario.model import Scenario
+
+
+def _results() -> Results:
+    dates = pd.date_range("2021-12-30", "2022-01-02", freq="D")
+    daily = pd.DataFrame(
+        {
+            "date": dates,
+            "entity": "surface",
+            "quantity": "production",
+            "unit": "m3",
+            "value": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    events = pd.DataFrame(
+        {"time": dates[:1], "entity": ["lng:LNG-1"], "event": ["trip"], "detail": ["x"]}
+    )
+    scenario = Scenario(name="tiny", seed=5)
+    return Results(
+        daily=daily,
+        annual=annualise(daily),
+        events=events,
+        meta={"scenario": "tiny", "seed": 5},
+        scenario=scenario,
+    )
+
+
+def _targets() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "note": ["extra column kept after the contract's"],
+            "status": ["missed"],
+            "year": [2025],
+            "sub_cluster": ["total"],
+            "item": ["output.total"],
+            "simulated": [400.0],
+            "target": [500.0],
+            "gap": [-100.0],
+            "gap_pct": [-20.0],
+        }
+    )
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_write_run_writes_every_file_of_the_contract(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    valuation = pd.DataFrame({"year": [2025], "item": ["output.total"], "value_1e8_yuan": [1.0]})
+    with staged_directory(out) as stage:
+        write_run(stage, _results(), targets=_targets(), valuation=valuation)
+    assert _listing(out) == sorted(OUTPUT_FILES)
+    assert _listing(tmp_path) == ["run"]  # nothing left beside it
+    annual = pd.read_csv(out / "annual.csv")
+    assert list(annual.columns) == ["year", "entity", "quantity", "unit", "value"]
+    # flows are summed per year: 1+2 in 2021, 3+4 in 2022 (results.annualise)
+    assert annual["value"].tolist() == [3.0, 7.0]
+    assert pd.read_parquet(out / "annual.parquet")["value"].tolist() == [3.0, 7.0]
+    targets = pd.read_csv(out / "targets.csv")
+    assert list(targets.columns) == [*TARGET_COLUMNS, "note"]
+    assert load_scenario(out / "scenario.yaml") == Scenario(name="tiny", seed=5)
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["seed"] == 5 and meta["files"] == sorted(OUTPUT_FILES)
+    assert Results.from_parquet(out).daily["value"].sum() == 10.0
+
+
+def test_write_run_refuses_a_target_check_without_the_contract_columns(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="gap_pct"):
+        write_run(
+            tmp_path,
+            _results(),
+            targets=_targets().drop(columns="gap_pct"),
+            valuation=pd.DataFrame(),
+        )
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_failure_inside_the_stage_leaves_nothing(tmp_path: Path, error: BaseException) -> None:
+    out = tmp_path / "run"
+    with pytest.raises(type(error)), staged_directory(out) as stage:
+        (stage / "annual.csv").write_text("partial", encoding="utf-8")
+        raise error
+    assert _listing(tmp_path) == []
+
+
+def test_existing_directory_is_refused_without_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "meta.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match="--overwrite"), staged_directory(out):
+        pytest.fail("the stage must not be entered")
+    assert _listing(out) == ["meta.json"]
+
+
+def test_overwrite_replaces_a_previous_run_only_on_success(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "meta.json").write_text('{"old": true}', encoding="utf-8")
+    with pytest.raises(RuntimeError), staged_directory(out, overwrite=True) as stage:
+        (stage / "meta.json").write_text('{"new": true}', encoding="utf-8")
+        raise RuntimeError("interrupted")
+    assert (out / "meta.json").read_text(encoding="utf-8") == '{"old": true}'
+    with staged_directory(out, overwrite=True) as stage:
+        (stage / "meta.json").write_text('{"new": true}', encoding="utf-8")
+    assert (out / "meta.json").read_text(encoding="utf-8") == '{"new": true}'
+    assert _listing(tmp_path) == ["run"]
+
+
+def test_overwrite_never_replaces_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.tex").write_text("...", encoding="utf-8")
+    with (
+        pytest.raises(OutputExistsError, match="not a cbm-sim run directory"),
+        staged_directory(precious, overwrite=True),
+    ):
+        pytest.fail("the stage must not be entered")
+    assert _listing(precious) == ["chapter1.tex"]
+
+
+def test_a_run_directory_reads_back_with_its_scenario(tmp_path):
+    import datetime as dt
+
+    from cbm_sim.economics.targets import check_targets
+    from cbm_sim.economics.valuation import ValuationConfig, value
+    from cbm_sim.results import simulate
+    from cbm_sim.results.frames import Results
+    from cbm_sim.scenario.model import Horizon, Scenario
+
+    sc = Scenario(
+        name="cheap",
+        horizon=Horizon(end=dt.date(2021, 12, 31), step_days=30),
+        valuation=ValuationConfig(gas_price_scale=0.5),
+    )
+    res = simulate.run(sc)
+    out = tmp_path / "run"
+    out.mkdir()
+    write_run(out, res, targets=check_targets(res), valuation=value(res))
+    back = Results.from_parquet(out)
+    assert back.scenario == sc
+    assert value(back)["value_yuan"].sum() == pytest.approx(value(res)["value_yuan"].sum())
+
+
+def test_a_run_directory_gets_ordinary_permissions(tmp_path):
+    import os
+
+    from cbm_sim.results.rundir import staged_directory
+
+    umask = os.umask(0o022)
+    try:
+        with staged_directory(tmp_path / "out", overwrite=False) as stage:
+            (stage / "x.txt").write_text("x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755

@@ -1,0 +1,90 @@
+"""``cbm-sim compare``: scenarios or run directories side by side."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    pass
+
+from cbm_sim.cli.app import _TARGET_YEARS, _debug_option, _reported, _value, main
+from cbm_sim.cli.run_cmd import _is_total, _simulate
+
+
+def _targets_of(source: Path, console: Console) -> tuple[str, pd.DataFrame]:
+    """Name and target check of a results directory (its targets.csv) or a scenario file."""
+    if source.is_dir():
+        csv = source / "targets.csv"
+        if not csv.is_file():
+            from cbm_sim.scenario.files import Problem, ScenarioError
+
+            raise ScenarioError(
+                [Problem(str(source), None, "", "no targets.csv: not a run directory")]
+            )
+        meta = source / "meta.json"
+        name = (
+            json.loads(meta.read_text(encoding="utf-8")).get("scenario") if meta.is_file() else None
+        )
+        return str(name or source.name), pd.read_csv(csv, keep_default_na=False, na_values=[""])
+    from cbm_sim.economics.targets import check_targets
+    from cbm_sim.scenario.files import load_scenario
+
+    scenario = load_scenario(source)
+    return scenario.name, check_targets(_simulate(scenario, console))
+
+
+def side_by_side(named: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """One row per (year, sub_cluster, item, target); simulated, gap_pct, status per name."""
+    keys = ["year", "sub_cluster", "item", "target"]
+    wide: pd.DataFrame | None = None
+    for name, frame in named:
+        part = frame.loc[:, [*keys, "simulated", "gap_pct", "status"]]
+        part = part.rename(columns={c: f"{name}: {c}" for c in ("simulated", "gap_pct", "status")})
+        wide = part if wide is None else wide.merge(part, on=keys, how="outer")
+    if wide is None:
+        raise ValueError("side_by_side needs at least one (name, targets) pair")
+    return wide.sort_values(["year", "sub_cluster", "item"], kind="stable").reset_index(drop=True)
+
+
+@main.command("compare")
+@click.argument("sources", metavar="A B ...", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))  # fmt: skip
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the full side-by-side table to this CSV file.",
+)
+@_debug_option
+def compare_command(sources: tuple[Path, ...], output: Path | None, debug: bool) -> None:
+    """Compare scenarios (files, which are run) or run directories against the targets.
+
+    Prints the totals and sub-clusters for 2025 and 2030 side by side; -o writes every row.
+    """
+    console = Console(stderr=True)
+    with _reported(debug):
+        named: list[tuple[str, pd.DataFrame]] = []
+        for source in sources:
+            name, frame = _targets_of(source, console)
+            taken = {n for n, _ in named}
+            unique = name if name not in taken else f"{name} ({len(named) + 1})"
+            named.append((unique, frame))
+        wide = side_by_side(named)
+        head = wide[_is_total(wide) & wide["year"].isin(_TARGET_YEARS)]
+        table = Table(title="output value vs the plan (亿元)")
+        for col in ("year", "sub_cluster", "target", *(f"{n}: simulated" for n, _ in named)):
+            table.add_column(col, justify="left" if col == "sub_cluster" else "right")
+        for _, r in head.iterrows():
+            cells = [str(r["year"]), str(r["sub_cluster"]), _value(r["target"])]
+            table.add_row(*cells, *(_value(r[f"{n}: simulated"]) for n, _ in named))
+        Console().print(table)
+        if output is not None:
+            wide.to_csv(output, index=False, encoding="utf-8")
+            click.echo(f"wrote {len(wide)} rows to {output}")

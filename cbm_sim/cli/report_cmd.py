@@ -1,0 +1,77 @@
+"""``cbm-sim report``: the PDF report of a run (and of an ensemble)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+import pandas as pd
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from cbm_sim.results.frames import Results
+
+from cbm_sim.cli.app import _debug_option, _reported, main
+from cbm_sim.cli.run_cmd import _simulate
+
+
+def _load_results(source: Path, console: Console) -> Results:
+    """Results from a ``run -o`` directory, or from running a scenario file."""
+    from cbm_sim.results.frames import Results as _Results
+    from cbm_sim.scenario.files import load_scenario
+
+    if source.is_dir():
+        return _Results.from_parquet(source)  # with the run's scenario.yaml: its prices
+    return _simulate(load_scenario(source), console)
+
+
+def _load_ensemble(directory: Path):
+    from cbm_sim.report.charts import EnsembleFrames
+
+    missing = [n for n in ("percentiles.csv", "probabilities.csv") if not (directory / n).is_file()]
+    if missing:
+        raise click.BadParameter(
+            f"{directory} is not a cbm-sim ensemble directory (missing {', '.join(missing)})",
+            param_hint="--ensemble",
+        )
+    tornado = directory / "tornado.csv"
+    return EnsembleFrames(
+        percentiles=pd.read_csv(directory / "percentiles.csv"),
+        probabilities=pd.read_csv(directory / "probabilities.csv"),
+        tornado=pd.read_csv(tornado) if tornado.is_file() else None,
+    )
+
+
+@main.command("report")
+@click.argument(
+    "source", metavar="RESULTS_OR_SCENARIO", type=click.Path(exists=True, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="PDF to write, e.g. reports/plan.pdf; each chart also goes beside it as PDF and PNG.",
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--ensemble",
+    "ensemble_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="An `cbm-sim ensemble -o` directory: adds fan charts and target probabilities.",
+)
+@_debug_option
+def report_command(
+    source: Path, output: Path, lang: str, ensemble_dir: Path | None, debug: bool
+) -> None:
+    """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
+    console = Console(stderr=True)
+    ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
+    with _reported(debug):
+        from cbm_sim.report.pdf import write_report
+
+        results = _load_results(source, console)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        path = write_report(results, output, lang=lang, ensemble=ensemble)
+        click.echo(f"wrote {path}")

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
-from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
     pass
 
 from cbm_sim.cli.app import _TARGET_YEARS, _debug_option, _reported, _value, main
@@ -20,6 +20,8 @@ from cbm_sim.cli.run_cmd import _is_total, _simulate
 
 def _targets_of(source: Path, console: Console) -> tuple[str, pd.DataFrame]:
     """Name and target check of a results directory (its targets.csv) or a scenario file."""
+    import pandas as pd
+
     if source.is_dir():
         csv = source / "targets.csv"
         if not csv.is_file():
@@ -42,6 +44,7 @@ def _targets_of(source: Path, console: Console) -> tuple[str, pd.DataFrame]:
 
 def side_by_side(named: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     """One row per (year, sub_cluster, item, target); simulated, gap_pct, status per name."""
+
     keys = ["year", "sub_cluster", "item", "target"]
     wide: pd.DataFrame | None = None
     for name, frame in named:
@@ -68,6 +71,9 @@ def compare_command(sources: tuple[Path, ...], output: Path | None, debug: bool)
 
     Prints the totals and sub-clusters for 2025 and 2030 side by side; -o writes every row.
     """
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(stderr=True)
     with _reported(debug):
         named: list[tuple[str, pd.DataFrame]] = []

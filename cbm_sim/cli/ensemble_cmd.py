@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from cbm_sim.studies.ensemble import EnsembleResult
 
 from cbm_sim.cli.app import main
@@ -88,6 +88,7 @@ def ensemble_command(
 
 
 def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
+    from rich.table import Table
 
     pct = result.percentiles()
     pct = pct[

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
-from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
     pass
 
 from cbm_sim.cli.app import _num, plan_group
@@ -20,6 +20,8 @@ _STATUS_STYLE = {"ok": "green", "discrepancy": "bold red", "info": "cyan"}
 
 def render_audit(frame: pd.DataFrame, console: Console, only: tuple[str, ...] = ()) -> None:
     """Print an audit frame as one rich table per check, then a one-line summary."""
+    from rich.table import Table
+
     shown = frame[frame["status"].isin(only)] if only else frame
     for check, rows in shown.groupby("check", sort=False):
         table = Table(title=f"check: {check}", show_lines=True, expand=True)
@@ -70,6 +72,8 @@ def render_audit(frame: pd.DataFrame, console: Console, only: tuple[str, ...] = 
 )
 def plan_audit(csv_path: Path | None, only: tuple[str, ...]) -> None:
     """Check the plan's internal consistency (sums, unit values, balances, years)."""
+    from rich.console import Console
+
     from cbm_sim.plan.audit import audit
 
     frame = audit()

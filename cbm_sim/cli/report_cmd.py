@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
-from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from cbm_sim.results.frames import Results
 
 from cbm_sim.cli.app import _debug_option, _reported, main
@@ -27,6 +27,8 @@ def _load_results(source: Path, console: Console) -> Results:
 
 
 def _load_ensemble(directory: Path):
+    import pandas as pd
+
     from cbm_sim.report.charts import EnsembleFrames
 
     missing = [n for n in ("percentiles.csv", "probabilities.csv") if not (directory / n).is_file()]
@@ -66,6 +68,8 @@ def report_command(
     source: Path, output: Path, lang: str, ensemble_dir: Path | None, debug: bool
 ) -> None:
     """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
+    from rich.console import Console
+
     console = Console(stderr=True)
     ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
     with _reported(debug):

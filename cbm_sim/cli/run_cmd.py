@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
     from cbm_sim.results.frames import Results
     from cbm_sim.scenario.model import Scenario
 
@@ -22,6 +21,14 @@ from cbm_sim.cli.app import _BAD_INPUT, _TARGET_YEARS, _debug_option, _reported,
 
 def _simulate(scenario: Scenario, console: Console) -> Results:
     """Run the simulation with a progress bar (on stderr, hidden when not a terminal)."""
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from cbm_sim.results.simulate import run
 
     columns = (
@@ -49,6 +56,8 @@ def _headline(targets: pd.DataFrame) -> pd.DataFrame:
 
 
 def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
+    from rich.table import Table
+
     table = Table(title=title)
     for col in (
         "sub-cluster",
@@ -96,6 +105,8 @@ def run_command(
     meta.json and scenario.yaml (see README, "Output contract"); prints the target verdict
     for 2025 and 2030. Bad input exits with status 2.
     """
+    from rich.console import Console
+
     console = Console(stderr=True)
     with _reported(debug):
         from cbm_sim.results.rundir import check_target, staged_directory, write_run

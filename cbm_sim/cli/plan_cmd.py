@@ -36,7 +36,7 @@ def render_audit(frame: pd.DataFrame, console: Console, only: tuple[str, ...] = 
             ("ref", {"ratio": 1, "overflow": "fold"}),
             ("detail", {"ratio": 5, "overflow": "fold"}),
         ]:
-            table.add_column(col, **kw)
+            table.add_column(col, **kw)  # type: ignore[arg-type]
         for row in rows.itertuples(index=False):
             style = _STATUS_STYLE.get(row.status, "")
             table.add_row(

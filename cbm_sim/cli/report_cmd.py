@@ -73,9 +73,10 @@ def report_command(
     console = Console(stderr=True)
     ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
     with _reported(debug):
+        from cbm_sim.report.fonts import check_lang
         from cbm_sim.report.pdf import write_report
 
         results = _load_results(source, console)
         output.parent.mkdir(parents=True, exist_ok=True)
-        path = write_report(results, output, lang=lang, ensemble=ensemble)
+        path = write_report(results, output, lang=check_lang(lang), ensemble=ensemble)
         click.echo(f"wrote {path}")

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import simpy
 
+from cbm_sim.cluster.facilities import Process
 from cbm_sim.plan.blocks import BlockInfo
 from cbm_sim.scenario.model import BlockProgramme, Drilling
 from cbm_sim.scenario.paths import value_at
@@ -142,7 +144,7 @@ class BlockAgent:
         for _ in range(min(rigs, len(queue))):
             env.process(self._rig(env, drawn))
 
-    def _wall(self, env: simpy.Environment, day: float, limit: float):
+    def _wall(self, env: simpy.Environment, day: float, limit: float) -> Process:
         if day > env.now:
             yield env.timeout(day - env.now)
         self.halted = True
@@ -154,7 +156,7 @@ class BlockAgent:
             f"{limit / 1e8:.2f} 亿m3 (proved × recovery factor); drilling stops",
         )
 
-    def _rig(self, env: simpy.Environment, drawn):
+    def _rig(self, env: simpy.Environment, drawn: dict[int, Any]) -> Process:
         d = self.drilling
         while self._next_well < len(self._queue):
             day, wtype, i = self._queue[self._next_well]
@@ -166,7 +168,13 @@ class BlockAgent:
             params = dict(zip(keys, rows[i], strict=True))
             self._drilled(env, wtype, params, None if constants is None else constants[:, i])
 
-    def _drilled(self, env: simpy.Environment, wtype: int, params: dict[str, float], constants):
+    def _drilled(
+        self,
+        env: simpy.Environment,
+        wtype: int,
+        params: dict[str, float],
+        constants: npt.NDArray[np.float64] | None,
+    ) -> None:
         d = self.drilling
         self.drilled[wtype] += 1
         self.drilled_at.append((env.now, wtype))

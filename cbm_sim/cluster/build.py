@@ -79,13 +79,18 @@ def demand_series(scenario: Scenario, days: pd.DatetimeIndex) -> DemandSeries:
     cap = sc.pipelines.outbound_cap_1e8_m3_per_year
     # No cap stated: outbound volume is limited by pipeline capacity alone.
     export_cap = interpolate(cap, years) * units.YI / ndays if cap else np.zeros(len(days))
-    local = sum(daily.values())
-    city = sum(daily[s] for s in demand_mod.CITY_GAS_SECTORS)
+    zero = np.zeros(len(days))
+    # summed from a zero array in sector order: the same additions, in the same order, as
+    # Python's sum() of the sectors
+    local: FloatArray = sum(daily.values(), zero)
+    city: FloatArray = sum((daily[s] for s in demand_mod.CITY_GAS_SECTORS), zero)
     # Storage rules refer to the year's average day and the year's city-gas use; the
     # seasonal profile has mean 1, so the path's annual figure is the right base.
-    annual_local = sum(demand_mod.annual_m3(sc.demand, s, years) for s in demand_mod.SECTORS)
-    annual_city = sum(
-        demand_mod.annual_m3(sc.demand, s, years) for s in demand_mod.CITY_GAS_SECTORS
+    annual_local: FloatArray = sum(
+        (demand_mod.annual_m3(sc.demand, s, years) for s in demand_mod.SECTORS), zero
+    )
+    annual_city: FloatArray = sum(
+        (demand_mod.annual_m3(sc.demand, s, years) for s in demand_mod.CITY_GAS_SECTORS), zero
     )
     series = {
         **daily,

@@ -39,7 +39,8 @@ def calendar_years(dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
     A path's value for a year is that year's annual figure, so every day of the year uses
     it (no drift within a year); interpolation happens between stated years.
     """
-    return dates.year.to_numpy(dtype=np.float64)
+    years: npt.NDArray[np.float64] = dates.year.to_numpy(dtype=np.float64)
+    return years
 
 
 def days_in_year(dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
@@ -55,7 +56,8 @@ def seasonal_profile(dates: pd.DatetimeIndex, peak_ratio: float) -> npt.NDArray[
     phase = (
         2.0 * np.pi * (dates.day_of_year.to_numpy(dtype=np.float64) - 15.0) / units.DAYS_PER_YEAR
     )
-    return np.exp(kappa * np.cos(phase)) / special.i0(kappa)
+    profile: npt.NDArray[np.float64] = np.exp(kappa * np.cos(phase)) / special.i0(kappa)
+    return profile
 
 
 MAX_PEAK_RATIO = 4.0

@@ -173,7 +173,7 @@ def route(
 
 # --------------------------------------------------------------------------- many steps
 @njit(cache=True)
-def _tiered_into(supply, requests, tiers, order, out):
+def _tiered_into(supply, requests, tiers, order, out):  # type: ignore[no-untyped-def]  # numba infers the types
     """:func:`tiered_allocate` into ``out``; ``order`` lists the distinct tiers ascending."""
     left = supply
     for t in order:
@@ -189,7 +189,7 @@ def _tiered_into(supply, requests, tiers, order, out):
 
 
 @njit(cache=True)
-def _route_steps(
+def _route_steps(  # type: ignore[no-untyped-def]  # numba infers the types
     surface,
     requests,
     n_local,

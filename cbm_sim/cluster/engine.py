@@ -40,7 +40,7 @@ from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
 from cbm_sim.cluster.build import Model, build
 from cbm_sim.cluster.dispatch import route_steps
-from cbm_sim.cluster.facilities import Facility, total_capacity_at
+from cbm_sim.cluster.facilities import Facility, Process, total_capacity_at
 from cbm_sim.cluster.storage import rule_holds
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.wells import stepping
@@ -146,7 +146,7 @@ class Simulation:
         self.env.run(until=float(len(self.days)))
         return self.record()
 
-    def _dispatch(self, progress: Progress | None):
+    def _dispatch(self, progress: Progress | None) -> Process:
         """The dispatch process: routes every step, a run of steps at a time.
 
         Nothing in the other processes depends on the dispatch (drilling, facilities and
@@ -196,7 +196,7 @@ class Simulation:
         starts = self._starts[k0:k1]
         ends = self._ends[k0:k1]
         dt_days = (ends - starts).astype(np.float64)
-        times = starts + 0.5
+        times = (starts + 0.5).astype(np.float64, copy=False)
         self._hook_up(int(starts[-1]) + self.step - 1)
         rate = sc.wells.pump_failures_per_well_year
         if rate > 0:
@@ -312,7 +312,7 @@ class Simulation:
 
     def _record_plants(
         self,
-        row: dict,
+        row: dict[tuple[str, str, str], npt.NDArray[np.float64]],
         entity: str,
         count_name: str,
         plants: list[Facility],
@@ -329,7 +329,13 @@ class Simulation:
         row[entity, count_name, "count"] = serving
         row[entity, "outage_days", "day"] = down * dt_days
 
-    def _record_drilling(self, k0: int, k1: int, times: npt.NDArray[np.float64], row: dict) -> None:
+    def _record_drilling(
+        self,
+        k0: int,
+        k1: int,
+        times: npt.NDArray[np.float64],
+        row: dict[tuple[str, str, str], npt.NDArray[np.float64]],
+    ) -> None:
         """Wells drilled per block and type in each step: those whose drilling ended after
         the previous step's mid-day and by this one's."""
         per_block = np.zeros((k1 - k0, len(self.blocks)))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,8 @@ import simpy
 from cbm_sim.scenario.model import Reliability
 
 EventLog = Callable[[float, str, str, str], None]
+Process = Generator[simpy.Event, Any, None]
+"""A SimPy process body: a generator of events."""
 
 
 @dataclass
@@ -122,7 +125,7 @@ class Facility:
         self._env = env
         env.process(self._life(env, rng, log))
 
-    def _life(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog):
+    def _life(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog) -> Process:
         if self.commission_day is not None and self.commission_day > env.now:
             yield env.timeout(self.commission_day - env.now)
             log(env.now, self.entity, "commissioned", f"capacity {self.capacity:g}")
@@ -135,7 +138,7 @@ class Facility:
             self.in_service = False
             log(env.now, self.entity, "retired", "")
 
-    def _failures(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog):
+    def _failures(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog) -> Process:
         rel = self.reliability
         assert rel is not None
         sigma2 = math.log1p(rel.repair_days_cv**2)
@@ -149,7 +152,7 @@ class Facility:
             repair = max(1.0, math.ceil(rng.lognormal(mu, math.sqrt(sigma2))))
             yield from self._outage(env, repair, "trip", log)
 
-    def _maintenance(self, env: simpy.Environment, log: EventLog):
+    def _maintenance(self, env: simpy.Environment, log: EventLog) -> Process:
         rel = self.reliability
         assert rel is not None
         if rel.maintenance_days_per_year <= 0:
@@ -164,7 +167,7 @@ class Facility:
                 env, math.ceil(rel.maintenance_days_per_year), "maintenance", log
             )
 
-    def _outage(self, env: simpy.Environment, days: float, why: str, log: EventLog):
+    def _outage(self, env: simpy.Environment, days: float, why: str, log: EventLog) -> Process:
         self.down = True
         log(env.now, self.entity, f"{why} start", f"{days:g} days")
         yield env.timeout(days)

@@ -28,7 +28,8 @@ from __future__ import annotations
 import ast
 import functools
 import math
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -185,7 +186,12 @@ def expression_ids(expr: str) -> list[tuple[str, int | None]]:
     except SyntaxError as exc:
         raise ValueError(f"cannot parse expression {expr!r}: {exc.msg}") from None
     found: list[tuple[str, int | None]] = []
-    _walk(tree.body, expr, lambda name, year: found.append((name, year)) or 1.0)
+
+    def record(name: str, year: int | None) -> float:
+        found.append((name, year))
+        return 1.0
+
+    _walk(tree.body, expr, record)
     return found
 
 
@@ -198,15 +204,15 @@ def _dotted(node: ast.expr) -> str | None:
     return None
 
 
-_BINOPS = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
+_BINOPS: dict[type[ast.operator], Callable[[float, float], float]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
 }
 
 
-def _walk(node: ast.expr, expr: str, lookup: Any) -> float:
+def _walk(node: ast.expr, expr: str, lookup: Callable[[str, int | None], float]) -> float:
     name = _dotted(node)
     if name is not None:
         return lookup(name, None)

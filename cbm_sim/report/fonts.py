@@ -21,7 +21,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import matplotlib as mpl
 from matplotlib import font_manager
@@ -71,7 +71,7 @@ def source_font_path(package: str = FONT_PACKAGE, filename: str = FONT_FILE) -> 
             "reinstall cbm-sim (`pip install cbm-sim`) to get its dependency "
             "pylopdf-fonts-zh-cn, which ships Noto Sans SC"
         ) from None
-    path = Path(module.__file__).parent / filename
+    path = Path(str(module.__file__)).parent / filename
     if not path.is_file():
         raise FontMissingError(
             f"the CJK font file {path} is missing from package {package!r}; "
@@ -237,12 +237,12 @@ def use_report_style(lang: Lang) -> Iterator[dict[str, object]]:
     check_lang(lang)
     cjk = cjk_font_family()
     families = [cjk, _LATIN_FAMILY] if lang == "zh" else [_LATIN_FAMILY, cjk]
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "font.family": families,
         "axes.unicode_minus": False,
         "pdf.fonttype": 42,
         "ps.fonttype": 42,
         "svg.fonttype": "none",
     }
-    with mpl.rc_context(params):
+    with mpl.rc_context(params):  # type: ignore[arg-type]
         yield params

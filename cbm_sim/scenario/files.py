@@ -250,7 +250,7 @@ def _validate(data: dict[str, Any], located: _Located) -> Scenario:
         for err in errors:
             if err["type"] == "missing" and tuple(err["loc"]) in suggested:
                 continue
-            loc, message = _explain(err)
+            loc, message = _explain(dict(err))
             node, path = located.find(loc)
             problems.append(Problem(node.file, node.line, path, message))
         problems.sort(key=lambda p: (p.file, p.line or 0))

@@ -188,7 +188,7 @@ class MineGas(Model):
     )
     # plan ch1 §2 七 (31 plants, 621.1 MW); ch4 §3 六 (36 plants, 76.26万kW).
     power_capacity_mw: NonNegPath = Field(default_factory=lambda: {2021: 621.1, 2025: 762.6})
-    power_plants: NonNegPath = Field(default_factory=lambda: {2021: 31, 2025: 36})
+    power_plants: NonNegPath = Field(default_factory=lambda: {2021: 31.0, 2025: 36.0})
     # plan ch1 §2 七: 9.05 亿m³ for 33.68 亿kWh in 2021.
     power_gas_m3_per_kwh: float = Field(9.05 / 33.68, gt=0, le=2)
     # assumption: availability of gas-engine plants ~90 % (maintenance, grid limits).

@@ -218,7 +218,8 @@ class Defaults:
 
 
 def _raw() -> dict[str, Any]:
-    return read_packaged("valuation.yaml")
+    raw: dict[str, Any] = read_packaged("valuation.yaml")
+    return raw
 
 
 class _Resolver:

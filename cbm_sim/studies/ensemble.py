@@ -154,7 +154,7 @@ def _parent(data: dict[str, Any], path: str) -> tuple[Any, str | int]:
             )
         if i == len(parts) - 1:
             return node, key
-        node = node[key]  # type: ignore[index]
+        node = node[key]
         walked.append(part)
     raise ValueError(f"uncertainty path {path!r} is empty")
 

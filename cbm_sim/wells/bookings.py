@@ -69,7 +69,7 @@ def cumulative_at(cols: FloatArray, w: int, t: float) -> float:
     tail = tau - cols[TAU_STAR, w]
     if tail > 0.0:
         out -= cols[K_EXP, w] * math.expm1(-cols[DT, w] * tail)
-    return out
+    return float(out)
 
 
 @njit(cache=True, nogil=True)

@@ -45,12 +45,12 @@ MAX_TRIES_PER_WELL = 64
 
 
 @njit(cache=True)
-def _producing(online_day, abandon_day, down_from, down_until, w, d):
+def _producing(online_day, abandon_day, down_from, down_until, w, d):  # type: ignore[no-untyped-def]  # numba infers the types
     return online_day[w] <= d and abandon_day[w] > d and (down_from[w] > d or down_until[w] <= d)
 
 
 @njit(cache=True)
-def _fail(
+def _fail(  # type: ignore[no-untyped-def]  # numba infers the types
     rng,
     online_day,
     abandon_day,
@@ -209,7 +209,7 @@ def draw(
             f"reach day {reach}"
         )
     n = len(pop)
-    return _fail(
+    return _fail(  # type: ignore[no-any-return]
         rng,
         pop.online_day,
         pop.abandon_day,

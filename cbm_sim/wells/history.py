@@ -64,8 +64,11 @@ _VERTICAL_SHAPE = (2003.0, 2011.0, 2.0)
 _HORIZONTAL_SHAPE = (2006.0, 2015.0, 2.0)
 
 
-def _logistic(year: npt.NDArray[np.float64], centre: float, scale: float) -> npt.NDArray:
-    return 1.0 / (1.0 + np.exp(-(year - centre) / scale))
+def _logistic(
+    year: npt.NDArray[np.float64], centre: float, scale: float
+) -> npt.NDArray[np.float64]:
+    out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-(year - centre) / scale))
+    return out
 
 
 def online_years(n: int, shape: tuple[float, float, float], n_first_year: int = 0) -> np.ndarray:
@@ -83,7 +86,7 @@ def online_years(n: int, shape: tuple[float, float, float], n_first_year: int = 
     first = k < n_first_year
     years = np.interp(k, cum, grid)
     years[first] = start + k[first] / max(n_first_year, 1)
-    return years
+    return np.asarray(years, dtype=np.float64)
 
 
 def _block_assignment(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -109,7 +112,7 @@ def _drill(pop: WellPopulation, rng: np.random.Generator, qi_scale: float) -> No
             sel = np.flatnonzero(classes[blk] == cls)
             curve = typecurves.typecurve(WELL_TYPES[well_type], str(cls))
             params = curve.sample(sel.size, rng, qi_scale)
-            pop.add_cohort(blk[sel], well_type, days[sel], **params)
+            pop.add_cohort(blk[sel], well_type, days[sel], **params)  # type: ignore[arg-type]
 
 
 def production_2021_m3(pop: WellPopulation) -> float:

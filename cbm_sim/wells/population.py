@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -166,11 +167,15 @@ class WellPopulation:
             ``0 … n_blocks-1``, a well type is not 0/1, or the arrays do not broadcast.
         """
         columns = (online_day, qi, di, b, d_term, t_incline, q_start)
-        if not validate and _aligned(block, well_type, *columns) and block.size:
+        if not validate and _aligned(block, well_type, *columns):
             # the engine's hook-ups: equal-length typed arrays, parameters from validated
-            # type curves; the block and type checks stay
-            self._check_block_and_type(block, well_type)
-            return self._append_cohort(block, well_type, online_day, columns[1:])
+            # type curves; the block and type checks stay (_aligned checked the types)
+            blk = cast("npt.NDArray[np.int64]", block)
+            typ = cast("npt.NDArray[np.int8]", well_type)
+            if blk.size:
+                self._check_block_and_type(blk, typ)
+                floats = cast("tuple[FloatArray, ...]", columns)
+                return self._append_cohort(blk, typ, floats[0], floats[1:])
         check = bounds.check if validate else _as_float
         days = check("day", online_day)
         params = {
@@ -188,7 +193,9 @@ class WellPopulation:
         self._check_block_and_type(blk_c, typ_c)
         return self._append_cohort(blk_c.astype(np.int64), typ_c.astype(np.int8), cols[0], cols[3:])
 
-    def _check_block_and_type(self, blk: npt.NDArray, typ: npt.NDArray) -> None:
+    def _check_block_and_type(
+        self, blk: npt.NDArray[np.integer[Any]], typ: npt.NDArray[np.integer[Any]]
+    ) -> None:
         if not np.issubdtype(blk.dtype, np.integer) or np.any((blk < 0) | (blk >= self.n_blocks)):
             bad = blk[~((blk >= 0) & (blk < self.n_blocks))] if blk.size else blk
             first = bad[0].item() if bad.size else blk.dtype
@@ -221,7 +228,7 @@ class WellPopulation:
         )
         return np.arange(start, start + n, dtype=np.int64)
 
-    def _append(self, new: dict[str, npt.NDArray]) -> None:
+    def _append(self, new: dict[str, npt.NDArray[Any]]) -> None:
         """Append rows to every column.
 
         The columns are views of buffers that grow by doubling, so that the simulation,
@@ -230,7 +237,7 @@ class WellPopulation:
         """
         n0 = len(self)
         n = n0 + len(new["online_day"])
-        buffers: dict[str, npt.NDArray] | None = self.__dict__.get("_buffers")
+        buffers: dict[str, npt.NDArray[Any]] | None = self.__dict__.get("_buffers")
         if buffers is None or n > len(buffers["online_day"]):
             cap = max(n, 2 * n0, 1024)
             grown = {}
@@ -296,7 +303,8 @@ class WellPopulation:
     def active_mask(self, day: float) -> npt.NDArray[np.bool_]:
         """Wells online on ``day``, neither down nor abandoned."""
         d = float(bounds.check("day", day))
-        return (self.online_day <= d) & (self.state_at(d) == PRODUCING)
+        mask: npt.NDArray[np.bool_] = (self.online_day <= d) & (self.state_at(d) == PRODUCING)
+        return mask
 
     # --- production ----------------------------------------------------------------------------
     def _params(self, sl: slice | IntArray = slice(None)) -> dict[str, FloatArray]:
@@ -331,9 +339,10 @@ class WellPopulation:
 
     def daily_volume_by_block(self, day_start: float, day_end: float) -> FloatArray:
         """:meth:`daily_volume` summed per block (``bincount``) → shape ``(n_blocks,)`` [m³]."""
-        return np.bincount(
+        by_block: FloatArray = np.bincount(
             self.block, weights=self.daily_volume(day_start, day_end), minlength=self.n_blocks
-        )
+        ).astype(np.float64, copy=False)  # weighted counts are float64 already: no copy
+        return by_block
 
     def _grid(self, sl: slice, days: FloatArray, step: float) -> FloatArray:
         """Volumes over ``[d, d + step)`` for wells ``sl``, days ``days`` (uniform grid)."""
@@ -409,7 +418,8 @@ class WellPopulation:
 
     def total(self, days: npt.ArrayLike, step_days: float = 1.0) -> FloatArray:
         """Volumes of all wells over ``[d, d + step_days)`` → shape ``(n_days,)`` [m³]."""
-        return self.production_by_block(days, step_days).sum(axis=0)
+        total: FloatArray = self.production_by_block(days, step_days).sum(axis=0)
+        return total
 
     def peak_capacity_m3_per_year(self) -> float:
         """Sum of peak rates × 365.25 over all wells ever drilled [m³/yr] (nameplate)."""

@@ -80,7 +80,10 @@ def params_eur(params: dict[str, FloatArray]) -> FloatArray:
 def eur_by_block(pop: WellPopulation, n_blocks: int) -> FloatArray:
     """EUR booked by the existing wells of every block [m³]."""
     eur = params_eur({k: getattr(pop, k) for k in PARAMS})
-    return np.bincount(pop.block, weights=eur, minlength=n_blocks)
+    booked: FloatArray = np.bincount(pop.block, weights=eur, minlength=n_blocks).astype(
+        np.float64, copy=False
+    )
+    return booked
 
 
 def new_well_sampler(
@@ -211,7 +214,7 @@ def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> FloatArray | No
     )
     if any(h.constants is None for h in ready):
         return None
-    return np.stack([h.constants for h in ready], axis=1)
+    return np.stack([h.constants for h in ready if h.constants is not None], axis=1)
 
 
 def down_mask(pop: WellPopulation, day: float) -> npt.NDArray[np.bool_]:

@@ -203,7 +203,8 @@ class BlockSupply:
         m = values.shape[0]
         pair = np.arange(m)[:, None] * self.n_blocks + self.pop.block[idx]
         sums = np.bincount(pair.ravel(), weights=values.ravel(), minlength=m * self.n_blocks)
-        return sums.reshape(m, self.n_blocks).T
+        by_block: FloatArray = sums.reshape(m, self.n_blocks).T.astype(np.float64, copy=False)
+        return by_block
 
     def _build_window(self, w0: int) -> None:
         n = self._sync()
@@ -259,6 +260,8 @@ class BlockSupply:
         queued, self._queued = self._queued, []
         if not joined.size and not queued:
             return
+        if self._window_start is None:
+            raise RuntimeError("BlockSupply: wells were booked before the first window opened")
         w_end = self._window_start + self.window_days
         wells, first, last, lo, hi, sign = [], [], [], [], [], []
         if joined.size:

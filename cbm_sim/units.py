@@ -28,6 +28,13 @@ LNG_2021_FEED_GAS_M3: Final[float] = 13.08 * YI
 LNG_FEED_M3_PER_T: Final[float] = LNG_2021_FEED_GAS_M3 / LNG_2021_OUTPUT_T
 """Feed gas per tonne of LNG [m³/t], from the plan's 2021 output and gas used (≈1550)."""
 
+# Public: LNG "takes up about 1/600th the volume of natural gas in the gaseous state (at
+# standard conditions)" (Wikipedia, "Liquefied natural gas"); an LNG conversion table gives
+# 1 m³ LNG = 585 Nm³ gas at 420-470 kg/m³ of liquid (padahlng.com/?p=1424). Liquid methane
+# (422.6 kg/m³) over methane gas at 20 °C (0.668 kg/m³) gives ≈633.
+LNG_GAS_M3_PER_LIQUID_M3: Final[float] = 600.0
+"""Gas [m³ at standard conditions] held by 1 m³ of LNG: the expansion ratio, ≈600."""
+
 # Unit symbols as written in the packaged plan data, with the factor to the base unit
 # and the base unit's name. Anything not in this table is rejected on load.
 UNIT_FACTORS: Final[dict[str, tuple[float, str]]] = {

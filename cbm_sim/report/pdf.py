@@ -118,6 +118,7 @@ def write_report(
     production_targets_m3: Mapping[int, float] | None = None,
     png_dpi: int = PNG_DPI,
     chart_files: bool = True,
+    audit_appendix: bool = True,
 ) -> Path:
     """Write the multi-page PDF report and each chart as PDF and PNG beside it.
 
@@ -142,6 +143,8 @@ def write_report(
     chart_files
         Also write each chart as ``<stem>_charts/<name>.pdf`` and ``.png`` (default); off,
         only the report PDF is written (twice as fast).
+    audit_appendix
+        End the report with the plan audit (:func:`cbm_sim.report.audit_pages.audit_pages`).
 
     Returns
     -------
@@ -191,6 +194,11 @@ def write_report(
                 if chart_files:
                     fig.savefig(charts_dir / f"{name}.pdf", metadata={"Title": name})
                     fig.savefig(charts_dir / f"{name}.png", dpi=png_dpi)
+            if audit_appendix:
+                from cbm_sim.report.audit_pages import audit_pages
+
+                for page in audit_pages(lang=lang):
+                    pdf.savefig(page)
     return out
 
 

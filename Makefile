@@ -21,11 +21,13 @@ demo: $(STAMP)
 	$(BIN)/cbm-sim report reports/plan -o reports/plan.pdf --lang zh
 	@echo "demo done: results in reports/plan/, report at $(CURDIR)/reports/plan.pdf"
 
-## test: set up .venv with the test extras; lint, formatting, import layers (import-linter), the tests
+## test: set up .venv with the test extras; lint, formatting, import layers (import-linter),
+## types (mypy: strict on wells/ and cluster/), the tests
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy cbm_sim
 	$(BIN)/python -m pytest -n 2
 
 lint: $(STAMP)

@@ -62,7 +62,7 @@ def render_audit(
             ("ref", {"ratio": 1, "overflow": "fold"}),
             ("detail", {"ratio": 5, "overflow": "fold"}),
         ]:
-            table.add_column(col, **kw)
+            table.add_column(col, **kw)  # type: ignore[arg-type]
         for row in rows.itertuples(index=False):
             style = _SEVERITY_STYLE.get(row.severity, "")
             detail = row.detail

@@ -136,10 +136,10 @@ class _Pages:
 
     def _new_page(self) -> None:
         fig = Figure(figsize=A4_IN)
-        FigureCanvasAgg(fig)
+        canvas = FigureCanvasAgg(fig)
         self.pages.append(fig)
         self.fig = fig
-        self.renderer = fig.canvas.get_renderer()
+        self.renderer = canvas.get_renderer()
         self.y_in = _MARGIN_IN  # from the top
 
     def _char_width(self, ch: str, size: float, weight: str) -> float:

@@ -73,25 +73,120 @@ class TypeCurve:
     sources: dict[str, str]
 
     def sample(
-        self, n: int, rng: np.random.Generator, qi_scale: float = 1.0
+        self,
+        n: int,
+        rng: np.random.Generator,
+        qi_scale: float = 1.0,
+        adjustment: CurveAdjustment | None = None,
     ) -> dict[str, npt.NDArray[np.float64]]:
         """Per-well parameters for ``n`` wells, keyed as :meth:`WellPopulation.add_cohort`.
 
-        ``qi_scale`` multiplies the peak and start rates (used by the calibration).
+        Draws two standard normals per well (peak rate, incline) and, with an
+        ``adjustment``, one uniform per well (producing or not), then calls
+        :meth:`from_draws`. ``qi_scale`` multiplies the peak and start rates.
         """
         z = rng.standard_normal((2, n))
+        u = rng.random(n) if adjustment is not None else np.zeros(n)
+        params, _ = self.from_draws(z[0], z[1], u, adjustment, qi_scale)
+        return params
+
+    def from_draws(
+        self,
+        z_qi: npt.NDArray[np.float64],
+        z_incline: npt.NDArray[np.float64],
+        u_producing: npt.NDArray[np.float64],
+        adjustment: CurveAdjustment | None = None,
+        qi_scale: float = 1.0,
+    ) -> tuple[dict[str, npt.NDArray[np.float64]], npt.NDArray[np.float64]]:
+        """Per-well parameters from standard draws (common random numbers for the fit).
+
+        Parameters
+        ----------
+        z_qi, z_incline
+            Standard normal draws, one per well, for the peak rate and the incline period.
+        u_producing
+            Uniform draws on [0, 1): a well produces gas iff ``u < producing_share``.
+        adjustment
+            Calibrated multipliers (``None``: the curve as packaged, every well producing).
+        qi_scale
+            Extra multiplier on the peak and start rates (the run's exact 2021 fit).
+
+        Returns
+        -------
+        params, design_qi
+            Parameters keyed as :meth:`WellPopulation.add_cohort` (``qi = q_start = 0`` for a
+            well that never produces) and each well's design peak rate [m³/d] (its peak had
+            it produced: what capacity is booked at when the well is built).
+        """
+        adj = adjustment if adjustment is not None else CurveAdjustment.identity()
         s_q = self.sigma_ln_qi
-        qi = self.qi_m3_per_day * qi_scale * np.exp(s_q * z[0] - 0.5 * s_q * s_q)
+        level = adj.level(self.block_class) * qi_scale
+        if self.well_type == "horizontal":
+            level *= adj.horizontal_scale
+        design = self.qi_m3_per_day * level * np.exp(s_q * np.asarray(z_qi) - 0.5 * s_q * s_q)
+        qi = np.where(np.asarray(u_producing) < adj.producing_share, design, 0.0)
         lim = bounds.BOUNDS["t_incline"]
-        t_inc = np.minimum(self.t_incline_days * np.exp(self.sigma_ln_t_incline * z[1]), lim.hi)
+        t_mean = self.t_incline_days * adj.incline_scale
+        t_inc = np.minimum(t_mean * np.exp(self.sigma_ln_t_incline * np.asarray(z_incline)), lim.hi)
+        n = qi.size
+        di = self.di_per_year * adj.decline_scale
         return {
             "qi": qi,
             "q_start": qi * self.q_start_fraction,
             "t_incline": t_inc,
-            "di": np.full(n, self.di_per_year),
+            "di": np.full(n, di),
             "b": np.full(n, self.b),
-            "d_term": np.full(n, self.d_term_per_year),
-        }
+            "d_term": np.full(n, min(self.d_term_per_year * adj.decline_scale, di)),
+        }, design
+
+
+@dataclass(frozen=True)
+class CurveAdjustment:
+    """Calibrated multipliers on the type curves (fitted by :mod:`cbm_sim.wells.calibration`).
+
+    Attributes
+    ----------
+    levels
+        Peak-rate multiplier per block class (``producing``, ``ramping``, ``proved``;
+        ``exploration`` blocks use ``proved`` through the data's alias) [-].
+    horizontal_scale
+        Extra peak-rate multiplier of horizontal wells [-].
+    decline_scale
+        Multiplier on the initial and terminal nominal declines [-].
+    incline_scale
+        Multiplier on the median incline (dewatering) period [-].
+    producing_share
+        Share of drilled wells that ever produce gas [-]; the others are counted as wells
+        but give no gas (idle, water only, or shut in).
+    """
+
+    levels: tuple[tuple[str, float], ...]
+    horizontal_scale: float = 1.0
+    decline_scale: float = 1.0
+    incline_scale: float = 1.0
+    producing_share: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("horizontal_scale", "decline_scale", "incline_scale"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 10.0:
+                raise ValueError(f"{name} must be in (0, 10]; got {value!r}")
+        if not 0.0 < self.producing_share <= 1.0:
+            raise ValueError(f"producing_share must be in (0, 1]; got {self.producing_share!r}")
+        for cls, value in self.levels:
+            if cls not in BLOCK_CLASSES:
+                raise ValueError(f"unknown block class {cls!r} in levels; known: {BLOCK_CLASSES}")
+            if not 0.0 < value <= 10.0:
+                raise ValueError(f"level of {cls!r} must be in (0, 10]; got {value!r}")
+
+    @classmethod
+    def identity(cls) -> CurveAdjustment:
+        """No adjustment: the packaged curves, every well producing."""
+        return cls(levels=tuple((c, 1.0) for c in BLOCK_CLASSES))
+
+    def level(self, block_class: str) -> float:
+        """Peak-rate multiplier of a (resolved) block class; 1 if not listed."""
+        return dict(self.levels).get(block_class, 1.0)
 
 
 def _parse(doc: dict[str, Any]) -> dict[tuple[str, str], TypeCurve]:

@@ -175,7 +175,7 @@ class BlockAgent:
         drawn = {}
         for wtype, params in drawn_params.items():
             params = dict(params)
-            for key in _RATE_KEYS:
+            for key in (k for k in _RATE_KEYS if k in params):
                 params[key] = np.asarray(params[key], dtype=np.float64) * factors[wtype]
             constants = self.prepare(params) if self.prepare is not None else None
             # one row of Python floats per well, made at once: the hook-up's parameters

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import re
 
 import numpy as np
 import pytest
@@ -82,9 +83,9 @@ def test_depletion_factor_rule_and_guards():
     assert depletion_factor(25.0, 100.0) == pytest.approx(0.75)
     assert depletion_factor(150.0, 100.0) == 0.0
     assert depletion_factor(1e12, None) == 1.0  # no stated reserves: no depletion
-    with pytest.raises(ValueError, match="booked_m3 must be >= 0; got -1.0"):
+    with pytest.raises(ValueError, match=re.escape("booked_m3 must be >= 0; got -1.0")):
         depletion_factor(-1.0, 100.0)
-    with pytest.raises(ValueError, match="recoverable_m3 must be > 0 or None; got 0.0"):
+    with pytest.raises(ValueError, match=re.escape("recoverable_m3 must be > 0 or None; got 0.0")):
         depletion_factor(1.0, 0.0)
 
 

@@ -13,7 +13,6 @@ from cbm_sim.plan.figures import load_plan
 from cbm_sim.results import simulate
 from cbm_sim.results.frames import Results
 from cbm_sim.scenario.files import load_scenario
-from cbm_sim.scenario.paths import value_at
 from cbm_sim.scenario.model import (
     LNG,
     ColdSpell,
@@ -28,6 +27,7 @@ from cbm_sim.scenario.model import (
     Storage,
     StorageProject,
 )
+from cbm_sim.scenario.paths import value_at
 
 YEAR_2021 = Horizon(end=dt.date(2021, 12, 31))
 
@@ -227,7 +227,7 @@ def test_the_plan_run_drills_what_the_scenario_states(plan_annual: pd.DataFrame)
     # half that from 2026; depletion makes wells poorer but never stops the rigs. Wells are
     # counted when drilled (15 or 40 days after spudding), so 2022 and 2026 lag by a few weeks.
     plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
-    spudded = {y: 0.0 for y in range(2022, 2031)}
+    spudded = dict.fromkeys(range(2022, 2031), 0.0)
     for prog in plan.drilling.blocks.values():
         for y in spudded:
             spudded[y] += value_at(prog.vertical_wells_per_year, y)

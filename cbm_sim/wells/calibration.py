@@ -263,9 +263,7 @@ def residuals(
     sim = _expected_metrics(cal, draws, targets)
     fitted = [t for t in targets if t.weight > 0]
     r = [np.sqrt(t.weight) * t.residual(sim[t.id]) for t in fitted]
-    ridge = [
-        np.sqrt(RIDGE) * np.log(v) for p, v in zip(PARAMETERS, x, strict=True) if p.multiplier
-    ]
+    ridge = [np.sqrt(RIDGE) * np.log(v) for p, v in zip(PARAMETERS, x, strict=True) if p.multiplier]
     return np.array(r + ridge)
 
 

@@ -32,8 +32,8 @@ from cbm_sim.wells.stepping import Hookup
 DEPLETION_EVENT_FACTOR = 0.5
 """A ``depletion`` event is logged when a block's new wells first fall below this factor."""
 
-SampleParams = Callable[[int, str, int], dict[str, np.ndarray]]
-"""``(well_type, block_class, n) -> {parameter: array}`` for new wells."""
+SampleParams = Callable[[int, str, int, str], dict[str, np.ndarray]]
+"""``(well_type, block_class, n, block_id) -> {parameter: array}`` for new wells."""
 WellEur = Callable[[dict[str, np.ndarray]], np.ndarray]
 """EUR [m³] of wells with the given parameters."""
 Prepare = Callable[[dict[str, np.ndarray]], np.ndarray]
@@ -153,7 +153,7 @@ class BlockAgent:
         for wtype in (0, 1):
             n = int(np.count_nonzero(types == wtype))
             if n:
-                drawn_params[wtype] = self.sample(wtype, self.info.klass, n)
+                drawn_params[wtype] = self.sample(wtype, self.info.klass, n, self.info.id)
                 drawn_eur[wtype] = np.asarray(self.well_eur(drawn_params[wtype]), dtype=float)
         # Depletion: each well's factor depends on the EUR booked before it, in spud order;
         # every EUR is drawn now, so the factors are known up front (one float per well).

@@ -10,12 +10,13 @@ parameter                  what it multiplies / sets                            
 ``level_ramping``          peak rates in ramping blocks (建产区)                    0.3 – 3
 ``level_proved``           peak rates in proved and exploration blocks             0.3 – 3
 ``horizontal_scale``       peak rates of horizontal wells                          0.2 – 3
-``decline_scale``          initial and terminal nominal declines                   0.2 – 3
+``decline_scale``          initial nominal decline (terminal as packaged)          0.2 – 3
 ``incline_scale``          median dewatering (incline) period                      0.5 – 2
 ``producing_share``        share of drilled wells that ever produce gas            0.36 – 1
 ``centre_vertical_year``   centre of the vertical drilling ramp                    2005 – 2016
 ``centre_horizontal_year`` centre of the horizontal drilling ramp                  2008 – 2020
 ``trend_per_year``         growth of yearly drilling after the ramp                −0.3 – 0.3
+``block_level_<block>``    peak rates of 潘庄, 马必, 成庄, 柿庄南 over their class  0.2 – 5
 =========================  =====================================================  ============
 
 (bounds: assumption, wide enough not to bind except ``producing_share`` ≥ 0.36, the share of
@@ -88,8 +89,16 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("centre_vertical_year", 2010.0, 2005.0, 2016.0, False),
     Parameter("centre_horizontal_year", 2015.0, 2008.0, 2020.0, False),
     Parameter("trend_per_year", 0.0, -0.3, 0.3, False),
+    Parameter("block_level_panzhuang", 1.0, 0.2, 5.0, True),
+    Parameter("block_level_mabi", 1.0, 0.2, 5.0, True),
+    Parameter("block_level_chengzhuang", 1.0, 0.2, 5.0, True),
+    Parameter("block_level_shizhuang_south", 1.0, 0.2, 5.0, True),
 )
 """The fitted parameters (see the module docstring)."""
+BLOCK_LEVELS = tuple(
+    p.name.removeprefix("block_level_") for p in PARAMETERS if p.name.startswith("block_level_")
+)
+"""Blocks with their own fitted level (a reported production series each, history.yaml)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,8 @@ class Target:
     tolerance: float
     weight: float
     source: str
+    block: str | None = None
+    """Block id for block-level metrics (``block_production_1e8_m3``)."""
 
     def residual(self, simulated: float) -> float:
         """Residual in units of the tolerance (0 inside a one-sided bound)."""
@@ -148,6 +159,7 @@ def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
             tolerance=float(row["tolerance"]),
             weight=float(row["weight"]),
             source=str(row.get("source", "")),
+            block=None if row.get("block") is None else str(row["block"]),
         )
         if t.kind not in KINDS:
             raise ValueError(f"target {t.id}: kind must be one of {KINDS}; got {t.kind!r}")
@@ -157,6 +169,8 @@ def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
             raise ValueError(f"target {t.id}: weight must be >= 0; got {t.weight!r}")
         if not t.source.strip():
             raise ValueError(f"target {t.id}: missing source")
+        if t.block is not None and t.block not in {b.id for b in load_blocks()}:
+            raise ValueError(f"target {t.id}: unknown block {t.block!r}")
         out.append(t)
     return tuple(out)
 
@@ -170,6 +184,9 @@ def calibration_from_vector(x: Sequence[float]) -> Calibration:
         decline_scale=v["decline_scale"],
         incline_scale=v["incline_scale"],
         producing_share=v["producing_share"],
+        block_levels=tuple(
+            (name.removeprefix("block_level_"), v[name]) for name in v if name.startswith("block_")
+        ),
     )
     shape = HistoryShape(
         centre_vertical_year=v["centre_vertical_year"],
@@ -192,6 +209,7 @@ def vector_from_calibration(cal: Calibration) -> npt.NDArray[np.float64]:
         "centre_horizontal_year": s.centre_horizontal_year,
         "trend_per_year": s.trend_per_year,
     }
+    v |= {f"block_level_{b}": a.block_level(b) for b in BLOCK_LEVELS}
     return np.array([v[p.name] for p in PARAMETERS])
 
 
@@ -219,6 +237,19 @@ def metrics(
         y = t.year
         if t.metric == "production_1e8_m3":
             val = by_block(y).sum() / YI
+        elif t.metric == "block_production_1e8_m3":
+            val = by_block(y)[list(ids).index(t.block)] / YI
+        elif t.metric == "recovered_share":
+            val = _recovered_share(hist, t.block, volume_factor)
+        elif t.metric == "recovered_share_unitemised":
+            val = _recovered_share(hist, None, volume_factor)
+        elif t.metric == "block_rate_m3_per_day":
+            # mean daily rate of the block's producing wells drilled by end-2021, in year y
+            k = list(ids).index(t.block)
+            producing = np.count_nonzero((hist.pop.block == k) & (hist.pop.qi > 0))
+            days = history.year_start_day(y + 1) - history.year_start_day(y)
+            share = volume_factor if volume_factor != 1.0 else 1.0
+            val = by_block(y)[k] / (producing * share * days) if producing else float("nan")
         elif t.metric == "growth":
             val = by_block(y).sum() / by_block(y - 1).sum() - 1.0
         elif t.metric == "capacity_1e8_m3_per_year":
@@ -241,6 +272,32 @@ def metrics(
             raise ValueError(f"target {t.id}: unknown metric {t.metric!r}")
         out[t.id] = float(val)
     return out
+
+
+UNITEMISED_RESERVES_M3 = (3706.48 - 3470.13) * YI
+"""Plan ch1 §2 一: 3706.48 亿m³ proved in all, 3470.13 of them itemised for 5 blocks."""
+
+
+def _recovered_share(hist: History, block: str | None, volume_factor: float) -> float:
+    """EUR of a block's end-2021 wells / (proved reserves × default recovery factor);
+    ``block=None``: the 10 blocks whose reserves the plan does not itemise, together
+    (their reserves sum to :data:`UNITEMISED_RESERVES_M3` whatever the allocation)."""
+    from cbm_sim.scenario.model import Drilling
+    from cbm_sim.wells import stepping
+
+    blocks = load_blocks()
+    if block is None:
+        group = [b for b in blocks if b.proved_reserves_m3 and b.source.startswith("assumption")]
+        reserves = UNITEMISED_RESERVES_M3
+    else:
+        group = [b for b in blocks if b.id == block]
+        reserves = group[0].proved_reserves_m3 or 0.0
+        if not reserves:
+            raise ValueError(f"block {block!r} has no proved reserves")
+    pop = hist.pop
+    sel = np.isin(pop.block, [b.index for b in group])
+    eur = stepping.params_eur({k: getattr(pop, k)[sel] for k in stepping.PARAMS}).sum()
+    return float(eur * volume_factor / (reserves * Drilling().recovery_factor))
 
 
 def _expected_metrics(
@@ -288,9 +345,15 @@ def fit(seed: int = FIT_SEED, targets: Sequence[Target] | None = None) -> FitRes
     x0 = np.array([p.start for p in PARAMETERS])
     lo = np.array([p.lo for p in PARAMETERS])
     hi = np.array([p.hi for p in PARAMETERS])
-    sol = least_squares(
-        residuals, x0, bounds=(lo, hi), args=(draws, tg), x_scale="jac", diff_step=1e-4
-    )
+    sol = None
+    # a second solve from the first one's optimum: the trust region restarts wide, which
+    # moves off the early stops that xtol allows in flat directions
+    for _ in range(2):
+        sol = least_squares(
+            residuals, x0, bounds=(lo, hi), args=(draws, tg), x_scale="jac", diff_step=1e-4
+        )
+        x0 = np.clip(sol.x, lo, hi)
+    assert sol is not None
     return FitResult(
         calibration=calibration_from_vector(sol.x),
         cost=float(np.sum(sol.fun**2)),

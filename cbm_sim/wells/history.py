@@ -148,6 +148,11 @@ def packaged_calibration() -> Calibration:
         decline_scale=v("decline_scale"),
         incline_scale=v("incline_scale"),
         producing_share=v("producing_share"),
+        block_levels=tuple(
+            (name.removeprefix("block_level_"), v(name))
+            for name in doc
+            if name.startswith("block_level_")
+        ),
     )
     shape = HistoryShape(
         centre_vertical_year=v("centre_vertical_year"),
@@ -268,6 +273,8 @@ def build_history(
     blocks = load_blocks()
     classes = np.array([b.klass for b in blocks])
     pop = WellPopulation(len(blocks), block_ids=tuple(b.id for b in blocks))
+    adj = calibration.adjustment
+    block_scale = np.array([adj.block_level(b.id) for b in blocks]) * rate_scale
     years, v_counts, h_counts = annual_wells(calibration.shape)
     drilled_parts, design_parts = [], []
     for well_type, counts in ((VERTICAL, v_counts), (HORIZONTAL, h_counts)):
@@ -284,8 +291,8 @@ def build_history(
                 draws.z_qi[w],
                 draws.z_incline[w],
                 draws.u_producing[w],
-                calibration.adjustment,
-                rate_scale,
+                adj,
+                block_scale[blk[sel]],
             )
             pop.add_cohort(blk[sel], well_type, days[sel] + COMPLETION_LAG_DAYS, **params)
             drilled_parts.append(days[sel])

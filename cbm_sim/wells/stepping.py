@@ -96,21 +96,24 @@ def new_well_sampler(
     rng: np.random.Generator,
     rate_scale: float = 1.0,
     calibration: history.Calibration | None = None,
-) -> Callable[[int, str, int], dict[str, FloatArray]]:
-    """A function ``(well_type, block_class, n) -> parameters`` for new wells.
+) -> Callable[..., dict[str, FloatArray]]:
+    """A function ``(well_type, block_class, n, block_id=None) -> parameters`` for new wells.
 
     New wells draw from the same calibrated curves as the history's wells
     (:meth:`cbm_sim.wells.typecurves.TypeCurve.from_draws` with the packaged
-    :class:`~cbm_sim.wells.typecurves.CurveAdjustment`, and ``rate_scale``, the run's exact
-    2021 factor, :attr:`cbm_sim.wells.history.History.rate_scale`), producing share included.
+    :class:`~cbm_sim.wells.typecurves.CurveAdjustment`, the block's level, and ``rate_scale``,
+    the run's exact 2021 factor, :attr:`cbm_sim.wells.history.History.rate_scale`), producing
+    share included.
     The scenario's type-curve multipliers then apply on top, to new wells only: the 2021
     population is the calibrated past and stays as it is.
     """
     cal = calibration if calibration is not None else history.packaged_calibration()
 
-    def sample(well_type: int, block_class: str, n: int) -> dict[str, FloatArray]:
+    def sample(
+        well_type: int, block_class: str, n: int, block_id: str | None = None
+    ) -> dict[str, FloatArray]:
         curve = typecurves.typecurve(WELL_TYPES[well_type], block_class)
-        p = curve.sample(n, rng, rate_scale, cal.adjustment)
+        p = curve.sample(n, rng, rate_scale, cal.adjustment, block_id)
         p = {k: np.asarray(p[k], dtype=np.float64) for k in PARAMS}
         p["qi"] = p["qi"] * scaling.peak_rate_scale
         p["q_start"] = np.minimum(p["q_start"] * scaling.peak_rate_scale, p["qi"])

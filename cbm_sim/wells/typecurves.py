@@ -78,8 +78,10 @@ class TypeCurve:
         rng: np.random.Generator,
         qi_scale: float = 1.0,
         adjustment: CurveAdjustment | None = None,
+        block_id: str | None = None,
     ) -> dict[str, npt.NDArray[np.float64]]:
-        """Per-well parameters for ``n`` wells, keyed as :meth:`WellPopulation.add_cohort`.
+        """Per-well parameters for ``n`` wells of block ``block_id``, keyed as
+        :meth:`WellPopulation.add_cohort`.
 
         Draws two standard normals per well (peak rate, incline) and, with an
         ``adjustment``, one uniform per well (producing or not), then calls
@@ -87,7 +89,10 @@ class TypeCurve:
         """
         z = rng.standard_normal((2, n))
         u = rng.random(n) if adjustment is not None else np.zeros(n)
-        params, _ = self.from_draws(z[0], z[1], u, adjustment, qi_scale)
+        scale = qi_scale
+        if adjustment is not None and block_id is not None:
+            scale = qi_scale * adjustment.block_level(block_id)
+        params, _ = self.from_draws(z[0], z[1], u, adjustment, scale)
         return params
 
     def from_draws(
@@ -96,7 +101,7 @@ class TypeCurve:
         z_incline: npt.NDArray[np.float64],
         u_producing: npt.NDArray[np.float64],
         adjustment: CurveAdjustment | None = None,
-        qi_scale: float = 1.0,
+        qi_scale: float | npt.NDArray[np.float64] = 1.0,
     ) -> tuple[dict[str, npt.NDArray[np.float64]], npt.NDArray[np.float64]]:
         """Per-well parameters from standard draws (common random numbers for the fit).
 
@@ -109,7 +114,8 @@ class TypeCurve:
         adjustment
             Calibrated multipliers (``None``: the curve as packaged, every well producing).
         qi_scale
-            Extra multiplier on the peak and start rates (the run's exact 2021 fit).
+            Extra multiplier on the peak and start rates, one value or one per well (the
+            run's exact 2021 fit times the block's level, :meth:`CurveAdjustment.block_level`).
 
         Returns
         -------
@@ -120,7 +126,7 @@ class TypeCurve:
         """
         adj = adjustment if adjustment is not None else CurveAdjustment.identity()
         s_q = self.sigma_ln_qi
-        level = adj.level(self.block_class) * qi_scale
+        level = adj.level(self.block_class) * np.asarray(qi_scale, dtype=np.float64)
         if self.well_type == "horizontal":
             level *= adj.horizontal_scale
         design = self.qi_m3_per_day * level * np.exp(s_q * np.asarray(z_qi) - 0.5 * s_q * s_q)
@@ -136,7 +142,9 @@ class TypeCurve:
             "t_incline": t_inc,
             "di": np.full(n, di),
             "b": np.full(n, self.b),
-            "d_term": np.full(n, min(self.d_term_per_year * adj.decline_scale, di)),
+            # the terminal decline is the packaged assumption, not calibrated: wells at most
+            # 18 years old (2003-2021) say little about it (capped at di, as Robertson 1988)
+            "d_term": np.full(n, min(self.d_term_per_year, di)),
         }, design
 
 
@@ -152,12 +160,16 @@ class CurveAdjustment:
     horizontal_scale
         Extra peak-rate multiplier of horizontal wells [-].
     decline_scale
-        Multiplier on the initial and terminal nominal declines [-].
+        Multiplier on the initial nominal decline [-] (the terminal decline stays as
+        packaged, capped at the initial one).
     incline_scale
         Multiplier on the median incline (dewatering) period [-].
     producing_share
         Share of drilled wells that ever produce gas [-]; the others are counted as wells
         but give no gas (idle, water only, or shut in).
+    block_levels
+        Extra peak-rate multiplier of named blocks, on top of their class level [-]
+        (blocks not listed: 1).
     """
 
     levels: tuple[tuple[str, float], ...]
@@ -165,6 +177,7 @@ class CurveAdjustment:
     decline_scale: float = 1.0
     incline_scale: float = 1.0
     producing_share: float = 1.0
+    block_levels: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("horizontal_scale", "decline_scale", "incline_scale"):
@@ -178,6 +191,9 @@ class CurveAdjustment:
                 raise ValueError(f"unknown block class {cls!r} in levels; known: {BLOCK_CLASSES}")
             if not 0.0 < value <= 10.0:
                 raise ValueError(f"level of {cls!r} must be in (0, 10]; got {value!r}")
+        for block, value in self.block_levels:
+            if not 0.0 < value <= 10.0:
+                raise ValueError(f"block level of {block!r} must be in (0, 10]; got {value!r}")
 
     @classmethod
     def identity(cls) -> CurveAdjustment:
@@ -187,6 +203,10 @@ class CurveAdjustment:
     def level(self, block_class: str) -> float:
         """Peak-rate multiplier of a (resolved) block class; 1 if not listed."""
         return dict(self.levels).get(block_class, 1.0)
+
+    def block_level(self, block_id: str) -> float:
+        """Extra peak-rate multiplier of a block; 1 if not listed."""
+        return dict(self.block_levels).get(block_id, 1.0)
 
 
 def _parse(doc: dict[str, Any]) -> dict[tuple[str, str], TypeCurve]:

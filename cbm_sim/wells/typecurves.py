@@ -236,6 +236,40 @@ def _load() -> tuple[dict[tuple[str, str], TypeCurve], dict[str, str]]:
     return _parse(doc), aliases
 
 
+BLOCK_LEVEL_KINDS = ("calibrated", "class")
+
+
+@cache
+def block_curves() -> dict[str, tuple[str, str]]:
+    """How each documented block's curve is set: ``{block id: (level kind, source)}``.
+
+    ``calibrated``: the block has its own fitted level (``block_level_<id>`` in
+    ``data/calibration.yaml``); ``class``: the curve of its class.
+
+    Raises
+    ------
+    ValueError
+        If an entry has an unknown level kind or no source (the message names the block).
+    """
+    return parse_block_curves(read_packaged("typecurves.yaml").get("blocks", {}))
+
+
+def parse_block_curves(section: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Validate the ``blocks:`` section of ``typecurves.yaml`` (see :func:`block_curves`)."""
+    out: dict[str, tuple[str, str]] = {}
+    for block, entry in section.items():
+        kind = str(entry.get("level", ""))
+        source = str(entry.get("source", "")).strip()
+        if kind not in BLOCK_LEVEL_KINDS:
+            raise ValueError(
+                f"block {block}: level must be one of {BLOCK_LEVEL_KINDS}; got {kind!r}"
+            )
+        if not source:
+            raise ValueError(f"block {block}: missing source")
+        out[str(block)] = (kind, source)
+    return out
+
+
 def typecurves() -> dict[tuple[str, str], TypeCurve]:
     """All type curves, keyed by ``(well_type, block_class)``."""
     return dict(_load()[0])

@@ -1,18 +1,20 @@
-"""Blocks: the plan's 23 blocks, programme timing, the reserves wall."""
+"""Blocks: the plan's 23 blocks, programme timing, reserves and depletion."""
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
+import re
 
 import numpy as np
 import pytest
 import simpy
 
-from cbm_sim.cluster.blocks import BlockAgent
+from cbm_sim.cluster.blocks import BlockAgent, depletion_factor
 from cbm_sim.plan.blocks import load_blocks
 from cbm_sim.results import simulate
 from cbm_sim.scenario.model import BlockProgramme, Drilling, Horizon, Scenario
+from cbm_sim.wells import calibration
 
 
 def test_the_plan_blocks_and_their_reserves():
@@ -59,17 +61,77 @@ def test_programme_respects_first_and_last_year():
     assert min(d for d, _ in spuds) >= (dt.date(2023, 1, 1) - dt.date(2021, 1, 1)).days
 
 
-def test_a_programme_beyond_the_reserves_hits_the_wall():
+def test_a_programme_beyond_the_reserves_depletes_instead_of_stopping():
     # 潘庄 (proved 377.48 亿m³, ch1 §2 一) is a producing block: 5,000 more wells a year
-    # cannot all be booked against half of its reserves.
+    # cannot all be booked against half of its reserves; they are all drilled, poorer and
+    # poorer, and the booked EUR never passes the recoverable limit.
     drilling = Drilling(
         blocks={"panzhuang": BlockProgramme(vertical_wells_per_year={2022: 5000}, rigs=200)}
     )
     sc = Scenario(horizon=Horizon(end=dt.date(2024, 12, 31), step_days=30), drilling=drilling)
     res = simulate.run(sc)
-    walls = res.events[res.events["event"] == "reserves wall"]
-    assert list(walls["entity"]) == ["block:panzhuang"]
-    assert "proved × recovery factor" in walls["detail"].iloc[0]
+    assert not (res.events["event"] == "reserves wall").any()
+    dep = res.events[res.events["event"] == "depletion"]
+    assert list(dep["entity"]) == ["block:panzhuang"]
+    assert "proved × recovery factor" in dep["detail"].iloc[0]
+    drilled = res.annual.query("quantity == 'wells_drilled' and entity == 'block:panzhuang'")
+    assert drilled["value"].sum() >= 5000 * 3 - 200  # all spudded wells but those in flight
+
+
+def test_depletion_factor_rule_and_guards():
+    assert depletion_factor(0.0, 100.0) == 1.0
+    assert depletion_factor(25.0, 100.0) == pytest.approx(0.75)
+    assert depletion_factor(150.0, 100.0) == 0.0
+    assert depletion_factor(1e12, None) == 1.0  # no stated reserves: no depletion
+    with pytest.raises(ValueError, match=re.escape("booked_m3 must be >= 0; got -1.0")):
+        depletion_factor(-1.0, 100.0)
+    with pytest.raises(ValueError, match=re.escape("recoverable_m3 must be > 0 or None; got 0.0")):
+        depletion_factor(1.0, 0.0)
+
+
+def test_depleted_wells_are_poorer_and_booking_stays_below_the_limit():
+    prog = BlockProgramme(vertical_wells_per_year={2021: 200}, rigs=50)
+    agent = _agent(prog)
+    agent.end = dt.date(2021, 12, 31)
+    limit = agent.recoverable_m3
+    agent.booked_eur_m3 = 0.9 * limit
+    agent.sample = lambda wtype, klass, n, block: {
+        "qi": np.full(n, 1000.0),
+        "q_start": np.full(n, 100.0),
+    }
+    agent.well_eur = lambda p: np.full(p["qi"].size, 0.01 * limit)
+    env = simpy.Environment()
+    agent.start_drilling(env)
+    env.run(until=365.0)
+    qi = np.array([h.params["qi"] for h in agent.hookups])
+    assert qi[0] == pytest.approx(100.0)  # 10 % of the recoverable gas is left
+    assert np.all(np.diff(qi) < 0)  # each well finds less
+    assert agent.booked_eur_m3 < limit
+    assert len(agent.hookups) == agent.drilled[0] > 150  # drilling did not stop
+
+
+def test_no_block_starts_above_its_recoverable_limit():
+    # the EUR of every block's end-2021 wells against proved × the default recovery factor,
+    # for the packaged seeds of the history (issue 13)
+    rf = Drilling().recovery_factor
+    for seed in (0, 1, 20220930):
+        eur = calibration.block_eur_m3(seed)
+        for b in load_blocks():
+            if b.proved_reserves_m3 is not None:
+                assert eur[b.index] < rf * b.proved_reserves_m3, (seed, b.id)
+
+
+def test_unitemised_reserves_follow_the_wells():
+    # the 236.35 亿m³ the plan does not itemise (3706.48 − 3470.13) go to the 10 other proved
+    # blocks in proportion to their wells' EUR: a block with more wells has more reserves
+    stated = {"panzhuang", "zhengzhuang", "mabi", "shizhuang", "zaoyuan"}
+    rest = [b for b in load_blocks() if b.proved_reserves_m3 is not None and b.id not in stated]
+    assert len(rest) == 10
+    assert sum(b.proved_reserves_m3 for b in rest) == pytest.approx(236.35e8, rel=1e-9)
+    eur = np.mean([calibration.block_eur_m3(seed) for seed in range(4)], axis=0)
+    with_wells = [b for b in rest if b.share_of_2021_wells > 0]
+    share = np.array([eur[b.index] / b.proved_reserves_m3 for b in with_wells])
+    assert share.max() / share.min() < 1.5  # about the same recovered share everywhere
 
 
 def test_rigs_drill_in_spud_order_as_a_fifo_queue():
@@ -81,7 +143,7 @@ def test_rigs_drill_in_spud_order_as_a_fifo_queue():
     drilling = Drilling()
     agent = _agent(prog)
     agent.drilling = drilling
-    agent.sample = lambda wtype, klass, n: {"qi": np.ones(n)}
+    agent.sample = lambda wtype, klass, n, block: {"qi": np.ones(n)}
     agent.well_eur = lambda p: np.zeros(p["qi"].size)
     agent.end = dt.date(2023, 12, 31)
     spuds = agent.spud_days()

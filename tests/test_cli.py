@@ -299,3 +299,21 @@ def test_summary_prints_the_verdict_for_both_target_years(tmp_path: Path) -> Non
     assert "verdict 2025: 450.0 of 500.0 亿元 (-10.0 %) — short" in text
     assert "verdict 2030: 900.0 of 1,000.0 亿元 (-10.0 %) — short" in text
     assert "exploration" in text and "167" in text
+
+
+def test_calibrate_prints_and_writes_every_target(tmp_path: Path) -> None:
+    out = tmp_path / "calibration.csv"
+    result = CliRunner().invoke(main, ["calibrate", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "production_2021" in result.output and "targets met" in result.output
+    frame = pd.read_csv(out)
+    assert {"id", "simulated", "reported", "error", "met", "source"} <= set(frame.columns)
+    row = frame.set_index("id").loc["production_2021"]
+    assert row["simulated"] == pytest.approx(42.67, rel=0.01)
+    assert row["error"] == pytest.approx(row["simulated"] - row["reported"])
+
+
+def test_calibrate_write_parameters_needs_fit(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["calibrate", "--write-parameters", str(tmp_path / "c.yaml")])
+    assert result.exit_code == 2
+    assert "--write-parameters needs --fit" in result.output

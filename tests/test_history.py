@@ -1,63 +1,140 @@
-"""The 2021 population: plan well counts, blocks data, calibration to 42.67 亿m³."""
+"""The history to end-2021: plan well counts, drilling shape, calibration to every target."""
 
 from __future__ import annotations
 
-import time
-from importlib import resources
+import re
 
 import numpy as np
 import pytest
-import yaml
 
-from cbm_sim.wells import history
+from cbm_sim.scenario.model import TypeCurveScaling
+from cbm_sim.wells import calibration, history, stepping, typecurves
 from cbm_sim.wells.population import HORIZONTAL, VERTICAL
 
-# Plan 晋市政发〔2022〕28号 ch1 §2 二: "2021年，全市煤层气年产量达42.67亿立方米" and
-# "累计施工钻井达 10595口（直井 9005口、水平井1590口）"; ch1 §2 一: proved reserves 3706.48 亿m³.
+# Plan 晋市政发〔2022〕28号 ch1 §2 二: "2021年，全市煤层气年产量达42.67亿立方米",
+# "累计施工钻井达 10595口（直井 9005口、水平井1590口）", "累计形成煤层气产能达到 91.77亿立方米".
 PLAN_2021_PRODUCTION_M3 = 42.67e8
+PLAN_CAPACITY_M3_PER_YEAR = 91.77e8
 PLAN_WELLS_VERTICAL = 9005
 PLAN_WELLS_HORIZONTAL = 1590
-PLAN_PROVED_RESERVES_M3 = 3706.48e8
 
 
 @pytest.fixture(scope="module")
-def report() -> history.CalibrationReport:
-    return history.calibration_report(seed=7)
+def hist() -> history.History:
+    return history.calibrated_history(7)
 
 
-def test_calibrated_2021_production_matches_plan(report: history.CalibrationReport) -> None:
-    assert report.production_2021_m3 == pytest.approx(PLAN_2021_PRODUCTION_M3, rel=0.01)
-    # independently of the report: integrate the built population's daily volumes over 2021
-    pop = history.build_2021_population(7)
-    total = pop.total(np.arange(0.0, 365.0)).sum()
+def test_2021_production_within_one_percent(hist: history.History) -> None:
+    assert hist.production_m3(2021) == pytest.approx(PLAN_2021_PRODUCTION_M3, rel=1e-9)
+    # independently: integrate the population's daily volumes over 2021
+    total = hist.pop.total(np.arange(0.0, 365.0)).sum()
     assert total == pytest.approx(PLAN_2021_PRODUCTION_M3, rel=0.01)
 
 
-def test_well_counts_match_plan(report: history.CalibrationReport) -> None:
-    pop = history.build_2021_population(np.random.default_rng(3), calibrate=False)
-    assert int(np.sum(pop.well_type == VERTICAL)) == PLAN_WELLS_VERTICAL
-    assert int(np.sum(pop.well_type == HORIZONTAL)) == PLAN_WELLS_HORIZONTAL
-    assert report.wells_vertical + report.wells_horizontal == 10595
-    assert np.all(pop.online_day < 0.0)  # all drilled before 2021-01-01
+def test_capacity_within_ten_percent(hist: history.History) -> None:
+    # definition (history.py): Σ design peak rate × 365.25 over every well drilled by end-2021
+    assert hist.capacity_m3_per_year() == pytest.approx(PLAN_CAPACITY_M3_PER_YEAR, rel=0.10)
+    assert hist.capacity_m3_per_year() > hist.production_m3(2021)
 
 
-def test_drilling_history_shape() -> None:
-    pop = history.build_2021_population(0, calibrate=False)
-    year = 2021.0 + pop.online_day / 365.25
-    v, h = year[pop.well_type == VERTICAL], year[pop.well_type == HORIZONTAL]
-    # plan ch1 §2 二: 30 pilot wells in 2003; ch1 §2 一: scale development from 2003
-    assert v.min() >= 2003.0 and int(np.sum(v < 2004.0)) == history.PILOT_WELLS_2003
-    assert np.median(h) > np.median(v)  # assumption: horizontal wells came later
+def test_production_grows_in_2020_and_2021(hist: history.History) -> None:
+    # plan ch2: 2020年和2021年 … 产量、增量均排名全省第一
+    p = {y: hist.production_m3(y) for y in (2019, 2020, 2021, 2022)}
+    assert p[2020] > p[2019] and p[2021] > p[2020]
+    # the end-2021 wells alone (wells of late 2021 still dewatering) hold 2022 within 2 %
+    # (issue 13: the old history lost 13.7 %)
+    assert p[2022] > 0.98 * p[2021]
 
 
-def test_calibration_is_fast_and_uncalibrated_differs() -> None:
-    t0 = time.perf_counter()
-    pop = history.build_2021_population(11)
-    assert time.perf_counter() - t0 < 2.0
-    raw = history.build_2021_population(11, calibrate=False)
-    scale = history.calibrate_scale(raw)
-    np.testing.assert_allclose(pop.qi, raw.qi * scale, rtol=1e-14)
-    assert history.production_2021_m3(raw) != pytest.approx(PLAN_2021_PRODUCTION_M3, rel=0.01)
+def test_well_counts_and_wells_drilled_in_2021(hist: history.History) -> None:
+    typ = hist.pop.well_type
+    assert int(np.sum(typ == VERTICAL)) == PLAN_WELLS_VERTICAL
+    assert int(np.sum(typ == HORIZONTAL)) == PLAN_WELLS_HORIZONTAL
+    assert hist.wells_drilled(2021) == 10595
+    in_2021 = hist.wells_drilled(2021) - hist.wells_drilled(2020)
+    assert in_2021 > 500  # wells drilled in 2021 are in the history
+    assert hist.pop.online_day.max() > 365.0  # the last come online in early 2022
+
+
+def test_drilling_shape_pilot_then_fast_growth() -> None:
+    years, v, h = history.annual_wells(history.packaged_calibration().shape)
+    assert v.sum() == pytest.approx(PLAN_WELLS_VERTICAL) and h.sum() == pytest.approx(1590)
+    assert years[0] == 2003 and v[0] == pytest.approx(30.0, abs=1.0)  # the 2003 pilot
+    assert np.all(h[years < 2006] == 0.0)
+    assert v[years == 2010][0] > 5 * v[years == 2005][0]  # fast growth from 2005
+    hist = history.build_history(
+        history.HistoryDraws.draw(np.random.default_rng(0)), history.packaged_calibration()
+    )
+    assert hist.wells_drilled(2003) == history.PILOT_WELLS_2003
+
+
+def test_packaged_calibration_meets_the_plan_targets() -> None:
+    table = calibration.backtest(0).set_index("id")
+    for tid in (
+        "production_2021",
+        "capacity_2021",
+        "growth_2020_positive",
+        "growth_2021_positive",
+        "underdeveloped_share_2021",
+        "horizontal_vertical_ratio",
+        "wells_vertical_2021",
+        "wells_horizontal_2021",
+        "pilot_wells_2003",
+    ):
+        assert table.loc[tid, "met"], (tid, table.loc[tid, "simulated"])
+    assert np.isnan(table.loc["investment_2021", "simulated"])  # not modelled, reported
+
+
+def test_refit_reproduces_the_packaged_parameters() -> None:
+    result = calibration.fit()
+    assert result.success
+    packaged = calibration.vector_from_calibration(history.packaged_calibration())
+    fitted = calibration.vector_from_calibration(result.calibration)
+    np.testing.assert_allclose(fitted, packaged, rtol=2e-3)
+
+
+def test_new_and_history_wells_draw_from_one_distribution() -> None:
+    # same block class, type and vintage: the history's wells of 2021 in 郑庄 (ramping)
+    # against new wells from the sampler with the same exact-fit factor
+    hist = history.calibrated_history(3)
+    pop = hist.pop
+    zheng = pop.block_ids.index("zhengzhuang")
+    sel = (pop.block == zheng) & (pop.well_type == VERTICAL)
+    sampler = stepping.new_well_sampler(
+        TypeCurveScaling(), np.random.default_rng(9), rate_scale=hist.rate_scale
+    )
+    new = sampler(VERTICAL, "ramping", 200_000)
+    old_qi, new_qi = pop.qi[sel], new["qi"]
+    assert np.mean(new_qi == 0) == pytest.approx(np.mean(old_qi == 0), abs=0.03)
+    pos_old, pos_new = np.log(old_qi[old_qi > 0]), np.log(new_qi[new_qi > 0])
+    assert pos_new.mean() == pytest.approx(pos_old.mean(), abs=0.05)
+    assert pos_new.std() == pytest.approx(pos_old.std(), rel=0.05)
+    np.testing.assert_array_equal(np.unique(new["di"]), np.unique(pop.di[sel]))
+    # exact: from the same standard draws, a new well is the history well
+    curve = typecurves.typecurve("vertical", "ramping")
+    adj = history.packaged_calibration().adjustment
+    z = np.array([0.3]), np.array([-0.2]), np.array([0.1])
+    a, _ = curve.from_draws(*z, adj, hist.rate_scale)
+    rng = np.random.default_rng(5)
+    b = stepping.new_well_sampler(TypeCurveScaling(), rng, rate_scale=hist.rate_scale)(
+        VERTICAL, "ramping", 1
+    )
+    rng2 = np.random.default_rng(5)
+    zz = rng2.standard_normal((2, 1))
+    u = rng2.random(1)
+    c, _ = curve.from_draws(zz[0], zz[1], u, adj, hist.rate_scale)
+    np.testing.assert_allclose(b["qi"], c["qi"])
+    assert a["qi"][0] > 0
+
+
+def test_scenario_multipliers_apply_on_top_of_the_calibration() -> None:
+    base = stepping.new_well_sampler(TypeCurveScaling(), np.random.default_rng(2))
+    high = stepping.new_well_sampler(
+        TypeCurveScaling(peak_rate_scale=1.5), np.random.default_rng(2)
+    )
+    np.testing.assert_allclose(
+        high(HORIZONTAL, "producing", 50)["qi"], 1.5 * base(HORIZONTAL, "producing", 50)["qi"]
+    )
 
 
 def test_seed_reproducible() -> None:
@@ -66,54 +143,35 @@ def test_seed_reproducible() -> None:
     np.testing.assert_array_equal(a.block, b.block)
 
 
-def test_capacity_interpretation_reported(report: history.CalibrationReport) -> None:
-    # "累计形成煤层气产能 91.77亿立方米" read as Σ peak rates × 365.25 of all wells drilled:
-    # the nameplate must exceed the 2021 production (wells decline from their peaks)
-    assert report.capacity_m3_per_year > report.production_2021_m3
-    assert report.capacity_target_m3_per_year == 91.77e8
-    assert report.capacity_ratio == pytest.approx(report.capacity_m3_per_year / 91.77e8)
+def test_bad_shape_and_adjustment_messages() -> None:
+    with pytest.raises(ValueError, match=re.escape("trend_per_year must be in [-1, 1]; got 2.0")):
+        history.HistoryShape(2010.0, 2014.0, 2.0)
+    with pytest.raises(ValueError, match="centre_vertical_year must be in"):
+        history.HistoryShape(1990.0, 2014.0, 0.0)
+    with pytest.raises(ValueError, match=re.escape("producing_share must be in (0, 1]; got 1.5")):
+        typecurves.CurveAdjustment(levels=(), producing_share=1.5)
+    with pytest.raises(ValueError, match="unknown block class 'moon'"):
+        typecurves.CurveAdjustment(levels=(("moon", 1.0),))
 
 
-def test_underdeveloped_blocks_give_about_ten_percent(report: history.CalibrationReport) -> None:
-    # plan ch1 §3 一: 马必、马必东、柿庄南、柿庄北 … 贡献煤层气产量仅为年总产量的10%左右
-    assert 0.07 <= report.underdeveloped_share_2021 <= 0.13
-
-
-def _blocks_doc() -> dict:
-    return yaml.safe_load(resources.files("cbm_sim").joinpath("data/blocks.yaml").read_text())
-
-
-def test_blocks_data_matches_plan() -> None:
-    blocks = _blocks_doc()["blocks"]
-    assert len(blocks) == 23  # ch1 §2 一
-    ids = [b["id"] for b in blocks]
-    assert len(set(ids)) == 23 and all(i.isascii() for i in ids)
-    reserves = [b["proved_reserves_m3"] for b in blocks]
-    assert sum(r or 0.0 for r in reserves) == pytest.approx(PLAN_PROVED_RESERVES_M3, rel=1e-12)
-    assert sum(1 for r in reserves if r) == 15  # 15 blocks with proved reserves
-    stated = {b["id"]: b["proved_reserves_m3"] for b in blocks}
-    for bid, yi in [
-        ("zhengzhuang", 1600.81),
-        ("shizhuang", 691.04),
-        ("mabi", 662.93),
-        ("panzhuang", 377.48),
-        ("zaoyuan", 137.87),
-    ]:
-        assert stated[bid] == pytest.approx(yi * 1e8, rel=1e-12)
-    for no_res in ("qinnan", "zhengzhuang_slope", "gushuyuan", "wangtaipu", "dingdian", "xiaoxi"):
-        assert stated[no_res] is None
-    mining = [b["area_km2"] for b in blocks if b["right"] == "mining"]
-    expl = [b["area_km2"] for b in blocks if b["right"] == "exploration"]
-    assert len(mining) == 8 and sum(mining) == pytest.approx(1194.506, rel=1e-12)
-    assert len(expl) == 15 and sum(expl) == pytest.approx(1550.482, rel=1e-12)
-    assert sum(b["share_of_2021_wells"] for b in blocks) == pytest.approx(1.0, abs=1e-12)
-    for b in blocks:
-        for key in ("class_source", "proved_reserves_source", "area_source", "share_source"):
-            assert b[key].strip()
-    classes = {b["id"]: b["class"] for b in blocks}
-    # ch4 §1 一: 潘庄、潘河 producing; 成庄、郑庄、马必、柿庄南 ramping; 马必西、枣园 proved
-    assert {classes[i] for i in ("panzhuang", "panhe")} == {"producing"}
-    assert {classes[i] for i in ("chengzhuang", "zhengzhuang", "mabi", "shizhuang_south")} == {
-        "ramping"
+def test_bad_target_rows_are_refused() -> None:
+    row = {
+        "id": "x",
+        "metric": "growth",
+        "year": 2020,
+        "value": 0.0,
+        "unit": "fraction",
+        "kind": "equal",
+        "tolerance": 0.1,
+        "weight": 1.0,
+        "source": "plan",
     }
-    assert {classes[i] for i in ("mabi_west", "zaoyuan")} == {"proved"}
+    with pytest.raises(ValueError, match="target x: kind must be one of"):
+        calibration.load_targets({"targets": [row | {"kind": "about"}]})
+    with pytest.raises(ValueError, match=re.escape("target x: tolerance must be > 0; got 0.0")):
+        calibration.load_targets({"targets": [row | {"tolerance": 0.0}]})
+    with pytest.raises(ValueError, match="target x: missing source"):
+        calibration.load_targets({"targets": [row | {"source": " "}]})
+    bad = calibration.load_targets({"targets": [row | {"metric": "colour"}]})
+    with pytest.raises(ValueError, match="target x: unknown metric 'colour'"):
+        calibration.metrics(history.calibrated_history(0), bad)

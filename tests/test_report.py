@@ -19,6 +19,7 @@ from cbm_sim.report.style import CHART_SIZE_IN
 # Pages of a single run: cover, production, balance, Sankey 2025 and 2030, facilities,
 # storage, value bars, item table.
 SINGLE_RUN_PAGES = 9
+CALIBRATION_PAGES = 1  # the calibration/backtest table (report/calibration_charts.py)
 # An ensemble adds two fans (production, value), the probability bars and the tornado.
 ENSEMBLE_PAGES = 4
 PNG_DPI = 30
@@ -91,7 +92,10 @@ def _fonts(reader: PdfReader) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("which", "pages"),
-    [("zh_report", SINGLE_RUN_PAGES), ("en_report", SINGLE_RUN_PAGES + ENSEMBLE_PAGES)],
+    [
+        ("zh_report", SINGLE_RUN_PAGES + CALIBRATION_PAGES),
+        ("en_report", SINGLE_RUN_PAGES + CALIBRATION_PAGES + ENSEMBLE_PAGES),
+    ],
 )
 def test_report_has_one_page_per_chart(
     which: str, pages: int, request: pytest.FixtureRequest
@@ -135,7 +139,7 @@ def test_each_chart_is_saved_as_pdf_and_png(zh_report) -> None:
     charts_dir = path.parent / f"{path.stem}_charts"
     pdfs = sorted(charts_dir.glob("*.pdf"))
     pngs = sorted(charts_dir.glob("*.png"))
-    assert len(pdfs) == len(pngs) == SINGLE_RUN_PAGES
+    assert len(pdfs) == len(pngs) == SINGLE_RUN_PAGES + CALIBRATION_PAGES
     assert [p.stem for p in pdfs] == [p.stem for p in pngs]
     for pdf in pdfs:
         assert len(PdfReader(pdf).pages) == 1
@@ -179,3 +183,11 @@ def test_bad_arguments_are_named(synth: Synthetic, tmp_path: Path) -> None:
             synth.results, tmp_path / "r.pdf", ensemble={"fans": None}, **kwargs
         )
     assert not (tmp_path / "r.pdf").exists()
+
+
+def test_report_has_the_calibration_page(zh_report) -> None:
+    path, _, _ = zh_report
+    pages = [page.extract_text() for page in PdfReader(path).pages]
+    found = [text for text in pages if "历史校准与回测" in text]
+    assert len(found) == 1
+    assert "production_2021" in found[0] and "42.67" in found[0]

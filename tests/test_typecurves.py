@@ -84,3 +84,25 @@ def test_bad_parameter_in_data_rejected() -> None:
     doc["curves"]["vertical"]["producing"]["b"] = {"value": 0.5, "source": " "}
     with pytest.raises(ValueError, match="vertical/producing/b: missing source"):
         typecurves._parse(doc)
+
+
+def test_block_level_curves_documented_and_consistent_with_the_calibration() -> None:
+    from cbm_sim.plan.blocks import block_ids
+    from cbm_sim.wells import calibration
+
+    docs = typecurves.block_curves()
+    # issue 13: the blocks with most wells and most planned drilling
+    for block in ("zhengzhuang", "fanzhuang", "panzhuang", "panhe", "chengzhuang"):
+        assert block in docs
+    for block in ("shizhuang", "mabi", "qinnan"):
+        assert block in docs
+    assert set(docs) <= set(block_ids())
+    calibrated = {b for b, (kind, _) in docs.items() if kind == "calibrated"}
+    assert calibrated == set(calibration.BLOCK_LEVELS)
+
+
+def test_block_level_entries_are_checked() -> None:
+    with pytest.raises(ValueError, match="block panhe: level must be one of"):
+        typecurves.parse_block_curves({"panhe": {"level": "guessed", "source": "x"}})
+    with pytest.raises(ValueError, match="block panhe: missing source"):
+        typecurves.parse_block_curves({"panhe": {"level": "class", "source": " "}})

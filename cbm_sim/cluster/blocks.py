@@ -5,9 +5,13 @@ own rigs, each a SimPy process that takes the block's next well in spud order wh
 free (a FIFO queue: a well starts on its spud day or when a rig frees up, whichever is
 later). A well occupies a rig for its drilling days, then waits its completion days
 (fracturing, pump, hook-up) and joins the well population at hook-up, where it starts
-dewatering. A well is spudded only if the EUR booked by all the block's wells stays within
-``proved reserves × recovery factor``; when a programme hits that wall the block stops
-drilling and the event is recorded on the wall's spud day.
+dewatering.
+
+Depletion (no reserves wall): a block's recoverable gas is ``proved reserves × recovery
+factor``; each new well's peak and start rates are multiplied by :func:`depletion_factor` of
+the share of it that the block's wells have already booked (EUR, in spud order), so new wells
+get poorer as the block is drained and drilling never stops overnight. The day a block's new
+wells fall below half of the type curve is recorded as a ``depletion`` event.
 """
 
 from __future__ import annotations
@@ -27,13 +31,45 @@ from cbm_sim.scenario.model import BlockProgramme, Drilling
 from cbm_sim.scenario.paths import value_at
 from cbm_sim.wells.stepping import Hookup
 
-SampleParams = Callable[[int, str, int], dict[str, np.ndarray]]
-"""``(well_type, block_class, n) -> {parameter: array}`` for new wells."""
+DEPLETION_EVENT_FACTOR = 0.5
+"""A ``depletion`` event is logged when a block's new wells first fall below this factor."""
+
+SampleParams = Callable[[int, str, int, str], dict[str, np.ndarray]]
+"""``(well_type, block_class, n, block_id) -> {parameter: array}`` for new wells."""
 WellEur = Callable[[dict[str, np.ndarray]], np.ndarray]
 """EUR [m³] of wells with the given parameters."""
 Prepare = Callable[[dict[str, np.ndarray]], np.ndarray]
 """Decline constants ``(keys, n)`` of wells with the given parameters (one call per programme
 instead of one per hook-up day)."""
+
+
+def depletion_factor(booked_m3: float, recoverable_m3: float | None) -> float:
+    r"""Productivity of a block's next well relative to the type curve [-].
+
+    assumption (no published rule was found linking CBM well productivity to a block's
+    recovered share): a new well's peak rate is proportional to the block's remaining
+    recoverable gas, :math:`f = \max(0, 1 - B/R)` with :math:`B` the EUR booked by the block's
+    wells and :math:`R` = proved reserves × recovery factor — the well drains the same area,
+    which holds that share of its original gas. Booking :math:`f \times` EUR per well, the
+    booked total approaches :math:`R` but never passes it. Blocks without stated proved
+    reserves (``recoverable_m3=None``) do not deplete.
+
+    Raises
+    ------
+    ValueError
+        If ``recoverable_m3`` is not positive or ``booked_m3`` is negative.
+    """
+    if booked_m3 < 0:
+        raise ValueError(f"booked_m3 must be >= 0; got {booked_m3!r}")
+    if recoverable_m3 is None:
+        return 1.0
+    if not recoverable_m3 > 0:
+        raise ValueError(f"recoverable_m3 must be > 0 or None; got {recoverable_m3!r}")
+    return max(0.0, 1.0 - booked_m3 / recoverable_m3)
+
+
+_RATE_KEYS = ("qi", "q_start")
+"""Parameters proportional to a well's productivity (depletion scales them)."""
 
 
 @dataclass
@@ -57,7 +93,6 @@ class BlockAgent:
     _queue: list[tuple[float, int, int]] = field(default_factory=list, init=False, repr=False)
     """``(spud day, well type, index among the drawn wells)`` the rigs will drill, in order."""
     _next_well: int = field(default=0, init=False, repr=False)
-    halted: bool = False
 
     @property
     def entity(self) -> str:
@@ -115,45 +150,55 @@ class BlockAgent:
         # Every planned well's parameters and EUR are drawn up front, in one vectorised call
         # per well type (same stream, same order as drawing them one by one at spud time).
         types = np.array([w for _, w in spuds])
-        drawn = {}
+        drawn_params: dict[int, dict[str, np.ndarray]] = {}
+        drawn_eur: dict[int, np.ndarray] = {}
         for wtype in (0, 1):
             n = int(np.count_nonzero(types == wtype))
             if n:
-                params = self.sample(wtype, self.info.klass, n)
-                constants = self.prepare(params) if self.prepare is not None else None
-                # one row of Python floats per well, made at once: the hook-up's parameters
-                rows = np.column_stack([np.asarray(v, dtype=np.float64) for v in params.values()])
-                drawn[wtype] = (tuple(params), self.well_eur(params), constants, rows.tolist())
-        # The reserves check of a well depends only on the EUR booked before it, in spud
-        # order, and every EUR is drawn now: the wells drilled before the wall are known
-        # up front, and the wall itself is an event on its spud day.
+                drawn_params[wtype] = self.sample(wtype, self.info.klass, n, self.info.id)
+                drawn_eur[wtype] = np.asarray(self.well_eur(drawn_params[wtype]), dtype=float)
+        # Depletion: each well's factor depends on the EUR booked before it, in spud order;
+        # every EUR is drawn now, so the factors are known up front (one float per well).
+        factors = {w: np.ones(p.size) for w, p in drawn_eur.items()}
         queue = self._queue
         taken = {0: 0, 1: 0}
         limit = self.recoverable_m3
+        noted = False
         for day, wtype in spuds:
             i = taken[wtype]
             taken[wtype] += 1
-            eur = float(drawn[wtype][1][i])
-            if limit is not None and self.booked_eur_m3 + eur > limit:
-                env.process(self._wall(env, day, limit))
-                break
-            self.booked_eur_m3 += eur
+            f = depletion_factor(self.booked_eur_m3, limit)
+            factors[wtype][i] = f
+            self.booked_eur_m3 += f * float(drawn_eur[wtype][i])
             queue.append((day, wtype, i))
+            if not noted and f < DEPLETION_EVENT_FACTOR:
+                noted = True
+                env.process(self._depleted(env, day, f, limit))
+        drawn = {}
+        for wtype, params in drawn_params.items():
+            params = dict(params)
+            for key in (k for k in _RATE_KEYS if k in params):
+                params[key] = np.asarray(params[key], dtype=np.float64) * factors[wtype]
+            constants = self.prepare(params) if self.prepare is not None else None
+            # one row of Python floats per well, made at once: the hook-up's parameters
+            rows = np.column_stack([np.asarray(v, dtype=np.float64) for v in params.values()])
+            drawn[wtype] = (tuple(params), constants, rows.tolist())
         # Each rig takes the next well in spud order when it is free and drills it from its
         # spud day (or at once, if that has passed): a FIFO queue for the block's rigs.
         for _ in range(min(rigs, len(queue))):
             env.process(self._rig(env, drawn))
 
-    def _wall(self, env: simpy.Environment, day: float, limit: float) -> Process:
+    def _depleted(
+        self, env: simpy.Environment, day: float, factor: float, limit: float | None
+    ) -> Process:
         if day > env.now:
             yield env.timeout(day - env.now)
-        self.halted = True
         self.log(
             env.now,
             self.entity,
-            "reserves wall",
-            f"booked EUR {self.booked_eur_m3 / 1e8:.2f} 亿m3 + new well would exceed "
-            f"{limit / 1e8:.2f} 亿m3 (proved × recovery factor); drilling stops",
+            "depletion",
+            f"new wells at {factor:.0%} of the type curve: the block's wells have booked "
+            f"{1.0 - factor:.0%} of {(limit or 0.0) / 1e8:.2f} 亿m3 (proved × recovery factor)",
         )
 
     def _rig(self, env: simpy.Environment, drawn: dict[int, Any]) -> Process:
@@ -164,7 +209,7 @@ class BlockAgent:
             if day > env.now:
                 yield env.timeout(day - env.now)
             yield env.timeout(d.drilling_days_horizontal if wtype else d.drilling_days_vertical)
-            keys, _, constants, rows = drawn[wtype]
+            keys, constants, rows = drawn[wtype]
             params = dict(zip(keys, rows[i], strict=True))
             self._drilled(env, wtype, params, None if constants is None else constants[:, i])
 

@@ -142,6 +142,8 @@ class Model:
     # set by build()
     demand: DemandSeries = field(init=False)
     pop: WellPopulation = field(init=False)
+    rate_scale: float = field(init=False)
+    """The history's exact 2021 factor on peak rates, applied to new wells too."""
     supply: BlockSupply = field(init=False)
     fail_rng: np.random.Generator = field(init=False)
     blocks: list[BlockAgent] = field(init=False)
@@ -184,7 +186,9 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
 
 def _build_wells(m: Model) -> None:
     sc = m.scenario
-    m.pop = stepping.initial_population(stream(m.seed, "history"), sc.wells)
+    past = stepping.initial_history(stream(m.seed, "history"), sc.wells)
+    m.pop = past.pop
+    m.rate_scale = past.rate_scale
     m.supply = BlockSupply(m.pop, len(m.blocks_info), m.step)
     m.fail_rng = stream(m.seed, "pump-failures")
 
@@ -196,7 +200,9 @@ def _build_blocks(m: Model) -> None:
     if unknown:
         raise ValueError(f"unknown block(s) {unknown} in drilling; known: {sorted(known)}")
     booked = stepping.eur_by_block(m.pop, len(m.blocks_info))
-    sampler = stepping.new_well_sampler(sc.type_curves, stream(m.seed, "new-wells"))
+    sampler = stepping.new_well_sampler(
+        sc.type_curves, stream(m.seed, "new-wells"), rate_scale=m.rate_scale
+    )
     m.blocks = [
         BlockAgent(
             info=info,

@@ -18,6 +18,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 import cbm_sim
+from cbm_sim.report.calibration_charts import calibration_page
 from cbm_sim.report.charts import (
     TARGET_YEARS,
     EnsembleFrames,
@@ -188,6 +189,7 @@ def write_report(
             ensemble=frames,
             production_targets_m3=production_targets_m3,
         )
+        figures["calibration"] = calibration_page(lang)
         with PdfPages(out, metadata=metadata) as pdf:
             for name, fig in figures.items():
                 pdf.savefig(fig)

@@ -150,8 +150,9 @@ class Drilling(Model):
     drilling_days_horizontal: float = Field(40.0, gt=0, le=365)
     # assumption: fracturing, pump installation and hook-up to gathering, ~1 month.
     completion_days: float = Field(30.0, ge=0, le=730)
-    # assumption: CBM recovery factors of 40-60 % are usual for high-rank coal; 0.5 caps the
-    # EUR a block's wells may book against its proved reserves.
+    # assumption: CBM recovery factors of 40-60 % are usual for high-rank coal; proved
+    # reserves × 0.5 is the block's recoverable gas, against which new wells deplete
+    # (cbm_sim.cluster.blocks.depletion_factor).
     recovery_factor: float = Field(0.5, gt=0, le=1)
 
 

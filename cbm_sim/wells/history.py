@@ -1,45 +1,65 @@
-r"""The pre-2021 drilling history and its calibration to the plan's 2021 production.
+r"""The well history to the end of 2021: drilling by year, and the calibrated 2021 population.
 
 Plan facts (晋市政发〔2022〕28号):
 
-* ch1 §2 一: scale surface development began in 2003 (30 pilot wells at 寺河), fast growth since
-  2005.
-* ch1 §2 二: by end-2021, 10,595 wells drilled (9,005 vertical, 1,590 horizontal); 2021
-  production 42.67 亿m³; cumulative capacity built ("累计形成煤层气产能") 91.77 亿m³.
+* ch1 §2 一/二: scale surface development began in 2003 (30 pilot wells at 寺河), fast growth
+  since 2005.
+* ch1 §2 二: by the end of 2021, 10,595 wells drilled (9,005 vertical, 1,590 horizontal),
+  wells drilled in 2021 included; 2021 production 42.67 亿m³; cumulative capacity built
+  ("累计形成煤层气产能") 91.77 亿m³.
+* ch2: "2020年和2021年 … 产量、增量均排名全省第一": output grew in 2020 and in 2021.
 
-Drilling history (assumption, shape only): cumulative vertical wells follow a logistic in
-time centred on 2011.0 with a 2.0-year scale, horizontal wells one centred on 2015.0 with a
-2.0-year scale starting in 2006 (multilateral wells came later than vertical ones); both are
-rescaled so that the counts are exactly 30 at end-2003 (vertical, the pilot) and 9,005 /
-1,590 at end-2021. Wells are placed at the inverse of that curve (deterministic quantiles,
-whole days), assigned to blocks by ``share_of_2021_wells`` (blocks.yaml, an assumption) in a
-random order, and given per-well parameters scattered around the type curve of their
-type and block class (:mod:`cbm_sim.wells.typecurves`). All wells drilled are kept producing (no
-abandonments before 2021: assumption, the plan gives none).
+Drilling history (the shape is calibrated, :mod:`cbm_sim.wells.calibration`): the 30 pilot
+vertical wells in 2003; from 2004 on, wells drilled in year :math:`y` are proportional to
 
-Calibration: one scale factor :math:`s` on every well's peak and start rate is solved with
-``scipy.optimize.brentq`` so that the simulated 2021 volume (exact cumulative differences over
-2021-01-01 … 2021-12-31) equals 42.67 亿m³.
+.. math::
 
-Interpretation of "累计形成煤层气产能 91.77 亿m³": the nameplate capacity built, i.e. the
-sum over all wells ever drilled of the peak rate as an annual volume,
-:math:`\sum_i 365.25\,q_{i}`. It exceeds 2021 production because every well declines from its
-peak and young wells have not reached it. :func:`calibration_report` computes how close the
-calibrated population comes to it.
+    w(y) = \sigma\!\left(\frac{y + \tfrac12 - c}{s}\right) e^{g\,(y - 2021)},
+
+a logistic ramp (centre :math:`c`, scale :math:`s`) times a trend :math:`g` per year,
+normalised so that the counts are exactly 9,005 vertical and 1,590 horizontal by the end of
+2021. Horizontal wells start in 2006 (assumption: Green Dragon's first pinnate horizontal well
+at 柿庄南 produced 7,000 m³/d in 2006, Green Dragon Gas RNS 2006) with their own centre. Within a
+year wells are spread evenly (deterministic quantiles); a well comes online
+:data:`COMPLETION_LAG_DAYS` after it is drilled, so wells drilled late in 2021 come online in
+early 2022. Wells are assigned to blocks by ``share_of_2021_wells`` (blocks.yaml, an
+assumption) in a random order and draw their parameters from the calibrated type curves
+(:class:`cbm_sim.wells.typecurves.CurveAdjustment`, packaged in ``data/calibration.yaml``).
+
+Exact 2021 fit: the run's population is built with the packaged calibration, then one factor
+on every peak and start rate (production is linear in it) makes the seed's simulated 2021
+volume exactly the target; the same factor applies to the run's new wells
+(:func:`cbm_sim.wells.stepping.new_well_sampler`).
+
+Capacity built ("累计形成煤层气产能"), the definition used here: the sum, over every well
+drilled, of its *design* peak rate (the calibrated type-curve draw, booked when the well is
+built whether or not it later produces gas) × 365.25 days. The plan's 91.77 亿m³ against 42.67
+produced is a 产能到位率 of 46.5 %, consistent with the national "产能转化率不足50%" (杨陆武 et
+al., 煤炭学报 2021(8)); in this definition the gap comes from wells that never produce, the
+decline of old wells from their peaks, and young wells still dewatering. Why this
+definition: capacity is reported as the annualised design output of wells put on stream
+(华新燃气 2022: 114 new wells on stream, capacity +~2 亿m³/yr; People's Daily Online
+2022-12-28, http://en.people.cn/n3/2022/1228/c90000-10189249.html), and 产能到位率 compares realised
+output with it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import brentq
 
 from cbm_sim.plan.blocks import load_blocks
+from cbm_sim.plan.packaged import read_packaged
 from cbm_sim.units import DAYS_PER_YEAR, YI
 from cbm_sim.wells import typecurves
 from cbm_sim.wells.population import HORIZONTAL, VERTICAL, WELL_TYPES, WellPopulation
+from cbm_sim.wells.typecurves import CurveAdjustment
+
+FloatArray = npt.NDArray[np.float64]
 
 PRODUCTION_2021_M3 = 42.67 * YI
 """Plan ch1 §2 二: "2021年，全市煤层气年产量达42.67亿立方米"."""
@@ -54,42 +74,159 @@ PILOT_WELLS_2003 = 30
 UNDERDEVELOPED_BLOCKS = ("mabi", "mabi_east", "shizhuang_south", "shizhuang_north")
 """Plan ch1 §3 一: these blocks give about 10% of annual output."""
 
-EPOCH_YEAR = 2021.0
-"""Day 0 is 2021-01-01."""
+FIRST_YEAR = 2003
+"""Plan ch1 §2 二: the pilot of 2003."""
+FIRST_HORIZONTAL_YEAR = 2006
+"""assumption: Green Dragon's first pinnate horizontal well at 柿庄南, 7,000 m³/d in 2006
+(Green Dragon Gas RNS, 2006): no horizontal wells before 2006."""
+LAST_YEAR = 2021
+"""Plan ch1 §2 二: wells drilled by the end of 2021."""
+COMPLETION_LAG_DAYS = 45.0
+"""assumption: drilling to online = the scenario defaults, 15 days of drilling (vertical) and
+30 days of completion (cbm_sim.scenario.model.Drilling)."""
+EPOCH = dt.date(2021, 1, 1)
+"""Day 0 of the simulation."""
 DAYS_2021 = 365.0
 
-# Logistic shapes of the cumulative well counts: (start year, centre, scale in years).
-# assumption: shape only (the plan gives the start, 2003, fast growth from 2005, and the end counts)
-_VERTICAL_SHAPE = (2003.0, 2011.0, 2.0)
-_HORIZONTAL_SHAPE = (2006.0, 2015.0, 2.0)
+
+def year_start_day(year: int | float) -> float:
+    """Day (since 2021-01-01) of 1 January of ``year`` [day]."""
+    return float((dt.date(int(year), 1, 1) - EPOCH).days)
 
 
-def _logistic(
-    year: npt.NDArray[np.float64], centre: float, scale: float
-) -> npt.NDArray[np.float64]:
-    out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-(year - centre) / scale))
-    return out
+@dataclass(frozen=True)
+class HistoryShape:
+    """Shape of the drilling history (see the module docstring); fitted by the calibration.
 
-
-def online_years(n: int, shape: tuple[float, float, float], n_first_year: int = 0) -> np.ndarray:
-    """Online dates (decimal years) of ``n`` wells drilled along a rescaled logistic.
-
-    The cumulative count is 0 at the start year, ``n_first_year`` one year later (linear in
-    between) and ``n`` at the end of 2021, logistic-shaped after the first year; well ``k``
-    comes online where the count reaches ``k + 0.5``.
+    Attributes
+    ----------
+    centre_vertical_year, centre_horizontal_year
+        Centres of the logistic ramps [decimal year].
+    trend_per_year
+        Growth (or fall, if negative) of the yearly drilling after the ramp [1/yr].
+    scale_years
+        Width of the logistic ramp [yr]; assumption: 1.5 years, "fast growth from 2005"
+        (ch1 §2 一) reads as a ramp over a few years, not decades.
     """
-    start, centre, scale = shape
-    grid = np.linspace(start + 1.0, EPOCH_YEAR, 4001)
-    f = _logistic(grid, centre, scale)
-    cum = n_first_year + (n - n_first_year) * (f - f[0]) / (f[-1] - f[0])
-    k = np.arange(n) + 0.5
-    first = k < n_first_year
-    years = np.interp(k, cum, grid)
-    years[first] = start + k[first] / max(n_first_year, 1)
-    return np.asarray(years, dtype=np.float64)
+
+    centre_vertical_year: float
+    centre_horizontal_year: float
+    trend_per_year: float
+    scale_years: float = 1.5
+
+    def __post_init__(self) -> None:
+        for name in ("centre_vertical_year", "centre_horizontal_year"):
+            value = getattr(self, name)
+            if not FIRST_YEAR <= value <= 2030:
+                raise ValueError(f"{name} must be in [{FIRST_YEAR}, 2030]; got {value!r}")
+        if not -1.0 <= self.trend_per_year <= 1.0:
+            raise ValueError(f"trend_per_year must be in [-1, 1]; got {self.trend_per_year!r}")
+        if not 0.1 <= self.scale_years <= 10.0:
+            raise ValueError(f"scale_years must be in [0.1, 10]; got {self.scale_years!r}")
 
 
-def _block_assignment(n: int, rng: np.random.Generator) -> np.ndarray:
+@dataclass(frozen=True)
+class Calibration:
+    """The calibrated type-curve adjustment and drilling-history shape."""
+
+    adjustment: CurveAdjustment
+    shape: HistoryShape
+
+
+@cache
+def packaged_calibration() -> Calibration:
+    """The calibration shipped in ``cbm_sim/data/calibration.yaml`` (fitted by
+    ``cbm-sim calibrate``; every value there says so)."""
+    doc = read_packaged("calibration.yaml")["parameters"]
+
+    def v(name: str) -> float:
+        return float(doc[name]["value"])
+
+    adj = CurveAdjustment(
+        levels=tuple((c, v(f"level_{c}")) for c in typecurves.BLOCK_CLASSES),
+        horizontal_scale=v("horizontal_scale"),
+        decline_scale=v("decline_scale"),
+        incline_scale=v("incline_scale"),
+        producing_share=v("producing_share"),
+        block_levels=tuple(
+            (name.removeprefix("block_level_"), v(name))
+            for name in doc
+            if name.startswith("block_level_")
+        ),
+    )
+    shape = HistoryShape(
+        centre_vertical_year=v("centre_vertical_year"),
+        centre_horizontal_year=v("centre_horizontal_year"),
+        trend_per_year=v("trend_per_year"),
+    )
+    return Calibration(adjustment=adj, shape=shape)
+
+
+def annual_wells(shape: HistoryShape) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:
+    """Wells drilled per calendar year, 2003 … 2021: ``(years, vertical, horizontal)``.
+
+    Counts are real numbers (the deterministic placement takes quantiles of their
+    cumulative); they sum to exactly 9,005 vertical and 1,590 horizontal wells, with the 30
+    pilot vertical wells in 2003 and no horizontal well before 2006.
+    """
+    years = np.arange(FIRST_YEAR, LAST_YEAR + 1)
+    out = []
+    for centre, first, total, pilot in (
+        (shape.centre_vertical_year, FIRST_YEAR + 1, WELLS_VERTICAL_2021, PILOT_WELLS_2003),
+        (shape.centre_horizontal_year, FIRST_HORIZONTAL_YEAR, WELLS_HORIZONTAL_2021, 0),
+    ):
+        x = (years + 0.5 - centre) / shape.scale_years
+        w = 1.0 / (1.0 + np.exp(-x)) * np.exp(shape.trend_per_year * (years - LAST_YEAR))
+        w[years < first] = 0.0
+        counts = w / w.sum() * (total - pilot)
+        counts[0] += pilot
+        out.append(counts)
+    return years, out[0], out[1]
+
+
+def drilling_days(n: int, years: npt.NDArray[np.int64], counts: FloatArray) -> FloatArray:
+    """Drilling days (since 2021-01-01) of ``n`` wells drilled ``counts`` per year, spread
+    evenly within each year: well ``k`` is drilled where the cumulative count reaches
+    ``k + 0.5`` [day]."""
+    edges = np.array([year_start_day(y) for y in (*years, years[-1] + 1)])
+    cum = np.concatenate(([0.0], np.cumsum(counts)))
+    days: npt.NDArray[np.float64] = np.interp(np.arange(n) + 0.5, cum, edges)
+    return days
+
+
+@dataclass(frozen=True)
+class HistoryDraws:
+    """The random draws of a history, fixed so that the fit sees a smooth objective.
+
+    One entry per well, vertical wells first (in drilling order), then horizontal ones.
+    """
+
+    well_type: npt.NDArray[np.int8]
+    block: npt.NDArray[np.int64]
+    z_qi: FloatArray
+    z_incline: FloatArray
+    u_producing: FloatArray
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> HistoryDraws:
+        """Draw blocks (largest-remainder counts of the shares, in random order) and the
+        per-well standard normals and uniforms."""
+        types, blocks = [], []
+        for well_type, n in ((VERTICAL, WELLS_VERTICAL_2021), (HORIZONTAL, WELLS_HORIZONTAL_2021)):
+            types.append(np.full(n, well_type, dtype=np.int8))
+            blocks.append(_block_assignment(n, rng))
+        n = WELLS_VERTICAL_2021 + WELLS_HORIZONTAL_2021
+        z = rng.standard_normal((2, n))
+        return cls(
+            well_type=np.concatenate(types),
+            block=np.concatenate(blocks),
+            z_qi=z[0],
+            z_incline=z[1],
+            u_producing=rng.random(n),
+        )
+
+
+def _block_assignment(n: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
     """Block index per well: largest-remainder counts from the shares, in random order."""
     shares = np.array([b.share_of_2021_wells for b in load_blocks()])
     raw = shares / shares.sum() * n
@@ -98,64 +235,108 @@ def _block_assignment(n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(np.repeat(np.arange(len(shares)), counts))
 
 
-def _drill(pop: WellPopulation, rng: np.random.Generator, qi_scale: float) -> None:
+@dataclass
+class History:
+    """A drilled history: the population (wells online by day), plus what the plan counts."""
+
+    pop: WellPopulation
+    drilled_day: FloatArray
+    """Day each well was drilled [day since 2021-01-01] (online ``COMPLETION_LAG_DAYS`` later)."""
+    design_qi: FloatArray
+    """Design peak rate of each well [m³/d] (what capacity is booked at)."""
+    rate_scale: float = 1.0
+    """Factor applied to every peak rate for the exact 2021 fit."""
+
+    def capacity_m3_per_year(self, by_year: int = LAST_YEAR) -> float:
+        """Capacity built by wells drilled by the end of ``by_year`` [m³/yr] (see the module
+        docstring for the definition)."""
+        drilled = self.drilled_day < year_start_day(by_year + 1)
+        return float(self.design_qi[drilled].sum() * DAYS_PER_YEAR)
+
+    def wells_drilled(self, by_year: int = LAST_YEAR) -> int:
+        """Wells drilled by the end of ``by_year``."""
+        return int(np.count_nonzero(self.drilled_day < year_start_day(by_year + 1)))
+
+    def production_m3(self, year: int) -> float:
+        """Surface production of calendar ``year`` [m³] (exact cumulative differences)."""
+        return float(self.production_by_block_m3(year).sum())
+
+    def production_by_block_m3(self, year: int) -> FloatArray:
+        """Surface production of calendar ``year`` per block [m³]."""
+        return self.pop.daily_volume_by_block(year_start_day(year), year_start_day(year + 1))
+
+
+def build_history(
+    draws: HistoryDraws, calibration: Calibration, rate_scale: float = 1.0
+) -> History:
+    """The history of ``draws`` under ``calibration`` (no fitting): one cohort per well type
+    and block class, a handful of vectorised calls."""
     blocks = load_blocks()
     classes = np.array([b.klass for b in blocks])
-    for well_type, n, shape, pilot in (
-        (VERTICAL, WELLS_VERTICAL_2021, _VERTICAL_SHAPE, PILOT_WELLS_2003),
-        (HORIZONTAL, WELLS_HORIZONTAL_2021, _HORIZONTAL_SHAPE, 0),
-    ):
-        days = np.floor((online_years(n, shape, pilot) - EPOCH_YEAR) * DAYS_PER_YEAR)
-        blk = _block_assignment(n, rng)
-        # one cohort per block class: a handful of vectorised calls, not one per well
+    pop = WellPopulation(len(blocks), block_ids=tuple(b.id for b in blocks))
+    adj = calibration.adjustment
+    block_scale = np.array([adj.block_level(b.id) for b in blocks]) * rate_scale
+    years, v_counts, h_counts = annual_wells(calibration.shape)
+    drilled_parts, design_parts = [], []
+    for well_type, counts in ((VERTICAL, v_counts), (HORIZONTAL, h_counts)):
+        idx = np.flatnonzero(draws.well_type == well_type)
+        days = drilling_days(idx.size, years, counts)
+        blk = draws.block[idx]
         for cls in np.unique(classes):
             sel = np.flatnonzero(classes[blk] == cls)
+            if sel.size == 0:
+                continue
             curve = typecurves.typecurve(WELL_TYPES[well_type], str(cls))
-            params = curve.sample(sel.size, rng, qi_scale)
-            pop.add_cohort(blk[sel], well_type, days[sel], **params)  # type: ignore[arg-type]
-
-
-def production_2021_m3(pop: WellPopulation) -> float:
-    """Simulated surface production of calendar 2021 [m³] (exact daily-volume integral)."""
-    return float(pop.daily_volume(0.0, DAYS_2021).sum())
+            w = idx[sel]
+            params, design = curve.from_draws(
+                draws.z_qi[w],
+                draws.z_incline[w],
+                draws.u_producing[w],
+                adj,
+                block_scale[blk[sel]],
+            )
+            pop.add_cohort(
+                blk[sel],
+                well_type,
+                days[sel] + COMPLETION_LAG_DAYS,
+                **params,  # type: ignore[arg-type]  # the six decline arrays
+            )
+            drilled_parts.append(days[sel])
+            design_parts.append(design)
+    return History(
+        pop=pop,
+        drilled_day=np.concatenate(drilled_parts),
+        design_qi=np.concatenate(design_parts),
+        rate_scale=rate_scale,
+    )
 
 
 def _rng(seed: int | np.random.Generator) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
-def _scaled(pop: WellPopulation, scale: float) -> WellPopulation:
-    out = WellPopulation(pop.n_blocks, block_ids=pop.block_ids)
-    out.add_cohort(
-        pop.block,
-        pop.well_type,
-        pop.online_day,
-        pop.qi * scale,
-        pop.di,
-        pop.b,
-        pop.d_term,
-        pop.t_incline,
-        pop.q_start * scale,
-    )
-    return out
+def calibrated_history(
+    seed: int | np.random.Generator,
+    target_m3: float = PRODUCTION_2021_M3,
+    calibration: Calibration | None = None,
+) -> History:
+    """The history of one seed with the packaged calibration, its rates scaled so that
+    simulated 2021 production equals ``target_m3`` exactly.
 
-
-def calibrate_scale(pop: WellPopulation, target_m3: float = PRODUCTION_2021_M3) -> float:
-    """Scale factor on peak and start rates that makes 2021 production equal ``target_m3``.
-
-    Solved with ``scipy.optimize.brentq`` on :math:`f(s) = P_{2021}(s) - P^*` over
-    :math:`s \\in [g/2, 2g]` with :math:`g = P^*/P(1)` (P is linear in s here, so this is a
-    check as much as a solve; brentq stays correct if a non-proportional term is added).
+    Raises
+    ------
+    ValueError
+        If the population produces nothing in 2021 (no factor can fit it).
     """
-    base = production_2021_m3(pop)
+    cal = calibration if calibration is not None else packaged_calibration()
+    draws = HistoryDraws.draw(_rng(seed))
+    raw = build_history(draws, cal)
+    base = raw.production_m3(2021)
     if not base > 0:
         raise ValueError(f"population produces nothing in 2021 (got {base!r} m3)")
-
-    def f(s: float) -> float:
-        return production_2021_m3(_scaled(pop, s)) - target_m3
-
-    guess = target_m3 / base  # exact if P is proportional to s; brentq checks and refines
-    return float(brentq(f, 0.5 * guess, 2.0 * guess, xtol=1e-12, rtol=1e-12))
+    # production is linear in the factor on qi and q_start (both enter the cumulative
+    # linearly; the other parameters do not depend on it), so the ratio is exact
+    return build_history(draws, cal, target_m3 / base)
 
 
 def build_2021_population(
@@ -163,71 +344,19 @@ def build_2021_population(
     calibrate: bool = True,
     target_m3: float = PRODUCTION_2021_M3,
 ) -> WellPopulation:
-    """The 10,595 wells of end-2021, calibrated to 42.67 亿m³ in 2021 (plan ch1 §2 二).
+    """The 10,595 wells drilled by the end of 2021, calibrated (plan ch1 §2 二).
 
     Parameters
     ----------
     seed
         Seed or Generator for the per-well scatter and the block order.
     calibrate
-        Scale peak rates so 2021 production matches the plan (default); ``False`` keeps the
-        raw type curves.
+        Scale peak rates so that 2021 production is ``target_m3`` (default); ``False`` keeps
+        the packaged calibration without the exact per-seed factor.
     target_m3
         2021 production the undisturbed population is scaled to [m³] (the simulation raises
         it by the expected workover downtime so that *simulated* 2021 output is the plan's).
     """
-    pop = _raw_population(_rng(seed))
-    if not calibrate:
-        return pop
-    return _scaled(pop, calibrate_scale(pop, target_m3))
-
-
-def _raw_population(rng: np.random.Generator) -> WellPopulation:
-    blocks = load_blocks()
-    pop = WellPopulation(len(blocks), block_ids=tuple(b.id for b in blocks))
-    _drill(pop, rng, 1.0)
-    return pop
-
-
-@dataclass(frozen=True)
-class CalibrationReport:
-    """How the calibrated 2021 population compares with the plan's figures."""
-
-    scale: float
-    production_2021_m3: float
-    target_2021_m3: float
-    capacity_m3_per_year: float
-    capacity_target_m3_per_year: float
-    wells_vertical: int
-    wells_horizontal: int
-    underdeveloped_share_2021: float
-
-    @property
-    def production_rel_error(self) -> float:
-        """(simulated − plan) / plan for 2021 production."""
-        return self.production_2021_m3 / self.target_2021_m3 - 1.0
-
-    @property
-    def capacity_ratio(self) -> float:
-        """Nameplate capacity of the population / the plan's 91.77 亿m³."""
-        return self.capacity_m3_per_year / self.capacity_target_m3_per_year
-
-
-def calibration_report(seed: int | np.random.Generator = 0) -> CalibrationReport:
-    """Build and calibrate the 2021 population and compare it with the plan."""
-    raw = _raw_population(_rng(seed))
-    scale = calibrate_scale(raw)
-    pop = _scaled(raw, scale)
-    vol = pop.daily_volume(0.0, DAYS_2021)
-    ids = np.array(pop.block_ids)
-    under = np.isin(ids[pop.block], UNDERDEVELOPED_BLOCKS)
-    return CalibrationReport(
-        scale=scale,
-        production_2021_m3=float(vol.sum()),
-        target_2021_m3=PRODUCTION_2021_M3,
-        capacity_m3_per_year=pop.peak_capacity_m3_per_year(),
-        capacity_target_m3_per_year=CAPACITY_BUILT_M3_PER_YEAR,
-        wells_vertical=int(np.sum(pop.well_type == VERTICAL)),
-        wells_horizontal=int(np.sum(pop.well_type == HORIZONTAL)),
-        underdeveloped_share_2021=float(vol[under].sum() / vol.sum()),
-    )
+    if calibrate:
+        return calibrated_history(seed, target_m3).pop
+    return build_history(HistoryDraws.draw(_rng(seed)), packaged_calibration()).pop

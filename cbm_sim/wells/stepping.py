@@ -48,20 +48,28 @@ class Hookup:
     """The well's decline constants (``decline.PREPARED_KEYS`` order), if prepared ahead."""
 
 
-def initial_population(
+def initial_history(
     rng: np.random.Generator, reliability: WellReliability | None = None
-) -> WellPopulation:
-    """The calibrated end-2021 population (wells drilled 2003-2021, online before day 0).
+) -> history.History:
+    """The calibrated history to end-2021 (wells drilled 2003-2021; those of late 2021 come
+    online in early 2022).
 
-    The calibration target is the plan's 2021 surface production divided by the expected
-    availability of a well, ``1 - failures/yr × workover days / 365.25``, so that the
-    simulated 2021 output, with its workovers, matches the plan (ch1 §2 二: 42.67 亿m³).
+    The target of the exact 2021 fit is the plan's 2021 surface production divided by the
+    expected availability of a well, ``1 - failures/yr × workover days / 365.25``, so that
+    the simulated 2021 output, with its workovers, matches the plan (ch1 §2 二: 42.67 亿m³).
     """
     availability = 1.0
     if reliability is not None:
         lost = reliability.pump_failures_per_well_year * reliability.workover_days
         availability = max(1.0 - lost / units.DAYS_PER_YEAR, 0.05)
-    return history.build_2021_population(rng, target_m3=history.PRODUCTION_2021_M3 / availability)
+    return history.calibrated_history(rng, target_m3=history.PRODUCTION_2021_M3 / availability)
+
+
+def initial_population(
+    rng: np.random.Generator, reliability: WellReliability | None = None
+) -> WellPopulation:
+    """The population of :func:`initial_history`."""
+    return initial_history(rng, reliability).pop
 
 
 def params_eur(params: dict[str, FloatArray]) -> FloatArray:
@@ -87,16 +95,28 @@ def eur_by_block(pop: WellPopulation, n_blocks: int) -> FloatArray:
 
 
 def new_well_sampler(
-    scaling: TypeCurveScaling, rng: np.random.Generator
-) -> Callable[[int, str, int], dict[str, FloatArray]]:
-    """A function ``(well_type, block_class, n) -> parameters`` for new wells.
+    scaling: TypeCurveScaling,
+    rng: np.random.Generator,
+    rate_scale: float = 1.0,
+    calibration: history.Calibration | None = None,
+) -> Callable[..., dict[str, FloatArray]]:
+    """A function ``(well_type, block_class, n, block_id=None) -> parameters`` for new wells.
 
-    The scenario's type-curve multipliers apply to new wells only: the 2021 population is
-    calibrated to the plan's 2021 production and stays as it is.
+    New wells draw from the same calibrated curves as the history's wells
+    (:meth:`cbm_sim.wells.typecurves.TypeCurve.from_draws` with the packaged
+    :class:`~cbm_sim.wells.typecurves.CurveAdjustment`, the block's level, and ``rate_scale``,
+    the run's exact 2021 factor, :attr:`cbm_sim.wells.history.History.rate_scale`), producing
+    share included.
+    The scenario's type-curve multipliers then apply on top, to new wells only: the 2021
+    population is the calibrated past and stays as it is.
     """
+    cal = calibration if calibration is not None else history.packaged_calibration()
 
-    def sample(well_type: int, block_class: str, n: int) -> dict[str, FloatArray]:
-        p = typecurves.typecurve(WELL_TYPES[well_type], block_class).sample(n, rng)
+    def sample(
+        well_type: int, block_class: str, n: int, block_id: str | None = None
+    ) -> dict[str, FloatArray]:
+        curve = typecurves.typecurve(WELL_TYPES[well_type], block_class)
+        p = curve.sample(n, rng, rate_scale, cal.adjustment, block_id)
         p = {k: np.asarray(p[k], dtype=np.float64) for k in PARAMS}
         p["qi"] = p["qi"] * scaling.peak_rate_scale
         p["q_start"] = np.minimum(p["q_start"] * scaling.peak_rate_scale, p["qi"])

@@ -73,25 +73,140 @@ class TypeCurve:
     sources: dict[str, str]
 
     def sample(
-        self, n: int, rng: np.random.Generator, qi_scale: float = 1.0
+        self,
+        n: int,
+        rng: np.random.Generator,
+        qi_scale: float = 1.0,
+        adjustment: CurveAdjustment | None = None,
+        block_id: str | None = None,
     ) -> dict[str, npt.NDArray[np.float64]]:
-        """Per-well parameters for ``n`` wells, keyed as :meth:`WellPopulation.add_cohort`.
+        """Per-well parameters for ``n`` wells of block ``block_id``, keyed as
+        :meth:`WellPopulation.add_cohort`.
 
-        ``qi_scale`` multiplies the peak and start rates (used by the calibration).
+        Draws two standard normals per well (peak rate, incline) and, with an
+        ``adjustment``, one uniform per well (producing or not), then calls
+        :meth:`from_draws`. ``qi_scale`` multiplies the peak and start rates.
         """
         z = rng.standard_normal((2, n))
+        u = rng.random(n) if adjustment is not None else np.zeros(n)
+        scale = qi_scale
+        if adjustment is not None and block_id is not None:
+            scale = qi_scale * adjustment.block_level(block_id)
+        params, _ = self.from_draws(z[0], z[1], u, adjustment, scale)
+        return params
+
+    def from_draws(
+        self,
+        z_qi: npt.NDArray[np.float64],
+        z_incline: npt.NDArray[np.float64],
+        u_producing: npt.NDArray[np.float64],
+        adjustment: CurveAdjustment | None = None,
+        qi_scale: float | npt.NDArray[np.float64] = 1.0,
+    ) -> tuple[dict[str, npt.NDArray[np.float64]], npt.NDArray[np.float64]]:
+        """Per-well parameters from standard draws (common random numbers for the fit).
+
+        Parameters
+        ----------
+        z_qi, z_incline
+            Standard normal draws, one per well, for the peak rate and the incline period.
+        u_producing
+            Uniform draws on [0, 1): a well produces gas iff ``u < producing_share``.
+        adjustment
+            Calibrated multipliers (``None``: the curve as packaged, every well producing).
+        qi_scale
+            Extra multiplier on the peak and start rates, one value or one per well (the
+            run's exact 2021 fit times the block's level, :meth:`CurveAdjustment.block_level`).
+
+        Returns
+        -------
+        params, design_qi
+            Parameters keyed as :meth:`WellPopulation.add_cohort` (``qi = q_start = 0`` for a
+            well that never produces) and each well's design peak rate [m³/d] (its peak had
+            it produced: what capacity is booked at when the well is built).
+        """
+        adj = adjustment if adjustment is not None else CurveAdjustment.identity()
         s_q = self.sigma_ln_qi
-        qi = self.qi_m3_per_day * qi_scale * np.exp(s_q * z[0] - 0.5 * s_q * s_q)
+        level = adj.level(self.block_class) * np.asarray(qi_scale, dtype=np.float64)
+        if self.well_type == "horizontal":
+            level *= adj.horizontal_scale
+        design = self.qi_m3_per_day * level * np.exp(s_q * np.asarray(z_qi) - 0.5 * s_q * s_q)
+        qi = np.where(np.asarray(u_producing) < adj.producing_share, design, 0.0)
         lim = bounds.BOUNDS["t_incline"]
-        t_inc = np.minimum(self.t_incline_days * np.exp(self.sigma_ln_t_incline * z[1]), lim.hi)
+        t_mean = self.t_incline_days * adj.incline_scale
+        t_inc = np.minimum(t_mean * np.exp(self.sigma_ln_t_incline * np.asarray(z_incline)), lim.hi)
+        n = qi.size
+        di = self.di_per_year * adj.decline_scale
         return {
             "qi": qi,
             "q_start": qi * self.q_start_fraction,
             "t_incline": t_inc,
-            "di": np.full(n, self.di_per_year),
+            "di": np.full(n, di),
             "b": np.full(n, self.b),
-            "d_term": np.full(n, self.d_term_per_year),
-        }
+            # the terminal decline is the packaged assumption, not calibrated: wells at most
+            # 18 years old (2003-2021) say little about it (capped at di, as Robertson 1988)
+            "d_term": np.full(n, min(self.d_term_per_year, di)),
+        }, design
+
+
+@dataclass(frozen=True)
+class CurveAdjustment:
+    """Calibrated multipliers on the type curves (fitted by :mod:`cbm_sim.wells.calibration`).
+
+    Attributes
+    ----------
+    levels
+        Peak-rate multiplier per block class (``producing``, ``ramping``, ``proved``;
+        ``exploration`` blocks use ``proved`` through the data's alias) [-].
+    horizontal_scale
+        Extra peak-rate multiplier of horizontal wells [-].
+    decline_scale
+        Multiplier on the initial nominal decline [-] (the terminal decline stays as
+        packaged, capped at the initial one).
+    incline_scale
+        Multiplier on the median incline (dewatering) period [-].
+    producing_share
+        Share of drilled wells that ever produce gas [-]; the others are counted as wells
+        but give no gas (idle, water only, or shut in).
+    block_levels
+        Extra peak-rate multiplier of named blocks, on top of their class level [-]
+        (blocks not listed: 1).
+    """
+
+    levels: tuple[tuple[str, float], ...]
+    horizontal_scale: float = 1.0
+    decline_scale: float = 1.0
+    incline_scale: float = 1.0
+    producing_share: float = 1.0
+    block_levels: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("horizontal_scale", "decline_scale", "incline_scale"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 10.0:
+                raise ValueError(f"{name} must be in (0, 10]; got {value!r}")
+        if not 0.0 < self.producing_share <= 1.0:
+            raise ValueError(f"producing_share must be in (0, 1]; got {self.producing_share!r}")
+        for cls, value in self.levels:
+            if cls not in BLOCK_CLASSES:
+                raise ValueError(f"unknown block class {cls!r} in levels; known: {BLOCK_CLASSES}")
+            if not 0.0 < value <= 10.0:
+                raise ValueError(f"level of {cls!r} must be in (0, 10]; got {value!r}")
+        for block, value in self.block_levels:
+            if not 0.0 < value <= 10.0:
+                raise ValueError(f"block level of {block!r} must be in (0, 10]; got {value!r}")
+
+    @classmethod
+    def identity(cls) -> CurveAdjustment:
+        """No adjustment: the packaged curves, every well producing."""
+        return cls(levels=tuple((c, 1.0) for c in BLOCK_CLASSES))
+
+    def level(self, block_class: str) -> float:
+        """Peak-rate multiplier of a (resolved) block class; 1 if not listed."""
+        return dict(self.levels).get(block_class, 1.0)
+
+    def block_level(self, block_id: str) -> float:
+        """Extra peak-rate multiplier of a block; 1 if not listed."""
+        return dict(self.block_levels).get(block_id, 1.0)
 
 
 def _parse(doc: dict[str, Any]) -> dict[tuple[str, str], TypeCurve]:
@@ -119,6 +234,40 @@ def _load() -> tuple[dict[tuple[str, str], TypeCurve], dict[str, str]]:
     doc = read_packaged("typecurves.yaml")
     aliases = {name: str(a["use"]) for name, a in doc.get("aliases", {}).items()}
     return _parse(doc), aliases
+
+
+BLOCK_LEVEL_KINDS = ("calibrated", "class")
+
+
+@cache
+def block_curves() -> dict[str, tuple[str, str]]:
+    """How each documented block's curve is set: ``{block id: (level kind, source)}``.
+
+    ``calibrated``: the block has its own fitted level (``block_level_<id>`` in
+    ``data/calibration.yaml``); ``class``: the curve of its class.
+
+    Raises
+    ------
+    ValueError
+        If an entry has an unknown level kind or no source (the message names the block).
+    """
+    return parse_block_curves(read_packaged("typecurves.yaml").get("blocks", {}))
+
+
+def parse_block_curves(section: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Validate the ``blocks:`` section of ``typecurves.yaml`` (see :func:`block_curves`)."""
+    out: dict[str, tuple[str, str]] = {}
+    for block, entry in section.items():
+        kind = str(entry.get("level", ""))
+        source = str(entry.get("source", "")).strip()
+        if kind not in BLOCK_LEVEL_KINDS:
+            raise ValueError(
+                f"block {block}: level must be one of {BLOCK_LEVEL_KINDS}; got {kind!r}"
+            )
+        if not source:
+            raise ValueError(f"block {block}: missing source")
+        out[str(block)] = (kind, source)
+    return out
 
 
 def typecurves() -> dict[tuple[str, str], TypeCurve]:

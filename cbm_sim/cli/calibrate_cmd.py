@@ -1,0 +1,95 @@
+"""``cbm-sim calibrate``: the history's fit to every reported figure (data/history.yaml)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from cbm_sim.cli.app import _debug_option, _num, _reported, main
+
+
+@main.command("calibrate")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the table (every target: simulated, reported, error) to this CSV file.",
+)
+@click.option(
+    "--fit",
+    "refit",
+    is_flag=True,
+    help="Refit the parameters (scipy least squares, ~10 s) instead of using the packaged ones.",
+)
+@click.option(
+    "--write-parameters",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="With --fit: write the fitted parameters as a calibration.yaml to this path.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the history compared."
+)
+@_debug_option
+def calibrate_command(
+    output: Path | None, refit: bool, write_parameters: Path | None, seed: int, debug: bool
+) -> None:
+    """Compare the calibrated well history with every reported figure (calibration targets
+    and backtest), printing simulated value, reported value and error for each."""
+    if write_parameters is not None and not refit:
+        raise click.UsageError("--write-parameters needs --fit")
+    console = Console(width=200)
+    with _reported(debug):
+        from cbm_sim.wells import calibration
+
+        cal = None
+        if refit:
+            result = calibration.fit()
+            cal = result.calibration
+            console.print(
+                f"fit: {'converged' if result.success else 'NOT converged'} after "
+                f"{result.evaluations} evaluations, J = {result.cost:.4g} ({result.message})"
+            )
+            if write_parameters is not None:
+                calibration.write_calibration(result, write_parameters)
+                console.print(f"wrote parameters to {write_parameters}")
+        params = calibration.parameters_table(cal)
+        ptable = Table(title="calibrated parameters (cbm_sim/data/calibration.yaml)")
+        for col in ("parameter", "value", "lo", "hi", "at_bound"):
+            ptable.add_column(col, justify="left" if col == "parameter" else "right")
+        for row in params.itertuples(index=False):
+            ptable.add_row(
+                row.parameter, f"{row.value:.4g}", _num(row.lo), _num(row.hi), str(row.at_bound)
+            )
+        console.print(ptable)
+        frame = calibration.backtest(seed, cal)
+        table = Table(title=f"calibration and backtest targets (history seed {seed})")
+        for col in ("target", "year", "simulated", "reported", "unit", "error", "met", "weight"):
+            table.add_column(col, justify="left" if col in ("target", "unit") else "right")
+        table.add_column("source", overflow="fold", ratio=1)
+        for row in frame.itertuples(index=False):
+            style = "green" if row.met else "bold red"
+            table.add_row(
+                row.id,
+                str(row.year),
+                f"{row.simulated:.4g}",
+                f"{row.reported:.4g}",
+                row.unit,
+                f"{row.error:+.3g}",
+                f"[{style}]{'yes' if row.met else 'no'}[/]",
+                f"{row.weight:g}",
+                row.source,
+            )
+        console.print(table)
+        fitted = frame[frame["weight"] > 0]
+        console.print(
+            f"{int(frame['met'].sum())} of {len(frame)} targets met "
+            f"({int(fitted['met'].sum())} of {len(fitted)} fitted ones); "
+            "weight 0 = backtest only; NaN = not modelled"
+        )
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_csv(output, index=False, encoding="utf-8")
+            click.echo(f"wrote {len(frame)} targets to {output}")

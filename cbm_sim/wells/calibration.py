@@ -1,0 +1,452 @@
+r"""Calibration of the well history to every reported figure at once, and the backtest table.
+
+The reported figures are packaged in ``cbm_sim/data/history.yaml`` (each with its source,
+unit, kind of comparison, tolerance and weight). The fitted parameters are
+
+=========================  =====================================================  ============
+parameter                  what it multiplies / sets                              bounds
+=========================  =====================================================  ============
+``level_producing``        peak rates of wells in producing blocks (开发区)         0.3 – 3
+``level_ramping``          peak rates in ramping blocks (建产区)                    0.3 – 3
+``level_proved``           peak rates in proved and exploration blocks             0.3 – 3
+``horizontal_scale``       peak rates of horizontal wells                          0.2 – 3
+``decline_scale``          initial nominal decline (terminal as packaged)          0.2 – 3
+``incline_scale``          median dewatering (incline) period                      0.5 – 1.35
+``producing_share``        share of drilled wells that ever produce gas            0.36 – 1
+``centre_vertical_year``   centre of the vertical drilling ramp                    2005 – 2016
+``centre_horizontal_year`` centre of the horizontal drilling ramp                  2008 – 2020
+``trend_per_year``         growth of yearly drilling after the ramp                −0.3 – 0.3
+``block_level_<block>``    peak rates of 潘庄, 马必, 成庄, 柿庄南 over their class  0.2 – 5
+=========================  =====================================================  ============
+
+(bounds: assumption, wide enough not to bind, except ``producing_share`` ≥ 0.36, the share of
+drilled wells producing gas at 柿庄南, an under-developed block (history.yaml), and
+``incline_scale`` ≤ 1.35, which keeps the ramping blocks' median dewatering period within the
+"months to ~2 years" of typecurves.yaml: 540 d × 1.35 = 729 d.)
+
+Objective (weighted least squares, ``scipy.optimize.least_squares``, trust-region reflective
+within the bounds):
+
+.. math::
+
+    J(\theta) = \sum_k w_k\, r_k(\theta)^2 + \lambda \sum_{j \in M} \ln^2 \theta_j,
+
+with :math:`r_k` the residual of target :math:`k` in units of its tolerance (one-sided for
+bounds; history.yaml), :math:`w_k` its weight, and a small ridge (:math:`\lambda` =
+:data:`RIDGE`, assumption) pulling the multipliers :math:`M` towards 1 — the sourced type
+curves — where the targets do not pin them down. The history's random draws are fixed
+(common random numbers, seed :data:`FIT_SEED`), and production is evaluated in expectation
+over the producing share (every well's volume × the share), so that :math:`J` is smooth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import yaml
+
+from cbm_sim.plan.blocks import load_blocks
+from cbm_sim.plan.packaged import read_packaged
+from cbm_sim.units import YI
+from cbm_sim.wells import history, typecurves
+from cbm_sim.wells.history import Calibration, History, HistoryDraws, HistoryShape
+from cbm_sim.wells.population import HORIZONTAL, VERTICAL
+from cbm_sim.wells.typecurves import CurveAdjustment
+
+FIT_SEED = 0
+"""assumption: any fixed seed; the fit's draws (10,595 wells) average out the seed."""
+RIDGE = 0.05
+"""assumption: weight of the pull of each multiplier's log towards 0 (a 20 % change costs
+0.05 × 0.18² ≈ 0.002, far below a target's residual of one tolerance at weight ≥ 0.5)."""
+
+KINDS = ("equal", "at_least", "at_most")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One fitted parameter: name, starting value, bounds and whether it is a multiplier."""
+
+    name: str
+    start: float
+    lo: float
+    hi: float
+    multiplier: bool
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("level_producing", 1.0, 0.3, 3.0, True),
+    Parameter("level_ramping", 1.0, 0.3, 3.0, True),
+    Parameter("level_proved", 1.0, 0.3, 3.0, True),
+    Parameter("horizontal_scale", 1.0, 0.2, 3.0, True),
+    Parameter("decline_scale", 1.0, 0.2, 3.0, True),
+    Parameter("incline_scale", 1.0, 0.5, 1.35, True),
+    Parameter("producing_share", 0.7, 0.36, 1.0, False),
+    Parameter("centre_vertical_year", 2010.0, 2005.0, 2016.0, False),
+    Parameter("centre_horizontal_year", 2015.0, 2008.0, 2020.0, False),
+    Parameter("trend_per_year", 0.0, -0.3, 0.3, False),
+    Parameter("block_level_panzhuang", 1.0, 0.2, 5.0, True),
+    Parameter("block_level_mabi", 1.0, 0.2, 5.0, True),
+    Parameter("block_level_chengzhuang", 1.0, 0.2, 5.0, True),
+    Parameter("block_level_shizhuang_south", 1.0, 0.2, 5.0, True),
+)
+"""The fitted parameters (see the module docstring)."""
+BLOCK_LEVELS = tuple(
+    p.name.removeprefix("block_level_") for p in PARAMETERS if p.name.startswith("block_level_")
+)
+"""Blocks with their own fitted level (a reported production series each, history.yaml)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One reported figure of ``data/history.yaml``."""
+
+    id: str
+    metric: str
+    year: int
+    value: float
+    unit: str
+    kind: str
+    tolerance: float
+    weight: float
+    source: str
+    block: str | None = None
+    """Block id for block-level metrics (``block_production_1e8_m3``)."""
+
+    def residual(self, simulated: float) -> float:
+        """Residual in units of the tolerance (0 inside a one-sided bound)."""
+        d = simulated - self.value
+        if self.kind == "at_least":
+            d = min(d, 0.0)
+        elif self.kind == "at_most":
+            d = max(d, 0.0)
+        return d / self.tolerance
+
+    def met(self, simulated: float) -> bool:
+        """Whether the simulated value is within the tolerance (or the bound)."""
+        if not np.isfinite(simulated):
+            return False
+        if self.kind == "at_least":
+            return simulated >= self.value
+        if self.kind == "at_most":
+            return simulated <= self.value
+        return abs(simulated - self.value) <= self.tolerance
+
+
+def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
+    """The targets of ``data/history.yaml`` (or of ``doc``), validated.
+
+    Raises
+    ------
+    ValueError
+        If a row has an unknown kind, a non-positive tolerance, a negative weight or no
+        source (the message names the row).
+    """
+    raw = doc if doc is not None else read_packaged("history.yaml")
+    out = []
+    for row in raw["targets"]:
+        t = Target(
+            id=str(row["id"]),
+            metric=str(row["metric"]),
+            year=int(row["year"]),
+            value=float(row["value"]),
+            unit=str(row["unit"]),
+            kind=str(row["kind"]),
+            tolerance=float(row["tolerance"]),
+            weight=float(row["weight"]),
+            source=str(row.get("source", "")),
+            block=None if row.get("block") is None else str(row["block"]),
+        )
+        if t.kind not in KINDS:
+            raise ValueError(f"target {t.id}: kind must be one of {KINDS}; got {t.kind!r}")
+        if not t.tolerance > 0:
+            raise ValueError(f"target {t.id}: tolerance must be > 0; got {t.tolerance!r}")
+        if t.weight < 0:
+            raise ValueError(f"target {t.id}: weight must be >= 0; got {t.weight!r}")
+        if not t.source.strip():
+            raise ValueError(f"target {t.id}: missing source")
+        if t.block is not None and t.block not in {b.id for b in load_blocks()}:
+            raise ValueError(f"target {t.id}: unknown block {t.block!r}")
+        out.append(t)
+    return tuple(out)
+
+
+def calibration_from_vector(x: Sequence[float]) -> Calibration:
+    """The :class:`Calibration` of a parameter vector in :data:`PARAMETERS` order."""
+    v = dict(zip((p.name for p in PARAMETERS), (float(a) for a in x), strict=True))
+    adj = CurveAdjustment(
+        levels=tuple((c, v[f"level_{c}"]) for c in typecurves.BLOCK_CLASSES),
+        horizontal_scale=v["horizontal_scale"],
+        decline_scale=v["decline_scale"],
+        incline_scale=v["incline_scale"],
+        producing_share=v["producing_share"],
+        block_levels=tuple(
+            (name.removeprefix("block_level_"), v[name]) for name in v if name.startswith("block_")
+        ),
+    )
+    shape = HistoryShape(
+        centre_vertical_year=v["centre_vertical_year"],
+        centre_horizontal_year=v["centre_horizontal_year"],
+        trend_per_year=v["trend_per_year"],
+    )
+    return Calibration(adjustment=adj, shape=shape)
+
+
+def vector_from_calibration(cal: Calibration) -> npt.NDArray[np.float64]:
+    """The parameter vector (:data:`PARAMETERS` order) of a calibration."""
+    a, s = cal.adjustment, cal.shape
+    v = {f"level_{c}": a.level(c) for c in typecurves.BLOCK_CLASSES}
+    v |= {
+        "horizontal_scale": a.horizontal_scale,
+        "decline_scale": a.decline_scale,
+        "incline_scale": a.incline_scale,
+        "producing_share": a.producing_share,
+        "centre_vertical_year": s.centre_vertical_year,
+        "centre_horizontal_year": s.centre_horizontal_year,
+        "trend_per_year": s.trend_per_year,
+    }
+    v |= {f"block_level_{b}": a.block_level(b) for b in BLOCK_LEVELS}
+    return np.array([v[p.name] for p in PARAMETERS])
+
+
+def metrics(
+    hist: History, targets: Sequence[Target], volume_factor: float = 1.0
+) -> dict[str, float]:
+    """The simulated value of every target of a history, keyed by target id.
+
+    ``volume_factor`` multiplies production (the fit passes the producing share and a
+    history built with every well producing: production in expectation).
+    """
+    ids = np.array(hist.pop.block_ids)
+    under = np.isin(ids, history.UNDERDEVELOPED_BLOCKS)
+    cache: dict[int, npt.NDArray[np.float64]] = {}
+
+    def by_block(year: int) -> npt.NDArray[np.float64]:
+        if year not in cache:
+            cache[year] = hist.production_by_block_m3(year) * volume_factor
+        return cache[year]
+
+    typ = hist.pop.well_type
+    drilled = hist.drilled_day < history.year_start_day(history.LAST_YEAR + 1)
+    out: dict[str, float] = {}
+    for t in targets:
+        y = t.year
+        if t.metric == "production_1e8_m3":
+            val = by_block(y).sum() / YI
+        elif t.metric == "block_production_1e8_m3":
+            val = by_block(y)[list(ids).index(t.block)] / YI
+        elif t.metric == "recovered_share":
+            val = _recovered_share(hist, t.block, volume_factor)
+        elif t.metric == "recovered_share_unitemised":
+            val = _recovered_share(hist, None, volume_factor)
+        elif t.metric == "block_rate_m3_per_day":
+            # mean daily rate of the block's producing wells drilled by end-2021, in year y
+            k = list(ids).index(t.block)
+            producing = np.count_nonzero((hist.pop.block == k) & (hist.pop.qi > 0))
+            days = history.year_start_day(y + 1) - history.year_start_day(y)
+            share = volume_factor if volume_factor != 1.0 else 1.0
+            val = by_block(y)[k] / (producing * share * days) if producing else float("nan")
+        elif t.metric == "growth":
+            val = by_block(y).sum() / by_block(y - 1).sum() - 1.0
+        elif t.metric == "capacity_1e8_m3_per_year":
+            val = hist.capacity_m3_per_year(y) / YI
+        elif t.metric == "underdeveloped_share":
+            val = by_block(y)[under].sum() / by_block(y).sum()
+        elif t.metric == "hv_peak_ratio":
+            val = hist.design_qi[typ == HORIZONTAL].mean() / hist.design_qi[typ == VERTICAL].mean()
+        elif t.metric == "wells_drilled":
+            val = float(hist.wells_drilled(y))
+        elif t.metric == "wells_vertical":
+            val = float(np.count_nonzero(drilled & (typ == VERTICAL)))
+        elif t.metric == "wells_horizontal":
+            val = float(np.count_nonzero(drilled & (typ == HORIZONTAL)))
+        elif t.metric == "producing_share":
+            val = float(np.count_nonzero(hist.pop.qi > 0) / len(hist.pop))
+        elif t.metric == "investment_1e8_yuan":
+            val = float("nan")  # not modelled (history.yaml says why)
+        else:
+            raise ValueError(f"target {t.id}: unknown metric {t.metric!r}")
+        out[t.id] = float(val)
+    return out
+
+
+UNITEMISED_RESERVES_M3 = (3706.48 - 3470.13) * YI
+"""Plan ch1 §2 一: 3706.48 亿m³ proved in all, 3470.13 of them itemised for 5 blocks."""
+
+
+def _recovered_share(hist: History, block: str | None, volume_factor: float) -> float:
+    """EUR of a block's end-2021 wells / (proved reserves × default recovery factor);
+    ``block=None``: the 10 blocks whose reserves the plan does not itemise, together
+    (their reserves sum to :data:`UNITEMISED_RESERVES_M3` whatever the allocation)."""
+    from cbm_sim.scenario.model import Drilling
+    from cbm_sim.wells import stepping
+
+    blocks = load_blocks()
+    if block is None:
+        group = [b for b in blocks if b.proved_reserves_m3 and b.source.startswith("assumption")]
+        reserves = UNITEMISED_RESERVES_M3
+    else:
+        group = [b for b in blocks if b.id == block]
+        reserves = group[0].proved_reserves_m3 or 0.0
+        if not reserves:
+            raise ValueError(f"block {block!r} has no proved reserves")
+    pop = hist.pop
+    sel = np.isin(pop.block, [b.index for b in group])
+    eur = stepping.params_eur({k: getattr(pop, k)[sel] for k in stepping.PARAMS}).sum()
+    return float(eur * volume_factor / (reserves * Drilling().recovery_factor))
+
+
+def _expected_metrics(
+    cal: Calibration, draws: HistoryDraws, targets: Sequence[Target]
+) -> dict[str, float]:
+    every = replace(cal, adjustment=replace(cal.adjustment, producing_share=1.0))
+    hist = history.build_history(draws, every)
+    out = metrics(hist, targets, cal.adjustment.producing_share)
+    for t in targets:
+        if t.metric == "producing_share":
+            out[t.id] = cal.adjustment.producing_share
+    return out
+
+
+def residuals(
+    x: Sequence[float], draws: HistoryDraws, targets: Sequence[Target]
+) -> npt.NDArray[np.float64]:
+    """Weighted residual vector of the objective (see the module docstring)."""
+    cal = calibration_from_vector(x)
+    sim = _expected_metrics(cal, draws, targets)
+    fitted = [t for t in targets if t.weight > 0]
+    r = [np.sqrt(t.weight) * t.residual(sim[t.id]) for t in fitted]
+    ridge = [np.sqrt(RIDGE) * np.log(v) for p, v in zip(PARAMETERS, x, strict=True) if p.multiplier]
+    return np.array(r + ridge)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A calibration and how it was found."""
+
+    calibration: Calibration
+    cost: float
+    """:math:`J` at the optimum (the objective of the module docstring)."""
+    success: bool
+    message: str
+    evaluations: int
+
+
+def fit(seed: int = FIT_SEED, targets: Sequence[Target] | None = None) -> FitResult:
+    """Fit :data:`PARAMETERS` to the weighted targets (``scipy.optimize.least_squares``)."""
+    from scipy.optimize import least_squares
+
+    tg = tuple(targets) if targets is not None else load_targets()
+    draws = HistoryDraws.draw(np.random.default_rng(seed))
+    x0 = np.array([p.start for p in PARAMETERS])
+    lo = np.array([p.lo for p in PARAMETERS])
+    hi = np.array([p.hi for p in PARAMETERS])
+
+    def solve(start: npt.NDArray[np.float64]) -> Any:
+        return least_squares(
+            residuals, start, bounds=(lo, hi), args=(draws, tg), x_scale="jac", diff_step=1e-4
+        )
+
+    # a second solve from the first one's optimum: the trust region restarts wide, which
+    # moves off the early stops that xtol allows in flat directions
+    first = solve(x0)
+    sol = solve(np.clip(first.x, lo, hi))
+    return FitResult(
+        calibration=calibration_from_vector(sol.x),
+        cost=float(np.sum(sol.fun**2)),
+        success=bool(sol.success),
+        message=str(sol.message),
+        evaluations=int(first.nfev + sol.nfev),
+    )
+
+
+def backtest(
+    seed: int | np.random.Generator = 0,
+    calibration: Calibration | None = None,
+    targets: Sequence[Target] | None = None,
+) -> pd.DataFrame:
+    """Every target with its simulated value on one seed's history (the run's population:
+    packaged calibration, exact 2021 factor, producing wells drawn).
+
+    Columns: ``id, metric, year, simulated, reported, unit, kind, error, rel_error, met,
+    weight, source``; ``error = simulated − reported``.
+    """
+    tg = tuple(targets) if targets is not None else load_targets()
+    hist = history.calibrated_history(seed, calibration=calibration)
+    sim = metrics(hist, tg)
+    rows = []
+    for t in tg:
+        s = sim[t.id]
+        rows.append(
+            {
+                "id": t.id,
+                "metric": t.metric,
+                "year": t.year,
+                "simulated": s,
+                "reported": t.value,
+                "unit": t.unit,
+                "kind": t.kind,
+                "error": s - t.value,
+                "rel_error": (s - t.value) / t.value if t.value else float("nan"),
+                "met": t.met(s),
+                "weight": t.weight,
+                "source": t.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def parameters_table(calibration: Calibration | None = None) -> pd.DataFrame:
+    """The fitted parameters with their bounds: ``parameter, value, lo, hi, at_bound``."""
+    cal = calibration if calibration is not None else history.packaged_calibration()
+    x = vector_from_calibration(cal)
+    return pd.DataFrame(
+        {
+            "parameter": [p.name for p in PARAMETERS],
+            "value": x,
+            "lo": [p.lo for p in PARAMETERS],
+            "hi": [p.hi for p in PARAMETERS],
+            "at_bound": [
+                bool(np.isclose(v, p.lo, rtol=1e-4) or np.isclose(v, p.hi, rtol=1e-4))
+                for p, v in zip(PARAMETERS, x, strict=True)
+            ],
+        }
+    )
+
+
+def write_calibration(result: FitResult, path: Path, seed: int = FIT_SEED) -> None:
+    """Write a fit as a ``calibration.yaml`` (the packaged file's format)."""
+    x = vector_from_calibration(result.calibration)
+    stamp = dt.date.today().isoformat()
+    source = (
+        f"fitted by `cbm-sim calibrate` to cbm_sim/data/history.yaml "
+        f"(weighted least squares, seed {seed}, J = {result.cost:.4g}, {stamp})"
+    )
+    doc = {
+        "source": source,
+        "parameters": {
+            p.name: {"value": round(float(v), 6), "bounds": [p.lo, p.hi], "source": source}
+            for p, v in zip(PARAMETERS, x, strict=True)
+        },
+    }
+    header = (
+        "# Calibrated type-curve adjustment and drilling-history shape "
+        "(cbm_sim.wells.calibration).\n# Regenerate: cbm-sim calibrate --fit "
+        "--write-parameters cbm_sim/data/calibration.yaml\n"
+    )
+    path.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
+
+
+def block_eur_m3(seed: int | np.random.Generator = 0) -> npt.NDArray[np.float64]:
+    """EUR booked by each block's end-2021 wells on one seed's history [m³] (down to the
+    economic-limit rate of :mod:`cbm_sim.wells.stepping`)."""
+    from cbm_sim.wells import stepping
+
+    pop = history.calibrated_history(seed).pop
+    return stepping.eur_by_block(pop, len(load_blocks()))

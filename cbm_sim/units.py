@@ -28,6 +28,22 @@ LNG_2021_FEED_GAS_M3: Final[float] = 13.08 * YI
 LNG_FEED_M3_PER_T: Final[float] = LNG_2021_FEED_GAS_M3 / LNG_2021_OUTPUT_T
 """Feed gas per tonne of LNG [m³/t], from the plan's 2021 output and gas used (≈1550)."""
 
+LNG_GAS_M3_PER_LIQUID_M3: Final[float] = 600.0
+"""Gas volume per volume of LNG liquid [m³ gas / m³ LNG] (≈600)."""
+LNG_GAS_M3_PER_LIQUID_M3_SOURCE: Final[str] = (
+    "GIIGNL, LNG Basics (giignl.org/about-lng/lng-basics): liquefaction is 'a volume reduction "
+    "of approximately 600 to one (if the gas is initially around 15°C)'"
+)
+"""Where :data:`LNG_GAS_M3_PER_LIQUID_M3` comes from."""
+
+
+def lng_liquid_to_gas_m3(liquid_m3: float) -> float:
+    """Gas volume [m³] of ``liquid_m3`` of LNG (:data:`LNG_GAS_M3_PER_LIQUID_M3`)."""
+    if liquid_m3 < 0:
+        raise ValueError(f"LNG liquid volume must be >= 0 m3, got {liquid_m3}")
+    return liquid_m3 * LNG_GAS_M3_PER_LIQUID_M3
+
+
 # Unit symbols as written in the packaged plan data, with the factor to the base unit
 # and the base unit's name. Anything not in this table is rejected on load.
 UNIT_FACTORS: Final[dict[str, tuple[float, str]]] = {

@@ -48,31 +48,44 @@ def _headline(targets: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["_order", "sub_cluster", "year"]).drop(columns="_order")
 
 
+_COLUMNS = ("sub-cluster", "sim.", "exog.", "w/o exog.", "target", "status", "w/o exog.")
+"""Columns of the verdict table of one year: the simulated value, its exogenous (not
+simulated) part, the value without it, the target, and the status with and without it."""
+
+
+def _status_cell(status: str) -> str:
+    style = "green" if status == "met" else "bold red"
+    return f"[{style}]{status}[/]"
+
+
 def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
-    table = Table(title=title)
-    for col in (
-        "sub-cluster",
-        *(f"{y} {k}" for y in _TARGET_YEARS for k in ("sim.", "target", "status")),
-    ):
-        left = col == "sub-cluster" or "status" in col
-        table.add_column(col, justify="left" if left else "right", no_wrap=col == "sub-cluster")
+    """Per target year, the cluster and sub-cluster verdicts with and without the exogenous
+    (not simulated) items; then one verdict line per year."""
     head = _headline(targets)
-    for sub, rows in head.groupby("sub_cluster", sort=False):
-        cells = [str(sub)]
-        for year in _TARGET_YEARS:
-            hit = rows[rows["year"] == year]
-            if hit.empty:
-                cells += ["", "", ""]
-                continue
-            r = hit.iloc[0]
-            style = "green" if r["status"] == "met" else "bold red"
-            cells += [f"{r['simulated']:,.1f}", f"{r['target']:,.1f}", f"[{style}]{r['status']}[/]"]
-        table.add_row(*cells)
-    console.print(table)
+    for year in _TARGET_YEARS:
+        rows = head[head["year"] == year]
+        if rows.empty:
+            continue
+        table = Table(title=f"{title}, {year}")
+        for k, col in enumerate(_COLUMNS):
+            left = k == 0 or k >= 5
+            table.add_column(col, justify="left" if left else "right", no_wrap=k == 0)
+        for r in rows.itertuples(index=False):
+            table.add_row(
+                str(r.sub_cluster),
+                f"{r.simulated:,.1f}",
+                f"{r.exogenous:,.1f}",
+                f"{r.simulated_excl_exogenous:,.1f}",
+                f"{r.target:,.1f}",
+                _status_cell(str(r.status)),
+                _status_cell(str(r.status_excl_exogenous)),
+            )
+        console.print(table)
     for r in head[head["sub_cluster"] == "total"].itertuples(index=False):
         console.print(
             f"verdict {r.year}: {r.simulated:,.1f} of {r.target:,.1f} 亿元 "
-            f"({r.gap_pct:+.1f} %) — {r.status}"
+            f"({r.gap_pct:+.1f} %) — {r.status}; without the exogenous {r.exogenous:,.1f}: "
+            f"{r.simulated_excl_exogenous:,.1f} — {r.status_excl_exogenous}"
         )
 
 

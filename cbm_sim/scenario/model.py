@@ -278,11 +278,44 @@ class Pipelines(Model):
 
 
 class StorageProject(Model):
-    """A storage facility (LNG tanks), as gas equivalent."""
+    """A storage facility (LNG tanks), as gas equivalent.
+
+    State either the gas capacity (``capacity_1e4_m3``) or the tanks' LNG liquid volume
+    (``lng_liquid_1e4_m3``); the gas capacity is then the liquid volume times
+    :data:`cbm_sim.units.LNG_GAS_M3_PER_LIQUID_M3` (≈600, GIIGNL). Both may be given only if
+    they agree (a resolved scenario states both).
+    """
 
     name: str
-    capacity_1e4_m3: float = Field(gt=0, le=1e6)
+    capacity_1e4_m3: float = Field(gt=0, le=1e6, description="gas capacity [万m3]")
+    lng_liquid_1e4_m3: float | None = Field(
+        None, gt=0, le=1e4, description="LNG tank volume [万m3 of liquid], if stated so"
+    )
     commissioned: dt.date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gas_from_liquid(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("capacity_1e4_m3") is None:
+            liquid = data.get("lng_liquid_1e4_m3")
+            if isinstance(liquid, int | float) and not isinstance(liquid, bool) and liquid > 0:
+                return {**data, "capacity_1e4_m3": units.lng_liquid_to_gas_m3(float(liquid))}
+        return data
+
+    @model_validator(mode="after")
+    def _liquid_agrees(self) -> StorageProject:
+        liquid = self.lng_liquid_1e4_m3
+        if liquid is not None:
+            gas = units.lng_liquid_to_gas_m3(liquid)
+            if not math.isclose(self.capacity_1e4_m3, gas, rel_tol=1e-9):
+                raise FieldError(
+                    f"expected {gas:g} 万m3 of gas for {liquid:g} 万m3 of LNG "
+                    f"(× {units.LNG_GAS_M3_PER_LIQUID_M3:g}, GIIGNL), "
+                    f"got {self.capacity_1e4_m3:g}; "
+                    "state only one of capacity_1e4_m3 and lng_liquid_1e4_m3",
+                    ("capacity_1e4_m3",),
+                )
+        return self
 
 
 def _storage_2021() -> list[StorageProject]:

@@ -60,9 +60,7 @@ def robustness_chart(table: pd.DataFrame, lang: Lang) -> Figure:
     ValueError
         If the table lacks a column or has no rows.
     """
-    require_columns(table, CHART_COLUMNS, "robustness table")
-    if table.empty:
-        raise ValueError("robustness table has no rows")
+    require_columns(table, CHART_COLUMNS, "robustness table")  # also refuses an empty table
     flips = table["flips"].fillna("").astype(str)
     frame = table.assign(flips=flips)
     targets = list(dict.fromkeys(zip(frame["year"].astype(int), frame["target"], strict=True)))

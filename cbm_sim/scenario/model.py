@@ -277,6 +277,43 @@ class Pipelines(Model):
     outbound_cap_1e8_m3_per_year: NonNegPath = Field(default_factory=dict)
 
 
+class Contract(Model):
+    """An outbound sales contract of the producers, delivered through the outbound pipelines.
+
+    The annual contract quantity (ACQ) is delivered with a winter profile: the share
+    ``heating_season_share`` of it over the heating season (15 November to 14 March, the
+    season of NDRC's 2018 contract rules, Reuters 2018-04-27), the rest evenly over the other
+    days. ``take_or_pay_share`` is the buyer's floor (the share of the ACQ it pays for even if
+    not taken); the simulation records it next to the deliveries.
+    """
+
+    name: str
+    annual_1e8_m3: NonNegPath = Field(description="annual contract quantity [亿m3/yr]")
+    heating_season_share: float = Field(
+        0.4, ge=0.0, le=1.0, description="share of the ACQ delivered 15 Nov - 14 Mar"
+    )
+    take_or_pay_share: float = Field(0.8, ge=0.0, le=1.0, description="take-or-pay floor")
+
+
+class Contracts(Model):
+    """The producers' outbound contracts and who holds them.
+
+    Contracted volumes are served after 民生 (residential, commercial) and the storage
+    reserves and before the local non-民生 markets (transport, industry, chemicals, CNG,
+    LNG), from the contract holders' share of surface output, within the outbound pipelines'
+    capacity and the outbound cap; what they leave goes to the local markets (see
+    :mod:`cbm_sim.cluster.dispatch`).
+    """
+
+    outbound: list[Contract] = Field(default_factory=list)
+    holders_share: float = Field(
+        0.9,
+        ge=0.0,
+        le=1.0,
+        description="share of surface output produced by the contract holders (plan ch1 §3 四)",
+    )
+
+
 class StorageProject(Model):
     """A storage facility (LNG tanks), as gas equivalent.
 
@@ -420,6 +457,7 @@ class Scenario(Model):
     pipelines: Pipelines = Field(default_factory=Pipelines)
     storage: Storage = Field(default_factory=Storage)
     demand: Demand = Field(default_factory=Demand)
+    contracts: Contracts = Field(default_factory=Contracts)
     valuation: ValuationConfig = Field(default_factory=ValuationConfig)
     uncertainty: dict[str, Distribution] = Field(default_factory=dict)
 

@@ -236,6 +236,12 @@ class Simulation:
             st.level_m3 = float(st_cap[0]) * sc.storage.initial_fill_share
             self._storage_initialised = True
         inject = np.isin(self._months[starts], list(st.injection_months))
+        st_rate = st.max_rate_m3(dt_days, st_cap)
+        if sc.storage.fill_through_liquefaction:
+            # LNG tanks are filled by the liquefaction plants: at most their capacity left
+            # after the LNG market's request; send-out (regasification, trucks) is not limited.
+            spare = np.maximum(lng_cap_t * feed - lng_req, 0.0)
+            st_rate = np.where(inject, np.minimum(st_rate, spare), st_rate)
         need3 = self._need_3day[starts]
         need5 = self._need_5pct[starts]
         drainage = sums["drainage_m3"]
@@ -250,7 +256,7 @@ class Simulation:
             mine_power_capacity_m3=sums["power_gas_capacity_m3"],
             storage_level_m3=st.level_m3,
             storage_capacity_m3=st_cap,
-            storage_max_rate_m3=st.max_rate_m3(dt_days, st_cap),
+            storage_max_rate_m3=st_rate,
             inject=inject,
             withdraw=~inject,
             export_limit_m3=export_limit - contract_req,

@@ -367,6 +367,10 @@ class Storage(Model):
     injection_months: list[int] = Field(default_factory=lambda: [4, 5, 6, 7, 8, 9, 10])
     # assumption: LNG tank send-out/fill of ~5 % of capacity a day.
     max_rate_share_per_day: float = Field(0.05, gt=0, le=1)
+    # The storage is LNG in tanks (ch1 §2 四: 7.58万m³ of tanks; ch4 §2 二: 16万m³ × 2): it is
+    # filled through the liquefaction plants, at most their capacity left after the LNG
+    # market's request; False treats it as gas storage filled directly.
+    fill_through_liquefaction: bool = True
     initial_fill_share: float = Field(0.8, ge=0, le=1)
     # plan ch1 §2 四: ≥3 days of average daily demand (county and above).
     rule_days: float = Field(3.0, ge=0, le=60)

@@ -75,11 +75,11 @@ def test_default_swings_cover_every_per_well_and_exogenous_item(plan):
         "peak_rate",
         "drilling",
         "exogenous_items",
-        "carbon_price",
+        "carbon_baseline",
     }
     assert len(swings["drilling"].paths) == 10  # five blocks × vertical, horizontal
     assert all(s.source for s in swings.values())
-    assert swings["carbon_price"].low == 0.0 and "GB 21522" in swings["carbon_price"].source
+    assert "GB 21522" in swings["carbon_baseline"].source
     assert swings["gas_price"].valuation_only and not swings["peak_rate"].valuation_only
     assert swings_for(plan) == default_swings(plan)
 
@@ -113,12 +113,15 @@ def table(plan):
 def test_the_table_flags_a_flipping_swing(table):
     assert list(table.columns) == list(ROBUSTNESS_COLUMNS)
     assert table["target"].iloc[0] == "output.total"
-    total = table[table["target"] == "output.total"].set_index("assumption")
-    assert total.loc["gas_price", "base_status"] == "met"
-    assert total.loc["gas_price", "low_status"] == "short"
-    assert total.loc["gas_price", "flips"] == "low"
-    assert total.loc["peak_rate", "flips"] == ""
-    assert total.loc["peak_rate", "low_simulated"] < total.loc["peak_rate", "base_simulated"]
+    rows = table.set_index(["target", "assumption"])
+    # 2025 exploration (surface gas × price) is short; 30 % dearer gas makes it met
+    explore = rows.loc[("output.exploration", "gas_price")]
+    assert (explore["base_status"], explore["high_status"]) == ("short", "met")
+    assert explore["flips"] == "high"
+    assert explore["high_simulated"] == pytest.approx(1.3 * explore["base_simulated"], rel=0.05)
+    peak = rows.loc[("output.total", "peak_rate")]
+    assert peak["flips"] == ""
+    assert peak["low_simulated"] < peak["base_simulated"] < peak["high_simulated"]
     assert len(table) == 2 * 9  # two swings × (total + eight sub-clusters)
 
 
@@ -132,7 +135,8 @@ def test_a_revalued_swing_equals_a_full_rerun(plan, table):
 
 def test_flipped_by_lists_the_flipping_assumptions(table):
     summary = flipped_by(table).set_index("target")
-    assert summary.loc["output.total", "flipped_by"] == "gas_price (low)"
+    assert summary.loc["output.exploration", "flipped_by"] == "gas_price (high)"
+    assert summary.loc["output.total", "flipped_by"] == ""
     with pytest.raises(ValueError, match="lacks columns"):
         flipped_by(pd.DataFrame({"year": [2025]}))
 

@@ -96,7 +96,8 @@ def test_fewer_wells_leave_production_services_short():
     frame = _check(wells=few)
     assert frame.loc["output.services.drilling_fracturing", "status"] == SHORT
     assert frame.loc["output.services", "status"] == SHORT
-    assert frame.loc["output.services.drilling_fracturing", "simulated"] == pytest.approx(0.9)
+    # cost model: drilling 450 000 + fracturing 300 000 元 per well, × 100 wells = 0.75亿元
+    assert frame.loc["output.services.drilling_fracturing", "simulated"] == pytest.approx(0.75)
 
 
 def test_years_outside_the_results_give_no_rows():

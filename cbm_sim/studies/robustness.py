@@ -15,9 +15,9 @@ P10/P90 (normal, lognormal); they are applied as :func:`cbm_sim.studies.ensemble
 Otherwise :func:`default_swings` gives the main assumptions of the model, each with a cited or
 labelled low/high (the ``*_SOURCE`` strings): the gas price level, the per-well unit values of the
 services/equipment/logistics items, the horizontal-well equivalent, the type-curve peak rate,
-the drilling programme, the exogenous (not simulated) items and the carbon price. A swing is a
-*factor* on the scenario's value (``relative``: scalars multiplied, paths multiplied) or an
-absolute value of a scalar.
+the drilling programme, the exogenous (not simulated) items and the carbon-credit baseline. A
+swing is a *factor* on the scenario's value (``relative``: scalars multiplied, paths
+multiplied) or an absolute value of a scalar.
 
 Swings on the valuation section only need the base run re-valued, not re-run; the others are
 simulated, on Dask when ``workers`` > 1 (:func:`cbm_sim.studies.ensemble.execute`).
@@ -134,11 +134,10 @@ GAS_PRICE_SOURCE: Final[str] = (
     "(AAG Energy 2017-2019) lie inside it"
 )
 PER_WELL_SOURCE: Final[str] = (
-    "0.5-1.2 × the per-well unit values of the services, equipment and logistics items: "
-    "assumption. Cross-check: all-in capex per well incl. surface facilities is 2.3 (GSS, "
-    "US$518m / 1,491 wells, Green Dragon Gas) to 3.39 百万元 (plan ch1 §2: 358.76亿元 / "
-    "10,595 wells), below the model's sum per vertical-well equivalent, so halving is "
-    "not an extreme case"
+    "assumption: 0.75-1.25 × the per-well unit values (services, equipment, logistics): the "
+    "cited all-in cost per vertical-well equivalent lies within 2.26-2.5 百万元 (plan ch1 §2: "
+    "358.76亿元 / 15,842 eq-wells at 4.3; Green Dragon Gas GSS/GCZ), −6/+4 % around the cost "
+    "model's 2.4, widened because the split into elements is assumed"
 )
 HORIZONTAL_SOURCE: Final[str] = (
     "4.3-6.6 vertical wells: a horizontal CBM well costs US$1.5 m (Green Dragon Gas LiFaBriC, "
@@ -159,11 +158,12 @@ EXOGENOUS_SOURCE: Final[str] = (
     "base, green finance, insurance: the plan's own 亿元, plan ch4 §4 and §8)"
 )
 CARBON_SOURCE: Final[str] = (
-    "0-1 × the carbon price path: from 2025-04-01 GB 21522—2024 forbids venting coal-mine gas "
-    "with CH4 ≥ 8 % (IGSD 2024-12; 科技日报 2025-01-08), so using it is an obligation, not an "
-    "additional reduction, and the CCER methodology CCER—10—001—V01 (MEE 2025-01) credits only "
-    "ventilation air and drained gas below 8 % CH4 - the low end credits nothing; the high end "
-    "is the plan-derived price"
+    "0.5966-1 × the carbon baseline path: the base credits no mine-gas utilisation from 2025, as "
+    "GB 21522—2024 (in force 2025-04-01) forbids venting drained gas with CH4 ≥ 8 % (IGSD "
+    "2024-12; 科技日报 2025-01-08) and CCER—10—001—V01 (MEE 2025-01) credits only ventilation "
+    "air and gas below 8 %; the low end (× 0.5966) puts the 2025+ baseline back at the 2021 "
+    "utilisation rate, 59.66 % (plan ch1 §2 三), as if the standard did not apply (it also lowers "
+    "the 2021-2024 baseline to 35.6 %, years without targets)"
 )
 
 
@@ -192,8 +192,8 @@ def default_swings(scenario: Scenario) -> list[Swing]:
         Swing(
             "per_well_values",
             tuple(f"valuation.{f}" for f in PER_WELL_FIELDS),
-            0.5,
-            1.2,
+            0.75,
+            1.25,
             True,
             PER_WELL_SOURCE,
         ),
@@ -225,9 +225,9 @@ def default_swings(scenario: Scenario) -> list[Swing]:
             EXOGENOUS_SOURCE,
         ),
         Swing(
-            "carbon_price",
-            ("valuation.carbon_price_yuan_per_t_co2e",),
-            0.0,
+            "carbon_baseline",
+            ("valuation.carbon_baseline_share",),
+            0.5966,
             1.0,
             True,
             CARBON_SOURCE,

@@ -60,8 +60,10 @@ def _status_cell(status: str) -> str:
 
 def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
     """Per target year, the cluster and sub-cluster verdicts with and without the exogenous
-    (not simulated) items; then one verdict line per year."""
+    (not simulated) items; then one verdict line per year. A target check written before
+    the exogenous columns existed prints without them."""
     head = _headline(targets)
+    split = "status_excl_exogenous" in head.columns
     for year in _TARGET_YEARS:
         rows = head[head["year"] == year]
         if rows.empty:
@@ -70,23 +72,28 @@ def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
         for k, col in enumerate(_COLUMNS):
             left = k == 0 or k >= 5
             table.add_column(col, justify="left" if left else "right", no_wrap=k == 0)
-        for r in rows.itertuples(index=False):
+        for _, r in rows.iterrows():
             table.add_row(
-                str(r.sub_cluster),
-                f"{r.simulated:,.1f}",
-                f"{r.exogenous:,.1f}",
-                f"{r.simulated_excl_exogenous:,.1f}",
-                f"{r.target:,.1f}",
-                _status_cell(str(r.status)),
-                _status_cell(str(r.status_excl_exogenous)),
+                str(r["sub_cluster"]),
+                f"{r['simulated']:,.1f}",
+                f"{r['exogenous']:,.1f}" if split else "",
+                f"{r['simulated_excl_exogenous']:,.1f}" if split else "",
+                f"{r['target']:,.1f}",
+                _status_cell(str(r["status"])),
+                _status_cell(str(r["status_excl_exogenous"])) if split else "",
             )
         console.print(table)
-    for r in head[head["sub_cluster"] == "total"].itertuples(index=False):
-        console.print(
-            f"verdict {r.year}: {r.simulated:,.1f} of {r.target:,.1f} 亿元 "
-            f"({r.gap_pct:+.1f} %) — {r.status}; without the exogenous {r.exogenous:,.1f}: "
-            f"{r.simulated_excl_exogenous:,.1f} — {r.status_excl_exogenous}"
+    for _, r in head[head["sub_cluster"] == "total"].iterrows():
+        line = (
+            f"verdict {r['year']}: {r['simulated']:,.1f} of {r['target']:,.1f} 亿元 "
+            f"({r['gap_pct']:+.1f} %) — {r['status']}"
         )
+        if split:
+            line += (
+                f"; without the exogenous {r['exogenous']:,.1f}: "
+                f"{r['simulated_excl_exogenous']:,.1f} — {r['status_excl_exogenous']}"
+            )
+        console.print(line)
 
 
 @main.command("run")

@@ -80,3 +80,26 @@ def test_report_gains_the_robustness_page(scenario_file, robustness_dir, tmp_pat
     )
     assert bad.exit_code == 2
     assert "not a cbm-sim robustness directory" in bad.output
+
+
+def test_run_with_robustness_writes_the_table_and_report_picks_it_up(
+    scenario_file, tmp_path, monkeypatch
+):
+    out = tmp_path / "run"
+    got = CliRunner().invoke(main, ["run", str(scenario_file[0]), "-o", str(out), "--robustness"])
+    assert got.exit_code == 0, got.output
+    table = pd.read_csv(out / "robustness.csv")
+    assert list(table.columns) == list(ROBUSTNESS_COLUMNS)
+    assert "what flips the verdict" in got.output
+    seen = {}
+
+    def fake_write_report(results, output, **kwargs):
+        seen.update(kwargs)
+        return output
+
+    import cbm_sim.report.pdf
+
+    monkeypatch.setattr(cbm_sim.report.pdf, "write_report", fake_write_report)
+    done = CliRunner().invoke(main, ["report", str(out), "-o", str(tmp_path / "r.pdf")])
+    assert done.exit_code == 0, done.output
+    assert seen["robustness"] is not None and len(seen["robustness"]) == len(table)

@@ -79,7 +79,8 @@ def _load_robustness(directory: Path) -> pd.DataFrame:
     "--robustness",
     "robustness_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="A `cbm-sim robustness -o` directory: adds the 'what flips it' page.",
+    help="A `cbm-sim robustness -o` directory: adds the 'what flips it' page (default: the "
+    "results directory's own robustness.csv, if `run --robustness` wrote one).",
 )
 @_debug_option
 def report_command(
@@ -93,6 +94,8 @@ def report_command(
     """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
     console = Console(stderr=True)
     ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
+    if robustness_dir is None and source.is_dir() and (source / "robustness.csv").is_file():
+        robustness_dir = source  # a `run --robustness` directory carries its own table
     robustness = _load_robustness(robustness_dir) if robustness_dir is not None else None
     with _reported(debug):
         from cbm_sim.report.pdf import write_report

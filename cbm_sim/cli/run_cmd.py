@@ -106,15 +106,35 @@ def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
 )
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
+@click.option(
+    "--robustness",
+    "with_robustness",
+    is_flag=True,
+    help="Also swing each assumption to its stated low/high (robustness.csv, as `robustness`).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes for --robustness (1 = no Dask).",
+)
 @_debug_option
 def run_command(
-    scenario_file: Path, output: Path | None, seed: int | None, overwrite: bool, debug: bool
+    scenario_file: Path,
+    output: Path | None,
+    seed: int | None,
+    overwrite: bool,
+    with_robustness: bool,
+    workers: int,
+    debug: bool,
 ) -> None:
     """Simulate SCENARIO and write its results, target check and valuation.
 
     Writes annual.csv/.parquet, daily.parquet, events.parquet, targets.csv, valuation.csv,
     meta.json and scenario.yaml (see README, "Output contract"); prints the target verdict
-    for 2025 and 2030. Bad input exits with status 2.
+    for 2025 and 2030, with and without the exogenous items. With --robustness, also
+    robustness.csv and the assumptions that flip each verdict. Bad input exits with status 2.
     """
     console = Console(stderr=True)
     with _reported(debug):
@@ -139,7 +159,18 @@ def run_command(
                 valuation=value(results),
                 extra_meta={"scenario_file": str(scenario_file)},
             )
+            table = None
+            if with_robustness:
+                from cbm_sim.cli.robustness_cmd import ROBUSTNESS_FILE
+                from cbm_sim.studies.robustness import robustness
+
+                table = robustness(scenario, workers=workers, base_results=results)
+                table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
         _print_targets(targets, Console(), f"{scenario.name}: output value vs the plan (亿元)")
+        if table is not None:
+            from cbm_sim.cli.robustness_cmd import print_flips
+
+            print_flips(table, Console(), f"{scenario.name}: what flips the verdict (亿元)")
         click.echo(f"wrote {out}")
 
 

@@ -288,6 +288,7 @@ def robustness(
     workers: int | None = 1,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    base_results: Any = None,
 ) -> pd.DataFrame:
     """The "what flips it" table of ``scenario``.
 
@@ -303,6 +304,9 @@ def robustness(
         As :func:`cbm_sim.studies.ensemble.execute` (``1``: serial, no Dask).
     progress
         Called with the fraction of simulated cases done.
+    base_results
+        The run of ``scenario`` if already at hand (:class:`~cbm_sim.results.frames.Results`);
+        simulated otherwise.
 
     Returns
     -------
@@ -328,7 +332,8 @@ def robustness(
                 simulated.append((s.name, end))
     from cbm_sim.results import simulate
 
-    base_results = simulate.run(scenario)
+    if base_results is None:
+        base_results = simulate.run(scenario)
     cases = [_Case(members[k]) for k in simulated]
     got = execute(_simulate_checks, cases, workers=workers, scheduler=scheduler, progress=progress)
     checks = dict(zip(simulated, got, strict=True))

@@ -30,7 +30,7 @@ def print_flips(table: pd.DataFrame, console: Console, title: str) -> None:
         style = "green" if r.base_status == "met" else "bold red"
         out.add_row(
             str(r.year),
-            r.target,
+            r.target.removeprefix("output."),
             f"{r.base_simulated:,.1f}",
             f"{r.target_value:,.1f}",
             f"[{style}]{r.base_status}[/]",

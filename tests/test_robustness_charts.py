@@ -45,3 +45,17 @@ def test_bad_tables_are_named():
         robustness_chart(_table().drop(columns="flips"), "en")
     with pytest.raises(ValueError, match="robustness table is empty"):
         robustness_chart(pd.DataFrame(columns=list(CHART_COLUMNS)), "en")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_chart_renders_without_glyph_warnings(lang):
+    import io
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with use_report_style(lang):
+            fig = robustness_chart(_table(), lang)
+            fig.savefig(io.BytesIO(), format="png")
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == (["气价", "peak"] if lang == "zh" else ["gas_price", "peak"])

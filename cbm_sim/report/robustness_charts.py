@@ -43,6 +43,17 @@ _NOTE: Final[dict[str, str]] = {
     "(100 million CNY)",
 }
 _FLIP_MARK: Final[dict[str, str]] = {"": "", "low": "▼", "high": "▲", "low+high": "▼▲"}
+_ASSUMPTION_ZH: Final[dict[str, str]] = {
+    "gas_price": "气价",
+    "per_well_values": "单井价值",
+    "horizontal_well_equivalent": "水平井当量",
+    "peak_rate": "单井峰值产量",
+    "drilling": "钻井数",
+    "exogenous_items": "外生项目",
+    "carbon_baseline": "碳减排基线",
+}
+"""Chinese names of the default swings (``studies.robustness.default_swings``); other
+assumptions (a scenario's uncertainty paths) are shown as named."""
 
 
 def robustness_chart(table: pd.DataFrame, lang: Lang) -> Figure:
@@ -92,8 +103,9 @@ def robustness_chart(table: pd.DataFrame, lang: Lang) -> Figure:
         for i in range(len(targets)):
             for j in range(len(assumptions)):
                 ax.text(j, i, text[i][j], ha="center", va="center", fontsize=6.5)
-        ax.set_xticks(np.arange(len(assumptions)), assumptions, rotation=30, ha="right")
+        shown = [_ASSUMPTION_ZH.get(a, a) if lang == "zh" else a for a in assumptions]
+        ax.set_xticks(np.arange(len(assumptions)), shown, rotation=20, ha="right", fontsize=8)
         ax.set_yticks(np.arange(len(targets)), names, fontsize=7)
         ax.set_title(_TITLE[lang])
-        fig.text(0.01, 0.005, _NOTE[lang], fontsize=7)
+        ax.set_xlabel(_NOTE[lang], fontsize=7)
     return fig

@@ -33,7 +33,20 @@ LNG_FEED_M3_PER_T: Final[float] = LNG_2021_FEED_GAS_M3 / LNG_2021_OUTPUT_T
 # 1 m³ LNG = 585 Nm³ gas at 420-470 kg/m³ of liquid (padahlng.com/?p=1424). Liquid methane
 # (422.6 kg/m³) over methane gas at 20 °C (0.668 kg/m³) gives ≈633.
 LNG_GAS_M3_PER_LIQUID_M3: Final[float] = 600.0
-"""Gas [m³ at standard conditions] held by 1 m³ of LNG: the expansion ratio, ≈600."""
+"""Gas volume per volume of LNG liquid [m³ gas / m³ LNG] (≈600)."""
+LNG_GAS_M3_PER_LIQUID_M3_SOURCE: Final[str] = (
+    "GIIGNL, LNG Basics (giignl.org/about-lng/lng-basics): liquefaction is 'a volume reduction "
+    "of approximately 600 to one (if the gas is initially around 15°C)'"
+)
+"""Where :data:`LNG_GAS_M3_PER_LIQUID_M3` comes from."""
+
+
+def lng_liquid_to_gas_m3(liquid_m3: float) -> float:
+    """Gas volume [m³] of ``liquid_m3`` of LNG (:data:`LNG_GAS_M3_PER_LIQUID_M3`)."""
+    if liquid_m3 < 0:
+        raise ValueError(f"LNG liquid volume must be >= 0 m3, got {liquid_m3}")
+    return liquid_m3 * LNG_GAS_M3_PER_LIQUID_M3
+
 
 # Unit symbols as written in the packaged plan data, with the factor to the base unit
 # and the base unit's name. Anything not in this table is rejected on load.

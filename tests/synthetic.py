@@ -243,6 +243,10 @@ def build_targets(values: pd.DataFrame) -> pd.DataFrame:
                 gap,
                 100 * gap / tgt,
                 status,
+                0.0,  # exogenous: none in the synthetic run
+                sim,
+                gap,
+                status,
                 unit,
                 "approx",
                 "ch4",

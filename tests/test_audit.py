@@ -257,8 +257,10 @@ def test_services_against_volumes(found: pd.DataFrame) -> None:
     row = _one(found, "services", "output.equipment per m3 of production.surface", 2030)
     assert "equipment 10 → 40" in row["detail"] and row["severity"] == "inconsistency"
     wells = _one(found, "services", "wells paid by output.services.drilling_fracturing", 2030)
-    assert wells["computed"] == pytest.approx(30e8 / 9e5)  # at 90 万元 per well-equivalent
-    assert wells["stated"] == pytest.approx((9005 + 6 * 1590) / (2021 - 2003))
+    # at the well cost model's drilling (45 万元) and fracturing (30 万元) per well-equivalent
+    assert wells["computed"] == pytest.approx(30e8 / 7.5e5)
+    # a horizontal well counts as 4.3 vertical ones (valuation.yaml, cited)
+    assert wells["stated"] == pytest.approx((9005 + 4.3 * 1590) / (2021 - 2003))
     assert wells["severity"] == "note" and "drilling_fracturing_yuan_per_well_eq" in wells["basis"]
 
 

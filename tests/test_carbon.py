@@ -14,6 +14,7 @@ from cbm_sim.economics.carbon import (
     carbon_accounting,
     ch4_mass_t,
     co2e_avoided_t,
+    credited_m3,
 )
 from cbm_sim.economics.valuation import ValuationConfig, item_totals, value
 
@@ -32,8 +33,15 @@ def test_closed_forms():
 
 def _mine(utilised: float, vented: float):
     return results_from(
-        {("mine_gas", "utilised"): {2030: utilised}, ("mine_gas", "vented"): {2030: vented}}
+        {
+            ("mine_gas", "utilised"): {2030: utilised},
+            ("mine_gas", "vented"): {2030: vented},
+            ("mine_gas", "drainage"): {2030: utilised + vented},
+        }
     )
+
+
+NO_BASELINE = {"carbon_baseline_share": {2021: 0.0}}
 
 
 @settings(max_examples=25, deadline=None)
@@ -47,7 +55,7 @@ def test_carbon_value_is_zero_at_zero_price(utilised, vented):
 
 
 def test_carbon_value_is_linear_in_price_and_utilised_gas():
-    cfg = ValuationConfig(carbon_price_yuan_per_t_co2e={2030: 100.0})
+    cfg = ValuationConfig(carbon_price_yuan_per_t_co2e={2030: 100.0}, **NO_BASELINE)
     one = carbon_accounting(_mine(1e9, 5e8), cfg)["carbon_value_yuan"].iloc[0]
     two = carbon_accounting(_mine(2e9, 0.0), cfg)["carbon_value_yuan"].iloc[0]
     assert two == pytest.approx(2 * one)
@@ -55,14 +63,30 @@ def test_carbon_value_is_linear_in_price_and_utilised_gas():
 
 
 def test_carbon_accounting_agrees_with_the_carbon_trading_item():
+    cfg = ValuationConfig(carbon_baseline_share={2021: 0.5})
     results = plan_results(2030)
-    frame = carbon_accounting(results)
-    items = item_totals(value(results)).set_index("item")
+    frame = carbon_accounting(results, cfg)
+    items = item_totals(value(results, cfg)).set_index("item")
     assert frame["carbon_value_yuan"].iloc[0] == pytest.approx(
         items.loc["carbon_trading", "value_yuan"]
     )
-    # plan-implied 2030 price: 50亿元 on the plan's 11.33 + 3.67 亿m3 of mine gas (ch4 §3 六, §8)
-    assert frame["carbon_value_yuan"].iloc[0] == pytest.approx(50e8)
+    assert frame["carbon_value_yuan"].iloc[0] > 0.0
     np.testing.assert_allclose(
         frame["ch4_utilised_t"] * CO2_T_PER_T_CH4_BURNT, frame["co2_combustion_t"]
     )
+
+
+def test_only_utilisation_above_the_baseline_is_credited():
+    # 15亿m3 used of 20 drained, baseline 60 %: 3亿m3 credited of the 15 avoided
+    cfg = ValuationConfig(
+        carbon_baseline_share={2021: 0.6}, carbon_price_yuan_per_t_co2e={2021: 1.0}
+    )
+    row = carbon_accounting(_mine(15e8, 5e8), cfg).iloc[0]
+    assert row["ch4_baseline_m3"] == pytest.approx(12e8)
+    assert row["co2e_credited_t"] == pytest.approx(row["co2e_avoided_t"] * 3.0 / 15.0)
+    assert row["carbon_value_yuan"] == pytest.approx(row["co2e_credited_t"])
+    below = carbon_accounting(_mine(10e8, 10e8), cfg).iloc[0]
+    assert below["co2e_credited_t"] == 0.0  # under the baseline: nothing, never negative
+    assert credited_m3([1.0, 5.0], [10.0, 10.0], [0.2, 0.2]).tolist() == [0.0, 3.0]
+    # the packaged default credits nothing from 2025 (GB 21522—2024 makes use a duty)
+    assert carbon_accounting(plan_results(2030))["carbon_value_yuan"].iloc[0] == 0.0

@@ -299,6 +299,16 @@ def test_summary_prints_the_verdict_for_both_target_years(tmp_path: Path) -> Non
     assert "verdict 2025: 450.0 of 500.0 亿元 (-10.0 %) — short" in text
     assert "verdict 2030: 900.0 of 1,000.0 亿元 (-10.0 %) — short" in text
     assert "exploration" in text and "167" in text
+    assert "without the exogenous" not in text  # a target check from before the columns
+    frame["exogenous"] = [30.0, 0.0, 255.0]
+    frame["simulated_excl_exogenous"] = frame["simulated"] - frame["exogenous"]
+    frame["status_excl_exogenous"] = "short"
+    buffer = io.StringIO()
+    _print_targets(frame, Console(file=buffer, width=160), "plan")
+    text = buffer.getvalue()
+    assert "verdict 2030: 900.0 of 1,000.0 亿元 (-10.0 %) — short; without the exogenous " in text
+    assert "255.0: 645.0 — short" in text
+    assert "w/o exog." in text
 
 
 def test_calibrate_prints_and_writes_every_target(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cbm_sim.cluster import demand
-from cbm_sim.scenario.model import ColdSpell, Demand, Residential, Sector
+from cbm_sim.scenario.model import ColdSpell, Contract, Demand, Residential, Sector
 
 
 @settings(max_examples=50, deadline=None)
@@ -65,3 +65,22 @@ def test_profile_is_positive_and_peaks_at_the_stated_ratio(peak):
     assert np.all(prof > 0)
     # the maximum is at 15 January, exactly peak × the (continuous-year) mean
     assert prof[14] == pytest.approx(peak, rel=1e-9)
+
+
+def test_the_heating_season_runs_from_15_november_to_14_march():
+    dates = pd.DatetimeIndex(["2024-11-14", "2024-11-15", "2025-03-14", "2025-03-15", "2025-07-01"])
+    assert demand.heating_season(dates).tolist() == [False, True, True, False, False]
+    for year, days in ((2023, 120), (2024, 121)):
+        year_days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
+        assert int(demand.heating_season(year_days).sum()) == days
+
+
+@pytest.mark.parametrize("year", [2023, 2024])
+def test_a_contract_delivers_its_annual_quantity_with_its_winter_share(year):
+    dates = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
+    c = Contract(name="c", annual_1e8_m3={2021: 15.48}, heating_season_share=0.3)
+    daily = demand.contract_daily_m3(c, dates)
+    assert daily.sum() == pytest.approx(15.48e8, rel=1e-12)
+    winter = demand.heating_season(dates)
+    assert daily[winter].sum() == pytest.approx(0.3 * 15.48e8, rel=1e-12)
+    assert daily[winter].max() < daily[~winter].min()  # 30 % in a third of the year: less

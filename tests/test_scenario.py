@@ -66,9 +66,13 @@ def test_plan_scenario_encodes_the_plans_figures() -> None:
         assert sum(p.commissioned is None or p.commissioned <= day for p in s.lng.plants) == count
     capacity_t = sum(p.capacity_t_per_day for p in s.lng.plants) * 365 * 0.85
     assert capacity_t >= s.lng.demand_1e4_t_per_year[2030] * 1e4
-    # ch4 §2 二: 聚力民生 2.5 亿m³ in service by 2025.
-    assert any(p.capacity_1e4_m3 == 25000 and p.commissioned < dt.date(2025, 1, 1)
-               for p in s.storage.projects)  # fmt: skip
+    # ch4 §2 二: 聚力民生 16万m³ × 2 of LNG in service by 2025: 1.92 亿m³ of gas at 600 m³ of
+    # gas per m³ of LNG (GIIGNL), not the plan's 2.5.
+    assert any(p.lng_liquid_1e4_m3 == 32.0 and p.capacity_1e4_m3 == pytest.approx(19200.0)
+               and p.commissioned < dt.date(2025, 1, 1) for p in s.storage.projects)  # fmt: skip
+    # contracts: 80 % of the 2021 outbound 19.35 亿m³, held by the 90 % holders (ch1 §3 四)
+    assert s.contracts.holders_share == 0.9
+    assert s.contracts.outbound[0].annual_1e8_m3 == {2021: pytest.approx(0.8 * 19.35)}
     assert s.pipelines.outbound_cap_1e8_m3_per_year == {2025: 30.0, 2030: 20.0}
     assert s.demand.chemicals.annual_1e8_m3[2025] == 13.8
 
@@ -233,3 +237,29 @@ def test_shipped_scenario_runs_and_conserves_gas(path: Path) -> None:
     produced = results.annual_series("surface", "potential").max()
     assert residual <= 1e-9 * produced
     assert results.scenario == scenario
+
+
+def test_lng_tanks_are_stated_as_liquid_or_as_gas_not_both_differently() -> None:
+    from cbm_sim.scenario.model import StorageProject
+
+    tanks = StorageProject(name="t", lng_liquid_1e4_m3=16.0)
+    assert tanks.capacity_1e4_m3 == pytest.approx(9600.0)  # 16万m³ × 600
+    again = StorageProject.model_validate(tanks.model_dump())
+    assert again == tanks
+    with pytest.raises(ValueError, match=r"expected 9600 万m3 of gas for 16 万m3 of LNG"):
+        StorageProject(name="t", lng_liquid_1e4_m3=16.0, capacity_1e4_m3=12500.0)
+    with pytest.raises(ValueError, match="capacity_1e4_m3"):
+        StorageProject(name="t")
+
+
+def test_bad_contract_terms_are_named() -> None:
+    from cbm_sim.scenario.model import Contract, Contracts
+
+    with pytest.raises(ValueError, match="heating_season_share"):
+        Contract(name="c", annual_1e8_m3={2021: 1.0}, heating_season_share=1.5)
+    with pytest.raises(ValueError, match="take_or_pay_share"):
+        Contract(name="c", annual_1e8_m3={2021: 1.0}, take_or_pay_share=-0.1)
+    with pytest.raises(ValueError, match=r"expected a value >= 0, got -1\.0 for 2021"):
+        Contract(name="c", annual_1e8_m3={2021: -1.0})
+    with pytest.raises(ValueError, match="holders_share"):
+        Contracts(holders_share=2.0)

@@ -96,9 +96,39 @@ def test_fewer_wells_leave_production_services_short():
     frame = _check(wells=few)
     assert frame.loc["output.services.drilling_fracturing", "status"] == SHORT
     assert frame.loc["output.services", "status"] == SHORT
-    assert frame.loc["output.services.drilling_fracturing", "simulated"] == pytest.approx(0.9)
+    # cost model: drilling 450 000 + fracturing 300 000 元 per well, × 100 wells = 0.75亿元
+    assert frame.loc["output.services.drilling_fracturing", "simulated"] == pytest.approx(0.75)
 
 
 def test_years_outside_the_results_give_no_rows():
     frame = _check(2021)
     assert frame.empty
+
+
+def test_exogenous_part_and_the_verdict_without_it():
+    frame = _check(2030)
+    from cbm_sim.scenario.valuation_inputs import ValuationConfig
+
+    cfg = ValuationConfig.default()
+    exo = {f: cfg.unit_value(f, [2030])[0] / 1e8 for f in (
+        "science_city_1e8_yuan", "training_base_1e8_yuan", "green_finance_1e8_yuan",
+        "insurance_1e8_yuan")}  # fmt: skip
+    total = frame.loc["output.total"]
+    assert total["exogenous"] == pytest.approx(sum(exo.values()))
+    assert total["simulated_excl_exogenous"] == pytest.approx(
+        total["simulated"] - total["exogenous"]
+    )
+    assert total["gap_excl_exogenous"] == pytest.approx(
+        total["simulated_excl_exogenous"] - total["target"]
+    )
+    science = frame.loc["output.science"]
+    assert science["exogenous"] == pytest.approx(science["simulated"])  # nothing simulated
+    assert science["status"] == MET
+    assert science["status_excl_exogenous"] == SHORT
+    assert frame.loc["output.exploration", "exogenous"] == 0.0
+    assert frame.loc["output.radiating.green_finance", "exogenous"] == pytest.approx(
+        exo["green_finance_1e8_yuan"]
+    )
+    physical = frame[frame["sub_cluster"] == "physical"]
+    assert (physical["exogenous"] == 0.0).all()
+    assert (physical["status_excl_exogenous"] == physical["status"]).all()

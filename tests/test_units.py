@@ -86,3 +86,12 @@ def test_convert_between_quantities_names_both_units() -> None:
     with pytest.raises(ValueError) as info:
         units.convert(1.0, "亿m3", "亿元")
     assert "'亿m3'" in str(info.value) and "'亿元'" in str(info.value)
+
+
+def test_lng_liquid_to_gas_is_600_to_one_giignl():
+    assert units.LNG_GAS_M3_PER_LIQUID_M3 == 600.0
+    assert "GIIGNL" in units.LNG_GAS_M3_PER_LIQUID_M3_SOURCE
+    # plan ch4 §2 二: 16万m³ × 2 of LNG hold 1.92 亿m³ of gas, not the plan's 2.5
+    assert units.lng_liquid_to_gas_m3(32e4) == pytest.approx(1.92e8)
+    with pytest.raises(ValueError, match=r"must be >= 0 m3, got -1\.0"):
+        units.lng_liquid_to_gas_m3(-1.0)

@@ -90,8 +90,8 @@ def test_default_prices_are_the_plan_implied_quotients():
     assert cfg.lng_price_yuan_per_t[2025] == pytest.approx(60e8 / 100e4)
     assert cfg.surface_gas_price_yuan_per_m3[2030] == pytest.approx(120 / 60)
     assert cfg.mine_power_value_yuan_per_kwh[2030] == pytest.approx(21.25 / 41.95)
-    # drilling & fracturing is a public-cost assumption, not 8.5亿元 / a well count
-    assert cfg.drilling_fracturing_yuan_per_well_eq == {2021: 900000.0}
+    # drilling & fracturing comes from the well cost model, not 8.5亿元 / a well count
+    assert cfg.drilling_fracturing_yuan_per_well_eq == {2021: 750000.0}
 
 
 @pytest.mark.parametrize("year", [2025, 2030])
@@ -119,9 +119,19 @@ def test_plan_volumes_at_default_prices_give_the_plan_values(key, year):
     assert _items_yi(plan_results(year, WELLS), year=year)[key] == pytest.approx(stated, rel=1e-9)
 
 
-def test_carbon_trading_2030_at_plan_volumes_gives_the_plan_value():
-    got = _items_yi(plan_results(2030, WELLS), year=2030)["radiating.carbon_trading"]
-    assert got == pytest.approx(50.0, rel=1e-9)
+def test_carbon_is_credited_only_above_the_baseline():
+    # From 2025 the baseline is all the gas drained (GB 21522—2024): the plan's 2030 mine-gas
+    # use earns nothing, not the plan's 50亿元.
+    assert _items_yi(plan_results(2030, WELLS), year=2030)["radiating.carbon_trading"] == 0.0
+    # With the 2021 rate as the baseline, only the use above 59.66 % of the drained gas counts:
+    # 2030: (11.33 + 3.67) − 0.5966 × 20 = 3.068 亿m3 at 0.717 kg/m3, GWP 28, 95.96 元/t.
+    cfg = ValuationConfig(carbon_baseline_share={2021: 0.5966})
+    got = _items_yi(plan_results(2030, WELLS), cfg, year=2030)["radiating.carbon_trading"]
+    credited_m3 = (11.33 + 3.67 - 0.5966 * 20.0) * 1e8
+    expected = credited_m3 * 0.717e-3 * (28.0 - 44.009 / 16.043) * 95.96 / 1e8
+    assert got == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValidationError, match="carbon_baseline_share for 2025"):
+        ValuationConfig(carbon_baseline_share={2025: 1.5})
 
 
 def test_2021_calibration_reproduces_the_plan_split_within_2_percent():
@@ -136,9 +146,10 @@ def test_2021_calibration_reproduces_the_plan_split_within_2_percent():
     }
     for cat, plan_value in expected.items():
         assert split.loc[cat, "simulated_1e8_yuan"] == pytest.approx(plan_value, rel=0.02), cat
-    # with no wells drilled, only LNG logistics lies outside: 84.37万t × 100 元/t (2025 path)
+    # with no wells drilled, only LNG logistics lies outside: 84.37万t × 100 元/t (2025 path),
+    # and a trace of carbon credit (the 2021 baseline 59.66 % is the plan's rounded rate)
     outside = split.loc["outside_2021_statistics", "simulated_1e8_yuan"]
-    assert outside == pytest.approx(84.37e4 * 100.0 / units.YI)
+    assert outside == pytest.approx(84.37e4 * 100.0 / units.YI, rel=1e-3)
 
 
 def test_2021_split_moves_with_the_simulated_volumes():

@@ -13,6 +13,7 @@ from cbm_sim.cli import (  # noqa: F401 - importing a command module registers i
     goalseek_cmd,
     plan_cmd,
     report_cmd,
+    robustness_cmd,
     run_cmd,
 )
 from cbm_sim.cli.app import main, plan_group

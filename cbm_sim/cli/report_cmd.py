@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    import pandas as pd
     from rich.console import Console
 
     from cbm_sim.results.frames import Results
@@ -45,6 +46,22 @@ def _load_ensemble(directory: Path):
     )
 
 
+def _load_robustness(directory: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from cbm_sim.cli.robustness_cmd import ROBUSTNESS_FILE
+
+    path = directory / ROBUSTNESS_FILE
+    if not path.is_file():
+        raise click.BadParameter(
+            f"{directory} is not a cbm-sim robustness directory (missing {ROBUSTNESS_FILE})",
+            param_hint="--robustness",
+        )
+    return pd.read_csv(path, keep_default_na=False, na_values=[""]).assign(
+        flips=lambda f: f["flips"].fillna("")
+    )
+
+
 @main.command("report")
 @click.argument(
     "source", metavar="RESULTS_OR_SCENARIO", type=click.Path(exists=True, path_type=Path)
@@ -63,20 +80,37 @@ def _load_ensemble(directory: Path):
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="An `cbm-sim ensemble -o` directory: adds fan charts and target probabilities.",
 )
+@click.option(
+    "--robustness",
+    "robustness_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A `cbm-sim robustness -o` directory: adds the 'what flips it' page (default: the "
+    "results directory's own robustness.csv, if `run --robustness` wrote one).",
+)
 @_debug_option
 def report_command(
-    source: Path, output: Path, lang: str, ensemble_dir: Path | None, debug: bool
+    source: Path,
+    output: Path,
+    lang: str,
+    ensemble_dir: Path | None,
+    robustness_dir: Path | None,
+    debug: bool,
 ) -> None:
     """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
     from rich.console import Console
 
     console = Console(stderr=True)
     ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
+    if robustness_dir is None and source.is_dir() and (source / "robustness.csv").is_file():
+        robustness_dir = source  # a `run --robustness` directory carries its own table
+    robustness = _load_robustness(robustness_dir) if robustness_dir is not None else None
     with _reported(debug):
         from cbm_sim.report.fonts import check_lang
         from cbm_sim.report.pdf import write_report
 
         results = _load_results(source, console)
         output.parent.mkdir(parents=True, exist_ok=True)
-        path = write_report(results, output, lang=check_lang(lang), ensemble=ensemble)
+        path = write_report(
+            results, output, lang=check_lang(lang), ensemble=ensemble, robustness=robustness
+        )
         click.echo(f"wrote {path}")

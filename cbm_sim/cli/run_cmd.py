@@ -55,34 +55,54 @@ def _headline(targets: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["_order", "sub_cluster", "year"]).drop(columns="_order")
 
 
+_COLUMNS = ("sub-cluster", "sim.", "exog.", "w/o exog.", "target", "status", "w/o exog.")
+"""Columns of the verdict table of one year: the simulated value, its exogenous (not
+simulated) part, the value without it, the target, and the status with and without it."""
+
+
+def _status_cell(status: str) -> str:
+    style = "green" if status == "met" else "bold red"
+    return f"[{style}]{status}[/]"
+
+
 def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
+    """Per target year, the cluster and sub-cluster verdicts with and without the exogenous
+    (not simulated) items; then one verdict line per year. A target check written before
+    the exogenous columns existed prints without them."""
     from rich.table import Table
 
-    table = Table(title=title)
-    for col in (
-        "sub-cluster",
-        *(f"{y} {k}" for y in _TARGET_YEARS for k in ("sim.", "target", "status")),
-    ):
-        left = col == "sub-cluster" or "status" in col
-        table.add_column(col, justify="left" if left else "right", no_wrap=col == "sub-cluster")
     head = _headline(targets)
-    for sub, rows in head.groupby("sub_cluster", sort=False):
-        cells = [str(sub)]
-        for year in _TARGET_YEARS:
-            hit = rows[rows["year"] == year]
-            if hit.empty:
-                cells += ["", "", ""]
-                continue
-            r = hit.iloc[0]
-            style = "green" if r["status"] == "met" else "bold red"
-            cells += [f"{r['simulated']:,.1f}", f"{r['target']:,.1f}", f"[{style}]{r['status']}[/]"]
-        table.add_row(*cells)
-    console.print(table)
-    for r in head[head["sub_cluster"] == "total"].itertuples(index=False):
-        console.print(
-            f"verdict {r.year}: {r.simulated:,.1f} of {r.target:,.1f} 亿元 "
-            f"({r.gap_pct:+.1f} %) — {r.status}"
+    split = "status_excl_exogenous" in head.columns
+    for year in _TARGET_YEARS:
+        rows = head[head["year"] == year]
+        if rows.empty:
+            continue
+        table = Table(title=f"{title}, {year}")
+        for k, col in enumerate(_COLUMNS):
+            left = k == 0 or k >= 5
+            table.add_column(col, justify="left" if left else "right", no_wrap=k == 0)
+        for _, r in rows.iterrows():
+            table.add_row(
+                str(r["sub_cluster"]),
+                f"{r['simulated']:,.1f}",
+                f"{r['exogenous']:,.1f}" if split else "",
+                f"{r['simulated_excl_exogenous']:,.1f}" if split else "",
+                f"{r['target']:,.1f}",
+                _status_cell(str(r["status"])),
+                _status_cell(str(r["status_excl_exogenous"])) if split else "",
+            )
+        console.print(table)
+    for _, r in head[head["sub_cluster"] == "total"].iterrows():
+        line = (
+            f"verdict {r['year']}: {r['simulated']:,.1f} of {r['target']:,.1f} 亿元 "
+            f"({r['gap_pct']:+.1f} %) — {r['status']}"
         )
+        if split:
+            line += (
+                f"; without the exogenous {r['exogenous']:,.1f}: "
+                f"{r['simulated_excl_exogenous']:,.1f} — {r['status_excl_exogenous']}"
+            )
+        console.print(line)
 
 
 @main.command("run")
@@ -95,15 +115,35 @@ def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
 )
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
+@click.option(
+    "--robustness",
+    "with_robustness",
+    is_flag=True,
+    help="Also swing each assumption to its stated low/high (robustness.csv, as `robustness`).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes for --robustness (1 = no Dask).",
+)
 @_debug_option
 def run_command(
-    scenario_file: Path, output: Path | None, seed: int | None, overwrite: bool, debug: bool
+    scenario_file: Path,
+    output: Path | None,
+    seed: int | None,
+    overwrite: bool,
+    with_robustness: bool,
+    workers: int,
+    debug: bool,
 ) -> None:
     """Simulate SCENARIO and write its results, target check and valuation.
 
     Writes annual.csv/.parquet, daily.parquet, events.parquet, targets.csv, valuation.csv,
     meta.json and scenario.yaml (see README, "Output contract"); prints the target verdict
-    for 2025 and 2030. Bad input exits with status 2.
+    for 2025 and 2030, with and without the exogenous items. With --robustness, also
+    robustness.csv and the assumptions that flip each verdict. Bad input exits with status 2.
     """
     from rich.console import Console
 
@@ -130,7 +170,18 @@ def run_command(
                 valuation=value(results),
                 extra_meta={"scenario_file": str(scenario_file)},
             )
+            table = None
+            if with_robustness:
+                from cbm_sim.cli.robustness_cmd import ROBUSTNESS_FILE
+                from cbm_sim.studies.robustness import robustness
+
+                table = robustness(scenario, workers=workers, base_results=results)
+                table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
         _print_targets(targets, Console(), f"{scenario.name}: output value vs the plan (亿元)")
+        if table is not None:
+            from cbm_sim.cli.robustness_cmd import print_flips
+
+            print_flips(table, Console(), f"{scenario.name}: what flips the verdict (亿元)")
         click.echo(f"wrote {out}")
 
 

@@ -58,7 +58,8 @@ class DemandSeries:
     """Every exogenous daily series of the horizon, and its cumulative (index 0 = 0)."""
 
     daily: dict[str, FloatArray]
-    """Sector demands [m³/d], ``lng_t`` [t/d], ``cng``, ``export_cap``, ``local``, ``city``."""
+    """Sector demands [m³/d], ``lng_t`` [t/d], ``cng``, ``export_cap``, ``local``, ``city``,
+    ``contracted`` (outbound contracts) and their ``take_or_pay_floor`` [m³/d]."""
     cumulative: dict[str, FloatArray]
     """Cumulative of each daily series (and of the mine-gas ones), one longer than the days."""
     export_capped: bool
@@ -92,6 +93,12 @@ def demand_series(scenario: Scenario, days: pd.DatetimeIndex) -> DemandSeries:
     annual_city: FloatArray = sum(
         (demand_mod.annual_m3(sc.demand, s, years) for s in demand_mod.CITY_GAS_SECTORS), zero
     )
+    contracted = np.zeros(len(days))
+    floor = np.zeros(len(days))
+    for contract in sc.contracts.outbound:
+        dcq = demand_mod.contract_daily_m3(contract, days)
+        contracted += dcq
+        floor += contract.take_or_pay_share * dcq
     series = {
         **daily,
         "lng_t": lng_t,
@@ -99,6 +106,8 @@ def demand_series(scenario: Scenario, days: pd.DatetimeIndex) -> DemandSeries:
         "export_cap": export_cap,
         "local": local,
         "city": city,
+        "contracted": contracted,
+        "take_or_pay_floor": floor,
     }
     mine = minegas.daily(sc.mine_gas, days)
     cum = {k: np.concatenate(([0.0], np.cumsum(v))) for k, v in series.items()}

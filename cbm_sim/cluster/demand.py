@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from cbm_sim import units
-from cbm_sim.scenario.model import Demand
+from cbm_sim.scenario.model import Contract, Demand
 from cbm_sim.scenario.paths import interpolate
 
 SECTORS: tuple[str, ...] = ("residential", "commercial", "transport", "industry", "chemicals")
@@ -102,3 +102,34 @@ def daily_m3(demand: Demand, dates: pd.DatetimeIndex) -> dict[str, npt.NDArray[n
         base = annual_m3(demand, sector, years) / days_in_year(dates)
         out[sector] = base * seasonal_profile(dates, peak) * spell
     return out
+
+
+def heating_season(dates: pd.DatetimeIndex) -> npt.NDArray[np.bool_]:
+    """Whether each date lies in the heating season, 15 November to 14 March.
+
+    Source: NDRC's 2018 rules for annual gas supply contracts, "the peak winter heating
+    season, which runs from mid-November to mid-March" (Reuters, 2018-04-27).
+    """
+    month = dates.month.to_numpy()
+    day = dates.day.to_numpy()
+    spring = (month <= 2) | ((month == 3) & (day < 15))
+    winter: npt.NDArray[np.bool_] = spring | ((month == 11) & (day >= 15)) | (month == 12)
+    return winter
+
+
+def contract_daily_m3(contract: Contract, dates: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
+    r"""Contracted outbound delivery [m³/d] on each date.
+
+    A year's annual contract quantity :math:`Q_y` is delivered at
+    :math:`s\,Q_y / n_h` a day on the :math:`n_h` heating-season days of the calendar year
+    (120, or 121 in a leap year) and :math:`(1 - s)\,Q_y / (n_y - n_h)` on the others, with
+    :math:`s` the contract's ``heating_season_share``; the year's deliveries add up to
+    :math:`Q_y`.
+    """
+    annual = interpolate(contract.annual_1e8_m3, calendar_years(dates)) * units.YI
+    n_year = days_in_year(dates)
+    n_heat = 120.0 + (n_year - 365.0)  # Jan 1 - Mar 14 and Nov 15 - Dec 31
+    share = contract.heating_season_share
+    return np.where(
+        heating_season(dates), share * annual / n_heat, (1.0 - share) * annual / (n_year - n_heat)
+    )

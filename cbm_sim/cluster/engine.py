@@ -48,12 +48,19 @@ from cbm_sim.wells import stepping
 Progress = Callable[[float], None]
 LOCAL_ORDER: tuple[str, ...] = ("field_use", *demand_mod.SECTORS)
 """Local uses in dispatch priority order (field use is physical, then 民生 first)."""
-DISPATCH_TIERS = np.array([0, 1, 2, 4, 4, 4, 4, 4], dtype=np.int64)
-"""Tiers of (field use, residential, commercial, transport, industry, chemicals, CNG, LNG):
-民生 first (plan ch4 §3 一), then 公商福业, then the rest shared pro rata (dispatch.py)."""
+DISPATCH_TIERS = np.array([0, 1, 2, 5, 5, 5, 5, 5, 4], dtype=np.int64)
+"""Tiers of (field use, residential, commercial, transport, industry, chemicals, CNG, LNG,
+contracted exports): 民生 first (plan ch4 §3 一), then 公商福业, then the storage reserves
+(:data:`RESERVE_FILL_TIER`), then the producers' contracted outbound sales
+(:data:`CONTRACT_TIER`), then the local non-民生 markets shared pro rata (dispatch.py)."""
 RESERVE_FILL_TIER = 3
-"""Filling storage to the plan's reserve rules comes after 公商福业, before the pro-rata tier
-(assumption: the reserves are a legal duty, 发改能源规〔2018〕637号 quoted in ch1 §2 四)."""
+"""Filling storage to the plan's reserve rules comes after 公商福业, before the contracts and
+the pro-rata tier (assumption: the reserves are a legal duty, 发改能源规〔2018〕637号 quoted in
+ch1 §2 四)."""
+CONTRACT_TIER = 4
+"""Contracted outbound sales come before the local non-民生 markets: the contract holders
+(CNPC, CNOOC: 90 % of the mining-right area, plan ch1 §3 四) sell their gas under their own
+contracts; the local markets get what the contracts leave plus the other producers' gas."""
 
 
 @dataclass
@@ -216,15 +223,25 @@ class Simulation:
         feed = sc.lng.feed_gas_m3_per_t
         cng_req = np.minimum(sums["cng"], cng_cap)
         lng_req = np.minimum(sums["lng_t"], lng_cap_t) * feed
-        requests = np.column_stack([local, cng_req, lng_req])
         pipe_cap = total_capacity_at(self.lines, times) * dt_days
         export_limit = np.minimum(pipe_cap, sums["export_cap"]) if self._export_capped else pipe_cap
+        # Contracts: the holders' share of the surface output, within the outbound limit;
+        # exports beyond the contracts take what is left of the limit (dispatch.py).
+        holders = sc.contracts.holders_share * potential
+        contract_req = np.minimum(np.minimum(sums["contracted"], export_limit), holders)
+        requests = np.column_stack([local, cng_req, lng_req, contract_req])
         st = self.storage
         st_cap = st.capacity_at(times)
         if not self._storage_initialised:
             st.level_m3 = float(st_cap[0]) * sc.storage.initial_fill_share
             self._storage_initialised = True
         inject = np.isin(self._months[starts], list(st.injection_months))
+        st_rate = st.max_rate_m3(dt_days, st_cap)
+        if sc.storage.fill_through_liquefaction:
+            # LNG tanks are filled by the liquefaction plants: at most their capacity left
+            # after the LNG market's request; send-out (regasification, trucks) is not limited.
+            spare = np.maximum(lng_cap_t * feed - lng_req, 0.0)
+            st_rate = np.where(inject, np.minimum(st_rate, spare), st_rate)
         need3 = self._need_3day[starts]
         need5 = self._need_5pct[starts]
         drainage = sums["drainage_m3"]
@@ -239,10 +256,10 @@ class Simulation:
             mine_power_capacity_m3=sums["power_gas_capacity_m3"],
             storage_level_m3=st.level_m3,
             storage_capacity_m3=st_cap,
-            storage_max_rate_m3=st.max_rate_m3(dt_days, st_cap),
+            storage_max_rate_m3=st_rate,
             inject=inject,
             withdraw=~inject,
-            export_limit_m3=export_limit,
+            export_limit_m3=export_limit - contract_req,
             reserve_need_m3=np.maximum(need3, need5),
             reserve_fill_tier=RESERVE_FILL_TIER,
         )
@@ -285,7 +302,13 @@ class Simulation:
         self._record_plants(row, "lng", "plants", self.lng, times, dt_days)
         for fac in self.lng:
             row[fac.entity, "available", "fraction"] = (fac.capacity_at(times) > 0).astype(float)
-        row["pipeline", "exports", "m3"] = flows.exports
+        contract_out = allocated[:, n_local + 2]
+        row["pipeline", "exports", "m3"] = contract_out + flows.exports
+        row["contracts", "contracted", "m3"] = sums["contracted"]
+        row["contracts", "requested", "m3"] = contract_req
+        row["contracts", "delivered", "m3"] = contract_out
+        row["contracts", "shortfall", "m3"] = sums["contracted"] - contract_out
+        row["contracts", "take_or_pay_floor", "m3"] = sums["take_or_pay_floor"]
         row["pipeline", "capacity", "m3"] = pipe_cap
         row["storage", "injection", "m3"] = flows.injection
         row["storage", "withdrawal", "m3"] = flows.withdrawal

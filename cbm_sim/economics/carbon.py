@@ -3,7 +3,9 @@
 Methane drained from coal mines (瓦斯) is either utilised — burnt for power or heat — or vented.
 Burning destroys the methane and emits its carbon as CO2; venting emits the methane itself. The
 credit the plan counts on (ch4 §8 一, 碳交易) is the methane destroyed instead of vented, net of
-the CO2 of its combustion (the usual CMM-destruction accounting):
+the CO2 of its combustion (the usual CMM-destruction accounting), credited only for the
+utilisation above a baseline, ``carbon_baseline_share`` × the gas drained (additionality: from
+2025 GB 21522—2024 makes using drained gas of ≥ 8 % CH4 a legal duty; see valuation.yaml):
 
 .. math::
 
@@ -42,6 +44,8 @@ CARBON_COLUMNS: Final[tuple[str, ...]] = (
     "ch4_vented_t",
     "co2_combustion_t",
     "co2e_avoided_t",
+    "ch4_baseline_m3",
+    "co2e_credited_t",
     "co2e_vented_t",
     "carbon_price_yuan_per_t_co2e",
     "carbon_value_yuan",
@@ -63,13 +67,23 @@ def co2e_avoided_t(
     return ch4_mass_t(utilised_m3, density_kg_per_m3) * (gwp100_ch4 - CO2_T_PER_T_CH4_BURNT)
 
 
+def credited_m3(
+    utilised_m3: npt.ArrayLike, drained_m3: npt.ArrayLike, baseline_share: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Utilised methane above the baseline [m³]: ``max(utilised − share × drained, 0)``."""
+    used = np.asarray(utilised_m3, dtype=np.float64)
+    base = np.asarray(baseline_share, dtype=np.float64) * np.asarray(drained_m3, dtype=np.float64)
+    return np.maximum(used - base, 0.0)
+
+
 def carbon_accounting(results: Results, config: ValuationConfig | None = None) -> pd.DataFrame:
     """Per year: mine methane utilised and vented, CO2e avoided and emitted, carbon value.
 
     Parameters
     ----------
     results
-        Reads the annual ``mine_gas/utilised`` and ``mine_gas/vented`` [m³].
+        Reads the annual ``mine_gas/utilised``, ``mine_gas/vented`` and ``mine_gas/drainage``
+        [m³].
     config
         Density, GWP and carbon-price path; default: the scenario's valuation section, else
         :meth:`ValuationConfig.default`.
@@ -77,18 +91,22 @@ def carbon_accounting(results: Results, config: ValuationConfig | None = None) -
     Returns
     -------
     pandas.DataFrame
-        Columns :data:`CARBON_COLUMNS` (volumes m³, masses t, price 元/t CO2e, value 元); the
-        carbon value equals the ``carbon_trading`` item of
-        :func:`cbm_sim.economics.valuation.value`.
+        Columns :data:`CARBON_COLUMNS` (volumes m³, masses t, price 元/t CO2e, value 元):
+        ``co2e_avoided_t`` by all the gas utilised, ``co2e_credited_t`` by the part above the
+        baseline ``ch4_baseline_m3``; the carbon value (credited × price) equals the
+        ``carbon_trading`` item of :func:`cbm_sim.economics.valuation.value`.
     """
     cfg = config if config is not None else config_of(results)
     years = np.array(sorted(results.annual["year"].unique()), dtype=np.int64)
     utilised = read_annual(results, "mine_gas", "utilised", years)
     vented = read_annual(results, "mine_gas", "vented", years)
+    drained = read_annual(results, "mine_gas", "drainage", years)
     rho, gwp = cfg.ch4_density_kg_per_m3, cfg.gwp100_ch4
     used_t = ch4_mass_t(utilised, rho)
     vented_t = ch4_mass_t(vented, rho)
     avoided = co2e_avoided_t(utilised, rho, gwp)
+    share = interpolate(cfg.carbon_baseline_share, years)
+    credited = co2e_avoided_t(credited_m3(utilised, drained, share), rho, gwp)
     price = interpolate(cfg.carbon_price_yuan_per_t_co2e, years)
     return pd.DataFrame(
         {
@@ -99,8 +117,10 @@ def carbon_accounting(results: Results, config: ValuationConfig | None = None) -
             "ch4_vented_t": vented_t,
             "co2_combustion_t": used_t * CO2_T_PER_T_CH4_BURNT,
             "co2e_avoided_t": avoided,
+            "ch4_baseline_m3": share * drained,
+            "co2e_credited_t": credited,
             "co2e_vented_t": vented_t * gwp,
             "carbon_price_yuan_per_t_co2e": price,
-            "carbon_value_yuan": avoided * price,
+            "carbon_value_yuan": credited * price,
         }
     )

@@ -12,6 +12,13 @@ planner's target is a floor, so an "about 500亿元" is not met by 499. A ``max`
 (控制在…以内, e.g. outbound exports) is ``met`` when ``simulated ≤ target`` and ``exceeded``
 otherwise. Comparisons allow a relative 1e-9 for floating-point round-off.
 
+What a verdict rests on. Some items are not simulated: their value is an exogenous 亿元 path
+(science city, training base, green finance, insurance; ``basis`` other than ``simulated`` in
+the valuation frame). Each output-value row gives that part (``exogenous``) and the verdict
+without it (``simulated_excl_exogenous``, ``gap_excl_exogenous``, ``status_excl_exogenous``):
+a target met only thanks to the plan's own numbers is not met by the simulation. Physical rows
+have no exogenous part (0).
+
 Figures stated twice. Where the plan states a target in a summary and again in a section body
 with different values (chemicals 2025: 18亿元 in the ch4 §3 summary, 55亿元 in ch4 §3 五), the
 summary figure is the target, because the summary's items add up to the sub-cluster total; the
@@ -29,7 +36,13 @@ import numpy as np
 import pandas as pd
 
 from cbm_sim import units
-from cbm_sim.economics.valuation import ITEMS, SUB_CLUSTERS, AnnualTable, item_totals, value
+from cbm_sim.economics.valuation import (
+    BASIS_SIMULATED,
+    ITEMS,
+    SUB_CLUSTERS,
+    AnnualTable,
+    value,
+)
 from cbm_sim.plan.figures import Figure, Plan, load_plan, preferred
 from cbm_sim.results.frames import TARGET_COLUMNS, Results
 
@@ -70,10 +83,17 @@ def choose_target(plan: Plan, id: str, year: int) -> tuple[Figure, str] | None:
 
 
 def _row(
-    year: int, sub_cluster: str, item: str, simulated: float, fig: Figure, note: str
+    year: int,
+    sub_cluster: str,
+    item: str,
+    simulated: float,
+    fig: Figure,
+    note: str,
+    exogenous: float = 0.0,
 ) -> dict[str, object]:
     target = float(fig.value)
     gap = simulated - target
+    inner = simulated - exogenous
     return {
         "year": year,
         "sub_cluster": sub_cluster,
@@ -83,6 +103,10 @@ def _row(
         "gap": gap,
         "gap_pct": 100.0 * gap / target if target else np.nan,
         "status": status(simulated, target, fig.comparator),
+        "exogenous": exogenous,
+        "simulated_excl_exogenous": inner,
+        "gap_excl_exogenous": inner - target,
+        "status_excl_exogenous": status(inner, target, fig.comparator),
         "unit": fig.unit,
         "comparator": fig.comparator,
         "ref": fig.ref,
@@ -92,35 +116,35 @@ def _row(
 
 
 def _value_rows(valuation: pd.DataFrame, plan: Plan, year: int) -> list[dict[str, object]]:
-    per_item = item_totals(valuation)
-    per_item = per_item[per_item["year"] == year]
-    yi = dict(
-        zip(
-            per_item["sub_cluster"] + "." + per_item["item"],
-            per_item["value_yuan"] / units.YI,
-            strict=True,
-        )
-    )
-    if not yi:
+    in_year = valuation[valuation["year"] == year]
+    if in_year.empty:
         return []
-    # (plan id, sub_cluster, item, simulated 亿元)
-    wanted: list[tuple[str, str, str, float]] = [
-        ("output.total", "total", "total", sum(yi.values()))
+    key = in_year["sub_cluster"] + "." + in_year["item"]
+    yi = (in_year["value_yuan"] / units.YI).groupby(key, sort=False).sum().to_dict()
+    outside = in_year["basis"] != BASIS_SIMULATED
+    ex = (in_year["value_yuan"].where(outside, 0.0) / units.YI).groupby(key, sort=False).sum()
+    ex_yi = ex.to_dict()
+    # (plan id, sub_cluster, item, simulated 亿元, exogenous part 亿元)
+    wanted: list[tuple[str, str, str, float, float]] = [
+        ("output.total", "total", "total", sum(yi.values()), sum(ex_yi.values()))
     ]
     for sc in SUB_CLUSTERS:
         in_sc = [spec.key for spec in ITEMS if spec.sub_cluster == sc]
-        wanted.append((f"output.{sc}", sc, "total", sum(yi[k] for k in in_sc)))
-        for key in in_sc:
-            item = key.split(".", 1)[1]
+        wanted.append(
+            (f"output.{sc}", sc, "total", sum(yi[k] for k in in_sc), sum(ex_yi[k] for k in in_sc))
+        )
+        for k in in_sc:
+            item = k.split(".", 1)[1]
             if item == "mine_gas.power":
-                mine = yi[key] + yi["utilisation.mine_gas.heating"]
-                wanted.append(("output.utilisation.mine_gas", sc, "mine_gas", mine))
-            wanted.append((f"output.{key}", sc, item, yi[key]))
+                heat = "utilisation.mine_gas.heating"
+                mine = (yi[k] + yi[heat], ex_yi[k] + ex_yi[heat])
+                wanted.append(("output.utilisation.mine_gas", sc, "mine_gas", *mine))
+            wanted.append((f"output.{k}", sc, item, yi[k], ex_yi[k]))
     rows = []
-    for id, sc, item, simulated in wanted:
+    for id, sc, item, simulated, exogenous in wanted:
         got = choose_target(plan, id, year)
         if got is not None:
-            rows.append(_row(year, sc, item, simulated, got[0], got[1]))
+            rows.append(_row(year, sc, item, simulated, got[0], got[1], exogenous))
     return rows
 
 

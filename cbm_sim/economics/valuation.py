@@ -34,7 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from cbm_sim import units
-from cbm_sim.economics.carbon import co2e_avoided_t
+from cbm_sim.economics.carbon import co2e_avoided_t, credited_m3
 from cbm_sim.economics.drivers import AnnualTable, config_of
 from cbm_sim.plan.figures import Plan, load_plan
 from cbm_sim.results.frames import Results
@@ -86,8 +86,11 @@ def driver_values(
         return label, "vertical-well equivalent", vert + h * horiz
     if driver == CO2E_AVOIDED:
         used = table.get("mine_gas", "utilised", years)
-        avoided = co2e_avoided_t(used, config.ch4_density_kg_per_m3, config.gwp100_ch4)
-        return "CO2e avoided by mine_gas.utilised", "t CO2e", avoided
+        drained = table.get("mine_gas", "drainage", years)
+        credited = credited_m3(used, drained, config.unit_value("carbon_baseline_share", years))
+        avoided = co2e_avoided_t(credited, config.ch4_density_kg_per_m3, config.gwp100_ch4)
+        label = "CO2e avoided by mine_gas.utilised above carbon_baseline_share × drainage"
+        return label, "t CO2e", avoided
     if driver == EXOGENOUS:
         return "year (exogenous)", "year", np.ones(len(years), dtype=np.float64)
     entity, quantity = _split(driver)
@@ -159,7 +162,7 @@ def required_series() -> list[tuple[str, str]]:
                     ("surface", "wells_drilled_horizontal"),
                 ]
             elif term.driver == CO2E_AVOIDED:
-                out += [("mine_gas", "utilised"), ("mine_gas", "vented")]
+                out += [("mine_gas", "utilised"), ("mine_gas", "vented"), ("mine_gas", "drainage")]
             elif term.driver != EXOGENOUS:
                 out.append(_split(term.driver))
     return list(dict.fromkeys(out))

@@ -50,6 +50,7 @@ def build_charts(
     values: pd.DataFrame | None = None,
     ensemble: EnsembleFrames | Mapping[str, pd.DataFrame] | None = None,
     production_targets_m3: Mapping[int, float] | None = None,
+    robustness: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
     """All report figures in page order, keyed by file name.
 
@@ -69,6 +70,8 @@ def build_charts(
         tornado pages for the frames present.
     production_targets_m3
         Total-production marks [m³/yr] by year; default the plan's (``cbm_sim.plan.figures``).
+    robustness
+        The "what flips it" table (``robustness.csv``); adds the ``robustness`` page.
 
     Returns
     -------
@@ -105,6 +108,10 @@ def build_charts(
             figures["probability"] = probability_chart(frames.probabilities, lang)
         if frames.tornado is not None:
             figures["tornado"] = tornado_chart(frames.tornado, lang)
+    if robustness is not None:
+        from cbm_sim.report.robustness_charts import robustness_chart
+
+        figures["robustness"] = robustness_chart(robustness, lang)
     return figures
 
 
@@ -120,6 +127,7 @@ def write_report(
     png_dpi: int = PNG_DPI,
     chart_files: bool = True,
     audit_appendix: bool = True,
+    robustness: pd.DataFrame | None = None,
 ) -> Path:
     """Write the multi-page PDF report and each chart as PDF and PNG beside it.
 
@@ -146,6 +154,8 @@ def write_report(
         only the report PDF is written (twice as fast).
     audit_appendix
         End the report with the plan audit (:func:`cbm_sim.report.audit_pages.audit_pages`).
+    robustness
+        The "what flips it" table of ``cbm-sim robustness`` (adds its page).
 
     Returns
     -------
@@ -188,6 +198,7 @@ def write_report(
             values=values,
             ensemble=frames,
             production_targets_m3=production_targets_m3,
+            robustness=robustness,
         )
         figures["calibration"] = calibration_page(lang)
         with PdfPages(out, metadata=metadata) as pdf:

@@ -28,13 +28,21 @@ TARGET_COLUMNS: tuple[str, ...] = (
     "gap",
     "gap_pct",
     "status",
+    "exogenous",
+    "simulated_excl_exogenous",
+    "gap_excl_exogenous",
+    "status_excl_exogenous",
     "unit",
     "comparator",
     "ref",
     "note",
     "id",
 )
-"""Columns of the target check (``targets.csv``; ``economics.targets.check_targets``)."""
+"""Columns of the target check (``targets.csv``; ``economics.targets.check_targets``).
+
+``exogenous`` is the part of ``simulated`` that is not simulated (valuation items with an
+exogenous basis: the plan's own 亿元 paths); ``simulated_excl_exogenous``, its gap and status
+are the verdict on the simulated part alone."""
 
 # Quantities that are stocks or counts at a moment: their annual figure is the year-end value
 # (the last step of the year); every other quantity is a flow and is summed over the year.

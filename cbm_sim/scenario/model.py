@@ -278,12 +278,82 @@ class Pipelines(Model):
     outbound_cap_1e8_m3_per_year: NonNegPath = Field(default_factory=dict)
 
 
-class StorageProject(Model):
-    """A storage facility (LNG tanks), as gas equivalent."""
+class Contract(Model):
+    """An outbound sales contract of the producers, delivered through the outbound pipelines.
+
+    The annual contract quantity (ACQ) is delivered with a winter profile: the share
+    ``heating_season_share`` of it over the heating season (15 November to 14 March, the
+    season of NDRC's 2018 contract rules, Reuters 2018-04-27), the rest evenly over the other
+    days. ``take_or_pay_share`` is the buyer's floor (the share of the ACQ it pays for even if
+    not taken); the simulation records it next to the deliveries.
+    """
 
     name: str
-    capacity_1e4_m3: float = Field(gt=0, le=1e6)
+    annual_1e8_m3: NonNegPath = Field(description="annual contract quantity [亿m3/yr]")
+    heating_season_share: float = Field(
+        0.4, ge=0.0, le=1.0, description="share of the ACQ delivered 15 Nov - 14 Mar"
+    )
+    take_or_pay_share: float = Field(0.8, ge=0.0, le=1.0, description="take-or-pay floor")
+
+
+class Contracts(Model):
+    """The producers' outbound contracts and who holds them.
+
+    Contracted volumes are served after 民生 (residential, commercial) and the storage
+    reserves and before the local non-民生 markets (transport, industry, chemicals, CNG,
+    LNG), from the contract holders' share of surface output, within the outbound pipelines'
+    capacity and the outbound cap; what they leave goes to the local markets (see
+    :mod:`cbm_sim.cluster.dispatch`).
+    """
+
+    outbound: list[Contract] = Field(default_factory=list)
+    holders_share: float = Field(
+        0.9,
+        ge=0.0,
+        le=1.0,
+        description="share of surface output produced by the contract holders (plan ch1 §3 四)",
+    )
+
+
+class StorageProject(Model):
+    """A storage facility (LNG tanks), as gas equivalent.
+
+    State either the gas capacity (``capacity_1e4_m3``) or the tanks' LNG liquid volume
+    (``lng_liquid_1e4_m3``); the gas capacity is then the liquid volume times
+    :data:`cbm_sim.units.LNG_GAS_M3_PER_LIQUID_M3` (≈600, GIIGNL). Both may be given only if
+    they agree (a resolved scenario states both).
+    """
+
+    name: str
+    capacity_1e4_m3: float = Field(gt=0, le=1e6, description="gas capacity [万m3]")
+    lng_liquid_1e4_m3: float | None = Field(
+        None, gt=0, le=1e4, description="LNG tank volume [万m3 of liquid], if stated so"
+    )
     commissioned: dt.date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gas_from_liquid(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("capacity_1e4_m3") is None:
+            liquid = data.get("lng_liquid_1e4_m3")
+            if isinstance(liquid, int | float) and not isinstance(liquid, bool) and liquid > 0:
+                return {**data, "capacity_1e4_m3": units.lng_liquid_to_gas_m3(float(liquid))}
+        return data
+
+    @model_validator(mode="after")
+    def _liquid_agrees(self) -> StorageProject:
+        liquid = self.lng_liquid_1e4_m3
+        if liquid is not None:
+            gas = units.lng_liquid_to_gas_m3(liquid)
+            if not math.isclose(self.capacity_1e4_m3, gas, rel_tol=1e-9):
+                raise FieldError(
+                    f"expected {gas:g} 万m3 of gas for {liquid:g} 万m3 of LNG "
+                    f"(× {units.LNG_GAS_M3_PER_LIQUID_M3:g}, GIIGNL), "
+                    f"got {self.capacity_1e4_m3:g}; "
+                    "state only one of capacity_1e4_m3 and lng_liquid_1e4_m3",
+                    ("capacity_1e4_m3",),
+                )
+        return self
 
 
 def _storage_2021() -> list[StorageProject]:
@@ -298,6 +368,10 @@ class Storage(Model):
     injection_months: list[int] = Field(default_factory=lambda: [4, 5, 6, 7, 8, 9, 10])
     # assumption: LNG tank send-out/fill of ~5 % of capacity a day.
     max_rate_share_per_day: float = Field(0.05, gt=0, le=1)
+    # The storage is LNG in tanks (ch1 §2 四: 7.58万m³ of tanks; ch4 §2 二: 16万m³ × 2): it is
+    # filled through the liquefaction plants, at most their capacity left after the LNG
+    # market's request; False treats it as gas storage filled directly.
+    fill_through_liquefaction: bool = True
     initial_fill_share: float = Field(0.8, ge=0, le=1)
     # plan ch1 §2 四: ≥3 days of average daily demand (county and above).
     rule_days: float = Field(3.0, ge=0, le=60)
@@ -388,6 +462,7 @@ class Scenario(Model):
     pipelines: Pipelines = Field(default_factory=Pipelines)
     storage: Storage = Field(default_factory=Storage)
     demand: Demand = Field(default_factory=Demand)
+    contracts: Contracts = Field(default_factory=Contracts)
     valuation: ValuationConfig = Field(default_factory=ValuationConfig)
     uncertainty: dict[str, Distribution] = Field(default_factory=dict)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -66,6 +67,15 @@ bounds.register(
         1.0,
         "kg/m3",
         "methane density at metering conditions (0.717 at 0 °C, 0.668 at 20 °C, 101.325 kPa)",
+    )
+)
+bounds.register(
+    bounds.Bound(
+        "carbon_baseline_share",
+        0.0,
+        1.0,
+        "share of mine gas drained",
+        "utilisation up to this share of the drained gas earns no carbon credit (a share)",
     )
 )
 bounds.register(
@@ -241,8 +251,11 @@ class _Resolver:
             raise ValuationError(f"valuation.yaml: field {name!r} is defined in terms of itself")
         self._active.add(name)
         spec = self.fields[name]
-        if "value" in spec:
-            out: Any = float(spec["value"])
+        if spec.get("cost_model"):
+            # flat: a cost per well in 2021 prices, no calibration factor drifting to a trend
+            out: Any = {2021: cost_model().unit_values().get(name, 0.0)}
+        elif "value" in spec:
+            out = float(spec["value"])
         else:
             out = {
                 int(year): self.entry(name, int(year), entry)
@@ -277,6 +290,148 @@ class _Resolver:
             raise ValuationError(
                 f"valuation.yaml: {where}: cannot evaluate {expr!r}: {exc}"
             ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# The well cost model: per-well unit values from one breakdown (valuation.yaml, well_cost)
+# --------------------------------------------------------------------------------------------
+
+COST_KINDS: Final[dict[str, str]] = {
+    "capex": "_per_well_eq",
+    "opex": "_per_active_well_year",
+    "workover": "_per_workover",
+}
+"""Kinds of cost element → the suffix of the valuation fields that may take a share of it
+(the field's driver: wells drilled, active wells, workovers)."""
+_SHARE_SLACK: Final[float] = 1e-12
+
+
+@dataclass(frozen=True)
+class CostElement:
+    """One element of the well cost: its value, driver kind, source and who takes it.
+
+    Attributes
+    ----------
+    name
+        Element name (``drilling_services``).
+    kind
+        ``capex`` (元 per vertical-well equivalent), ``opex`` (元 per active well-year) or
+        ``workover`` (元 per workover).
+    value_yuan
+        The element's cost per driver unit [元].
+    source
+        Citation or "assumption: why".
+    shares
+        Valuation field → share of the element it takes (the shares add up to at most 1).
+    """
+
+    name: str
+    kind: str
+    value_yuan: float
+    source: str
+    shares: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """The well cost model: elements, and the cited capex total they add up to."""
+
+    capex_total_yuan_per_well_eq: float
+    capex_total_source: str
+    elements: tuple[CostElement, ...]
+
+    def unit_values(self) -> dict[str, float]:
+        """Unit value of each cost-model field: the sum of its shares of the elements [元]."""
+        out: dict[str, float] = {}
+        for e in self.elements:
+            for field, share in e.shares.items():
+                out[field] = out.get(field, 0.0) + share * e.value_yuan
+        return out
+
+    def element_totals(self) -> dict[str, float]:
+        """Per kind, the sum of the element values [元 per driver unit]."""
+        out: dict[str, float] = {}
+        for e in self.elements:
+            out[e.kind] = out.get(e.kind, 0.0) + e.value_yuan
+        return out
+
+
+def parse_cost_model(raw: Mapping[str, Any], cost_fields: set[str]) -> CostModel:
+    """The cost model of the ``well_cost`` section, checked.
+
+    Parameters
+    ----------
+    raw
+        The ``well_cost`` mapping of ``valuation.yaml``.
+    cost_fields
+        Fields marked ``cost_model: true``: every one must take a share of some element, and
+        no other field may.
+
+    Raises
+    ------
+    ValuationError
+        Naming the element and the bad value: an unknown kind, a field of the wrong driver
+        or outside ``cost_fields``, a share outside (0, 1], shares of one element adding up to
+        more than 1 (a cost counted twice), capex elements not adding up to the cited total,
+        or a cost-model field that takes no share.
+    """
+    elements = []
+    for kind, suffix in COST_KINDS.items():
+        for name, spec in (raw.get(kind) or {}).items():
+            where = f"valuation.yaml: well_cost.{kind}.{name}"
+            value = float(spec["value"])
+            if not math.isfinite(value) or value < 0:
+                raise ValuationError(f"{where}: value must be a finite cost >= 0, got {value}")
+            shares = {str(f): float(v) for f, v in (spec.get("items") or {}).items()}
+            for field, share in shares.items():
+                if field not in cost_fields:
+                    raise ValuationError(
+                        f"{where}: {field!r} is not a cost-model field "
+                        f"(one of {', '.join(sorted(cost_fields))})"
+                    )
+                if not field.endswith(suffix):
+                    raise ValuationError(
+                        f"{where}: a {kind} element goes to fields ending in {suffix!r}, "
+                        f"got {field!r}"
+                    )
+                if not 0.0 < share <= 1.0:
+                    raise ValuationError(
+                        f"{where}: share of {field!r} must be in (0, 1], got {share}"
+                    )
+            if sum(shares.values()) > 1.0 + _SHARE_SLACK:
+                raise ValuationError(
+                    f"{where}: shares add up to {sum(shares.values()):g} > 1: the element "
+                    "would be counted more than once"
+                )
+            elements.append(CostElement(name, kind, value, str(spec["source"]), shares))
+    unknown = set(raw) - {*COST_KINDS, "capex_total_yuan_per_well_eq", "capex_total_source"}
+    if unknown:
+        raise ValuationError(f"valuation.yaml: well_cost has unknown keys {sorted(unknown)}")
+    model = CostModel(
+        float(raw["capex_total_yuan_per_well_eq"]),
+        " ".join(str(raw["capex_total_source"]).split()),
+        tuple(elements),
+    )
+    capex = model.element_totals().get("capex", 0.0)
+    if not math.isclose(capex, model.capex_total_yuan_per_well_eq, rel_tol=1e-9):
+        raise ValuationError(
+            f"valuation.yaml: well_cost capex elements add up to {capex:g} 元, not the cited "
+            f"total {model.capex_total_yuan_per_well_eq:g}"
+        )
+    idle = cost_fields - set(model.unit_values())
+    if idle:
+        raise ValuationError(
+            f"valuation.yaml: cost-model fields {sorted(idle)} take no share of any element"
+        )
+    return model
+
+
+@functools.cache
+def cost_model() -> CostModel:
+    """The packaged well cost model (``cbm_sim/data/valuation.yaml``, ``well_cost``)."""
+    raw = _raw()
+    fields = {k for k, v in raw["fields"].items() if v.get("cost_model")}
+    return parse_cost_model(raw["well_cost"], fields)
 
 
 @functools.cache
@@ -414,6 +569,10 @@ class ValuationConfig(BaseModel):
     carbon_price_yuan_per_t_co2e: TimePath = _field(
         "carbon_price_yuan_per_t_co2e", "碳交易 [元/t CO2e]"
     )
+    carbon_baseline_share: TimePath = _field(
+        "carbon_baseline_share",
+        "share of mine gas drained whose utilisation is the baseline (not credited) [-]",
+    )
     science_city_1e8_yuan: TimePath = _field("science_city_1e8_yuan", "科创城 [亿元/yr], exogenous")
     training_base_1e8_yuan: TimePath = _field(
         "training_base_1e8_yuan", "实训基地 [亿元/yr], exogenous"
@@ -435,10 +594,11 @@ class ValuationConfig(BaseModel):
             return v
         if not v:
             raise ValueError(f"{name}: a time path needs at least one {{year: value}} entry")
+        bound = "carbon_baseline_share" if name == "carbon_baseline_share" else None
         for year, value in v.items():
             if not 1990 <= year <= 2100:
                 raise ValueError(f"{name}: year {year} is outside 1990..2100")
-            _check("valuation_unit_value", f"{name} for {year}", value)
+            _check(bound or "valuation_unit_value", f"{name} for {year}", value)
         return dict(sorted(v.items()))
 
     @classmethod

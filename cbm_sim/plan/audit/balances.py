@@ -206,6 +206,16 @@ def _assumed(field: str, year: int) -> tuple[float, str] | None:
     if spec is None:
         return None
     source = " ".join(str(spec.get("source", "")).split())
+    if spec.get("cost_model"):
+        # a share of the elements of the well cost model (the section well_cost)
+        cost = read_packaged("valuation.yaml")["well_cost"]
+        value = sum(
+            float(element["value"]) * float(element["items"].get(field, 0.0))
+            for kind in ("capex", "opex", "workover")
+            for element in (cost.get(kind) or {}).values()
+            if isinstance(element, dict) and "items" in element
+        )
+        return value, f"valuation.yaml {field} = {_fmt(value)} (well cost model: {source})"
     if "value" in spec:
         value = float(spec["value"])
     else:

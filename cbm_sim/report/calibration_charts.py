@@ -63,7 +63,7 @@ def calibration_table_figure(frame: pd.DataFrame, lang: Lang = "zh") -> Figure:
     table.auto_set_column_width(list(range(len(text["cols"]))))
     for (row, col), cell in table.get_celld().items():
         if row > 0 and col == 6 and cells[row - 1][6] == text["no"]:
-            cell.set_text_props(color="#b2182b", fontweight="bold")
+            cell.set_text_props(color="#b2182b")  # no bold: the CJK font has none
     fig.text(0.05, 0.03, text["note"], fontsize=8)
     return fig
 

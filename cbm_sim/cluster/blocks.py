@@ -30,7 +30,8 @@ from cbm_sim.scenario.paths import value_at
 from cbm_sim.wells.stepping import Hookup
 
 DEPLETION_EVENT_FACTOR = 0.5
-"""A ``depletion`` event is logged when a block's new wells first fall below this factor."""
+"""A ``depletion`` event is logged when a block's new wells first fall below this factor
+(assumption: half the type curve is where a planner would want to hear about it)."""
 
 SampleParams = Callable[[int, str, int, str], dict[str, np.ndarray]]
 """``(well_type, block_class, n, block_id) -> {parameter: array}`` for new wells."""

@@ -44,6 +44,28 @@ bounds.register(
     )
 )
 
+bounds.register(
+    bounds.Bound(
+        "curve_multiplier",
+        0.0,
+        10.0,
+        "dimensionless",
+        "calibrated multiplier on a type curve (class or block level, horizontal, decline, "
+        "incline scale); assumption: 10x is beyond any plausible recalibration",
+        lo_open=True,
+    )
+)
+bounds.register(
+    bounds.Bound(
+        "producing_share",
+        0.0,
+        1.0,
+        "fraction",
+        "share of drilled wells that ever produce gas (0 would be no gas at all)",
+        lo_open=True,
+    )
+)
+
 _FIELDS = {
     "qi_m3_per_day": "qi",
     "q_start_fraction": "q_start_fraction",
@@ -180,20 +202,14 @@ class CurveAdjustment:
     block_levels: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("horizontal_scale", "decline_scale", "incline_scale"):
-            value = getattr(self, name)
-            if not 0.0 < value <= 10.0:
-                raise ValueError(f"{name} must be in (0, 10]; got {value!r}")
-        if not 0.0 < self.producing_share <= 1.0:
-            raise ValueError(f"producing_share must be in (0, 1]; got {self.producing_share!r}")
+        bounds.check("curve_multiplier", [self.horizontal_scale, self.decline_scale])
+        bounds.check("curve_multiplier", self.incline_scale)
+        bounds.check("producing_share", self.producing_share)
         for cls, value in self.levels:
             if cls not in BLOCK_CLASSES:
                 raise ValueError(f"unknown block class {cls!r} in levels; known: {BLOCK_CLASSES}")
-            if not 0.0 < value <= 10.0:
-                raise ValueError(f"level of {cls!r} must be in (0, 10]; got {value!r}")
-        for block, value in self.block_levels:
-            if not 0.0 < value <= 10.0:
-                raise ValueError(f"block level of {block!r} must be in (0, 10]; got {value!r}")
+            bounds.check("curve_multiplier", value)
+        bounds.check("curve_multiplier", [value for _, value in self.block_levels])
 
     @classmethod
     def identity(cls) -> CurveAdjustment:

@@ -172,6 +172,12 @@ def test_bad_target_rows_are_refused() -> None:
         calibration.load_targets({"targets": [row | {"tolerance": 0.0}]})
     with pytest.raises(ValueError, match="target x: missing source"):
         calibration.load_targets({"targets": [row | {"source": " "}]})
+    with pytest.raises(ValueError, match="target x: unknown block 'atlantis'"):
+        calibration.load_targets({"targets": [row | {"block": "atlantis"}]})
+    hist = history.calibrated_history(0)
     bad = calibration.load_targets({"targets": [row | {"metric": "colour"}]})
     with pytest.raises(ValueError, match="target x: unknown metric 'colour'"):
-        calibration.metrics(history.calibrated_history(0), bad)
+        calibration.metrics(hist, bad)
+    no_reserves = row | {"metric": "recovered_share", "block": "qinnan"}
+    with pytest.raises(ValueError, match="block 'qinnan' has no proved reserves"):
+        calibration.metrics(hist, calibration.load_targets({"targets": [no_reserves]}))

@@ -250,8 +250,9 @@ def metrics(
             k = list(ids).index(t.block)
             producing = np.count_nonzero((hist.pop.block == k) & (hist.pop.qi > 0))
             days = history.year_start_day(y + 1) - history.year_start_day(y)
-            share = volume_factor if volume_factor != 1.0 else 1.0
-            val = by_block(y)[k] / (producing * share * days) if producing else float("nan")
+            # in expectation (volume_factor = producing share, every well producing) the
+            # producing wells are the share of all: divide it out again
+            val = by_block(y)[k] / (producing * volume_factor * days) if producing else np.nan
         elif t.metric == "growth":
             val = by_block(y).sum() / by_block(y - 1).sum() - 1.0
         elif t.metric == "capacity_1e8_m3_per_year":

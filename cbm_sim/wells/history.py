@@ -179,6 +179,7 @@ def packaged_calibration() -> Calibration:
             for name in doc
             if name.startswith("block_level_")
         ),
+        block_producing_shares=typecurves.block_producing_shares(),
     )
     shape = HistoryShape(
         centre_vertical_year=v("centre_vertical_year"),
@@ -301,6 +302,7 @@ def build_history(
     pop = WellPopulation(len(blocks), block_ids=tuple(b.id for b in blocks))
     adj = calibration.adjustment
     block_scale = np.array([adj.block_level(b.id) for b in blocks]) * rate_scale
+    block_share = np.array([adj.producing_share_of(b.id) for b in blocks])
     years, v_counts, h_counts = annual_wells(calibration.shape)
     drilled_parts, design_parts = [], []
     for well_type, counts in ((VERTICAL, v_counts), (HORIZONTAL, h_counts)):
@@ -319,6 +321,7 @@ def build_history(
                 draws.u_producing[w],
                 adj,
                 block_scale[blk[sel]],
+                block_share[blk[sel]],
             )
             pop.add_cohort(blk[sel], well_type, days[sel] + COMPLETION_LAG_DAYS, **params)
             drilled_parts.append(days[sel])

@@ -181,3 +181,12 @@ def test_bad_target_rows_are_refused() -> None:
     no_reserves = row | {"metric": "recovered_share", "block": "qinnan"}
     with pytest.raises(ValueError, match="block 'qinnan' has no proved reserves"):
         calibration.metrics(hist, calibration.load_targets({"targets": [no_reserves]}))
+
+
+def test_parameters_at_their_bounds_are_flagged() -> None:
+    lo = [p.lo for p in calibration.PARAMETERS]
+    table = calibration.parameters_table(calibration.calibration_from_vector(lo))
+    assert table["at_bound"].all()
+    mid = [0.5 * (p.lo + p.hi) for p in calibration.PARAMETERS]
+    table = calibration.parameters_table(calibration.calibration_from_vector(mid))
+    assert not table["at_bound"].any()

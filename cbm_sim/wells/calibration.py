@@ -421,8 +421,9 @@ def parameters_table(calibration: Calibration | None = None) -> pd.DataFrame:
             "value": x,
             "lo": [p.lo for p in PARAMETERS],
             "hi": [p.hi for p in PARAMETERS],
+            # within 0.1 % of the range of a bound: the fit pushes against it
             "at_bound": [
-                bool(np.isclose(v, p.lo, rtol=1e-4) or np.isclose(v, p.hi, rtol=1e-4))
+                bool(min(v - p.lo, p.hi - v) <= 1e-3 * (p.hi - p.lo))
                 for p, v in zip(PARAMETERS, x, strict=True)
             ],
         }

@@ -105,6 +105,13 @@ def test_depleted_wells_are_poorer_and_booking_stays_below_the_limit():
     env.run(until=365.0)
     qi = np.array([h.params["qi"] for h in agent.hookups])
     assert qi[0] == pytest.approx(100.0)  # 10 % of the recoverable gas is left
+    # the closed form equals the rule applied well after well
+    booked, want = 0.9 * limit, []
+    for _ in qi:
+        f = depletion_factor(booked, limit)
+        want.append(1000.0 * f)
+        booked += f * 0.01 * limit
+    np.testing.assert_allclose(qi, want, rtol=1e-12)
     assert np.all(np.diff(qi) < 0)  # each well finds less
     assert agent.booked_eur_m3 < limit
     assert len(agent.hookups) == agent.drilled[0] > 150  # drilling did not stop

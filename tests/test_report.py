@@ -191,3 +191,12 @@ def test_report_has_the_calibration_page(zh_report) -> None:
     found = [text for text in pages if "历史校准与回测" in text]
     assert len(found) == 1
     assert "production_2021" in found[0] and "42.67" in found[0]
+
+
+def test_calibration_page_refuses_a_frame_without_the_backtest_columns() -> None:
+    import pandas as pd
+
+    from cbm_sim.report.calibration_charts import calibration_table_figure
+
+    with pytest.raises(ValueError, match=r"calibration frame lacks columns \['error'"):
+        calibration_table_figure(pd.DataFrame(columns=["id", "year", "simulated"]), "en")

@@ -106,3 +106,16 @@ def test_block_level_entries_are_checked() -> None:
         typecurves.parse_block_curves({"panhe": {"level": "guessed", "source": "x"}})
     with pytest.raises(ValueError, match="block panhe: missing source"):
         typecurves.parse_block_curves({"panhe": {"level": "class", "source": " "}})
+
+
+def test_block_producing_shares_are_cited_and_used() -> None:
+    from cbm_sim.wells import history
+
+    shares = dict(typecurves.block_producing_shares())
+    assert shares["shizhuang_south"] == pytest.approx(544 / 1491, abs=1e-3)  # GSS, cited
+    adj = history.packaged_calibration().adjustment
+    assert adj.producing_share_of("shizhuang_south") == shares["shizhuang_south"]
+    assert adj.producing_share_of("zhengzhuang") == adj.producing_share
+    pop = history.calibrated_history(0).pop
+    gss = pop.block == pop.block_ids.index("shizhuang_south")
+    assert np.mean(pop.qi[gss] > 0) == pytest.approx(shares["shizhuang_south"], abs=0.04)

@@ -32,7 +32,8 @@ from cbm_sim.scenario.paths import value_at
 from cbm_sim.wells.stepping import Hookup
 
 DEPLETION_EVENT_FACTOR = 0.5
-"""A ``depletion`` event is logged when a block's new wells first fall below this factor."""
+"""A ``depletion`` event is logged when a block's new wells first fall below this factor
+(assumption: half the type curve is where a planner would want to hear about it)."""
 
 SampleParams = Callable[[int, str, int, str], dict[str, np.ndarray]]
 """``(well_type, block_class, n, block_id) -> {parameter: array}`` for new wells."""
@@ -157,23 +158,34 @@ class BlockAgent:
             if n:
                 drawn_params[wtype] = self.sample(wtype, self.info.klass, n, self.info.id)
                 drawn_eur[wtype] = np.asarray(self.well_eur(drawn_params[wtype]), dtype=float)
-        # Depletion: each well's factor depends on the EUR booked before it, in spud order;
-        # every EUR is drawn now, so the factors are known up front (one float per well).
-        factors = {w: np.ones(p.size) for w, p in drawn_eur.items()}
-        queue = self._queue
-        taken = {0: 0, 1: 0}
+        # Depletion: each well's factor depends on the EUR booked before it, in spud order,
+        # and every EUR is drawn now. The remaining recoverable gas r = R - B falls by the
+        # factor (1 - e/R) with each well of full EUR e (B grows by f·e = r·e/R), so the
+        # factors f = r/R are an exclusive cumulative product (0 for good once a well would
+        # take all of r): the rule of depletion_factor, well after well, without a loop.
+        index = np.empty(types.size, dtype=np.int64)
+        for wtype in (0, 1):
+            sel = types == wtype
+            index[sel] = np.arange(np.count_nonzero(sel))
+        eur = np.empty(types.size)
+        for wtype, values in drawn_eur.items():
+            eur[types == wtype] = values
         limit = self.recoverable_m3
-        noted = False
-        for day, wtype in spuds:
-            i = taken[wtype]
-            taken[wtype] += 1
-            f = depletion_factor(self.booked_eur_m3, limit)
-            factors[wtype][i] = f
-            self.booked_eur_m3 += f * float(drawn_eur[wtype][i])
-            queue.append((day, wtype, i))
-            if not noted and f < DEPLETION_EVENT_FACTOR:
-                noted = True
-                env.process(self._depleted(env, day, f, limit))
+        if limit is None:
+            f = np.ones(types.size)
+        else:
+            keep = np.maximum(1.0 - eur / limit, 0.0)
+            before = np.concatenate(([1.0], np.cumprod(keep)[:-1]))
+            f = depletion_factor(self.booked_eur_m3, limit) * before
+        self.booked_eur_m3 += float(np.dot(f, eur))
+        factors = {w: f[types == w] for w in drawn_eur}
+        self._queue.extend(
+            (day, wtype, int(i)) for (day, wtype), i in zip(spuds, index, strict=True)
+        )
+        low = np.flatnonzero(f < DEPLETION_EVENT_FACTOR)
+        if low.size:
+            k = int(low[0])
+            env.process(self._depleted(env, spuds[k][0], float(f[k]), limit))
         drawn = {}
         for wtype, params in drawn_params.items():
             params = dict(params)
@@ -185,7 +197,7 @@ class BlockAgent:
             drawn[wtype] = (tuple(params), constants, rows.tolist())
         # Each rig takes the next well in spud order when it is free and drills it from its
         # spud day (or at once, if that has passed): a FIFO queue for the block's rigs.
-        for _ in range(min(rigs, len(queue))):
+        for _ in range(min(rigs, len(self._queue))):
             env.process(self._rig(env, drawn))
 
     def _depleted(

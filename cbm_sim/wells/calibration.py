@@ -189,6 +189,7 @@ def calibration_from_vector(x: Sequence[float]) -> Calibration:
         block_levels=tuple(
             (name.removeprefix("block_level_"), v[name]) for name in v if name.startswith("block_")
         ),
+        block_producing_shares=typecurves.block_producing_shares(),
     )
     shape = HistoryShape(
         centre_vertical_year=v["centre_vertical_year"],
@@ -216,20 +217,24 @@ def vector_from_calibration(cal: Calibration) -> npt.NDArray[np.float64]:
 
 
 def metrics(
-    hist: History, targets: Sequence[Target], volume_factor: float = 1.0
+    hist: History,
+    targets: Sequence[Target],
+    volume_factor: float | npt.NDArray[np.float64] = 1.0,
 ) -> dict[str, float]:
     """The simulated value of every target of a history, keyed by target id.
 
-    ``volume_factor`` multiplies production (the fit passes the producing share and a
-    history built with every well producing: production in expectation).
+    ``volume_factor`` multiplies production, one value or one per block (the fit passes the
+    producing shares and a history built with every well producing: production in
+    expectation).
     """
+    factor = np.broadcast_to(np.asarray(volume_factor, dtype=np.float64), (hist.pop.n_blocks,))
     ids = np.array(hist.pop.block_ids)
     under = np.isin(ids, history.UNDERDEVELOPED_BLOCKS)
     cache: dict[int, npt.NDArray[np.float64]] = {}
 
     def by_block(year: int) -> npt.NDArray[np.float64]:
         if year not in cache:
-            cache[year] = hist.production_by_block_m3(year) * volume_factor
+            cache[year] = hist.production_by_block_m3(year) * factor
         return cache[year]
 
     typ = hist.pop.well_type
@@ -242,16 +247,17 @@ def metrics(
         elif t.metric == "block_production_1e8_m3":
             val = by_block(y)[list(ids).index(t.block)] / YI
         elif t.metric == "recovered_share":
-            val = _recovered_share(hist, t.block, volume_factor)
+            val = _recovered_share(hist, t.block, factor)
         elif t.metric == "recovered_share_unitemised":
-            val = _recovered_share(hist, None, volume_factor)
+            val = _recovered_share(hist, None, factor)
         elif t.metric == "block_rate_m3_per_day":
             # mean daily rate of the block's producing wells drilled by end-2021, in year y
             k = list(ids).index(t.block)
             producing = np.count_nonzero((hist.pop.block == k) & (hist.pop.qi > 0))
             days = history.year_start_day(y + 1) - history.year_start_day(y)
-            share = volume_factor if volume_factor != 1.0 else 1.0
-            val = by_block(y)[k] / (producing * share * days) if producing else float("nan")
+            # in expectation (volume_factor = producing share, every well producing) the
+            # producing wells are the share of all: divide it out again
+            val = by_block(y)[k] / (producing * factor[k] * days) if producing else np.nan
         elif t.metric == "growth":
             val = by_block(y).sum() / by_block(y - 1).sum() - 1.0
         elif t.metric == "capacity_1e8_m3_per_year":
@@ -280,7 +286,7 @@ UNITEMISED_RESERVES_M3 = (3706.48 - 3470.13) * YI
 """Plan ch1 §2 一: 3706.48 亿m³ proved in all, 3470.13 of them itemised for 5 blocks."""
 
 
-def _recovered_share(hist: History, block: str | None, volume_factor: float) -> float:
+def _recovered_share(hist: History, block: str | None, factor: npt.NDArray[np.float64]) -> float:
     """EUR of a block's end-2021 wells / (proved reserves × default recovery factor);
     ``block=None``: the 10 blocks whose reserves the plan does not itemise, together
     (their reserves sum to :data:`UNITEMISED_RESERVES_M3` whatever the allocation)."""
@@ -298,19 +304,22 @@ def _recovered_share(hist: History, block: str | None, volume_factor: float) -> 
             raise ValueError(f"block {block!r} has no proved reserves")
     pop = hist.pop
     sel = np.isin(pop.block, [b.index for b in group])
-    eur = stepping.params_eur({k: getattr(pop, k)[sel] for k in stepping.PARAMS}).sum()
-    return float(eur * volume_factor / (reserves * Drilling().recovery_factor))
+    eur = stepping.params_eur({k: getattr(pop, k)[sel] for k in stepping.PARAMS})
+    eur = float(np.dot(eur, factor[pop.block[sel]]))
+    return eur / (reserves * Drilling().recovery_factor)
 
 
 def _expected_metrics(
     cal: Calibration, draws: HistoryDraws, targets: Sequence[Target]
 ) -> dict[str, float]:
-    every = replace(cal, adjustment=replace(cal.adjustment, producing_share=1.0))
+    adj = cal.adjustment
+    every = replace(cal, adjustment=replace(adj, producing_share=1.0, block_producing_shares=()))
     hist = history.build_history(draws, every)
-    out = metrics(hist, targets, cal.adjustment.producing_share)
+    shares = np.array([adj.producing_share_of(b) for b in hist.pop.block_ids])
+    out = metrics(hist, targets, shares)
     for t in targets:
         if t.metric == "producing_share":
-            out[t.id] = cal.adjustment.producing_share
+            out[t.id] = float(shares[hist.pop.block].mean())
     return out
 
 
@@ -412,8 +421,9 @@ def parameters_table(calibration: Calibration | None = None) -> pd.DataFrame:
             "value": x,
             "lo": [p.lo for p in PARAMETERS],
             "hi": [p.hi for p in PARAMETERS],
+            # within 0.1 % of the range of a bound: the fit pushes against it
             "at_bound": [
-                bool(np.isclose(v, p.lo, rtol=1e-4) or np.isclose(v, p.hi, rtol=1e-4))
+                bool(min(v - p.lo, p.hi - v) <= 1e-3 * (p.hi - p.lo))
                 for p, v in zip(PARAMETERS, x, strict=True)
             ],
         }

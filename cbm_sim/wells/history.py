@@ -52,6 +52,7 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
+from cbm_sim import bounds
 from cbm_sim.plan.blocks import load_blocks
 from cbm_sim.plan.packaged import read_packaged
 from cbm_sim.units import DAYS_PER_YEAR, YI
@@ -84,6 +85,34 @@ LAST_YEAR = 2021
 COMPLETION_LAG_DAYS = 45.0
 """assumption: drilling to online = the scenario defaults, 15 days of drilling (vertical) and
 30 days of completion (cbm_sim.scenario.model.Drilling)."""
+bounds.register(
+    bounds.Bound(
+        "history_centre_year",
+        FIRST_YEAR,
+        2030.0,
+        "year",
+        "centre of a logistic drilling ramp; from the 2003 pilot (ch1 §2 二) to the plan's end",
+    )
+)
+bounds.register(
+    bounds.Bound(
+        "history_trend_per_year",
+        -1.0,
+        1.0,
+        "1/yr",
+        "growth of yearly drilling after the ramp; assumption: ±100 %/yr bounds any history",
+    )
+)
+bounds.register(
+    bounds.Bound(
+        "history_scale_years",
+        0.1,
+        10.0,
+        "yr",
+        "width of the logistic drilling ramp; assumption: from a step to a decade-long ramp",
+    )
+)
+
 EPOCH = dt.date(2021, 1, 1)
 """Day 0 of the simulation."""
 DAYS_2021 = 365.0
@@ -115,14 +144,11 @@ class HistoryShape:
     scale_years: float = 1.5
 
     def __post_init__(self) -> None:
-        for name in ("centre_vertical_year", "centre_horizontal_year"):
-            value = getattr(self, name)
-            if not FIRST_YEAR <= value <= 2030:
-                raise ValueError(f"{name} must be in [{FIRST_YEAR}, 2030]; got {value!r}")
-        if not -1.0 <= self.trend_per_year <= 1.0:
-            raise ValueError(f"trend_per_year must be in [-1, 1]; got {self.trend_per_year!r}")
-        if not 0.1 <= self.scale_years <= 10.0:
-            raise ValueError(f"scale_years must be in [0.1, 10]; got {self.scale_years!r}")
+        bounds.check(
+            "history_centre_year", [self.centre_vertical_year, self.centre_horizontal_year]
+        )
+        bounds.check("history_trend_per_year", self.trend_per_year)
+        bounds.check("history_scale_years", self.scale_years)
 
 
 @dataclass(frozen=True)
@@ -153,6 +179,7 @@ def packaged_calibration() -> Calibration:
             for name in doc
             if name.startswith("block_level_")
         ),
+        block_producing_shares=typecurves.block_producing_shares(),
     )
     shape = HistoryShape(
         centre_vertical_year=v("centre_vertical_year"),
@@ -276,6 +303,7 @@ def build_history(
     pop = WellPopulation(len(blocks), block_ids=tuple(b.id for b in blocks))
     adj = calibration.adjustment
     block_scale = np.array([adj.block_level(b.id) for b in blocks]) * rate_scale
+    block_share = np.array([adj.producing_share_of(b.id) for b in blocks])
     years, v_counts, h_counts = annual_wells(calibration.shape)
     drilled_parts, design_parts = [], []
     for well_type, counts in ((VERTICAL, v_counts), (HORIZONTAL, h_counts)):
@@ -294,6 +322,7 @@ def build_history(
                 draws.u_producing[w],
                 adj,
                 block_scale[blk[sel]],
+                block_share[blk[sel]],
             )
             pop.add_cohort(
                 blk[sel],

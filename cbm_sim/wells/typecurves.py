@@ -44,6 +44,28 @@ bounds.register(
     )
 )
 
+bounds.register(
+    bounds.Bound(
+        "curve_multiplier",
+        0.0,
+        10.0,
+        "dimensionless",
+        "calibrated multiplier on a type curve (class or block level, horizontal, decline, "
+        "incline scale); assumption: 10x is beyond any plausible recalibration",
+        lo_open=True,
+    )
+)
+bounds.register(
+    bounds.Bound(
+        "producing_share",
+        0.0,
+        1.0,
+        "fraction",
+        "share of drilled wells that ever produce gas (0 would be no gas at all)",
+        lo_open=True,
+    )
+)
+
 _FIELDS = {
     "qi_m3_per_day": "qi",
     "q_start_fraction": "q_start_fraction",
@@ -89,10 +111,11 @@ class TypeCurve:
         """
         z = rng.standard_normal((2, n))
         u = rng.random(n) if adjustment is not None else np.zeros(n)
-        scale = qi_scale
+        scale, share = qi_scale, None
         if adjustment is not None and block_id is not None:
             scale = qi_scale * adjustment.block_level(block_id)
-        params, _ = self.from_draws(z[0], z[1], u, adjustment, scale)
+            share = adjustment.producing_share_of(block_id)
+        params, _ = self.from_draws(z[0], z[1], u, adjustment, scale, share)
         return params
 
     def from_draws(
@@ -102,6 +125,7 @@ class TypeCurve:
         u_producing: npt.NDArray[np.float64],
         adjustment: CurveAdjustment | None = None,
         qi_scale: float | npt.NDArray[np.float64] = 1.0,
+        producing_share: float | npt.NDArray[np.float64] | None = None,
     ) -> tuple[dict[str, npt.NDArray[np.float64]], npt.NDArray[np.float64]]:
         """Per-well parameters from standard draws (common random numbers for the fit).
 
@@ -116,6 +140,9 @@ class TypeCurve:
         qi_scale
             Extra multiplier on the peak and start rates, one value or one per well (the
             run's exact 2021 fit times the block's level, :meth:`CurveAdjustment.block_level`).
+        producing_share
+            Share of wells that produce, one value or one per well (default the
+            adjustment's; a block's own share: :meth:`CurveAdjustment.producing_share_of`).
 
         Returns
         -------
@@ -130,7 +157,8 @@ class TypeCurve:
         if self.well_type == "horizontal":
             level *= adj.horizontal_scale
         design = self.qi_m3_per_day * level * np.exp(s_q * np.asarray(z_qi) - 0.5 * s_q * s_q)
-        qi = np.where(np.asarray(u_producing) < adj.producing_share, design, 0.0)
+        share = adj.producing_share if producing_share is None else producing_share
+        qi = np.where(np.asarray(u_producing) < share, design, 0.0)
         lim = bounds.BOUNDS["t_incline"]
         t_mean = self.t_incline_days * adj.incline_scale
         t_inc = np.minimum(t_mean * np.exp(self.sigma_ln_t_incline * np.asarray(z_incline)), lim.hi)
@@ -170,6 +198,9 @@ class CurveAdjustment:
     block_levels
         Extra peak-rate multiplier of named blocks, on top of their class level [-]
         (blocks not listed: 1).
+    block_producing_shares
+        Producing share of named blocks, instead of ``producing_share`` [-] (cited in
+        ``typecurves.yaml``, not fitted).
     """
 
     levels: tuple[tuple[str, float], ...]
@@ -178,22 +209,18 @@ class CurveAdjustment:
     incline_scale: float = 1.0
     producing_share: float = 1.0
     block_levels: tuple[tuple[str, float], ...] = ()
+    block_producing_shares: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("horizontal_scale", "decline_scale", "incline_scale"):
-            value = getattr(self, name)
-            if not 0.0 < value <= 10.0:
-                raise ValueError(f"{name} must be in (0, 10]; got {value!r}")
-        if not 0.0 < self.producing_share <= 1.0:
-            raise ValueError(f"producing_share must be in (0, 1]; got {self.producing_share!r}")
+        bounds.check("curve_multiplier", [self.horizontal_scale, self.decline_scale])
+        bounds.check("curve_multiplier", self.incline_scale)
+        bounds.check("producing_share", self.producing_share)
         for cls, value in self.levels:
             if cls not in BLOCK_CLASSES:
                 raise ValueError(f"unknown block class {cls!r} in levels; known: {BLOCK_CLASSES}")
-            if not 0.0 < value <= 10.0:
-                raise ValueError(f"level of {cls!r} must be in (0, 10]; got {value!r}")
-        for block, value in self.block_levels:
-            if not 0.0 < value <= 10.0:
-                raise ValueError(f"block level of {block!r} must be in (0, 10]; got {value!r}")
+            bounds.check("curve_multiplier", value)
+        bounds.check("curve_multiplier", [value for _, value in self.block_levels])
+        bounds.check("producing_share", [value for _, value in self.block_producing_shares])
 
     @classmethod
     def identity(cls) -> CurveAdjustment:
@@ -207,6 +234,10 @@ class CurveAdjustment:
     def block_level(self, block_id: str) -> float:
         """Extra peak-rate multiplier of a block; 1 if not listed."""
         return dict(self.block_levels).get(block_id, 1.0)
+
+    def producing_share_of(self, block_id: str) -> float:
+        """Producing share of a block: its own if listed, else :attr:`producing_share`."""
+        return dict(self.block_producing_shares).get(block_id, self.producing_share)
 
 
 def _parse(doc: dict[str, Any]) -> dict[tuple[str, str], TypeCurve]:
@@ -252,6 +283,20 @@ def block_curves() -> dict[str, tuple[str, str]]:
         If an entry has an unknown level kind or no source (the message names the block).
     """
     return parse_block_curves(read_packaged("typecurves.yaml").get("blocks", {}))
+
+
+@cache
+def block_producing_shares() -> tuple[tuple[str, float], ...]:
+    """Blocks with a cited producing share (``producing_share:`` in the ``blocks:`` section
+    of ``typecurves.yaml``), checked against the bound of ``producing_share``."""
+    out = []
+    for block, entry in read_packaged("typecurves.yaml").get("blocks", {}).items():
+        share = entry.get("producing_share")
+        if share is not None:
+            if not str(share.get("source", "")).strip():
+                raise ValueError(f"block {block}: producing_share without a source")
+            out.append((str(block), float(bounds.check("producing_share", share["value"]))))
+    return tuple(out)
 
 
 def parse_block_curves(section: dict[str, Any]) -> dict[str, tuple[str, str]]:

@@ -304,8 +304,8 @@ def _recovered_share(hist: History, block: str | None, factor: npt.NDArray[np.fl
             raise ValueError(f"block {block!r} has no proved reserves")
     pop = hist.pop
     sel = np.isin(pop.block, [b.index for b in group])
-    eur = stepping.params_eur({k: getattr(pop, k)[sel] for k in stepping.PARAMS})
-    eur = float(np.dot(eur, factor[pop.block[sel]]))
+    per_well = stepping.params_eur({k: getattr(pop, k)[sel] for k in stepping.PARAMS})
+    eur = float(np.dot(per_well, factor[pop.block[sel]]))
     return eur / (reserves * Drilling().recovery_factor)
 
 

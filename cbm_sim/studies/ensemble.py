@@ -190,6 +190,11 @@ def _operation(path: str, leaf: Any, spec: Distribution | None) -> str:
             f"uncertainty path {path!r} leads to {type(leaf).__name__} {leaf!r}, "
             "not a number or a {year: value} path"
         )
+    if not time_path and spec is not None and spec.from_year is not None:
+        raise ValueError(
+            f"uncertainty path {path!r} is a single number: from_year applies to "
+            f"{{year: value}} paths only, got from_year={spec.from_year}"
+        )
     op = spec.op if spec is not None else None
     if op is None:
         return "scale" if time_path else "set"
@@ -197,11 +202,6 @@ def _operation(path: str, leaf: Any, spec: Distribution | None) -> str:
         raise ValueError(
             f"uncertainty path {path!r} is a {{year: value}} path: op must be scale or add, "
             f"got op='set'"
-        )
-    if not time_path and spec is not None and spec.from_year is not None:
-        raise ValueError(
-            f"uncertainty path {path!r} is a single number: from_year applies to "
-            f"{{year: value}} paths only, got from_year={spec.from_year}"
         )
     return op
 

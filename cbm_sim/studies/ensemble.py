@@ -33,9 +33,9 @@ Distributions (scipy.stats): ``uniform(low, high)``, ``triangular(low, mode, hig
     \\sigma^2 = \\ln(1 + sd^2/mean^2), \\qquad \\mu = \\ln(mean) - \\sigma^2/2.
 
 Reproducibility: member ``i`` uses ``SeedSequence(seed).spawn(n)[i]``, both for its sample
-(a PCG64 generator on that sequence: ``k`` standard normals through the copula) and for its simulation run (``simulate.run`` derives
-its process streams from it with extra spawn keys), so an ensemble is the same whatever the
-number of workers.
+(a PCG64 generator on that sequence: ``k`` standard normals through the copula) and for its
+simulation run (``simulate.run`` derives its process streams from it with extra spawn keys),
+so an ensemble is the same whatever the number of workers.
 """
 
 from __future__ import annotations

@@ -33,10 +33,17 @@ GOAL_SEEK_LEVERS = ("drilling", "peak_rate", "price")
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False), required=True)
 @click.option("--overwrite", is_flag=True, help="replace a non-empty output directory")
 @click.option(
-    "--tornado",
+    "--tornado/--no-tornado",
     "with_tornado",
-    is_flag=True,
+    default=True,
+    show_default=True,
     help="also swing each uncertain input between its P10 and P90 (tornado.csv)",
+)
+@click.option(
+    "--step-days",
+    type=click.IntRange(min=1, max=31),
+    default=None,
+    help="dispatch step [days] instead of the scenario's (e.g. 30 for a quick ensemble)",
 )
 def ensemble_command(
     scenario_file: str,
@@ -47,12 +54,16 @@ def ensemble_command(
     out: str,
     overwrite: bool,
     with_tornado: bool,
+    step_days: int | None,
 ) -> None:
     """Run an N-member Monte Carlo ensemble of SCENARIO_FILE and write its summaries.
 
-    Prints P10/P50/P90 of production and total value and the probability of meeting each
-    total target; writes members, statuses, percentiles.csv, probabilities.csv, failures.csv
-    (and tornado.csv with --tornado) into OUT.
+    Samples the scenario's `uncertainty` section (and its `correlations`). Prints P10/P50/P90
+    of production and total value and, for every target of the target check (targets.csv),
+    the probability of meeting it with its Monte Carlo standard error, its 95 % Wilson
+    interval and the members a ±0.05 interval would need; writes members, statuses,
+    percentiles.csv, probabilities.csv, failures.csv and tornado.csv (unless --no-tornado)
+    into OUT.
     """
     from rich.console import Console
     from rich.progress import Progress as Bar
@@ -61,6 +72,9 @@ def ensemble_command(
     from cbm_sim.studies.ensemble import run_ensemble
 
     scenario = load_scenario(scenario_file)
+    if step_days is not None:
+        horizon = scenario.horizon.model_copy(update={"step_days": step_days})
+        scenario = scenario.model_copy(update={"horizon": horizon})
     console = Console(stderr=True)
     with Bar(console=console, transient=True) as bar:
         task = bar.add_task(f"ensemble of {n}", total=1.0)
@@ -77,7 +91,9 @@ def ensemble_command(
         from cbm_sim.studies.sensitivity import tornado
 
         years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
-        tornado(scenario, years=years, workers=1).to_csv(out_dir / "tornado.csv", index=False)
+        if scenario.uncertainty:
+            frame = tornado(scenario, years=years, workers=workers, scheduler=scheduler)
+            frame.to_csv(out_dir / "tornado.csv", index=False)
     _print_ensemble_summary(result, Console())
     click.echo(
         f"{len(result.members['member'].unique())} of {n} members ran, "
@@ -101,8 +117,22 @@ def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
         table.add_row(str(r.year), r.quantity, *(f"{v / 1e8:,.1f}" for v in (r.p10, r.p50, r.p90)))
     console.print(table)
     prob = result.probabilities()
-    prob = prob[prob["target"].isin(["output.total", "production.total"])]
+    table = Table(title="P(meet target): share of members, Monte Carlo error")
+    for col in ("year", "target", "P", "± s.e.", "95 % Wilson", "n for ±0.05"):
+        table.add_column(col, justify="left" if col == "target" else "right")
     for r in prob.itertuples(index=False):
+        table.add_row(
+            str(r.year),
+            r.target,
+            f"{r.probability:.2f}",
+            f"{r.std_error:.2f}",
+            f"{r.wilson_low:.2f}–{r.wilson_high:.2f}",
+            str(r.members_for_0_05),
+        )
+    console.print(table)
+    for r in prob[prob["target"].isin(["output.total", "production.total"])].itertuples():
         console.print(
-            f"P(meet {r.target} {r.year}) = {r.probability:.2f} ± {r.std_error:.2f} (MC s.e.)"
+            f"P(meet {r.target} {r.year}) = {r.probability:.2f} ± {r.std_error:.2f} (MC s.e.; "
+            f"95 % Wilson {r.wilson_low:.2f}–{r.wilson_high:.2f}; {r.members} members, "
+            f"{r.members_for_0_05} needed for ±0.05)"
         )

@@ -521,13 +521,40 @@ class EnsembleResult:
         return out
 
     def probabilities(self) -> pd.DataFrame:
-        """``year, target, probability, std_error``: share of members whose target check says
-        ``met``, and its Monte Carlo standard error :math:`\\sqrt{p(1-p)/n}`."""
+        """Probability of meeting every target of the target check, with its Monte Carlo error.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``year, target, probability, std_error, members, met, wilson_low, wilson_high,
+            members_for_0_05``: the share of members whose target check says ``met``, its
+            binomial standard error :math:`\\sqrt{p(1-p)/n}`, the members counted and meeting
+            it, the 95 % Wilson score interval, and the members a 95 % half-width of 0.05
+            would need (:mod:`cbm_sim.studies.probability`).
+        """
+        from cbm_sim.studies.probability import members_needed, wilson_interval
+
         frame = self.statuses.assign(met=self.statuses["status"] == "met")
         grouped = frame.groupby(["year", "target"], sort=True)["met"]
-        out = grouped.agg(probability="mean", count="size").reset_index()
-        out["std_error"] = np.sqrt(out["probability"] * (1 - out["probability"]) / out["count"])
-        return out[["year", "target", "probability", "std_error"]]
+        out = grouped.agg(probability="mean", members="size", met="sum").reset_index()
+        out["met"] = out["met"].astype("int64")
+        out["std_error"] = np.sqrt(out["probability"] * (1 - out["probability"]) / out["members"])
+        low, high = wilson_interval(out["met"].to_numpy(), out["members"].to_numpy())
+        out["wilson_low"], out["wilson_high"] = low, high
+        out["members_for_0_05"] = members_needed(low, high)
+        return out[
+            [
+                "year",
+                "target",
+                "probability",
+                "std_error",
+                "members",
+                "met",
+                "wilson_low",
+                "wilson_high",
+                "members_for_0_05",
+            ]
+        ]
 
     def to_dir(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``members``/``statuses`` (Parquet and CSV), ``percentiles.csv``,

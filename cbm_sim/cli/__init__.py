@@ -13,6 +13,7 @@ from cbm_sim.cli import (  # noqa: F401 - importing a command module registers i
     plan_cmd,
     report_cmd,
     run_cmd,
+    sensitivity_cmd,
 )
 from cbm_sim.cli.app import main, plan_group
 from cbm_sim.cli.compare_cmd import side_by_side

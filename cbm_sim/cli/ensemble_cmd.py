@@ -119,7 +119,10 @@ def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
     prob = result.probabilities()
     table = Table(title="P(meet target): share of members, Monte Carlo error")
     for col in ("year", "target", "P", "± s.e.", "95 % Wilson", "n for ±0.05"):
-        table.add_column(col, justify="left" if col == "target" else "right")
+        if col == "target":
+            table.add_column(col, justify="left", overflow="fold", min_width=24)
+        else:
+            table.add_column(col, justify="right")
     for r in prob.itertuples(index=False):
         table.add_row(
             str(r.year),

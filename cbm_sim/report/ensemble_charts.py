@@ -60,6 +60,8 @@ class EnsembleFrames:
     percentiles: pd.DataFrame
     probabilities: pd.DataFrame | None = None
     tornado: pd.DataFrame | None = None
+    sobol: pd.DataFrame | None = None
+    """Sobol indices (``cbm-sim sensitivity``; :mod:`cbm_sim.report.sensitivity_charts`)."""
 
 
 def display_unit(unit: str) -> str:

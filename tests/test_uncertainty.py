@@ -315,3 +315,24 @@ def test_a_bad_correlation_in_a_file_points_at_its_line() -> None:
         scenario_from_text(text)
     message = str(err.value)
     assert "correlations" in message and "'nosuch'" in message and ":4" in message
+
+
+# --------------------------------------------------------------------------- analyst helpers
+def test_describe_restrict_and_step_days() -> None:
+    from cbm_sim.studies.uncertainty import describe, restrict, with_step_days
+
+    plan = load_scenario(SCENARIOS[0].parent / "plan.yaml")
+    table = describe(plan)
+    assert list(table["input"]) == list(plan.uncertainty)
+    assert (table["p10"] <= table["p50"]).all() and (table["p50"] <= table["p90"]).all()
+    gas = table.set_index("input").loc["gas_prices"]
+    assert "valuation.lng_price_yuan_per_t" in gas["acts_on"] and gas["from_year"] == 2022
+    sub = restrict(plan, [INDUSTRY, CHEMICALS])
+    assert list(sub.uncertainty) == [INDUSTRY, CHEMICALS] and len(sub.correlations) == 1
+    assert restrict(plan, [INDUSTRY]).correlations == []
+    assert restrict(plan, None) is plan
+    with pytest.raises(ValueError, match="'nosuch'"):
+        restrict(plan, ["nosuch"])
+    assert with_step_days(plan, 30).horizon.step_days == 30
+    with pytest.raises(ValidationError, match="step_days"):
+        with_step_days(plan, 0)

@@ -345,3 +345,39 @@ def test_a_long_incline_scale_keeps_every_new_well_valid() -> None:
     sampler = new_well_sampler(TypeCurveScaling(incline_days_scale=3.0), np.random.default_rng(3))
     p = sampler(0, "proved", 5000)  # 720 d curve × 3, lognormal scatter: many above the bound
     assert p["t_incline"].max() == T_INCLINE_MAX == 3650.0
+
+
+# --------------------------------------------------------------------------- spread vs swings
+SPREAD = """
+name: spread-check
+horizon: {start: 2021-01-01, end: 2025-12-31, step_days: 31}
+uncertainty:
+  # assumption: test inputs of similar weight, one simulated (prices × volumes), two exogenous
+  gas: {dist: triangular, low: 0.82, mode: 1.0, high: 1.18, from_year: 2022, paths: [
+      valuation.surface_gas_price_yuan_per_m3, valuation.lng_price_yuan_per_t]}
+  # assumption: a test input
+  valuation.green_finance_1e8_yuan: {dist: uniform, low: 0.0, high: 2.0, from_year: 2022}
+  # assumption: a test input
+  valuation.science_city_1e8_yuan: {dist: uniform, low: 0.0, high: 2.0, from_year: 2022}
+"""
+
+
+def test_ensemble_p10_p90_spans_the_one_at_a_time_swings() -> None:
+    from cbm_sim.scenario.files import scenario_from_text
+    from cbm_sim.studies.ensemble import run_ensemble
+    from cbm_sim.studies.sensitivity import spread_versus_swings, tornado
+
+    scenario = scenario_from_text(SPREAD)
+    ensemble = run_ensemble(scenario, 32, workers=1, seed=1)
+    swings = tornado(scenario, years=(2025,), workers=1)
+    got = spread_versus_swings(ensemble.members, swings, 2025)
+    # all three inputs at once spread wider than any one of them, and than their envelope
+    assert got["covers_largest"] and got["covers_envelope"], got
+    assert got["width"] >= 0.7 * got["rss_swing"], got
+    # the exogenous swings are exact: 0.8 of the uniform's range × the plan's 2025 figure
+    by = swings.set_index("input")
+    assert by.loc["valuation.science_city_1e8_yuan", "high_value"] - by.loc[
+        "valuation.science_city_1e8_yuan", "low_value"
+    ] == pytest.approx(1.6 * 10e8)  # plan ch4 §4: 科创城 10亿元 (2025)
+    with pytest.raises(ValueError, match="2031"):
+        spread_versus_swings(ensemble.members, swings, 2031)

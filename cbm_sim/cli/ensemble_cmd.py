@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from cbm_sim.studies.ensemble import EnsembleResult
@@ -62,8 +64,8 @@ def ensemble_command(
     of production and total value and, for every target of the target check (targets.csv),
     the probability of meeting it with its Monte Carlo standard error, its 95 % Wilson
     interval and the members a ±0.05 interval would need; writes members, statuses,
-    percentiles.csv, probabilities.csv, failures.csv and tornado.csv (unless --no-tornado)
-    into OUT.
+    percentiles.csv, probabilities.csv, failures.csv, tornado.csv and spread.csv (the
+    P10–P90 of the total against the one-at-a-time swings; both unless --no-tornado) into OUT.
     """
     from rich.console import Console
     from rich.progress import Progress as Bar
@@ -95,6 +97,8 @@ def ensemble_command(
             frame = tornado(scenario, years=years, workers=workers, scheduler=scheduler)
             frame.to_csv(out_dir / "tornado.csv", index=False)
     _print_ensemble_summary(result, Console())
+    if with_tornado and (out_dir / "tornado.csv").is_file() and "output.total" in result.members:
+        _print_spread(result, out_dir)
     click.echo(
         f"{len(result.members['member'].unique())} of {n} members ran, "
         f"{len(result.failures)} failed; written to {out}"
@@ -139,3 +143,23 @@ def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
             f"95 % Wilson {r.wilson_low:.2f}–{r.wilson_high:.2f}; {r.members} members, "
             f"{r.members_for_0_05} needed for ±0.05)"
         )
+
+
+def _print_spread(result: EnsembleResult, out_dir: Path) -> None:
+    """The ensemble's P10–P90 of the total against the one-at-a-time swings (tornado)."""
+    import pandas as pd
+
+    from cbm_sim.studies.sensitivity import spread_versus_swings
+
+    swings = pd.read_csv(out_dir / "tornado.csv")
+    rows = []
+    for year in sorted(set(swings["year"])):
+        got = spread_versus_swings(result.members, swings, int(year))
+        rows.append(got)
+        click.echo(
+            f"output.total {year}: ensemble P10–P90 {got['p10'] / 1e8:,.1f}–{got['p90'] / 1e8:,.1f}"
+            f" 亿元 (width {got['width'] / 1e8:,.1f}) vs one-at-a-time swings: largest "
+            f"{got['largest_swing'] / 1e8:,.1f} ({got['largest_input']}), envelope width "
+            f"{got['envelope_width'] / 1e8:,.1f}, root sum of squares {got['rss_swing'] / 1e8:,.1f}"
+        )
+    pd.DataFrame(rows).to_csv(out_dir / "spread.csv", index=False)

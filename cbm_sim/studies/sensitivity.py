@@ -146,6 +146,66 @@ def tornado(
     return order.drop(columns="_swing").reset_index(drop=True)
 
 
+def spread_versus_swings(
+    members: pd.DataFrame, swings: pd.DataFrame, year: int, quantity: str = "output.total"
+) -> dict[str, float | str | bool]:
+    """Compare an ensemble's P10–P90 of ``quantity`` in ``year`` with the tornado's swings.
+
+    An ensemble that samples every input at once should spread at least as wide as the
+    largest one-at-a-time swing (each input from its P10 to its P90, :func:`tornado`) and,
+    for roughly additive effects, about as wide as their root sum of squares.
+
+    Parameters
+    ----------
+    members
+        :attr:`cbm_sim.studies.ensemble.EnsembleResult.members` (``year`` and ``quantity``).
+    swings
+        :func:`tornado` frame of the same scenario, ``quantity`` and ``year``.
+
+    Returns
+    -------
+    dict
+        ``p10, p90, width`` of the ensemble; ``largest_swing`` and its ``largest_input``;
+        ``envelope_low, envelope_high, envelope_width`` (lowest and highest tornado value);
+        ``rss_swing`` (root sum of squared swings); ``covers_largest`` (width ≥ largest
+        swing) and ``covers_envelope`` (width ≥ envelope width). Units of ``quantity``.
+
+    Raises
+    ------
+    ValueError
+        If the ensemble has no member in ``year`` or the tornado has no row of ``year``.
+    """
+    values = members.loc[members["year"] == year, quantity].to_numpy(dtype=np.float64)
+    rows = swings[swings["year"] == year]
+    if values.size == 0 or rows.empty:
+        raise ValueError(
+            f"need ensemble members and tornado rows in {year}; got {values.size} members "
+            f"and {len(rows)} tornado rows"
+        )
+    p10, p90 = np.quantile(values, [0.1, 0.9])
+    swing = (rows["high_value"] - rows["low_value"]).abs().to_numpy(dtype=np.float64)
+    k = int(np.argmax(swing))
+    low = float(min(rows["low_value"].min(), rows["high_value"].min(), rows["base"].iloc[0]))
+    high = float(max(rows["low_value"].max(), rows["high_value"].max(), rows["base"].iloc[0]))
+    width = float(p90 - p10)
+    return {
+        "year": year,
+        "quantity": quantity,
+        "members": int(values.size),
+        "p10": float(p10),
+        "p90": float(p90),
+        "width": width,
+        "largest_swing": float(swing[k]),
+        "largest_input": str(rows["input"].iloc[k]),
+        "envelope_low": low,
+        "envelope_high": high,
+        "envelope_width": high - low,
+        "rss_swing": float(np.sqrt(np.sum(swing**2))),
+        "covers_largest": bool(width >= swing[k]),
+        "covers_envelope": bool(width >= high - low),
+    }
+
+
 SOBOL_COLUMNS = (
     "year",
     "input",
@@ -309,5 +369,6 @@ __all__ = [
     "saltelli_runs",
     "sobol",
     "sobol_indices",
+    "spread_versus_swings",
     "tornado",
 ]

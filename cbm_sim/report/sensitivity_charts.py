@@ -27,6 +27,8 @@ SOBOL_CHART_COLUMNS: Final[tuple[str, ...]] = (
     "ST_low",
     "ST_high",
 )
+X_LIMITS: Final[tuple[float, float]] = (-0.25, 1.25)
+"""Index axis: [0, 1] with room for intervals that cross it (wider ones are clipped)."""
 TOP_INPUTS: Final[int] = 12
 """Inputs shown (largest total index); assumption: the rest would not be readable."""
 
@@ -72,6 +74,13 @@ def sobol_chart(sobol: pd.DataFrame, lang: Lang, top: int = TOP_INPUTS) -> Figur
                     capsize=2,
                 )
             ax.set_title(str(year))
+            # Indices lie in [0, 1]; a small N gives intervals far outside, clipped here.
+            ax.set_xlim(*X_LIMITS)
+            wide = part[["S1_low", "ST_low"]].min().min() < X_LIMITS[0] or (
+                part[["S1_high", "ST_high"]].max().max() > X_LIMITS[1]
+            )
+            if wide:
+                ax.text(0.98, 0.02, "↔ clipped", transform=ax.transAxes, ha="right", fontsize=8)
             ax.axvline(0, color="black", lw=0.6)
             ax.set_xlabel(label("axis.sobol", lang))
             ax.grid(axis="x", alpha=0.3)

@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/cbm-sim plan audit --status discrepancy
 	$(BIN)/cbm-sim run scenarios/plan.yaml -o reports/plan --overwrite
-	$(BIN)/cbm-sim report reports/plan -o reports/plan.pdf --lang zh
-	@echo "demo done: results in reports/plan/, report at $(CURDIR)/reports/plan.pdf"
+	# a small ensemble of the shipped uncertainty (16 members, monthly steps, 2 workers) and
+	# its tornado, for the fan, probability and tornado pages of the report
+	$(BIN)/cbm-sim ensemble scenarios/plan.yaml -n 16 --workers 2 --step-days 30 \
+		-o reports/plan-ensemble --overwrite
+	$(BIN)/cbm-sim report reports/plan -o reports/plan.pdf --lang zh --ensemble reports/plan-ensemble
+	@echo "demo done: results in reports/plan/ and reports/plan-ensemble/, report at $(CURDIR)/reports/plan.pdf"
 
 ## test: set up .venv with the test extras; lint, formatting, import layers (import-linter),
 ## types (mypy: strict on wells/ and cluster/), the tests

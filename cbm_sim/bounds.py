@@ -228,3 +228,36 @@ register(
         hi_open=True,
     )
 )
+
+# --- uncertainty of scenarios (cbm_sim.scenario.model, cbm_sim.studies) -------------------
+register(
+    Bound(
+        "drilling_achieved_share",
+        0.0,
+        2.0,
+        "dimensionless",
+        "wells drilled per wells programmed (1 = the programme as written); assumption: 2 "
+        "allows drilling ahead of a programme, 0 is excluded (use an empty programme instead)",
+        lo_open=True,
+    )
+)
+register(
+    Bound(
+        "commissioning_delay_days",
+        0.0,
+        3650.0,
+        "day",
+        "slip of every commissioning date after the horizon start (dates stay inside the "
+        "horizon); assumption: 10 years covers any plan period",
+    )
+)
+register(
+    Bound(
+        "rank_correlation",
+        -0.99,
+        0.99,
+        "dimensionless",
+        "Spearman rank correlation of two uncertain inputs; ±1 excluded so that the copula's "
+        "correlation matrix stays invertible",
+    )
+)

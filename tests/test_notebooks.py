@@ -154,11 +154,17 @@ def test_uncertainty_notebook_small_ensemble(kernel_name: str) -> None:
     nb, got = run_notebook(
         "03_uncertainty.ipynb",
         kernel_name,
-        f"N = 4\nWORKERS = 1\nSTEP_DAYS = {FAST_STEP_DAYS}",
+        f"N = 4\nWORKERS = 1\nSTEP_DAYS = {FAST_STEP_DAYS}\nSOBOL_N = 2\n"
+        'INPUTS = ["type_curves.peak_rate_scale", "gas_prices"]',
         '{"n": ensemble.n, "members": sorted(set(ensemble.members["member"])),'
         ' "pct": percentiles.to_dict(orient="list"),'
-        ' "prob": probabilities.to_dict(orient="list")}',
+        ' "prob": probabilities.to_dict(orient="list"),'
+        ' "params": list(ensemble.parameters),'
+        ' "sobol": sobol[["year", "input"]].to_dict(orient="list")}',
     )
+    # the shipped uncertainty of the scenario, restricted to the inputs asked for
+    assert got["params"] == ["type_curves.peak_rate_scale", "gas_prices"]
+    assert sorted(set(got["sobol"]["year"])) == [2025, 2030]
     assert got["n"] == 4
     assert got["members"] == [0, 1, 2, 3]
     pct = got["pct"]
@@ -167,4 +173,5 @@ def test_uncertainty_notebook_small_ensemble(kernel_name: str) -> None:
     # With 4 members a probability is a multiple of 1/4.
     for p in got["prob"]["probability"]:
         assert 0.0 <= p <= 1.0 and (4 * p) == pytest.approx(round(4 * p))
-    assert images(nb) == 3
+    # fans of production and value, probabilities, the 2030 tornado, the Sobol page
+    assert images(nb) == 5

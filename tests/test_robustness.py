@@ -81,7 +81,9 @@ def test_default_swings_cover_every_per_well_and_exogenous_item(plan):
     assert all(s.source for s in swings.values())
     assert "GB 21522" in swings["carbon_baseline"].source
     assert swings["gas_price"].valuation_only and not swings["peak_rate"].valuation_only
-    assert swings_for(plan) == default_swings(plan)
+    bare = plan.model_copy(update={"uncertainty": {}, "correlations": []})
+    assert swings_for(bare) == default_swings(bare)
+    assert swings_for(plan) == uncertainty_swings(plan)  # the shipped plan states its ranges
 
 
 def test_an_uncertainty_section_replaces_the_defaults(plan):
@@ -90,7 +92,8 @@ def test_an_uncertainty_section_replaces_the_defaults(plan):
             "uncertainty": {
                 "type_curves.peak_rate_scale": Distribution(dist="uniform", low=0.7, high=1.1),
                 "valuation.gas_price_scale": Distribution(dist="normal", mean=1.0, sd=0.1),
-            }
+            },
+            "correlations": [],
         }
     )
     swings = swings_for(scenario)

@@ -39,10 +39,12 @@ def _load_ensemble(directory: Path):
             param_hint="--ensemble",
         )
     tornado = directory / "tornado.csv"
+    sobol = directory / "sobol.csv"  # written there by `cbm-sim sensitivity -o DIRECTORY`
     return EnsembleFrames(
         percentiles=pd.read_csv(directory / "percentiles.csv"),
         probabilities=pd.read_csv(directory / "probabilities.csv"),
         tornado=pd.read_csv(tornado) if tornado.is_file() else None,
+        sobol=pd.read_csv(sobol) if sobol.is_file() else None,
     )
 
 
@@ -78,7 +80,8 @@ def _load_robustness(directory: Path) -> pd.DataFrame:
     "--ensemble",
     "ensemble_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="An `cbm-sim ensemble -o` directory: adds fan charts and target probabilities.",
+    help="An `cbm-sim ensemble -o` directory: adds fan charts, target probabilities, the "
+    "tornado and (if `cbm-sim sensitivity` wrote sobol.csv there) the Sobol indices.",
 )
 @click.option(
     "--robustness",

@@ -111,13 +111,15 @@ class BlockAgent:
         """Spud times (days since start) and well types of the whole programme, in order.
 
         Wells of a year are spread evenly over it; fractional wells per year carry over to
-        the next year, so a programme of 0.5 wells/yr drills one well every two years.
+        the next year, so a programme of 0.5 wells/yr drills one well every two years. The
+        programme's wells are multiplied by ``drilling.achieved_share`` (1 = as programmed).
         """
         prog = self.programme
         if prog is None:
             return []
         out: list[tuple[float, int]] = []
         carry = [0.0, 0.0]
+        achieved = self.drilling.achieved_share  # wells drilled per well programmed
         paths: list[Any] = [prog.vertical_wells_per_year, prog.horizontal_wells_per_year]
         for year in range(self.start.year, self.end.year + 1):
             if (prog.first_year is not None and year < prog.first_year) or (
@@ -131,7 +133,7 @@ class BlockAgent:
             for wtype, path in enumerate(paths):
                 if not path:
                     continue
-                wanted = value_at(path, year) * share + carry[wtype]
+                wanted = value_at(path, year) * share * achieved + carry[wtype]
                 n = int(np.floor(wanted + 1e-9))
                 carry[wtype] = wanted - n
                 offset = (y0 - self.start).days

@@ -232,6 +232,20 @@ def _build_blocks(m: Model) -> None:
         block.start_drilling(m.env)
 
 
+def commission_day(m: Model, day: dt.date | None) -> float | None:
+    """Days from the start to the commissioning of a facility stated to start on ``day``.
+
+    A date after the horizon start slips by ``scenario.commissioning.delay_days`` (whole
+    days), at most to the last day of the horizon; ``None`` (in service at the start) and
+    dates on or before the start do not move.
+    """
+    stated = day_index(day, m.origin)
+    if stated is None or stated <= 0:
+        return stated
+    delay = float(np.floor(m.scenario.commissioning.delay_days))
+    return min(stated + delay, float(len(m.days) - 1))
+
+
 def _facility(
     m: Model, kind: str, name: str, capacity: float, spec: Any, index: int = 0
 ) -> Facility:
@@ -242,7 +256,7 @@ def _facility(
         kind=kind,
         name=name,
         capacity=capacity,
-        commission_day=day_index(getattr(spec, "commissioned", None), m.origin),
+        commission_day=commission_day(m, getattr(spec, "commissioned", None)),
         retire_day=day_index(getattr(spec, "retired", None), m.origin),
         reliability=getattr(spec, "reliability", None),
         origin=m.origin,

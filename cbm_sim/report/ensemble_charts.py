@@ -60,6 +60,8 @@ class EnsembleFrames:
     percentiles: pd.DataFrame
     probabilities: pd.DataFrame | None = None
     tornado: pd.DataFrame | None = None
+    sobol: pd.DataFrame | None = None
+    """Sobol indices (``cbm-sim sensitivity``; :mod:`cbm_sim.report.sensitivity_charts`)."""
 
 
 def display_unit(unit: str) -> str:
@@ -148,7 +150,8 @@ def fan_chart(
 
 
 def probability_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure:
-    """Horizontal bars of the probability of meeting each target, per year, with 95 % bars."""
+    """Horizontal bars of the probability of meeting each target, per year, with 95 % bars
+    (the Wilson interval when the frame has ``wilson_low``/``wilson_high``, else ±1.96 s.e.)."""
     require_columns(probabilities, PROBABILITY_COLUMNS, "ensemble probability frame")
     p = probabilities["probability"].to_numpy(dtype=np.float64)
     se = probabilities["std_error"].to_numpy(dtype=np.float64)
@@ -165,9 +168,14 @@ def probability_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure:
         for i, year in enumerate(years):
             part = probabilities[probabilities["year"] == year].set_index("target")
             prob = part["probability"].reindex(ids).to_numpy(dtype=np.float64)
-            err = _Z95 * part["std_error"].reindex(ids).to_numpy(dtype=np.float64)
-            lo = np.clip(prob - err, 0, 1)
-            hi = np.clip(prob + err, 0, 1)
+            if {"wilson_low", "wilson_high"} <= set(part.columns):
+                # the Wilson interval stays honest where no member (or every one) meets it
+                lo = part["wilson_low"].reindex(ids).to_numpy(dtype=np.float64)
+                hi = part["wilson_high"].reindex(ids).to_numpy(dtype=np.float64)
+            else:
+                err = _Z95 * part["std_error"].reindex(ids).to_numpy(dtype=np.float64)
+                lo = np.clip(prob - err, 0, 1)
+                hi = np.clip(prob + err, 0, 1)
             pos = y_pos - 0.4 + height * (i + 0.5)
             ax.barh(
                 pos, 100 * prob, height, color=YEAR_COLOURS.get(year, "#999999"), label=str(year)

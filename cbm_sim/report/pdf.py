@@ -66,8 +66,8 @@ def build_charts(
         Valuation frame (:func:`cbm_sim.economics.valuation.value`), for the 2021 value bars.
     ensemble
         :class:`~cbm_sim.report.ensemble_charts.EnsembleFrames` (or a mapping with keys
-        ``percentiles``, ``probabilities``, ``tornado``); adds the fan, probability and
-        tornado pages for the frames present.
+        ``percentiles``, ``probabilities``, ``tornado``, ``sobol``); adds the fan,
+        probability (headline targets), tornado and Sobol pages for the frames present.
     production_targets_m3
         Total-production marks [m³/yr] by year; default the plan's (``cbm_sim.plan.figures``).
     robustness
@@ -78,7 +78,8 @@ def build_charts(
     dict
         ``name → Figure``; names are ``cover, production, balance, sankey_<year>…,
         facilities, storage, value, value_table`` then ``fan_production, fan_value,
-        probability, tornado`` when an ensemble is given.
+        probability, tornado`` when an ensemble is given (``tornado_<year>``, one page per
+        year, when the tornado frame has several years) and ``sobol`` with Sobol indices.
     """
     check_lang(lang)
     figures: dict[str, Figure] = {
@@ -105,9 +106,21 @@ def build_charts(
         )
         figures["fan_value"] = fan_chart(frames.percentiles, "output.total", lang)
         if frames.probabilities is not None:
-            figures["probability"] = probability_chart(frames.probabilities, lang)
+            figures["probability"] = probability_chart(
+                headline_probabilities(frames.probabilities), lang
+            )
         if frames.tornado is not None:
-            figures["tornado"] = tornado_chart(frames.tornado, lang)
+            tornado = frames.tornado
+            if "year" in tornado.columns and len(set(tornado["year"])) > 1:
+                # one page per year: a tornado swings around one base value
+                for year, part in tornado.groupby("year", sort=True):
+                    figures[f"tornado_{int(year)}"] = tornado_chart(part, lang)
+            else:
+                figures["tornado"] = tornado_chart(tornado, lang)
+        if frames.sobol is not None:
+            from cbm_sim.report.sensitivity_charts import sobol_chart
+
+            figures["sobol"] = sobol_chart(frames.sobol, lang)
     if robustness is not None:
         from cbm_sim.report.robustness_charts import robustness_chart
 
@@ -215,17 +228,26 @@ def write_report(
     return out
 
 
+def headline_probabilities(probabilities: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the headline targets: the cluster total, the sub-cluster totals and total
+    production (the chart of every item would be unreadable; probabilities.csv has them all)."""
+    target = probabilities["target"].astype(str)
+    sub_total = target.str.fullmatch(r"output\.[a-z_]+")
+    return probabilities[sub_total | (target == "production.total")].reset_index(drop=True)
+
+
 def _ensemble_frames(ensemble: EnsembleFrames | Mapping[str, pd.DataFrame]) -> EnsembleFrames:
     if isinstance(ensemble, EnsembleFrames):
         return ensemble
-    unknown = set(ensemble) - {"percentiles", "probabilities", "tornado"}
+    unknown = set(ensemble) - {"percentiles", "probabilities", "tornado", "sobol"}
     if unknown or "percentiles" not in ensemble:
         raise ValueError(
-            "ensemble must have key 'percentiles' and optionally 'probabilities', 'tornado'; "
-            f"got keys {sorted(ensemble)}"
+            "ensemble must have key 'percentiles' and optionally 'probabilities', 'tornado', "
+            f"'sobol'; got keys {sorted(ensemble)}"
         )
     return EnsembleFrames(
         percentiles=ensemble["percentiles"],
         probabilities=ensemble.get("probabilities"),
         tornado=ensemble.get("tornado"),
+        sobol=ensemble.get("sobol"),
     )

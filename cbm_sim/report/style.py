@@ -79,6 +79,10 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "title.probability": ("达成规划目标的概率", "Probability of meeting each plan target"),
     "title.tornado": ("敏感性分析（龙卷风图）", "Sensitivity (tornado)"),
+    "title.sobol": ("方差分解敏感性（Sobol指数）", "Variance-based sensitivity (Sobol indices)"),
+    "axis.sobol": ("指数（95%自助法区间）", "Index (95 % bootstrap interval)"),
+    "series.sobol_s1": ("一阶指数 S1", "First-order index S1"),
+    "series.sobol_st": ("总效应指数 ST", "Total index ST"),
     # series
     "series.mine_gas": ("井下抽采（煤矿瓦斯）", "Coal-mine drainage"),
     "series.other_blocks": ("其他区块", "Other blocks"),

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from cbm_sim import units
+from cbm_sim import bounds, units
 from cbm_sim.plan.blocks import block_ids
 from cbm_sim.scenario.valuation_inputs import ValuationConfig
 
@@ -154,6 +154,14 @@ class Drilling(Model):
     # reserves × 0.5 is the block's recoverable gas, against which new wells deplete
     # (cbm_sim.cluster.blocks.depletion_factor).
     recovery_factor: float = Field(0.5, gt=0, le=1)
+    # 1 = every programmed well is drilled; an ensemble samples it (drilling achieved vs
+    # programmed). Multiplies the wells of every block's programme, every year.
+    achieved_share: float = Field(
+        1.0,
+        gt=bounds.BOUNDS["drilling_achieved_share"].lo,
+        le=bounds.BOUNDS["drilling_achieved_share"].hi,
+        description="wells drilled per well programmed (all blocks, all years)",
+    )
 
 
 class TypeCurveScaling(Model):
@@ -426,8 +434,28 @@ class Demand(Model):
     cold_spells: list[ColdSpell] = Field(default_factory=list)
 
 
+class Commissioning(Model):
+    """Slip of the commissioning dates of facilities built during the horizon."""
+
+    # 0 = every plant, station, pipeline and storage project comes on its stated date; an
+    # ensemble samples the slip (commissioning delays). Slipped dates stay inside the horizon.
+    delay_days: float = Field(
+        0.0,
+        ge=bounds.BOUNDS["commissioning_delay_days"].lo,
+        le=bounds.BOUNDS["commissioning_delay_days"].hi,
+        description="days added to every commissioning date after the horizon start",
+    )
+
+
 class Distribution(Model):
-    """A scipy.stats distribution for one uncertain input (used by ensembles)."""
+    """A scipy.stats distribution for one uncertain input (used by ensembles).
+
+    ``op`` says how a sample acts on its field: ``set`` replaces a number (the default for
+    numbers), ``scale`` multiplies it (the default for ``{year: value}`` paths), ``add`` adds
+    to it. ``from_year`` (paths only) leaves the years before it as written, so that a known
+    2021 baseline is not sampled. ``paths`` makes the entry a shared factor: one sample acts
+    on every listed field (the entry's key is then a name, not a path).
+    """
 
     dist: Literal["uniform", "triangular", "normal", "truncnorm", "lognormal"]
     low: float | None = None
@@ -435,6 +463,26 @@ class Distribution(Model):
     mode: float | None = None
     mean: float | None = None
     sd: float | None = Field(None, gt=0)
+    op: Literal["set", "scale", "add"] | None = Field(
+        None, description="how a sample acts: set (numbers), scale (paths) by default"
+    )
+    from_year: int | None = Field(
+        None, ge=1990, le=2100, description="paths: the first year the sample acts on"
+    )
+    paths: list[str] | None = Field(
+        None, min_length=1, description="shared factor: the dotted paths one sample acts on"
+    )
+
+
+class RankCorrelation(Model):
+    """A Spearman rank correlation between two uncertain inputs (Gaussian copula)."""
+
+    inputs: tuple[str, str] = Field(description="two keys of the scenario's uncertainty")
+    rank: float = Field(
+        ge=bounds.BOUNDS["rank_correlation"].lo,
+        le=bounds.BOUNDS["rank_correlation"].hi,
+        description="Spearman rank correlation",
+    )
 
 
 class Scenario(Model):
@@ -464,7 +512,36 @@ class Scenario(Model):
     demand: Demand = Field(default_factory=Demand)
     contracts: Contracts = Field(default_factory=Contracts)
     valuation: ValuationConfig = Field(default_factory=ValuationConfig)
+    commissioning: Commissioning = Field(default_factory=Commissioning)
     uncertainty: dict[str, Distribution] = Field(default_factory=dict)
+    correlations: list[RankCorrelation] = Field(
+        default_factory=list, description="rank correlations between uncertain inputs"
+    )
+
+    @model_validator(mode="after")
+    def _correlated_inputs_known(self) -> Scenario:
+        seen: set[frozenset[str]] = set()
+        for i, corr in enumerate(self.correlations):
+            a, b = corr.inputs
+            for k, name in enumerate((a, b)):
+                if name not in self.uncertainty:
+                    raise FieldError(
+                        f"{name!r} is not an uncertain input; expected one of "
+                        f"{', '.join(self.uncertainty) or 'none (no uncertainty section)'}",
+                        ("correlations", i, "inputs", k),
+                    )
+            if a == b:
+                raise FieldError(
+                    f"an input cannot be correlated with itself, got {a!r} twice",
+                    ("correlations", i, "inputs"),
+                )
+            pair = frozenset((a, b))
+            if pair in seen:
+                raise FieldError(
+                    f"the pair {a!r}, {b!r} is correlated twice", ("correlations", i, "inputs")
+                )
+            seen.add(pair)
+        return self
 
     @model_validator(mode="after")
     def _dates_in_horizon(self) -> Scenario:

@@ -11,6 +11,13 @@ leads to:
 * a ``{year: value}`` **time path** (``demand.industry.annual_1e8_m3``): the sample is a
   **multiplier** of every year's value (1 = as written).
 
+A distribution's ``op`` overrides this (``set``, ``scale``, ``add``: ``scale`` on a scalar
+keeps what a scenario extending the file set, e.g. ``low-price``'s price scale); its
+``from_year`` leaves a path's years before it as written (the 2021 baseline is known); its
+``paths`` make it a **shared factor** acting on several fields at once (the entry's key is
+then a name). ``Scenario.correlations`` states rank correlations between inputs, sampled
+through a Gaussian copula (:mod:`cbm_sim.studies.correlation`); other inputs are independent.
+
 Path segments name model fields, mapping keys (block ids) or list indices
 (``lng.plants.8.capacity_t_per_day``). The member scenario is validated again, so a sample
 outside a field's bounds fails that member (reported with its index and parameters), not the
@@ -26,9 +33,9 @@ Distributions (scipy.stats): ``uniform(low, high)``, ``triangular(low, mode, hig
     \\sigma^2 = \\ln(1 + sd^2/mean^2), \\qquad \\mu = \\ln(mean) - \\sigma^2/2.
 
 Reproducibility: member ``i`` uses ``SeedSequence(seed).spawn(n)[i]``, both for its sample
-(a PCG64 generator on that sequence) and for its simulation run (``simulate.run`` derives
-its process streams from it with extra spawn keys), so an ensemble is the same whatever the
-number of workers.
+(a PCG64 generator on that sequence: ``k`` standard normals through the copula) and for its
+simulation run (``simulate.run`` derives its process streams from it with extra spawn keys),
+so an ensemble is the same whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -45,7 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cbm_sim.scenario.model import Distribution, Scenario
+from cbm_sim.scenario.model import Distribution, RankCorrelation, Scenario
 
 Progress = Callable[[float], None]
 T = TypeVar("T")
@@ -112,11 +119,27 @@ def frozen_distribution(path: str, spec: Distribution) -> Any:
     return stats.lognorm(s=math.sqrt(sigma2), scale=math.exp(math.log(mean) - sigma2 / 2))
 
 
-def sample(uncertainty: Mapping[str, Distribution], rng: np.random.Generator) -> dict[str, float]:
-    """One draw of every uncertain input, in the mapping's order, from ``rng``."""
+def sample(
+    uncertainty: Mapping[str, Distribution],
+    rng: np.random.Generator,
+    correlations: Sequence[RankCorrelation] = (),
+) -> dict[str, float]:
+    """One draw of every uncertain input, in the mapping's order, from ``rng``.
+
+    Inputs are drawn through a Gaussian copula (:mod:`cbm_sim.studies.correlation`): the
+    stated rank ``correlations`` hold, every other pair is independent, and each input
+    keeps its marginal distribution.
+    """
+    from cbm_sim.studies.correlation import correlated_uniforms, correlation_matrix
+
+    names = list(uncertainty)
+    if not names:
+        return {}
+    chol = np.linalg.cholesky(correlation_matrix(names, correlations)).astype(np.float64)
+    u = correlated_uniforms(chol, rng)
     return {
-        path: float(frozen_distribution(path, spec).rvs(random_state=rng))
-        for path, spec in uncertainty.items()
+        path: float(frozen_distribution(path, uncertainty[path]).ppf(u[j]))
+        for j, path in enumerate(names)
     }
 
 
@@ -159,51 +182,103 @@ def _parent(data: dict[str, Any], path: str) -> tuple[Any, str | int]:
     raise ValueError(f"uncertainty path {path!r} is empty")
 
 
-def apply(scenario: Scenario, values: Mapping[str, float]) -> Scenario:
-    """``scenario`` with each dotted path set to its value (scalar) or scaled by it (path).
+def _operation(path: str, leaf: Any, spec: Distribution | None) -> str:
+    """``set``, ``scale`` or ``add``: how a sample acts on ``leaf`` (the field at ``path``)."""
+    time_path = _is_time_path(leaf)
+    if not time_path and not (isinstance(leaf, int | float) and not isinstance(leaf, bool)):
+        raise ValueError(
+            f"uncertainty path {path!r} leads to {type(leaf).__name__} {leaf!r}, "
+            "not a number or a {year: value} path"
+        )
+    if not time_path and spec is not None and spec.from_year is not None:
+        raise ValueError(
+            f"uncertainty path {path!r} is a single number: from_year applies to "
+            f"{{year: value}} paths only, got from_year={spec.from_year}"
+        )
+    op = spec.op if spec is not None else None
+    if op is None:
+        return "scale" if time_path else "set"
+    if time_path and op == "set":
+        raise ValueError(
+            f"uncertainty path {path!r} is a {{year: value}} path: op must be scale or add, "
+            f"got op='set'"
+        )
+    return op
+
+
+def _act(leaf: Any, op: str, value: float, from_year: int | None) -> Any:
+    if not _is_time_path(leaf):
+        return value if op == "set" else leaf * value if op == "scale" else leaf + value
+
+    def changed(v: float) -> float:
+        return v * value if op == "scale" else v + value
+
+    if from_year is None:
+        return {year: changed(v) for year, v in leaf.items()}
+    from cbm_sim.scenario.paths import value_at
+
+    # Years before from_year keep their values; a knot the year before keeps the path as
+    # written up to there, and one at from_year starts the changed path.
+    out = {year: v for year, v in leaf.items() if year < from_year}
+    out[from_year - 1] = value_at(leaf, from_year - 1)
+    out[from_year] = changed(value_at(leaf, from_year))
+    out.update({year: changed(v) for year, v in leaf.items() if year > from_year})
+    return dict(sorted(out.items()))
+
+
+def targets_of(name: str, spec: Distribution | None) -> list[str]:
+    """The dotted paths an uncertain input acts on (its ``paths``, or its own name)."""
+    return list(spec.paths) if spec is not None and spec.paths else [name]
+
+
+def apply(
+    scenario: Scenario,
+    values: Mapping[str, float],
+    specs: Mapping[str, Distribution] | None = None,
+) -> Scenario:
+    """``scenario`` with each uncertain input's sample acting on its field(s).
+
+    Without ``specs`` each key of ``values`` is a dotted path: a number is set to its value
+    and a ``{year: value}`` path scaled by it. With ``specs`` (a scenario's ``uncertainty``)
+    a key found there acts as its :class:`~cbm_sim.scenario.model.Distribution` says
+    (``op``, ``from_year``, ``paths`` of a shared factor).
 
     Raises
     ------
     ValueError
         If a path does not exist or leads to something that is neither a number nor a
-        ``{year: value}`` path (the message names the path).
+        ``{year: value}`` path, or an ``op``/``from_year`` does not fit it (names the path).
     pydantic.ValidationError
         If the changed scenario is invalid (e.g. a value outside a field's bounds).
     """
     data = scenario.model_dump(mode="python")
-    for path, value in values.items():
-        node, key = _parent(data, path)
-        leaf = node[key]
-        if _is_time_path(leaf):
-            node[key] = {year: v * value for year, v in leaf.items()}
-        elif isinstance(leaf, int | float) and not isinstance(leaf, bool):
-            node[key] = value
-        else:
-            raise ValueError(
-                f"uncertainty path {path!r} leads to {type(leaf).__name__} {leaf!r}, "
-                "not a number or a {year: value} path"
-            )
+    for name, value in values.items():
+        spec = None if specs is None else specs.get(name)
+        for path in targets_of(name, spec):
+            node, key = _parent(data, path)
+            leaf = node[key]
+            op = _operation(path, leaf, spec)
+            node[key] = _act(leaf, op, value, None if spec is None else spec.from_year)
     return Scenario.model_validate(data)
 
 
 def check_uncertainty(scenario: Scenario) -> None:
-    """Fail early on a bad distribution or an unknown path of ``scenario.uncertainty``.
+    """Fail early on a bad distribution, an unknown path or impossible correlations.
 
     Raises
     ------
     ValueError
         Naming the path and the bad value.
     """
+    from cbm_sim.studies.correlation import correlation_matrix
+
     data = scenario.model_dump(mode="python")
-    for path, spec in scenario.uncertainty.items():
-        frozen_distribution(path, spec)
-        node, key = _parent(data, path)
-        leaf = node[key]
-        if not (_is_time_path(leaf) or isinstance(leaf, int | float)):
-            raise ValueError(
-                f"uncertainty path {path!r} leads to {type(leaf).__name__} {leaf!r}, "
-                "not a number or a {year: value} path"
-            )
+    for name, spec in scenario.uncertainty.items():
+        frozen_distribution(name, spec)
+        for path in targets_of(name, spec):
+            node, key = _parent(data, path)
+            _operation(path, node[key], spec)
+    correlation_matrix(list(scenario.uncertainty), scenario.correlations)
 
 
 # --------------------------------------------------------------------------- member summary
@@ -313,7 +388,7 @@ def run_member(task: MemberTask) -> MemberOutcome:
     from cbm_sim.results import simulate
 
     try:
-        member = apply(task.scenario, task.parameters)
+        member = apply(task.scenario, task.parameters, task.scenario.uncertainty)
         results = simulate.run(member, seed=task.seed)
         wide, statuses = summarise(results, task.measures)
     except Exception as exc:  # a failed member must not sink the ensemble
@@ -446,13 +521,40 @@ class EnsembleResult:
         return out
 
     def probabilities(self) -> pd.DataFrame:
-        """``year, target, probability, std_error``: share of members whose target check says
-        ``met``, and its Monte Carlo standard error :math:`\\sqrt{p(1-p)/n}`."""
+        """Probability of meeting every target of the target check, with its Monte Carlo error.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``year, target, probability, std_error, members, met, wilson_low, wilson_high,
+            members_for_0_05``: the share of members whose target check says ``met``, its
+            binomial standard error :math:`\\sqrt{p(1-p)/n}`, the members counted and meeting
+            it, the 95 % Wilson score interval, and the members a 95 % half-width of 0.05
+            would need (:mod:`cbm_sim.studies.probability`).
+        """
+        from cbm_sim.studies.probability import members_needed, wilson_interval
+
         frame = self.statuses.assign(met=self.statuses["status"] == "met")
         grouped = frame.groupby(["year", "target"], sort=True)["met"]
-        out = grouped.agg(probability="mean", count="size").reset_index()
-        out["std_error"] = np.sqrt(out["probability"] * (1 - out["probability"]) / out["count"])
-        return out[["year", "target", "probability", "std_error"]]
+        out = grouped.agg(probability="mean", members="size", met="sum").reset_index()
+        out["met"] = out["met"].astype("int64")
+        out["std_error"] = np.sqrt(out["probability"] * (1 - out["probability"]) / out["members"])
+        low, high = wilson_interval(out["met"].to_numpy(), out["members"].to_numpy())
+        out["wilson_low"], out["wilson_high"] = low, high
+        out["members_for_0_05"] = members_needed(low, high)
+        return out[
+            [
+                "year",
+                "target",
+                "probability",
+                "std_error",
+                "members",
+                "met",
+                "wilson_low",
+                "wilson_high",
+                "members_for_0_05",
+            ]
+        ]
 
     def to_dir(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``members``/``statuses`` (Parquet and CSV), ``percentiles.csv``,
@@ -514,7 +616,8 @@ def run_ensemble(
     root = scenario.seed if seed is None else seed
     tasks = []
     for i, ss in enumerate(member_seeds(root, n)):
-        params = sample(scenario.uncertainty, np.random.Generator(np.random.PCG64(ss)))
+        rng = np.random.Generator(np.random.PCG64(ss))
+        params = sample(scenario.uncertainty, rng, scenario.correlations)
         tasks.append(MemberTask(i, scenario, params, ss, tuple(measures)))
     outcomes = execute(run_member, tasks, workers=workers, scheduler=scheduler, progress=progress)
     return collect(outcomes, n=n, seed=root, parameters=tuple(scenario.uncertainty))

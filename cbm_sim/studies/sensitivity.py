@@ -3,9 +3,10 @@
 :func:`tornado` varies one input at a time between its P10 and P90 (the 10 % and 90 %
 quantiles of its distribution, :func:`cbm_sim.studies.ensemble.frozen_distribution`), every other
 input held at its scenario value, and runs each case deterministically with the scenario's
-seed. :func:`sobol` estimates first-order and total Sobol indices with SALib (Saltelli
-sampling, :math:`N(2k+2)` runs for :math:`k` inputs) over the inputs' P1–P99 ranges treated
-as uniform (assumption: SALib's Saltelli scheme needs bounded uniform marginals).
+seed. :func:`sobol_indices` estimates first-order and total Sobol indices with SALib (Saltelli
+design, :math:`N(k+2)` runs for :math:`k` inputs, no second-order terms) over the inputs' own
+distributions (the unit-cube design mapped through each inverse CDF), with bootstrap 95 %
+confidence intervals; the inputs are taken as independent (correlations are not applied).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class _Case:
 def _evaluate(case: _Case) -> list[float]:
     from cbm_sim.results import simulate
 
-    member = apply(case.scenario, case.values)
+    member = apply(case.scenario, case.values, case.scenario.uncertainty)
     wide, _ = summarise(simulate.run(member), measures_for(case.quantity))
     if case.quantity not in wide.columns:
         raise ValueError(f"quantity {case.quantity!r} not in the run summary {list(wide.columns)}")
@@ -145,25 +146,132 @@ def tornado(
     return order.drop(columns="_swing").reset_index(drop=True)
 
 
-def sobol(
+def spread_versus_swings(
+    members: pd.DataFrame, swings: pd.DataFrame, year: int, quantity: str = "output.total"
+) -> dict[str, float | str | bool]:
+    """Compare an ensemble's P10–P90 of ``quantity`` in ``year`` with the tornado's swings.
+
+    An ensemble that samples every input at once should spread at least as wide as the
+    largest one-at-a-time swing (each input from its P10 to its P90, :func:`tornado`) and,
+    for roughly additive effects, about as wide as their root sum of squares.
+
+    Parameters
+    ----------
+    members
+        :attr:`cbm_sim.studies.ensemble.EnsembleResult.members` (``year`` and ``quantity``).
+    swings
+        :func:`tornado` frame of the same scenario, ``quantity`` and ``year``.
+
+    Returns
+    -------
+    dict
+        ``p10, p90, width`` of the ensemble; ``largest_swing`` and its ``largest_input``;
+        ``envelope_low, envelope_high, envelope_width`` (lowest and highest tornado value);
+        ``rss_swing`` (root sum of squared swings); ``covers_largest`` (width ≥ largest
+        swing) and ``covers_envelope`` (width ≥ envelope width). Units of ``quantity``.
+
+    Raises
+    ------
+    ValueError
+        If the ensemble has no member in ``year`` or the tornado has no row of ``year``.
+    """
+    values = members.loc[members["year"] == year, quantity].to_numpy(dtype=np.float64)
+    rows = swings[swings["year"] == year]
+    if values.size == 0 or rows.empty:
+        raise ValueError(
+            f"need ensemble members and tornado rows in {year}; got {values.size} members "
+            f"and {len(rows)} tornado rows"
+        )
+    p10, p90 = np.quantile(values, [0.1, 0.9])
+    swing = (rows["high_value"] - rows["low_value"]).abs().to_numpy(dtype=np.float64)
+    k = int(np.argmax(swing))
+    low = float(min(rows["low_value"].min(), rows["high_value"].min(), rows["base"].iloc[0]))
+    high = float(max(rows["low_value"].max(), rows["high_value"].max(), rows["base"].iloc[0]))
+    width = float(p90 - p10)
+    return {
+        "year": year,
+        "quantity": quantity,
+        "members": int(values.size),
+        "p10": float(p10),
+        "p90": float(p90),
+        "width": width,
+        "largest_swing": float(swing[k]),
+        "largest_input": str(rows["input"].iloc[k]),
+        "envelope_low": low,
+        "envelope_high": high,
+        "envelope_width": high - low,
+        "rss_swing": float(np.sqrt(np.sum(swing**2))),
+        "covers_largest": bool(width >= swing[k]),
+        "covers_envelope": bool(width >= high - low),
+    }
+
+
+SOBOL_COLUMNS = (
+    "year",
+    "input",
+    "S1",
+    "S1_conf",
+    "S1_low",
+    "S1_high",
+    "ST",
+    "ST_conf",
+    "ST_low",
+    "ST_high",
+    "n",
+    "runs",
+)
+"""Columns of :func:`sobol_indices` (``*_conf``: half-width of the bootstrap interval)."""
+
+
+def saltelli_runs(n: int, k: int) -> int:
+    """Simulations of a Saltelli design without second-order terms: :math:`n(k + 2)`."""
+    return n * (k + 2)
+
+
+def sobol_indices(
     scenario: Scenario,
     n: int,
     quantity: str = "total_value",
-    year: int = 2030,
+    years: Sequence[int] = TARGET_YEARS,
     *,
     workers: int | None = None,
     scheduler: str | None = None,
     seed: int | None = None,
+    resamples: int = 500,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """First-order (``S1``) and total (``ST``) Sobol indices of ``quantity`` in ``year``.
+    """First-order and total Sobol indices of ``quantity`` in each of ``years``.
 
-    Runs :math:`n(2k+2)` deterministic simulations (``k`` inputs; ``n`` a power of 2).
+    A Saltelli design (SALib's scrambled Sobol' sequence, :math:`n(k+2)` runs for ``k``
+    inputs, no second-order terms) on the unit cube is mapped through each input's inverse
+    CDF, so the indices are over the inputs' own distributions (not over uniform ranges).
+    Each run is deterministic (the scenario's seed), so the indices apportion the spread due
+    to the uncertain inputs alone. The inputs are treated as **independent**: the Sobol
+    decomposition needs it, so ``scenario.correlations`` are not applied here (an
+    ensemble applies them).
+
+    Parameters
+    ----------
+    scenario
+        Base case; its ``uncertainty`` gives the inputs.
+    n
+        Base sample size, a power of 2 (SALib's Sobol' sequence).
+    quantity, years
+        The summary quantity (plan id or alias) and the years it is read in, e.g. the
+        cluster's output value (元) in 2025 and 2030.
+    resamples
+        Bootstrap resamples of the 95 % confidence intervals (SALib's ``num_resamples``).
 
     Returns
     -------
     pandas.DataFrame
-        ``input, S1, S1_conf, ST, ST_conf`` (95 % bootstrap half-widths).
+        :data:`SOBOL_COLUMNS`, one row per year and input; ``S1_low``/``S1_high`` (and
+        ``ST_*``) are the bootstrap 95 % interval, ``S1 ± S1_conf``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 inputs, ``n`` not a power of 2, or a bad quantity or input.
     """
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
@@ -176,35 +284,91 @@ def sobol(
         raise ValueError(f"Sobol indices need >= 2 uncertain inputs, got {len(names)}")
     if n < 2 or n & (n - 1):
         raise ValueError(f"Sobol base sample n must be a power of 2 >= 2, got {n}")
-    bounds = [
-        list(map(float, frozen_distribution(p, scenario.uncertainty[p]).ppf([0.01, 0.99])))
-        for p in names
-    ]
-    problem = {"num_vars": len(names), "names": names, "bounds": bounds}
+    if resamples < 10:
+        raise ValueError(f"resamples must be >= 10, got {resamples}")
+    yrs = tuple(int(y) for y in years)
+    problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     root = scenario.seed if seed is None else seed
-    x = sobol_sample.sample(problem, n, calc_second_order=False, seed=root)
+    u = np.clip(sobol_sample.sample(problem, n, calc_second_order=False, seed=root), 1e-9, 1 - 1e-9)
+    frozen = [frozen_distribution(p, scenario.uncertainty[p]) for p in names]
+    x = np.column_stack([f.ppf(u[:, j]) for j, f in enumerate(frozen)])
     cases = [
-        _Case(scenario, dict(zip(names, map(float, row), strict=True)), metric, (year,))
-        for row in x
+        _Case(scenario, dict(zip(names, map(float, row), strict=True)), metric, yrs) for row in x
     ]
-    y = np.array(
-        [
-            v[0]
-            for v in execute(
-                _evaluate, cases, workers=workers, scheduler=scheduler, progress=progress
+    values = np.array(
+        execute(_evaluate, cases, workers=workers, scheduler=scheduler, progress=progress)
+    )
+    frames = []
+    for j, year in enumerate(yrs):
+        res = sobol_analyze.analyze(
+            problem, values[:, j], calc_second_order=False, num_resamples=resamples, seed=root
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "year": year,
+                    "input": names,
+                    "S1": res["S1"],
+                    "S1_conf": res["S1_conf"],
+                    "S1_low": res["S1"] - res["S1_conf"],
+                    "S1_high": res["S1"] + res["S1_conf"],
+                    "ST": res["ST"],
+                    "ST_conf": res["ST_conf"],
+                    "ST_low": res["ST"] - res["ST_conf"],
+                    "ST_high": res["ST"] + res["ST_conf"],
+                    "n": n,
+                    "runs": len(cases),
+                }
             )
-        ]
-    )
-    res = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=root)
-    return pd.DataFrame(
-        {
-            "input": names,
-            "S1": res["S1"],
-            "S1_conf": res["S1_conf"],
-            "ST": res["ST"],
-            "ST_conf": res["ST_conf"],
-        }
-    )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out["metric"] = metric
+    return out.sort_values(["year", "ST"], ascending=[True, False]).reset_index(drop=True)
 
 
-__all__ = ["MEASURES", "QUANTITY_ALIASES", "resolve_quantity", "sobol", "tornado"]
+def sobol(
+    scenario: Scenario,
+    n: int,
+    quantity: str = "total_value",
+    year: int = 2030,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """First-order (``S1``) and total (``ST``) Sobol indices of ``quantity`` in one ``year``.
+
+    :func:`sobol_indices` for one year, in the order of ``scenario.uncertainty``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``input, S1, S1_conf, ST, ST_conf`` (95 % bootstrap half-widths).
+    """
+    got = sobol_indices(
+        scenario,
+        n,
+        quantity,
+        (year,),
+        workers=workers,
+        scheduler=scheduler,
+        seed=seed,
+        progress=progress,
+    )
+    order = {p: i for i, p in enumerate(scenario.uncertainty)}
+    got = got.sort_values("input", key=lambda s: s.map(order)).reset_index(drop=True)
+    return got[["input", "S1", "S1_conf", "ST", "ST_conf"]]
+
+
+__all__ = [
+    "MEASURES",
+    "QUANTITY_ALIASES",
+    "SOBOL_COLUMNS",
+    "resolve_quantity",
+    "saltelli_runs",
+    "sobol",
+    "sobol_indices",
+    "spread_versus_swings",
+    "tornado",
+]

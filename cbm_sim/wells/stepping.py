@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from cbm_sim import units
+from cbm_sim import bounds, units
 from cbm_sim.scenario.model import TypeCurveScaling, WellReliability
 from cbm_sim.wells import decline, history, typecurves
 from cbm_sim.wells.population import DOWN, WELL_TYPES, WellPopulation
@@ -94,6 +94,10 @@ def eur_by_block(pop: WellPopulation, n_blocks: int) -> FloatArray:
     return booked
 
 
+T_INCLINE_MAX = bounds.BOUNDS["t_incline"].hi
+"""Longest incline period a well may have [days] (:mod:`cbm_sim.bounds`)."""
+
+
 def new_well_sampler(
     scaling: TypeCurveScaling,
     rng: np.random.Generator,
@@ -120,7 +124,9 @@ def new_well_sampler(
         p = {k: np.asarray(p[k], dtype=np.float64) for k in PARAMS}
         p["qi"] = p["qi"] * scaling.peak_rate_scale
         p["q_start"] = np.minimum(p["q_start"] * scaling.peak_rate_scale, p["qi"])
-        p["t_incline"] = p["t_incline"] * scaling.incline_days_scale
+        # Scaled scatter stays inside the bound of t_incline, as the unscaled scatter does
+        # (cbm_sim.wells.typecurves clips it): a long-incline draw is not an invalid well.
+        p["t_incline"] = np.minimum(p["t_incline"] * scaling.incline_days_scale, T_INCLINE_MAX)
         p["di"] = p["di"] * scaling.decline_scale
         p["d_term"] = np.minimum(p["d_term"] * scaling.decline_scale, p["di"])
         return p

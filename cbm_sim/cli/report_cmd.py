@@ -12,17 +12,35 @@ from rich.console import Console
 if TYPE_CHECKING:
     from cbm_sim.results.frames import Results
 
-from cbm_sim.cli.app import _debug_option, _reported, main
+from cbm_sim.cli.app import _debug_option, _no_verify_option, _reported, main
 from cbm_sim.cli.run_cmd import _simulate
 
 
-def _load_results(source: Path, console: Console) -> Results:
-    """Results from a ``run -o`` directory, or from running a scenario file."""
+def _load_results(source: Path, console: Console, *, verify: bool = True) -> Results:
+    """Results from a ``run -o`` directory (verified unless ``verify`` is false), or from
+    running a scenario file.
+
+    Raises
+    ------
+    DamagedRunError
+        If the directory fails verification, or lacks ``scenario.yaml``: the valuation needs
+        the run's own prices, and the defaults would silently value it at other prices.
+    """
     from cbm_sim.results.frames import Results as _Results
+    from cbm_sim.results.integrity import DamagedRunError
     from cbm_sim.scenario.files import load_scenario
 
     if source.is_dir():
-        return _Results.from_parquet(source)  # with the run's scenario.yaml: its prices
+        if verify:
+            from cbm_sim.results.integrity import verify as verify_folder
+
+            verify_folder(source, require=("scenario.yaml",))
+        if not (source / "scenario.yaml").is_file():
+            raise DamagedRunError(
+                f"{source / 'scenario.yaml'}: missing; the report values the run at the "
+                "prices of its own scenario and will not guess them"
+            )
+        return _Results.from_parquet(source, verify=False)  # verified above
     return _simulate(load_scenario(source), console)
 
 
@@ -61,9 +79,15 @@ def _load_ensemble(directory: Path):
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="An `cbm-sim ensemble -o` directory: adds fan charts and target probabilities.",
 )
+@_no_verify_option
 @_debug_option
 def report_command(
-    source: Path, output: Path, lang: str, ensemble_dir: Path | None, debug: bool
+    source: Path,
+    output: Path,
+    lang: str,
+    ensemble_dir: Path | None,
+    no_verify: bool,
+    debug: bool,
 ) -> None:
     """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
     console = Console(stderr=True)
@@ -71,7 +95,7 @@ def report_command(
     with _reported(debug):
         from cbm_sim.report.pdf import write_report
 
-        results = _load_results(source, console)
+        results = _load_results(source, console, verify=not no_verify)
         output.parent.mkdir(parents=True, exist_ok=True)
         path = write_report(results, output, lang=lang, ensemble=ensemble)
         click.echo(f"wrote {path}")

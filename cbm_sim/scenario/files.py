@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from cbm_sim.scenario import reading
+from cbm_sim.scenario import reading, runsize
 from cbm_sim.scenario.model import FieldError, Scenario
 
 
@@ -277,7 +277,12 @@ def _explain(err: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
 
 def _validate(data: dict[str, Any], located: _Located) -> Scenario:
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
+        runsize.check(scenario)
+        return scenario
+    except runsize.RunTooLargeError as exc:
+        node, path = located.find(exc.loc)
+        raise ScenarioError([Problem(node.file, node.line, path, str(exc))]) from None
     except ValidationError as exc:
         problems = []
         errors = exc.errors()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from cbm_sim import units
+from cbm_sim import bounds, units
 from cbm_sim.scenario.model import TypeCurveScaling, WellReliability
 from cbm_sim.wells import decline, history, typecurves
 from cbm_sim.wells.population import DOWN, WELL_TYPES, WellPopulation
@@ -97,7 +97,10 @@ def new_well_sampler(
         p = {k: np.asarray(p[k], dtype=np.float64) for k in PARAMS}
         p["qi"] = p["qi"] * scaling.peak_rate_scale
         p["q_start"] = np.minimum(p["q_start"] * scaling.peak_rate_scale, p["qi"])
-        p["t_incline"] = p["t_incline"] * scaling.incline_days_scale
+        # scaled, then clipped to the bound as the type curve clips its scatter (typecurves.py)
+        p["t_incline"] = np.minimum(
+            p["t_incline"] * scaling.incline_days_scale, bounds.BOUNDS["t_incline"].hi
+        )
         p["di"] = p["di"] * scaling.decline_scale
         p["d_term"] = np.minimum(p["d_term"] * scaling.decline_scale, p["di"])
         return p

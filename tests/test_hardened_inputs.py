@@ -288,12 +288,12 @@ def test_a_run_too_large_for_the_machine_is_refused_with_its_estimate(
     Path("s.yaml").write_text(
         "name: x\nhorizon: {end: 2050-12-31}\ndrilling:\n  blocks:\n" + blocks, encoding="utf-8"
     )
+    size = runsize.estimate(load_scenario(Path("s.yaml")))  # fits this machine
     monkeypatch.setattr(runsize, "MAX_RUN_BYTES", 1e9)  # a 1 GB machine
     result = CliRunner().invoke(main, ["validate", "s.yaml"])
     assert result.exit_code == 2
     assert result.output.startswith("s.yaml:5: drilling.blocks.mabi: run too large")
     assert "900,000 planned new wells" in result.output and "GB of memory" in result.output
-    size = runsize.estimate(load_scenario(Path("s.yaml")))
     assert size.planned_wells == 3 * 10000 * 30  # 2021..2050, held flat
     assert size.memory_bytes == pytest.approx(
         runsize.BASE_BYTES

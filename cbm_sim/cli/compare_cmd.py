@@ -54,7 +54,13 @@ def _targets_of(source: Path, console: Console, *, verify: bool = True) -> tuple
             raise integrity.DamagedRunError(f"{csv}: unreadable ({exc})") from None
         lacking = [c for c in _COMPARED if c not in frame.columns]
         numeric = ("year", "target", "simulated", "gap_pct")
-        wrong = [c for c in numeric if c in frame.columns and frame[c].dtype == object]
+        wrong = [
+            c
+            for c in numeric
+            if c in frame.columns
+            and not frame.empty
+            and not pd.api.types.is_numeric_dtype(frame[c])
+        ]
         if lacking or wrong:
             what = f"lacks columns {lacking}" if lacking else f"non-numeric columns {wrong}"
             raise integrity.DamagedRunError(f"{csv}: {what}")

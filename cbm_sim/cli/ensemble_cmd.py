@@ -11,7 +11,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from cbm_sim.studies.ensemble import EnsembleResult
 
-from cbm_sim.cli.app import main
+from cbm_sim.cli.app import _reported, main
 
 # -- uncertainty: the study modules (scipy, dask) are imported only when a command runs --
 
@@ -54,30 +54,54 @@ def ensemble_command(
     total target; writes members, statuses, percentiles.csv, probabilities.csv, failures.csv
     (and tornado.csv with --tornado) into OUT.
     """
+    from pathlib import Path
+
     from rich.console import Console
     from rich.progress import Progress as Bar
 
+    from cbm_sim.results.rundir import check_target
     from cbm_sim.scenario import load_scenario
-    from cbm_sim.studies.ensemble import run_ensemble
+    from cbm_sim.studies import journal
+    from cbm_sim.studies.ensemble import MEASURES, run_ensemble
 
-    scenario = load_scenario(scenario_file)
-    console = Console(stderr=True)
-    with Bar(console=console, transient=True) as bar:
-        task = bar.add_task(f"ensemble of {n}", total=1.0)
-        result = run_ensemble(
-            scenario,
-            n,
-            workers=workers,
-            scheduler=scheduler,
-            seed=seed,
-            progress=lambda f: bar.update(task, completed=f),
-        )
-    out_dir = result.to_dir(out, overwrite=overwrite)
-    if with_tornado:
-        from cbm_sim.studies.sensitivity import tornado
+    with _reported(False):
+        scenario = load_scenario(scenario_file)
+        out_dir = Path(out)
+        check_target(out_dir, overwrite=overwrite)  # before any member runs, not after
+        root = scenario.seed if seed is None else seed
+        kept = journal.journal_dir(out_dir, scenario, root, MEASURES)
+        console = Console(stderr=True)
+        try:
+            with Bar(console=console, transient=True) as bar:
+                task = bar.add_task(f"ensemble of {n}", total=1.0)
+                result = run_ensemble(
+                    scenario,
+                    n,
+                    workers=workers,
+                    scheduler=scheduler,
+                    seed=root,
+                    progress=lambda f: bar.update(task, completed=f),
+                    journal=kept,
+                )
+        except BaseException:
+            if kept.is_dir():
+                click.echo(
+                    f"{len(list(kept.glob('member-*.json')))} finished members kept in {kept}; "
+                    "the same command resumes from them",
+                    err=True,
+                )
+            raise
 
-        years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
-        tornado(scenario, years=years, workers=1).to_csv(out_dir / "tornado.csv", index=False)
+        def add_tornado(stage: Path) -> None:
+            if with_tornado:
+                from cbm_sim.studies.sensitivity import tornado
+
+                years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
+                frame = tornado(scenario, years=years, workers=1)
+                frame.to_csv(stage / "tornado.csv", index=False)
+
+        result.to_dir(out_dir, overwrite=overwrite, extra=add_tornado)
+        journal.remove(kept)
     _print_ensemble_summary(result, Console())
     click.echo(
         f"{len(result.members['member'].unique())} of {n} members ran, "

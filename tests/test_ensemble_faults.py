@@ -1,0 +1,166 @@
+"""Ensembles under faults (issue #18): the output folder checked before any member runs and
+replaced atomically; members journaled as they finish and resumed; dead workers retried with
+the undisturbed result; a scheduler without workers or out of reach fails within its timeout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from cbm_sim.cli import main
+from cbm_sim.results import integrity
+from cbm_sim.scenario.model import Distribution, Horizon, Scenario
+from cbm_sim.studies import ensemble, journal
+from cbm_sim.studies.ensemble import SchedulerError, execute, run_ensemble
+
+SCENARIO = Scenario(
+    name="faults",
+    horizon=Horizon(end=dt.date(2021, 12, 31), step_days=30),
+    uncertainty={
+        "type_curves.peak_rate_scale": Distribution(dist="uniform", low=0.8, high=1.2),
+    },
+)
+YAML = (
+    "name: faults\nhorizon: {start: 2021-01-01, end: 2025-12-31, step_days: 30}\n"
+    "uncertainty:\n  type_curves.peak_rate_scale: {dist: uniform, low: 0.8, high: 1.2}\n"
+)
+PRODUCTION = ("production",)
+
+
+def test_output_folder_is_checked_before_any_member_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "s.yaml").write_text(YAML, encoding="utf-8")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious", encoding="utf-8")
+    ran = []
+    monkeypatch.setattr(ensemble, "run_member", lambda task: ran.append(task))
+    for extra in ([], ["--overwrite"]):
+        args = ["ensemble", str(tmp_path / "s.yaml"), "-n", "2", "--workers", "1", "-o", str(mine)]
+        result = CliRunner().invoke(main, [*args, *extra])
+        assert result.exit_code == 2, result.output
+        assert "exists" in result.output or "not a cbm-sim run directory" in result.output
+    assert ran == [] and (mine / "notes.txt").read_text(encoding="utf-8") == "precious"
+
+
+@pytest.mark.slow
+def test_overwrite_replaces_the_folder_whole(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(YAML, encoding="utf-8")
+    out = tmp_path / "ens"
+    base = ["ensemble", str(tmp_path / "s.yaml"), "-n", "2", "--workers", "1", "-o", str(out)]
+    first = CliRunner().invoke(main, [*base, "--tornado"])
+    assert first.exit_code == 0, first.output
+    assert (out / "tornado.csv").is_file()
+    integrity.verify(out)
+    again = CliRunner().invoke(main, base)
+    assert again.exit_code == 2 and "--overwrite" in again.output
+    second = CliRunner().invoke(main, [*base, "--overwrite", "--seed", "7"])
+    assert second.exit_code == 0, second.output
+    assert not (out / "tornado.csv").exists()  # the old seed's tornado does not survive
+    assert integrity.verify(out)["seed"] == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ens", "s.yaml"]  # no leftovers
+
+
+def test_a_failed_ensemble_keeps_its_members_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    undisturbed = run_ensemble(SCENARIO, 4, workers=1, seed=3, measures=PRODUCTION)
+    kept = tmp_path / ".ens.members-x"
+
+    def die_after_two(fraction: float) -> None:
+        if fraction >= 0.5:
+            raise KeyboardInterrupt  # Ctrl-C (or a lost scheduler) half-way
+
+    with pytest.raises(KeyboardInterrupt):
+        run_ensemble(
+            SCENARIO, 4, workers=1, seed=3, measures=PRODUCTION, journal=kept,
+            progress=die_after_two,
+        )  # fmt: skip
+    assert sorted(journal.read_members(kept)) == [0, 1]
+    ran: list[int] = []
+    real = ensemble.run_member
+
+    def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
+        ran.append(task.index)
+        return real(task)
+
+    monkeypatch.setattr(ensemble, "run_member", counting)
+    resumed = run_ensemble(SCENARIO, 4, workers=1, seed=3, measures=PRODUCTION, journal=kept)
+    assert ran == [2, 3]  # only the members not yet finished
+    pd.testing.assert_frame_equal(resumed.members, undisturbed.members)
+    pd.testing.assert_frame_equal(resumed.failures, undisturbed.failures)
+
+
+def test_an_unreachable_scheduler_fails_within_its_timeout() -> None:
+    started = time.monotonic()
+    with pytest.raises(SchedulerError, match=r"cannot reach the Dask scheduler at tcp://127\.0"):
+        execute(abs, [1, 2], scheduler="tcp://127.0.0.1:9", timeout_s=2.0)
+    assert time.monotonic() - started < 30.0
+
+
+@pytest.mark.slow
+def test_a_scheduler_without_workers_fails_within_its_timeout() -> None:
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:
+        started = time.monotonic()
+        with pytest.raises(SchedulerError, match="has no workers"):
+            execute(abs, [1, 2], scheduler=cluster.scheduler_address, timeout_s=2.0)
+        assert time.monotonic() - started < 30.0
+
+
+@pytest.mark.slow
+def test_a_task_that_kills_its_worker_is_retried(tmp_path: Path) -> None:
+    import dask
+    from dask.distributed import LocalCluster
+
+    marker = str(tmp_path / "died-once")
+
+    def dies_once(x: int) -> int:
+        if x == 1 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(1)  # the worker process dies under the task
+        return x * 10
+
+    # allowed-failures 0: the first death is a KilledWorker, which execute() retries
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+    ):
+        got = execute(dies_once, [0, 1, 2], scheduler=cluster.scheduler_address, timeout_s=60)
+    assert got == [0, 10, 20] and os.path.exists(marker)
+
+
+@pytest.mark.slow
+def test_killing_a_worker_mid_ensemble_gives_the_undisturbed_members() -> None:
+    from dask.distributed import Client, LocalCluster
+
+    undisturbed = run_ensemble(SCENARIO, 6, workers=1, seed=5, measures=PRODUCTION)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        pids = list(client.run(os.getpid).values())
+        killed: list[int] = []
+
+        def kill_one(fraction: float) -> None:
+            if not killed:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+        result = run_ensemble(
+            SCENARIO, 6, scheduler=cluster.scheduler_address, seed=5, measures=PRODUCTION,
+            progress=kill_one, timeout_s=60,
+        )  # fmt: skip
+    assert killed
+    pd.testing.assert_frame_equal(result.members, undisturbed.members)
+    assert result.failures.empty

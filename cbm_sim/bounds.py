@@ -257,6 +257,15 @@ register(
 )
 register(
     Bound(
+        "share",
+        0.0,
+        1.0,
+        "fraction",
+        "a share of a whole (e.g. the usable share of drained mine gas)",
+    )
+)
+register(
+    Bound(
         "wells_per_block_year",
         0.0,
         5000.0,

@@ -71,10 +71,14 @@ def _bounded(name: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _bounded_path(name: str) -> AfterValidator:
-    """Validator of every value of a time path against the bound ``name``."""
+def _bounded_path(name: str, *, allow_empty: bool = False) -> AfterValidator:
+    """Validator of every value of a time path against the bound ``name``; a path is
+    interpolated, so it needs a value unless empty has a meaning (``allow_empty``: no wells,
+    no cap)."""
 
     def check(path: dict[int, float]) -> dict[int, float]:
+        if not path and not allow_empty:
+            raise ValueError("expected at least one {year: value} entry, got {}")
         for year, value in path.items():
             try:
                 bounds.check(name, value)
@@ -134,8 +138,8 @@ YearPath = Annotated[
 ]
 """``{year: value}``; linear between stated years, flat outside."""
 NonNegPath = Annotated[YearPath, AfterValidator(_nonnegative_path)]
-SharePath = Annotated[YearPath, AfterValidator(_share_path)]
-WellsPath = Annotated[NonNegPath, _bounded_path("wells_per_block_year")]
+SharePath = Annotated[YearPath, AfterValidator(_share_path), _bounded_path("share")]
+WellsPath = Annotated[NonNegPath, _bounded_path("wells_per_block_year", allow_empty=True)]
 """Wells spudded per year in one block."""
 VolumePath = Annotated[NonNegPath, _bounded_path("gas_volume_1e8_m3_per_year")]
 """An annual gas volume [亿m³/yr]."""
@@ -358,7 +362,9 @@ class Pipelines(Model):
     # assumption: at most 200 lines, 28x the 7 of 2021 (plan ch1 §2 四).
     lines: list[PipelineLine] = Field(default_factory=_pipelines_2021, max_length=200)
     # plan ch4 §2 二: 外输 ≤30 (2025) and ≤20 (2030) 亿m³; none before (empty = no cap).
-    outbound_cap_1e8_m3_per_year: VolumePath = Field(default_factory=dict)
+    outbound_cap_1e8_m3_per_year: Annotated[
+        NonNegPath, _bounded_path("gas_volume_1e8_m3_per_year", allow_empty=True)
+    ] = Field(default_factory=dict)
 
 
 class StorageProject(Model):

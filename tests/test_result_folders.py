@@ -26,6 +26,7 @@ from cbm_sim.results.rundir import OUTPUT_FILES, clean_stale, staged_directory
 
 SHORT = "name: short\nhorizon: {end: 2022-12-31, step_days: 30}\n"
 _MAIN = "import sys; from cbm_sim.__main__ import main; sys.exit(main())"
+_READY = "import cbm_sim.__main__, sys; sys.stderr.write('ready\\n'); sys.stderr.flush(); "
 
 
 @pytest.fixture(scope="module")
@@ -161,9 +162,10 @@ def test_stale_staging_folders_of_dead_runs_are_removed(tmp_path: Path) -> None:
     assert json.loads((final / "meta.json").read_text()) == {"old": True}
 
 
-def _cli(*args: str, **kw: object) -> subprocess.Popen[bytes]:
+def _cli(*args: str, ready: bool = False, **kw: object) -> subprocess.Popen[bytes]:
+    code = _READY + _MAIN if ready else _MAIN
     return subprocess.Popen(
-        [sys.executable, "-c", _MAIN, *args],
+        [sys.executable, "-c", code, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         **kw,  # type: ignore[arg-type]
@@ -174,8 +176,11 @@ def _cli(*args: str, **kw: object) -> subprocess.Popen[bytes]:
 def test_ctrl_c_at_any_moment_exits_130_without_traceback(tmp_path: Path) -> None:
     scenario = tmp_path / "short.yaml"
     scenario.write_text(SHORT, encoding="utf-8")
-    for delay in (0.05, 0.5, 1.5):  # while importing, loading, running
-        proc = _cli("run", str(scenario), "-o", str(tmp_path / "out"), "--overwrite")
+    interrupted: list[float] = []
+    for delay in (0.1, 0.4, 1.0, 2.5):  # while importing, loading, running
+        # the interpreter's own start-up (site) is before any of our code: signal after it
+        proc = _cli("run", str(scenario), "-o", str(tmp_path / "out"), "--overwrite", ready=True)
+        assert proc.stderr is not None and proc.stderr.readline() == b"ready\n"
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -184,6 +189,8 @@ def test_ctrl_c_at_any_moment_exits_130_without_traceback(tmp_path: Path) -> Non
             continue  # finished before the signal
         assert proc.returncode == 130, text
         assert "interrupted" in text and "Traceback" not in text, text
+        interrupted.append(delay)
+    assert len(interrupted) >= 2, interrupted  # the signals did land inside runs
 
 
 @pytest.mark.slow

@@ -170,8 +170,9 @@ _year = st.integers(min_value=1990, max_value=2100)
     name=_name,
     seed=st.integers(min_value=0, max_value=2**63 - 1),
     step=st.integers(min_value=1, max_value=31),
-    lng_demand=st.dictionaries(_year, _finite, max_size=5),
-    share=st.dictionaries(_year, st.floats(min_value=0.0, max_value=1.0), max_size=5),
+    # an interpolated path needs at least one entry (issue #18: {} crashed the run)
+    lng_demand=st.dictionaries(_year, _finite, min_size=1, max_size=5),
+    share=st.dictionaries(_year, st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=5),
     capacity=st.floats(min_value=1e-3, max_value=20000.0),
     commissioned=st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2030, 12, 31)),
 )

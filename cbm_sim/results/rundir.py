@@ -4,7 +4,13 @@ Everything is written into a temporary directory beside ``DIR`` and renamed into
 when the whole run has succeeded, so a failed or interrupted run leaves no partial results
 (and, with ``--overwrite``, the previous results stay in place until the new ones are
 complete). The files, columns and units are listed in :data:`OUTPUT_FILES` and documented in
-the README ("Output contract").
+the README ("Output contract"); ``meta.json`` holds the SHA-256 of every file
+(:mod:`~cbm_sim.results.integrity`), checked by every reader.
+
+Staging folders are named ``.<name>.partial-<id>-<pid>@<host>`` (and, during the swap of an
+``--overwrite``, ``.<name>.old-<id>-<pid>@<host>``): a process killed with SIGKILL cannot
+clean up, so the next run into the same place removes the ones whose process is gone
+(:func:`clean_stale`).
 """
 
 from __future__ import annotations

@@ -366,3 +366,13 @@ def test_edges_of_the_accepted_domain_run_to_finite_results(case: str) -> None:
     assert isinstance(scenario.horizon, Horizon)
     results = simulate.run(scenario)  # check_sane inside: no NaN, balance closed
     assert np.isfinite(results.annual["value"].to_numpy()).all()
+
+
+def test_the_new_bounds_reach_the_json_schema() -> None:
+    defs = Scenario.model_json_schema()["$defs"]
+    mtbf = defs["Reliability"]["properties"]["mean_days_between_failures"]
+    assert (mtbf["minimum"], mtbf["maximum"]) == (1.0, 36525.0)
+    wells = defs["BlockProgramme"]["properties"]["vertical_wells_per_year"]
+    assert wells["additionalProperties"]["maximum"] == 5000.0
+    incline = defs["TypeCurveScaling"]["properties"]["incline_days_scale"]
+    assert (incline["exclusiveMinimum"], incline["maximum"]) == (0.0, 5.0)

@@ -89,6 +89,18 @@ def _bounded_path(name: str, *, allow_empty: bool = False) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _schema(name: str, *, path: bool = False) -> Any:
+    """JSON-Schema limits of the bound ``name`` (for editors), of a number or of every value
+    of a ``{year: value}`` path."""
+    b = bounds.BOUNDS[name]
+    limits = {
+        "exclusiveMinimum" if b.lo_open else "minimum": b.lo,
+        "exclusiveMaximum" if b.hi_open else "maximum": b.hi,
+    }
+    extra = {"additionalProperties": {"type": "number", **limits}} if path else limits
+    return Field(json_schema_extra=extra)
+
+
 def _year_in(name: str, field: str) -> AfterValidator:
     """Validator of a year (an int) against the bound ``name``."""
 
@@ -138,10 +150,20 @@ YearPath = Annotated[
 ]
 """``{year: value}``; linear between stated years, flat outside."""
 NonNegPath = Annotated[YearPath, AfterValidator(_nonnegative_path)]
-SharePath = Annotated[YearPath, AfterValidator(_share_path), _bounded_path("share")]
-WellsPath = Annotated[NonNegPath, _bounded_path("wells_per_block_year", allow_empty=True)]
+SharePath = Annotated[
+    YearPath, AfterValidator(_share_path), _bounded_path("share"), _schema("share", path=True)
+]
+WellsPath = Annotated[
+    NonNegPath,
+    _bounded_path("wells_per_block_year", allow_empty=True),
+    _schema("wells_per_block_year", path=True),
+]
 """Wells spudded per year in one block."""
-VolumePath = Annotated[NonNegPath, _bounded_path("gas_volume_1e8_m3_per_year")]
+VolumePath = Annotated[
+    NonNegPath,
+    _bounded_path("gas_volume_1e8_m3_per_year"),
+    _schema("gas_volume_1e8_m3_per_year", path=True),
+]
 """An annual gas volume [亿m³/yr]."""
 
 
@@ -238,7 +260,9 @@ class TypeCurveScaling(Model):
     """Multipliers applied to the packaged type curves (1 = as published/calibrated)."""
 
     peak_rate_scale: float = Field(1.0, gt=0, le=10)
-    incline_days_scale: Annotated[float, _bounded("incline_days_scale")] = Field(1.0)
+    incline_days_scale: Annotated[
+        float, _bounded("incline_days_scale"), _schema("incline_days_scale")
+    ] = Field(1.0)
     decline_scale: float = Field(1.0, gt=0, le=10)
 
 
@@ -266,12 +290,12 @@ class MineGas(Model):
         default_factory=lambda: {2021: 3.30, 2025: 2.88, 2030: 3.67}
     )
     # plan ch1 §2 七 (31 plants, 621.1 MW); ch4 §3 六 (36 plants, 76.26万kW).
-    power_capacity_mw: Annotated[NonNegPath, _bounded_path("power_capacity_mw")] = Field(
-        default_factory=lambda: {2021: 621.1, 2025: 762.6}
-    )
-    power_plants: Annotated[NonNegPath, _bounded_path("power_plants")] = Field(
-        default_factory=lambda: {2021: 31, 2025: 36}
-    )
+    power_capacity_mw: Annotated[
+        NonNegPath, _bounded_path("power_capacity_mw"), _schema("power_capacity_mw", path=True)
+    ] = Field(default_factory=lambda: {2021: 621.1, 2025: 762.6})
+    power_plants: Annotated[
+        NonNegPath, _bounded_path("power_plants"), _schema("power_plants", path=True)
+    ] = Field(default_factory=lambda: {2021: 31, 2025: 36})
     # plan ch1 §2 七: 9.05 亿m³ for 33.68 亿kWh in 2021.
     power_gas_m3_per_kwh: float = Field(9.05 / 33.68, gt=0, le=2)
     # assumption: availability of gas-engine plants ~90 % (maintenance, grid limits).
@@ -282,9 +306,13 @@ class Reliability(Model):
     """Random outages and planned maintenance of one facility."""
 
     # assumption: an LNG train/CNG mother station trips about every 4 months...
-    mean_days_between_failures: Annotated[float, _bounded("facility_mtbf_days")] = Field(120.0)
+    mean_days_between_failures: Annotated[
+        float, _bounded("facility_mtbf_days"), _schema("facility_mtbf_days")
+    ] = Field(120.0)
     # ...and is back within days (lognormal repair time).
-    mean_repair_days: Annotated[float, _bounded("facility_repair_days")] = Field(3.0)
+    mean_repair_days: Annotated[
+        float, _bounded("facility_repair_days"), _schema("facility_repair_days")
+    ] = Field(3.0)
     repair_days_cv: float = Field(0.5, ge=0, le=5)
     # assumption: one planned shutdown a year in the low-demand season.
     maintenance_days_per_year: float = Field(7.0, ge=0, le=180)
@@ -327,9 +355,11 @@ class LNG(Model):
     # assumption: at most 200 plants, 25x the 8 of 2021 (plan ch1 §2 四): bounds the run size.
     plants: list[LNGPlant] = Field(default_factory=_lng_2021, max_length=200)
     # plan ch1 §2 四: 84.37 万t made in 2021 (market-limited: plants ran at ~55 %).
-    demand_1e4_t_per_year: Annotated[NonNegPath, _bounded_path("lng_demand_1e4_t_per_year")] = (
-        Field(default_factory=lambda: {2021: 84.37})
-    )
+    demand_1e4_t_per_year: Annotated[
+        NonNegPath,
+        _bounded_path("lng_demand_1e4_t_per_year"),
+        _schema("lng_demand_1e4_t_per_year", path=True),
+    ] = Field(default_factory=lambda: {2021: 84.37})
     # plan ch1 §2 四: 13.08 亿m³ for 84.37 万t (see units.LNG_FEED_M3_PER_T).
     feed_gas_m3_per_t: float = Field(units.LNG_FEED_M3_PER_T, gt=500, le=3000)
 
@@ -363,7 +393,9 @@ class Pipelines(Model):
     lines: list[PipelineLine] = Field(default_factory=_pipelines_2021, max_length=200)
     # plan ch4 §2 二: 外输 ≤30 (2025) and ≤20 (2030) 亿m³; none before (empty = no cap).
     outbound_cap_1e8_m3_per_year: Annotated[
-        NonNegPath, _bounded_path("gas_volume_1e8_m3_per_year", allow_empty=True)
+        NonNegPath,
+        _bounded_path("gas_volume_1e8_m3_per_year", allow_empty=True),
+        _schema("gas_volume_1e8_m3_per_year", path=True),
     ] = Field(default_factory=dict)
 
 
@@ -409,13 +441,15 @@ class Residential(Model):
     """Residential gas (民生): people supplied × use per person."""
 
     # plan ch4 §3 一: 240 万 people (2025), 260 万 (2030). 2021: assumption, see plan scenario.
-    people_1e4: Annotated[NonNegPath, _bounded_path("people_1e4")] = Field(
-        default_factory=lambda: {2021: 196.0, 2025: 240.0, 2030: 260.0}
-    )
+    people_1e4: Annotated[
+        NonNegPath, _bounded_path("people_1e4"), _schema("people_1e4", path=True)
+    ] = Field(default_factory=lambda: {2021: 196.0, 2025: 240.0, 2030: 260.0})
     # plan ch4 §3 一: 2.73 亿m³ / 240 万 = 113.75 m³ (2025); 3.0 / 260 = 115.4 (2030).
-    use_m3_per_person_year: Annotated[NonNegPath, _bounded_path("use_m3_per_person_year")] = Field(
-        default_factory=lambda: {2021: 113.75, 2025: 113.75, 2030: 115.38}
-    )
+    use_m3_per_person_year: Annotated[
+        NonNegPath,
+        _bounded_path("use_m3_per_person_year"),
+        _schema("use_m3_per_person_year", path=True),
+    ] = Field(default_factory=lambda: {2021: 113.75, 2025: 113.75, 2030: 115.38})
     # assumption: heating-season peak ~2.2× the mean in northern Chinese cities.
     winter_peak_ratio: float = Field(2.2, ge=1.0, le=4.0)
 

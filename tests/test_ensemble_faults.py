@@ -164,3 +164,19 @@ def test_killing_a_worker_mid_ensemble_gives_the_undisturbed_members() -> None:
     assert killed
     pd.testing.assert_frame_equal(result.members, undisturbed.members)
     assert result.failures.empty
+
+
+@pytest.mark.slow
+def test_report_refuses_an_edited_ensemble_folder(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(YAML, encoding="utf-8")
+    out = tmp_path / "ens"
+    args = ["ensemble", str(tmp_path / "s.yaml"), "-n", "2", "--workers", "1", "-o", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    with (out / "percentiles.csv").open("a", encoding="utf-8") as handle:
+        handle.write("2025,output.total,元,1,2,3\n")
+    result = CliRunner().invoke(
+        main,
+        ["report", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "r.pdf"), "--ensemble", str(out)],
+    )
+    assert result.exit_code == 2
+    assert "percentiles.csv: SHA-256 differs from meta.json" in result.output

@@ -44,8 +44,9 @@ def _load_results(source: Path, console: Console, *, verify: bool = True) -> Res
     return _simulate(load_scenario(source), console)
 
 
-def _load_ensemble(directory: Path):
+def _load_ensemble(directory: Path, *, verify: bool = True):
     from cbm_sim.report.charts import EnsembleFrames
+    from cbm_sim.results import integrity
 
     missing = [n for n in ("percentiles.csv", "probabilities.csv") if not (directory / n).is_file()]
     if missing:
@@ -53,6 +54,11 @@ def _load_ensemble(directory: Path):
             f"{directory} is not a cbm-sim ensemble directory (missing {', '.join(missing)})",
             param_hint="--ensemble",
         )
+    if verify and (directory / integrity.META).is_file():
+        try:
+            integrity.verify(directory, require=("percentiles.csv", "probabilities.csv"))
+        except integrity.DamagedRunError as exc:
+            raise click.BadParameter(str(exc), param_hint="--ensemble") from None
     tornado = directory / "tornado.csv"
     return EnsembleFrames(
         percentiles=pd.read_csv(directory / "percentiles.csv"),
@@ -91,7 +97,9 @@ def report_command(
 ) -> None:
     """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
     console = Console(stderr=True)
-    ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
+    ensemble = (
+        _load_ensemble(ensemble_dir, verify=not no_verify) if ensemble_dir is not None else None
+    )
     with _reported(debug):
         from cbm_sim.report.pdf import write_report
 

@@ -22,7 +22,12 @@ import cbm_sim
 from cbm_sim.cli import main
 from cbm_sim.results import integrity
 from cbm_sim.results.frames import Results
-from cbm_sim.results.rundir import OUTPUT_FILES, clean_stale, staged_directory
+from cbm_sim.results.rundir import (
+    OUTPUT_FILES,
+    OutputExistsError,
+    clean_stale,
+    staged_directory,
+)
 
 SHORT = "name: short\nhorizon: {end: 2022-12-31, step_days: 30}\n"
 _MAIN = "import sys; from cbm_sim.__main__ import main; sys.exit(main())"
@@ -237,3 +242,13 @@ def test_a_scenario_name_never_leads_outside_runs(
         result = CliRunner().invoke(main, ["run", "s.yaml"])
         assert result.exit_code == 2 and "s.yaml:1: name:" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
+
+
+def test_an_output_name_too_long_for_the_staging_folder_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / ("r" * 250)  # a valid name, but not with the staging suffix
+    with (
+        pytest.raises(OutputExistsError, match="cannot create the staging folder"),
+        staged_directory(out),
+    ):
+        pytest.fail("the stage must not be entered")
+    assert list(tmp_path.iterdir()) == []

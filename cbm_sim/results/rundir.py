@@ -165,7 +165,12 @@ def staged_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
     # the owner's pid and host in the name: a later run removes it once that process is gone;
     # mkdir gives the permissions an ordinary mkdir would (0777 less the umask)
     staging = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}-{_owner_tag()}"
-    staging.mkdir()
+    try:
+        staging.mkdir()
+    except OSError as exc:  # e.g. a name too long once the staging suffix is added
+        raise OutputExistsError(
+            f"cannot create the staging folder beside {final}: {exc.strerror}; use a shorter -o"
+        ) from None
     try:
         yield staging
         check_target(final, overwrite=overwrite)

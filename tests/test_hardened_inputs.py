@@ -376,3 +376,14 @@ def test_the_new_bounds_reach_the_json_schema() -> None:
     assert wells["additionalProperties"]["maximum"] == 5000.0
     incline = defs["TypeCurveScaling"]["properties"]["incline_days_scale"]
     assert (incline["exclusiveMinimum"], incline["maximum"]) == (0.0, 5.0)
+
+
+def test_a_finished_runs_scenario_is_read_back_without_the_size_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\n", encoding="utf-8")
+    monkeypatch.setattr(runsize, "MAX_RUN_BYTES", 1.0)  # nothing fits
+    with pytest.raises(ScenarioError, match="run too large"):
+        load_scenario(path)
+    assert load_scenario(path, check_size=False).name == "x"

@@ -165,7 +165,8 @@ class Results:
             # A run directory keeps the resolved scenario: the valuation needs its prices.
             from cbm_sim.scenario.files import load_scenario
 
-            scenario = load_scenario(src / "scenario.yaml")
+            # (the run has happened: its size is not checked against this machine)
+            scenario = load_scenario(src / "scenario.yaml", check_size=False)
         frames = {}
         for name in _FRAME_FILES:
             try:

@@ -275,10 +275,11 @@ def _explain(err: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     return loc, f"{msg}, got {_short(err['input'])}"
 
 
-def _validate(data: dict[str, Any], located: _Located) -> Scenario:
+def _validate(data: dict[str, Any], located: _Located, *, check_size: bool = True) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
-        runsize.check(scenario)
+        if check_size:
+            runsize.check(scenario)
         return scenario
     except runsize.RunTooLargeError as exc:
         node, path = located.find(exc.loc)
@@ -318,8 +319,11 @@ def scenario_from_text(
     return _validate(data, located)
 
 
-def load(path: Path) -> Scenario:
+def load(path: Path, *, check_size: bool = True) -> Scenario:
     """Read, resolve and validate the scenario file at ``path``.
+
+    ``check_size=False`` skips the run-size check against this machine's memory
+    (:mod:`~cbm_sim.scenario.runsize`), for a scenario read back from a finished run.
 
     A file that does not set ``name`` is named after its stem (``pipeline-delay.yaml`` →
     ``pipeline-delay``), so that a child never inherits its parent's name.
@@ -346,15 +350,16 @@ def load(path: Path) -> Scenario:
     name_at = located.children.get("name")
     if name_at is None or name_at.file != source:
         data["name"] = path.stem
-    return _validate(data, located)
+    return _validate(data, located, check_size=check_size)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, resolve (``extends``) and validate a scenario file.
+def load_scenario(path: str | Path, *, check_size: bool = True) -> Scenario:
+    """Read, resolve (``extends``) and validate a scenario file (and, unless ``check_size``
+    is false, that a run of it fits this machine: :func:`cbm_sim.scenario.runsize.check`).
 
     Raises
     ------
     ScenarioError
         With file, line, field path and expectation of every problem.
     """
-    return load(Path(path))
+    return load(Path(path), check_size=check_size)

@@ -180,3 +180,38 @@ def test_report_refuses_an_edited_ensemble_folder(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "percentiles.csv: SHA-256 differs from meta.json" in result.output
+
+
+@pytest.mark.slow
+def test_a_task_that_keeps_killing_its_workers_ends_the_run() -> None:
+    import dask
+    from dask.distributed import LocalCluster
+
+    def always_dies(x: int) -> int:
+        os._exit(1)
+
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster,
+        pytest.raises(SchedulerError, match=r"item 0 killed its workers 4 times; giving up"),
+    ):
+        execute(always_dies, [0], scheduler=cluster.scheduler_address, timeout_s=60)
+
+
+@pytest.mark.slow
+def test_losing_every_worker_mid_run_fails_within_the_timeout() -> None:
+    from dask.distributed import LocalCluster
+
+    def slow(x: int) -> int:
+        time.sleep(60 if x else 0)
+        return x
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+
+        def retire(fraction: float) -> None:
+            cluster.scale(0)  # the cluster goes away under the remaining member
+
+        started = time.monotonic()
+        with pytest.raises(SchedulerError, match=r"no Dask workers left .* 1 members to run"):
+            execute(slow, [0, 1], scheduler=cluster.scheduler_address, progress=retire, timeout_s=3)
+        assert time.monotonic() - started < 40.0

@@ -215,3 +215,39 @@ def test_losing_every_worker_mid_run_fails_within_the_timeout() -> None:
         with pytest.raises(SchedulerError, match=r"no Dask workers left .* 1 members to run"):
             execute(slow, [0, 1], scheduler=cluster.scheduler_address, progress=retire, timeout_s=3)
         assert time.monotonic() - started < 40.0
+
+
+@pytest.mark.slow
+def test_an_interrupted_ensemble_command_resumes_from_its_members(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "s.yaml").write_text(YAML, encoding="utf-8")
+    args = ["ensemble", str(tmp_path / "s.yaml"), "-n", "4", "--workers", "1", "--seed", "9"]
+    whole = CliRunner().invoke(main, [*args, "-o", str(tmp_path / "whole")])
+    assert whole.exit_code == 0, whole.output
+    real = ensemble.run_member
+
+    def interrupted_at_2(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
+        if task.index == 2:
+            raise KeyboardInterrupt
+        return real(task)
+
+    out = tmp_path / "ens"
+    monkeypatch.setattr(ensemble, "run_member", interrupted_at_2)
+    first = CliRunner().invoke(main, [*args, "-o", str(out)])
+    assert first.exit_code == 130
+    assert "2 finished members kept in" in first.output and "interrupted" in first.output
+    assert not out.exists()
+    ran: list[int] = []
+
+    def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
+        ran.append(task.index)
+        return real(task)
+
+    monkeypatch.setattr(ensemble, "run_member", counting)
+    second = CliRunner().invoke(main, [*args, "-o", str(out)])
+    assert second.exit_code == 0, second.output
+    assert ran == [2, 3]
+    for name in ("members.csv", "statuses.csv", "percentiles.csv", "probabilities.csv"):
+        assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    assert not any(p.name.startswith(".ens.") for p in tmp_path.iterdir())  # journal removed

@@ -261,3 +261,138 @@ register(
         "correlation matrix stays invertible",
     )
 )
+
+# --- scenario inputs (cbm_sim.scenario.model) -----------------------------------------------
+# Every numeric field of a scenario has finite limits (issue #18: an infinite repair time or
+# 1e300 in a path was accepted and then crashed the run or filled it with NaN). Limits are
+# validity limits, far outside any planning case; each says where it comes from.
+register(
+    Bound(
+        "horizon_year",
+        2021.0,
+        2050.0,
+        "year",
+        "simulated years: the model's initial state (well population, facilities, demand) is "
+        "the plan's 2021 baseline (plan ch1), so a run starts on or after 2021-01-01; "
+        "assumption: 20 years past the plan's 2030 targets (ch3 §3) is as far as held-flat "
+        "paths mean anything, and keeps run size and dates bounded",
+    )
+)
+register(
+    Bound(
+        "programme_year",
+        1990.0,
+        2100.0,
+        "year",
+        "first/last year of a drilling programme; the same range as the years of a time path",
+    )
+)
+register(
+    Bound(
+        "share",
+        0.0,
+        1.0,
+        "fraction",
+        "a share of a whole (e.g. the usable share of drained mine gas)",
+    )
+)
+register(
+    Bound(
+        "wells_per_block_year",
+        0.0,
+        5000.0,
+        "wells/yr",
+        "wells spudded a year in one block; 200 rigs (the rigs limit) × 365/15 d (the fastest "
+        "vertical well, drilling_days_vertical default) ≈ 4,867: what a block could drill; "
+        "the plan scenario drills 400",
+    )
+)
+register(
+    Bound(
+        "facility_mtbf_days",
+        1.0,
+        36525.0,
+        "day",
+        "mean time between failures of a facility; assumption: more than one failure a day "
+        "is below the model's daily step, and 100 years (never within a 30-year horizon) "
+        "stands for 'never fails'",
+    )
+)
+register(
+    Bound(
+        "facility_repair_days",
+        0.01,
+        3650.0,
+        "day",
+        "mean repair time of a facility; assumption: 15 minutes to 10 years (a plant that is "
+        "down longer is retired, not repaired)",
+    )
+)
+register(
+    Bound(
+        "gas_volume_1e8_m3_per_year",
+        0.0,
+        1000.0,
+        "亿m3/yr",
+        "an annual gas volume of the cluster (demand, drainage, pipeline cap); assumption: "
+        "1000 亿m3/yr is 23× the cluster's whole 2021 output of 42.67 亿m3 (plan ch1 §2)",
+    )
+)
+register(
+    Bound(
+        "lng_demand_1e4_t_per_year",
+        0.0,
+        10000.0,
+        "万t/yr",
+        "LNG market of the cluster; assumption: 10,000 万t/yr is 118× the 84.37 万t of 2021 "
+        "(plan ch1 §2 四)",
+    )
+)
+register(
+    Bound(
+        "power_capacity_mw",
+        0.0,
+        10000.0,
+        "MW",
+        "mine-gas power capacity; assumption: 13× the 762.6 MW planned for 2025 (plan ch4 §3 六)",
+    )
+)
+register(
+    Bound(
+        "power_plants",
+        0.0,
+        1000.0,
+        "plants",
+        "number of mine-gas power plants; assumption: 28× the 36 planned for 2025 (plan ch4 §3 六)",
+    )
+)
+register(
+    Bound(
+        "people_1e4",
+        0.0,
+        10000.0,
+        "万 people",
+        "people supplied with gas; assumption: 1 亿 people, 38× the 260 万 of 2030 "
+        "(plan ch4 §3 一)",
+    )
+)
+register(
+    Bound(
+        "use_m3_per_person_year",
+        0.0,
+        10000.0,
+        "m3/person/yr",
+        "residential gas use per person; assumption: 87× the plan's 115.4 m3 (ch4 §3 一)",
+    )
+)
+register(
+    Bound(
+        "incline_days_scale",
+        0.0,
+        5.0,
+        "dimensionless",
+        "multiplier of the type curves' incline periods; the slowest packaged median, 720 d "
+        "(data/typecurves.yaml), × 5 = 3,600 d stays inside t_incline's 3,650 d",
+        lo_open=True,
+    )
+)

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cbm_sim.cli import main
+from cbm_sim.results.integrity import write_meta
 from cbm_sim.results.rundir import OUTPUT_FILES
 from cbm_sim.scenario.model import Scenario
 
@@ -242,7 +243,7 @@ def _run_dir(folder: Path, name: str, simulated_2025: float) -> Path:
             "status": ["met" if simulated_2025 >= 500 else "short", "short", "short"],
         }
     ).to_csv(folder / "targets.csv", index=False)
-    (folder / "meta.json").write_text(json.dumps({"scenario": name}), encoding="utf-8")
+    write_meta(folder, {"scenario": name}, ["targets.csv"])
     return folder
 
 
@@ -263,7 +264,9 @@ def test_compare_puts_runs_side_by_side(tmp_path: Path) -> None:
 
 def test_compare_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["compare", str(tmp_path)])
-    assert result.exit_code == 2 and "no targets.csv" in result.output
+    assert result.exit_code == 2 and "meta.json: missing" in result.output
+    unverified = CliRunner().invoke(main, ["compare", "--no-verify", str(tmp_path)])
+    assert unverified.exit_code == 2 and "targets.csv: missing" in unverified.output
 
 
 @pytest.mark.slow

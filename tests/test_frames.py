@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cbm_sim.results.frames import Results, annualise, annualise_series, events_frame, tidy_daily
+from cbm_sim.results.integrity import DamagedRunError
 
 
 def _daily() -> pd.DataFrame:
@@ -49,8 +50,10 @@ def test_series_of_the_wrong_length_is_refused():
 
 
 def test_from_parquet_names_what_is_missing(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"daily\.parquet"):
+    with pytest.raises(DamagedRunError, match=r"meta\.json: missing"):
         Results.from_parquet(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"daily\.parquet"):
+        Results.from_parquet(tmp_path, verify=False)
 
 
 @settings(max_examples=40, deadline=None)

@@ -12,6 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cbm_sim.bounds import BOUNDS
 from cbm_sim.scenario.files import ScenarioError, load_scenario, scenario_from_text
 from cbm_sim.scenario.model import Scenario
 
@@ -153,17 +154,29 @@ def test_interpolation_is_documented_behaviour_of_time_paths() -> None:
     np.testing.assert_allclose(got, [30.0, 30.0, 25.0, 20.0, 20.0])
 
 
-_finite = st.floats(min_value=0.0, max_value=1e6, allow_nan=False, allow_infinity=False)
+# used for an LNG demand and a block's wells a year: the tighter of the two bounds
+_finite = st.floats(
+    min_value=0.0,
+    max_value=min(BOUNDS["lng_demand_1e4_t_per_year"].hi, BOUNDS["wells_per_block_year"].hi),
+    allow_nan=False,
+)
+# a scenario name is a plain file name (runs/<name>): no separators, not hidden, not blank
+_name = st.text(
+    st.characters(categories=("L", "N", "P", "Zs"), exclude_characters="/\\"),
+    min_size=1,
+    max_size=20,
+).filter(lambda n: n.strip() != "" and not n.startswith("."))
 _year = st.integers(min_value=1990, max_value=2100)
 
 
 @settings(max_examples=40, deadline=None)
 @given(
-    name=st.text(st.characters(categories=("L", "N", "P", "Zs")), max_size=20),
+    name=_name,
     seed=st.integers(min_value=0, max_value=2**63 - 1),
     step=st.integers(min_value=1, max_value=31),
-    lng_demand=st.dictionaries(_year, _finite, max_size=5),
-    share=st.dictionaries(_year, st.floats(min_value=0.0, max_value=1.0), max_size=5),
+    # an interpolated path needs at least one entry (issue #18: {} crashed the run)
+    lng_demand=st.dictionaries(_year, _finite, min_size=1, max_size=5),
+    share=st.dictionaries(_year, st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=5),
     capacity=st.floats(min_value=1e-3, max_value=20000.0),
     commissioned=st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2030, 12, 31)),
 )

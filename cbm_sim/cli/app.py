@@ -6,6 +6,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -39,6 +40,31 @@ _BAD_INPUT = 2
 _TARGET_YEARS = (2025, 2030)
 
 
+def _no_verify_option(func: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--no-verify",
+        is_flag=True,
+        help="Read result folders without checking them against the SHA-256 of their "
+        "meta.json (for a folder edited on purpose).",
+    )(func)
+
+
+def _refuse_existing_file(path: Path, overwrite: bool) -> None:
+    """Refuse to write over an existing file unless ``overwrite`` (exit 2 via _reported).
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists (or is a dangling link) and ``overwrite`` is false, or is a folder.
+    """
+    from cbm_sim.results.rundir import OutputExistsError
+
+    if path.is_dir():
+        raise OutputExistsError(f"{path} is a directory; expected a file name")
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
+
+
 def _debug_option(func: Callable[..., None]) -> Callable[..., None]:
     return click.option("--debug", is_flag=True, help="On error, show the full Python traceback.")(
         func
@@ -48,15 +74,16 @@ def _debug_option(func: Callable[..., None]) -> Callable[..., None]:
 @contextmanager
 def _reported(debug: bool) -> Iterator[None]:
     """Turn exceptions into one short message and an exit status (2 for bad input)."""
+    from cbm_sim.results.integrity import DamagedRunError
     from cbm_sim.results.rundir import OutputExistsError
     from cbm_sim.scenario.files import ScenarioError
 
     try:
         yield
-    except (ScenarioError, OutputExistsError) as exc:
+    except (ScenarioError, OutputExistsError, DamagedRunError) as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}" if isinstance(exc, OutputExistsError) else str(exc), err=True)
+        click.echo(str(exc) if isinstance(exc, ScenarioError) else f"error: {exc}", err=True)
         sys.exit(_BAD_INPUT)
     except KeyboardInterrupt:
         if debug:

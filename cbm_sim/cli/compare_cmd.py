@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,27 +13,60 @@ if TYPE_CHECKING:
 
     pass
 
-from cbm_sim.cli.app import _TARGET_YEARS, _debug_option, _reported, _value, main
+from cbm_sim.cli.app import (
+    _TARGET_YEARS,
+    _debug_option,
+    _no_verify_option,
+    _refuse_existing_file,
+    _reported,
+    _value,
+    main,
+)
 from cbm_sim.cli.run_cmd import _is_total, _simulate
 
+_COMPARED = ("year", "sub_cluster", "item", "target", "simulated", "gap_pct", "status")
 
-def _targets_of(source: Path, console: Console) -> tuple[str, pd.DataFrame]:
-    """Name and target check of a results directory (its targets.csv) or a scenario file."""
+
+def _targets_of(source: Path, console: Console, *, verify: bool = True) -> tuple[str, pd.DataFrame]:
+    """Name and target check of a results directory (its targets.csv, verified against
+    meta.json unless ``verify`` is false) or a scenario file.
+
+    Raises
+    ------
+    DamagedRunError
+        If the directory fails verification or its targets.csv cannot be read as a target
+        check (with ``verify`` false), naming the file.
+    """
     import pandas as pd
 
     if source.is_dir():
-        csv = source / "targets.csv"
-        if not csv.is_file():
-            from cbm_sim.scenario.files import Problem, ScenarioError
+        from cbm_sim.results import integrity
 
-            raise ScenarioError(
-                [Problem(str(source), None, "", "no targets.csv: not a run directory")]
-            )
-        meta = source / "meta.json"
-        name = (
-            json.loads(meta.read_text(encoding="utf-8")).get("scenario") if meta.is_file() else None
-        )
-        return str(name or source.name), pd.read_csv(csv, keep_default_na=False, na_values=[""])
+        csv = source / "targets.csv"
+        if verify:
+            meta = integrity.verify(source, require=("targets.csv",))
+        else:
+            if not csv.is_file():
+                raise integrity.DamagedRunError(f"{csv}: missing; not a run directory")
+            meta = integrity.read_meta(source) if (source / integrity.META).is_file() else {}
+        name = meta.get("scenario")
+        try:
+            frame = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+        except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            raise integrity.DamagedRunError(f"{csv}: unreadable ({exc})") from None
+        lacking = [c for c in _COMPARED if c not in frame.columns]
+        numeric = ("year", "target", "simulated", "gap_pct")
+        wrong = [
+            c
+            for c in numeric
+            if c in frame.columns
+            and not frame.empty
+            and not pd.api.types.is_numeric_dtype(frame[c])
+        ]
+        if lacking or wrong:
+            what = f"lacks columns {lacking}" if lacking else f"non-numeric columns {wrong}"
+            raise integrity.DamagedRunError(f"{csv}: {what}")
+        return str(name if isinstance(name, str) and name else source.name), frame
     from cbm_sim.economics.targets import check_targets
     from cbm_sim.scenario.files import load_scenario
 
@@ -65,8 +97,12 @@ def side_by_side(named: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the full side-by-side table to this CSV file.",
 )
+@click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
+@_no_verify_option
 @_debug_option
-def compare_command(sources: tuple[Path, ...], output: Path | None, debug: bool) -> None:
+def compare_command(
+    sources: tuple[Path, ...], output: Path | None, overwrite: bool, no_verify: bool, debug: bool
+) -> None:
     """Compare scenarios (files, which are run) or run directories against the targets.
 
     Prints the totals and sub-clusters for 2025 and 2030 side by side; -o writes every row.
@@ -76,9 +112,11 @@ def compare_command(sources: tuple[Path, ...], output: Path | None, debug: bool)
 
     console = Console(stderr=True)
     with _reported(debug):
+        if output is not None:
+            _refuse_existing_file(output, overwrite)  # before any scenario is run
         named: list[tuple[str, pd.DataFrame]] = []
         for source in sources:
-            name, frame = _targets_of(source, console)
+            name, frame = _targets_of(source, console, verify=not no_verify)
             taken = {n for n, _ in named}
             unique = name if name not in taken else f"{name} ({len(named) + 1})"
             named.append((unique, frame))

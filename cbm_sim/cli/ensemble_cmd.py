@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from cbm_sim.studies.ensemble import EnsembleResult
 
-from cbm_sim.cli.app import main
+from cbm_sim.cli.app import _reported, main
 
 # -- uncertainty: the study modules (scipy, dask) are imported only when a command runs --
 
@@ -67,38 +67,61 @@ def ensemble_command(
     percentiles.csv, probabilities.csv, failures.csv, tornado.csv and spread.csv (the
     P10–P90 of the total against the one-at-a-time swings; both unless --no-tornado) into OUT.
     """
+    from pathlib import Path
+
     from rich.console import Console
     from rich.progress import Progress as Bar
 
+    from cbm_sim.results.rundir import check_target
     from cbm_sim.scenario import load_scenario
-    from cbm_sim.studies.ensemble import run_ensemble
+    from cbm_sim.studies import journal
+    from cbm_sim.studies.ensemble import MEASURES, run_ensemble
 
-    scenario = load_scenario(scenario_file)
-    if step_days is not None:
-        horizon = scenario.horizon.model_copy(update={"step_days": step_days})
-        scenario = scenario.model_copy(update={"horizon": horizon})
-    console = Console(stderr=True)
-    with Bar(console=console, transient=True) as bar:
-        task = bar.add_task(f"ensemble of {n}", total=1.0)
-        result = run_ensemble(
-            scenario,
-            n,
-            workers=workers,
-            scheduler=scheduler,
-            seed=seed,
-            progress=lambda f: bar.update(task, completed=f),
-        )
-    out_dir = result.to_dir(out, overwrite=overwrite)
-    if with_tornado:
-        from cbm_sim.studies.sensitivity import tornado
+    with _reported(False):
+        scenario = load_scenario(scenario_file)
+        if step_days is not None:
+            horizon = scenario.horizon.model_copy(update={"step_days": step_days})
+            scenario = scenario.model_copy(update={"horizon": horizon})
+        out_dir = Path(out)
+        check_target(out_dir, overwrite=overwrite)  # before any member runs, not after
+        root = scenario.seed if seed is None else seed
+        kept = journal.journal_dir(out_dir, scenario, root, MEASURES)
+        console = Console(stderr=True)
+        try:
+            with Bar(console=console, transient=True) as bar:
+                task = bar.add_task(f"ensemble of {n}", total=1.0)
+                result = run_ensemble(
+                    scenario,
+                    n,
+                    workers=workers,
+                    scheduler=scheduler,
+                    seed=root,
+                    progress=lambda f: bar.update(task, completed=f),
+                    journal=kept,
+                )
+        except BaseException:
+            if kept.is_dir():
+                click.echo(
+                    f"{len(list(kept.glob('member-*.json')))} finished members kept in {kept}; "
+                    "the same command resumes from them",
+                    err=True,
+                )
+            raise
 
-        years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
-        if scenario.uncertainty:
-            frame = tornado(scenario, years=years, workers=workers, scheduler=scheduler)
-            frame.to_csv(out_dir / "tornado.csv", index=False)
+        def add_tornado(stage: Path) -> None:
+            # written into the staging folder, so the checksums of meta.json cover them
+            if with_tornado and scenario.uncertainty:
+                from cbm_sim.studies.sensitivity import tornado
+
+                years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
+                frame = tornado(scenario, years=years, workers=workers, scheduler=scheduler)
+                frame.to_csv(stage / "tornado.csv", index=False)
+                if "output.total" in result.members:
+                    _print_spread(result, stage)
+
+        result.to_dir(out_dir, overwrite=overwrite, extra=add_tornado)
+        journal.remove(kept)
     _print_ensemble_summary(result, Console())
-    if with_tornado and (out_dir / "tornado.csv").is_file() and "output.total" in result.members:
-        _print_spread(result, out_dir)
     click.echo(
         f"{len(result.members['member'].unique())} of {n} members ran, "
         f"{len(result.failures)} failed; written to {out}"

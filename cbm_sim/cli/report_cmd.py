@@ -13,24 +13,43 @@ if TYPE_CHECKING:
 
     from cbm_sim.results.frames import Results
 
-from cbm_sim.cli.app import _debug_option, _reported, main
+from cbm_sim.cli.app import _debug_option, _no_verify_option, _reported, main
 from cbm_sim.cli.run_cmd import _simulate
 
 
-def _load_results(source: Path, console: Console) -> Results:
-    """Results from a ``run -o`` directory, or from running a scenario file."""
+def _load_results(source: Path, console: Console, *, verify: bool = True) -> Results:
+    """Results from a ``run -o`` directory (verified unless ``verify`` is false), or from
+    running a scenario file.
+
+    Raises
+    ------
+    DamagedRunError
+        If the directory fails verification, or lacks ``scenario.yaml``: the valuation needs
+        the run's own prices, and the defaults would silently value it at other prices.
+    """
     from cbm_sim.results.frames import Results as _Results
+    from cbm_sim.results.integrity import DamagedRunError
     from cbm_sim.scenario.files import load_scenario
 
     if source.is_dir():
-        return _Results.from_parquet(source)  # with the run's scenario.yaml: its prices
+        if verify:
+            from cbm_sim.results.integrity import verify as verify_folder
+
+            verify_folder(source, require=("scenario.yaml",))
+        if not (source / "scenario.yaml").is_file():
+            raise DamagedRunError(
+                f"{source / 'scenario.yaml'}: missing; the report values the run at the "
+                "prices of its own scenario and will not guess them"
+            )
+        return _Results.from_parquet(source, verify=False)  # verified above
     return _simulate(load_scenario(source), console)
 
 
-def _load_ensemble(directory: Path):
+def _load_ensemble(directory: Path, *, verify: bool = True):
     import pandas as pd
 
     from cbm_sim.report.charts import EnsembleFrames
+    from cbm_sim.results import integrity
 
     missing = [n for n in ("percentiles.csv", "probabilities.csv") if not (directory / n).is_file()]
     if missing:
@@ -38,6 +57,11 @@ def _load_ensemble(directory: Path):
             f"{directory} is not a cbm-sim ensemble directory (missing {', '.join(missing)})",
             param_hint="--ensemble",
         )
+    if verify and (directory / integrity.META).is_file():
+        try:
+            integrity.verify(directory, require=("percentiles.csv", "probabilities.csv"))
+        except integrity.DamagedRunError as exc:
+            raise click.BadParameter(str(exc), param_hint="--ensemble") from None
     tornado = directory / "tornado.csv"
     sobol = directory / "sobol.csv"  # written there by `cbm-sim sensitivity -o DIRECTORY`
     return EnsembleFrames(
@@ -90,6 +114,7 @@ def _load_robustness(directory: Path) -> pd.DataFrame:
     help="A `cbm-sim robustness -o` directory: adds the 'what flips it' page (default: the "
     "results directory's own robustness.csv, if `run --robustness` wrote one).",
 )
+@_no_verify_option
 @_debug_option
 def report_command(
     source: Path,
@@ -97,13 +122,16 @@ def report_command(
     lang: str,
     ensemble_dir: Path | None,
     robustness_dir: Path | None,
+    no_verify: bool,
     debug: bool,
 ) -> None:
     """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
     from rich.console import Console
 
     console = Console(stderr=True)
-    ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
+    ensemble = (
+        _load_ensemble(ensemble_dir, verify=not no_verify) if ensemble_dir is not None else None
+    )
     if robustness_dir is None and source.is_dir() and (source / "robustness.csv").is_file():
         robustness_dir = source  # a `run --robustness` directory carries its own table
     robustness = _load_robustness(robustness_dir) if robustness_dir is not None else None
@@ -111,7 +139,7 @@ def report_command(
         from cbm_sim.report.fonts import check_lang
         from cbm_sim.report.pdf import write_report
 
-        results = _load_results(source, console)
+        results = _load_results(source, console, verify=not no_verify)
         output.parent.mkdir(parents=True, exist_ok=True)
         path = write_report(
             results, output, lang=check_lang(lang), ensemble=ensemble, robustness=robustness

@@ -16,7 +16,14 @@ if TYPE_CHECKING:
     from cbm_sim.results.frames import Results
     from cbm_sim.scenario.model import Scenario
 
-from cbm_sim.cli.app import _BAD_INPUT, _TARGET_YEARS, _debug_option, _reported, main
+from cbm_sim.cli.app import (
+    _BAD_INPUT,
+    _TARGET_YEARS,
+    _debug_option,
+    _refuse_existing_file,
+    _reported,
+    main,
+)
 
 
 def _simulate(scenario: Scenario, console: Console) -> Results:
@@ -105,6 +112,17 @@ def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
         console.print(line)
 
 
+def _default_output(name: str) -> Path:
+    """``runs/<name>``; refuses a name that would lead elsewhere (the model forbids those)."""
+    from cbm_sim.results.rundir import OutputExistsError
+
+    runs = Path("runs")
+    out = runs / name
+    if out.parent != runs or name in ("", ".", ".."):
+        raise OutputExistsError(f"scenario name {name!r} would write outside {runs}/; use -o")
+    return out
+
+
 @main.command("run")
 @click.argument("scenario_file", metavar="SCENARIO", type=click.Path(path_type=Path))
 @click.option(
@@ -155,7 +173,7 @@ def run_command(
         scenario = load_scenario(scenario_file)
         if seed is not None:
             scenario = scenario.model_copy(update={"seed": seed})
-        out = output if output is not None else Path("runs") / scenario.name
+        out = output if output is not None else _default_output(scenario.name)
         check_target(out, overwrite=overwrite)  # refuse before a long run, not after
         from cbm_sim.economics.targets import check_targets
         from cbm_sim.economics.valuation import value
@@ -219,13 +237,17 @@ def validate_command(scenario_files: tuple[Path, ...], debug: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file instead of standard output.",
 )
-def schema_command(output: Path | None) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
+@_debug_option
+def schema_command(output: Path | None, overwrite: bool, debug: bool) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
     from cbm_sim.scenario.model import Scenario
 
-    text = json.dumps(Scenario.model_json_schema(), ensure_ascii=False, indent=2)
-    if output is None:
-        click.echo(text)
-    else:
-        output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"wrote {output}")
+    with _reported(debug):
+        text = json.dumps(Scenario.model_json_schema(), ensure_ascii=False, indent=2)
+        if output is None:
+            click.echo(text)
+        else:
+            _refuse_existing_file(output, overwrite)
+            output.write_text(text + "\n", encoding="utf-8")
+            click.echo(f"wrote {output}")

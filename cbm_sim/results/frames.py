@@ -7,7 +7,6 @@ contract in ``docs/architecture.md``; the README lists it for analysts.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cbm_sim.results import integrity
+
 DAILY_COLUMNS = ("date", "entity", "quantity", "unit", "value")
 ANNUAL_COLUMNS = ("year", "entity", "quantity", "unit", "value")
 EVENT_COLUMNS = ("time", "entity", "event", "detail")
+_FRAME_FILES = ("daily.parquet", "annual.parquet", "events.parquet")
 TARGET_COLUMNS: tuple[str, ...] = (
     "year",
     "sub_cluster",
@@ -129,41 +131,68 @@ class Results:
         )
 
     def to_parquet(self, directory: str | Path) -> Path:
-        """Write the three frames as Parquet and ``meta.json`` into ``directory``."""
+        """Write the three frames as Parquet and ``meta.json`` (with their SHA-256, see
+        :mod:`~cbm_sim.results.integrity`) into ``directory``."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         self.daily.to_parquet(out / "daily.parquet", index=False)
         self.annual.to_parquet(out / "annual.parquet", index=False)
         self.events.to_parquet(out / "events.parquet", index=False)
-        (out / "meta.json").write_text(
-            json.dumps(dict(self.meta), ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-        )
+        integrity.write_meta(out, self.meta, _FRAME_FILES)
         return out
 
     @classmethod
-    def from_parquet(cls, directory: str | Path) -> Results:
+    def from_parquet(cls, directory: str | Path, *, verify: bool = True) -> Results:
         """Read results written by :meth:`to_parquet` (and the run's ``scenario.yaml``, if the
-        directory has one, as written by ``cbm-sim run``)."""
+        directory has one, as written by ``cbm-sim run``).
+
+        Parameters
+        ----------
+        directory
+            The result folder.
+        verify
+            Check every file against the checksums of ``meta.json`` first
+            (:func:`~cbm_sim.results.integrity.verify`); ``False`` reads an edited folder.
+
+        Raises
+        ------
+        DamagedRunError
+            If the folder fails verification, or a file cannot be read as what it should be.
+        FileNotFoundError
+            If a Parquet file is missing (``verify=False``).
+        """
         src = Path(directory)
-        missing = [
-            name
-            for name in ("daily.parquet", "annual.parquet", "events.parquet")
-            if not (src / name).is_file()
-        ]
+        meta = integrity.verify(src, require=_FRAME_FILES) if verify else None
+        missing = [name for name in _FRAME_FILES if not (src / name).is_file()]
         if missing:
             raise FileNotFoundError(f"{src} is not a cbm-sim results directory: missing {missing}")
-        meta_path = src / "meta.json"
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        if meta is None:
+            meta = integrity.read_meta(src) if (src / integrity.META).is_file() else {}
         scenario = None
         if (src / "scenario.yaml").is_file():
             # A run directory keeps the resolved scenario: the valuation needs its prices.
             from cbm_sim.scenario.files import load_scenario
 
-            scenario = load_scenario(src / "scenario.yaml")
+            # (the run has happened: its size is not checked against this machine)
+            scenario = load_scenario(src / "scenario.yaml", check_size=False)
+        frames = {}
+        for name in _FRAME_FILES:
+            try:
+                frames[name] = pd.read_parquet(src / name)
+            except Exception as exc:  # pyarrow raises its own types for a damaged file
+                raise integrity.DamagedRunError(
+                    f"{src / name}: not a readable Parquet file ({type(exc).__name__})"
+                ) from None
+        for name, columns in zip(
+            _FRAME_FILES, (DAILY_COLUMNS, ANNUAL_COLUMNS, EVENT_COLUMNS), strict=True
+        ):
+            lacking = [c for c in columns if c not in frames[name].columns]
+            if lacking:
+                raise integrity.DamagedRunError(f"{src / name}: lacks columns {lacking}")
         return cls(
-            daily=pd.read_parquet(src / "daily.parquet"),
-            annual=pd.read_parquet(src / "annual.parquet"),
-            events=pd.read_parquet(src / "events.parquet"),
+            daily=frames["daily.parquet"],
+            annual=frames["annual.parquet"],
+            events=frames["events.parquet"],
             meta=meta,
             scenario=scenario,
         )

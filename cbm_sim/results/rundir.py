@@ -4,15 +4,20 @@ Everything is written into a temporary directory beside ``DIR`` and renamed into
 when the whole run has succeeded, so a failed or interrupted run leaves no partial results
 (and, with ``--overwrite``, the previous results stay in place until the new ones are
 complete). The files, columns and units are listed in :data:`OUTPUT_FILES` and documented in
-the README ("Output contract").
+the README ("Output contract"); ``meta.json`` holds the SHA-256 of every file
+(:mod:`~cbm_sim.results.integrity`), checked by every reader.
+
+Staging folders are named ``.<name>.partial-<id>-<pid>@<host>`` (and, during the swap of an
+``--overwrite``, ``.<name>.old-<id>-<pid>@<host>``): a process killed with SIGKILL cannot
+clean up, so the next run into the same place removes the ones whose process is gone
+(:func:`clean_stale`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import tempfile
+import socket
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from cbm_sim.results import integrity
 from cbm_sim.results.frames import ANNUAL_COLUMNS, Results
 from cbm_sim.results.frames import TARGET_COLUMNS as _TARGET_CHECK_COLUMNS
 
@@ -31,7 +37,7 @@ OUTPUT_FILES: Mapping[str, str] = {
     "events.parquet": "time, entity, event, detail — discrete events",
     "targets.csv": "year, sub_cluster, item, simulated, target, gap, gap_pct, status, ...",
     "valuation.csv": "output value per item and year (valuation.value)",
-    "meta.json": "seed, version, horizon, scenario name, files",
+    "meta.json": "seed, version, horizon, scenario name, files, SHA-256 of every file",
     "scenario.yaml": "the fully resolved scenario that was run",
 }
 """Every file of a run directory and what it holds."""
@@ -47,17 +53,88 @@ class OutputExistsError(FileExistsError):
     """The output directory exists and may not (or must not) be replaced."""
 
 
+def _owner_tag() -> str:
+    """``<pid>@<host>``: who made a staging folder (so that only dead runs' are removed)."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def _is_stale(tag: str) -> bool:
+    """Whether the staging folder tagged ``tag`` belongs to a process that no longer runs.
+
+    A folder of another host, or of a live process, is never stale; one without a readable
+    tag (older cbm-sim) is stale.
+    """
+    pid_text, _, host = tag.partition("@")
+    if not pid_text.isdigit():
+        return True
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        return False
+    return False
+
+
+def _stale_folders(final: Path, kind: str) -> list[Path]:
+    prefix = f".{final.name}.{kind}-"
+    try:
+        entries = list(final.parent.iterdir())
+    except OSError:
+        return []
+    out = []
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.is_dir() and not entry.is_symlink():
+            tag = entry.name[len(prefix) :].partition("-")[2]  # <hex>-<pid>@<host>
+            if _is_stale(tag):
+                out.append(entry)
+    return sorted(out)
+
+
+def clean_stale(final: Path) -> list[Path]:
+    """Remove the staging folders that killed runs left beside ``final``.
+
+    ``.<name>.partial-*`` folders of dead processes are deleted. ``.<name>.old-*`` folders
+    hold complete previous results moved aside for an ``--overwrite`` swap; if the run was
+    killed between its two renames, ``final`` is missing and the newest such folder is
+    renamed back to ``final`` (the old complete results), the others are deleted.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The folders removed or restored.
+    """
+    done = []
+    for folder in _stale_folders(final, "partial"):
+        shutil.rmtree(folder, ignore_errors=True)
+        done.append(folder)
+    olds = _stale_folders(final, "old")
+    if olds and not final.exists() and not final.is_symlink():
+        newest = max(olds, key=lambda p: p.stat().st_mtime)
+        newest.rename(final)
+        olds.remove(newest)
+        done.append(newest)
+    for folder in olds:
+        shutil.rmtree(folder, ignore_errors=True)
+        done.append(folder)
+    return done
+
+
 def check_target(target: Path, *, overwrite: bool) -> None:
     """Refuse an output path that exists, unless ``overwrite`` and it is safe to replace.
 
     Only an empty directory or a previous run directory (holding ``meta.json``) is ever
-    replaced, so a mistyped ``-o`` cannot delete unrelated files.
+    replaced, so a mistyped ``-o`` cannot delete unrelated files. Staging folders of killed
+    runs into ``target`` are cleaned first (:func:`clean_stale`).
 
     Raises
     ------
     OutputExistsError
         If ``target`` exists and may not be replaced.
     """
+    clean_stale(target)
     if not target.exists() and not target.is_symlink():
         return
     if not overwrite:
@@ -85,12 +162,15 @@ def staged_directory(target: str | Path, *, overwrite: bool = False) -> Iterator
     final = Path(target)
     check_target(final, overwrite=overwrite)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
-    # mkdtemp makes the directory private (0700); results are for sharing, so give it the
-    # permissions an ordinary mkdir would (0777 less the umask).
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)
+    # the owner's pid and host in the name: a later run removes it once that process is gone;
+    # mkdir gives the permissions an ordinary mkdir would (0777 less the umask)
+    staging = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}-{_owner_tag()}"
+    try:
+        staging.mkdir()
+    except OSError as exc:  # e.g. a name too long once the staging suffix is added
+        raise OutputExistsError(
+            f"cannot create the staging folder beside {final}: {exc.strerror}; use a shorter -o"
+        ) from None
     try:
         yield staging
         check_target(final, overwrite=overwrite)
@@ -105,7 +185,7 @@ def _swap_in(staging: Path, final: Path) -> None:
         staging.rename(final)
         return
     # The old results are moved aside, not deleted, until the new ones are in place.
-    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}-{_owner_tag()}")
     final.rename(old)
     try:
         staging.rename(final)
@@ -166,8 +246,5 @@ def write_run(
     )
     valuation.to_csv(out / "valuation.csv", index=False, encoding="utf-8")
     (out / "scenario.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
-    meta = {**dict(results.meta), **dict(extra_meta or {}), "files": sorted(OUTPUT_FILES)}
-    (out / "meta.json").write_text(
-        json.dumps(meta, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-    )
+    integrity.write_meta(out, {**dict(results.meta), **dict(extra_meta or {})}, OUTPUT_FILES)
     return [out / name for name in sorted(OUTPUT_FILES)]

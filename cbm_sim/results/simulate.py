@@ -16,9 +16,45 @@ from cbm_sim.cluster import engine
 from cbm_sim.results.frames import Results, annualise_series, events_frame, tidy_daily
 from cbm_sim.scenario.model import Scenario
 
-__all__ = ["Progress", "run"]
+__all__ = ["InsaneResultError", "Progress", "check_sane", "run"]
 
 Progress = Callable[[float], None]
+
+BALANCE_TOLERANCE_M3 = 1.0
+"""Largest gas-balance residual of one step accepted [m³]; assumption: the residual is
+rounding (~1e-8 m³ in the plan run), and 1 m³ is 1e-8 of a day's gas of the cluster."""
+
+
+class InsaneResultError(ArithmeticError):
+    """A run produced a non-finite value or an open gas balance: a model bug, never output."""
+
+
+def check_sane(record: engine.RunRecord) -> None:
+    """Refuse results with NaN or infinity anywhere, or a gas balance that does not close.
+
+    Raises
+    ------
+    InsaneResultError
+        Naming the first offending series, its value and step date.
+    """
+    dates = record.step_dates
+    for entity, quantity, unit, values in record.columns:
+        arr = np.asarray(values, dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise InsaneResultError(
+                f"the run produced {arr[bad[0]]} in {entity}/{quantity} [{unit}] on "
+                f"{dates[bad[0]].date()} ({bad.size} steps); no results written "
+                "(a model bug: please report the scenario)"
+            )
+        if (entity, quantity) == ("balance", "residual"):
+            off = np.flatnonzero(np.abs(arr) > BALANCE_TOLERANCE_M3)
+            if off.size:
+                raise InsaneResultError(
+                    f"the gas balance does not close: residual {arr[off[0]]:.6g} m3 on "
+                    f"{dates[off[0]].date()} ({off.size} steps over {BALANCE_TOLERANCE_M3} m3); "
+                    "no results written (a model bug: please report the scenario)"
+                )
 
 
 def run(
@@ -42,8 +78,14 @@ def run(
     -------
     Results
         Daily, annual and event frames; the gas balance residual is recorded every step.
+
+    Raises
+    ------
+    InsaneResultError
+        If any recorded value is NaN or infinite or the balance does not close.
     """
     record = engine.run(scenario, seed=seed, progress=progress)
+    check_sane(record)
     used = scenario.seed if seed is None else seed
     meta = {
         "scenario": scenario.name,

@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from cbm_sim.scenario import reading, runsize
 from cbm_sim.scenario.model import FieldError, Scenario
 
 
@@ -80,19 +81,34 @@ def _problem(file: str, line: int | None, path: str, message: str) -> ScenarioEr
 
 
 def _parse(text: str, source: str) -> tuple[Any, _Located]:
-    """Data and source locations of one YAML document."""
-    loader = yaml.SafeLoader(text)
+    """Data and source locations of one YAML document, within the limits of
+    :mod:`~cbm_sim.scenario.reading` (size, characters, depth, alias expansion)."""
+    try:
+        if len(text) > reading.MAX_FILE_BYTES:
+            raise reading.InputError(
+                f"text too large: {len(text):,} characters; at most {reading.MAX_FILE_BYTES:,}"
+            )
+        reading.check_printable(text)
+    except reading.InputError as exc:
+        raise _problem(source, exc.line, "", str(exc)) from None
+    loader = reading.BoundedLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return {}, _Located(source, 1)
+        reading.check_expansion(node)
         located = _locate(loader, node, source)
         data = loader.construct_document(node)
+    except reading.InputError as exc:
+        raise _problem(source, exc.line, "", str(exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
         raise _problem(source, line, "", f"malformed YAML: {what}") from None
+    except yaml.reader.ReaderError as exc:  # the characters are checked above; a safety net
+        line = text.count("\n", 0, exc.position) + 1
+        raise _problem(source, line, "", f"malformed YAML: {exc.reason}") from None
     except yaml.YAMLError as exc:
         raise _problem(source, None, "", f"malformed YAML: {exc}") from None
     finally:
@@ -154,24 +170,49 @@ def _resolve(
     line = located.children.pop("extends").line
     if not isinstance(parent_ref, str) or not parent_ref:
         raise _problem(source, line, "extends", f"expected a file path, got {parent_ref!r}")
-    parent = (base_dir / parent_ref).resolve()
+    if len(chain) >= reading.MAX_EXTENDS:
+        raise _problem(
+            source,
+            line,
+            "extends",
+            f"extends chain longer than {reading.MAX_EXTENDS} files "
+            f"(from {chain[0].name}); merge some of them",
+        )
+    shown = reading.shown_path(parent_ref)
+    try:
+        parent = (base_dir / parent_ref).resolve()
+        is_file = parent.is_file()
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise _problem(
+            source, line, "extends", f"cannot use '{shown}': {reading.os_problem(exc)}"
+        ) from None
     if parent in chain:
         cycle = " -> ".join(p.name for p in (*chain, parent))
         raise _problem(source, line, "extends", f"cyclic extends: {cycle}")
-    if not parent.is_file():
-        raise _problem(source, line, "extends", f"expected an existing file, {parent} not found")
-    parent_data = _resolve(
-        parent.read_text(encoding="utf-8"), _display(parent), parent.parent, (*chain, parent)
-    )
+    if not is_file:
+        raise _problem(
+            source,
+            line,
+            "extends",
+            f"expected an existing file, {reading.shown_path(parent)} not found",
+        )
+    parent_source = _display(parent)
+    try:
+        parent_text = reading.read_text(parent)
+    except reading.InputError as exc:
+        if exc.line is None:  # could not open it: the child's extends line is to blame
+            raise _problem(source, line, "extends", f"{parent_source}: {exc}") from None
+        raise _problem(parent_source, exc.line, "", str(exc)) from None
+    parent_data = _resolve(parent_text, parent_source, parent.parent, (*chain, parent))
     return _merge(parent_data, (data, located))
 
 
 def _display(path: Path) -> str:
-    """``path`` relative to the cwd when below it (shorter messages), else absolute."""
+    """``path`` relative to the cwd when below it (shorter messages), else absolute; printable."""
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+        return reading.shown_path(path.resolve().relative_to(Path.cwd()))
+    except (ValueError, OSError, RuntimeError):
+        return reading.shown_path(path)
 
 
 def _strip(tp: Any) -> Any:
@@ -234,9 +275,15 @@ def _explain(err: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     return loc, f"{msg}, got {_short(err['input'])}"
 
 
-def _validate(data: dict[str, Any], located: _Located) -> Scenario:
+def _validate(data: dict[str, Any], located: _Located, *, check_size: bool = True) -> Scenario:
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
+        if check_size:
+            runsize.check(scenario)
+        return scenario
+    except runsize.RunTooLargeError as exc:
+        node, path = located.find(exc.loc)
+        raise ScenarioError([Problem(node.file, node.line, path, str(exc))]) from None
     except ValidationError as exc:
         problems = []
         errors = exc.errors()
@@ -272,8 +319,11 @@ def scenario_from_text(
     return _validate(data, located)
 
 
-def load(path: Path) -> Scenario:
+def load(path: Path, *, check_size: bool = True) -> Scenario:
     """Read, resolve and validate the scenario file at ``path``.
+
+    ``check_size=False`` skips the run-size check against this machine's memory
+    (:mod:`~cbm_sim.scenario.runsize`), for a scenario read back from a finished run.
 
     A file that does not set ``name`` is named after its stem (``pipeline-delay.yaml`` →
     ``pipeline-delay``), so that a child never inherits its parent's name.
@@ -285,24 +335,31 @@ def load(path: Path) -> Scenario:
     """
     source = _display(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = reading.read_text(path)
+    except reading.InputError as exc:
+        message = str(exc) if exc.line is not None else f"cannot read scenario file: {exc}"
+        raise _problem(
+            source, exc.line, "", message.replace("cannot read the file: ", "")
+        ) from None
+    try:
+        resolved = path.resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # pragma: no cover - read_text failed
         raise _problem(source, None, "", f"cannot read scenario file: {exc}") from None
-    resolved = path.resolve()
     data, located = _resolve(text, source, resolved.parent, (resolved,))
     assert isinstance(located.children, dict)
     name_at = located.children.get("name")
     if name_at is None or name_at.file != source:
         data["name"] = path.stem
-    return _validate(data, located)
+    return _validate(data, located, check_size=check_size)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, resolve (``extends``) and validate a scenario file.
+def load_scenario(path: str | Path, *, check_size: bool = True) -> Scenario:
+    """Read, resolve (``extends``) and validate a scenario file (and, unless ``check_size``
+    is false, that a run of it fits this machine: :func:`cbm_sim.scenario.runsize.check`).
 
     Raises
     ------
     ScenarioError
         With file, line, field path and expectation of every problem.
     """
-    return load(Path(path))
+    return load(Path(path), check_size=check_size)

@@ -61,6 +61,81 @@ def _share_path(path: dict[int, float]) -> dict[int, float]:
     return path
 
 
+def _bounded(name: str) -> AfterValidator:
+    """Validator of a scalar field against the bound ``name`` of :mod:`cbm_sim.bounds`."""
+
+    def check(value: float) -> float:
+        bounds.check(name, value)
+        return value
+
+    return AfterValidator(check)
+
+
+def _bounded_path(name: str, *, allow_empty: bool = False) -> AfterValidator:
+    """Validator of every value of a time path against the bound ``name``; a path is
+    interpolated, so it needs a value unless empty has a meaning (``allow_empty``: no wells,
+    no cap)."""
+
+    def check(path: dict[int, float]) -> dict[int, float]:
+        if not path and not allow_empty:
+            raise ValueError("expected at least one {year: value} entry, got {}")
+        for year, value in path.items():
+            try:
+                bounds.check(name, value)
+            except ValueError as exc:
+                raise FieldError(f"{exc} for {year}", (year,)) from None
+        return path
+
+    return AfterValidator(check)
+
+
+def _schema(name: str, *, path: bool = False) -> Any:
+    """JSON-Schema limits of the bound ``name`` (for editors), of a number or of every value
+    of a ``{year: value}`` path."""
+    b = bounds.BOUNDS[name]
+    limits: dict[str, Any] = {
+        "exclusiveMinimum" if b.lo_open else "minimum": b.lo,
+        "exclusiveMaximum" if b.hi_open else "maximum": b.hi,
+    }
+    extra: dict[str, Any] = (
+        {"additionalProperties": {"type": "number", **limits}} if path else limits
+    )
+    return Field(json_schema_extra=extra)
+
+
+def _year_in(name: str, field: str) -> AfterValidator:
+    """Validator of a year (an int) against the bound ``name``."""
+
+    def check(year: int | None) -> int | None:
+        b = bounds.BOUNDS[name]
+        if year is not None and not b.lo <= year <= b.hi:
+            raise ValueError(f"{field} must be in {b.lo:.0f}..{b.hi:.0f} ({b.doc}); got {year}")
+        return year
+
+    return AfterValidator(check)
+
+
+NAME_MAX_CHARS = 100
+"""Longest scenario name; assumption: a name is a label, and ``runs/<name>`` plus the staging
+suffix must stay within the 255-byte file-name limit of common file systems."""
+
+
+def _safe_name(name: str) -> str:
+    """A scenario name is one plain file name: ``run`` writes to ``runs/<name>`` by default,
+    so a name must never lead outside ``runs/`` (``../x``, ``/abs``) or hide (``.x``)."""
+    bad = [c for c in ("/", "\\") if c in name]
+    if not name.strip():
+        raise ValueError(f"expected a non-empty name, got {name!r}")
+    if bad or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        what = f"a path separator {bad[0]!r}" if bad else "a control character"
+        raise ValueError(f"expected a plain name (used as a folder name), got {name!r} with {what}")
+    if name.startswith("."):
+        raise ValueError(f"expected a name not starting with '.', got {name!r}")
+    if len(name) > NAME_MAX_CHARS:
+        raise ValueError(f"expected at most {NAME_MAX_CHARS} characters, got {len(name)}")
+    return name
+
+
 def _known_block(block_id: str) -> str:
     known = block_ids()
     if block_id not in known:
@@ -77,7 +152,21 @@ YearPath = Annotated[
 ]
 """``{year: value}``; linear between stated years, flat outside."""
 NonNegPath = Annotated[YearPath, AfterValidator(_nonnegative_path)]
-SharePath = Annotated[YearPath, AfterValidator(_share_path)]
+SharePath = Annotated[
+    YearPath, AfterValidator(_share_path), _bounded_path("share"), _schema("share", path=True)
+]
+WellsPath = Annotated[
+    NonNegPath,
+    _bounded_path("wells_per_block_year", allow_empty=True),
+    _schema("wells_per_block_year", path=True),
+]
+"""Wells spudded per year in one block."""
+VolumePath = Annotated[
+    NonNegPath,
+    _bounded_path("gas_volume_1e8_m3_per_year"),
+    _schema("gas_volume_1e8_m3_per_year", path=True),
+]
+"""An annual gas volume [亿m³/yr]."""
 
 
 def _block_names_schema(schema: dict[str, Any]) -> None:
@@ -91,7 +180,9 @@ BlockId = Annotated[str, AfterValidator(_known_block)]
 class Model(BaseModel):
     """Base of every scenario section: immutable, unknown keys rejected."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
 
 
 class Horizon(Model):
@@ -103,6 +194,14 @@ class Horizon(Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> Horizon:
+        b = bounds.BOUNDS["horizon_year"]
+        lo, hi = dt.date(int(b.lo), 1, 1), dt.date(int(b.hi), 12, 31)
+        for name, day in (("start", self.start), ("end", self.end)):
+            if not lo <= day <= hi:
+                raise FieldError(
+                    f"expected a date in the supported range {lo} .. {hi}, got {day} ({b.doc})",
+                    (name,),
+                )
         if self.end <= self.start:
             raise ValueError(f"end {self.end} must be after start {self.start}")
         return self
@@ -116,10 +215,14 @@ class Horizon(Model):
 class BlockProgramme(Model):
     """Drilling programme of one block (wells spudded per year by type)."""
 
-    vertical_wells_per_year: NonNegPath = Field(default_factory=dict)
-    horizontal_wells_per_year: NonNegPath = Field(default_factory=dict)
-    first_year: int | None = Field(None, description="no wells before this year")
-    last_year: int | None = Field(None, description="no wells after this year")
+    vertical_wells_per_year: WellsPath = Field(default_factory=dict)
+    horizontal_wells_per_year: WellsPath = Field(default_factory=dict)
+    first_year: Annotated[int | None, _year_in("programme_year", "first_year")] = Field(
+        None, description="no wells before this year"
+    )
+    last_year: Annotated[int | None, _year_in("programme_year", "last_year")] = Field(
+        None, description="no wells after this year"
+    )
     rigs: int = Field(2, ge=0, le=200, description="drilling rigs working in the block")
 
     @model_validator(mode="after")
@@ -168,7 +271,9 @@ class TypeCurveScaling(Model):
     """Multipliers applied to the packaged type curves (1 = as published/calibrated)."""
 
     peak_rate_scale: float = Field(1.0, gt=0, le=10)
-    incline_days_scale: float = Field(1.0, gt=0, le=10)
+    incline_days_scale: Annotated[
+        float, _bounded("incline_days_scale"), _schema("incline_days_scale")
+    ] = Field(1.0)
     decline_scale: float = Field(1.0, gt=0, le=10)
 
 
@@ -185,19 +290,23 @@ class MineGas(Model):
     """Coal-mine gas (井下抽采): drainage, utilisation, mine-gas power and heating."""
 
     # plan ch1 §2 三 (2021 20.7); ch4 §1 (2025 ≈22, 2030 ≈20 亿m³).
-    drainage_1e8_m3_per_year: NonNegPath = Field(
+    drainage_1e8_m3_per_year: VolumePath = Field(
         default_factory=lambda: {2021: 20.7, 2025: 22.0, 2030: 20.0}
     )
     # plan ch1 §2 三: 利用率 59.66 % in 2021; ch4 §1 二: 保持在60%以上.
     usable_share: SharePath = Field(default_factory=lambda: {2021: 0.5966, 2025: 0.60})
     # plan ch1 §2 三/七: 12.35 utilised − 9.05 to power = 3.30 (2021); ch4 §3 六: 2.88 (2025),
     # 3.67 (2030, printed under "2025").
-    heating_gas_1e8_m3_per_year: NonNegPath = Field(
+    heating_gas_1e8_m3_per_year: VolumePath = Field(
         default_factory=lambda: {2021: 3.30, 2025: 2.88, 2030: 3.67}
     )
     # plan ch1 §2 七 (31 plants, 621.1 MW); ch4 §3 六 (36 plants, 76.26万kW).
-    power_capacity_mw: NonNegPath = Field(default_factory=lambda: {2021: 621.1, 2025: 762.6})
-    power_plants: NonNegPath = Field(default_factory=lambda: {2021: 31.0, 2025: 36.0})
+    power_capacity_mw: Annotated[
+        NonNegPath, _bounded_path("power_capacity_mw"), _schema("power_capacity_mw", path=True)
+    ] = Field(default_factory=lambda: {2021: 621.1, 2025: 762.6})
+    power_plants: Annotated[
+        NonNegPath, _bounded_path("power_plants"), _schema("power_plants", path=True)
+    ] = Field(default_factory=lambda: {2021: 31.0, 2025: 36.0})
     # plan ch1 §2 七: 9.05 亿m³ for 33.68 亿kWh in 2021.
     power_gas_m3_per_kwh: float = Field(9.05 / 33.68, gt=0, le=2)
     # assumption: availability of gas-engine plants ~90 % (maintenance, grid limits).
@@ -208,9 +317,13 @@ class Reliability(Model):
     """Random outages and planned maintenance of one facility."""
 
     # assumption: an LNG train/CNG mother station trips about every 4 months...
-    mean_days_between_failures: float = Field(120.0, gt=0)
+    mean_days_between_failures: Annotated[
+        float, _bounded("facility_mtbf_days"), _schema("facility_mtbf_days")
+    ] = Field(120.0)
     # ...and is back within days (lognormal repair time).
-    mean_repair_days: float = Field(3.0, gt=0)
+    mean_repair_days: Annotated[
+        float, _bounded("facility_repair_days"), _schema("facility_repair_days")
+    ] = Field(3.0)
     repair_days_cv: float = Field(0.5, ge=0, le=5)
     # assumption: one planned shutdown a year in the low-demand season.
     maintenance_days_per_year: float = Field(7.0, ge=0, le=180)
@@ -250,9 +363,14 @@ def _cng_2021() -> list[CNGStation]:
 class LNG(Model):
     """Liquefaction: plants and the market for LNG."""
 
-    plants: list[LNGPlant] = Field(default_factory=_lng_2021)
+    # assumption: at most 200 plants, 25x the 8 of 2021 (plan ch1 §2 四): bounds the run size.
+    plants: list[LNGPlant] = Field(default_factory=_lng_2021, max_length=200)
     # plan ch1 §2 四: 84.37 万t made in 2021 (market-limited: plants ran at ~55 %).
-    demand_1e4_t_per_year: NonNegPath = Field(default_factory=lambda: {2021: 84.37})
+    demand_1e4_t_per_year: Annotated[
+        NonNegPath,
+        _bounded_path("lng_demand_1e4_t_per_year"),
+        _schema("lng_demand_1e4_t_per_year", path=True),
+    ] = Field(default_factory=lambda: {2021: 84.37})
     # plan ch1 §2 四: 13.08 亿m³ for 84.37 万t (see units.LNG_FEED_M3_PER_T).
     feed_gas_m3_per_t: float = Field(units.LNG_FEED_M3_PER_T, gt=500, le=3000)
 
@@ -260,9 +378,10 @@ class LNG(Model):
 class CNG(Model):
     """Compression: mother stations and the market for CNG."""
 
-    stations: list[CNGStation] = Field(default_factory=_cng_2021)
+    # assumption: at most 200 stations, 33x the 6 of 2021 (plan ch1 §2 四).
+    stations: list[CNGStation] = Field(default_factory=_cng_2021, max_length=200)
     # plan ch1 §2 四: 0.56 亿m³ of CNG in 2021.
-    demand_1e8_m3_per_year: NonNegPath = Field(default_factory=lambda: {2021: 0.56})
+    demand_1e8_m3_per_year: VolumePath = Field(default_factory=lambda: {2021: 0.56})
 
 
 class PipelineLine(Model):
@@ -281,9 +400,14 @@ def _pipelines_2021() -> list[PipelineLine]:
 class Pipelines(Model):
     """Outbound pipelines and the outbound cap."""
 
-    lines: list[PipelineLine] = Field(default_factory=_pipelines_2021)
+    # assumption: at most 200 lines, 28x the 7 of 2021 (plan ch1 §2 四).
+    lines: list[PipelineLine] = Field(default_factory=_pipelines_2021, max_length=200)
     # plan ch4 §2 二: 外输 ≤30 (2025) and ≤20 (2030) 亿m³; none before (empty = no cap).
-    outbound_cap_1e8_m3_per_year: NonNegPath = Field(default_factory=dict)
+    outbound_cap_1e8_m3_per_year: Annotated[
+        NonNegPath,
+        _bounded_path("gas_volume_1e8_m3_per_year", allow_empty=True),
+        _schema("gas_volume_1e8_m3_per_year", path=True),
+    ] = Field(default_factory=dict)
 
 
 class Contract(Model):
@@ -372,8 +496,11 @@ def _storage_2021() -> list[StorageProject]:
 class Storage(Model):
     """Storage and peak shaving, with the plan's rules (ch1 §2 四, ch4 §2 二)."""
 
-    projects: list[StorageProject] = Field(default_factory=_storage_2021)
-    injection_months: list[int] = Field(default_factory=lambda: [4, 5, 6, 7, 8, 9, 10])
+    # assumption: at most 200 projects, 25x the 8 sites of 2021 (plan ch1 §2 四).
+    projects: list[StorageProject] = Field(default_factory=_storage_2021, max_length=200)
+    injection_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(
+        default_factory=lambda: [4, 5, 6, 7, 8, 9, 10], max_length=12
+    )
     # assumption: LNG tank send-out/fill of ~5 % of capacity a day.
     max_rate_share_per_day: float = Field(0.05, gt=0, le=1)
     # The storage is LNG in tanks (ch1 §2 四: 7.58万m³ of tanks; ch4 §2 二: 16万m³ × 2): it is
@@ -390,7 +517,7 @@ class Storage(Model):
 class Sector(Model):
     """A demand sector given as annual volume with a seasonal profile."""
 
-    annual_1e8_m3: NonNegPath
+    annual_1e8_m3: VolumePath
     # ratio of the mid-January daily demand to the annual mean (1 = flat).
     winter_peak_ratio: float = Field(1.0, ge=1.0, le=4.0)
 
@@ -399,11 +526,15 @@ class Residential(Model):
     """Residential gas (民生): people supplied × use per person."""
 
     # plan ch4 §3 一: 240 万 people (2025), 260 万 (2030). 2021: assumption, see plan scenario.
-    people_1e4: NonNegPath = Field(default_factory=lambda: {2021: 196.0, 2025: 240.0, 2030: 260.0})
+    people_1e4: Annotated[
+        NonNegPath, _bounded_path("people_1e4"), _schema("people_1e4", path=True)
+    ] = Field(default_factory=lambda: {2021: 196.0, 2025: 240.0, 2030: 260.0})
     # plan ch4 §3 一: 2.73 亿m³ / 240 万 = 113.75 m³ (2025); 3.0 / 260 = 115.4 (2030).
-    use_m3_per_person_year: NonNegPath = Field(
-        default_factory=lambda: {2021: 113.75, 2025: 113.75, 2030: 115.38}
-    )
+    use_m3_per_person_year: Annotated[
+        NonNegPath,
+        _bounded_path("use_m3_per_person_year"),
+        _schema("use_m3_per_person_year", path=True),
+    ] = Field(default_factory=lambda: {2021: 113.75, 2025: 113.75, 2030: 115.38})
     # assumption: heating-season peak ~2.2× the mean in northern Chinese cities.
     winter_peak_ratio: float = Field(2.2, ge=1.0, le=4.0)
 
@@ -431,7 +562,8 @@ class Demand(Model):
     # assumption: field own use, compression fuel and losses. The plan's 2021 uses (6.48 local
     # + 0.56 CNG + 13.08 LNG + 19.35 exports) leave 3.20 of 42.67 亿m³ unexplained: 7.5 %.
     field_use_share: float = Field(3.20 / 42.67, ge=0, le=0.5)
-    cold_spells: list[ColdSpell] = Field(default_factory=list)
+    # assumption: at most 1,000 cold spells (more than one a fortnight over 30 years).
+    cold_spells: list[ColdSpell] = Field(default_factory=list, max_length=1000)
 
 
 class Commissioning(Model):
@@ -494,12 +626,17 @@ class Scenario(Model):
     lists and scalars are replaced whole. A loaded scenario is resolved: ``extends`` is None.
     """
 
-    name: str = Field("baseline-2021", description="short name, used in outputs")
+    name: Annotated[str, AfterValidator(_safe_name)] = Field(
+        "baseline-2021", description="short name, used in outputs (runs/<name>)"
+    )
     description: str = Field("", description="what question the scenario answers")
     extends: str | None = Field(
         None, description="parent scenario file, relative to this one, whose values this overrides"
     )
-    seed: int = Field(20220930, ge=0, description="seed of every random stream of the run")
+    # numpy's SeedSequence uses 128 bits of entropy (numpy docs): larger seeds add nothing.
+    seed: int = Field(
+        20220930, ge=0, lt=2**128, description="seed of every random stream of the run"
+    )
     horizon: Horizon = Field(default_factory=Horizon)
     drilling: Drilling = Field(default_factory=Drilling)
     type_curves: TypeCurveScaling = Field(default_factory=TypeCurveScaling)

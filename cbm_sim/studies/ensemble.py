@@ -413,6 +413,20 @@ largest threshold glibc accepts on 64-bit) on the heap and trim above 128 MiB fr
 """
 
 
+SCHEDULER_TIMEOUT_S: Final[float] = 30.0
+"""How long an ensemble waits to reach a Dask scheduler, for its first worker, or with no
+worker left while members remain [s]; assumption: a healthy cluster answers within seconds,
+and half a minute covers workers still starting. Past it the ensemble fails with
+:class:`SchedulerError` (never hangs)."""
+WORKER_DEATH_RETRIES: Final[int] = 3
+"""How often a member is started again after the workers running it died (``KilledWorker``);
+a member's result depends only on its seed, so a retried member equals an undisturbed one."""
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler cannot be reached, has no workers, or keeps losing them."""
+
+
 def execute(
     func: Callable[[T], R],
     items: Sequence[T],
@@ -420,6 +434,8 @@ def execute(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    on_result: Callable[[int, R], None] | None = None,
+    timeout_s: float = SCHEDULER_TIMEOUT_S,
 ) -> list[R]:
     """``[func(x) for x in items]``, in order, serially or on Dask distributed.
 
@@ -427,6 +443,16 @@ def execute(
     this process (no Dask, for debugging) and any other count starts a
     ``LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)`` (one process
     per worker because the simulation holds the GIL); ``None`` = one worker per CPU.
+
+    ``on_result(k, result)`` is called as each item finishes (in completion order), e.g. to
+    save it. An item whose workers die is submitted again, up to
+    :data:`WORKER_DEATH_RETRIES` times.
+
+    Raises
+    ------
+    SchedulerError
+        If the scheduler is not reached, or has no worker, within ``timeout_s`` [s], or an
+        item killed its workers more than :data:`WORKER_DEATH_RETRIES` times.
     """
     if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
@@ -435,11 +461,13 @@ def execute(
         out = []
         for k, item in enumerate(items):
             out.append(func(item))
+            if on_result is not None:
+                on_result(k, out[-1])
             if progress is not None:
                 progress((k + 1) / n)
         return out
     import dask
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import Client, LocalCluster
 
     cluster = None
     if scheduler is None:
@@ -452,17 +480,92 @@ def execute(
             )
         client = Client(cluster)
     else:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=timeout_s)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SchedulerError(
+                f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
     try:
-        futures = client.map(func, items, pure=False)
-        for k, _ in enumerate(as_completed(futures)):
-            if progress is not None:
-                progress((k + 1) / n)
-        return client.gather(futures)
+        return _gather(client, func, items, progress, on_result, timeout_s, scheduler)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _workers(client: Any) -> int:
+    return len(client.scheduler_info().get("workers", {}))
+
+
+def _gather(
+    client: Any,
+    func: Callable[[T], R],
+    items: Sequence[T],
+    progress: Progress | None,
+    on_result: Callable[[int, R], None] | None,
+    timeout_s: float,
+    scheduler: str | None,
+) -> list[R]:
+    """Submit every item, collect the results as they finish, retry items of dead workers."""
+    import time
+
+    from dask.distributed import wait
+    from distributed import KilledWorker
+
+    where = scheduler or "the local cluster"
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except (TimeoutError, OSError) as exc:
+        raise SchedulerError(
+            f"the Dask scheduler at {where} has no workers (waited {timeout_s:g} s; "
+            f"{type(exc).__name__})"
+        ) from None
+    n = len(items)
+    index = {client.submit(func, item, pure=False): k for k, item in enumerate(items)}
+    results: dict[int, R] = {}
+    deaths = [0] * n
+    pending = set(index)
+    idle_since: float | None = None
+    poll_s = min(1.0, timeout_s / 10)
+    while pending:
+        try:
+            done, pending = wait(pending, timeout=poll_s, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        if not done:
+            if _workers(client):
+                idle_since = None
+                continue
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > timeout_s:
+                raise SchedulerError(
+                    f"no Dask workers left at {where} for {timeout_s:g} s with "
+                    f"{len(pending)} members to run"
+                )
+            continue
+        idle_since = None
+        for fut in done:
+            k = index.pop(fut)
+            try:
+                value = fut.result()
+            except KilledWorker:
+                deaths[k] += 1
+                if deaths[k] > WORKER_DEATH_RETRIES:
+                    raise SchedulerError(
+                        f"item {k} killed its workers {deaths[k]} times; giving up"
+                    ) from None
+                again = client.submit(func, items[k], pure=False)
+                index[again] = k
+                pending.add(again)
+                continue
+            results[k] = value
+            if on_result is not None:
+                on_result(k, value)
+            if progress is not None:
+                progress(len(results) / n)
+    return [results[k] for k in range(n)]
 
 
 # --------------------------------------------------------------------------- the ensemble
@@ -556,20 +659,46 @@ class EnsembleResult:
             ]
         ]
 
-    def to_dir(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write ``members``/``statuses`` (Parquet and CSV), ``percentiles.csv``,
-        ``probabilities.csv`` and ``failures.csv`` into the directory ``path``."""
+    def to_dir(
+        self,
+        path: str | Path,
+        *,
+        overwrite: bool = False,
+        extra: Callable[[Path], None] | None = None,
+    ) -> Path:
+        """Write the ensemble's folder ``path`` atomically, as ``cbm-sim run`` writes a run:
+        staged beside it and renamed into place whole, with ``meta.json`` (SHA-256 of every
+        file). ``--overwrite`` replaces a previous cbm-sim folder whole (no file of the old
+        one, e.g. its ``tornado.csv``, survives) and never an unrelated folder.
+
+        ``extra(stage)`` may add files (``tornado.csv``) before the folder is sealed.
+
+        Raises
+        ------
+        OutputExistsError
+            As :func:`cbm_sim.results.rundir.check_target`.
+        """
+        from cbm_sim.results.integrity import write_meta
+        from cbm_sim.results.rundir import staged_directory
+
         out = Path(path)
-        if out.exists() and any(out.iterdir()) and not overwrite:
-            raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True")
-        out.mkdir(parents=True, exist_ok=True)
+        with staged_directory(out, overwrite=overwrite) as stage:
+            self.write(stage)
+            if extra is not None:
+                extra(stage)
+            files = [p.name for p in stage.iterdir() if p.is_file()]
+            write_meta(stage, {"kind": "ensemble", "n": self.n, "seed": self.seed}, files)
+        return out
+
+    def write(self, out: Path) -> None:
+        """Write ``members``/``statuses`` (Parquet and CSV), ``percentiles.csv``,
+        ``probabilities.csv`` and ``failures.csv`` into the existing directory ``out``."""
         for name, frame in (("members", self.members), ("statuses", self.statuses)):
             frame.to_parquet(out / f"{name}.parquet", index=False)
             frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8")
         self.percentiles().to_csv(out / "percentiles.csv", index=False, encoding="utf-8")
         self.probabilities().to_csv(out / "probabilities.csv", index=False, encoding="utf-8")
         self.failures.to_csv(out / "failures.csv", index=False, encoding="utf-8")
-        return out
 
 
 def member_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
@@ -586,6 +715,8 @@ def run_ensemble(
     seed: int | None = None,
     progress: Progress | None = None,
     measures: Sequence[str] = MEASURES,
+    journal: Path | None = None,
+    timeout_s: float = SCHEDULER_TIMEOUT_S,
 ) -> EnsembleResult:
     """Run ``n`` members of ``scenario`` with its ``uncertainty`` sampled.
 
@@ -604,11 +735,18 @@ def run_ensemble(
     measures
         Parts of the member summary (:data:`MEASURES`); ``("production",)`` skips valuation
         and the target check.
+    journal
+        A folder where each member is written as it finishes and from which finished
+        members are taken instead of being run again (:mod:`cbm_sim.studies.journal`).
+    timeout_s
+        Scheduler timeout, see :func:`execute`.
 
     Raises
     ------
     ValueError
         If ``n < 1`` or an uncertain input is malformed (bad distribution, unknown path).
+    SchedulerError
+        See :func:`execute`; the members finished so far stay in ``journal``.
     """
     if n < 1:
         raise ValueError(f"an ensemble needs n >= 1 members, got {n}")
@@ -619,7 +757,37 @@ def run_ensemble(
         rng = np.random.Generator(np.random.PCG64(ss))
         params = sample(scenario.uncertainty, rng, scenario.correlations)
         tasks.append(MemberTask(i, scenario, params, ss, tuple(measures)))
-    outcomes = execute(run_member, tasks, workers=workers, scheduler=scheduler, progress=progress)
+    done: dict[int, MemberOutcome] = {}
+    on_result = None
+    if journal is not None:
+        from cbm_sim.studies import journal as journals
+
+        done = {i: o for i, o in journals.read_members(journal).items() if i < n}
+
+        def on_result(_k: int, outcome: MemberOutcome) -> None:
+            journals.write_member(journal, outcome)
+
+    todo = [t for t in tasks if t.index not in done]
+    base = len(done)
+
+    def advance(fraction: float) -> None:
+        if progress is not None:
+            progress((base + fraction * len(todo)) / n)
+
+    fresh = (
+        execute(
+            run_member,
+            todo,
+            workers=workers,
+            scheduler=scheduler,
+            progress=advance,
+            on_result=on_result,
+            timeout_s=timeout_s,
+        )
+        if todo
+        else []
+    )
+    outcomes = sorted([*done.values(), *fresh], key=lambda o: o.index)
     return collect(outcomes, n=n, seed=root, parameters=tuple(scenario.uncertainty))
 
 

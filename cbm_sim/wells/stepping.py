@@ -94,10 +94,6 @@ def eur_by_block(pop: WellPopulation, n_blocks: int) -> FloatArray:
     return booked
 
 
-T_INCLINE_MAX = bounds.BOUNDS["t_incline"].hi
-"""Longest incline period a well may have [days] (:mod:`cbm_sim.bounds`)."""
-
-
 def new_well_sampler(
     scaling: TypeCurveScaling,
     rng: np.random.Generator,
@@ -124,9 +120,10 @@ def new_well_sampler(
         p = {k: np.asarray(p[k], dtype=np.float64) for k in PARAMS}
         p["qi"] = p["qi"] * scaling.peak_rate_scale
         p["q_start"] = np.minimum(p["q_start"] * scaling.peak_rate_scale, p["qi"])
-        # Scaled scatter stays inside the bound of t_incline, as the unscaled scatter does
-        # (cbm_sim.wells.typecurves clips it): a long-incline draw is not an invalid well.
-        p["t_incline"] = np.minimum(p["t_incline"] * scaling.incline_days_scale, T_INCLINE_MAX)
+        # scaled, then clipped to the bound as the type curve clips its scatter (typecurves.py)
+        p["t_incline"] = np.minimum(
+            p["t_incline"] * scaling.incline_days_scale, bounds.BOUNDS["t_incline"].hi
+        )
         p["di"] = p["di"] * scaling.decline_scale
         p["d_term"] = np.minimum(p["d_term"] * scaling.decline_scale, p["di"])
         return p

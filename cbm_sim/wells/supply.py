@@ -47,7 +47,6 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 from numpy.polynomial import chebyshev
-from scipy.interpolate import BarycentricInterpolator
 
 from cbm_sim.wells import bookings, decline, failures, stepping
 from cbm_sim.wells.population import WellPopulation
@@ -80,8 +79,30 @@ def _interpolation(window_days: int, nodes: int) -> tuple[FloatArray, FloatArray
     x = chebyshev.chebpts1(nodes)  # in (-1, 1), never an end point
     half = window_days / 2.0
     y = np.arange(window_days + 1) / half - 1.0
-    matrix = BarycentricInterpolator(x, np.eye(nodes))(y)
+    matrix = _barycentric_matrix(x, y)
     return half * (x + 1.0), np.ascontiguousarray(matrix, dtype=np.float64)
+
+
+def _barycentric_matrix(x: FloatArray, y: FloatArray) -> FloatArray:
+    """Matrix ``(len(y), len(x))`` of the barycentric interpolation (second form) from the
+    nodes ``x`` to the points ``y`` (Berrut & Trefethen 2004, *Barycentric Lagrange
+    Interpolation*, SIAM Review 46(3), eq. 4.2).
+
+    Computed here in a fixed order rather than by ``scipy.interpolate.BarycentricInterpolator``,
+    which (scipy >= 1.11) permutes the nodes with the global random state while computing its
+    weights: the matrix then differed at ~1 ulp between processes, and so did every run's
+    results (issue #18: 206 of 1,570 annual rows of the same seed).
+    """
+    diff = x[:, None] - x[None, :]
+    np.fill_diagonal(diff, 1.0)
+    weights = 1.0 / np.prod(diff, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = weights[None, :] / (y[:, None] - x[None, :])
+        matrix = terms / terms.sum(axis=1, keepdims=True)
+    hit_rows, hit_cols = np.nonzero(y[:, None] == x[None, :])  # a point on a node: exact
+    matrix[hit_rows] = 0.0
+    matrix[hit_rows, hit_cols] = 1.0
+    return np.asarray(matrix, dtype=np.float64)
 
 
 def window_days_for(step_days: int) -> int:

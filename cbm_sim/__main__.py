@@ -1,0 +1,53 @@
+"""The ``cbm-sim`` program (and ``python -m cbm_sim``): the command group, Ctrl-C made clean.
+
+This module imports nothing heavy at the top, so that a SIGINT at *any* moment — while
+pandas, numba or dask are still being imported, while click parses the arguments, while a
+run is cleaning up — ends with one line ``interrupted`` and exit status 130 (128 + SIGINT,
+the shell convention), never a ``KeyboardInterrupt`` traceback. Commands report an
+interrupted run themselves (``interrupted; no results written``, :mod:`cbm_sim.cli.app`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+INTERRUPTED = 130
+"""Exit status after Ctrl-C: 128 + SIGINT (2)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``cbm-sim`` command line and return its exit status."""
+    try:
+        import click
+
+        from cbm_sim.cli import main as group
+
+        try:
+            result = group.main(args=argv, prog_name="cbm-sim", standalone_mode=False)
+        except click.exceptions.Abort:
+            raise KeyboardInterrupt from None
+        except click.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+        return result if isinstance(result, int) else 0
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return INTERRUPTED
+
+
+def _say(text: str) -> None:
+    with contextlib.suppress(OSError, KeyboardInterrupt):
+        print(text, file=sys.stderr, flush=True)
+
+
+def _entry() -> None:  # pragma: no cover - the console script
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = INTERRUPTED
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _entry()

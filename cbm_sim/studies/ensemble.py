@@ -420,7 +420,9 @@ and half a minute covers workers still starting. Past it the ensemble fails with
 :class:`SchedulerError` (never hangs)."""
 WORKER_DEATH_RETRIES: Final[int] = 3
 """How often a member is started again after the workers running it died (``KilledWorker``);
-a member's result depends only on its seed, so a retried member equals an undisturbed one."""
+assumption: Dask's own default of ``distributed.scheduler.allowed-failures`` (3, Dask
+configuration reference). A member's result depends only on its seed, so a retried member
+equals an undisturbed one."""
 
 
 class SchedulerError(RuntimeError):

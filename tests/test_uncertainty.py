@@ -339,12 +339,13 @@ def test_describe_restrict_and_step_days() -> None:
 
 
 def test_a_long_incline_scale_keeps_every_new_well_valid() -> None:
+    from cbm_sim.bounds import BOUNDS
     from cbm_sim.scenario.model import TypeCurveScaling
-    from cbm_sim.wells.stepping import T_INCLINE_MAX, new_well_sampler
+    from cbm_sim.wells.stepping import new_well_sampler
 
     sampler = new_well_sampler(TypeCurveScaling(incline_days_scale=3.0), np.random.default_rng(3))
     p = sampler(0, "proved", 5000)  # 720 d curve × 3, lognormal scatter: many above the bound
-    assert p["t_incline"].max() == T_INCLINE_MAX == 3650.0
+    assert p["t_incline"].max() == BOUNDS["t_incline"].hi == 3650.0
 
 
 # --------------------------------------------------------------------------- spread vs swings

@@ -53,6 +53,7 @@ import pandas as pd
 from scipy import stats
 
 from cbm_sim.scenario.model import Distribution, RankCorrelation, Scenario
+from cbm_sim.studies.journal import MemberOutcome
 
 Progress = Callable[[float], None]
 T = TypeVar("T")
@@ -359,17 +360,6 @@ def target_id(sub_cluster: str, item: str | None) -> str:
     if item in ("", "total"):
         return f"output.{sub_cluster}"
     return item if item.startswith("output.") else f"output.{sub_cluster}.{item}"
-
-
-@dataclass(frozen=True)
-class MemberOutcome:
-    """What a worker sends back: the summary frames, or the error of a failed member."""
-
-    index: int
-    parameters: dict[str, float]
-    wide: pd.DataFrame | None = None
-    statuses: pd.DataFrame | None = None
-    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,17 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from cbm_sim.scenario.model import Scenario
-    from cbm_sim.studies.ensemble import MemberOutcome
+
+
+@dataclass(frozen=True)
+class MemberOutcome:
+    """What a worker sends back: the summary frames, or the error of a failed member."""
+
+    index: int
+    parameters: dict[str, float]
+    wide: pd.DataFrame | None = None
+    statuses: pd.DataFrame | None = None
+    error: str | None = None
 
 
 def journal_dir(out: Path, scenario: Scenario, seed: int, measures: Sequence[str]) -> Path:
@@ -74,8 +85,6 @@ def _plain(value: Any) -> Any:
 
 def read_members(journal: Path) -> dict[int, MemberOutcome]:
     """The members finished so far (unreadable files are skipped: they are run again)."""
-    from cbm_sim.studies.ensemble import MemberOutcome
-
     out: dict[int, MemberOutcome] = {}
     if not journal.is_dir():
         return out

@@ -69,9 +69,9 @@ def test_apply_replaces_scalars_and_scales_time_paths() -> None:
     ],
 )
 def test_bad_path_names_the_path(path: str, fragment: str) -> None:
-    scenario = short(**{path.replace(".", "__"): Distribution(dist="uniform", low=0, high=1)})
+    # refused when the scenario is built, before any ensemble runs
     with pytest.raises(ValueError, match="uncertainty") as err:
-        run_ensemble(scenario, 2, workers=1, measures=("production",))
+        short(**{path.replace(".", "__"): Distribution(dist="uniform", low=0, high=1)})
     assert repr(path) in str(err.value)
     assert fragment in str(err.value)
 
@@ -79,17 +79,22 @@ def test_bad_path_names_the_path(path: str, fragment: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "fragment"),
     [
-        (Distribution(dist="uniform", low=2.0, high=1.0), "low=2.0 high=1.0"),
-        (Distribution(dist="triangular", low=0.5, mode=2.0, high=1.5), "mode=2.0"),
-        (Distribution(dist="truncnorm", mean=1.0, sd=0.1, low=1.2, high=1.1), "low=1.2"),
-        (Distribution(dist="normal", mean=1.0), "missing sd"),
-        (Distribution(dist="lognormal", mean=-1.0, sd=0.1), "mean=-1.0"),
+        ({"dist": "uniform", "low": 2.0, "high": 1.0}, "low=2.0 high=1.0"),
+        ({"dist": "triangular", "low": 0.5, "mode": 2.0, "high": 1.5}, "mode=2.0"),
+        ({"dist": "truncnorm", "mean": 1.0, "sd": 0.1, "low": 1.2, "high": 1.1}, "low=1.2"),
+        ({"dist": "normal", "mean": 1.0}, "missing sd"),
+        ({"dist": "lognormal", "mean": -1.0, "sd": 0.1}, "mean=-1.0"),
+        ({"dist": "uniform", "low": 0.9, "high": 1.1, "mode": 1.0}, "mode would be ignored"),
     ],
 )
-def test_bad_distribution_names_path_and_value(spec: Distribution, fragment: str) -> None:
-    with pytest.raises(ValueError, match=r"uncertainty 'type_curves\.peak_rate_scale'") as err:
-        run_ensemble(short(type_curves__peak_rate_scale=spec), 2, workers=1)
+def test_bad_distribution_is_refused_with_its_values(spec: dict, fragment: str) -> None:
+    with pytest.raises(ValueError, match=spec["dist"]) as err:
+        Distribution.model_validate(spec)
     assert fragment in str(err.value)
+    # sampling an unchecked one (model_construct) still names the path
+    unchecked = Distribution.model_construct(**spec)
+    with pytest.raises(ValueError, match=r"uncertainty 'type_curves\.peak_rate_scale'"):
+        frozen_distribution(PEAK, unchecked)
 
 
 def test_distribution_moments_match_closed_forms() -> None:

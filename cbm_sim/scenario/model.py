@@ -16,13 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from cbm_sim import units
 from cbm_sim.plan.blocks import block_ids
+from cbm_sim.scenario.uncertainty import distribution_problem, path_problem
 from cbm_sim.scenario.valuation_inputs import ValuationConfig
 
 
@@ -36,6 +38,20 @@ class FieldError(ValueError):
     def __init__(self, message: str, loc: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
         self.loc = loc
+
+
+class MultiFieldError(ValueError):
+    """Several :class:`FieldError` found by one validator, reported together (one per line)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, e.loc))}: {e}" for e in errors))
+        self.errors = errors
+
+
+def _raise_all(errors: list[FieldError]) -> None:
+    """Raise every error of ``errors`` together (their locations in the message), if any."""
+    if errors:
+        raise MultiFieldError(errors)
 
 
 def _check_path(path: dict[int, float]) -> dict[int, float]:
@@ -89,9 +105,27 @@ BlockId = Annotated[str, AfterValidator(_known_block)]
 
 
 class Model(BaseModel):
-    """Base of every scenario section: immutable, unknown keys rejected."""
+    """Base of every scenario section: immutable, unknown keys rejected.
+
+    :meth:`model_copy` with ``update`` validates the copy (pydantic's does not), so that
+    the Python path refuses what a scenario file would.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with ``update`` applied, validated again (nested models are kept as given).
+
+        Raises
+        ------
+        pydantic.ValidationError
+            If the updated copy is invalid (an unknown key, a bad value, a date outside the
+            horizon, ...).
+        """
+        copied = super().model_copy(update=update, deep=deep)
+        if not update:
+            return copied
+        return type(self).model_validate(dict(copied))
 
 
 class Horizon(Model):
@@ -208,6 +242,30 @@ class Reliability(Model):
     maintenance_month: int = Field(5, ge=1, le=12)
 
 
+def _check_service_dates(commissioned: dt.date | None, retired: dt.date | None) -> None:
+    if commissioned is not None and retired is not None and retired <= commissioned:
+        raise FieldError(
+            f"expected retired after commissioned {commissioned}, got {retired}", ("retired",)
+        )
+
+
+def _unique_names(items: list[Any], field: str) -> None:
+    """Refuse two facilities of one list with the same name (their results would merge)."""
+    first: dict[str, int] = {}
+    errors = []
+    for i, item in enumerate(items):
+        if item.name in first:
+            errors.append(
+                FieldError(
+                    f"duplicate name {item.name!r} (also {field}[{first[item.name]}]); "
+                    "results are kept by name, so each must be unique",
+                    (field, i, "name"),
+                )
+            )
+        first.setdefault(item.name, i)
+    _raise_all(errors)
+
+
 class LNGPlant(Model):
     """One liquefaction plant."""
 
@@ -216,6 +274,11 @@ class LNGPlant(Model):
     commissioned: dt.date | None = Field(None, description="None: in service before the start")
     retired: dt.date | None = None
     reliability: Reliability = Field(default_factory=Reliability)
+
+    @model_validator(mode="after")
+    def _retired_after_commissioned(self) -> Self:
+        _check_service_dates(self.commissioned, self.retired)
+        return self
 
 
 class CNGStation(Model):
@@ -226,6 +289,11 @@ class CNGStation(Model):
     commissioned: dt.date | None = None
     retired: dt.date | None = None
     reliability: Reliability = Field(default_factory=Reliability)
+
+    @model_validator(mode="after")
+    def _retired_after_commissioned(self) -> Self:
+        _check_service_dates(self.commissioned, self.retired)
+        return self
 
 
 def _lng_2021() -> list[LNGPlant]:
@@ -247,6 +315,11 @@ class LNG(Model):
     # plan ch1 §2 四: 13.08 亿m³ for 84.37 万t (see units.LNG_FEED_M3_PER_T).
     feed_gas_m3_per_t: float = Field(units.LNG_FEED_M3_PER_T, gt=500, le=3000)
 
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        _unique_names(self.plants, "plants")
+        return self
+
 
 class CNG(Model):
     """Compression: mother stations and the market for CNG."""
@@ -254,6 +327,11 @@ class CNG(Model):
     stations: list[CNGStation] = Field(default_factory=_cng_2021)
     # plan ch1 §2 四: 0.56 亿m³ of CNG in 2021.
     demand_1e8_m3_per_year: NonNegPath = Field(default_factory=lambda: {2021: 0.56})
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        _unique_names(self.stations, "stations")
+        return self
 
 
 class PipelineLine(Model):
@@ -275,6 +353,11 @@ class Pipelines(Model):
     lines: list[PipelineLine] = Field(default_factory=_pipelines_2021)
     # plan ch4 §2 二: 外输 ≤30 (2025) and ≤20 (2030) 亿m³; none before (empty = no cap).
     outbound_cap_1e8_m3_per_year: NonNegPath = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        _unique_names(self.lines, "lines")
+        return self
 
 
 class StorageProject(Model):
@@ -302,6 +385,11 @@ class Storage(Model):
     rule_days: float = Field(3.0, ge=0, le=60)
     # plan ch1 §2 四: city-gas companies ≥5 % of annual use.
     rule_city_gas_share: float = Field(0.05, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        _unique_names(self.projects, "projects")
+        return self
 
 
 class Sector(Model):
@@ -361,6 +449,15 @@ class Distribution(Model):
     mean: float | None = None
     sd: float | None = Field(None, gt=0)
 
+    @model_validator(mode="after")
+    def _parameters_fit(self) -> Self:
+        problem = distribution_problem(
+            self.dist, low=self.low, high=self.high, mode=self.mode, mean=self.mean, sd=self.sd
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
 
 class Scenario(Model):
     """Every assumption of one simulation run.
@@ -391,7 +488,8 @@ class Scenario(Model):
     uncertainty: dict[str, Distribution] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _dates_in_horizon(self) -> Scenario:
+    def _consistent(self) -> Scenario:
+        """Dates within the horizon and uncertainty paths that exist: every problem at once."""
         lo, hi = self.horizon.start, self.horizon.end
         dated: list[tuple[tuple[str | int, ...], dt.date | None]] = []
         for section, field, items, attr in (
@@ -402,11 +500,18 @@ class Scenario(Model):
             ("demand", "cold_spells", self.demand.cold_spells, "start"),
         ):
             dated += [((section, field, i, attr), getattr(x, attr)) for i, x in enumerate(items)]
-        for where, day in dated:
-            if day is not None and not lo <= day <= hi:
-                raise FieldError(
-                    f"expected a date within the horizon {lo} .. {hi}, got {day}", where
-                )
+        errors = [
+            FieldError(f"expected a date within the horizon {lo} .. {hi}, got {day}", where)
+            for where, day in dated
+            if day is not None and not lo <= day <= hi
+        ]
+        if self.uncertainty:
+            data = self.model_dump(mode="python")
+            for path in self.uncertainty:
+                problem = path_problem(data, path)
+                if problem is not None:
+                    errors.append(FieldError(f"path {path!r}: {problem}", ("uncertainty", path)))
+        _raise_all(errors)
         return self
 
     def to_yaml(self) -> str:

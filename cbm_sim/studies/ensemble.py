@@ -46,6 +46,9 @@ import pandas as pd
 from scipy import stats
 
 from cbm_sim.scenario.model import Distribution, Scenario
+from cbm_sim.scenario.uncertainty import distribution_problem, path_problem
+from cbm_sim.scenario.uncertainty import is_time_path as _is_time_path
+from cbm_sim.scenario.uncertainty import parent as _parent
 
 Progress = Callable[[float], None]
 T = TypeVar("T")
@@ -70,44 +73,28 @@ def frozen_distribution(path: str, spec: Distribution) -> Any:
         Naming ``path`` and the offending parameters when they are missing or inconsistent.
     """
 
-    def need(*names: str) -> list[float]:
-        missing = [n for n in names if getattr(spec, n) is None]
-        if missing:
-            raise ValueError(
-                f"uncertainty {path!r}: {spec.dist} needs {', '.join(names)}; "
-                f"missing {', '.join(missing)}"
-            )
-        return [float(getattr(spec, n)) for n in names]
+    problem = distribution_problem(
+        spec.dist, low=spec.low, high=spec.high, mode=spec.mode, mean=spec.mean, sd=spec.sd
+    )
+    if problem is not None:
+        raise ValueError(f"uncertainty {path!r}: {problem}")
 
-    def ordered(low: float, high: float) -> None:
-        if not low < high:
-            raise ValueError(
-                f"uncertainty {path!r}: {spec.dist} needs low < high, got low={low} high={high}"
-            )
+    def need(*names: str) -> list[float]:
+        return [float(getattr(spec, n)) for n in names]
 
     if spec.dist == "uniform":
         low, high = need("low", "high")
-        ordered(low, high)
         return stats.uniform(loc=low, scale=high - low)
     if spec.dist == "triangular":
         low, mode, high = need("low", "mode", "high")
-        ordered(low, high)
-        if not low <= mode <= high:
-            raise ValueError(
-                f"uncertainty {path!r}: triangular needs low <= mode <= high, "
-                f"got low={low} mode={mode} high={high}"
-            )
         return stats.triang(c=(mode - low) / (high - low), loc=low, scale=high - low)
     if spec.dist == "normal":
         mean, sd = need("mean", "sd")
         return stats.norm(loc=mean, scale=sd)
     if spec.dist == "truncnorm":
         mean, sd, low, high = need("mean", "sd", "low", "high")
-        ordered(low, high)
         return stats.truncnorm((low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
     mean, sd = need("mean", "sd")  # lognormal
-    if mean <= 0:
-        raise ValueError(f"uncertainty {path!r}: lognormal needs mean > 0, got mean={mean}")
     sigma2 = math.log1p((sd / mean) ** 2)
     return stats.lognorm(s=math.sqrt(sigma2), scale=math.exp(math.log(mean) - sigma2 / 2))
 
@@ -121,44 +108,6 @@ def sample(uncertainty: Mapping[str, Distribution], rng: np.random.Generator) ->
 
 
 # --------------------------------------------------------------------------- dotted paths
-def _is_time_path(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        isinstance(k, int) and isinstance(v, int | float) for k, v in value.items()
-    )
-
-
-def _parent(data: dict[str, Any], path: str) -> tuple[Any, str | int]:
-    """The container holding the leaf of ``path`` in the dumped scenario, and the leaf key."""
-    parts = path.split(".")
-    node: Any = data
-    walked: list[str] = []
-    for i, part in enumerate(parts):
-        key: str | int = part
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ValueError(
-                    f"uncertainty path {path!r}: {part!r} is not an index of "
-                    f"{'.'.join(walked)} (a list of {len(node)})"
-                )
-            key = int(part)
-        elif isinstance(node, dict) and not _is_time_path(node):
-            if part not in node:
-                where = ".".join(walked) or "the scenario"
-                raise ValueError(
-                    f"uncertainty path {path!r}: no {part!r} in {where}; "
-                    f"expected one of {', '.join(map(str, node))}"
-                )
-        else:
-            raise ValueError(
-                f"uncertainty path {path!r}: {'.'.join(walked)} is a value, not a section"
-            )
-        if i == len(parts) - 1:
-            return node, key
-        node = node[key]  # type: ignore[index]
-        walked.append(part)
-    raise ValueError(f"uncertainty path {path!r} is empty")
-
-
 def apply(scenario: Scenario, values: Mapping[str, float]) -> Scenario:
     """``scenario`` with each dotted path set to its value (scalar) or scaled by it (path).
 
@@ -189,6 +138,9 @@ def apply(scenario: Scenario, values: Mapping[str, float]) -> Scenario:
 def check_uncertainty(scenario: Scenario) -> None:
     """Fail early on a bad distribution or an unknown path of ``scenario.uncertainty``.
 
+    A validated scenario has passed these checks (:mod:`cbm_sim.scenario.uncertainty`); this
+    repeats them for one built with ``model_construct``.
+
     Raises
     ------
     ValueError
@@ -197,13 +149,9 @@ def check_uncertainty(scenario: Scenario) -> None:
     data = scenario.model_dump(mode="python")
     for path, spec in scenario.uncertainty.items():
         frozen_distribution(path, spec)
-        node, key = _parent(data, path)
-        leaf = node[key]
-        if not (_is_time_path(leaf) or isinstance(leaf, int | float)):
-            raise ValueError(
-                f"uncertainty path {path!r} leads to {type(leaf).__name__} {leaf!r}, "
-                "not a number or a {year: value} path"
-            )
+        problem = path_problem(data, path)
+        if problem is not None:
+            raise ValueError(f"uncertainty path {path!r}: {problem}")
 
 
 # --------------------------------------------------------------------------- member summary

@@ -257,3 +257,24 @@ def test_sobol_attributes_drainage_to_the_drainage_input() -> None:
     assert abs(by.loc[PEAK, "ST"]) < 0.05
     with pytest.raises(ValueError, match="got 3"):
         sobol(scenario, 3, quantity="production.underground", year=2021)
+
+
+def test_wilson_interval_matches_published_values() -> None:
+    from cbm_sim.studies.ensemble import wilson_interval
+
+    # 0 of 10: upper bound z²/(n+z²) (Wilson 1927); 5 of 10: 0.2366..0.7634 (Brown et al. 2001)
+    low, high = wilson_interval([0, 5, 10], [10, 10, 10])
+    z2 = 1.959963984540054**2
+    np.testing.assert_allclose(low, [0.0, 0.23659, 1 - z2 / (10 + z2)], atol=1e-5)
+    np.testing.assert_allclose(high, [z2 / (10 + z2), 0.76341, 1.0], atol=1e-5)
+    with pytest.raises(ValueError, match="hits"):
+        wilson_interval([11], [10])
+
+
+def test_probabilities_carry_their_wilson_interval() -> None:
+    result = run_ensemble(short(end=2025), 2, workers=1, seed=3)
+    prob = result.probabilities()
+    assert {"ci_low", "ci_high", "members"} <= set(prob.columns)
+    assert (prob["ci_low"] <= prob["probability"]).all()
+    assert (prob["probability"] <= prob["ci_high"]).all()
+    assert (prob["members"] == 2).all()

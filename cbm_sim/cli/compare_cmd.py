@@ -14,7 +14,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     pass
 
-from cbm_sim.cli.app import _TARGET_YEARS, _debug_option, _reported, _value, main
+from cbm_sim.cli.app import _TARGET_YEARS, _debug_option, _reported, _value, main, output_option
 from cbm_sim.cli.run_cmd import _is_total, _simulate
 
 
@@ -56,12 +56,7 @@ def side_by_side(named: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
 @main.command("compare")
 @click.argument("sources", metavar="A B ...", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))  # fmt: skip
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the full side-by-side table to this CSV file.",
-)
+@output_option("Write the full side-by-side table to this CSV file.", False, directory=False)
 @_debug_option
 def compare_command(sources: tuple[Path, ...], output: Path | None, debug: bool) -> None:
     """Compare scenarios (files, which are run) or run directories against the targets.
@@ -70,6 +65,10 @@ def compare_command(sources: tuple[Path, ...], output: Path | None, debug: bool)
     """
     console = Console(stderr=True)
     with _reported(debug):
+        from cbm_sim.cli.run_cmd import check_writable
+
+        if output is not None:
+            check_writable(output)
         named: list[tuple[str, pd.DataFrame]] = []
         for source in sources:
             name, frame = _targets_of(source, console)

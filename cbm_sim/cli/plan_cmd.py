@@ -13,7 +13,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     pass
 
-from cbm_sim.cli.app import _num, plan_group
+from cbm_sim.cli.app import _debug_option, _num, _reported, output_option, plan_group
 
 _STATUS_STYLE = {"ok": "green", "discrepancy": "bold red", "info": "cyan"}
 
@@ -55,12 +55,8 @@ def render_audit(frame: pd.DataFrame, console: Console, only: tuple[str, ...] = 
 
 
 @plan_group.command("audit")
-@click.option(
-    "--csv",
-    "csv_path",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Also write the findings to this CSV file (UTF-8).",
-)
+@output_option("Also write the findings to this CSV file (UTF-8).", False, directory=False,
+               aliases=("--csv",))  # fmt: skip
 @click.option(
     "--status",
     "only",
@@ -68,15 +64,20 @@ def render_audit(frame: pd.DataFrame, console: Console, only: tuple[str, ...] = 
     type=click.Choice(["ok", "discrepancy", "info"]),
     help="Show only findings with this status (repeatable); the summary counts all.",
 )
-def plan_audit(csv_path: Path | None, only: tuple[str, ...]) -> None:
+@_debug_option
+def plan_audit(output: Path | None, only: tuple[str, ...], debug: bool) -> None:
     """Check the plan's internal consistency (sums, unit values, balances, years)."""
+    from cbm_sim.cli.run_cmd import check_writable, write_text_output
     from cbm_sim.plan.audit import audit
 
-    frame = audit()
-    render_audit(frame, Console(width=200), only)
-    if csv_path is not None:
-        frame.to_csv(csv_path, index=False, encoding="utf-8")
-        click.echo(f"wrote {len(frame)} findings to {csv_path}")
+    with _reported(debug):
+        if output is not None:
+            check_writable(output)
+        frame = audit()
+        render_audit(frame, Console(width=200), only)
+        if output is not None:
+            write_text_output(output, frame.to_csv(index=False))
+            click.echo(f"wrote {len(frame)} findings to {output}")
 
 
 # --- scenarios: run, validate, compare, schema ------------------------------------------

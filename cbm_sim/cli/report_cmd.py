@@ -12,7 +12,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from cbm_sim.results.frames import Results
 
-from cbm_sim.cli.app import _debug_option, _reported, main
+from cbm_sim.cli.app import _debug_option, _reported, main, output_option
 from cbm_sim.cli.run_cmd import _simulate
 
 
@@ -33,7 +33,7 @@ def _load_ensemble(directory: Path):
     if missing:
         raise click.BadParameter(
             f"{directory} is not a cbm-sim ensemble directory (missing {', '.join(missing)})",
-            param_hint="--ensemble",
+            param_hint="'--ensemble'",
         )
     tornado = directory / "tornado.csv"
     return EnsembleFrames(
@@ -47,12 +47,10 @@ def _load_ensemble(directory: Path):
 @click.argument(
     "source", metavar="RESULTS_OR_SCENARIO", type=click.Path(exists=True, path_type=Path)
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="PDF to write, e.g. reports/plan.pdf; each chart also goes beside it as PDF and PNG.",
+@output_option(
+    "PDF to write, e.g. reports/plan.pdf; each chart also goes beside it as PDF and PNG.",
+    True,
+    directory=False,
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
@@ -67,11 +65,15 @@ def report_command(
 ) -> None:
     """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
     console = Console(stderr=True)
-    ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
     with _reported(debug):
+        if output.suffix.lower() != ".pdf":
+            raise click.BadParameter(
+                f"expected a file name ending in .pdf, got {str(output)!r}",
+                param_hint="'-o/--output'",
+            )
+        ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
         from cbm_sim.report.pdf import write_report
 
         results = _load_results(source, console)
-        output.parent.mkdir(parents=True, exist_ok=True)
         path = write_report(results, output, lang=lang, ensemble=ensemble)
         click.echo(f"wrote {path}")

@@ -17,7 +17,14 @@ if TYPE_CHECKING:
     from cbm_sim.results.frames import Results
     from cbm_sim.scenario.model import Scenario
 
-from cbm_sim.cli.app import _BAD_INPUT, _TARGET_YEARS, _debug_option, _reported, main
+from cbm_sim.cli.app import (
+    _BAD_INPUT,
+    _TARGET_YEARS,
+    _debug_option,
+    _reported,
+    main,
+    output_option,
+)
 
 
 def _simulate(scenario: Scenario, console: Console) -> Results:
@@ -78,11 +85,8 @@ def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
 
 @main.command("run")
 @click.argument("scenario_file", metavar="SCENARIO", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Results directory (default: runs/<scenario name>). Written whole or not at all.",
+@output_option(
+    "Results directory (default: runs/<scenario name>). Written whole or not at all.", False
 )
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
@@ -98,29 +102,50 @@ def run_command(
     """
     console = Console(stderr=True)
     with _reported(debug):
-        from cbm_sim.results.rundir import check_target, staged_directory, write_run
         from cbm_sim.scenario.files import load_scenario
 
         scenario = load_scenario(scenario_file)
         if seed is not None:
             scenario = scenario.model_copy(update={"seed": seed})
         out = output if output is not None else Path("runs") / scenario.name
-        check_target(out, overwrite=overwrite)  # refuse before a long run, not after
-        from cbm_sim.economics.targets import check_targets
-        from cbm_sim.economics.valuation import value
-
-        with staged_directory(out, overwrite=overwrite) as stage:
-            results = _simulate(scenario, console)
-            targets = check_targets(results)
-            write_run(
-                stage,
-                results,
-                targets=targets,
-                valuation=value(results),
-                extra_meta={"scenario_file": str(scenario_file)},
-            )
+        targets = write_run_directory(
+            scenario, out, overwrite=overwrite, console=console, source=scenario_file
+        )
         _print_targets(targets, Console(), f"{scenario.name}: output value vs the plan (亿元)")
         click.echo(f"wrote {out}")
+
+
+def write_run_directory(
+    scenario: Scenario, out: Path, *, overwrite: bool, console: Console, source: Path
+) -> pd.DataFrame:
+    """Simulate ``scenario`` and write its run directory ``out`` whole (as ``run -o``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The target check of the run.
+
+    Raises
+    ------
+    OutputExistsError
+        Before simulating, if ``out`` exists and may not be replaced.
+    """
+    from cbm_sim.economics.targets import check_targets
+    from cbm_sim.economics.valuation import value
+    from cbm_sim.results.rundir import check_target, staged_directory, write_run
+
+    check_target(out, overwrite=overwrite)  # refuse before a long run, not after
+    with staged_directory(out, overwrite=overwrite) as stage:
+        results = _simulate(scenario, console)
+        targets = check_targets(results)
+        write_run(
+            stage,
+            results,
+            targets=targets,
+            valuation=value(results),
+            extra_meta={"scenario_file": str(source)},
+        )
+    return targets
 
 
 @main.command("validate")
@@ -151,19 +176,47 @@ def validate_command(scenario_files: tuple[Path, ...], debug: bool) -> None:
 
 
 @main.command("schema")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of standard output.",
-)
-def schema_command(output: Path | None) -> None:
+@output_option("Write to this file instead of standard output.", False, directory=False)
+@_debug_option
+def schema_command(output: Path | None, debug: bool) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
     from cbm_sim.scenario.model import Scenario
 
-    text = json.dumps(Scenario.model_json_schema(), ensure_ascii=False, indent=2)
-    if output is None:
-        click.echo(text)
-    else:
-        output.write_text(text + "\n", encoding="utf-8")
+    with _reported(debug):
+        text = json.dumps(Scenario.model_json_schema(), ensure_ascii=False, indent=2)
+        if output is None:
+            click.echo(text)
+            return
+        write_text_output(output, text + "\n")
         click.echo(f"wrote {output}")
+
+
+def check_writable(output: Path) -> None:
+    """Refuse an ``-o`` file whose folder does not exist, before any work is done.
+
+    Raises
+    ------
+    click.BadParameter
+        Naming ``-o/--output`` and the missing folder.
+    """
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise click.BadParameter(
+            f"cannot write {output}: no folder {parent}", param_hint="'-o/--output'"
+        )
+
+
+def write_text_output(output: Path, text: str) -> None:
+    """Write ``text`` to the ``-o`` file; a path that cannot be written is bad input.
+
+    Raises
+    ------
+    click.BadParameter
+        Naming ``-o/--output`` and the reason (e.g. a missing parent directory).
+    """
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot write {output}: {exc.strerror or exc}", param_hint="'-o/--output'"
+        ) from None

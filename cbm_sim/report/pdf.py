@@ -103,7 +103,16 @@ def build_charts(
         if frames.probabilities is not None:
             figures["probability"] = probability_chart(frames.probabilities, lang)
         if frames.tornado is not None:
-            figures["tornado"] = tornado_chart(frames.tornado, lang)
+            tornado = frames.tornado
+            years = tornado["year"].unique() if "year" in tornado.columns else []
+            if len(years) > 1:
+                # `ensemble --tornado` swings each target year: one page per year
+                for year, rows in tornado.groupby("year", sort=True):
+                    figures[f"tornado_{int(year)}"] = tornado_chart(
+                        rows.reset_index(drop=True), lang
+                    )
+            else:
+                figures["tornado"] = tornado_chart(tornado, lang)
     return figures
 
 
@@ -163,10 +172,7 @@ def write_report(
         from cbm_sim.economics.valuation import value
 
         values = value(results)
-    out.parent.mkdir(parents=True, exist_ok=True)
     charts_dir = out.parent / f"{out.stem}_charts"
-    if chart_files:
-        charts_dir.mkdir(exist_ok=True)
     scenario = str(results.meta.get("scenario", getattr(results.scenario, "name", "?")))
     metadata = {
         "Title": f"{label('title.cover', lang)} — {scenario}",
@@ -185,6 +191,10 @@ def write_report(
             ensemble=frames,
             production_targets_m3=production_targets_m3,
         )
+        # directories only once every figure is built: a failed report leaves no empty folder
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if chart_files:
+            charts_dir.mkdir(exist_ok=True)
         with PdfPages(out, metadata=metadata) as pdf:
             for name, fig in figures.items():
                 pdf.savefig(fig)

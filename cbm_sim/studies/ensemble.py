@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -322,6 +323,9 @@ def execute(
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # no dashboard, and its health/metrics server on a free port: the default
+                # 8787 is often taken (another cluster), which prints a warning per run
+                scheduler_kwargs={"dashboard_address": ":0"},
             )
         client = Client(cluster)
     else:
@@ -394,13 +398,18 @@ class EnsembleResult:
         return out
 
     def probabilities(self) -> pd.DataFrame:
-        """``year, target, probability, std_error``: share of members whose target check says
-        ``met``, and its Monte Carlo standard error :math:`\\sqrt{p(1-p)/n}`."""
+        """``year, target, probability, std_error, ci_low, ci_high, members``: share of
+        members whose target check says ``met``, its Monte Carlo standard error
+        :math:`\\sqrt{p(1-p)/n}` and its 95 % Wilson score interval
+        (:func:`wilson_interval`; unlike ``p ± 2 s.e.`` it stays in 0..1 and is not empty
+        when every member meets, or misses, the target)."""
         frame = self.statuses.assign(met=self.statuses["status"] == "met")
         grouped = frame.groupby(["year", "target"], sort=True)["met"]
-        out = grouped.agg(probability="mean", count="size").reset_index()
-        out["std_error"] = np.sqrt(out["probability"] * (1 - out["probability"]) / out["count"])
-        return out[["year", "target", "probability", "std_error"]]
+        out = grouped.agg(probability="mean", hits="sum", members="size").reset_index()
+        out["std_error"] = np.sqrt(out["probability"] * (1 - out["probability"]) / out["members"])
+        low, high = wilson_interval(out["hits"].to_numpy(), out["members"].to_numpy())
+        out["ci_low"], out["ci_high"] = low, high
+        return out[["year", "target", "probability", "std_error", "ci_low", "ci_high", "members"]]
 
     def to_dir(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``members``/``statuses`` (Parquet and CSV), ``percentiles.csv``,
@@ -416,6 +425,36 @@ class EnsembleResult:
         self.probabilities().to_csv(out / "probabilities.csv", index=False, encoding="utf-8")
         self.failures.to_csv(out / "failures.csv", index=False, encoding="utf-8")
         return out
+
+
+WILSON_Z: Final[float] = 1.959963984540054
+"""Standard normal quantile of 97.5 %: a two-sided 95 % interval."""
+
+
+def wilson_interval(
+    hits: npt.ArrayLike, n: npt.ArrayLike, z: float = WILSON_Z
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion ``hits / n`` (Wilson 1927, JASA 22,
+    209-212; recommended over the normal interval by Brown, Cai & DasGupta 2001, Stat. Sci.
+    16, 101-133).
+
+    .. math::
+
+        \\frac{\\hat p + z^2/2n \\pm z\\sqrt{\\hat p(1-\\hat p)/n + z^2/4n^2}}{1 + z^2/n}
+
+    Raises
+    ------
+    ValueError
+        If some ``n < 1`` or ``hits`` is outside ``0..n``.
+    """
+    k = np.asarray(hits, dtype=np.float64)
+    m = np.asarray(n, dtype=np.float64)
+    if np.any(m < 1) or np.any(k < 0) or np.any(k > m):
+        raise ValueError(f"expected 0 <= hits <= n and n >= 1, got hits={k} n={m}")
+    p = k / m
+    centre = (p + z**2 / (2 * m)) / (1 + z**2 / m)
+    half = z * np.sqrt(p * (1 - p) / m + z**2 / (4 * m**2)) / (1 + z**2 / m)
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
 
 
 def member_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:

@@ -246,7 +246,7 @@ def test_model_copy_validates_and_reports_every_date_outside_a_shorter_horizon()
     # every commissioning date after 2023 at once, each with its place
     assert "lng.plants.8.commissioned" in text and "lng.plants.9.commissioned" in text
     assert "storage.projects.1.commissioned" in text
-    with pytest.raises(pydantic.ValidationError, match="expected end .* after start|must be after"):
+    with pytest.raises(pydantic.ValidationError, match="must be after start"):
         plan.horizon.model_copy(update={"end": dt.date(2020, 1, 1)})
     with pytest.raises(pydantic.ValidationError, match="extra"):
         plan.model_copy(update={"sede": 3})

@@ -299,3 +299,19 @@ def test_summary_prints_the_verdict_for_both_target_years(tmp_path: Path) -> Non
     assert "verdict 2025: 450.0 of 500.0 亿元 (-10.0 %) — short" in text
     assert "verdict 2030: 900.0 of 1,000.0 亿元 (-10.0 %) — short" in text
     assert "exploration" in text and "167" in text
+
+
+def test_plan_show_lists_ids_figures_and_blocks(tmp_path: Path) -> None:
+    every = CliRunner().invoke(main, ["plan", "show"])
+    assert every.exit_code == 0, every.output
+    assert "output.total" in every.output and "lng.output" in every.output
+    one = CliRunner().invoke(main, ["plan", "show", "output.total", "--year", "2030"])
+    assert one.exit_code == 0 and "1000" in one.output and "ch3" in one.output
+    out = tmp_path / "blocks.csv"
+    blocks = CliRunner().invoke(main, ["plan", "show", "blocks", "-o", str(out)])
+    assert blocks.exit_code == 0 and "zhengzhuang" in blocks.output
+    frame = pd.read_csv(out)
+    assert len(frame) == 23 and "zhengzhuang" in set(frame["id"])
+    typo = CliRunner().invoke(main, ["plan", "show", "lng.outpt"])
+    assert typo.exit_code == 2 and "did you mean 'lng.output'?" in typo.output
+    assert len(typo.output.strip().splitlines()) == 1

@@ -74,6 +74,19 @@ def _value(x: float) -> str:
 _TARGET_YEARS = (2025, 2030)
 
 
+def _status_cell(status: str) -> str:
+    """A target status for a rich table: a mark and a word, not colour alone (colour-blind
+    readers and black-and-white prints see ✓/✗)."""
+    if status == "met":
+        return f"[green]✓ {status}[/]"
+    return f"[bold red]✗ {status}[/]"
+
+
+def _signed(x: float, digits: int = 1) -> str:
+    """``x`` with its sign at ``digits`` decimals, never ``-0.0``."""
+    return f"{0.0 if round(x, digits) == 0 else x:+,.{digits}f}"
+
+
 class _HiddenAliasOption(click.Option):
     """An option whose old spellings (``hidden_aliases``) work but are not listed in --help."""
 

@@ -22,6 +22,8 @@ from cbm_sim.cli.app import (
     _TARGET_YEARS,
     _debug_option,
     _reported,
+    _signed,
+    _status_cell,
     main,
     output_option,
 )
@@ -72,15 +74,44 @@ def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
                 cells += ["", "", ""]
                 continue
             r = hit.iloc[0]
-            style = "green" if r["status"] == "met" else "bold red"
-            cells += [f"{r['simulated']:,.1f}", f"{r['target']:,.1f}", f"[{style}]{r['status']}[/]"]
+            cells += [f"{r['simulated']:,.1f}", f"{r['target']:,.1f}", _status_cell(r["status"])]
         table.add_row(*cells)
     console.print(table)
+    _print_physical(targets, console)
     for r in head[head["sub_cluster"] == "total"].itertuples(index=False):
         console.print(
             f"verdict {r.year}: {r.simulated:,.1f} of {r.target:,.1f} 亿元 "
-            f"({r.gap_pct:+.1f} %) — {r.status}"
+            f"({_signed(r.gap_pct)} %) — {r.status}"
         )
+
+
+def _print_physical(targets: pd.DataFrame, console: Console) -> None:
+    """The plan's physical targets (production, LNG, pipelines, local use …) of 2025/2030."""
+    rows = targets[(targets["sub_cluster"] == "physical") & targets["year"].isin(_TARGET_YEARS)]
+    if rows.empty:
+        return
+    table = Table(title="physical targets: simulated / plan (the plan's units)")
+    table.add_column("target", no_wrap=True)
+    table.add_column("unit", no_wrap=True)
+    for y in _TARGET_YEARS:
+        table.add_column(str(y), justify="right", no_wrap=True)
+    for plan_id, part in rows.groupby("item", sort=False):
+        cells = [str(plan_id), str(part["unit"].iloc[0])]
+        for year in _TARGET_YEARS:
+            hit = part[part["year"] == year]
+            if hit.empty:
+                cells.append("")
+                continue
+            r = hit.iloc[0]
+            mark = "[green]✓[/]" if r["status"] == "met" else "[bold red]✗[/]"
+            cells.append(f"{_short_num(r['simulated'])} / {_short_num(r['target'])} {mark}")
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _short_num(x: float) -> str:
+    """Two decimals below 10, one below 1000, none above: the plan's own precision."""
+    return f"{x:,.2f}" if abs(x) < 10 else f"{x:,.1f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
 @main.command("run")

@@ -303,6 +303,8 @@ def _num(value: object, sign: bool = False) -> str:
     v = float(value)  # type: ignore[arg-type]
     if not np.isfinite(v):
         return "—"
+    if round(v, 1) == 0:
+        v = 0.0  # no "-0.0": a gap within rounding is no gap
     return f"{v:+,.1f}" if sign else f"{v:,.1f}"
 
 

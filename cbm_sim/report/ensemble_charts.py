@@ -34,6 +34,7 @@ from cbm_sim import units
 from cbm_sim.economics.targets import TARGET_YEARS
 from cbm_sim.economics.valuation import SUB_CLUSTERS
 from cbm_sim.report.fonts import Lang, use_report_style
+from cbm_sim.report.page import chart_width_in
 from cbm_sim.report.style import (
     LABELS,
     MONEY_UNIT,
@@ -142,32 +143,43 @@ def fan_chart(
         ax.set_ylabel(label("axis.production" if is_volume else "axis.output_value", lang))
         ax.set_title(label("title.fan_production" if is_volume else "title.fan_value", lang))
         ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left", fontsize="small")
+        ax.legend(loc="upper left")
         ax.grid(alpha=0.3)
     return fig
 
 
 def probability_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure:
-    """Horizontal bars of the probability of meeting each target, per year, with 95 % bars."""
+    """Bars of the probability of meeting each headline target (cluster output, the eight
+    sub-clusters, total production), per year, with 95 % intervals: Wilson intervals
+    (``ci_low``/``ci_high``) when the frame has them, else ±1.96 standard errors."""
+    from cbm_sim.report.tables import HEADLINE_TARGETS
+
     require_columns(probabilities, PROBABILITY_COLUMNS, "ensemble probability frame")
     p = probabilities["probability"].to_numpy(dtype=np.float64)
     se = probabilities["std_error"].to_numpy(dtype=np.float64)
     if np.any((p < 0) | (p > 1)) or np.any(se < 0):
         bad = probabilities[(p < 0) | (p > 1) | (se < 0)]
         raise ValueError(f"probabilities must be in [0, 1] with std_error >= 0; bad rows:\n{bad}")
-    ids = list(dict.fromkeys(_target_order(probabilities["target"].astype(str).unique())))
-    years = sorted(int(y) for y in probabilities["year"].unique())
+    shown = probabilities[probabilities["target"].isin(HEADLINE_TARGETS)]
+    if shown.empty:
+        shown = probabilities
+    ids = list(dict.fromkeys(_target_order(shown["target"].astype(str).unique())))
+    years = sorted(int(y) for y in shown["year"].unique())
+    has_ci = {"ci_low", "ci_high"} <= set(shown.columns)
     with use_report_style(lang):
-        fig = new_figure()
+        fig = new_figure(chart_width_in() * 0.85)
         ax = fig.add_subplot()
         y_pos = np.arange(len(ids), dtype=np.float64)
         height = 0.8 / len(years)
         for i, year in enumerate(years):
-            part = probabilities[probabilities["year"] == year].set_index("target")
+            part = shown[shown["year"] == year].set_index("target")
             prob = part["probability"].reindex(ids).to_numpy(dtype=np.float64)
-            err = _Z95 * part["std_error"].reindex(ids).to_numpy(dtype=np.float64)
-            lo = np.clip(prob - err, 0, 1)
-            hi = np.clip(prob + err, 0, 1)
+            if has_ci:
+                lo = part["ci_low"].reindex(ids).to_numpy(dtype=np.float64)
+                hi = part["ci_high"].reindex(ids).to_numpy(dtype=np.float64)
+            else:
+                err = _Z95 * part["std_error"].reindex(ids).to_numpy(dtype=np.float64)
+                lo, hi = np.clip(prob - err, 0, 1), np.clip(prob + err, 0, 1)
             pos = y_pos - 0.4 + height * (i + 0.5)
             ax.barh(
                 pos, 100 * prob, height, color=YEAR_COLOURS.get(year, "#999999"), label=str(year)
@@ -187,7 +199,7 @@ def probability_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure:
         ax.axvline(50, color="#777777", lw=0.6, ls=":")
         ax.set_xlabel(label("axis.probability", lang))
         ax.set_title(label("title.probability", lang))
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=len(years))
         ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -229,7 +241,7 @@ def tornado_chart(tornado: pd.DataFrame, lang: Lang) -> Figure:
             year = f" {int(tornado['year'].iloc[0])}" if "year" in tornado.columns else ""
             title = f"{title}: {metric}{year}"
         ax.set_title(title)
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(loc="lower right")
         ax.grid(axis="x", alpha=0.3)
     return fig
 

@@ -29,6 +29,7 @@ from cbm_sim.report.style import (
     draw_target_marks,
     entities_with_prefix,
     label,
+    legend_below,
     new_figure,
     plan_target_base,
     to_volume,
@@ -140,12 +141,19 @@ def production_chart(
         ax.set_xlabel(label("axis.year", lang))
         ax.set_ylabel(label("axis.production", lang))
         ax.set_title(label("title.production", lang))
-        ax.set_xticks(years)
+        ax.set_xticks(years, [_year_tick(y, len(years)) for y in years])
         ax.set_xlim(years.min(), years.max())
-        ax.set_ylim(0, max(float(np.sum(stacks, axis=0).max()), float(tv.max())) * 1.15)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+        ax.set_ylim(0, max(float(np.sum(stacks, axis=0).max()), float(tv.max())) * 1.25)
+        legend_below(ax)
         ax.grid(axis="y", alpha=0.3)
     return fig
+
+
+def _year_tick(year: float, n: int) -> str:
+    """A year's tick label; with more than 6 years every other one, as ``'22``-style
+    labels would read as ambiguous in a planning report."""
+    y = int(year)
+    return str(y) if n <= 6 or y % 2 == 1 else ""
 
 
 def balance_chart(results: Results, lang: Lang) -> Figure:
@@ -160,7 +168,7 @@ def balance_chart(results: Results, lang: Lang) -> Figure:
         fig = new_figure()
         ax = fig.add_subplot()
         width = 0.38
-        for side, members, offset in (
+        for _side, members, offset in (
             ("supply", SUPPLY_GROUPS, -width / 2),
             ("uses", USE_GROUPS, width / 2),
         ):
@@ -178,13 +186,11 @@ def balance_chart(results: Results, lang: Lang) -> Figure:
                     label=label(f"series.{group}", lang),
                 )
                 bottom = bottom + vals
-            for x, top in zip(years + offset, bottom, strict=True):
-                ax.text(x, top, label(f"series.{side}", lang), ha="center", va="bottom", fontsize=6)
-        ax.set_xticks(years, [str(int(y)) for y in years])
+        ax.set_xticks(years, [_year_tick(y, len(years)) for y in years])
         ax.set_xlabel(label("axis.year", lang))
         ax.set_ylabel(label("axis.gas_volume", lang))
         ax.set_title(label("title.balance", lang))
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+        legend_below(ax)
         ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -311,7 +317,7 @@ def facilities_chart(results: Results, lang: Lang) -> Figure:
         ax_u.set_ylabel(label("axis.utilisation", lang))
         ax_u.set_ylim(0, 110)
         ax_u.axhline(100, color="black", lw=0.6, ls=":")
-        ax_u.legend(loc="lower left", fontsize="small")
+        ax_u.legend(loc="lower left")
         ax_u.grid(alpha=0.3)
         width = 0.38
         for key, col, offset in (("lng", "lng_out", -width / 2), ("cng", "cng_out", width / 2)):
@@ -325,7 +331,7 @@ def facilities_chart(results: Results, lang: Lang) -> Figure:
         ax_o.set_ylabel(label("axis.outage_days", lang))
         ax_o.set_xlabel(label("axis.year", lang))
         ax_o.set_xticks(years, [str(int(y)) for y in years])
-        ax_o.legend(loc="upper left", fontsize="small")
+        ax_o.legend(loc="upper left")
         ax_o.grid(axis="y", alpha=0.3)
         ax_u.set_title(label("title.facilities", lang))
     return fig
@@ -377,7 +383,7 @@ def storage_chart(results: Results, lang: Lang) -> Figure:
         ax.set_title(label("title.storage", lang).format(days=days))
         ax.set_ylim(bottom=0)
         ax.set_xlim(level.index.min(), level.index.max())
-        ax.legend(loc="upper left", fontsize="small")
+        ax.legend(loc="upper left")
         ax.grid(alpha=0.3)
     return fig
 

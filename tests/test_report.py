@@ -13,11 +13,11 @@ from pypdf import PdfReader
 from synthetic import Synthetic, build
 
 from cbm_sim.report import pdf as report_pdf
-from cbm_sim.report.style import CHART_SIZE_IN
+from cbm_sim.report.page import DEFAULT_PAGE_WIDTH_CM
 
 # Pages of a single run: cover, production, balance, Sankey 2025 and 2030, facilities,
-# storage, value bars, item table.
-SINGLE_RUN_PAGES = 9
+# storage, value bars, item table, physical-targets table.
+SINGLE_RUN_PAGES = 10
 # An ensemble adds two fans (production, value), the probability bars and the tornado.
 ENSEMBLE_PAGES = 4
 PNG_DPI = 30
@@ -138,7 +138,9 @@ def test_each_chart_is_saved_as_pdf_and_png(zh_report) -> None:
     for pdf in pdfs:
         assert len(PdfReader(pdf).pages) == 1
     image = mpimg.imread(charts_dir / "production.png")
-    assert image.shape[:2] == (round(CHART_SIZE_IN[1] * PNG_DPI), round(CHART_SIZE_IN[0] * PNG_DPI))
+    # the chart at the text-column width (and its footer band), not the A4 page
+    assert image.shape[1] == pytest.approx(DEFAULT_PAGE_WIDTH_CM / 2.54 * PNG_DPI, abs=2)
+    assert image.shape[0] < image.shape[1]
 
 
 def test_english_report_has_no_chinese_labels(en_report, synth: Synthetic) -> None:

@@ -41,7 +41,6 @@ from cbm_sim.report.charts import (
     storage_chart,
     tornado_chart,
     value_chart,
-    value_table_chart,
 )
 from cbm_sim.report.fonts import Lang, check_lang, use_report_style
 from cbm_sim.report.page import (
@@ -52,6 +51,7 @@ from cbm_sim.report.page import (
     page_width,
     show_for_file,
 )
+from cbm_sim.report.tables import value_table_pages
 from cbm_sim.results.frames import Results
 
 PNG_DPI: Final[int] = 150
@@ -98,7 +98,7 @@ def _cover(r: ReportInputs) -> list[Page]:
             "cover",
             cover_chart(r.results, r.targets, r.lang),
             "title.cover",
-            "caption.cover",
+            "",
             "cover",
         )
     ]
@@ -142,12 +142,15 @@ def _value(r: ReportInputs) -> list[Page]:
         Page(
             "value", value_chart(r.targets, r.lang, values=r.values), "title.value", "caption.value"
         ),
-        Page(
-            "value_table",
-            value_table_chart(r.targets, r.lang, values=r.values),
-            "title.value_table",
-            "caption.value_table",
-            "table",
+        *(
+            Page(
+                "value_table" if k == 0 else f"value_table_{k + 1}",
+                fig,
+                "title.value_table",
+                "caption.value_table",
+                "table",
+            )
+            for k, fig in enumerate(value_table_pages(r.targets, r.lang, values=r.values))
         ),
         Page(
             "physical_table",
@@ -298,7 +301,7 @@ def _numbered(pages: list[Page], lang: Lang) -> list[tuple[Page, str, str]]:
     out = []
     for page in pages:
         title = label(page.title, lang).format(**page.title_args)
-        caption = label(page.caption, lang).format(**page.title_args)
+        caption = label(page.caption, lang).format(**page.title_args) if page.caption else ""
         if page.kind in counts:
             counts[page.kind] += 1
             word = label(f"word.{page.kind}", lang)

@@ -86,7 +86,6 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "title.probability_table": ("其他目标的达标概率", "Probability of meeting the other targets"),
     "title.tornado_year": ("{year}年敏感性分析（龙卷风图）", "Sensitivity in {year} (tornado)"),
     # captions (after the numbered title)
-    "caption.cover": ("", ""),
     "caption.production": (
         "地面抽采按区块堆叠，井下抽采为煤矿瓦斯；菱形为规划目标（第四章第一节）。",
         "Surface production stacked by block, with coal-mine drainage; diamonds are the "
@@ -106,7 +105,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "caption.storage": (
         "逐步储气量、储气能力与3天日均消费量规则线（第一章第二节四）。",
-        "Gas in storage at each step, storage capacity and the 3-day rule (ch1 §2 四).",
+        "Gas in storage at each step, storage capacity and the 3-day rule (ch1 §2, part 4).",
     ),
     "caption.value": (
         "各子集群模拟产值（斜线部分为外生值，即规划给定而非模拟所得）与2025、2030年目标。",
@@ -305,6 +304,17 @@ def label(key: str, lang: Lang) -> str:
     except KeyError:
         raise KeyError(f"no chart label {key!r} in cbm_sim.report.style.LABELS") from None
     return zh if lang == "zh" else en
+
+
+def unit_label(unit: str, lang: Lang) -> str:
+    """A plan unit for display: as the plan writes it in Chinese (``亿m3``), with powers of
+    ten in English (亿 = 10⁸, 万 = 10⁴: ``10⁸ m³``), so an English table has no Han characters."""
+    check_lang(lang)
+    if lang == "zh":
+        return unit
+    text = unit.replace("m3", "m³").replace("元", " CNY").replace("tce", " tce")
+    text = text.replace("亿", "10⁸ ").replace("万", "10⁴ ")
+    return " ".join(text.split())
 
 
 def label_or_id(prefix: str, ident: str, lang: Lang) -> str:

@@ -31,6 +31,7 @@ from cbm_sim.report.style import (
     label_or_id,
     new_figure,
     require_columns,
+    unit_label,
 )
 
 ROW_IN: Final[float] = 0.20
@@ -136,8 +137,40 @@ def _is_total(item: object) -> bool:
 def value_table_chart(
     targets: pd.DataFrame, lang: Lang, *, values: pd.DataFrame | None = None
 ) -> Figure:
+    """The first page of :func:`value_table_pages` (all of it when the items fit one page)."""
+    return value_table_pages(targets, lang, values=values)[0]
+
+
+def rows_per_page(header_rows: int) -> int:
+    """Body rows a table page holds under ``header_rows`` header rows."""
+    return int((max_chart_height_in() - TITLE_IN) / ROW_IN + 1e-9) - header_rows
+
+
+def _pages_of(rows: list[Row], per_page: int) -> list[list[Row]]:
+    """``rows`` cut into pages of at most ``per_page``, between groups (a total row starts a
+    group) where a group fits a page."""
+    pages: list[list[Row]] = [[]]
+    group: list[Row] = []
+    for row in [*rows, Row([], total=True)]:  # a sentinel closes the last group
+        if row.total and group:
+            if len(pages[-1]) + len(group) > per_page and pages[-1]:
+                pages.append([])
+            while len(group) > per_page:
+                pages[-1] += group[:per_page]
+                group = group[per_page:]
+                pages.append([])
+            pages[-1] += group
+            group = []
+        group.append(row)
+    return pages
+
+
+def value_table_pages(
+    targets: pd.DataFrame, lang: Lang, *, values: pd.DataFrame | None = None
+) -> list[Figure]:
     """Every sub-cluster item: simulated value and target in 2025 and 2030, with the status
-    [亿元]; ``*`` marks an item whose value is exogenous (from ``values``' ``basis``)."""
+    [亿元]; ``*`` marks an item whose value is exogenous (from ``values``' ``basis``). As many
+    pages as the items need, cut between sub-clusters."""
     require_columns(targets, TARGET_COLUMNS, "target-check frame")
     years = [y for y in TARGET_YEARS if y in set(targets["year"])]
     frame = targets[
@@ -182,8 +215,12 @@ def value_table_chart(
     name = 0.37 if len(years) == 2 else 0.55
     per_year = (1.0 - name) / len(years)
     widths = [name, *[per_year * f for _ in years for f in (0.365, 0.32, 0.315)]]
+    title = label("title.value_table", lang)
     with use_report_style(lang):
-        return table_figure(label("title.value_table", lang), header, rows, widths)
+        return [
+            table_figure(title, header, part, widths)
+            for part in _pages_of(rows, rows_per_page(len(header)))
+        ]
 
 
 def physical_table_chart(targets: pd.DataFrame, lang: Lang) -> Figure:
@@ -197,7 +234,7 @@ def physical_table_chart(targets: pd.DataFrame, lang: Lang) -> Figure:
     rows: list[Row] = []
     for plan_id, part in frame.groupby("item", sort=False):
         by_year = part.set_index("year")
-        unit = str(part["unit"].iloc[0])
+        unit = unit_label(str(part["unit"].iloc[0]), lang)
         key = f"target.{plan_id}"
         name = label(key, lang) if key in LABELS else str(plan_id)
         row = Row([name, unit])

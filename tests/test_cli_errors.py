@@ -241,3 +241,11 @@ def test_out_is_a_hidden_alias_of_output(folder: Path) -> None:
     assert "one per CPU" in help_text  # the --workers default is shown
     result = CliRunner().invoke(main, ["ensemble", "backwards.yaml", "--out", "ens"])
     assert result.exit_code == 2 and "backwards.yaml:3:" in result.output
+
+
+def test_report_page_width_outside_its_bounds_is_bad_input(folder: Path) -> None:
+    result = CliRunner().invoke(main, ["report", "good.yaml", "-o", "r.pdf", "--page-width", "30"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "'--page-width'" in lines[0] and "8..18 cm" in lines[0]
+    assert not (folder / "r.pdf").exists()

@@ -9,6 +9,7 @@ import itertools
 from pathlib import Path
 from unittest import mock
 
+import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -159,3 +160,19 @@ def test_wrap_breaks_between_words_and_han_characters_only() -> None:
         assert number in joined
         assert not any(line.endswith(number[:2]) and number not in line for line in lines)
     assert wrap("short", 5.0, 9.0) == "short"
+
+
+def test_a_tornado_of_two_years_gets_a_page_per_year(synth: Synthetic) -> None:
+    # `ensemble --tornado` writes one swing per input and target year (base differs by year)
+    one = synth.ensemble.tornado.assign(year=2025)
+    two = one.assign(year=2030, base=one["base"] * 1.5, low_value=one["low_value"] * 1.5,
+                     high_value=one["high_value"] * 1.5)  # fmt: skip
+    frames = {
+        "percentiles": synth.ensemble.percentiles,
+        "probabilities": synth.ensemble.probabilities,
+        "tornado": pd.concat([one, two], ignore_index=True),
+    }
+    figures = report_pdf.build_charts(
+        synth.results, "zh", targets=synth.targets, values=synth.valuation, ensemble=frames
+    )
+    assert [n for n in figures if n.startswith("tornado")] == ["tornado_2025", "tornado_2030"]

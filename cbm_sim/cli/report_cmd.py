@@ -59,11 +59,31 @@ def _load_ensemble(directory: Path):
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="An `cbm-sim ensemble -o` directory: adds fan charts and target probabilities.",
 )
+@click.option(
+    "--page-width",
+    "page_width_cm",
+    type=float,
+    default=16.0,
+    show_default=True,
+    help="Text-column width [cm] the charts are drawn at; every font is >= 9 pt at this width.",
+)
 @_debug_option
 def report_command(
-    source: Path, output: Path, lang: str, ensemble_dir: Path | None, debug: bool
+    source: Path,
+    output: Path,
+    lang: str,
+    ensemble_dir: Path | None,
+    page_width_cm: float,
+    debug: bool,
 ) -> None:
-    """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
+    """Write the PDF report of a results directory (from `run -o`) or of a scenario file.
+
+    A4 pages, one chart or table each, numbered and captioned, with bookmarks and a footer
+    (scenario, seed, version, source); each chart also beside the report as PDF and PNG at
+    the --page-width, with the same footer.
+    """
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
     console = Console(stderr=True)
     with _reported(debug):
         if output.suffix.lower() != ".pdf":
@@ -71,9 +91,31 @@ def report_command(
                 f"expected a file name ending in .pdf, got {str(output)!r}",
                 param_hint="'-o/--output'",
             )
+        from cbm_sim import bounds
+        from cbm_sim.report.pdf import write_report  # registers the page_width_cm bound
+
+        bound = bounds.BOUNDS["page_width_cm"]
+        if not bound.lo <= page_width_cm <= bound.hi:
+            raise click.BadParameter(
+                f"expected {bound.lo:g}..{bound.hi:g} cm ({bound.doc}), got {page_width_cm:g}",
+                param_hint="'--page-width'",
+            )
         ensemble = _load_ensemble(ensemble_dir) if ensemble_dir is not None else None
-        from cbm_sim.report.pdf import write_report
 
         results = _load_results(source, console)
-        path = write_report(results, output, lang=lang, ensemble=ensemble)
-        click.echo(f"wrote {path}")
+        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("building the charts", total=None)
+
+            def step(name: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, description=f"page {done}: {name}")
+
+            path = write_report(
+                results,
+                output,
+                lang=lang,
+                ensemble=ensemble,
+                page_width_cm=page_width_cm,
+                progress=step,
+            )
+        click.echo(f"wrote {path} and its charts in {path.parent / (path.stem + '_charts')}")

@@ -42,6 +42,7 @@ from cbm_sim.report.style import (
     YEAR_COLOURS,
     draw_target_marks,
     label,
+    label_or_id,
     new_figure,
     plan_target_base,
     require_columns,
@@ -80,10 +81,15 @@ def display_unit(unit: str) -> str:
 
 
 def target_name(plan_id: str, lang: Lang) -> str:
-    """Display name of a target plan id (``output.<sc>`` → sub-cluster name)."""
+    """Display name of a target plan id: ``output.<sc>`` → the sub-cluster's name,
+    ``output.<sc>.<item>`` → sub-cluster · item, a physical id → its label; else the id."""
     parts = plan_id.split(".")
-    if len(parts) == 2 and parts[0] == "output" and parts[1] in SUB_CLUSTERS:
-        return label(f"sc.{parts[1]}", lang)
+    if len(parts) >= 2 and parts[0] == "output" and parts[1] in SUB_CLUSTERS:
+        name = label(f"sc.{parts[1]}", lang)
+        if len(parts) == 2:
+            return name
+        item = ".".join(parts[2:])
+        return f"{name} · {label_or_id('item', item, lang)}"
     key = f"target.{plan_id}"
     return label(key, lang) if key in LABELS else plan_id
 
@@ -142,7 +148,8 @@ def fan_chart(
         ax.set_xlabel(label("axis.year", lang))
         ax.set_ylabel(label("axis.production" if is_volume else "axis.output_value", lang))
         ax.set_title(label("title.fan_production" if is_volume else "title.fan_value", lang))
-        ax.set_ylim(bottom=0)
+        marks = [units.from_base(v, shown) for v in targets_base.values()]
+        ax.set_ylim(0, max([float(np.max(p90)), *marks]) * 1.2)  # room for the marks' labels
         ax.legend(loc="upper left")
         ax.grid(alpha=0.3)
     return fig
@@ -187,7 +194,8 @@ def probability_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure:
             ax.errorbar(
                 100 * prob,
                 pos,
-                xerr=100 * np.vstack([prob - lo, hi - prob]),
+                # an interval's ends round to the probability itself when it is 0 or 1
+                xerr=100 * np.clip(np.vstack([prob - lo, hi - prob]), 0.0, None),
                 fmt="none",
                 ecolor="black",
                 lw=0.8,

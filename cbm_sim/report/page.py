@@ -43,8 +43,8 @@ TOP_MARGIN_IN: Final[float] = 20.0 / MM_PER_IN
 BOTTOM_RESERVE_IN: Final[float] = 45.0 / MM_PER_IN
 """Below the tallest chart box: caption and footer [in]."""
 FOOTER_Y_IN: Final[float] = 12.0 / MM_PER_IN
-CHART_FOOTER_BAND_IN: Final[float] = 0.30
-"""Height of the one-line footer band under a single-chart file [in]."""
+CHART_FOOTER_BAND_IN: Final[float] = 0.45
+"""Height of the footer band (two lines of 9 pt) under a single-chart file [in]."""
 
 bounds.register(
     bounds.Bound(
@@ -199,7 +199,7 @@ def add_page_texts(fig: Figure, *, caption: str, footer: str, cjk: bool) -> Page
     chart_footer = fig.text(
         box.x0 / page_w,
         (box.y0 - 0.05) / page_h,
-        wrap(footer, box.width, MIN_FONT_PT, cjk=cjk).split("\n")[0],
+        "\n".join(wrap(footer, box.width, MIN_FONT_PT, cjk=cjk).split("\n")[:2]),
         ha="left",
         va="top",
         fontsize=MIN_FONT_PT,

@@ -35,7 +35,6 @@ from cbm_sim.report.charts import (
     label,
     physical_table_chart,
     probability_chart,
-    probability_table_chart,
     production_chart,
     sankey_chart,
     storage_chart,
@@ -51,7 +50,7 @@ from cbm_sim.report.page import (
     page_width,
     show_for_file,
 )
-from cbm_sim.report.tables import value_table_pages
+from cbm_sim.report.tables import probability_table_pages, value_table_pages
 from cbm_sim.results.frames import Results
 
 PNG_DPI: Final[int] = 150
@@ -194,11 +193,10 @@ def _ensemble(r: ReportInputs) -> list[Page]:
                 "caption.probability",
             )
         )
-        table = probability_table_chart(frames.probabilities, r.lang)
-        if table is not None:
+        for k, table in enumerate(probability_table_pages(frames.probabilities, r.lang)):
             pages.append(
                 Page(
-                    "probability_table",
+                    "probability_table" if k == 0 else f"probability_table_{k + 1}",
                     table,
                     "title.probability_table",
                     "caption.probability_table",

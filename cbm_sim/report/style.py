@@ -160,7 +160,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "target.local_use.transport": ("交通用气量", "Transport gas"),
     "target.local_use.industry": ("工业用气量", "Industrial gas"),
     "target.local_use.chemicals": ("化工用气量", "Chemicals gas"),
-    "target.power.generation": ("瓦斯发电量", "Mine-gas power generation"),
+    "target.power.generation": ("瓦斯发电量", "Mine-gas generation"),
     "target.power.gas": ("发电用瓦斯量", "Mine gas for power"),
     "target.power.capacity": ("瓦斯发电装机", "Mine-gas power capacity"),
     "target.power.plants": ("瓦斯电厂数", "Mine-gas power plants"),

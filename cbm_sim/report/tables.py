@@ -250,7 +250,7 @@ def physical_table_chart(targets: pd.DataFrame, lang: Lang) -> Figure:
         rows.append(row)
     words = [label(f"word.{w}", lang) for w in ("sim_short", "target", "status")]
     header = _year_header([label("word.target", lang), label("word.unit", lang)], years, words)
-    name, unit = (0.28, 0.11) if len(years) == 2 else (0.45, 0.15)
+    name, unit = (0.31, 0.10) if len(years) == 2 else (0.45, 0.15)
     per_year = (1.0 - name - unit) / len(years)
     widths = [name, unit, *[per_year * f for _ in years for f in (0.35, 0.33, 0.32)]]
     with use_report_style(lang):
@@ -266,20 +266,36 @@ HEADLINE_TARGETS: Final[tuple[str, ...]] = (
 
 
 def probability_table_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure | None:
+    """The first page of :func:`probability_table_pages`; None if there is none."""
+    pages = probability_table_pages(probabilities, lang)
+    return pages[0] if pages else None
+
+
+def probability_table_pages(probabilities: pd.DataFrame, lang: Lang) -> list[Figure]:
     """The probability of meeting each target that is not a headline target, by year, with
-    its 95 % interval (``ci_low``/``ci_high`` when the frame has them); None if there is none."""
+    its 95 % interval (``ci_low``/``ci_high`` when the frame has them), on as many pages as
+    the targets need; [] if there is none."""
     require_columns(probabilities, ("year", "target", "probability"), "ensemble probability frame")
     rest = probabilities[~probabilities["target"].isin(HEADLINE_TARGETS)]
     if rest.empty:
-        return None
+        return []
     from cbm_sim.report.ensemble_charts import target_name
 
     years = sorted(int(y) for y in rest["year"].unique())
     has_ci = {"ci_low", "ci_high"} <= set(rest.columns)
     rows = []
+    group = ""
     for target, part in rest.groupby("target", sort=True):
         by_year = part.set_index("year")
-        row = Row([target_name(str(target), lang)])
+        bits = str(target).split(".")
+        if len(bits) > 2 and bits[0] == "output" and bits[1] in SUB_CLUSTERS:
+            if bits[1] != group:  # items under a shaded row naming their sub-cluster
+                group = bits[1]
+                rows.append(Row([label(f"sc.{group}", lang)] + [""] * len(years), total=True))
+            name = "  " + label_or_id("item", ".".join(bits[2:]), lang)
+        else:
+            group, name = "", target_name(str(target), lang)
+        row = Row([name])
         for year in years:
             if year not in by_year.index:
                 row.cells.append("—")
@@ -292,7 +308,10 @@ def probability_table_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure |
         rows.append(row)
     header = [[label("word.target", lang), *(str(y) for y in years)]]
     rest_width = (1.0 - 0.5) / len(years)
+    title = label("title.probability_table", lang)
+    widths = [0.5] + [rest_width] * len(years)
     with use_report_style(lang):
-        return table_figure(
-            label("title.probability_table", lang), header, rows, [0.5] + [rest_width] * len(years)
-        )
+        return [
+            table_figure(title, header, part, widths)
+            for part in _pages_of(rows, rows_per_page(len(header)))
+        ]

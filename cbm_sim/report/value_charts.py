@@ -198,7 +198,7 @@ def value_chart(targets: pd.DataFrame, lang: Lang, *, values: pd.DataFrame | Non
                 hatch="////",
                 label=label("series.exogenous", lang),
             )
-            ax.add_artist(ax.legend(handles=[hatched], loc="lower right"))
+            ax.add_artist(ax.legend(handles=[hatched], loc="upper right"))
         ax.set_yticks(y, [label(f"sc.{sc}", lang) for sc in SUB_CLUSTERS])
         ax.invert_yaxis()
         ax.set_xlabel(label("axis.output_value", lang))

@@ -259,6 +259,15 @@ def test_compare_puts_runs_side_by_side(tmp_path: Path) -> None:
     assert row["target"] == 500.0
     assert (row["plan: simulated"], row["pipeline-delay: simulated"]) == (510.0, 450.0)
     assert (row["plan: status"], row["pipeline-delay: status"]) == ("met", "short")
+    # deltas against the first scenario, units, totals first
+    assert row["pipeline-delay: delta"] == -60.0
+    assert set(wide["unit"]) == {"亿元"}
+    assert wide[["year", "sub_cluster"]].to_numpy().tolist() == [
+        [2025, "total"],
+        [2025, "exploration"],
+        [2030, "total"],
+    ]
+    assert "-60.0" in result.output and "Δ against plan" in result.output
 
 
 def test_compare_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:

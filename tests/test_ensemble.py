@@ -164,6 +164,16 @@ def test_failed_member_is_reported_and_does_not_sink_the_rest(tmp_path) -> None:
     back = pd.read_parquet(out / "members.parquet")
     pd.testing.assert_frame_equal(back, result.members, check_dtype=False)
     assert (out / "failures.csv").exists() and (out / "percentiles.csv").exists()
+    # CSVs long, in planner units with a unit column; Parquet in base units
+    members = pd.read_csv(out / "members.csv")
+    assert list(members.columns) == ["member", "year", path, "quantity", "unit", "value"]
+    assert set(members["unit"]) == {"亿m3"}
+    one = members[(members["quantity"] == "production.total")].iloc[0]
+    wide = back[(back["member"] == one["member"]) & (back["year"] == one["year"])]
+    assert one["value"] == pytest.approx(wide["production.total"].iloc[0] / 1e8)
+    pct = pd.read_csv(out / "percentiles.csv")
+    assert set(pct["unit"]) == {"亿m3"}
+    assert pd.read_csv(out / "probabilities.csv")["unit"].eq("fraction").all()
     with pytest.raises(FileExistsError, match="ens"):
         result.to_dir(out)
 
@@ -171,7 +181,7 @@ def test_failed_member_is_reported_and_does_not_sink_the_rest(tmp_path) -> None:
 # --------------------------------------------------------------------------- probabilities
 def _outcome(i: int, statuses: list[tuple[int, str, str]]) -> MemberOutcome:
     frame = pd.DataFrame(statuses, columns=["year", "target", "status"]).assign(
-        simulated=1.0, target_value=1.0
+        simulated=1.0, target_value=1.0, unit="亿元"
     )
     return MemberOutcome(i, {}, wide=pd.DataFrame({"year": [2025]}), statuses=frame)
 

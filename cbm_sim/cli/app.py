@@ -83,7 +83,9 @@ def _status_cell(status: str) -> str:
 
 
 def _signed(x: float, digits: int = 1) -> str:
-    """``x`` with its sign at ``digits`` decimals, never ``-0.0``."""
+    """``x`` with its sign at ``digits`` decimals, never ``-0.0``; empty for a missing value."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
     return f"{0.0 if round(x, digits) == 0 else x:+,.{digits}f}"
 
 

@@ -102,7 +102,10 @@ def ensemble_command(
                     workers=1,
                     progress=lambda f: bar.update(task, completed=f),
                 )
-            swings.to_csv(out_dir / "tornado.csv", index=False)
+            from cbm_sim.units import to_planner
+
+            planner = to_planner(swings, ("low_value", "high_value", "base"))
+            planner.to_csv(out_dir / "tornado.csv", index=False, encoding="utf-8")
         _print_ensemble_summary(result, Console())
         click.echo(
             f"{len(result.members['member'].unique())} of {n} members ran, "

@@ -50,6 +50,7 @@ from cbm_sim.scenario.model import Distribution, Scenario
 from cbm_sim.scenario.uncertainty import distribution_problem, path_problem
 from cbm_sim.scenario.uncertainty import is_time_path as _is_time_path
 from cbm_sim.scenario.uncertainty import parent as _parent
+from cbm_sim.units import to_planner
 
 Progress = Callable[[float], None]
 T = TypeVar("T")
@@ -61,7 +62,16 @@ MEASURES: Final[tuple[str, ...]] = ("production", "value", "targets")
 """What a member summary holds: production volumes, output value, target statuses."""
 PRODUCTION_UNIT: Final[str] = "m3"
 VALUE_UNIT: Final[str] = "元"
-STATUS_COLUMNS: Final[tuple[str, ...]] = ("year", "target", "status", "simulated", "target_value")
+STATUS_COLUMNS: Final[tuple[str, ...]] = (
+    "year",
+    "target",
+    "status",
+    "simulated",
+    "target_value",
+    "unit",
+)
+"""Columns of a member's target statuses; ``simulated`` and ``target_value`` are in ``unit``,
+the unit the plan states the target in (亿元, 亿m3, 万t …)."""
 
 
 # --------------------------------------------------------------------------- distributions
@@ -216,6 +226,7 @@ def summarise(
                 "status": checks["status"].astype(str).to_numpy(),
                 "simulated": checks["simulated"].astype(float).to_numpy(),
                 "target_value": checks["target"].astype(float).to_numpy(),
+                "unit": checks["unit"].astype(str).to_numpy(),
             }
         )
     return wide, statuses
@@ -412,19 +423,46 @@ class EnsembleResult:
         return out[["year", "target", "probability", "std_error", "ci_low", "ci_high", "members"]]
 
     def to_dir(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write ``members``/``statuses`` (Parquet and CSV), ``percentiles.csv``,
-        ``probabilities.csv`` and ``failures.csv`` into the directory ``path``."""
+        """Write ``members``/``statuses`` (Parquet in base units, CSV in planner units),
+        ``percentiles.csv``, ``probabilities.csv`` and ``failures.csv`` into ``path``.
+
+        The CSV files are long, with a ``unit`` column: ``members.csv`` has one row per
+        member, year and quantity (``member, year, <sampled inputs>, quantity, unit, value``),
+        in 亿m3 and 亿元 like ``percentiles.csv``; probabilities are a ``fraction``.
+        """
         out = Path(path)
         if out.exists() and any(out.iterdir()) and not overwrite:
             raise FileExistsError(f"{out} exists and is not empty; pass overwrite=True")
         out.mkdir(parents=True, exist_ok=True)
         for name, frame in (("members", self.members), ("statuses", self.statuses)):
             frame.to_parquet(out / f"{name}.parquet", index=False)
-            frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8")
-        self.percentiles().to_csv(out / "percentiles.csv", index=False, encoding="utf-8")
-        self.probabilities().to_csv(out / "probabilities.csv", index=False, encoding="utf-8")
+        self.members_long().pipe(to_planner).to_csv(out / "members.csv", index=False)
+        self.statuses.to_csv(out / "statuses.csv", index=False, encoding="utf-8")
+        to_planner(self.percentiles(), ("p10", "p50", "p90")).to_csv(
+            out / "percentiles.csv", index=False, encoding="utf-8"
+        )
+        self.probabilities().assign(unit="fraction").to_csv(
+            out / "probabilities.csv", index=False, encoding="utf-8"
+        )
         self.failures.to_csv(out / "failures.csv", index=False, encoding="utf-8")
         return out
+
+    def members_long(self) -> pd.DataFrame:
+        """:attr:`members` long: ``member, year, <sampled inputs>, quantity, unit, value``
+        (base units m3 and 元)."""
+        ids = ["member", "year", *self.parameters]
+        long = self.members.melt(id_vars=ids, value_vars=self.quantities(), var_name="quantity")
+        long.insert(
+            len(ids) + 1,
+            "unit",
+            [
+                PRODUCTION_UNIT if q.startswith("production.") else VALUE_UNIT
+                for q in long["quantity"]
+            ],
+        )
+        return long.sort_values(["member", "year", "quantity"], kind="stable").reset_index(
+            drop=True
+        )
 
 
 WILSON_Z: Final[float] = 1.959963984540054

@@ -95,7 +95,7 @@ def _cover(r: ReportInputs) -> list[Page]:
     return [
         Page(
             "cover",
-            cover_chart(r.results, r.targets, r.lang),
+            cover_chart(r.results, r.targets, r.lang, values=r.values),
             "title.cover",
             "",
             "cover",

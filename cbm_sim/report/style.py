@@ -201,6 +201,11 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "{year}: simulated {simulated:,.1f} / target {target:,.0f} (100 million CNY) — "
         "{verdict} (gap {gap:+,.1f}, {gap_pct:+.1f}%)",
     ),
+    "fmt.exogenous": (
+        "其中外生值（规划给定）{exogenous:,.1f} 亿元，模拟部分 {simulated:,.1f} 亿元",
+        "of which exogenous (the plan's own figures) {exogenous:,.1f}, simulated "
+        "{simulated:,.1f} (100 million CNY)",
+    ),
     "word.met": ("达成", "met"),
     "word.short": ("未达成", "short"),
     "word.gap": ("差距", "gap"),

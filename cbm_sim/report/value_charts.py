@@ -63,8 +63,13 @@ def sub_cluster_totals(targets: pd.DataFrame) -> pd.DataFrame:
     return rows.set_index(["year", "sub_cluster"])[["simulated", "target", "gap", "status"]]
 
 
-def cover_chart(results: Results, targets: pd.DataFrame, lang: Lang) -> Figure:
+def cover_chart(
+    results: Results, targets: pd.DataFrame, lang: Lang, *, values: pd.DataFrame | None = None
+) -> Figure:
     """Cover page: scenario, run facts, and the 2025/2030 verdict on the cluster output target.
+
+    With the valuation frame ``values`` (its ``basis`` column), each verdict also states how
+    much of the output value is exogenous (the plan's own figures) and the simulated rest.
 
     Each target year shows the simulated cluster output, the plan target (500 / 1000 亿元,
     ch3 §3, as carried by the target-check frame), the gap and met/short, and lists the
@@ -75,6 +80,7 @@ def cover_chart(results: Results, targets: pd.DataFrame, lang: Lang) -> Figure:
     name, description = _scenario_text(results)
     meta = results.meta
     cjk = lang == "zh"
+    exogenous = _exogenous_by_year(values)
     with use_report_style(lang):
         fig = new_figure(max_chart_height_in(), layout=False)
         ax = fig.add_axes(box_fraction(fig))
@@ -125,12 +131,19 @@ def cover_chart(results: Results, targets: pd.DataFrame, lang: Lang) -> Figure:
                 ]
             )
             put(
-                y - 0.07,
+                y - 0.085,
                 f"{label('word.short_sub_clusters', lang)}: "
                 + ("、" if cjk else ", ").join(short or [label("word.none", lang)]),
                 MIN_FONT_PT,
             )
-            y -= 0.17
+            exo = exogenous.get(int(row.year))
+            if exo is not None:
+                part = float(exo.sum())
+                text = label("fmt.exogenous", lang).format(
+                    exogenous=part, simulated=float(row.simulated) - part
+                )
+                put(y - 0.05, text, MIN_FONT_PT, color="#444444")
+            y -= 0.19
     return fig
 
 

@@ -89,15 +89,23 @@ def cover_chart(
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
 
-        def put(y: float, text: str, size: float, **kw: object) -> None:
-            ax.text(
-                0.0, y, wrap(text, width_in, size, cjk=cjk), ha="left", va="top", fontsize=size,
-                linespacing=1.4, **kw,
-            )  # fmt: skip
+        height_in = max_chart_height_in()
+        cursor = [1.0]  # top of the next text, axes fraction
 
-        put(0.99, label("title.cover", lang), 15)
-        put(0.92, f"{label('word.scenario', lang)}: {name}", 12)
-        put(0.87, description, MIN_FONT_PT, color="#333333")
+        def put(text: str, size: float, gap_pt: float = 4.0, **kw: object) -> None:
+            """``text`` at the cursor, which then moves below it (its wrapped lines)."""
+            lines = wrap(text, width_in, size, cjk=cjk)
+            ax.text(
+                0.0, cursor[0], lines, ha="left", va="top", fontsize=size, linespacing=1.3,
+                **kw,
+            )  # fmt: skip
+            used_pt = (lines.count("\n") + 1) * size * 1.3 + gap_pt
+            cursor[0] -= used_pt / 72.0 / height_in
+
+        put(label("title.cover", lang), 15, gap_pt=12)
+        put(f"{label('word.scenario', lang)}: {name}", 12)
+        if description:
+            put(description, MIN_FONT_PT, color="#333333")
         facts = "\n".join(
             [
                 f"{label('word.period', lang)}: {meta.get('start', '?')} – {meta.get('end', '?')}",
@@ -105,9 +113,8 @@ def cover_chart(
                 f"{label('word.version', lang)}: cbm-sim {meta.get('cbm_sim_version', '?')}",
             ]
         )
-        put(0.74, facts, MIN_FONT_PT, color="#444444")
-        put(0.62, label("word.verdict", lang), 12)
-        y = 0.56
+        put(facts, MIN_FONT_PT, gap_pt=24, color="#444444")
+        put(label("word.verdict", lang), 12, gap_pt=8)
         for row in totals.itertuples(index=False):
             met = str(row.status) == MET
             verdict = label("fmt.verdict", lang).format(
@@ -119,7 +126,14 @@ def cover_chart(
                 gap_pct=float(row.gap_pct),
             )
             mark = MET_MARK if met else SHORT_MARK
-            put(y, f"{mark} {verdict}", 10.5, color=MET_COLOUR if met else SHORT_COLOUR)
+            put(f"{mark} {verdict}", 10.5, color=MET_COLOUR if met else SHORT_COLOUR)
+            exo = exogenous.get(int(row.year))
+            if exo is not None:
+                part = float(exo.sum())
+                text = label("fmt.exogenous", lang).format(
+                    exogenous=part, simulated=float(row.simulated) - part
+                )
+                put(text, MIN_FONT_PT, color="#444444")
             year_sub = sub.xs(row.year, level="year") if row.year in sub.index.levels[0] else None
             short = (
                 []
@@ -131,19 +145,11 @@ def cover_chart(
                 ]
             )
             put(
-                y - 0.085,
                 f"{label('word.short_sub_clusters', lang)}: "
                 + ("、" if cjk else ", ").join(short or [label("word.none", lang)]),
                 MIN_FONT_PT,
+                gap_pt=16,
             )
-            exo = exogenous.get(int(row.year))
-            if exo is not None:
-                part = float(exo.sum())
-                text = label("fmt.exogenous", lang).format(
-                    exogenous=part, simulated=float(row.simulated) - part
-                )
-                put(y - 0.05, text, MIN_FONT_PT, color="#444444")
-            y -= 0.19
     return fig
 
 

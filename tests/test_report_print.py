@@ -160,6 +160,8 @@ def test_wrap_breaks_between_words_and_han_characters_only() -> None:
         assert number in joined
         assert not any(line.endswith(number[:2]) and number not in line for line in lines)
     assert wrap("short", 5.0, 9.0) == "short"
+    footer = "数据来源：cbm-sim模拟；目标：晋市政发〔2022〕28号"
+    assert any("晋市政发〔2022〕28号" in line for line in wrap(footer, 2.0, 9.0).split("\n"))
 
 
 def test_a_tornado_of_two_years_gets_a_page_per_year(synth: Synthetic) -> None:

@@ -141,14 +141,15 @@ def box_fraction(fig: Figure) -> tuple[float, float, float, float]:
 
 
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
-_TOKEN = re.compile(
-    r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]|\s+|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]+"
-)
+_UNBROKEN: Final[tuple[str, ...]] = ("晋市政发〔2022〕28号",)
+"""Phrases a line never breaks inside (the plan's document number)."""
+_HAN = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
+_TOKEN = re.compile("|".join(re.escape(p) for p in _UNBROKEN) + rf"|[{_HAN}]|\s+|[^\s{_HAN}]+")
 
 
 def wrap(text: str, width_in: float, size_pt: float, *, cjk: bool = True) -> str:
     """``text`` broken into lines that fit ``width_in`` at ``size_pt``, between words or
-    between Han characters, never inside a Latin word or a number.
+    between Han characters, never inside a Latin word, a number or the plan's document number.
 
     Assumption: a Han character is 1 em wide and any other character 0.6 em (DejaVu Sans and
     Noto Sans average below that), so lines err on the short side. ``cjk`` is kept for

@@ -25,7 +25,7 @@ from synthetic import CLUSTER_TARGETS_YI, ITEMS, PRODUCTION_TARGETS_YI_M3, Synth
 from cbm_sim import units
 from cbm_sim.economics.valuation import SUB_CLUSTERS
 from cbm_sim.plan.figures import load_plan
-from cbm_sim.report import charts, supply_charts, value_charts
+from cbm_sim.report import charts, sankey, supply_charts
 from cbm_sim.report.ensemble_charts import display_unit
 from cbm_sim.report.fonts import Lang, use_report_style
 from cbm_sim.report.style import LABELS, item_key, label
@@ -203,7 +203,11 @@ def test_balance_bars_stack_to_supply_and_uses(synth: Synthetic) -> None:
 def test_sankey_nodes_conserve_and_shares_add_up(synth: Synthetic, year: int) -> None:
     fig = charts.sankey_chart(synth.results, year, "zh")
     ax = fig.axes[0]
-    nodes = [p for p in ax.patches if isinstance(p, Rectangle)]
+    # sources (left) and uses (right); routes in the middle; hatched: unmet demand, no flow
+    nodes = [p for p in ax.patches if isinstance(p, Rectangle) and not p.get_hatch()]
+    routes = [p for p in nodes if 0.2 < p.get_x() < 0.8]
+    left_total = sum(p.get_height() for p in nodes if p.get_x() < 0.2)
+    assert sum(p.get_height() for p in routes) == pytest.approx(left_total, rel=1e-9)
     left = sum(p.get_height() for p in nodes if p.get_x() < 0.2)
     right = sum(p.get_height() for p in nodes if p.get_x() > 0.8)
     assert left == pytest.approx(right, rel=1e-9)
@@ -412,20 +416,27 @@ def test_image_regression(synth: Synthetic, tmp_path: Path, name: str, lang: str
 )
 def test_label_spreading_keeps_order_gap_and_centre(ys: list[float], gap: float) -> None:
     ys = sorted(ys, reverse=True)
-    out = supply_charts._spread(ys, gap)
+    out = sankey._spread(ys, gap)
     assert all(a - b >= gap - 1e-9 for a, b in itertools.pairwise(out))
     assert np.mean(out) == pytest.approx(np.mean(ys))
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(alphabet="晋城煤层气abc de", max_size=200), st.integers(4, 40))
-def test_wrap_respects_width_and_keeps_the_text(text: str, width: int) -> None:
-    lines = value_charts._wrap(text, width).split("\n")
-    assert all(sum(2 if ord(ch) > 0x2E7F else 1 for ch in ln) <= width for ln in lines)
+@given(st.text(alphabet="晋城煤层气abc de", max_size=200), st.floats(0.5, 6.0))
+def test_wrap_respects_width_and_keeps_the_text(text: str, width_in: float) -> None:
+    from cbm_sim.report.page import wrap
+
+    lines = wrap(text, width_in, 9.0).split("\n")
+    limit = width_in * 72.0 / 9.0  # ems per line
+
+    def ems(s: str) -> float:
+        return sum(1.0 if ord(ch) > 0x2E7F else 0.6 for ch in s)
+
+    # a line is over the limit only when it is one unbreakable token
+    assert all(ems(ln) <= limit + 1e-9 or (" " not in ln.strip() and ems(ln) > 0) for ln in lines)
     words = text.split()
-    if all(ord(c) < 0x2E80 for c in text) and all(len(w) < width for w in words):
-        # Latin text whose words fit a line: no word is split across lines.
-        assert [w for ln in lines for w in ln.split()] == words
+    if all(ord(c) < 0x2E80 for c in text):
+        assert [w for ln in lines for w in ln.split()] == words  # no word split
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
 
 
@@ -433,3 +444,32 @@ def test_items_with_full_ids_are_normalised() -> None:
     frame = pd.DataFrame({"item": ["output.services.workover", "workover", "total"]})
     keys = [item_key(i, "services") for i in frame["item"]]
     assert keys == ["workover", "workover", "total"]
+
+
+def test_sankey_routes_mine_gas_apart_and_shows_unmet_demand(synth: Synthetic) -> None:
+    import dataclasses
+
+    from cbm_sim.report.sankey import flows_of
+
+    year = 2030
+    annual = synth.results.annual.copy()
+    unmet = (annual["year"] == year) & (annual["quantity"] == "shortfall")
+    annual.loc[unmet & (annual["entity"] == "demand:industry"), "value"] = 3e8  # 3 亿m³ unmet
+    results = dataclasses.replace(synth.results, annual=annual)
+    flows = flows_of(results, year)
+    route = {n.key: n.value_m3 for n in flows["routes"]}
+    source = {n.key: n.value_m3 for n in flows["sources"]}
+    uses = {n.key: n for n in flows["uses"]}
+    assert route["mine"] == pytest.approx(source["drainage"])
+    mine_uses = sum(uses[k].value_m3 for k in ("mine_power", "mine_heating", "vented") if k in uses)
+    assert mine_uses == pytest.approx(route["mine"], rel=1e-9)
+    network_uses = sum(
+        n.value_m3 for k, n in uses.items() if k not in ("mine_power", "mine_heating", "vented")
+    )
+    assert network_uses == pytest.approx(route["network"], rel=1e-6)
+    assert uses["industry"].shortfall_m3 == pytest.approx(3e8)
+    assert all(n.shortfall_m3 == 0 for k, n in uses.items() if k != "industry")
+    fig = charts.sankey_chart(results, year, "en")
+    hatched = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and p.get_hatch()]
+    assert len(hatched) == 1
+    assert any("unmet 3.0" in t.get_text() for t in fig.axes[0].texts)

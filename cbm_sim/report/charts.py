@@ -24,6 +24,7 @@ from cbm_sim.report.ensemble_charts import (
     probability_chart,
     tornado_chart,
 )
+from cbm_sim.report.sankey import sankey_chart
 from cbm_sim.report.style import LABELS, label
 from cbm_sim.report.supply_charts import (
     TARGET_YEARS,
@@ -31,7 +32,6 @@ from cbm_sim.report.supply_charts import (
     balance_groups,
     facilities_chart,
     production_chart,
-    sankey_chart,
     storage_chart,
 )
 from cbm_sim.report.tables import (

@@ -96,8 +96,10 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Each year's left bar is supply and right bar its uses; they balance at every step.",
     ),
     "caption.sankey": (
-        "气源到用途的年度气量（亿m³），零流量不绘制。",
-        "Annual gas from each source to each use (100 million m³); zero flows are not drawn.",
+        "气源经集输管网或煤矿瓦斯利用到各用途的年度气量（亿m³）；斜线为各行业未满足的需求；"
+        "零流量不绘制。",
+        "Annual gas from each source through the gathering network or mine-site use to each "
+        "use (100 million m³); hatched: each sector's unmet demand; zero flows are not drawn.",
     ),
     "caption.facilities": (
         "液化、压缩与管输设施的年均利用率及故障停运天数。",
@@ -146,6 +148,17 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "word.sim_short": ("模拟", "sim."),
     "word.unit": ("单位", "Unit"),
     "series.exogenous": ("外生值（规划给定）", "Exogenous (plan figure)"),
+    "series.route_network": ("集输管网", "Gathering network"),
+    "series.route_mine": ("煤矿瓦斯利用", "Mine-site use"),
+    "series.mine_power": ("瓦斯发电", "Mine-gas power"),
+    "series.mine_heating": ("瓦斯供热", "Mine-gas heating"),
+    "sector.residential": ("民生用气", "Residential"),
+    "sector.commercial": ("公商福业", "Public & commercial"),
+    "sector.transport": ("交通", "Transport"),
+    "sector.industry": ("工业", "Industry"),
+    "sector.chemicals": ("化工", "Chemicals"),
+    "sector.field_use": ("气田自用及损耗", "Field use & losses"),
+    "word.unmet": ("未满足", "unmet"),
     # physical targets (plan ch4)
     "target.minegas.utilisation_rate": ("瓦斯利用率", "Mine-gas utilisation rate"),
     "target.lng.output": ("液化天然气产量", "LNG output"),

@@ -256,32 +256,5 @@ def _scenario_text(results: Results) -> tuple[str, str]:
     return name, description
 
 
-def _wrap(text: str, width: int) -> str:
-    """Wrap mixed Chinese/Latin text to ``width`` columns (a Han character counts two)."""
-    lines: list[str] = []
-    for paragraph in text.splitlines() or [""]:
-        line, used = "", 0
-        for ch in paragraph:
-            w = _width(ch)
-            if used + w > width:
-                cut = line.rfind(" ")
-                if w == 1 and cut > 0:  # Latin text breaks at the last space, not mid-word
-                    lines.append(line[:cut])
-                    line = line[cut + 1 :]
-                else:
-                    lines.append(line)
-                    line = ""
-                used = sum(_width(c) for c in line)
-            line += ch
-            used += w
-        lines.append(line)
-    return "\n".join(_strip_all(lines))
-
-
-def _width(ch: str) -> int:
-    """Columns a character takes: 2 for CJK (from U+2E80), 1 otherwise."""
-    return 2 if ord(ch) > 0x2E7F else 1
-
-
 def _strip_all(lines: Iterable[str]) -> list[str]:
     return [ln.strip() for ln in lines]

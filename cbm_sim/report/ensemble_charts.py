@@ -43,6 +43,7 @@ from cbm_sim.report.style import (
     draw_target_marks,
     label,
     label_or_id,
+    legend_below,
     new_figure,
     plan_target_base,
     require_columns,
@@ -150,7 +151,7 @@ def fan_chart(
         ax.set_title(label("title.fan_production" if is_volume else "title.fan_value", lang))
         marks = [units.from_base(v, shown) for v in targets_base.values()]
         ax.set_ylim(0, max([float(np.max(p90)), *marks]) * 1.2)  # room for the marks' labels
-        ax.legend(loc="upper left")
+        legend_below(ax)
         ax.grid(alpha=0.3)
     return fig
 
@@ -249,7 +250,7 @@ def tornado_chart(tornado: pd.DataFrame, lang: Lang) -> Figure:
             year = f" {int(tornado['year'].iloc[0])}" if "year" in tornado.columns else ""
             title = f"{title}: {metric}{year}"
         ax.set_title(title)
-        ax.legend(loc="lower right")
+        legend_below(ax)
         ax.grid(axis="x", alpha=0.3)
     return fig
 

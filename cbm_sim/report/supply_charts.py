@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from cbm_sim import units
 from cbm_sim.economics.targets import TARGET_YEARS
 from cbm_sim.report.fonts import Lang, use_report_style
+from cbm_sim.report.page import chart_width_in
 from cbm_sim.report.style import (
     GROUP_COLOURS,
     STOCK_UNIT,
@@ -213,7 +214,7 @@ def facilities_chart(results: Results, lang: Lang) -> Figure:
             },
         )
         years = table.index.to_numpy(dtype=np.float64)
-        fig = new_figure()
+        fig = new_figure(chart_width_in() * 0.85)
         ax_u, ax_o = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
         for key, flow, cap in (
             ("lng", "lng_feed", "lng_cap"),
@@ -230,7 +231,6 @@ def facilities_chart(results: Results, lang: Lang) -> Figure:
         ax_u.set_ylabel(label("axis.utilisation", lang))
         ax_u.set_ylim(0, 110)
         ax_u.axhline(100, color="black", lw=0.6, ls=":")
-        ax_u.legend(loc="lower left")
         ax_u.grid(alpha=0.3)
         width = 0.38
         for key, col, offset in (("lng", "lng_out", -width / 2), ("cng", "cng_out", width / 2)):
@@ -243,9 +243,12 @@ def facilities_chart(results: Results, lang: Lang) -> Figure:
             )
         ax_o.set_ylabel(label("axis.outage_days", lang))
         ax_o.set_xlabel(label("axis.year", lang))
-        ax_o.set_xticks(years, [str(int(y)) for y in years])
-        ax_o.legend(loc="upper left")
+        ax_o.set_xticks(years, [_year_tick(y, len(years)) for y in years])
         ax_o.grid(axis="y", alpha=0.3)
+        # one legend for both panels (the lines name every facility; bars share colours)
+        handles, labels = ax_u.get_legend_handles_labels()
+        ax_o.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.45), ncols=3,
+                    frameon=False)  # fmt: skip
         ax_u.set_title(label("title.facilities", lang))
     return fig
 
@@ -296,7 +299,7 @@ def storage_chart(results: Results, lang: Lang) -> Figure:
         ax.set_title(label("title.storage", lang).format(days=days))
         ax.set_ylim(bottom=0)
         ax.set_xlim(level.index.min(), level.index.max())
-        ax.legend(loc="upper left")
+        legend_below(ax, ncols=2)
         ax.grid(alpha=0.3)
     return fig
 

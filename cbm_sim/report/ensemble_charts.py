@@ -229,7 +229,11 @@ def tornado_chart(tornado: pd.DataFrame, lang: Lang) -> Figure:
     swing = np.abs(high - low)
     order = np.argsort(-swing, kind="stable")
     name_col = f"label_{lang}"
-    names = (tornado[name_col] if name_col in tornado.columns else tornado["input"]).astype(str)
+    names = (
+        tornado[name_col]
+        if name_col in tornado.columns
+        else tornado["input"].astype(str).map(lambda path: label_or_id("input", path, lang))
+    ).astype(str)
     with use_report_style(lang):
         fig = new_figure()
         ax = fig.add_subplot()

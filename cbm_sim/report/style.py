@@ -159,6 +159,14 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "sector.chemicals": ("化工", "Chemicals"),
     "sector.field_use": ("气田自用及损耗", "Field use & losses"),
     "word.unmet": ("未满足", "unmet"),
+    # uncertain inputs (scenario paths) as tornado rows; other paths are shown as written
+    "input.type_curves.peak_rate_scale": ("新井峰值产量倍数", "New-well peak rate (×)"),
+    "input.type_curves.incline_days_scale": ("排采上产期倍数", "Dewatering period (×)"),
+    "input.type_curves.decline_scale": ("递减率倍数", "Decline rate (×)"),
+    "input.wells.pump_failures_per_well_year": ("单井年检泵次数", "Pump failures per well-year"),
+    "input.demand.industry.annual_1e8_m3": ("工业需求（倍数）", "Industrial demand (×)"),
+    "input.demand.chemicals.annual_1e8_m3": ("化工需求（倍数）", "Chemicals demand (×)"),
+    "input.lng.demand_1e4_t_per_year": ("LNG需求（倍数）", "LNG demand (×)"),
     # physical targets (plan ch4)
     "target.minegas.utilisation_rate": ("瓦斯利用率", "Mine-gas utilisation rate"),
     "target.lng.output": ("液化天然气产量", "LNG output"),

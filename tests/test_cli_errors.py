@@ -27,6 +27,11 @@ name: backwards
 uncertainty:
   type_curves.peak_rate_scale: {dist: uniform, low: 1.1, high: 0.9}
 """
+OUT_OF_FIELD = """\
+name: wide
+uncertainty:
+  type_curves.peak_rate_scale: {dist: uniform, low: 0.5, high: 12}
+"""
 TWIN_PLANTS = """\
 name: twins
 lng:
@@ -58,6 +63,7 @@ FILES = {
     "misspelt.yaml": MISSPELT_PATH,
     "backwards.yaml": BACKWARDS_UNIFORM,
     "twins.yaml": TWIN_PLANTS,
+    "wide.yaml": OUT_OF_FIELD,
     "retired.yaml": RETIRED_FIRST,
     "child.yaml": SHORT_CHILD,
     "parent.yaml": PARENT,
@@ -74,6 +80,10 @@ CASES: dict[str, tuple[list[str], list[list[str]]]] = {
     "validate-backwards-uniform": (
         ["validate", "backwards.yaml"],
         [["backwards.yaml:3:", "low < high", "low=1.1 high=0.9"]],
+    ),
+    "validate-sample-beyond-the-field": (
+        ["validate", "wide.yaml"],
+        [["wide.yaml:3:", "high 12 is outside the field's bounds (<= 10)"]],
     ),
     "validate-duplicate-names": (
         ["validate", "twins.yaml"],

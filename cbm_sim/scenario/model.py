@@ -24,7 +24,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from cbm_sim import units
 from cbm_sim.plan.blocks import block_ids
-from cbm_sim.scenario.uncertainty import distribution_problem, path_problem
+from cbm_sim.scenario.uncertainty import (
+    distribution_problem,
+    is_time_path,
+    parent_value,
+    path_problem,
+    support_problem,
+)
 from cbm_sim.scenario.valuation_inputs import ValuationConfig
 
 
@@ -509,6 +515,9 @@ class Scenario(Model):
             data = self.model_dump(mode="python")
             for path in self.uncertainty:
                 problem = path_problem(data, path)
+                spec = self.uncertainty[path]
+                if problem is None and not is_time_path(parent_value(data, path)):
+                    problem = support_problem(type(self), path, spec.low, spec.high)
                 if problem is not None:
                     errors.append(FieldError(f"path {path!r}: {problem}", ("uncertainty", path)))
         _raise_all(errors)

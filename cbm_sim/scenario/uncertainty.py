@@ -67,6 +67,12 @@ def _walk(data: dict[str, Any], path: str) -> tuple[Any, str | int]:
     raise ValueError("empty path")  # pragma: no cover - str.split gives >= 1 part
 
 
+def parent_value(data: dict[str, Any], path: str) -> Any:
+    """The value at ``path`` in the dumped scenario (which must exist)."""
+    node, key = parent(data, path)
+    return node[key]
+
+
 def path_problem(data: dict[str, Any], path: str) -> str | None:
     """What is wrong with the uncertainty ``path`` in the dumped scenario ``data``, or None.
 
@@ -119,4 +125,74 @@ def distribution_problem(
         return f"triangular needs low <= mode <= high, got low={low} mode={mode} high={high}"
     if dist == "lognormal" and not mean > 0:  # type: ignore[operator]
         return f"lognormal needs mean > 0, got mean={mean}"
+    return None
+
+
+def _bounds_of(metadata: list[Any]) -> tuple[float | None, bool, float | None, bool]:
+    """(low, low is open, high, high is open) from a pydantic field's annotated_types."""
+    low = high = None
+    low_open = high_open = False
+    for m in metadata:
+        for attr, is_low, is_open in (("ge", True, False), ("gt", True, True),
+                                      ("le", False, False), ("lt", False, True)):  # fmt: skip
+            value = getattr(m, attr, None)
+            if value is None:
+                continue
+            if is_low:
+                low, low_open = float(value), is_open
+            else:
+                high, high_open = float(value), is_open
+    return low, low_open, high, high_open
+
+
+def _leaf_field(root: type, path: str) -> Any:
+    """The pydantic FieldInfo of the scalar leaf of ``path`` below the model ``root``, or
+    None when the path leads through something that is not a model field (a time path)."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    def strip(tp: Any) -> Any:
+        while True:
+            origin = typing.get_origin(tp)
+            if origin is typing.Annotated:
+                tp = typing.get_args(tp)[0]
+            elif origin in (typing.Union, types.UnionType):
+                args = [a for a in typing.get_args(tp) if a is not type(None)]
+                if len(args) != 1:
+                    return tp
+                tp = args[0]
+            else:
+                return tp
+
+    tp: Any = root
+    info = None
+    for part in path.split("."):
+        tp = strip(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            info = tp.model_fields.get(part)
+            if info is None:
+                return None
+            tp = info.annotation
+        elif typing.get_origin(tp) in (list, dict):
+            info, tp = None, typing.get_args(tp)[-1]
+        else:
+            return None
+    return info if typing.get_origin(strip(tp)) is None else None
+
+
+def support_problem(root: type, path: str, low: float | None, high: float | None) -> str | None:
+    """Whether a distribution bounded to ``[low, high]`` can put the scalar field at ``path``
+    (of the model ``root``) outside the field's own bounds; None if not, or if unbounded."""
+    if low is None or high is None:
+        return None
+    info = _leaf_field(root, path)
+    if info is None:
+        return None
+    lo, lo_open, hi, hi_open = _bounds_of(list(info.metadata))
+    if lo is not None and (low < lo or (lo_open and low == lo)):
+        return f"low {low:g} is outside the field's bounds ({'>' if lo_open else '>='} {lo:g})"
+    if hi is not None and (high > hi or (hi_open and high == hi)):
+        return f"high {high:g} is outside the field's bounds ({'<' if hi_open else '<='} {hi:g})"
     return None

@@ -13,7 +13,7 @@ plants' own fuel and losses over a real year.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 YI: Final[float] = 1e8
 """亿 = 10^8."""
@@ -175,3 +175,42 @@ CO2_MOLAR_MASS_G_PER_MOL: float = 44.009
 """Molar mass of carbon dioxide [g/mol] (C 12.011, O 15.999)."""
 CO2_T_PER_T_CH4_BURNT: float = CO2_MOLAR_MASS_G_PER_MOL / CH4_MOLAR_MASS_G_PER_MOL
 """CO2 emitted per tonne of methane burnt [t/t] (stoichiometry, ≈ 2.743)."""
+
+
+PLANNER_UNITS: Final[dict[str, str]] = {
+    "m3": "亿m3",
+    "元": "亿元",
+    "t": "万t",
+    "kWh": "亿kWh",
+    "m3/d": "万m3/d",
+}
+"""Base unit → the unit the plan states it in (亿m³, 亿元, 万t, 亿kWh, 万m³/d): the units of
+every CSV the tool writes (Parquet files stay in base units)."""
+
+
+def planner_unit(unit: str) -> str:
+    """The planner's unit for values in ``unit`` (``"m3"`` → ``"亿m3"``); other units as
+    they are (days, counts, fractions, MW)."""
+    return PLANNER_UNITS.get(unit, unit)
+
+
+def to_planner(
+    frame: Any, value_columns: tuple[str, ...] = ("value",), unit_column: str = "unit"
+) -> Any:
+    """A copy of a long pandas frame with ``value_columns`` converted from the row's
+    ``unit_column`` to its :func:`planner_unit`, and the unit column changed to match.
+
+    Rows in a unit without a planner unit (days, counts, MW …) are left as they are.
+    """
+    out = frame.copy()
+    if out.empty:
+        return out
+    units = out[unit_column].astype(str)
+    shown = units.map(planner_unit)
+    factor = [
+        _factor(u) / _factor(to) if u != to else 1.0 for u, to in zip(units, shown, strict=True)
+    ]
+    for col in value_columns:
+        out[col] = out[col].astype("float64") * factor
+    out[unit_column] = shown
+    return out

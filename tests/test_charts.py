@@ -25,10 +25,10 @@ from synthetic import CLUSTER_TARGETS_YI, ITEMS, PRODUCTION_TARGETS_YI_M3, Synth
 from cbm_sim import units
 from cbm_sim.economics.valuation import SUB_CLUSTERS
 from cbm_sim.plan.figures import load_plan
-from cbm_sim.report import charts, supply_charts, value_charts
+from cbm_sim.report import charts, sankey, supply_charts
 from cbm_sim.report.ensemble_charts import display_unit
 from cbm_sim.report.fonts import Lang, use_report_style
-from cbm_sim.report.style import LABELS, label
+from cbm_sim.report.style import LABELS, item_key, label
 
 BASELINES = Path(__file__).parent / "baseline_images"
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
@@ -119,6 +119,8 @@ def test_every_chart_has_finite_data(synth: Synthetic) -> None:
         "storage",
         "value",
         "value_table",
+        "physical_table",
+        "calibration",
         "fan_production",
         "fan_value",
         "probability",
@@ -202,7 +204,11 @@ def test_balance_bars_stack_to_supply_and_uses(synth: Synthetic) -> None:
 def test_sankey_nodes_conserve_and_shares_add_up(synth: Synthetic, year: int) -> None:
     fig = charts.sankey_chart(synth.results, year, "zh")
     ax = fig.axes[0]
-    nodes = [p for p in ax.patches if isinstance(p, Rectangle)]
+    # sources (left) and uses (right); routes in the middle; hatched: unmet demand, no flow
+    nodes = [p for p in ax.patches if isinstance(p, Rectangle) and not p.get_hatch()]
+    routes = [p for p in nodes if 0.2 < p.get_x() < 0.8]
+    left_total = sum(p.get_height() for p in nodes if p.get_x() < 0.2)
+    assert sum(p.get_height() for p in routes) == pytest.approx(left_total, rel=1e-9)
     left = sum(p.get_height() for p in nodes if p.get_x() < 0.2)
     right = sum(p.get_height() for p in nodes if p.get_x() > 0.8)
     assert left == pytest.approx(right, rel=1e-9)
@@ -246,7 +252,14 @@ def test_storage_chart_draws_level_and_rule_line(synth: Synthetic) -> None:
 def test_value_chart_bars_and_target_marks(synth: Synthetic) -> None:
     fig = charts.value_chart(synth.targets, "zh", values=synth.valuation)
     ax = fig.axes[0]
-    heights = [p.get_height() for p in ax.patches if isinstance(p, Rectangle)]
+    # horizontal bars: per year the simulated part, then the exogenous part (hatched) on it;
+    # the synthetic valuation has no basis column, so the exogenous parts are empty
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    solid = [b for b in bars if not b.get_hatch()]
+    hatched = [b for b in bars if b.get_hatch()]
+    assert len(solid) == len(hatched) == 3 * len(SUB_CLUSTERS)
+    assert all(b.get_width() == 0 for b in hatched)
+    heights = [b.get_width() for b in solid]
     sub = synth.targets[synth.targets["item"] == "total"]
     expected_2025 = sub[sub["year"] == 2025].set_index("sub_cluster")["simulated"]
     vals = synth.valuation
@@ -255,14 +268,14 @@ def test_value_chart_bars_and_target_marks(synth: Synthetic) -> None:
     assert heights[8:16] == pytest.approx(list(expected_2025.reindex(SUB_CLUSTERS)))
     segs = [c for c in ax.collections if isinstance(c, LineCollection)]
     targets_2030 = sub[sub["year"] == 2030].set_index("sub_cluster")["target"]
-    assert [s[0, 1] for s in segs[1].get_segments()] == pytest.approx(
+    assert [s[0, 0] for s in segs[1].get_segments()] == pytest.approx(
         list(targets_2030.reindex(SUB_CLUSTERS))
     )
 
 
 def test_value_chart_without_valuation_draws_target_years_only(synth: Synthetic) -> None:
     fig = charts.value_chart(synth.targets, "en")
-    bars = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    bars = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and not p.get_hatch()]
     assert len(bars) == 2 * len(SUB_CLUSTERS)
 
 
@@ -271,7 +284,8 @@ def test_cover_states_the_verdicts(synth: Synthetic) -> None:
     text = "\n".join(t.get_text() for t in fig.axes[0].texts)
     totals = synth.targets[synth.targets["sub_cluster"] == "total"].set_index("year")
     for year, target in CLUSTER_TARGETS_YI.items():
-        line = next(ln for ln in text.splitlines() if ln.startswith(f"{year}年"))
+        flat = text.replace("\n", "")  # the cover wraps long lines
+        line = flat[flat.index(f"{year}年：") :][:100]
         simulated = totals.loc[year, "simulated"]
         verdict = "达成" if simulated >= target else "未达成"
         assert f"目标 {target:,.0f} 亿元" in line
@@ -283,14 +297,18 @@ def test_cover_states_the_verdicts(synth: Synthetic) -> None:
 def test_value_table_lists_every_item_of_both_years(synth: Synthetic) -> None:
     fig = charts.value_table_chart(synth.targets, "zh")
     cells = fig.axes[0].tables[0].get_celld()
-    n_rows = max(r for r, _ in cells)
-    assert n_rows == 1 + len(SUB_CLUSTERS) + sum(len(v) for v in ITEMS.values())
+    n_rows = max(r for r, _ in cells)  # two header rows (years, column names): rows 0 and 1
+    assert n_rows == 1 + 1 + len(SUB_CLUSTERS) + sum(len(v) for v in ITEMS.values())
     row = next(
-        r for (r, c), cell in cells.items() if c == 1 and cell.get_text().get_text() == "地面开发"
+        r
+        for (r, c), cell in cells.items()
+        if c == 0 and cell.get_text().get_text().strip() == "地面开发"
     )
     item = synth.targets[synth.targets["item"] == "output.exploration.surface"].set_index("year")
-    assert cells[(row, 2)].get_text().get_text() == f"{item.loc[2025, 'simulated']:,.1f}"
-    assert cells[(row, 6)].get_text().get_text() == f"{item.loc[2030, 'target']:,.1f}"
+    assert cells[(row, 1)].get_text().get_text() == f"{item.loc[2025, 'simulated']:,.1f}"
+    assert cells[(row, 5)].get_text().get_text() == f"{item.loc[2030, 'target']:,.1f}"
+    status = cells[(row, 3)].get_text().get_text()
+    assert status in ("✓ 达成", "✗ 未达成")
 
 
 # --- ensemble charts -------------------------------------------------------------------------
@@ -374,8 +392,10 @@ def test_image_regression(synth: Synthetic, tmp_path: Path, name: str, lang: str
         else charts.value_chart(synth.targets, lang, values=synth.valuation)
     )
     actual = tmp_path / f"{name}_{lang}.png"
-    with use_report_style(lang):
-        fig.savefig(actual, dpi=60)
+    from cbm_sim.report.page import chart_file_bbox
+
+    with use_report_style(lang):  # the single-chart file's crop of the page
+        fig.savefig(actual, dpi=60, bbox_inches=chart_file_bbox(fig))
     baseline = BASELINES / f"{name}_{lang}.png"
     if os.environ.get("CBM_SIM_REGENERATE_BASELINES") == "1":
         BASELINES.mkdir(exist_ok=True)
@@ -397,24 +417,60 @@ def test_image_regression(synth: Synthetic, tmp_path: Path, name: str, lang: str
 )
 def test_label_spreading_keeps_order_gap_and_centre(ys: list[float], gap: float) -> None:
     ys = sorted(ys, reverse=True)
-    out = supply_charts._spread(ys, gap)
+    out = sankey._spread(ys, gap)
     assert all(a - b >= gap - 1e-9 for a, b in itertools.pairwise(out))
     assert np.mean(out) == pytest.approx(np.mean(ys))
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(alphabet="晋城煤层气abc de", max_size=200), st.integers(4, 40))
-def test_wrap_respects_width_and_keeps_the_text(text: str, width: int) -> None:
-    lines = value_charts._wrap(text, width).split("\n")
-    assert all(sum(2 if ord(ch) > 0x2E7F else 1 for ch in ln) <= width for ln in lines)
+@given(st.text(alphabet="晋城煤层气abc de", max_size=200), st.floats(0.5, 6.0))
+def test_wrap_respects_width_and_keeps_the_text(text: str, width_in: float) -> None:
+    from cbm_sim.report.page import wrap
+
+    lines = wrap(text, width_in, 9.0).split("\n")
+    limit = width_in * 72.0 / 9.0  # ems per line
+
+    def ems(s: str) -> float:
+        return sum(1.0 if ord(ch) > 0x2E7F else 0.6 for ch in s)
+
+    # a line is over the limit only when it is one unbreakable token
+    assert all(ems(ln) <= limit + 1e-9 or (" " not in ln.strip() and ems(ln) > 0) for ln in lines)
     words = text.split()
-    if all(ord(c) < 0x2E80 for c in text) and all(len(w) < width for w in words):
-        # Latin text whose words fit a line: no word is split across lines.
-        assert [w for ln in lines for w in ln.split()] == words
+    if all(ord(c) < 0x2E80 for c in text):
+        assert [w for ln in lines for w in ln.split()] == words  # no word split
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
 
 
 def test_items_with_full_ids_are_normalised() -> None:
     frame = pd.DataFrame({"item": ["output.services.workover", "workover", "total"]})
-    keys = [value_charts.item_key(i, "services") for i in frame["item"]]
+    keys = [item_key(i, "services") for i in frame["item"]]
     assert keys == ["workover", "workover", "total"]
+
+
+def test_sankey_routes_mine_gas_apart_and_shows_unmet_demand(synth: Synthetic) -> None:
+    import dataclasses
+
+    from cbm_sim.report.sankey import flows_of
+
+    year = 2030
+    annual = synth.results.annual.copy()
+    unmet = (annual["year"] == year) & (annual["quantity"] == "shortfall")
+    annual.loc[unmet & (annual["entity"] == "demand:industry"), "value"] = 3e8  # 3 亿m³ unmet
+    results = dataclasses.replace(synth.results, annual=annual)
+    flows = flows_of(results, year)
+    route = {n.key: n.value_m3 for n in flows["routes"]}
+    source = {n.key: n.value_m3 for n in flows["sources"]}
+    uses = {n.key: n for n in flows["uses"]}
+    assert route["mine"] == pytest.approx(source["drainage"])
+    mine_uses = sum(uses[k].value_m3 for k in ("mine_power", "mine_heating", "vented") if k in uses)
+    assert mine_uses == pytest.approx(route["mine"], rel=1e-9)
+    network_uses = sum(
+        n.value_m3 for k, n in uses.items() if k not in ("mine_power", "mine_heating", "vented")
+    )
+    assert network_uses == pytest.approx(route["network"], rel=1e-6)
+    assert uses["industry"].shortfall_m3 == pytest.approx(3e8)
+    assert all(n.shortfall_m3 == 0 for k, n in uses.items() if k != "industry")
+    fig = charts.sankey_chart(results, year, "en")
+    hatched = [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and p.get_hatch()]
+    assert len(hatched) == 1
+    assert any("unmet 3.0" in t.get_text() for t in fig.axes[0].texts)

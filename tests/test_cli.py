@@ -260,6 +260,15 @@ def test_compare_puts_runs_side_by_side(tmp_path: Path) -> None:
     assert row["target"] == 500.0
     assert (row["plan: simulated"], row["pipeline-delay: simulated"]) == (510.0, 450.0)
     assert (row["plan: status"], row["pipeline-delay: status"]) == ("met", "short")
+    # deltas against the first scenario, units, totals first
+    assert row["pipeline-delay: delta"] == -60.0
+    assert set(wide["unit"]) == {"亿元"}
+    assert wide[["year", "sub_cluster"]].to_numpy().tolist() == [
+        [2025, "total"],
+        [2025, "exploration"],
+        [2030, "total"],
+    ]
+    assert "-60.0" in result.output and "Δ against plan" in result.output
 
 
 def test_compare_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
@@ -330,3 +339,19 @@ def test_calibrate_write_parameters_needs_fit(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["calibrate", "--write-parameters", str(tmp_path / "c.yaml")])
     assert result.exit_code == 2
     assert "--write-parameters needs --fit" in result.output
+
+
+def test_plan_show_lists_ids_figures_and_blocks(tmp_path: Path) -> None:
+    every = CliRunner().invoke(main, ["plan", "show"])
+    assert every.exit_code == 0, every.output
+    assert "output.total" in every.output and "lng.output" in every.output
+    one = CliRunner().invoke(main, ["plan", "show", "output.total", "--year", "2030"])
+    assert one.exit_code == 0 and "1000" in one.output and "ch3" in one.output
+    out = tmp_path / "blocks.csv"
+    blocks = CliRunner().invoke(main, ["plan", "show", "blocks", "-o", str(out)])
+    assert blocks.exit_code == 0 and "zhengzhuang" in blocks.output
+    frame = pd.read_csv(out)
+    assert len(frame) == 23 and "zhengzhuang" in set(frame["id"])
+    typo = CliRunner().invoke(main, ["plan", "show", "lng.outpt"])
+    assert typo.exit_code == 2 and "did you mean 'lng.output'?" in typo.output
+    assert len(typo.output.strip().splitlines()) == 1

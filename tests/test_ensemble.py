@@ -69,9 +69,9 @@ def test_apply_replaces_scalars_and_scales_time_paths() -> None:
     ],
 )
 def test_bad_path_names_the_path(path: str, fragment: str) -> None:
-    scenario = short(**{path.replace(".", "__"): Distribution(dist="uniform", low=0, high=1)})
+    # refused when the scenario is built, before any ensemble runs
     with pytest.raises(ValueError, match="uncertainty") as err:
-        run_ensemble(scenario, 2, workers=1, measures=("production",))
+        short(**{path.replace(".", "__"): Distribution(dist="uniform", low=0, high=1)})
     assert repr(path) in str(err.value)
     assert fragment in str(err.value)
 
@@ -79,17 +79,22 @@ def test_bad_path_names_the_path(path: str, fragment: str) -> None:
 @pytest.mark.parametrize(
     ("spec", "fragment"),
     [
-        (Distribution(dist="uniform", low=2.0, high=1.0), "low=2.0 high=1.0"),
-        (Distribution(dist="triangular", low=0.5, mode=2.0, high=1.5), "mode=2.0"),
-        (Distribution(dist="truncnorm", mean=1.0, sd=0.1, low=1.2, high=1.1), "low=1.2"),
-        (Distribution(dist="normal", mean=1.0), "missing sd"),
-        (Distribution(dist="lognormal", mean=-1.0, sd=0.1), "mean=-1.0"),
+        ({"dist": "uniform", "low": 2.0, "high": 1.0}, "low=2.0 high=1.0"),
+        ({"dist": "triangular", "low": 0.5, "mode": 2.0, "high": 1.5}, "mode=2.0"),
+        ({"dist": "truncnorm", "mean": 1.0, "sd": 0.1, "low": 1.2, "high": 1.1}, "low=1.2"),
+        ({"dist": "normal", "mean": 1.0}, "missing sd"),
+        ({"dist": "lognormal", "mean": -1.0, "sd": 0.1}, "mean=-1.0"),
+        ({"dist": "uniform", "low": 0.9, "high": 1.1, "mode": 1.0}, "mode would be ignored"),
     ],
 )
-def test_bad_distribution_names_path_and_value(spec: Distribution, fragment: str) -> None:
-    with pytest.raises(ValueError, match=r"uncertainty 'type_curves\.peak_rate_scale'") as err:
-        run_ensemble(short(type_curves__peak_rate_scale=spec), 2, workers=1)
+def test_bad_distribution_is_refused_with_its_values(spec: dict, fragment: str) -> None:
+    with pytest.raises(ValueError, match=spec["dist"]) as err:
+        Distribution.model_validate(spec)
     assert fragment in str(err.value)
+    # sampling an unchecked one (model_construct) still names the path
+    unchecked = Distribution.model_construct(**spec)
+    with pytest.raises(ValueError, match=r"uncertainty 'type_curves\.peak_rate_scale'"):
+        frozen_distribution(PEAK, unchecked)
 
 
 def test_distribution_moments_match_closed_forms() -> None:
@@ -159,6 +164,16 @@ def test_failed_member_is_reported_and_does_not_sink_the_rest(tmp_path) -> None:
     back = pd.read_parquet(out / "members.parquet")
     pd.testing.assert_frame_equal(back, result.members, check_dtype=False)
     assert (out / "failures.csv").exists() and (out / "percentiles.csv").exists()
+    # CSVs long, in planner units with a unit column; Parquet in base units
+    members = pd.read_csv(out / "members.csv")
+    assert list(members.columns) == ["member", "year", path, "quantity", "unit", "value"]
+    assert set(members["unit"]) == {"亿m3"}
+    one = members[(members["quantity"] == "production.total")].iloc[0]
+    wide = back[(back["member"] == one["member"]) & (back["year"] == one["year"])]
+    assert one["value"] == pytest.approx(wide["production.total"].iloc[0] / 1e8)
+    pct = pd.read_csv(out / "percentiles.csv")
+    assert set(pct["unit"]) == {"亿m3"}
+    assert pd.read_csv(out / "probabilities.csv")["unit"].eq("fraction").all()
     with pytest.raises(FileExistsError, match="ens"):
         result.to_dir(out)
 
@@ -166,7 +181,7 @@ def test_failed_member_is_reported_and_does_not_sink_the_rest(tmp_path) -> None:
 # --------------------------------------------------------------------------- probabilities
 def _outcome(i: int, statuses: list[tuple[int, str, str]]) -> MemberOutcome:
     frame = pd.DataFrame(statuses, columns=["year", "target", "status"]).assign(
-        simulated=1.0, target_value=1.0
+        simulated=1.0, target_value=1.0, unit="亿元"
     )
     return MemberOutcome(i, {}, wide=pd.DataFrame({"year": [2025]}), statuses=frame)
 
@@ -252,3 +267,24 @@ def test_sobol_attributes_drainage_to_the_drainage_input() -> None:
     assert abs(by.loc[PEAK, "ST"]) < 0.05
     with pytest.raises(ValueError, match="got 3"):
         sobol(scenario, 3, quantity="production.underground", year=2021)
+
+
+def test_wilson_interval_matches_published_values() -> None:
+    from cbm_sim.studies.probability import wilson_interval
+
+    # 0 of 10: upper bound z²/(n+z²) (Wilson 1927); 5 of 10: 0.2366..0.7634 (Brown et al. 2001)
+    low, high = wilson_interval([0, 5, 10], [10, 10, 10])
+    z2 = 1.959963984540054**2
+    np.testing.assert_allclose(low, [0.0, 0.23659, 1 - z2 / (10 + z2)], atol=1e-5)
+    np.testing.assert_allclose(high, [z2 / (10 + z2), 0.76341, 1.0], atol=1e-5)
+    with pytest.raises(ValueError, match="met"):
+        wilson_interval([11], [10])
+
+
+def test_probabilities_carry_their_wilson_interval() -> None:
+    result = run_ensemble(short(end=2025), 2, workers=1, seed=3)
+    prob = result.probabilities()
+    assert {"wilson_low", "wilson_high", "members"} <= set(prob.columns)
+    assert (prob["wilson_low"] <= prob["probability"]).all()
+    assert (prob["probability"] <= prob["wilson_high"]).all()
+    assert (prob["members"] == 2).all()

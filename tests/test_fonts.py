@@ -115,7 +115,7 @@ def test_family_is_registered_with_matplotlib() -> None:
 def test_pdf_embeds_the_cjk_font_as_truetype(recwarn: pytest.WarningsRecorder) -> None:
     buf = io.BytesIO()
     with fonts.use_report_style("zh"):
-        fig = make_figure((3, 2))
+        fig = make_figure()
         ax = fig.add_subplot()
         ax.plot([0, 1], [0, 1])
         ax.set_title("晋城煤层气 产量（亿m³）")

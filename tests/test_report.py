@@ -14,11 +14,11 @@ from synthetic import Synthetic, build
 
 from cbm_sim.report import pdf as report_pdf
 from cbm_sim.report.audit_pages import audit_pages
-from cbm_sim.report.style import CHART_SIZE_IN
+from cbm_sim.report.page import DEFAULT_PAGE_WIDTH_CM
 
 # Pages of a single run: cover, production, balance, Sankey 2025 and 2030, facilities,
-# storage, value bars, item table.
-SINGLE_RUN_PAGES = 9
+# storage, value bars, item table, physical-targets table.
+SINGLE_RUN_PAGES = 10
 CALIBRATION_PAGES = 1  # the calibration/backtest table (report/calibration_charts.py)
 # An ensemble adds two fans (production, value), the probability bars and the tornado.
 ENSEMBLE_PAGES = 4
@@ -139,12 +139,15 @@ def test_each_chart_is_saved_as_pdf_and_png(zh_report) -> None:
     charts_dir = path.parent / f"{path.stem}_charts"
     pdfs = sorted(charts_dir.glob("*.pdf"))
     pngs = sorted(charts_dir.glob("*.png"))
-    assert len(pdfs) == len(pngs) == SINGLE_RUN_PAGES + CALIBRATION_PAGES
+    appendix = len(audit_pages(lang="zh"))  # the plan audit's pages have files too
+    assert len(pdfs) == len(pngs) == SINGLE_RUN_PAGES + CALIBRATION_PAGES + appendix
     assert [p.stem for p in pdfs] == [p.stem for p in pngs]
     for pdf in pdfs:
         assert len(PdfReader(pdf).pages) == 1
     image = mpimg.imread(charts_dir / "production.png")
-    assert image.shape[:2] == (round(CHART_SIZE_IN[1] * PNG_DPI), round(CHART_SIZE_IN[0] * PNG_DPI))
+    # the chart at the text-column width (and its footer band), not the A4 page
+    assert image.shape[1] == pytest.approx(DEFAULT_PAGE_WIDTH_CM / 2.54 * PNG_DPI, abs=2)
+    assert image.shape[0] < image.shape[1]
 
 
 def test_english_report_has_no_chinese_labels(en_report, synth: Synthetic) -> None:
@@ -167,7 +170,7 @@ def test_report_without_ensemble_has_the_single_run_pages(synth: Synthetic, tmp_
     from cbm_sim.report.pdf import build_charts
 
     figures = build_charts(synth.results, "en", targets=synth.targets, values=synth.valuation)
-    assert len(figures) == SINGLE_RUN_PAGES
+    assert len(figures) == SINGLE_RUN_PAGES + CALIBRATION_PAGES
 
 
 def test_bad_arguments_are_named(synth: Synthetic, tmp_path: Path) -> None:
@@ -190,7 +193,7 @@ def test_report_has_the_calibration_page(zh_report) -> None:
     pages = [page.extract_text() for page in PdfReader(path).pages]
     found = [text for text in pages if "历史校准与回测" in text]
     assert len(found) == 1
-    assert "production_2021" in found[0] and "42.67" in found[0]
+    assert "production_2021" in found[0] and "42.7" in found[0]
 
 
 def test_calibration_page_refuses_a_frame_without_the_backtest_columns() -> None:

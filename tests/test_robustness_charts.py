@@ -1,13 +1,12 @@
-"""Tests of cbm_sim.report.robustness_charts: the flip grid."""
+"""Tests of cbm_sim.report.robustness_charts: the "what flips it" table pages."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from cbm_sim.report.fonts import use_report_style
-from cbm_sim.report.robustness_charts import CHART_COLUMNS, robustness_chart
+from cbm_sim.report.robustness_charts import CHART_COLUMNS, robustness_chart, robustness_pages
 
 
 def _table() -> pd.DataFrame:
@@ -30,14 +29,20 @@ def _table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _cells(fig) -> list[str]:
+    return [cell.get_text().get_text() for cell in fig.axes[0].tables[0].get_celld().values()]
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_flipped_cells_are_marked(lang):
+def test_flipping_assumptions_are_listed_per_target(lang):
     with use_report_style(lang):
-        fig = robustness_chart(_table(), lang)
-        grid = np.asarray(fig.axes[0].images[0].get_array())
-    assert grid.tolist() == [[1.0, 0.0], [0.0, 0.0]]
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert "430/620▼" in texts
+        pages = robustness_pages(_table(), lang)
+    assert len(pages) == 1
+    cells = _cells(pages[0])
+    flips = "气价▼" if lang == "zh" else "gas_price▼"
+    assert flips in cells  # the total flips at the low gas price
+    assert "—" in cells  # science flips with nothing
+    assert "530 / 500" in cells
 
 
 def test_bad_tables_are_named():
@@ -57,5 +62,4 @@ def test_the_chart_renders_without_glyph_warnings(lang):
         with use_report_style(lang):
             fig = robustness_chart(_table(), lang)
             fig.savefig(io.BytesIO(), format="png")
-    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    assert ticks == (["气价", "peak"] if lang == "zh" else ["gas_price", "peak"])
+    assert "gas_price" in " ".join(_cells(fig)) or "气价" in " ".join(_cells(fig))

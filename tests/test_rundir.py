@@ -73,9 +73,12 @@ def test_write_run_writes_every_file_of_the_contract(tmp_path: Path) -> None:
     assert _listing(tmp_path) == ["run"]  # nothing left beside it
     annual = pd.read_csv(out / "annual.csv")
     assert list(annual.columns) == ["year", "entity", "quantity", "unit", "value"]
-    # flows are summed per year: 1+2 in 2021, 3+4 in 2022 (results.annualise)
-    assert annual["value"].tolist() == [3.0, 7.0]
-    assert pd.read_parquet(out / "annual.parquet")["value"].tolist() == [3.0, 7.0]
+    # flows are summed per year: 1+2 in 2021, 3+4 in 2022 (results.annualise); the CSV in
+    # the planner's 亿m3, the Parquet file in base units (m3)
+    assert annual["value"].tolist() == pytest.approx([3e-8, 7e-8], rel=1e-12)
+    assert set(annual["unit"]) == {"亿m3"}
+    parquet = pd.read_parquet(out / "annual.parquet")
+    assert parquet["value"].tolist() == [3.0, 7.0] and set(parquet["unit"]) == {"m3"}
     targets = pd.read_csv(out / "targets.csv")
     assert list(targets.columns) == [*TARGET_COLUMNS, "note"]
     assert load_scenario(out / "scenario.yaml") == Scenario(name="tiny", seed=5)
@@ -173,3 +176,26 @@ def test_a_run_directory_gets_ordinary_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
+
+
+def test_valuation_csv_states_value_and_driver_in_planner_units() -> None:
+    from cbm_sim.results.rundir import valuation_csv
+
+    frame = pd.DataFrame(
+        {
+            "year": [2025, 2025],
+            "item": ["surface", "green_finance"],
+            "driver": ["surface.production", ""],
+            "driver_value": [5e9, 3.0],
+            "driver_unit": ["m3", "count"],
+            "value_yuan": [2.5e9, 1e8],
+            "basis": ["simulated", "exogenous (plan assumption)"],
+        }
+    )
+    out = valuation_csv(frame)
+    assert list(out.columns) == [
+        "year", "item", "driver", "driver_value", "driver_unit", "value", "unit", "basis"
+    ]  # fmt: skip
+    assert out["value"].tolist() == [25.0, 1.0] and set(out["unit"]) == {"亿元"}
+    assert out["driver_value"].tolist() == [50.0, 3.0]
+    assert out["driver_unit"].tolist() == ["亿m3", "count"]

@@ -276,3 +276,62 @@ def test_bad_contract_terms_are_named() -> None:
         Contract(name="c", annual_1e8_m3={2021: -1.0})
     with pytest.raises(ValueError, match="holders_share"):
         Contracts(holders_share=2.0)
+
+
+def test_model_copy_validates_and_reports_every_date_outside_a_shorter_horizon() -> None:
+    import pydantic
+
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    shorter = plan.horizon.model_copy(update={"end": dt.date(2023, 12, 31)})
+    with pytest.raises(pydantic.ValidationError) as err:
+        plan.model_copy(update={"horizon": shorter})
+    text = str(err.value)
+    # every commissioning date after 2023 at once, each with its place
+    assert "lng.plants.8.commissioned" in text and "lng.plants.9.commissioned" in text
+    assert "storage.projects.1.commissioned" in text
+    with pytest.raises(pydantic.ValidationError, match="must be after start"):
+        plan.horizon.model_copy(update={"end": dt.date(2021, 1, 1)})  # the start itself
+    with pytest.raises(pydantic.ValidationError, match="extra"):
+        plan.model_copy(update={"sede": 3})
+    assert plan.model_copy() == plan  # no update: as pydantic's
+
+
+def test_python_path_refuses_twin_names_and_bad_uncertainty() -> None:
+    import pydantic
+
+    from cbm_sim.scenario.model import LNG, Distribution, LNGPlant
+
+    with pytest.raises(pydantic.ValidationError, match="duplicate name 'A'"):
+        LNG(
+            plants=[
+                LNGPlant(name="A", capacity_t_per_day=1),
+                LNGPlant(name="A", capacity_t_per_day=2),
+            ]
+        )
+    with pytest.raises(pydantic.ValidationError, match="no 'peak_rate' in type_curves"):
+        Scenario(uncertainty={"type_curves.peak_rate": Distribution(dist="uniform", low=0, high=1)})
+
+
+def test_validate_reports_field_and_cross_field_problems_together(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "horizon: {end: 2024-12-31}\n"
+        "lng:\n"
+        "  plants:\n"
+        "    - {name: A, capacity_t_per_day: 500, commissioned: 2026-01-01}\n"
+        "    - {name: A, capacity_t_per_day: 500, commissioned: 2023-01-01, retired: 2022-01-01}\n"
+        "uncertainty:\n"
+        "  type_curves.decline_scale: {dist: uniform, low: 1.1, high: 0.9}\n"
+        "  lng.plants.0.name: {dist: normal, mean: 1, sd: 0.1}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    got = [(p.line, p.path) for p in err.value.problems]
+    assert got == [
+        (4, "lng.plants[0].commissioned"),  # outside the horizon (a rule of the whole scenario)
+        (5, "lng.plants[1].retired"),  # before commissioned (a rule of the plant)
+        (5, "lng.plants[1].name"),  # duplicate (a rule of the section)
+        (7, "uncertainty.type_curves.decline_scale"),  # low > high (a field)
+        (8, "uncertainty.lng.plants.0.name"),  # not a number (a rule of the whole scenario)
+    ], err.value

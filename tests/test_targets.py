@@ -37,6 +37,12 @@ def _check(year=2025, wells=WELLS, changes=None):
         (30.0, 30.0, "max", MET),
         (29.0, 30.0, "max", MET),
         (31.0, 30.0, "max", EXCEEDED),
+        # at the precision the plan states the figure: 2.7279 rounds to 2.73
+        (2.7279, 2.73, "approx", MET),
+        (2.7249, 2.73, "approx", SHORT),
+        (19.96, 20.0, "min", MET),
+        (30.04, 30.0, "max", MET),
+        (30.06, 30.0, "max", EXCEEDED),
     ],
 )
 def test_status_rules(simulated, target, comparator, expected):

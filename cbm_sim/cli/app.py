@@ -7,15 +7,52 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
     pass
 
+_BAD_INPUT = 2
+"""Exit status for bad input (an invalid scenario or option, a refused output directory)."""
 
-@click.group()
+
+class _OneLineErrors(click.Group):
+    """A group whose usage errors are one line on stderr (``error: …``), status 2.
+
+    Click prints the usage and a hint above an option's error; the error contract of every
+    command (README) is one line per problem naming the option, ``--debug`` for more.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            # click turns Ctrl-C into Abort: the shell's convention, as cbm_sim.__main__ says
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.format_message(), err=True)  # the group's help, as click prints it
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            sys.exit(_echo_click_error(exc))
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _echo_click_error(exc: click.ClickException) -> int:
+    """Print a click error as one line (with where to find help); its exit status."""
+    hint = ""
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        hint = f" (see {ctx.command_path} --help)"
+    message = " ".join(exc.format_message().split())
+    click.echo(f"error: {message}{hint}", err=True)
+    return exc.exit_code
+
+
+@click.group(cls=_OneLineErrors)
 @click.version_option(package_name="cbm-sim")
 def main() -> None:
     """cbm-sim: planning simulator for the Jincheng coalbed-methane industry cluster."""
@@ -35,8 +72,6 @@ def _value(x: float) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.1f}"
 
 
-_BAD_INPUT = 2
-"""Exit status for bad input (an invalid scenario, a refused output directory)."""
 _TARGET_YEARS = (2025, 2030)
 
 
@@ -65,6 +100,53 @@ def _refuse_existing_file(path: Path, overwrite: bool) -> None:
         raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
 
 
+def _status_cell(status: str) -> str:
+    """A target status for a rich table: a mark and a word, not colour alone (colour-blind
+    readers and black-and-white prints see ✓/✗)."""
+    if status == "met":
+        return f"[green]✓ {status}[/]"
+    return f"[bold red]✗ {status}[/]"
+
+
+def _signed(x: float, digits: int = 1) -> str:
+    """``x`` with its sign at ``digits`` decimals, never ``-0.0``; empty for a missing value."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return f"{0.0 if round(x, digits) == 0 else x:+,.{digits}f}"
+
+
+class _HiddenAliasOption(click.Option):
+    """An option whose old spellings (``hidden_aliases``) work but are not listed in --help."""
+
+    def __init__(self, *args: Any, hidden_aliases: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hidden_aliases = hidden_aliases
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        shown, self.opts = self.opts, [o for o in self.opts if o not in self.hidden_aliases]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = shown
+
+
+def output_option(
+    help_text: str, required: bool, *, directory: bool = True, aliases: tuple[str, ...] = ("--out",)
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``-o/--output PATH`` as every command spells it (old spellings work, unlisted)."""
+    return click.option(
+        "-o",
+        "--output",
+        *aliases,
+        "output",
+        cls=_HiddenAliasOption,
+        hidden_aliases=aliases,
+        type=click.Path(file_okay=not directory, dir_okay=directory, path_type=Path),
+        required=required,
+        help=help_text,
+    )
+
+
 def _debug_option(func: Callable[..., None]) -> Callable[..., None]:
     return click.option("--debug", is_flag=True, help="On error, show the full Python traceback.")(
         func
@@ -80,6 +162,12 @@ def _reported(debug: bool) -> Iterator[None]:
 
     try:
         yield
+    except click.ClickException as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        sys.exit(_echo_click_error(exc))
     except (ScenarioError, OutputExistsError, DamagedRunError) as exc:
         if debug:
             raise

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.console import Console
 
     pass
 
@@ -19,8 +20,10 @@ from cbm_sim.cli.app import (
     _no_verify_option,
     _refuse_existing_file,
     _reported,
+    _signed,
     _value,
     main,
+    output_option,
 )
 from cbm_sim.cli.run_cmd import _is_total, _simulate
 
@@ -75,28 +78,40 @@ def _targets_of(source: Path, console: Console, *, verify: bool = True) -> tuple
 
 
 def side_by_side(named: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
-    """One row per (year, sub_cluster, item, target); simulated, gap_pct, status per name."""
+    """One row per (year, sub_cluster, item, target, unit): per name its simulated value,
+    gap_pct and status, and for every name after the first its ``delta`` against the first.
 
-    keys = ["year", "sub_cluster", "item", "target"]
+    Rows are ordered as a planner reads them: per year the cluster total, the sub-cluster
+    totals, their items, then the physical targets. ``unit`` is the unit the plan states the
+    target in (亿元 for output value; 亿m3, 万t … for physical targets).
+    """
+
+    keys = ["year", "sub_cluster", "item", "target", "unit"]
     wide: pd.DataFrame | None = None
     for name, frame in named:
+        frame = frame.assign(unit=frame["unit"] if "unit" in frame.columns else "亿元")
+        frame = frame.assign(item=frame["item"].astype(object).where(frame["item"].notna(), ""))
         part = frame.loc[:, [*keys, "simulated", "gap_pct", "status"]]
         part = part.rename(columns={c: f"{name}: {c}" for c in ("simulated", "gap_pct", "status")})
         wide = part if wide is None else wide.merge(part, on=keys, how="outer")
     if wide is None:
         raise ValueError("side_by_side needs at least one (name, targets) pair")
-    return wide.sort_values(["year", "sub_cluster", "item"], kind="stable").reset_index(drop=True)
+    first = named[0][0]
+    for name, _ in named[1:]:
+        at = list(wide.columns).index(f"{name}: simulated") + 1
+        wide.insert(at, f"{name}: delta", wide[f"{name}: simulated"] - wide[f"{first}: simulated"])
+    order = wide["sub_cluster"].map(
+        lambda sc: 0 if sc == "total" else 2 if sc == "physical" else 1
+    ) * 2 + (~_is_total(wide)).astype(int)
+    wide = wide.assign(_order=order)
+    wide = wide.sort_values(["year", "_order", "sub_cluster", "item"], kind="stable")
+    return wide.drop(columns="_order").reset_index(drop=True)
 
 
 @main.command("compare")
 @click.argument("sources", metavar="A B ...", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))  # fmt: skip
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the full side-by-side table to this CSV file.",
-)
+@output_option("Write the full side-by-side table to this CSV file.", False, directory=False)
 @click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
 @_no_verify_option
 @_debug_option
@@ -105,10 +120,10 @@ def compare_command(
 ) -> None:
     """Compare scenarios (files, which are run) or run directories against the targets.
 
-    Prints the totals and sub-clusters for 2025 and 2030 side by side; -o writes every row.
+    Prints the cluster and sub-cluster totals for 2025 and 2030 side by side, with each
+    scenario's difference (Δ, 亿元) from the first; -o writes every row, totals first, with the
+    unit of each row and the deltas.
     """
-    from rich.console import Console
-    from rich.table import Table
 
     console = Console(stderr=True)
     with _reported(debug):
@@ -121,13 +136,21 @@ def compare_command(
             unique = name if name not in taken else f"{name} ({len(named) + 1})"
             named.append((unique, frame))
         wide = side_by_side(named)
-        head = wide[_is_total(wide) & wide["year"].isin(_TARGET_YEARS)]
-        table = Table(title="output value vs the plan (亿元)")
-        for col in ("year", "sub_cluster", "target", *(f"{n}: simulated" for n, _ in named)):
+        head = wide[
+            _is_total(wide) & wide["year"].isin(_TARGET_YEARS) & (wide["sub_cluster"] != "physical")
+        ]
+        first = named[0][0]
+        table = Table(title=f"output value vs the plan (亿元; Δ against {first})")
+        columns = ["year", "sub_cluster", "target", f"{first}"]
+        columns += [c for n, _ in named[1:] for c in (n, f"Δ {n}")]
+        for col in columns:
             table.add_column(col, justify="left" if col == "sub_cluster" else "right")
         for _, r in head.iterrows():
             cells = [str(r["year"]), str(r["sub_cluster"]), _value(r["target"])]
-            table.add_row(*cells, *(_value(r[f"{n}: simulated"]) for n, _ in named))
+            cells.append(_value(r[f"{first}: simulated"]))
+            for n, _ in named[1:]:
+                cells += [_value(r[f"{n}: simulated"]), _signed(r[f"{n}: delta"])]
+            table.add_row(*cells)
         Console().print(table)
         if output is not None:
             wide.to_csv(output, index=False, encoding="utf-8")

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from rich.console import Console
+    import pandas as pd
 
     from cbm_sim.studies.ensemble import EnsembleResult
 
-from cbm_sim.cli.app import _reported, main
+from cbm_sim.cli.app import _debug_option, _reported, main, output_option
 
 # -- uncertainty: the study modules (scipy, dask) are imported only when a command runs --
 
@@ -22,17 +25,20 @@ GOAL_SEEK_LEVERS = ("drilling", "peak_rate", "price")
 
 
 @main.command("ensemble")
-@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-n", "--members", "n", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="local worker processes (1 = no Dask)",
+    show_default="one per CPU",
+    help="local worker processes (1 = in this process, no Dask)",
 )
 @click.option("--scheduler", default=None, help="address of a Dask scheduler, tcp://host:port")
-@click.option("--seed", type=int, default=None, help="root seed (default: the scenario's)")
-@click.option("-o", "--out", "out", type=click.Path(file_okay=False), required=True)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=None, help="root seed (default: the scenario's)"
+)
+@output_option("Directory for the ensemble's summaries (see README, Output contract).", True)
 @click.option("--overwrite", is_flag=True, help="replace a non-empty output directory")
 @click.option(
     "--tornado/--no-tornado",
@@ -47,16 +53,18 @@ GOAL_SEEK_LEVERS = ("drilling", "peak_rate", "price")
     default=None,
     help="dispatch step [days] instead of the scenario's (e.g. 30 for a quick ensemble)",
 )
+@_debug_option
 def ensemble_command(
-    scenario_file: str,
+    scenario_file: Path,
     n: int,
     workers: int | None,
     scheduler: str | None,
     seed: int | None,
-    out: str,
+    output: Path,
     overwrite: bool,
     with_tornado: bool,
     step_days: int | None,
+    debug: bool,
 ) -> None:
     """Run an N-member Monte Carlo ensemble of SCENARIO_FILE and write its summaries.
 
@@ -65,11 +73,9 @@ def ensemble_command(
     the probability of meeting it with its Monte Carlo standard error, its 95 % Wilson
     interval and the members a ±0.05 interval would need; writes members, statuses,
     percentiles.csv, probabilities.csv, failures.csv, tornado.csv and spread.csv (the
-    P10–P90 of the total against the one-at-a-time swings; both unless --no-tornado) into OUT.
+    P10–P90 of the total against the one-at-a-time swings; both unless --no-tornado) into
+    the output directory, checked before any member runs.
     """
-    from pathlib import Path
-
-    from rich.console import Console
     from rich.progress import Progress as Bar
 
     from cbm_sim.results.rundir import check_target
@@ -77,13 +83,19 @@ def ensemble_command(
     from cbm_sim.studies import journal
     from cbm_sim.studies.ensemble import MEASURES, run_ensemble
 
-    with _reported(False):
+    with _reported(debug):
         scenario = load_scenario(scenario_file)
         if step_days is not None:
             horizon = scenario.horizon.model_copy(update={"step_days": step_days})
             scenario = scenario.model_copy(update={"horizon": horizon})
-        out_dir = Path(out)
+        out_dir = output
         check_target(out_dir, overwrite=overwrite)  # before any member runs, not after
+        asked = click.get_current_context().get_parameter_source("with_tornado")
+        explicit = asked == click.core.ParameterSource.COMMANDLINE and with_tornado
+        if explicit and not scenario.uncertainty:  # the default skips the tornado quietly
+            raise click.BadParameter(
+                f"{scenario_file} has no uncertainty entries to swing", param_hint="'--tornado'"
+            )
         root = scenario.seed if seed is None else seed
         kept = journal.journal_dir(out_dir, scenario, root, MEASURES)
         console = Console(stderr=True)
@@ -112,26 +124,35 @@ def ensemble_command(
             # written into the staging folder, so the checksums of meta.json cover them
             if with_tornado and scenario.uncertainty:
                 from cbm_sim.studies.sensitivity import tornado
+                from cbm_sim.units import to_planner
 
                 years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
-                frame = tornado(scenario, years=years, workers=workers, scheduler=scheduler)
-                frame.to_csv(stage / "tornado.csv", index=False)
+                with Bar(console=console, transient=True) as bar:
+                    task = bar.add_task("tornado", total=1.0)
+                    swings = tornado(
+                        scenario,
+                        years=years,
+                        workers=workers,
+                        scheduler=scheduler,
+                        progress=lambda f: bar.update(task, completed=f),
+                    )
+                planner = to_planner(swings, ("low_value", "high_value", "base"))
+                planner.to_csv(stage / "tornado.csv", index=False, encoding="utf-8")
                 if "output.total" in result.members:
-                    _print_spread(result, stage)
+                    _print_spread(result, swings, stage)
 
         result.to_dir(out_dir, overwrite=overwrite, extra=add_tornado)
         journal.remove(kept)
     _print_ensemble_summary(result, Console())
     click.echo(
         f"{len(result.members['member'].unique())} of {n} members ran, "
-        f"{len(result.failures)} failed; written to {out}"
+        f"{len(result.failures)} failed; written to {output}"
     )
     for row in result.failures.itertuples(index=False):
         click.echo(f"member {row.member} failed: {row.error}", err=True)
 
 
 def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
-    from rich.table import Table
 
     pct = result.percentiles()
     pct = pct[
@@ -168,13 +189,13 @@ def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
         )
 
 
-def _print_spread(result: EnsembleResult, out_dir: Path) -> None:
-    """The ensemble's P10–P90 of the total against the one-at-a-time swings (tornado)."""
+def _print_spread(result: EnsembleResult, swings: pd.DataFrame, out_dir: Path) -> None:
+    """The ensemble's P10–P90 of the total against the one-at-a-time swings (tornado, in
+    base units), printed and written to ``spread.csv``."""
     import pandas as pd
 
     from cbm_sim.studies.sensitivity import spread_versus_swings
 
-    swings = pd.read_csv(out_dir / "tornado.csv")
     rows = []
     for year in sorted(set(swings["year"])):
         got = spread_versus_swings(result.members, swings, int(year))

@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.console import Console
 
-from cbm_sim.cli.app import _num, plan_group
+from cbm_sim.cli.app import _debug_option, _num, _reported, output_option, plan_group
 
 _SEVERITY_STYLE = {
     "error": "bold red",
@@ -43,7 +44,6 @@ def render_audit(
         Show only findings with one of these severities; empty: all. Both filters apply.
         The counts always cover every finding.
     """
-    from rich.table import Table
 
     from cbm_sim.plan.audit import SEVERITIES
 
@@ -88,12 +88,8 @@ def render_audit(
 
 
 @plan_group.command("audit")
-@click.option(
-    "--csv",
-    "csv_path",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Also write the findings to this CSV file (UTF-8).",
-)
+@output_option("Also write the findings to this CSV file (UTF-8).", False, directory=False,
+               aliases=("--csv",))  # fmt: skip
 @click.option(
     "--status",
     "only",
@@ -111,22 +107,137 @@ def render_audit(
     type=click.Choice(["error", "inconsistency", "rounding", "note", "ok"]),
     help="Show only findings with this severity (repeatable); the summary counts all.",
 )
-def plan_audit(csv_path: Path | None, only: tuple[str, ...], severities: tuple[str, ...]) -> None:
+@_debug_option
+def plan_audit(
+    output: Path | None, only: tuple[str, ...], severities: tuple[str, ...], debug: bool
+) -> None:
     """Check the plan's internal consistency (sums, balances, physics, capacity, years).
 
     Each finding has a severity: error (the plan contradicts itself or physics),
     inconsistency (beyond rounding), rounding (within the stated precision), note (a derived
     figure worth a look) or ok.
     """
-    from rich.console import Console
 
+    from cbm_sim.cli.run_cmd import check_writable, write_text_output
     from cbm_sim.plan.audit import audit
 
-    frame = audit()
-    render_audit(frame, Console(width=200), only, severities)
-    if csv_path is not None:
-        frame.to_csv(csv_path, index=False, encoding="utf-8")
-        click.echo(f"wrote {len(frame)} findings to {csv_path}")
+    with _reported(debug):
+        if output is not None:
+            check_writable(output)
+        frame = audit()
+        render_audit(frame, Console(width=200), only, severities)
+        if output is not None:
+            write_text_output(output, frame.to_csv(index=False))
+            click.echo(f"wrote {len(frame)} findings to {output}")
 
 
 # --- scenarios: run, validate, compare, schema ------------------------------------------
+
+
+@plan_group.command("show")
+@click.argument("plan_id", metavar="[ID]", required=False)
+@click.option("--year", type=int, default=None, help="Only figures of this (effective) year.")
+@output_option("Also write the rows shown to this CSV file (UTF-8).", False, directory=False)
+@_debug_option
+def plan_show(plan_id: str | None, year: int | None, output: Path | None, debug: bool) -> None:
+    """Browse the plan's figures: without ID, every id; with ID (or a prefix such as
+    ``output.exploration`` or ``lng``), its stated figures; ``blocks`` lists the block ids
+    a scenario's ``drilling.blocks`` takes."""
+    from cbm_sim.cli.run_cmd import check_writable, write_text_output
+
+    with _reported(debug):
+        if output is not None:
+            check_writable(output)
+        if plan_id == "blocks":
+            frame = _blocks_frame()
+            title = "blocks (cbm_sim/data/blocks.yaml; ids for drilling.blocks)"
+        else:
+            frame, title = _figures_frame(plan_id, year)
+        _print_frame(frame, title)
+        if output is not None:
+            write_text_output(output, frame.to_csv(index=False))
+            click.echo(f"wrote {len(frame)} rows to {output}")
+
+
+def _blocks_frame() -> pd.DataFrame:
+    import pandas as pd
+
+    from cbm_sim.plan.blocks import load_blocks
+
+    return pd.DataFrame(
+        {
+            "id": b.id,
+            "name_zh": b.name_zh,
+            "class": b.klass,
+            "proved_reserves_1e8_m3": (
+                "" if b.proved_reserves_m3 is None else f"{b.proved_reserves_m3 / 1e8:,.1f}"
+            ),
+            "share_of_2021_wells": f"{b.share_of_2021_wells:.3f}",
+        }
+        for b in load_blocks()
+    )
+
+
+def _figures_frame(plan_id: str | None, year: int | None) -> tuple[pd.DataFrame, str]:
+    """The plan's figures under ``plan_id`` (all ids when None), as a table to print."""
+    import difflib
+
+    import pandas as pd
+
+    from cbm_sim.plan.figures import load_plan
+
+    frame = load_plan().frame()
+    if year is not None:
+        frame = frame[frame["effective_year"] == year]
+    if plan_id is None:
+        grouped = frame.groupby("id", sort=True)
+        summary = pd.DataFrame(
+            {
+                "id": list(grouped.groups),
+                "years": grouped["effective_year"].agg(
+                    lambda ys: ", ".join(str(y) for y in sorted(set(ys)))
+                ),
+                "kinds": grouped["kind"].agg(lambda ks: ", ".join(sorted(set(ks)))),
+                "unit": grouped["unit"].agg(lambda us: ", ".join(sorted(set(us)))),
+            }
+        ).reset_index(drop=True)
+        return summary, f"{len(summary)} plan ids (cbm-sim plan show ID for the figures)"
+    ids = frame["id"].astype(str)
+    rows = frame[(ids == plan_id) | ids.str.startswith(plan_id + ".")]
+    if rows.empty:
+        known = sorted({*ids, *(i.rsplit(".", 1)[0] for i in ids), "blocks"})
+        close = difflib.get_close_matches(plan_id, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "cbm-sim plan show lists them"
+        when = f" in {year}" if year is not None else ""
+        raise click.BadParameter(f"no plan figure {plan_id!r}{when}; {hint}", param_hint="'ID'")
+    shown = rows.sort_values(["id", "effective_year", "statement"])[
+        [
+            "id",
+            "effective_year",
+            "value",
+            "unit",
+            "kind",
+            "comparator",
+            "statement",
+            "ref",
+            "phrase",
+        ]
+    ].rename(columns={"effective_year": "year"})
+    return shown.reset_index(drop=True), f"plan figures under {plan_id} (晋市政发〔2022〕28号)"
+
+
+def _print_frame(frame: pd.DataFrame, title: str) -> None:
+
+    table = Table(title=title, expand=False)
+    for col in frame.columns:
+        numeric = col in ("value", "year", "proved_reserves_1e8_m3", "share_of_2021_wells")
+        table.add_column(
+            col,
+            justify="right" if numeric else "left",
+            overflow="fold",
+            no_wrap=col == "id",
+            max_width=60 if col == "phrase" else None,
+        )
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_num(v) if isinstance(v, float) else str(v) for v in row))
+    Console(width=max(Console().width, 120)).print(table)

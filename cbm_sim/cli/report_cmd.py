@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
 
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.console import Console
 
     from cbm_sim.results.frames import Results
 
-from cbm_sim.cli.app import _debug_option, _no_verify_option, _reported, main
+from cbm_sim.cli.app import _debug_option, _no_verify_option, _reported, main, output_option
 from cbm_sim.cli.run_cmd import _simulate
 
 
@@ -55,7 +55,7 @@ def _load_ensemble(directory: Path, *, verify: bool = True):
     if missing:
         raise click.BadParameter(
             f"{directory} is not a cbm-sim ensemble directory (missing {', '.join(missing)})",
-            param_hint="--ensemble",
+            param_hint="'--ensemble'",
         )
     if verify and (directory / integrity.META).is_file():
         try:
@@ -92,12 +92,10 @@ def _load_robustness(directory: Path) -> pd.DataFrame:
 @click.argument(
     "source", metavar="RESULTS_OR_SCENARIO", type=click.Path(exists=True, path_type=Path)
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="PDF to write, e.g. reports/plan.pdf; each chart also goes beside it as PDF and PNG.",
+@output_option(
+    "PDF to write, e.g. reports/plan.pdf; each chart also goes beside it as PDF and PNG.",
+    True,
+    directory=False,
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option(
@@ -115,6 +113,14 @@ def _load_robustness(directory: Path) -> pd.DataFrame:
     "results directory's own robustness.csv, if `run --robustness` wrote one).",
 )
 @_no_verify_option
+@click.option(
+    "--page-width",
+    "page_width_cm",
+    type=float,
+    default=16.0,
+    show_default=True,
+    help="Text-column width [cm] the charts are drawn at; every font is >= 9 pt at this width.",
+)
 @_debug_option
 def report_command(
     source: Path,
@@ -123,25 +129,55 @@ def report_command(
     ensemble_dir: Path | None,
     robustness_dir: Path | None,
     no_verify: bool,
+    page_width_cm: float,
     debug: bool,
 ) -> None:
-    """Write the PDF report of a results directory (from `run -o`) or of a scenario file."""
-    from rich.console import Console
+    """Write the PDF report of a results directory (from `run -o`) or of a scenario file.
+
+    A4 pages, one chart or table each, numbered and captioned, with bookmarks and a footer
+    (scenario, seed, version, source); each chart also beside the report as PDF and PNG at
+    the --page-width, with the same footer.
+    """
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
     console = Console(stderr=True)
-    ensemble = (
-        _load_ensemble(ensemble_dir, verify=not no_verify) if ensemble_dir is not None else None
-    )
-    if robustness_dir is None and source.is_dir() and (source / "robustness.csv").is_file():
-        robustness_dir = source  # a `run --robustness` directory carries its own table
-    robustness = _load_robustness(robustness_dir) if robustness_dir is not None else None
     with _reported(debug):
+        if output.suffix.lower() != ".pdf":
+            raise click.BadParameter(
+                f"expected a file name ending in .pdf, got {str(output)!r}",
+                param_hint="'-o/--output'",
+            )
+        from cbm_sim import bounds
         from cbm_sim.report.fonts import check_lang
-        from cbm_sim.report.pdf import write_report
+        from cbm_sim.report.pdf import write_report  # registers the page_width_cm bound
 
-        results = _load_results(source, console, verify=not no_verify)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        path = write_report(
-            results, output, lang=check_lang(lang), ensemble=ensemble, robustness=robustness
+        bound = bounds.BOUNDS["page_width_cm"]
+        if not bound.lo <= page_width_cm <= bound.hi:
+            raise click.BadParameter(
+                f"expected {bound.lo:g}..{bound.hi:g} cm ({bound.doc}), got {page_width_cm:g}",
+                param_hint="'--page-width'",
+            )
+        ensemble = (
+            _load_ensemble(ensemble_dir, verify=not no_verify) if ensemble_dir is not None else None
         )
-        click.echo(f"wrote {path}")
+        if robustness_dir is None and source.is_dir() and (source / "robustness.csv").is_file():
+            robustness_dir = source  # a `run --robustness` directory carries its own table
+        robustness = _load_robustness(robustness_dir) if robustness_dir is not None else None
+        results = _load_results(source, console, verify=not no_verify)
+        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("building the charts", total=None)
+
+            def step(name: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, description=f"page {done}: {name}")
+
+            path = write_report(
+                results,
+                output,
+                lang=check_lang(lang),
+                ensemble=ensemble,
+                robustness=robustness,
+                page_width_cm=page_width_cm,
+                progress=step,
+            )
+        click.echo(f"wrote {path} and its charts in {path.parent / (path.stem + '_charts')}")

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.console import Console
 
 from cbm_sim.cli.app import _debug_option, _reported, main
 
@@ -20,7 +21,6 @@ ROBUSTNESS_FILE = "robustness.csv"
 
 def print_flips(table: pd.DataFrame, console: Console, title: str) -> None:
     """One line per year × target: the base verdict and the assumptions that flip it."""
-    from rich.table import Table
 
     from cbm_sim.studies.robustness import flipped_by
 
@@ -75,7 +75,6 @@ def robustness_command(
     robustness.csv and meta.json into OUTPUT; prints which assumption flips each 2025/2030
     total and sub-cluster verdict. Bad input exits with status 2.
     """
-    from rich.console import Console
 
     console = Console(stderr=True)
     with _reported(debug):

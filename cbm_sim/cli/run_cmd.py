@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 if TYPE_CHECKING:
     import pandas as pd
-    from rich.console import Console
 
     from cbm_sim.results.frames import Results
     from cbm_sim.scenario.model import Scenario
@@ -22,7 +23,10 @@ from cbm_sim.cli.app import (
     _debug_option,
     _refuse_existing_file,
     _reported,
+    _signed,
+    _status_cell,
     main,
+    output_option,
 )
 
 
@@ -67,16 +71,10 @@ _COLUMNS = ("sub-cluster", "sim.", "exog.", "w/o exog.", "target", "status", "w/
 simulated) part, the value without it, the target, and the status with and without it."""
 
 
-def _status_cell(status: str) -> str:
-    style = "green" if status == "met" else "bold red"
-    return f"[{style}]{status}[/]"
-
-
 def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
     """Per target year, the cluster and sub-cluster verdicts with and without the exogenous
     (not simulated) items; then one verdict line per year. A target check written before
     the exogenous columns existed prints without them."""
-    from rich.table import Table
 
     head = _headline(targets)
     split = "status_excl_exogenous" in head.columns
@@ -99,10 +97,11 @@ def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
                 _status_cell(str(r["status_excl_exogenous"])) if split else "",
             )
         console.print(table)
+    _print_physical(targets, console)
     for _, r in head[head["sub_cluster"] == "total"].iterrows():
         line = (
             f"verdict {r['year']}: {r['simulated']:,.1f} of {r['target']:,.1f} 亿元 "
-            f"({r['gap_pct']:+.1f} %) — {r['status']}"
+            f"({_signed(r['gap_pct'])} %) — {r['status']}"
         )
         if split:
             line += (
@@ -123,13 +122,40 @@ def _default_output(name: str) -> Path:
     return out
 
 
+def _print_physical(targets: pd.DataFrame, console: Console) -> None:
+    """The plan's physical targets (production, LNG, pipelines, local use …) of 2025/2030."""
+    rows = targets[(targets["sub_cluster"] == "physical") & targets["year"].isin(_TARGET_YEARS)]
+    if rows.empty:
+        return
+
+    table = Table(title="physical targets: simulated / plan (the plan's units)")
+    table.add_column("target", no_wrap=True)
+    table.add_column("unit", no_wrap=True)
+    for y in _TARGET_YEARS:
+        table.add_column(str(y), justify="right", no_wrap=True)
+    for plan_id, part in rows.groupby("item", sort=False):
+        cells = [str(plan_id), str(part["unit"].iloc[0])]
+        for year in _TARGET_YEARS:
+            hit = part[part["year"] == year]
+            if hit.empty:
+                cells.append("")
+                continue
+            r = hit.iloc[0]
+            mark = "[green]✓[/]" if r["status"] == "met" else "[bold red]✗[/]"
+            cells.append(f"{_short_num(r['simulated'])} / {_short_num(r['target'])} {mark}")
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _short_num(x: float) -> str:
+    """Two decimals below 10, one below 1000, none above: the plan's own precision."""
+    return f"{x:,.2f}" if abs(x) < 10 else f"{x:,.1f}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
 @main.command("run")
 @click.argument("scenario_file", metavar="SCENARIO", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Results directory (default: runs/<scenario name>). Written whole or not at all.",
+@output_option(
+    "Results directory (default: runs/<scenario name>). Written whole or not at all.", False
 )
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
@@ -163,44 +189,78 @@ def run_command(
     for 2025 and 2030, with and without the exogenous items. With --robustness, also
     robustness.csv and the assumptions that flip each verdict. Bad input exits with status 2.
     """
-    from rich.console import Console
 
     console = Console(stderr=True)
     with _reported(debug):
-        from cbm_sim.results.rundir import check_target, staged_directory, write_run
         from cbm_sim.scenario.files import load_scenario
 
         scenario = load_scenario(scenario_file)
         if seed is not None:
             scenario = scenario.model_copy(update={"seed": seed})
         out = output if output is not None else _default_output(scenario.name)
-        check_target(out, overwrite=overwrite)  # refuse before a long run, not after
-        from cbm_sim.economics.targets import check_targets
-        from cbm_sim.economics.valuation import value
-
-        with staged_directory(out, overwrite=overwrite) as stage:
-            results = _simulate(scenario, console)
-            targets = check_targets(results)
-            write_run(
-                stage,
-                results,
-                targets=targets,
-                valuation=value(results),
-                extra_meta={"scenario_file": str(scenario_file)},
-            )
-            table = None
-            if with_robustness:
-                from cbm_sim.cli.robustness_cmd import ROBUSTNESS_FILE
-                from cbm_sim.studies.robustness import robustness
-
-                table = robustness(scenario, workers=workers, base_results=results)
-                table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
+        targets, table = write_run_directory(
+            scenario,
+            out,
+            overwrite=overwrite,
+            console=console,
+            source=scenario_file,
+            robustness_workers=workers if with_robustness else None,
+        )
         _print_targets(targets, Console(), f"{scenario.name}: output value vs the plan (亿元)")
         if table is not None:
             from cbm_sim.cli.robustness_cmd import print_flips
 
             print_flips(table, Console(), f"{scenario.name}: what flips the verdict (亿元)")
         click.echo(f"wrote {out}")
+
+
+def write_run_directory(
+    scenario: Scenario,
+    out: Path,
+    *,
+    overwrite: bool,
+    console: Console,
+    source: Path,
+    robustness_workers: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Simulate ``scenario`` and write its run directory ``out`` whole (as ``run -o``).
+
+    With ``robustness_workers`` (not None), also the "what flips it" table of the run
+    (``robustness.csv``, :func:`cbm_sim.studies.robustness.robustness`) on that many workers.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        The target check of the run, and the robustness table (None without one).
+
+    Raises
+    ------
+    OutputExistsError
+        Before simulating, if ``out`` exists and may not be replaced.
+    """
+    from cbm_sim.economics.targets import check_targets
+    from cbm_sim.economics.valuation import value
+    from cbm_sim.results.rundir import check_target, staged_directory, write_run
+
+    check_target(out, overwrite=overwrite)  # refuse before a long run, not after
+    with staged_directory(out, overwrite=overwrite) as stage:
+        results = _simulate(scenario, console)
+        targets = check_targets(results)
+        write_run(
+            stage,
+            results,
+            targets=targets,
+            valuation=value(results),
+            extra_meta={"scenario_file": str(source)},
+        )
+        table = None
+        if robustness_workers is not None:
+            from cbm_sim.cli.robustness_cmd import ROBUSTNESS_FILE
+            from cbm_sim.studies.robustness import robustness
+
+            table = robustness(scenario, workers=robustness_workers, base_results=results)
+            table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
+    return targets, table
 
 
 @main.command("validate")
@@ -248,6 +308,38 @@ def schema_command(output: Path | None, overwrite: bool, debug: bool) -> None:
         if output is None:
             click.echo(text)
         else:
+            check_writable(output)
             _refuse_existing_file(output, overwrite)
-            output.write_text(text + "\n", encoding="utf-8")
+            write_text_output(output, text + "\n")
             click.echo(f"wrote {output}")
+
+
+def check_writable(output: Path) -> None:
+    """Refuse an ``-o`` file whose folder does not exist, before any work is done.
+
+    Raises
+    ------
+    click.BadParameter
+        Naming ``-o/--output`` and the missing folder.
+    """
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise click.BadParameter(
+            f"cannot write {output}: no folder {parent}", param_hint="'-o/--output'"
+        )
+
+
+def write_text_output(output: Path, text: str) -> None:
+    """Write ``text`` to the ``-o`` file; a path that cannot be written is bad input.
+
+    Raises
+    ------
+    click.BadParameter
+        Naming ``-o/--output`` and the reason (e.g. a missing parent directory).
+    """
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot write {output}: {exc.strerror or exc}", param_hint="'-o/--output'"
+        ) from None

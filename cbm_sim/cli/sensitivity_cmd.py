@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from cbm_sim.cli.app import _debug_option, _reported, main
 
@@ -64,9 +66,7 @@ def sensitivity_command(
             f"{target} exists; pass --overwrite to replace it", param_hint="--out"
         )
     with _reported(debug):
-        from rich.console import Console
         from rich.progress import Progress as Bar
-        from rich.table import Table
 
         from cbm_sim.scenario import load_scenario
         from cbm_sim.studies.sensitivity import saltelli_runs, sobol_indices

@@ -10,7 +10,11 @@ Status. ``gap = simulated − target``. A target with comparator ``approx`` (预
 (不低于/以上) or ``exact`` is ``met`` when ``simulated ≥ target`` and ``short`` otherwise — a
 planner's target is a floor, so an "about 500亿元" is not met by 499. A ``max`` target
 (控制在…以内, e.g. outbound exports) is ``met`` when ``simulated ≤ target`` and ``exceeded``
-otherwise. Comparisons allow a relative 1e-9 for floating-point round-off.
+otherwise. A figure is compared at the precision the plan states it: a target written with
+``d`` decimals (2.73 亿m³: d = 2) is met by any value that rounds to it, i.e. from
+``target − ½·10⁻ᵈ`` (residential gas 2.7279 of 2.73 is met, not "short by 0.0"); integers
+count as stated to one decimal (assumption: the tables print one decimal, and 19.9 of a
+"不低于20" stays short), so 499 of "about 500亿元" is short.
 
 What a verdict rests on. Some items are not simulated: their value is an exogenous 亿元 path
 (science city, training base, green finance, insurance; ``basis`` other than ``simulated`` in
@@ -51,9 +55,19 @@ MET, SHORT, EXCEEDED = "met", "short", "exceeded"
 _RTOL: Final[float] = 1e-9
 
 
+def stated_decimals(value: float) -> int:
+    """Decimals of ``value`` as the plan writes it (shortest repr): 2.73 → 2, 500.0 → 0."""
+    text = repr(float(value))
+    if "e" in text or "." not in text:
+        return 0
+    return len(text.split(".")[1].rstrip("0"))
+
+
 def status(simulated: float, target: float, comparator: str) -> str:
-    """``met``/``short`` (floors: approx, min, exact) or ``met``/``exceeded`` (``max``)."""
-    slack = _RTOL * abs(target)
+    """``met``/``short`` (floors: approx, min, exact) or ``met``/``exceeded`` (``max``), at
+    the precision the target is stated (module docstring)."""
+    half_unit = 0.5 * 10.0 ** -max(stated_decimals(target), 1)
+    slack = max(_RTOL * abs(target), half_unit * (1 - 1e-9))
     if comparator == "max":
         return MET if simulated <= target + slack else EXCEEDED
     return MET if simulated >= target - slack else SHORT

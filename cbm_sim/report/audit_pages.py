@@ -21,8 +21,10 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+from matplotlib.transforms import Bbox
 
 from cbm_sim.report.fonts import Lang, check_lang, use_report_style
+from cbm_sim.report.page import chart_width_in
 
 __all__ = ["A4_IN", "MIN_FONT_PT", "audit_pages"]
 
@@ -30,7 +32,8 @@ A4_IN: Final[tuple[float, float]] = (210 / 25.4, 297 / 25.4)
 """A4 portrait [inch] (ISO 216: 210 × 297 mm)."""
 MIN_FONT_PT: Final[float] = 9.0
 """Smallest font size on the pages [pt] (legible in print)."""
-_MARGIN_IN: Final[float] = 18 / 25.4  # 18 mm on every side
+_MARGIN_IN: Final[float] = 18 / 25.4  # 18 mm at the top
+_BOTTOM_IN: Final[float] = 30 / 25.4  # above the report's footer line (report.page)
 _BODY_PT: Final[float] = 9.5
 _HEAD_PT: Final[float] = 11.0
 _TITLE_PT: Final[float] = 15.0
@@ -130,13 +133,20 @@ class _Pages:
     def __init__(self, lang: Lang) -> None:
         self.lang = lang
         self.pages: list[Figure] = []
-        self.width_in = A4_IN[0] - 2 * _MARGIN_IN
+        # the report's text column (cbm_sim.report.page): the same width as every chart
+        self.width_in = chart_width_in()
+        self.left_in = (A4_IN[0] - self.width_in) / 2
         self._widths: dict[tuple[str, float, str], float] = {}
         self._new_page()
 
     def _new_page(self) -> None:
         fig = Figure(figsize=A4_IN)
         canvas = FigureCanvasAgg(fig)
+        # the text block as the page's chart box: the report adds its footer and page number
+        # under it (cbm_sim.report.page.add_page_texts)
+        fig._cbm_chart_box = Bbox.from_extents(  # type: ignore[attr-defined]
+            self.left_in, _BOTTOM_IN, self.left_in + self.width_in, A4_IN[1] - _MARGIN_IN
+        )
         self.pages.append(fig)
         self.fig = fig
         self.renderer = canvas.get_renderer()
@@ -194,7 +204,7 @@ class _Pages:
         """Add wrapped ``text``; a new page starts where fewer than ``keep`` lines fit."""
         lines = self.wrap(text, size, weight, indent)
         step = size * _LEADING / 72
-        bottom = A4_IN[1] - _MARGIN_IN
+        bottom = A4_IN[1] - _BOTTOM_IN
         if self.y_in + gap + step * min(keep, len(lines)) > bottom:
             self._new_page()
         else:
@@ -203,7 +213,7 @@ class _Pages:
             if self.y_in + step > bottom:
                 self._new_page()
             self.fig.text(
-                (_MARGIN_IN + indent) / A4_IN[0],
+                (self.left_in + indent) / A4_IN[0],
                 1 - self.y_in / A4_IN[1],
                 line,
                 fontsize=size,

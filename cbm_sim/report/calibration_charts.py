@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cbm_sim.report.fonts import Lang, check_lang
+from cbm_sim.report.fonts import Lang, check_lang, use_report_style
+from cbm_sim.report.style import MET_COLOUR, SHORT_COLOUR
+from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure
 
-_TEXT = {
+_TEXT: dict[str, dict[str, Any]] = {
     "zh": {
         "title": "历史校准与回测（地面抽采，截至2021年底）",
         "cols": ["目标", "年份", "模拟", "报告", "单位", "误差", "达标", "权重"],
@@ -18,7 +23,7 @@ _TEXT = {
     },
     "en": {
         "title": "Calibration and backtest of the well history (surface CBM, to end-2021)",
-        "cols": ["target", "year", "simulated", "reported", "unit", "error", "met", "weight"],
+        "cols": ["target", "year", "sim.", "reported", "unit", "error", "met", "w."],
         "note": "weight 0 = backtest only; nan = not modelled. Sources: cbm_sim/data/history.yaml; "
         "rerun with cbm-sim calibrate.",
         "yes": "yes",
@@ -27,8 +32,46 @@ _TEXT = {
 }
 
 
-def calibration_table_figure(frame: pd.DataFrame, lang: Lang = "zh") -> Figure:
-    """A table page of :func:`cbm_sim.wells.calibration.backtest`'s frame.
+_UNITS: dict[str, dict[str, str]] = {
+    "zh": {
+        "1e8 m3": "亿m³",
+        "1e8 m3/yr": "亿m³/年",
+        "fraction": "比例",
+        "ratio": "倍",
+        "wells": "口",
+        "m3/d per producing well": "m³/日·井",
+        "1e8 yuan": "亿元",
+    },
+    "en": {
+        "1e8 m3": "10⁸ m³",
+        "1e8 m3/yr": "10⁸ m³/yr",
+        "fraction": "share",
+        "ratio": "ratio",
+        "wells": "wells",
+        "m3/d per producing well": "m³/d/well",
+        "1e8 yuan": "10⁸ CNY",
+    },
+}
+"""Short forms of the backtest's units, so that every cell holds one line at 9 pt."""
+
+
+def _fmt(value: float, *, sign: bool = False) -> str:
+    """Three significant digits, thousands grouped, no exponent; "—" for a missing value."""
+    v = float(value)
+    if not math.isfinite(v):
+        return "—"
+    if abs(v) < 5e-4:
+        return "0"
+    text = f"{v:+,.0f}" if abs(v) >= 1000 and sign else f"{v:,.0f}" if abs(v) >= 1000 else ""
+    if not text:
+        digits = max(0, 2 - math.floor(math.log10(abs(v))))
+        text = f"{v:+.{digits}f}" if sign else f"{v:.{digits}f}"
+    return text
+
+
+def calibration_table_pages(frame: pd.DataFrame, lang: Lang = "zh") -> list[Figure]:
+    """Table pages of :func:`cbm_sim.wells.calibration.backtest`'s frame (9 pt, as many pages
+    as the targets need; a target not met in red, marked "no"/"否" as well).
 
     Raises
     ------
@@ -40,36 +83,42 @@ def calibration_table_figure(frame: pd.DataFrame, lang: Lang = "zh") -> Figure:
     missing = sorted(need - set(frame.columns))
     if missing:
         raise ValueError(f"calibration frame lacks columns {missing}")
-    cells = [
-        [
-            str(r.id),
-            str(r.year),
-            f"{r.simulated:.4g}",
-            f"{r.reported:.4g}",
-            str(r.unit),
-            f"{r.error:+.3g}",
-            text["yes"] if r.met else text["no"],
-            f"{r.weight:g}",
+    units = _UNITS[lang]
+    rows = []
+    for r in frame.itertuples(index=False):
+        met = bool(r.met)
+        rows.append(
+            Row(
+                [
+                    str(r.id),
+                    str(r.year),
+                    _fmt(r.simulated),
+                    _fmt(r.reported),
+                    units.get(str(r.unit), str(r.unit)),
+                    _fmt(r.error, sign=True),
+                    text["yes"] if met else text["no"],
+                    f"{r.weight:g}",
+                ],
+                colours={6: MET_COLOUR if met else SHORT_COLOUR},
+            )
+        )
+    widths = (0.35, 0.07, 0.11, 0.11, 0.12, 0.10, 0.07, 0.07)
+    pages = _pages_of(rows, rows_per_page(1)) if rows else [[]]
+    with use_report_style(lang):
+        return [
+            table_figure(text["title"], [text["cols"]], page, widths)
+            for page in pages
+            if page or not rows
         ]
-        for r in frame.itertuples(index=False)
-    ]
-    fig = Figure(figsize=(11.69, 8.27))
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    ax.set_title(str(text["title"]))
-    table = ax.table(cellText=cells, colLabels=text["cols"], loc="upper center", cellLoc="right")
-    table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    table.auto_set_column_width(list(range(len(text["cols"]))))
-    for (row, col), cell in table.get_celld().items():
-        if row > 0 and col == 6 and cells[row - 1][6] == text["no"]:
-            cell.set_text_props(color="#b2182b")  # the packaged CJK font has no bold
-    fig.text(0.05, 0.03, str(text["note"]), fontsize=8)
-    return fig
 
 
-def calibration_page(lang: Lang = "zh") -> Figure:
-    """The calibration/backtest page of the packaged history (seed 0, ``cbm-sim calibrate``)."""
+def calibration_table_figure(frame: pd.DataFrame, lang: Lang = "zh") -> Figure:
+    """The first page of :func:`calibration_table_pages`."""
+    return calibration_table_pages(frame, lang)[0]
+
+
+def calibration_pages(lang: Lang = "zh") -> list[Figure]:
+    """The calibration/backtest table of the packaged history (seed 0, ``cbm-sim calibrate``)."""
     from cbm_sim.wells.calibration import backtest
 
-    return calibration_table_figure(backtest(0), lang)
+    return calibration_table_pages(backtest(0), lang)

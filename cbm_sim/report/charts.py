@@ -24,6 +24,7 @@ from cbm_sim.report.ensemble_charts import (
     probability_chart,
     tornado_chart,
 )
+from cbm_sim.report.sankey import sankey_chart
 from cbm_sim.report.style import LABELS, label
 from cbm_sim.report.supply_charts import (
     TARGET_YEARS,
@@ -31,10 +32,14 @@ from cbm_sim.report.supply_charts import (
     balance_groups,
     facilities_chart,
     production_chart,
-    sankey_chart,
     storage_chart,
 )
-from cbm_sim.report.value_charts import cover_chart, value_chart, value_table_chart
+from cbm_sim.report.tables import (
+    physical_table_chart,
+    probability_table_chart,
+    value_table_chart,
+)
+from cbm_sim.report.value_charts import cover_chart, value_chart
 
 __all__ = [
     "LABELS",
@@ -46,7 +51,9 @@ __all__ = [
     "facilities_chart",
     "fan_chart",
     "label",
+    "physical_table_chart",
     "probability_chart",
+    "probability_table_chart",
     "production_chart",
     "sankey_chart",
     "storage_chart",

@@ -34,16 +34,19 @@ from cbm_sim import units
 from cbm_sim.economics.targets import TARGET_YEARS
 from cbm_sim.economics.valuation import SUB_CLUSTERS
 from cbm_sim.report.fonts import Lang, use_report_style
+from cbm_sim.report.page import chart_width_in
 from cbm_sim.report.style import (
-    LABELS,
     MONEY_UNIT,
     VOLUME_UNIT,
     YEAR_COLOURS,
     draw_target_marks,
     label,
+    label_or_id,
+    legend_below,
     new_figure,
     plan_target_base,
     require_columns,
+    target_name,
 )
 
 PERCENTILE_COLUMNS: Final[tuple[str, ...]] = ("year", "quantity", "unit", "p10", "p50", "p90")
@@ -78,15 +81,6 @@ def display_unit(unit: str) -> str:
     if base == "元":
         return MONEY_UNIT
     raise ValueError(f"ensemble unit {unit!r} (base {base!r}) is neither m3 nor 元")
-
-
-def target_name(plan_id: str, lang: Lang) -> str:
-    """Display name of a target plan id (``output.<sc>`` → sub-cluster name)."""
-    parts = plan_id.split(".")
-    if len(parts) == 2 and parts[0] == "output" and parts[1] in SUB_CLUSTERS:
-        return label(f"sc.{parts[1]}", lang)
-    key = f"target.{plan_id}"
-    return label(key, lang) if key in LABELS else plan_id
 
 
 def fan_chart(
@@ -143,32 +137,40 @@ def fan_chart(
         ax.set_xlabel(label("axis.year", lang))
         ax.set_ylabel(label("axis.production" if is_volume else "axis.output_value", lang))
         ax.set_title(label("title.fan_production" if is_volume else "title.fan_value", lang))
-        ax.set_ylim(bottom=0)
-        ax.legend(loc="upper left", fontsize="small")
+        marks = [units.from_base(v, shown) for v in targets_base.values()]
+        ax.set_ylim(0, max([float(np.max(p90)), *marks]) * 1.2)  # room for the marks' labels
+        legend_below(ax)
         ax.grid(alpha=0.3)
     return fig
 
 
 def probability_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure:
-    """Horizontal bars of the probability of meeting each target, per year, with 95 % bars
-    (the Wilson interval when the frame has ``wilson_low``/``wilson_high``, else ±1.96 s.e.)."""
+    """Bars of the probability of meeting each headline target (cluster output, the eight
+    sub-clusters, total production), per year, with 95 % intervals: Wilson intervals
+    (``wilson_low``/``wilson_high``) when the frame has them, else ±1.96 standard errors."""
+    from cbm_sim.report.tables import HEADLINE_TARGETS
+
     require_columns(probabilities, PROBABILITY_COLUMNS, "ensemble probability frame")
     p = probabilities["probability"].to_numpy(dtype=np.float64)
     se = probabilities["std_error"].to_numpy(dtype=np.float64)
     if np.any((p < 0) | (p > 1)) or np.any(se < 0):
         bad = probabilities[(p < 0) | (p > 1) | (se < 0)]
         raise ValueError(f"probabilities must be in [0, 1] with std_error >= 0; bad rows:\n{bad}")
-    ids = list(dict.fromkeys(_target_order(probabilities["target"].astype(str).unique())))
-    years = sorted(int(y) for y in probabilities["year"].unique())
+    shown = probabilities[probabilities["target"].isin(HEADLINE_TARGETS)]
+    if shown.empty:
+        shown = probabilities
+    ids = list(dict.fromkeys(_target_order(shown["target"].astype(str).unique())))
+    years = sorted(int(y) for y in shown["year"].unique())
+    has_ci = {"wilson_low", "wilson_high"} <= set(shown.columns)
     with use_report_style(lang):
-        fig = new_figure()
+        fig = new_figure(chart_width_in() * 0.85)
         ax = fig.add_subplot()
         y_pos = np.arange(len(ids), dtype=np.float64)
         height = 0.8 / len(years)
         for i, year in enumerate(years):
-            part = probabilities[probabilities["year"] == year].set_index("target")
+            part = shown[shown["year"] == year].set_index("target")
             prob = part["probability"].reindex(ids).to_numpy(dtype=np.float64)
-            if {"wilson_low", "wilson_high"} <= set(part.columns):
+            if has_ci:
                 # the Wilson interval stays honest where no member (or every one) meets it
                 lo = part["wilson_low"].reindex(ids).to_numpy(dtype=np.float64)
                 hi = part["wilson_high"].reindex(ids).to_numpy(dtype=np.float64)
@@ -183,7 +185,8 @@ def probability_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure:
             ax.errorbar(
                 100 * prob,
                 pos,
-                xerr=100 * np.vstack([prob - lo, hi - prob]),
+                # an interval's ends round to the probability itself when it is 0 or 1
+                xerr=100 * np.clip(np.vstack([prob - lo, hi - prob]), 0.0, None),
                 fmt="none",
                 ecolor="black",
                 lw=0.8,
@@ -195,7 +198,7 @@ def probability_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure:
         ax.axvline(50, color="#777777", lw=0.6, ls=":")
         ax.set_xlabel(label("axis.probability", lang))
         ax.set_title(label("title.probability", lang))
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=len(years))
         ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -216,7 +219,11 @@ def tornado_chart(tornado: pd.DataFrame, lang: Lang) -> Figure:
     swing = np.abs(high - low)
     order = np.argsort(-swing, kind="stable")
     name_col = f"label_{lang}"
-    names = (tornado[name_col] if name_col in tornado.columns else tornado["input"]).astype(str)
+    names = (
+        tornado[name_col]
+        if name_col in tornado.columns
+        else tornado["input"].astype(str).map(lambda path: label_or_id("input", path, lang))
+    ).astype(str)
     with use_report_style(lang):
         fig = new_figure()
         ax = fig.add_subplot()
@@ -237,7 +244,7 @@ def tornado_chart(tornado: pd.DataFrame, lang: Lang) -> Figure:
             year = f" {int(tornado['year'].iloc[0])}" if "year" in tornado.columns else ""
             title = f"{title}: {metric}{year}"
         ax.set_title(title)
-        ax.legend(loc="lower right", fontsize="small")
+        legend_below(ax)
         ax.grid(axis="x", alpha=0.3)
     return fig
 

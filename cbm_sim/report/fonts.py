@@ -243,6 +243,17 @@ def use_report_style(lang: Lang) -> Iterator[dict[str, object]]:
         "pdf.fonttype": 42,
         "ps.fonttype": 42,
         "svg.fonttype": "none",
+        # print sizes [pt], charts being drawn at the text column's width (report.page):
+        # nothing below 9 pt, relative sizes ("small") resolved against these
+        "font.size": 9.0,
+        "axes.titlesize": 10.0,
+        "axes.labelsize": 9.0,
+        "xtick.labelsize": 9.0,
+        "ytick.labelsize": 9.0,
+        "legend.fontsize": 9.0,
+        "legend.title_fontsize": 9.0,
+        "figure.titlesize": 11.0,
+        "lines.linewidth": 1.2,
     }
     with mpl.rc_context(params):  # type: ignore[arg-type]
         yield params

@@ -17,13 +17,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cbm_sim import units
+from cbm_sim.economics.valuation import SUB_CLUSTERS
 from cbm_sim.report.fonts import Lang, check_lang
 from cbm_sim.results.frames import Results
 
-# Chart size for one chart page [inches]: wide enough for a report's text width at 2:1 scale.
-CHART_SIZE_IN: Final[tuple[float, float]] = (10.0, 6.2)
-# A4 portrait [inches], for the item table and the cover.
-A4_PORTRAIT_IN: Final[tuple[float, float]] = (8.27, 11.69)
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
+# deficiency; met and short also differ by their mark (✓/✗), not by colour alone.
+MET_COLOUR: Final[str] = "#0072B2"  # Okabe-Ito blue
+SHORT_COLOUR: Final[str] = "#D55E00"  # Okabe-Ito vermillion
+MET_MARK: Final[str] = "✓"
+SHORT_MARK: Final[str] = "✗"
 
 VOLUME_UNIT: Final[str] = "亿m3"
 """Display unit of annual gas volumes (the plan states volumes in 亿立方米)."""
@@ -83,6 +86,132 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "axis.sobol": ("指数（95%自助法区间）", "Index (95 % bootstrap interval)"),
     "series.sobol_s1": ("一阶指数 S1", "First-order index S1"),
     "series.sobol_st": ("总效应指数 ST", "Total index ST"),
+    "title.storage_short": ("储气量与3天储气规则", "Gas in storage and the 3-day rule"),
+    "title.physical_table": ("实物量目标核验", "Physical targets of the plan"),
+    "title.probability_table": ("其他目标的达标概率", "Probability of meeting the other targets"),
+    "title.tornado_year": ("{year}年敏感性分析（龙卷风图）", "Sensitivity in {year} (tornado)"),
+    # captions (after the numbered title)
+    "caption.production": (
+        "地面抽采按区块堆叠，井下抽采为煤矿瓦斯；菱形为规划目标（第四章第一节）。",
+        "Surface production stacked by block, with coal-mine drainage; diamonds are the "
+        "plan's targets (ch4 §1).",
+    ),
+    "caption.balance": (
+        "每年左柱为供应、右柱为去向，两者相等（逐步守恒）。",
+        "Each year's left bar is supply and right bar its uses; they balance at every step.",
+    ),
+    "caption.sankey": (
+        "气源经集输管网或煤矿瓦斯利用到各用途的年度气量（亿m³）；斜线为各行业未满足的需求；"
+        "零流量不绘制。",
+        "Annual gas from each source through the gathering network or mine-site use to each "
+        "use (100 million m³); hatched: each sector's unmet demand; zero flows are not drawn.",
+    ),
+    "caption.facilities": (
+        "液化、压缩与管输设施的年均利用率及故障停运天数。",
+        "Mean utilisation of LNG, CNG and pipeline facilities and their outage days per year.",
+    ),
+    "caption.storage": (
+        "逐步储气量、储气能力与3天日均消费量规则线（第一章第二节四）。",
+        "Gas in storage at each step, storage capacity and the 3-day rule (ch1 §2, part 4).",
+    ),
+    "caption.value": (
+        "各子集群模拟产值（斜线部分为外生值，即规划给定而非模拟所得）与2025、2030年目标。",
+        "Output value by sub-cluster; hatched parts are exogenous (the plan's own figures, not "
+        "simulated); lines are the 2025 and 2030 targets.",
+    ),
+    "caption.value_table": (
+        "亿元；✓达成、✗未达成（按规划所列精度比较）；*为外生值（规划给定）。",
+        "100 million CNY; sim. = simulated; ✓ met, ✗ short (compared at the precision the "
+        "plan states); * exogenous (the plan's own figure).",
+    ),
+    "caption.physical_table": (
+        "规划实物量目标（规划所列单位）；✓达成、✗未达成或超限。",
+        "The plan's physical targets in its own units; sim. = simulated; ✓ met, ✗ short or "
+        "exceeded.",
+    ),
+    "caption.fan": (
+        "集合模拟成员的P10–P90区间与中位数；菱形为规划目标。",
+        "P10–P90 band and median over the ensemble members; diamonds are the plan's targets.",
+    ),
+    "caption.probability": (
+        "达成总产值、各子集群及总产量目标的成员比例，误差线为95% Wilson区间。",
+        "Share of members meeting the cluster, sub-cluster and production targets; bars are "
+        "95 % Wilson intervals.",
+    ),
+    "caption.probability_table": (
+        "达标概率（括号内为95% Wilson区间，%）。",
+        "Probability of meeting the target (95 % Wilson interval in brackets, %).",
+    ),
+    "caption.tornado": (
+        "每个不确定参数取P10与P90时产值的变化，其余参数取情景值。",
+        "Change of the output when each uncertain input moves to its P10 and P90, the others "
+        "at their scenario values.",
+    ),
+    "title.calibration": ("历史校准与回测", "Calibration and backtest of the well history"),
+    "caption.calibration": (
+        "井史参数同时拟合规划所述2021年基线与公开的区块产量（权重0为仅回测；nan为未建模）；"
+        "来源见 cbm_sim/data/history.yaml，cbm-sim calibrate 可复现。",
+        "The well history fitted at once to the plan's 2021 baseline and published block "
+        "series (weight 0: backtest only; nan: not modelled); sources in "
+        "cbm_sim/data/history.yaml, rerun with cbm-sim calibrate.",
+    ),
+    "title.robustness": ("稳健性：哪项假设会翻转达标结论", "What flips the verdict"),
+    "caption.robustness": (
+        "每项情景假设取其给定低值或高值（其余不变）时，哪些2025、2030年目标的达标结论会翻转；"
+        "完整数值见 robustness.csv。",
+        "For each scenario assumption at its stated low or high end (the others unchanged), "
+        "the 2025 and 2030 verdicts it flips; every value is in robustness.csv.",
+    ),
+    "title.audit": ("附录：规划自洽性审查", "Appendix: the plan's internal consistency"),
+    "caption.sobol": (
+        "各不确定参数对2025、2030年总产值方差的一阶（S1）与总效应（ST）贡献，误差线为自助法95%区间。",
+        "Each uncertain input's first-order (S1) and total (ST) share of the variance of the "
+        "2025 and 2030 output; bars are 95 % bootstrap intervals.",
+    ),
+    "word.figure": ("图", "Figure"),
+    "word.table": ("表", "Table"),
+    "word.status": ("核验", "status"),
+    "word.sim_short": ("模拟", "sim."),
+    "word.unit": ("单位", "Unit"),
+    "series.exogenous": ("外生值（规划给定）", "Exogenous (plan figure)"),
+    "series.route_network": ("集输管网", "Gathering network"),
+    "series.route_mine": ("煤矿瓦斯利用", "Mine-site use"),
+    "series.mine_power": ("瓦斯发电", "Mine-gas power"),
+    "series.mine_heating": ("瓦斯供热", "Mine-gas heating"),
+    "sector.residential": ("民生用气", "Residential"),
+    "sector.commercial": ("公商福业", "Public & commercial"),
+    "sector.transport": ("交通", "Transport"),
+    "sector.industry": ("工业", "Industry"),
+    "sector.chemicals": ("化工", "Chemicals"),
+    "sector.field_use": ("气田自用及损耗", "Field use & losses"),
+    "word.unmet": ("未满足", "unmet"),
+    # uncertain inputs (scenario paths) as tornado rows; other paths are shown as written
+    "input.type_curves.peak_rate_scale": ("新井峰值产量倍数", "New-well peak rate (×)"),
+    "input.type_curves.incline_days_scale": ("排采上产期倍数", "Dewatering period (×)"),
+    "input.type_curves.decline_scale": ("递减率倍数", "Decline rate (×)"),
+    "input.wells.pump_failures_per_well_year": ("单井年检泵次数", "Pump failures per well-year"),
+    "input.demand.industry.annual_1e8_m3": ("工业需求（倍数）", "Industrial demand (×)"),
+    "input.demand.chemicals.annual_1e8_m3": ("化工需求（倍数）", "Chemicals demand (×)"),
+    "input.lng.demand_1e4_t_per_year": ("LNG需求（倍数）", "LNG demand (×)"),
+    # physical targets (plan ch4)
+    "target.minegas.utilisation_rate": ("瓦斯利用率", "Mine-gas utilisation rate"),
+    "target.lng.output": ("液化天然气产量", "LNG output"),
+    "target.lng.plants": ("液化工厂数", "LNG plants"),
+    "target.cng.gas": ("压缩天然气量", "CNG volume"),
+    "target.cng.stations": ("压缩母站数", "CNG mother stations"),
+    "target.pipeline.capacity": ("管输能力", "Pipeline capacity"),
+    "target.pipeline.exports": ("管输外输量", "Pipeline exports"),
+    "target.storage.project_capacity": ("储气能力", "Storage capacity"),
+    "target.local_use.residential": ("民生用气量", "Residential gas"),
+    "target.local_use.commercial": ("公商福业用气量", "Public & commercial gas"),
+    "target.local_use.transport": ("交通用气量", "Transport gas"),
+    "target.local_use.industry": ("工业用气量", "Industrial gas"),
+    "target.local_use.chemicals": ("化工用气量", "Chemicals gas"),
+    "target.power.generation": ("瓦斯发电量", "Mine-gas generation"),
+    "target.power.gas": ("发电用瓦斯量", "Mine gas for power"),
+    "target.power.capacity": ("瓦斯发电装机", "Mine-gas power capacity"),
+    "target.power.plants": ("瓦斯电厂数", "Mine-gas power plants"),
+    "target.minegas.heating_gas": ("瓦斯供热用气量", "Mine gas for heating"),
     # series
     "series.mine_gas": ("井下抽采（煤矿瓦斯）", "Coal-mine drainage"),
     "series.other_blocks": ("其他区块", "Other blocks"),
@@ -118,6 +247,11 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "（差距 {gap:+,.1f} 亿元，{gap_pct:+.1f}%）",
         "{year}: simulated {simulated:,.1f} / target {target:,.0f} (100 million CNY) — "
         "{verdict} (gap {gap:+,.1f}, {gap_pct:+.1f}%)",
+    ),
+    "fmt.exogenous": (
+        "其中外生值（规划给定）{exogenous:,.1f} 亿元，模拟部分 {simulated:,.1f} 亿元",
+        "of which exogenous (the plan's own figures) {exogenous:,.1f}, simulated "
+        "{simulated:,.1f} (100 million CNY)",
     ),
     "word.met": ("达成", "met"),
     "word.short": ("未达成", "short"),
@@ -224,6 +358,17 @@ def label(key: str, lang: Lang) -> str:
     return zh if lang == "zh" else en
 
 
+def unit_label(unit: str, lang: Lang) -> str:
+    """A plan unit for display: as the plan writes it in Chinese (``亿m3``), with powers of
+    ten in English (亿 = 10⁸, 万 = 10⁴: ``10⁸ m³``), so an English table has no Han characters."""
+    check_lang(lang)
+    if lang == "zh":
+        return unit
+    text = unit.replace("m3", "m³").replace("元", " CNY").replace("tce", " tce")
+    text = text.replace("亿", "10⁸ ").replace("万", "10⁴ ")
+    return " ".join(text.split())
+
+
 def label_or_id(prefix: str, ident: str, lang: Lang) -> str:
     """Translate a data id (``prefix.ident``) if the dictionary knows it, else print the id."""
     key = f"{prefix}.{ident}"
@@ -236,13 +381,31 @@ def item_key(item: str, sub_cluster: str) -> str:
     return item[len(prefix) :] if item.startswith(prefix) else item
 
 
-def new_figure(size: tuple[float, float] = CHART_SIZE_IN, *, layout: bool = True) -> Figure:
-    """A figure made without pyplot (no global figure registry).
+def new_figure(height_in: float | None = None, *, layout: bool = True) -> Figure:
+    """A report page figure made without pyplot (no global figure registry).
 
-    ``layout`` selects matplotlib's constrained layout (axes, labels and legends fitted to the
-    page); text-only pages place their text themselves and turn it off.
+    An A4 page whose chart box is the text column's width (:mod:`cbm_sim.report.page`) and
+    ``height_in`` high (default: the chart aspect). ``layout`` selects matplotlib's
+    constrained layout inside the box; text-only pages place their text themselves.
     """
-    return Figure(figsize=size, layout="constrained" if layout else None)
+    from cbm_sim.report.page import page_figure
+
+    return page_figure(height_in, layout=layout)
+
+
+def legend_below(ax: Axes, ncols: int = 3, *, below_pt: float = 34.0) -> None:
+    """The axes' legend centred under its x-axis label, in ``ncols`` columns.
+
+    ``below_pt`` clears the tick labels and the axis label (9 pt text with their pads, about
+    34 pt); constrained layout then shrinks the axes to make room for the legend.
+    """
+    from matplotlib.transforms import offset_copy
+
+    anchor = offset_copy(ax.transAxes, fig=ax.get_figure(root=True), y=-below_pt, units="points")
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=anchor, ncols=ncols,
+        frameon=False, columnspacing=1.2, handlelength=1.5,
+    )  # fmt: skip
 
 
 def to_volume(values_m3: np.ndarray | pd.Series | float) -> np.ndarray:
@@ -364,3 +527,17 @@ def draw_target_marks(ax: Axes, targets: Mapping[int, float], lang: Lang) -> np.
             ha="right" if last else "center",
         )
     return values
+
+
+def target_name(plan_id: str, lang: Lang) -> str:
+    """Display name of a target plan id: ``output.<sc>`` → the sub-cluster's name,
+    ``output.<sc>.<item>`` → sub-cluster · item, a physical id → its label; else the id."""
+    parts = plan_id.split(".")
+    if len(parts) >= 2 and parts[0] == "output" and parts[1] in SUB_CLUSTERS:
+        name = label(f"sc.{parts[1]}", lang)
+        if len(parts) == 2:
+            return name
+        item = ".".join(parts[2:])
+        return f"{name} · {label_or_id('item', item, lang)}"
+    key = f"target.{plan_id}"
+    return label(key, lang) if key in LABELS else plan_id

@@ -15,12 +15,11 @@ from typing import Final
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.patches import PathPatch, Rectangle
-from matplotlib.path import Path as MplPath
 
 from cbm_sim import units
 from cbm_sim.economics.targets import TARGET_YEARS
 from cbm_sim.report.fonts import Lang, use_report_style
+from cbm_sim.report.page import chart_width_in
 from cbm_sim.report.style import (
     GROUP_COLOURS,
     STOCK_UNIT,
@@ -29,6 +28,7 @@ from cbm_sim.report.style import (
     draw_target_marks,
     entities_with_prefix,
     label,
+    legend_below,
     new_figure,
     plan_target_base,
     to_volume,
@@ -140,12 +140,19 @@ def production_chart(
         ax.set_xlabel(label("axis.year", lang))
         ax.set_ylabel(label("axis.production", lang))
         ax.set_title(label("title.production", lang))
-        ax.set_xticks(years)
+        ax.set_xticks(years, [_year_tick(y, len(years)) for y in years])
         ax.set_xlim(years.min(), years.max())
-        ax.set_ylim(0, max(float(np.sum(stacks, axis=0).max()), float(tv.max())) * 1.15)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+        ax.set_ylim(0, max(float(np.sum(stacks, axis=0).max()), float(tv.max())) * 1.25)
+        legend_below(ax)
         ax.grid(axis="y", alpha=0.3)
     return fig
+
+
+def _year_tick(year: float, n: int) -> str:
+    """A year's tick label; with more than 6 years every other one, as ``'22``-style
+    labels would read as ambiguous in a planning report."""
+    y = int(year)
+    return str(y) if n <= 6 or y % 2 == 1 else ""
 
 
 def balance_chart(results: Results, lang: Lang) -> Figure:
@@ -160,7 +167,7 @@ def balance_chart(results: Results, lang: Lang) -> Figure:
         fig = new_figure()
         ax = fig.add_subplot()
         width = 0.38
-        for side, members, offset in (
+        for _side, members, offset in (
             ("supply", SUPPLY_GROUPS, -width / 2),
             ("uses", USE_GROUPS, width / 2),
         ):
@@ -178,99 +185,12 @@ def balance_chart(results: Results, lang: Lang) -> Figure:
                     label=label(f"series.{group}", lang),
                 )
                 bottom = bottom + vals
-            for x, top in zip(years + offset, bottom, strict=True):
-                ax.text(x, top, label(f"series.{side}", lang), ha="center", va="bottom", fontsize=6)
-        ax.set_xticks(years, [str(int(y)) for y in years])
+        ax.set_xticks(years, [_year_tick(y, len(years)) for y in years])
         ax.set_xlabel(label("axis.year", lang))
         ax.set_ylabel(label("axis.gas_volume", lang))
         ax.set_title(label("title.balance", lang))
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+        legend_below(ax)
         ax.grid(axis="y", alpha=0.3)
-    return fig
-
-
-def sankey_chart(results: Results, year: int, lang: Lang) -> Figure:
-    """Gas flows of one year: sources → total supply → uses, as an alluvial diagram [亿m³].
-
-    Band widths are proportional to volume. Each node is labelled with its name, volume and
-    share of total supply; labels are spread apart so small flows stay legible.
-
-    Raises
-    ------
-    ValueError
-        If ``year`` is not in the results or has no supply.
-    """
-    groups = balance_groups(results)
-    if year not in groups.index:
-        raise ValueError(
-            f"year {year} not in results (years {groups.index.min()}–{groups.index.max()})"
-        )
-    row = groups.loc[year]
-    left = {g: float(row[g]) for g in SUPPLY_GROUPS if row[g] > 0}
-    right = {g: float(row[g]) for g in USE_GROUPS if row[g] > 0}
-    total = sum(left.values())
-    if total <= 0:
-        raise ValueError(f"no gas supply in {year}: nothing to draw")
-    with use_report_style(lang):
-        fig = new_figure()
-        ax = fig.add_subplot()
-        ax.set_axis_off()
-        height, gap = 0.8, 0.02
-        scale = height / total
-        hub = (0.47, 0.53)
-        hub_y0 = 0.5 - height / 2
-        ax.add_patch(
-            Rectangle((hub[0], hub_y0), hub[1] - hub[0], height, color="#444444", zorder=3)
-        )
-        ax.text(
-            0.5,
-            hub_y0 + height + 0.02,
-            f"{label('series.total_supply', lang)}\n{_fmt(to_volume(total))}",
-            ha="center",
-            va="bottom",
-            fontsize=9,
-        )
-        for side, flows, x_node, x_hub in (
-            ("left", left, (0.0, 0.05), hub[0]),
-            ("right", right, (0.95, 1.0), hub[1]),
-        ):
-            n = len(flows)
-            span = height + gap * (n - 1)
-            y = 0.5 + span / 2
-            hub_y = hub_y0 + height
-            label_ys = []
-            for group, vol in flows.items():
-                h = vol * scale
-                ax.add_patch(
-                    Rectangle(
-                        (x_node[0], y - h), x_node[1] - x_node[0], h, color=GROUP_COLOURS[group]
-                    )
-                )
-                edge = x_node[1] if side == "left" else x_node[0]
-                ax.add_patch(_band(edge, y, x_hub, hub_y, h, GROUP_COLOURS[group]))
-                label_ys.append(y - h / 2)
-                y -= h + gap
-                hub_y -= h
-            for (group, vol), y_text, y_node in zip(
-                flows.items(), _spread(label_ys, 0.055), label_ys, strict=True
-            ):
-                text = (
-                    f"{label(f'series.{group}', lang)}  "
-                    f"{_fmt(to_volume(vol))} ({100 * vol / total:.1f}%)"
-                )
-                x_text = -0.02 if side == "left" else 1.02
-                ax.annotate(
-                    text,
-                    xy=(x_node[0] if side == "left" else x_node[1], y_node),
-                    xytext=(x_text, y_text),
-                    ha="right" if side == "left" else "left",
-                    va="center",
-                    fontsize=9,
-                    arrowprops={"arrowstyle": "-", "color": "#999999", "lw": 0.5},
-                )
-        ax.set_xlim(-0.45, 1.45)
-        ax.set_ylim(0.0, 1.0)
-        ax.set_title(label("title.sankey", lang).format(year=year))
     return fig
 
 
@@ -294,7 +214,7 @@ def facilities_chart(results: Results, lang: Lang) -> Figure:
             },
         )
         years = table.index.to_numpy(dtype=np.float64)
-        fig = new_figure()
+        fig = new_figure(chart_width_in() * 0.85)
         ax_u, ax_o = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
         for key, flow, cap in (
             ("lng", "lng_feed", "lng_cap"),
@@ -311,7 +231,6 @@ def facilities_chart(results: Results, lang: Lang) -> Figure:
         ax_u.set_ylabel(label("axis.utilisation", lang))
         ax_u.set_ylim(0, 110)
         ax_u.axhline(100, color="black", lw=0.6, ls=":")
-        ax_u.legend(loc="lower left", fontsize="small")
         ax_u.grid(alpha=0.3)
         width = 0.38
         for key, col, offset in (("lng", "lng_out", -width / 2), ("cng", "cng_out", width / 2)):
@@ -324,9 +243,12 @@ def facilities_chart(results: Results, lang: Lang) -> Figure:
             )
         ax_o.set_ylabel(label("axis.outage_days", lang))
         ax_o.set_xlabel(label("axis.year", lang))
-        ax_o.set_xticks(years, [str(int(y)) for y in years])
-        ax_o.legend(loc="upper left", fontsize="small")
+        ax_o.set_xticks(years, [_year_tick(y, len(years)) for y in years])
         ax_o.grid(axis="y", alpha=0.3)
+        # one legend for both panels (the lines name every facility; bars share colours)
+        handles, labels = ax_u.get_legend_handles_labels()
+        ax_o.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.45), ncols=3,
+                    frameon=False)  # fmt: skip
         ax_u.set_title(label("title.facilities", lang))
     return fig
 
@@ -377,7 +299,7 @@ def storage_chart(results: Results, lang: Lang) -> Figure:
         ax.set_title(label("title.storage", lang).format(days=days))
         ax.set_ylim(bottom=0)
         ax.set_xlim(level.index.min(), level.index.max())
-        ax.legend(loc="upper left", fontsize="small")
+        legend_below(ax, ncols=2)
         ax.grid(alpha=0.3)
     return fig
 
@@ -392,39 +314,6 @@ def _heating_seasons(dates: pd.DatetimeIndex) -> list[tuple[pd.Timestamp, pd.Tim
         if start < end:
             spans.append((start, end))
     return spans
-
-
-def _band(x0: float, y0_top: float, x1: float, y1_top: float, h: float, colour: str) -> PathPatch:
-    """A band of constant height ``h`` from (x0, y0_top) to (x1, y1_top), cubic-Bézier edges."""
-    xm = (x0 + x1) / 2
-    verts = [
-        (x0, y0_top),
-        (xm, y0_top),
-        (xm, y1_top),
-        (x1, y1_top),
-        (x1, y1_top - h),
-        (xm, y1_top - h),
-        (xm, y0_top - h),
-        (x0, y0_top - h),
-        (x0, y0_top),
-    ]
-    codes = [MplPath.MOVETO, *[MplPath.CURVE4] * 3, MplPath.LINETO, *[MplPath.CURVE4] * 3]
-    codes.append(MplPath.CLOSEPOLY)
-    return PathPatch(MplPath(verts, codes), facecolor=colour, edgecolor="none", alpha=0.45)
-
-
-def _spread(ys: list[float], min_gap: float) -> list[float]:
-    """Positions near ``ys`` (descending) that are at least ``min_gap`` apart, centred."""
-    out = list(ys)
-    for i in range(1, len(out)):
-        out[i] = min(out[i], out[i - 1] - min_gap)
-    shift = (sum(ys) - sum(out)) / len(out) if out else 0.0
-    return [y + shift for y in out]
-
-
-def _fmt(value: float | np.ndarray) -> str:
-    v = float(value)
-    return f"{v:.1f}" if abs(v) >= 1 else f"{v:.2f}"
 
 
 def _tab20(i: int) -> str:

@@ -26,17 +26,20 @@ from typing import Any
 
 import pandas as pd
 
+from cbm_sim import units
 from cbm_sim.results import integrity
 from cbm_sim.results.frames import ANNUAL_COLUMNS, Results
 from cbm_sim.results.frames import TARGET_COLUMNS as _TARGET_CHECK_COLUMNS
+from cbm_sim.units import to_planner
 
 OUTPUT_FILES: Mapping[str, str] = {
-    "annual.csv": "year, entity, quantity, unit, value — annual figures (summary, UTF-8)",
-    "annual.parquet": "year, entity, quantity, unit, value — annual figures",
+    "annual.csv": "year, entity, quantity, unit, value — annual figures in planner units "
+    "(亿m3, 亿元, 万t, 亿kWh; UTF-8)",
+    "annual.parquet": "year, entity, quantity, unit, value — annual figures in base units (m3, t)",
     "daily.parquet": "date, entity, quantity, unit, value — one row per step",
     "events.parquet": "time, entity, event, detail — discrete events",
     "targets.csv": "year, sub_cluster, item, simulated, target, gap, gap_pct, status, ...",
-    "valuation.csv": "output value per item and year (valuation.value)",
+    "valuation.csv": "output value per item and year: value, unit (亿元), driver in planner units",
     "meta.json": "seed, version, horizon, scenario name, files, SHA-256 of every file",
     "scenario.yaml": "the fully resolved scenario that was run",
 }
@@ -195,6 +198,24 @@ def _swap_in(staging: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def valuation_csv(valuation: pd.DataFrame) -> pd.DataFrame:
+    """The valuation frame as ``valuation.csv`` states it: ``value`` in 亿元 with a ``unit``
+    column (instead of ``value_yuan``) and the driver in its planner unit (亿m³, 万t …)."""
+    frame = valuation.copy()
+    if "value_yuan" in frame.columns:
+        at = list(frame.columns).index("value_yuan")
+        value = frame.pop("value_yuan").astype("float64") / units.YI
+        frame.insert(at, "unit", "亿元")
+        frame.insert(at, "value", value)
+    if {"driver_value", "driver_unit"} <= set(frame.columns):
+        known = frame["driver_unit"].astype(str).isin(list(units.PLANNER_UNITS))
+        converted = to_planner(frame[known], ("driver_value",), "driver_unit")
+        frame.loc[known, ["driver_value", "driver_unit"]] = converted[
+            ["driver_value", "driver_unit"]
+        ]
+    return frame
+
+
 def write_run(
     directory: str | Path,
     results: Results,
@@ -237,14 +258,14 @@ def write_run(
     if results.scenario is None:
         raise ValueError("results.scenario is None; the resolved scenario is part of the outputs")
     results.to_parquet(out)
-    results.annual.loc[:, list(ANNUAL_COLUMNS)].to_csv(
+    to_planner(results.annual.loc[:, list(ANNUAL_COLUMNS)]).to_csv(
         out / "annual.csv", index=False, encoding="utf-8"
     )
     rest = [c for c in targets.columns if c not in TARGET_COLUMNS]
     targets.loc[:, [*TARGET_COLUMNS, *rest]].to_csv(
         out / "targets.csv", index=False, encoding="utf-8"
     )
-    valuation.to_csv(out / "valuation.csv", index=False, encoding="utf-8")
+    valuation_csv(valuation).to_csv(out / "valuation.csv", index=False, encoding="utf-8")
     (out / "scenario.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
     integrity.write_meta(out, {**dict(results.meta), **dict(extra_meta or {})}, OUTPUT_FILES)
     return [out / name for name in sorted(OUTPUT_FILES)]

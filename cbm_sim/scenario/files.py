@@ -15,6 +15,7 @@ child replace the parent's whole.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import types
 import typing
@@ -26,7 +27,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from cbm_sim.scenario import reading, runsize
-from cbm_sim.scenario.model import FieldError, Scenario
+from cbm_sim.scenario.model import FieldError, MultiFieldError, Scenario
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,16 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _explain_all(err: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """Locations and one-line messages of one pydantic error (several for
+    :class:`~cbm_sim.scenario.model.MultiFieldError`)."""
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, MultiFieldError):
+        loc = tuple(p for p in err["loc"] if p != "[key]")
+        return [(loc + e.loc, str(e)) for e in cause.errors]
+    return [_explain(err)]
+
+
 def _explain(err: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     """Location and one-line message of one pydantic error."""
     loc = tuple(p for p in err["loc"] if p != "[key]")
@@ -275,7 +286,66 @@ def _explain(err: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     return loc, f"{msg}, got {_short(err['input'])}"
 
 
+def _problems_of(
+    exc: ValidationError, located: _Located, *, skip_missing: bool = False
+) -> list[Problem]:
+    """One located problem per pydantic error (a typo's missing twin left out, and every
+    missing value with ``skip_missing``)."""
+    problems = []
+    errors = exc.errors()
+    # A typo also leaves the intended key missing; the typo's message already says so.
+    suggested = {
+        (*err["loc"][:-1], close[0])
+        for err in errors
+        if err["type"] == "extra_forbidden"
+        and (close := _closest(str(err["loc"][-1]), _fields_at(err["loc"][:-1])))
+    }
+    for err in errors:
+        if err["type"] == "missing" and (skip_missing or tuple(err["loc"]) in suggested):
+            continue
+        for loc, message in _explain_all(dict(err)):
+            node, path = located.find(loc)
+            problems.append(Problem(node.file, node.line, path, message))
+    return problems
+
+
+def _prune(data: Any, errors: list[dict[str, Any]]) -> bool:
+    """Remove from ``data`` (in place) every value an error points at, so that the checks
+    pydantic runs only on valid sections (duplicate names, dates within the horizon,
+    uncertainty paths) can run too; False if some error cannot be removed that way."""
+    for err in errors:
+        for loc, _ in _explain_all(err):
+            if not loc or err["type"] == "missing" or not _drop(data, loc):
+                return False  # a rule of the whole scenario, or nothing to fall back on
+    return True
+
+
+def _drop(data: Any, loc: tuple[Any, ...]) -> bool:
+    """Delete the mapping entry at ``loc`` in ``data`` (replace a ``name``); False if there
+    is none."""
+    node = data
+    for part in loc[:-1]:
+        inside = isinstance(node, dict) and part in node
+        inside |= isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not inside:
+            return False
+        node = node[part]
+    if not (isinstance(node, dict) and loc[-1] in node):
+        return False
+    if loc[-1] == "name":  # a required key: keep a unique stand-in instead
+        node["name"] = f"{node['name']}\x00{id(node)}"
+    else:
+        del node[loc[-1]]
+    return True
+
+
 def _validate(data: dict[str, Any], located: _Located, *, check_size: bool = True) -> Scenario:
+    """The scenario of ``data``, or every problem of it at once.
+
+    Pydantic checks a section's cross-field rules only when its fields are valid; so after
+    a failed validation the offending values are dropped (falling back to their defaults) and
+    the rest is validated again, up to a few rounds, to report those rules' problems too.
+    """
     try:
         scenario = Scenario.model_validate(data)
         if check_size:
@@ -285,23 +355,28 @@ def _validate(data: dict[str, Any], located: _Located, *, check_size: bool = Tru
         node, path = located.find(exc.loc)
         raise ScenarioError([Problem(node.file, node.line, path, str(exc))]) from None
     except ValidationError as exc:
-        problems = []
+        problems = _problems_of(exc, located)
         errors = exc.errors()
-        # A typo also leaves the intended key missing; the typo's message already says so.
-        suggested = {
-            (*err["loc"][:-1], close[0])
-            for err in errors
-            if err["type"] == "extra_forbidden"
-            and (close := _closest(str(err["loc"][-1]), _fields_at(err["loc"][:-1])))
-        }
-        for err in errors:
-            if err["type"] == "missing" and tuple(err["loc"]) in suggested:
-                continue
-            loc, message = _explain(dict(err))
-            node, path = located.find(loc)
-            problems.append(Problem(node.file, node.line, path, message))
-        problems.sort(key=lambda p: (p.file, p.line or 0))
-        raise ScenarioError(problems) from None
+    trial = copy.deepcopy(data)
+    for _ in range(4):  # assumption: nesting of the model's validators is < 4 levels deep
+        if not _prune(trial, [dict(e) for e in errors]):
+            break
+        try:
+            Scenario.model_validate(trial)
+            break
+        except ValidationError as exc:
+            # a later round's "missing" is a required value this loop dropped: not news
+            later = _problems_of(exc, located, skip_missing=True)
+            # a value this loop dropped may leave its container empty or short: not news
+            # either when a problem was already reported inside that container
+            problems += [
+                p
+                for p in later
+                if p not in problems and not any(q.path.startswith(f"{p.path}.") for q in problems)
+            ]
+            errors = exc.errors()
+    problems.sort(key=lambda p: (p.file, p.line or 0))
+    raise ScenarioError(problems) from None
 
 
 def scenario_from_text(

@@ -16,13 +16,21 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from cbm_sim import bounds, units
 from cbm_sim.plan.blocks import block_ids
+from cbm_sim.scenario.uncertainty import (
+    distribution_problem,
+    is_time_path,
+    parent_value,
+    path_problem,
+    support_problem,
+)
 from cbm_sim.scenario.valuation_inputs import ValuationConfig
 
 
@@ -36,6 +44,20 @@ class FieldError(ValueError):
     def __init__(self, message: str, loc: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
         self.loc = loc
+
+
+class MultiFieldError(ValueError):
+    """Several :class:`FieldError` found by one validator, reported together (one per line)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, e.loc))}: {e}" for e in errors))
+        self.errors = errors
+
+
+def _raise_all(errors: list[FieldError]) -> None:
+    """Raise every error of ``errors`` together (their locations in the message), if any."""
+    if errors:
+        raise MultiFieldError(errors)
 
 
 def _check_path(path: dict[int, float]) -> dict[int, float]:
@@ -178,11 +200,29 @@ BlockId = Annotated[str, AfterValidator(_known_block)]
 
 
 class Model(BaseModel):
-    """Base of every scenario section: immutable, unknown keys rejected."""
+    """Base of every scenario section: immutable, unknown keys rejected.
+
+    :meth:`model_copy` with ``update`` validates the copy (pydantic's does not), so that
+    the Python path refuses what a scenario file would.
+    """
 
     model_config = ConfigDict(
         frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
     )
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with ``update`` applied, validated again (nested models are kept as given).
+
+        Raises
+        ------
+        pydantic.ValidationError
+            If the updated copy is invalid (an unknown key, a bad value, a date outside the
+            horizon, ...).
+        """
+        copied = super().model_copy(update=update, deep=deep)
+        if not update:
+            return copied
+        return type(self).model_validate(dict(copied))
 
 
 class Horizon(Model):
@@ -330,6 +370,30 @@ class Reliability(Model):
     maintenance_month: int = Field(5, ge=1, le=12)
 
 
+def _check_service_dates(commissioned: dt.date | None, retired: dt.date | None) -> None:
+    if commissioned is not None and retired is not None and retired <= commissioned:
+        raise FieldError(
+            f"expected retired after commissioned {commissioned}, got {retired}", ("retired",)
+        )
+
+
+def _unique_names(items: list[Any], field: str) -> None:
+    """Refuse two facilities of one list with the same name (their results would merge)."""
+    first: dict[str, int] = {}
+    errors = []
+    for i, item in enumerate(items):
+        if item.name in first:
+            errors.append(
+                FieldError(
+                    f"duplicate name {item.name!r} (also {field}[{first[item.name]}]); "
+                    "results are kept by name, so each must be unique",
+                    (field, i, "name"),
+                )
+            )
+        first.setdefault(item.name, i)
+    _raise_all(errors)
+
+
 class LNGPlant(Model):
     """One liquefaction plant."""
 
@@ -338,6 +402,11 @@ class LNGPlant(Model):
     commissioned: dt.date | None = Field(None, description="None: in service before the start")
     retired: dt.date | None = None
     reliability: Reliability = Field(default_factory=Reliability)
+
+    @model_validator(mode="after")
+    def _retired_after_commissioned(self) -> Self:
+        _check_service_dates(self.commissioned, self.retired)
+        return self
 
 
 class CNGStation(Model):
@@ -348,6 +417,11 @@ class CNGStation(Model):
     commissioned: dt.date | None = None
     retired: dt.date | None = None
     reliability: Reliability = Field(default_factory=Reliability)
+
+    @model_validator(mode="after")
+    def _retired_after_commissioned(self) -> Self:
+        _check_service_dates(self.commissioned, self.retired)
+        return self
 
 
 def _lng_2021() -> list[LNGPlant]:
@@ -374,6 +448,11 @@ class LNG(Model):
     # plan ch1 §2 四: 13.08 亿m³ for 84.37 万t (see units.LNG_FEED_M3_PER_T).
     feed_gas_m3_per_t: float = Field(units.LNG_FEED_M3_PER_T, gt=500, le=3000)
 
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        _unique_names(self.plants, "plants")
+        return self
+
 
 class CNG(Model):
     """Compression: mother stations and the market for CNG."""
@@ -382,6 +461,11 @@ class CNG(Model):
     stations: list[CNGStation] = Field(default_factory=_cng_2021, max_length=200)
     # plan ch1 §2 四: 0.56 亿m³ of CNG in 2021.
     demand_1e8_m3_per_year: VolumePath = Field(default_factory=lambda: {2021: 0.56})
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        _unique_names(self.stations, "stations")
+        return self
 
 
 class PipelineLine(Model):
@@ -408,6 +492,11 @@ class Pipelines(Model):
         _bounded_path("gas_volume_1e8_m3_per_year", allow_empty=True),
         _schema("gas_volume_1e8_m3_per_year", path=True),
     ] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        _unique_names(self.lines, "lines")
+        return self
 
 
 class Contract(Model):
@@ -513,6 +602,11 @@ class Storage(Model):
     # plan ch1 §2 四: city-gas companies ≥5 % of annual use.
     rule_city_gas_share: float = Field(0.05, ge=0, le=1)
 
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        _unique_names(self.projects, "projects")
+        return self
+
 
 class Sector(Model):
     """A demand sector given as annual volume with a seasonal profile."""
@@ -605,6 +699,15 @@ class Distribution(Model):
         None, min_length=1, description="shared factor: the dotted paths one sample acts on"
     )
 
+    @model_validator(mode="after")
+    def _parameters_fit(self) -> Self:
+        problem = distribution_problem(
+            self.dist, low=self.low, high=self.high, mode=self.mode, mean=self.mean, sd=self.sd
+        )
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
 
 class RankCorrelation(Model):
     """A Spearman rank correlation between two uncertain inputs (Gaussian copula)."""
@@ -681,7 +784,8 @@ class Scenario(Model):
         return self
 
     @model_validator(mode="after")
-    def _dates_in_horizon(self) -> Scenario:
+    def _consistent(self) -> Scenario:
+        """Dates within the horizon and uncertainty paths that exist: every problem at once."""
         lo, hi = self.horizon.start, self.horizon.end
         dated: list[tuple[tuple[str | int, ...], dt.date | None]] = []
         for section, field, items, attr in (
@@ -692,11 +796,25 @@ class Scenario(Model):
             ("demand", "cold_spells", self.demand.cold_spells, "start"),
         ):
             dated += [((section, field, i, attr), getattr(x, attr)) for i, x in enumerate(items)]
-        for where, day in dated:
-            if day is not None and not lo <= day <= hi:
-                raise FieldError(
-                    f"expected a date within the horizon {lo} .. {hi}, got {day}", where
-                )
+        errors = [
+            FieldError(f"expected a date within the horizon {lo} .. {hi}, got {day}", where)
+            for where, day in dated
+            if day is not None and not lo <= day <= hi
+        ]
+        if self.uncertainty:
+            data = self.model_dump(mode="python")
+            for name, spec in self.uncertainty.items():
+                # a shared factor (``paths``) acts on each of its paths, its key is a name
+                for path in spec.paths or [name]:
+                    problem = path_problem(data, path)
+                    replaces = spec.op in (None, "set")  # a sample replaces the value itself
+                    if problem is None and replaces and not is_time_path(parent_value(data, path)):
+                        problem = support_problem(type(self), path, spec.low, spec.high)
+                    if problem is not None:
+                        errors.append(
+                            FieldError(f"path {path!r}: {problem}", ("uncertainty", name))
+                        )
+        _raise_all(errors)
         return self
 
     def to_yaml(self) -> str:

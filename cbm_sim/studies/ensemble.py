@@ -53,7 +53,10 @@ import pandas as pd
 from scipy import stats
 
 from cbm_sim.scenario.model import Distribution, RankCorrelation, Scenario
+from cbm_sim.scenario.uncertainty import distribution_problem
 from cbm_sim.studies.journal import MemberOutcome
+from cbm_sim.studies.probability import wilson_interval
+from cbm_sim.units import to_planner
 
 Progress = Callable[[float], None]
 T = TypeVar("T")
@@ -65,7 +68,16 @@ MEASURES: Final[tuple[str, ...]] = ("production", "value", "targets")
 """What a member summary holds: production volumes, output value, target statuses."""
 PRODUCTION_UNIT: Final[str] = "m3"
 VALUE_UNIT: Final[str] = "元"
-STATUS_COLUMNS: Final[tuple[str, ...]] = ("year", "target", "status", "simulated", "target_value")
+STATUS_COLUMNS: Final[tuple[str, ...]] = (
+    "year",
+    "target",
+    "status",
+    "simulated",
+    "target_value",
+    "unit",
+)
+"""Columns of a member's target statuses; ``simulated`` and ``target_value`` are in ``unit``,
+the unit the plan states the target in (亿元, 亿m3, 万t …)."""
 
 
 # --------------------------------------------------------------------------- distributions
@@ -78,44 +90,28 @@ def frozen_distribution(path: str, spec: Distribution) -> Any:
         Naming ``path`` and the offending parameters when they are missing or inconsistent.
     """
 
-    def need(*names: str) -> list[float]:
-        missing = [n for n in names if getattr(spec, n) is None]
-        if missing:
-            raise ValueError(
-                f"uncertainty {path!r}: {spec.dist} needs {', '.join(names)}; "
-                f"missing {', '.join(missing)}"
-            )
-        return [float(getattr(spec, n)) for n in names]
+    problem = distribution_problem(
+        spec.dist, low=spec.low, high=spec.high, mode=spec.mode, mean=spec.mean, sd=spec.sd
+    )
+    if problem is not None:
+        raise ValueError(f"uncertainty {path!r}: {problem}")
 
-    def ordered(low: float, high: float) -> None:
-        if not low < high:
-            raise ValueError(
-                f"uncertainty {path!r}: {spec.dist} needs low < high, got low={low} high={high}"
-            )
+    def need(*names: str) -> list[float]:
+        return [float(getattr(spec, n)) for n in names]
 
     if spec.dist == "uniform":
         low, high = need("low", "high")
-        ordered(low, high)
         return stats.uniform(loc=low, scale=high - low)
     if spec.dist == "triangular":
         low, mode, high = need("low", "mode", "high")
-        ordered(low, high)
-        if not low <= mode <= high:
-            raise ValueError(
-                f"uncertainty {path!r}: triangular needs low <= mode <= high, "
-                f"got low={low} mode={mode} high={high}"
-            )
         return stats.triang(c=(mode - low) / (high - low), loc=low, scale=high - low)
     if spec.dist == "normal":
         mean, sd = need("mean", "sd")
         return stats.norm(loc=mean, scale=sd)
     if spec.dist == "truncnorm":
         mean, sd, low, high = need("mean", "sd", "low", "high")
-        ordered(low, high)
         return stats.truncnorm((low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
     mean, sd = need("mean", "sd")  # lognormal
-    if mean <= 0:
-        raise ValueError(f"uncertainty {path!r}: lognormal needs mean > 0, got mean={mean}")
     sigma2 = math.log1p((sd / mean) ** 2)
     return stats.lognorm(s=math.sqrt(sigma2), scale=math.exp(math.log(mean) - sigma2 / 2))
 
@@ -266,6 +262,9 @@ def apply(
 def check_uncertainty(scenario: Scenario) -> None:
     """Fail early on a bad distribution, an unknown path or impossible correlations.
 
+    A validated scenario has passed these checks (:mod:`cbm_sim.scenario.uncertainty`); this
+    repeats them for one built with ``model_construct``.
+
     Raises
     ------
     ValueError
@@ -343,6 +342,7 @@ def summarise(
                 "status": checks["status"].astype(str).to_numpy(),
                 "simulated": checks["simulated"].astype(float).to_numpy(),
                 "target_value": checks["target"].astype(float).to_numpy(),
+                "unit": checks["unit"].astype(str).to_numpy(),
             }
         )
     return wide, statuses
@@ -469,6 +469,9 @@ def execute(
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                # no dashboard, and its health/metrics server on a free port: the default
+                # 8787 is often taken (another cluster), which prints a warning per run
+                scheduler_kwargs={"dashboard_address": ":0"},
             )
         client = Client(cluster)
     else:
@@ -627,7 +630,7 @@ class EnsembleResult:
             it, the 95 % Wilson score interval, and the members a 95 % half-width of 0.05
             would need (:mod:`cbm_sim.studies.probability`).
         """
-        from cbm_sim.studies.probability import members_needed, wilson_interval
+        from cbm_sim.studies.probability import members_needed
 
         frame = self.statuses.assign(met=self.statuses["status"] == "met")
         grouped = frame.groupby(["year", "target"], sort=True)["met"]
@@ -687,10 +690,32 @@ class EnsembleResult:
         ``probabilities.csv`` and ``failures.csv`` into the existing directory ``out``."""
         for name, frame in (("members", self.members), ("statuses", self.statuses)):
             frame.to_parquet(out / f"{name}.parquet", index=False)
-            frame.to_csv(out / f"{name}.csv", index=False, encoding="utf-8")
-        self.percentiles().to_csv(out / "percentiles.csv", index=False, encoding="utf-8")
-        self.probabilities().to_csv(out / "probabilities.csv", index=False, encoding="utf-8")
+        self.members_long().pipe(to_planner).to_csv(out / "members.csv", index=False)
+        self.statuses.to_csv(out / "statuses.csv", index=False, encoding="utf-8")
+        to_planner(self.percentiles(), ("p10", "p50", "p90")).to_csv(
+            out / "percentiles.csv", index=False, encoding="utf-8"
+        )
+        self.probabilities().assign(unit="fraction").to_csv(
+            out / "probabilities.csv", index=False, encoding="utf-8"
+        )
         self.failures.to_csv(out / "failures.csv", index=False, encoding="utf-8")
+
+    def members_long(self) -> pd.DataFrame:
+        """:attr:`members` long: ``member, year, <sampled inputs>, quantity, unit, value``
+        (base units m3 and 元)."""
+        ids = ["member", "year", *self.parameters]
+        long = self.members.melt(id_vars=ids, value_vars=self.quantities(), var_name="quantity")
+        long.insert(
+            len(ids) + 1,
+            "unit",
+            [
+                PRODUCTION_UNIT if q.startswith("production.") else VALUE_UNIT
+                for q in long["quantity"]
+            ],
+        )
+        return long.sort_values(["member", "year", "quantity"], kind="stable").reset_index(
+            drop=True
+        )
 
 
 def member_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:

@@ -171,6 +171,22 @@ def apply_lever(scenario: Scenario, lever: str, x: float) -> Scenario:
     raise ValueError(f"unknown lever {lever!r}; expected one of {', '.join(LEVERS)}")
 
 
+def planned_wells(scenario: Scenario, year: int) -> float:
+    """New wells the drilling programme asks for in ``year`` (vertical + horizontal, all
+    blocks), before rig and reserve limits: the planner's reading of the ``drilling`` lever."""
+    from cbm_sim.scenario.paths import value_at
+
+    total = 0.0
+    for prog in scenario.drilling.blocks.values():
+        if (prog.first_year is not None and year < prog.first_year) or (
+            prog.last_year is not None and year > prog.last_year
+        ):
+            continue
+        for path in (prog.vertical_wells_per_year, prog.horizontal_wells_per_year):
+            total += value_at(path, year) if path else 0.0
+    return total
+
+
 def quantity_in_year(scenario: Scenario, quantity: str, year: int) -> float:
     """``quantity`` (plan id, base units m³ or 元) in ``year`` of the deterministic run."""
     from cbm_sim.results import simulate
@@ -186,6 +202,63 @@ def _read(wide: pd.DataFrame, quantity: str, year: int) -> float:
     return float(rows.iloc[0])
 
 
+def goal_problems(
+    scenario: Scenario,
+    target_year: int,
+    target_value: float,
+    lever: str,
+    bounds: tuple[float, float],
+    quantity: str = "output.total",
+) -> list[tuple[str, str]]:
+    """Everything wrong with a goal-seek's inputs, found without simulating.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(what, message)`` with ``what`` one of ``lever``, ``quantity``, ``target``, ``low``,
+        ``high`` (the command-line option at fault); empty if the goal-seek can run.
+    """
+    problems: list[tuple[str, str]] = []
+    if lever not in LEVERS:
+        problems.append(("lever", f"unknown lever {lever!r}; expected one of {', '.join(LEVERS)}"))
+    try:
+        metric = resolve_quantity(quantity)
+    except ValueError as exc:
+        problems.append(("quantity", str(exc)))
+    else:
+        if lever == "price" and not metric.startswith("output."):
+            problems.append(
+                ("quantity", f"the price lever moves output values only, not {metric!r}")
+            )
+    first, last = scenario.horizon.start.year, scenario.horizon.end.year
+    if not first <= target_year <= last:
+        problems.append(
+            ("target", f"year {target_year} is outside the scenario horizon {first}..{last}")
+        )
+    if not math.isfinite(target_value):
+        problems.append(("target", f"expected a finite value, got {target_value}"))
+    low, high = bounds
+    for what, x in (("low", low), ("high", high)):
+        if not (math.isfinite(x) and x >= 0):
+            problems.append((what, f"expected a finite multiplier >= 0, got {x:g}"))
+    if not low < high:
+        problems.append(("high", f"expected high > low {low:g}, got {high:g}"))
+    if lever in LEVERS and not any(w in ("low", "high") for w, _ in problems):
+        from pydantic import ValidationError
+
+        for what, x in (("low", low), ("high", high)):
+            try:
+                apply_lever(scenario, lever, x)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(p) for p in err["loc"])
+                reason = f"{where}: {err['msg']}" if where else err["msg"]
+                problems.append((what, f"{lever} = {x:g} makes the scenario invalid: {reason}"))
+            except ValueError as exc:
+                problems.append((what, f"{lever} = {x:g} makes the scenario invalid: {exc}"))
+    return problems
+
+
 def goal_seek(
     scenario: Scenario,
     target_year: int,
@@ -195,6 +268,7 @@ def goal_seek(
     *,
     quantity: str = "output.total",
     xtol: float = DEFAULT_XTOL,
+    on_evaluation: Callable[[float, float], None] | None = None,
 ) -> GoalSeekResult:
     """The smallest ``lever`` multiplier in ``bounds`` making ``quantity`` reach the target.
 
@@ -212,13 +286,24 @@ def goal_seek(
     bounds
         ``(low, high)`` of the multiplier.
 
+    on_evaluation
+        Called with ``(lever setting, quantity in 亿)`` after each simulation (progress).
+
     Returns
     -------
     GoalSeekResult
         ``achieved`` and ``target`` in the same 亿 units.
+
+    Raises
+    ------
+    ValueError
+        Before any simulation, listing every problem of :func:`goal_problems`.
     """
-    if lever not in LEVERS:
-        raise ValueError(f"unknown lever {lever!r}; expected one of {', '.join(LEVERS)}")
+    problems = goal_problems(
+        scenario, target_year, target_value_1e8_yuan, lever, bounds, quantity=quantity
+    )
+    if problems:
+        raise ValueError("; ".join(f"{what}: {message}" for what, message in problems))
     metric = resolve_quantity(quantity)
     measures_for(metric)
 
@@ -239,4 +324,10 @@ def goal_seek(
         def f(x: float) -> float:
             return quantity_in_year(apply_lever(scenario, lever, x), metric, target_year) / 1e8
 
-    return solve_monotone(f, target_value_1e8_yuan, bounds, lever=lever, xtol=xtol)
+    def reported(x: float) -> float:
+        y = f(x)
+        if on_evaluation is not None:
+            on_evaluation(x, y)
+        return y
+
+    return solve_monotone(reported, target_value_1e8_yuan, bounds, lever=lever, xtol=xtol)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cbm_sim.scenario.model import Scenario
+from cbm_sim.scenario.valuation_inputs import SUB_CLUSTERS
 from cbm_sim.studies.ensemble import (
     MEASURES,
     TARGET_YEARS,
@@ -33,9 +34,38 @@ QUANTITY_ALIASES = {"total_value": "output.total", "total_production": "producti
 """Short names accepted for the summary quantities (plan ids, :func:`ensemble.summarise`)."""
 
 
+QUANTITIES: tuple[str, ...] = (
+    "production.surface",
+    "production.underground",
+    "production.total",
+    "output.total",
+    *(f"output.{sc}" for sc in SUB_CLUSTERS),
+)
+"""Every summary quantity of :func:`cbm_sim.studies.ensemble.summarise` (plan ids)."""
+
+
 def resolve_quantity(quantity: str) -> str:
-    """The plan id of ``quantity`` (an alias of :data:`QUANTITY_ALIASES` or a plan id)."""
-    return QUANTITY_ALIASES.get(quantity, quantity)
+    """The plan id of ``quantity`` (an alias of :data:`QUANTITY_ALIASES` or a plan id).
+
+    Raises
+    ------
+    ValueError
+        If it is neither, naming the closest known id.
+    """
+    metric = QUANTITY_ALIASES.get(quantity, quantity)
+    if metric not in QUANTITIES:
+        import difflib
+
+        known = [*QUANTITIES, *QUANTITY_ALIASES]
+        close = difflib.get_close_matches(quantity, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(known)}"
+        raise ValueError(f"unknown quantity {quantity!r}; {hint}")
+    return metric
+
+
+def quantity_unit(quantity: str) -> str:
+    """Planner unit of a summary quantity in 亿 (1e8) of its base unit: 亿m³ or 亿元."""
+    return "亿m³" if resolve_quantity(quantity).startswith("production.") else "亿元"
 
 
 def measures_for(quantity: str) -> tuple[str, ...]:
@@ -363,8 +393,10 @@ def sobol(
 
 __all__ = [
     "MEASURES",
+    "QUANTITIES",
     "QUANTITY_ALIASES",
     "SOBOL_COLUMNS",
+    "quantity_unit",
     "resolve_quantity",
     "saltelli_runs",
     "sobol",

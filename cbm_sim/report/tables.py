@@ -1,0 +1,318 @@
+"""Table pages of the report: output value by item, physical targets, target probabilities.
+
+A table is drawn at the text-column width with 9 pt text (:mod:`cbm_sim.report.page`), one
+row per line, numbers right-aligned; the status of a row is a mark (✓ met, ✗ short) in a
+colour-blind-safe colour, never colour alone. Items whose value is exogenous (the plan's own
+figure, ``basis`` of the valuation frame) carry a ``*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
+
+from cbm_sim.economics.targets import MET, TARGET_COLUMNS, TARGET_YEARS
+from cbm_sim.economics.valuation import SUB_CLUSTERS
+from cbm_sim.report.fonts import Lang, use_report_style
+from cbm_sim.report.page import MIN_FONT_PT, box_fraction, chart_box, max_chart_height_in
+from cbm_sim.report.style import (
+    LABELS,
+    MET_COLOUR,
+    MET_MARK,
+    SHORT_COLOUR,
+    SHORT_MARK,
+    item_key,
+    label,
+    label_or_id,
+    new_figure,
+    require_columns,
+    unit_label,
+)
+
+ROW_IN: Final[float] = 0.20
+"""Height of a table row [in]: 9 pt text and 2.7 pt padding above and below."""
+TITLE_IN: Final[float] = 0.40
+"""Room for the table's title above its first row [in]."""
+EXOGENOUS_MARK: Final[str] = "*"
+
+
+@dataclass
+class Row:
+    """One table row: its cells, whether it is a total (shaded), text colours by column."""
+
+    cells: list[str]
+    total: bool = False
+    colours: dict[int, str] = field(default_factory=dict)
+
+
+def table_figure(
+    title: str,
+    header: Sequence[Sequence[str]],
+    rows: Sequence[Row],
+    widths: Sequence[float],
+) -> Figure:
+    """A page whose chart box holds ``title`` and a table (first column left, rest right).
+
+    ``header`` is one or more header rows (e.g. the years over their columns, then the column
+    names); every cell is one line of 9 pt text.
+
+    Raises
+    ------
+    ValueError
+        If ``widths`` does not match the columns, or the rows do not fit one page.
+    """
+    columns = len(widths)
+    if abs(sum(widths) - 1.0) > 1e-9 or any(len(h) != columns for h in header):
+        raise ValueError(f"expected header rows of {columns} cells and widths adding to 1")
+    all_rows = [Row(list(h), total=True) for h in header] + list(rows)
+    height = TITLE_IN + ROW_IN * len(all_rows)
+    if height > max_chart_height_in():
+        raise ValueError(f"{len(rows)} rows do not fit one page at {MIN_FONT_PT} pt")
+    fig = new_figure(height, layout=False)
+    ax = fig.add_axes(box_fraction(fig))
+    ax.set_axis_off()
+    box = chart_box(fig)
+    ax.text(0.0, 1.0, title, ha="left", va="top", fontsize=MIN_FONT_PT + 1,
+            transform=ax.transAxes)  # fmt: skip
+    body = ROW_IN * len(all_rows) / box.height
+    table = ax.table(
+        cellText=[r.cells for r in all_rows],
+        colWidths=list(widths),
+        bbox=Bbox.from_bounds(0.0, 1.0 - TITLE_IN / box.height - body, 1.0, body),
+        cellLoc="right",
+    )
+    table.auto_set_font_size(False)
+    table.set_fontsize(MIN_FONT_PT)
+    for (r, c), cell in table.get_celld().items():
+        cell.set_linewidth(0.3)
+        cell.PAD = 0.04
+        if c == 0:
+            cell.get_text().set_horizontalalignment("left")
+        row = all_rows[r]
+        if r < len(header):
+            cell.set_facecolor("#e6e6e6")
+        elif row.total:
+            cell.set_facecolor("#f2f2f2")
+        if c in row.colours:
+            cell.get_text().set_color(row.colours[c])
+    return fig
+
+
+def _year_header(
+    first: Sequence[str], years: Sequence[int], words: Sequence[str]
+) -> list[list[str]]:
+    """Two header rows: each year over the middle of its columns, then the column names."""
+    top = ["" for _ in first]
+    for year in years:
+        top += ["" for _ in words]
+        top[len(top) - len(words) + (len(words) - 1) // 2] = str(year)
+    return [top, [*first, *(w for _ in years for w in words)]]
+
+
+def _num(value: object, digits: int = 1, sign: bool = False) -> str:
+    v = float(value)  # type: ignore[arg-type]
+    if not np.isfinite(v):
+        return "—"
+    if round(v, digits) == 0:
+        v = 0.0  # no "-0.0": a gap within rounding is no gap
+    return f"{v:+,.{digits}f}" if sign else f"{v:,.{digits}f}"
+
+
+def _status(status: str, lang: Lang) -> tuple[str, str]:
+    """Mark and word of a status, and its colour."""
+    met = status == MET
+    word = label("word.met" if met else "word.short", lang) if status in (MET, "short") else status
+    return f"{MET_MARK if met else SHORT_MARK} {word}", MET_COLOUR if met else SHORT_COLOUR
+
+
+def _is_total(item: object) -> bool:
+    return item is None or (isinstance(item, float) and np.isnan(item)) or item in ("", "total")
+
+
+def value_table_chart(
+    targets: pd.DataFrame, lang: Lang, *, values: pd.DataFrame | None = None
+) -> Figure:
+    """The first page of :func:`value_table_pages` (all of it when the items fit one page)."""
+    return value_table_pages(targets, lang, values=values)[0]
+
+
+def rows_per_page(header_rows: int) -> int:
+    """Body rows a table page holds under ``header_rows`` header rows."""
+    return int((max_chart_height_in() - TITLE_IN) / ROW_IN + 1e-9) - header_rows
+
+
+def _pages_of(rows: list[Row], per_page: int) -> list[list[Row]]:
+    """``rows`` cut into pages of at most ``per_page``, between groups (a total row starts a
+    group) where a group fits a page."""
+    pages: list[list[Row]] = [[]]
+    group: list[Row] = []
+    for row in [*rows, Row([], total=True)]:  # a sentinel closes the last group
+        if row.total and group:
+            if len(pages[-1]) + len(group) > per_page and pages[-1]:
+                pages.append([])
+            while len(group) > per_page:
+                pages[-1] += group[:per_page]
+                group = group[per_page:]
+                pages.append([])
+            pages[-1] += group
+            group = []
+        group.append(row)
+    return pages
+
+
+def value_table_pages(
+    targets: pd.DataFrame, lang: Lang, *, values: pd.DataFrame | None = None
+) -> list[Figure]:
+    """Every sub-cluster item: simulated value and target in 2025 and 2030, with the status
+    [亿元]; ``*`` marks an item whose value is exogenous (from ``values``' ``basis``). As many
+    pages as the items need, cut between sub-clusters."""
+    require_columns(targets, TARGET_COLUMNS, "target-check frame")
+    years = [y for y in TARGET_YEARS if y in set(targets["year"])]
+    frame = targets[
+        targets["year"].isin(years) & targets["sub_cluster"].isin([*SUB_CLUSTERS, "total"])
+    ].copy()
+    if frame.empty:
+        raise ValueError("target-check frame has no sub-cluster rows for 2025/2030")
+    frame["key"] = [
+        "" if _is_total(i) else item_key(str(i), str(sc))
+        for i, sc in zip(frame["item"], frame["sub_cluster"], strict=True)
+    ]
+    exogenous: set[tuple[str, str]] = set()
+    if values is not None and "basis" in values.columns:
+        exo = values[values["basis"].astype(str).str.startswith("exogenous")]
+        exogenous = {
+            (str(sc), str(i)) for sc, i in zip(exo["sub_cluster"], exo["item"], strict=True)
+        }
+    rows: list[Row] = []
+    for sc in ["total", *SUB_CLUSTERS]:
+        part = frame[frame["sub_cluster"] == sc]
+        for key in dict.fromkeys(["", *part["key"]]):
+            by_year = part[part["key"] == key].set_index("year")
+            if by_year.empty:
+                continue
+            if key:
+                name = "  " + label_or_id("item", key, lang)
+                name += EXOGENOUS_MARK if (sc, key) in exogenous else ""
+            else:
+                name = label(f"sc.{sc}", lang)
+            row = Row([name], total=not key)
+            for year in years:
+                if year not in by_year.index:
+                    row.cells += ["—", "—", ""]
+                    continue
+                r = by_year.loc[year]
+                mark, colour = _status(str(r["status"]), lang)
+                row.colours[len(row.cells) + 2] = colour
+                row.cells += [_num(r["simulated"]), _num(r["target"]), mark]
+            rows.append(row)
+    words = [label(f"word.{w}", lang) for w in ("sim_short", "target", "status")]
+    header = _year_header([label("word.item", lang)], years, words)
+    name_w = 0.37 if len(years) == 2 else 0.55
+    per_year = (1.0 - name_w) / len(years)
+    widths = [name_w, *[per_year * f for _ in years for f in (0.365, 0.32, 0.315)]]
+    title = label("title.value_table", lang)
+    with use_report_style(lang):
+        return [
+            table_figure(title, header, part, widths)
+            for part in _pages_of(rows, rows_per_page(len(header)))
+        ]
+
+
+def physical_table_chart(targets: pd.DataFrame, lang: Lang) -> Figure:
+    """The plan's physical targets (production, LNG, pipelines, local use, power …) in the
+    plan's units: simulated, target and status in 2025 and 2030."""
+    require_columns(targets, TARGET_COLUMNS, "target-check frame")
+    years = [y for y in TARGET_YEARS if y in set(targets["year"])]
+    frame = targets[(targets["sub_cluster"] == "physical") & targets["year"].isin(years)]
+    if frame.empty:
+        raise ValueError("target-check frame has no physical targets for 2025/2030")
+    rows: list[Row] = []
+    for plan_id, part in frame.groupby("item", sort=False):
+        by_year = part.set_index("year")
+        unit = unit_label(str(part["unit"].iloc[0]), lang)
+        key = f"target.{plan_id}"
+        name = label(key, lang) if key in LABELS else str(plan_id)
+        row = Row([name, unit])
+        for year in years:
+            if year not in by_year.index:
+                row.cells += ["—", "—", ""]
+                continue
+            r = by_year.loc[year]
+            digits = 2 if abs(float(r["target"])) < 10 else 1
+            mark, colour = _status(str(r["status"]), lang)
+            row.colours[len(row.cells) + 2] = colour
+            row.cells += [_num(r["simulated"], digits), _num(r["target"], digits), mark]
+        rows.append(row)
+    words = [label(f"word.{w}", lang) for w in ("sim_short", "target", "status")]
+    header = _year_header([label("word.target", lang), label("word.unit", lang)], years, words)
+    name_w, unit_w = (0.31, 0.10) if len(years) == 2 else (0.45, 0.15)
+    per_year = (1.0 - name_w - unit_w) / len(years)
+    widths = [name_w, unit_w, *[per_year * f for _ in years for f in (0.35, 0.33, 0.32)]]
+    with use_report_style(lang):
+        return table_figure(label("title.physical_table", lang), header, rows, widths)
+
+
+HEADLINE_TARGETS: Final[tuple[str, ...]] = (
+    "output.total",
+    *(f"output.{sc}" for sc in SUB_CLUSTERS),
+    "production.total",
+)
+"""Targets the probability chart shows; every other target goes to the probability table."""
+
+
+def probability_table_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure | None:
+    """The first page of :func:`probability_table_pages`; None if there is none."""
+    pages = probability_table_pages(probabilities, lang)
+    return pages[0] if pages else None
+
+
+def probability_table_pages(probabilities: pd.DataFrame, lang: Lang) -> list[Figure]:
+    """The probability of meeting each target that is not a headline target, by year, with
+    its 95 % interval (``wilson_low``/``wilson_high`` when the frame has them), on as many pages as
+    the targets need; [] if there is none."""
+    require_columns(probabilities, ("year", "target", "probability"), "ensemble probability frame")
+    rest = probabilities[~probabilities["target"].isin(HEADLINE_TARGETS)]
+    if rest.empty:
+        return []
+    from cbm_sim.report.style import target_name
+
+    years = sorted(int(y) for y in rest["year"].unique())
+    has_ci = {"wilson_low", "wilson_high"} <= set(rest.columns)
+    rows = []
+    group = ""
+    for target, part in rest.groupby("target", sort=True):
+        by_year = part.set_index("year")
+        bits = str(target).split(".")
+        if len(bits) > 2 and bits[0] == "output" and bits[1] in SUB_CLUSTERS:
+            if bits[1] != group:  # items under a shaded row naming their sub-cluster
+                group = bits[1]
+                rows.append(Row([label(f"sc.{group}", lang)] + [""] * len(years), total=True))
+            name = "  " + label_or_id("item", ".".join(bits[2:]), lang)
+        else:
+            group, name = "", target_name(str(target), lang)
+        row = Row([name])
+        for year in years:
+            if year not in by_year.index:
+                row.cells.append("—")
+                continue
+            r = by_year.loc[year]
+            text = f"{100 * float(r['probability']):.0f}%"
+            if has_ci:
+                text += f" ({100 * float(r['wilson_low']):.0f}–{100 * float(r['wilson_high']):.0f})"
+            row.cells.append(text)
+        rows.append(row)
+    header = [[label("word.target", lang), *(str(y) for y in years)]]
+    rest_width = (1.0 - 0.5) / len(years)
+    title = label("title.probability_table", lang)
+    widths = [0.5] + [rest_width] * len(years)
+    with use_report_style(lang):
+        return [
+            table_figure(title, header, part, widths)
+            for part in _pages_of(rows, rows_per_page(len(header)))
+        ]

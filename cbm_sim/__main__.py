@@ -10,6 +10,7 @@ interrupted run themselves (``interrupted; no results written``, :mod:`cbm_sim.c
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 
 INTERRUPTED = 130
@@ -18,6 +19,10 @@ INTERRUPTED = 130
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``cbm-sim`` command line and return its exit status."""
+    # A command imports numpy, pandas and numba and builds a run: millions of small objects.
+    # CPython collects its youngest generation every 700 net allocations, which cost ≈ 0.1 s
+    # of a 2 s `cbm-sim run` (benchmarks/bench_cli.py); every 50,000 still collects cycles.
+    gc.set_threshold(50_000, 20, 20)
     try:
         import click
 

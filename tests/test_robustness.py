@@ -159,3 +159,13 @@ def test_bad_calls_are_named(plan):
         robustness(plan, [swing, swing])
     with pytest.raises(ValueError, match=r"years \[2040\] are outside"):
         robustness(plan, [swing], years=(2040,))
+
+
+def test_a_shared_factor_entry_swings_every_field_it_names(plan):
+    # plan.yaml's gas_prices entry is a shared factor (its key is a name, not a path)
+    swing = {s.name: s for s in swings_for(plan)}["gas_prices"]
+    assert swing.paths == tuple(plan.uncertainty["gas_prices"].paths)
+    assert swing.values(plan, "high") == {"gas_prices": swing.high}
+    low = apply(plan, swing.values(plan, "low"), {swing.name: swing.spec})
+    high = apply(plan, swing.values(plan, "high"), {swing.name: swing.spec})
+    assert low.model_dump()["valuation"] != high.model_dump()["valuation"]

@@ -207,4 +207,9 @@ def _print_spread(result: EnsembleResult, swings: pd.DataFrame, out_dir: Path) -
             f"{yi['largest_swing']:,.1f} ({got['largest_input']}), envelope width "
             f"{yi['envelope_width']:,.1f}, root sum of squares {yi['rss_swing']:,.1f}"
         )
-    pd.DataFrame(rows).to_csv(out_dir / "spread.csv", index=False)
+    money = ["p10", "p90", "width", "largest_swing", "envelope_low", "envelope_high"]
+    money += ["envelope_width", "rss_swing"]
+    frame = pd.DataFrame(rows)
+    frame[money] = frame[money] / 1e8  # CSVs in the plan's units (README, Output contract)
+    frame.insert(frame.columns.get_loc("p10"), "unit", "亿元")
+    frame.to_csv(out_dir / "spread.csv", index=False, encoding="utf-8")

@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from cbm_sim.scenario.model import Scenario
+from cbm_sim.scenario.model import Distribution, Scenario
 from cbm_sim.scenario.valuation_inputs import EXOGENOUS, ITEMS, SUB_CLUSTERS
 from cbm_sim.studies.ensemble import (
     TARGET_YEARS,
@@ -96,6 +96,9 @@ class Swing:
     high: float
     relative: bool
     source: str
+    spec: Distribution | None = None
+    """The scenario's own uncertainty entry when the swing is one (its sample then acts as the
+    entry says: ``op``, ``from_year``, a shared factor's ``paths``)."""
 
     def __post_init__(self) -> None:
         if not self.paths:
@@ -112,10 +115,13 @@ class Swing:
         return all(p.startswith("valuation.") for p in self.paths)
 
     def values(self, scenario: Scenario, end: str) -> dict[str, float]:
-        """The ``apply`` mapping of this swing at its ``"low"`` or ``"high"`` end."""
+        """The ``apply`` mapping of this swing at its ``"low"`` or ``"high"`` end (keyed by its
+        name when it is a scenario uncertainty entry, applied with that entry)."""
         if end not in (LOW, HIGH):
             raise ValueError(f"swing end must be 'low' or 'high', got {end!r}")
         x = self.low if end == LOW else self.high
+        if self.spec is not None:
+            return {self.name: x}  # the entry says how it acts (op, from_year, paths)
         data = scenario.model_dump(mode="python")
         out = {}
         for path in self.paths:
@@ -247,7 +253,7 @@ def uncertainty_swings(scenario: Scenario) -> list[Swing]:
             low, high = map(float, frozen_distribution(path, spec).ppf([0.1, 0.9]))
             what = "P10/P90"
         source = f"scenario uncertainty: {spec.dist} ({what})"
-        out.append(Swing(path, (path,), low, high, False, source))
+        out.append(Swing(path, tuple(spec.paths or (path,)), low, high, False, source, spec))
     return out
 
 
@@ -327,7 +333,8 @@ def robustness(
     simulated: list[tuple[str, str]] = []
     for s in swings:
         for end in (LOW, HIGH):
-            members[(s.name, end)] = apply(scenario, s.values(scenario, end))
+            specs = None if s.spec is None else {s.name: s.spec}
+            members[(s.name, end)] = apply(scenario, s.values(scenario, end), specs)
             if not s.valuation_only:
                 simulated.append((s.name, end))
     from cbm_sim.results import simulate

@@ -54,6 +54,8 @@ from scipy import stats
 
 from cbm_sim.scenario.model import Distribution, RankCorrelation, Scenario
 from cbm_sim.scenario.uncertainty import distribution_problem
+from cbm_sim.scenario.uncertainty import is_time_path as _is_time_path
+from cbm_sim.scenario.uncertainty import parent as _parent
 from cbm_sim.studies.journal import MemberOutcome
 from cbm_sim.studies.probability import wilson_interval
 from cbm_sim.units import to_planner
@@ -141,44 +143,6 @@ def sample(
 
 
 # --------------------------------------------------------------------------- dotted paths
-def _is_time_path(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        isinstance(k, int) and isinstance(v, int | float) for k, v in value.items()
-    )
-
-
-def _parent(data: dict[str, Any], path: str) -> tuple[Any, str | int]:
-    """The container holding the leaf of ``path`` in the dumped scenario, and the leaf key."""
-    parts = path.split(".")
-    node: Any = data
-    walked: list[str] = []
-    for i, part in enumerate(parts):
-        key: str | int = part
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ValueError(
-                    f"uncertainty path {path!r}: {part!r} is not an index of "
-                    f"{'.'.join(walked)} (a list of {len(node)})"
-                )
-            key = int(part)
-        elif isinstance(node, dict) and not _is_time_path(node):
-            if part not in node:
-                where = ".".join(walked) or "the scenario"
-                raise ValueError(
-                    f"uncertainty path {path!r}: no {part!r} in {where}; "
-                    f"expected one of {', '.join(map(str, node))}"
-                )
-        else:
-            raise ValueError(
-                f"uncertainty path {path!r}: {'.'.join(walked)} is a value, not a section"
-            )
-        if i == len(parts) - 1:
-            return node, key
-        node = node[key]
-        walked.append(part)
-    raise ValueError(f"uncertainty path {path!r} is empty")
-
-
 def _operation(path: str, leaf: Any, spec: Distribution | None) -> str:
     """``set``, ``scale`` or ``add``: how a sample acts on ``leaf`` (the field at ``path``)."""
     time_path = _is_time_path(leaf)

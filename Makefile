@@ -22,7 +22,8 @@ demo: $(STAMP)
 	# its tornado, for the fan, probability and tornado pages of the report
 	$(BIN)/cbm-sim ensemble scenarios/plan.yaml -n 16 --workers 2 --step-days 30 \
 		-o reports/plan-ensemble --overwrite
-	$(BIN)/cbm-sim report reports/plan -o reports/plan.pdf --lang zh --ensemble reports/plan-ensemble
+	$(BIN)/cbm-sim report reports/plan -o reports/plan.pdf --lang zh --ensemble reports/plan-ensemble \
+		--overwrite
 	@echo "demo done: results in reports/plan/ and reports/plan-ensemble/, report at $(CURDIR)/reports/plan.pdf"
 
 ## test: set up .venv with the test extras; lint, formatting, import layers (import-linter),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import signal
 import sys
 
 INTERRUPTED = 130
@@ -51,6 +52,9 @@ def _entry() -> None:  # pragma: no cover - the console script
         code = main()
     except KeyboardInterrupt:
         code = INTERRUPTED
+    # the work is done (or reported): a Ctrl-C during the interpreter's own shutdown would
+    # otherwise end the process by the signal, without its exit status
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code)
 
 

@@ -170,6 +170,19 @@ CASES: dict[str, tuple[list[str], list[list[str]]]] = {
         ["report", "good.yaml", "-o", "r.pdf", "--ensemble", "full"],
         [["'--ensemble'", "not a cbm-sim ensemble directory"]],
     ),
+    # no command writes over a file it did not create without --overwrite
+    "report-existing-output": (
+        ["report", "good.yaml", "-o", "mine.pdf"],
+        [["mine.pdf exists", "--overwrite"]],
+    ),
+    "plan-audit-existing-output": (
+        ["plan", "audit", "-o", "mine.csv"],
+        [["mine.csv exists", "--overwrite"]],
+    ),
+    "plan-show-existing-output": (
+        ["plan", "show", "blocks", "-o", "mine.csv"],
+        [["mine.csv exists", "--overwrite"]],
+    ),
     "report-language": (["report", "good.yaml", "-o", "r.pdf", "--lang", "fr"], [["'--lang'"]]),
     "report-bad-scenario": (["report", "backwards.yaml", "-o", "r.pdf"], [["backwards.yaml:3:"]]),
     # compare
@@ -197,6 +210,8 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (tmp_path / name).write_text(text, encoding="utf-8")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("mine", encoding="utf-8")
+    (tmp_path / "mine.pdf").write_text("a report of mine", encoding="utf-8")
+    (tmp_path / "mine.csv").write_text("a table of mine", encoding="utf-8")
     return tmp_path
 
 
@@ -225,8 +240,12 @@ def test_bad_input_one_line_per_problem_exit_2(
             assert fragment in line, (fragment, line)
     assert simulated == [], "bad input must be refused before simulating"
     # nothing written: no output directory, report or chart folder
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*FILES, "full"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*FILES, "full", "mine.pdf", "mine.csv"]
+    )
     assert [p.name for p in (folder / "full").iterdir()] == ["keep.txt"]
+    assert (folder / "mine.pdf").read_text(encoding="utf-8") == "a report of mine"
+    assert (folder / "mine.csv").read_text(encoding="utf-8") == "a table of mine"
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from cbm_sim.results.rundir import (
 )
 
 SHORT = "name: short\nhorizon: {end: 2022-12-31, step_days: 30}\n"
-_MAIN = "import sys; from cbm_sim.__main__ import main; sys.exit(main())"
+_MAIN = "from cbm_sim.__main__ import _entry; _entry()"  # as the console script
 _READY = "import cbm_sim.__main__, sys; sys.stderr.write('ready\\n'); sys.stderr.flush(); "
 
 

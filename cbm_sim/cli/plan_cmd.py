@@ -12,7 +12,14 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
-from cbm_sim.cli.app import _debug_option, _num, _reported, output_option, plan_group
+from cbm_sim.cli.app import (
+    _debug_option,
+    _num,
+    _refuse_existing_file,
+    _reported,
+    output_option,
+    plan_group,
+)
 
 _SEVERITY_STYLE = {
     "error": "bold red",
@@ -107,9 +114,14 @@ def render_audit(
     type=click.Choice(["error", "inconsistency", "rounding", "note", "ok"]),
     help="Show only findings with this severity (repeatable); the summary counts all.",
 )
+@click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
 @_debug_option
 def plan_audit(
-    output: Path | None, only: tuple[str, ...], severities: tuple[str, ...], debug: bool
+    output: Path | None,
+    only: tuple[str, ...],
+    severities: tuple[str, ...],
+    overwrite: bool,
+    debug: bool,
 ) -> None:
     """Check the plan's internal consistency (sums, balances, physics, capacity, years).
 
@@ -124,6 +136,7 @@ def plan_audit(
     with _reported(debug):
         if output is not None:
             check_writable(output)
+            _refuse_existing_file(output, overwrite)
         frame = audit()
         render_audit(frame, Console(width=200), only, severities)
         if output is not None:
@@ -138,8 +151,11 @@ def plan_audit(
 @click.argument("plan_id", metavar="[ID]", required=False)
 @click.option("--year", type=int, default=None, help="Only figures of this (effective) year.")
 @output_option("Also write the rows shown to this CSV file (UTF-8).", False, directory=False)
+@click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
 @_debug_option
-def plan_show(plan_id: str | None, year: int | None, output: Path | None, debug: bool) -> None:
+def plan_show(
+    plan_id: str | None, year: int | None, output: Path | None, overwrite: bool, debug: bool
+) -> None:
     """Browse the plan's figures: without ID, every id; with ID (or a prefix such as
     ``output.exploration`` or ``lng``), its stated figures; ``blocks`` lists the block ids
     a scenario's ``drilling.blocks`` takes."""
@@ -148,6 +164,7 @@ def plan_show(plan_id: str | None, year: int | None, output: Path | None, debug:
     with _reported(debug):
         if output is not None:
             check_writable(output)
+            _refuse_existing_file(output, overwrite)
         if plan_id == "blocks":
             frame = _blocks_frame()
             title = "blocks (cbm_sim/data/blocks.yaml; ids for drilling.blocks)"

@@ -13,7 +13,14 @@ if TYPE_CHECKING:
 
     from cbm_sim.results.frames import Results
 
-from cbm_sim.cli.app import _debug_option, _no_verify_option, _reported, main, output_option
+from cbm_sim.cli.app import (
+    _debug_option,
+    _no_verify_option,
+    _refuse_existing_file,
+    _reported,
+    main,
+    output_option,
+)
 from cbm_sim.cli.run_cmd import _simulate
 
 
@@ -121,6 +128,9 @@ def _load_robustness(directory: Path) -> pd.DataFrame:
     show_default=True,
     help="Text-column width [cm] the charts are drawn at; every font is >= 9 pt at this width.",
 )
+@click.option(
+    "--overwrite", is_flag=True, help="Replace the -o file and its charts folder if they exist."
+)
 @_debug_option
 def report_command(
     source: Path,
@@ -130,6 +140,7 @@ def report_command(
     robustness_dir: Path | None,
     no_verify: bool,
     page_width_cm: float,
+    overwrite: bool,
     debug: bool,
 ) -> None:
     """Write the PDF report of a results directory (from `run -o`) or of a scenario file.
@@ -147,6 +158,7 @@ def report_command(
                 f"expected a file name ending in .pdf, got {str(output)!r}",
                 param_hint="'-o/--output'",
             )
+        _refuse_existing_file(output, overwrite)  # before anything is built
         from cbm_sim import bounds
         from cbm_sim.report.fonts import check_lang
         from cbm_sim.report.pdf import write_report  # registers the page_width_cm bound

@@ -138,3 +138,10 @@ def test_exogenous_part_and_the_verdict_without_it():
     physical = frame[frame["sub_cluster"] == "physical"]
     assert (physical["exogenous"] == 0.0).all()
     assert (physical["status_excl_exogenous"] == physical["status"]).all()
+
+
+def test_no_mine_gas_drained_is_a_utilisation_rate_of_zero_not_nan():
+    # found by the scenario fuzzer (tests/test_fuzz_scenarios.py): drainage 0 gave NaN
+    frame = _check(changes={("mine_gas", "drainage"): 0.0, ("mine_gas", "utilised"): 0.0})
+    row = frame.loc["minegas.utilisation_rate"]
+    assert row["simulated"] == 0.0 and row["status"] == SHORT

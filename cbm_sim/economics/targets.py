@@ -181,9 +181,12 @@ def _per_day(reader: _Reader) -> _Reader:
 
 
 def _ratio(num: _Reader, den: _Reader) -> _Reader:
+    """``num / den`` of a year; 0 when nothing is there to divide by (no mine gas drained
+    utilises none of it: a rate of 0 against its target, never a NaN in targets.csv)."""
+
     def read(r: AnnualTable, y: int) -> float:
         d = den(r, y)
-        return num(r, y) / d if d > 0 else np.nan
+        return num(r, y) / d if d > 0 else 0.0
 
     return read
 

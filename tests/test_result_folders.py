@@ -173,8 +173,15 @@ def _cli(*args: str, ready: bool = False, **kw: object) -> subprocess.Popen[byte
         [sys.executable, "-c", code, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # as from a terminal: a test runner's worker may ignore SIGINT, and a child inherits
+        # an ignored signal (then Python installs no KeyboardInterrupt handler at all)
+        preexec_fn=_default_sigint,
         **kw,  # type: ignore[arg-type]
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.mark.slow

@@ -57,3 +57,37 @@ def test_initial_population_is_calibrated_with_downtime():
     raised = initial_population(np.random.default_rng(1), rel)
     ratio = raised.daily_volume(0.0, 365.0).sum() / plain.daily_volume(0.0, 365.0).sum()
     assert ratio == pytest.approx(1 / 0.9, rel=1e-6)  # 10 % expected downtime
+
+
+def test_block_group_peak_scale_and_producing_share_act_on_new_wells_only_of_their_group():
+    import numpy as np
+
+    from cbm_sim.scenario.model import TypeCurveScaling
+    from cbm_sim.wells.stepping import new_well_sampler
+
+    def draw(scaling: TypeCurveScaling, block_class: str) -> dict:
+        return new_well_sampler(scaling, np.random.default_rng(5))(0, block_class, 4000)
+
+    base = draw(TypeCurveScaling(), "ramping")
+    doubled = draw(TypeCurveScaling(ramping_blocks_peak_scale=2.0), "ramping")
+    np.testing.assert_allclose(doubled["qi"], 2.0 * base["qi"])
+    other = draw(TypeCurveScaling(ramping_blocks_peak_scale=2.0), "producing")
+    np.testing.assert_allclose(other["qi"], draw(TypeCurveScaling(), "producing")["qi"])
+    both = draw(TypeCurveScaling(peak_rate_scale=1.5, proved_blocks_peak_scale=2.0), "proved")
+    np.testing.assert_allclose(both["qi"], 3.0 * draw(TypeCurveScaling(), "proved")["qi"])
+    # a share of the producing wells stays dry; the others are as they were
+    half = draw(TypeCurveScaling(producing_share_scale=0.5), "ramping")
+    producing = base["qi"] > 0
+    kept = (half["qi"] > 0) & producing
+    assert (half["qi"][~producing] == 0).all()
+    assert kept.sum() / producing.sum() == pytest.approx(0.5, abs=0.03)
+    np.testing.assert_allclose(half["qi"][kept], base["qi"][kept])
+
+
+def test_block_group_scales_are_bounded():
+    from cbm_sim.scenario.model import TypeCurveScaling
+
+    with pytest.raises(ValueError, match="producing_share_scale"):
+        TypeCurveScaling(producing_share_scale=1.2)
+    with pytest.raises(ValueError, match="proved_blocks_peak_scale"):
+        TypeCurveScaling(proved_blocks_peak_scale=0.0)

@@ -315,6 +315,34 @@ class TypeCurveScaling(Model):
         float, _bounded("incline_days_scale"), _schema("incline_days_scale")
     ] = Field(1.0)
     decline_scale: float = Field(1.0, gt=0, le=10)
+    producing_blocks_peak_scale: float = Field(
+        1.0, gt=0, le=10, description="peak-rate multiplier of new wells in producing blocks"
+    )
+    ramping_blocks_peak_scale: float = Field(
+        1.0, gt=0, le=10, description="peak-rate multiplier of new wells in ramping blocks"
+    )
+    proved_blocks_peak_scale: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description="peak-rate multiplier of new wells in proved (and exploration) blocks",
+    )
+    producing_share_scale: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="share of the calibrated producing new wells that do produce (1: as fitted)",
+    )
+
+    def peak_scale(self, block_class: str) -> float:
+        """The peak-rate multiplier of new wells of ``block_class``: the overall one times the
+        block group's (``producing``, ``ramping``, ``proved``; an unknown class: overall)."""
+        group = {
+            "producing": self.producing_blocks_peak_scale,
+            "ramping": self.ramping_blocks_peak_scale,
+            "proved": self.proved_blocks_peak_scale,
+        }.get(block_class, 1.0)
+        return self.peak_rate_scale * group
 
 
 class WellReliability(Model):

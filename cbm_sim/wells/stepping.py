@@ -118,8 +118,15 @@ def new_well_sampler(
         curve = typecurves.typecurve(WELL_TYPES[well_type], block_class)
         p = curve.sample(n, rng, rate_scale, cal.adjustment, block_id)
         p = {k: np.asarray(p[k], dtype=np.float64) for k in PARAMS}
-        p["qi"] = p["qi"] * scaling.peak_rate_scale
-        p["q_start"] = np.minimum(p["q_start"] * scaling.peak_rate_scale, p["qi"])
+        scale = scaling.peak_scale(curve.block_class)
+        p["qi"] = p["qi"] * scale
+        p["q_start"] = np.minimum(p["q_start"] * scale, p["qi"])
+        if scaling.producing_share_scale < 1.0:
+            # of the wells the calibrated share makes producing, this share still produces;
+            # drawn only when asked, so a scenario at 1 keeps its random streams
+            dry = rng.random(n) >= scaling.producing_share_scale
+            p["qi"] = np.where(dry, 0.0, p["qi"])
+            p["q_start"] = np.where(dry, 0.0, p["q_start"])
         # scaled, then clipped to the bound as the type curve clips its scatter (typecurves.py)
         p["t_incline"] = np.minimum(
             p["t_incline"] * scaling.incline_days_scale, bounds.BOUNDS["t_incline"].hi

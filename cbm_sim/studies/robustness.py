@@ -28,10 +28,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import pandas as pd
 
+from cbm_sim.results.frames import Results
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.scenario.valuation_inputs import EXOGENOUS, ITEMS, SUB_CLUSTERS
 from cbm_sim.studies.ensemble import (
@@ -263,7 +264,7 @@ def _headline(checks: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
     return rows.set_index(["year", "sub_cluster"])
 
 
-def _checks(results: Any) -> pd.DataFrame:
+def _checks(results: Results) -> pd.DataFrame:
     from cbm_sim.economics.targets import check_targets
 
     return check_targets(results)
@@ -288,7 +289,7 @@ def robustness(
     workers: int | None = 1,
     scheduler: str | None = None,
     progress: Progress | None = None,
-    base_results: Any = None,
+    base_results: Results | None = None,
 ) -> pd.DataFrame:
     """The "what flips it" table of ``scenario``.
 

@@ -74,10 +74,20 @@ def test_default_swings_cover_every_per_well_and_exogenous_item(plan):
         "horizontal_well_equivalent",
         "peak_rate",
         "drilling",
+        "contracts",
         "exogenous_items",
         "carbon_baseline",
     }
     assert len(swings["drilling"].paths) == 10  # five blocks × vertical, horizontal
+    assert swings["contracts"].paths == ("contracts.outbound.0.annual_1e8_m3",)
+    no_contracts = plan.model_copy(
+        update={
+            "contracts": plan.contracts.model_copy(update={"outbound": []}),
+            "uncertainty": {},  # the shipped ranges name the contract
+            "correlations": [],
+        }
+    )
+    assert "contracts" not in {s.name for s in default_swings(no_contracts)}
     assert all(s.source for s in swings.values())
     assert "GB 21522" in swings["carbon_baseline"].source
     assert swings["gas_price"].valuation_only and not swings["peak_rate"].valuation_only

@@ -71,7 +71,8 @@ def robustness_command(
 
     The assumptions are the scenario's `uncertainty` inputs, else the documented default
     swings (gas price, per-well values, horizontal-well equivalent, type-curve peak,
-    drilling, exogenous items, carbon price; sources in robustness.csv). Writes
+    drilling, outbound contracts, exogenous items, carbon baseline; sources in
+    robustness.csv). Writes
     robustness.csv and meta.json into OUTPUT; prints which assumption flips each 2025/2030
     total and sub-cluster verdict. Bad input exits with status 2.
     """

@@ -48,11 +48,6 @@ from cbm_sim.wells import stepping
 Progress = Callable[[float], None]
 LOCAL_ORDER: tuple[str, ...] = ("field_use", *demand_mod.SECTORS)
 """Local uses in dispatch priority order (field use is physical, then 民生 first)."""
-DISPATCH_TIERS = np.array([0, 1, 2, 5, 5, 5, 5, 5, 4], dtype=np.int64)
-"""Tiers of (field use, residential, commercial, transport, industry, chemicals, CNG, LNG,
-contracted exports): 民生 first (plan ch4 §3 一), then 公商福业, then the storage reserves
-(:data:`RESERVE_FILL_TIER`), then the producers' contracted outbound sales
-(:data:`CONTRACT_TIER`), then the local non-民生 markets shared pro rata (dispatch.py)."""
 RESERVE_FILL_TIER = 3
 """Filling storage to the plan's reserve rules comes after 公商福业, before the contracts and
 the pro-rata tier (assumption: the reserves are a legal duty, 发改能源规〔2018〕637号 quoted in
@@ -61,6 +56,13 @@ CONTRACT_TIER = 4
 """Contracted outbound sales come before the local non-民生 markets: the contract holders
 (CNPC, CNOOC: 90 % of the mining-right area, plan ch1 §3 四) sell their gas under their own
 contracts; the local markets get what the contracts leave plus the other producers' gas."""
+PRO_RATA_TIER = 5
+"""Transport, industry, chemicals, CNG and LNG share one tier pro rata (dispatch.py)."""
+DISPATCH_TIERS = np.array([0, 1, 2, *[PRO_RATA_TIER] * 5, CONTRACT_TIER], dtype=np.int64)
+"""Tiers of (field use, residential, commercial, transport, industry, chemicals, CNG, LNG,
+contracted exports): 民生 first (plan ch4 §3 一), then 公商福业, then the storage reserves
+(:data:`RESERVE_FILL_TIER`), then the producers' contracted outbound sales
+(:data:`CONTRACT_TIER`), then the local non-民生 markets (:data:`PRO_RATA_TIER`)."""
 
 
 @dataclass

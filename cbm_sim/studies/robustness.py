@@ -13,11 +13,11 @@ P10/P90 (normal, lognormal); they are applied as :func:`cbm_sim.studies.ensemble
 (a scalar replaced, a ``{year: value}`` path multiplied).
 
 Otherwise :func:`default_swings` gives the main assumptions of the model, each with a cited or
-labelled low/high (the ``*_SOURCE`` strings): the gas price level, the per-well unit values of the
-services/equipment/logistics items, the horizontal-well equivalent, the type-curve peak rate,
-the drilling programme, the exogenous (not simulated) items and the carbon-credit baseline. A
-swing is a *factor* on the scenario's value (``relative``: scalars multiplied, paths
-multiplied) or an absolute value of a scalar.
+labelled low/high (the ``*_SOURCE`` strings): the gas price level, the per-well unit values of
+the services/equipment/logistics items, the horizontal-well equivalent, the type-curve peak
+rate, the drilling programme, the outbound contracts, the exogenous (not simulated) items and
+the carbon-credit baseline. A swing is a *factor* on the scenario's value (``relative``:
+scalars multiplied, paths multiplied) or an absolute value of a scalar.
 
 Swings on the valuation section only need the base run re-valued, not re-run; the others are
 simulated, on Dask when ``workers`` > 1 (:func:`cbm_sim.studies.ensemble.execute`).
@@ -28,10 +28,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import pandas as pd
 
+from cbm_sim.results.frames import Results
 from cbm_sim.scenario.model import Distribution, Scenario
 from cbm_sim.scenario.valuation_inputs import EXOGENOUS, ITEMS, SUB_CLUSTERS
 from cbm_sim.studies.ensemble import (
@@ -159,6 +160,11 @@ DRILLING_SOURCE: Final[str] = (
     "the historical pace (10,595 wells in 2003-2021, plan ch1 §2 二, ≈ 560-650/yr) is a third "
     "of the plan scenario's"
 )
+CONTRACTS_SOURCE: Final[str] = (
+    "0-1.25 × the contracted outbound volumes: 0 = no contracts (exports only a residual of "
+    "local use, the model before issue 14); 1.25 = all of 2021's outbound 19.35 亿m³ under "
+    "contract (plan ch1 §2 四), against the plan scenario's 80 %"
+)
 EXOGENOUS_SOURCE: Final[str] = (
     "assumption: ±50 % on the items the model does not simulate (science city, training "
     "base, green finance, insurance: the plan's own 亿元, plan ch4 §4 and §8)"
@@ -191,7 +197,8 @@ EXOGENOUS_FIELDS: Final[tuple[str, ...]] = tuple(
 def default_swings(scenario: Scenario) -> list[Swing]:
     """The documented default swings of the model's main assumptions for ``scenario``.
 
-    The drilling swing moves every block programme of the scenario (left out if it has none).
+        The drilling swing moves every block programme of the scenario, the contracts swing every
+    outbound contract (each left out if the scenario has none).
     """
     swings = [
         Swing("gas_price", ("valuation.gas_price_scale",), 0.70, 1.30, True, GAS_PRICE_SOURCE),
@@ -221,6 +228,11 @@ def default_swings(scenario: Scenario) -> list[Swing]:
     )
     if drilling:
         swings.append(Swing("drilling", drilling, 0.5, 1.2, True, DRILLING_SOURCE))
+    contracts = tuple(
+        f"contracts.outbound.{i}.annual_1e8_m3" for i in range(len(scenario.contracts.outbound))
+    )
+    if contracts:
+        swings.append(Swing("contracts", contracts, 0.0, 1.25, True, CONTRACTS_SOURCE))
     swings += [
         Swing(
             "exogenous_items",
@@ -269,7 +281,7 @@ def _headline(checks: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
     return rows.set_index(["year", "sub_cluster"])
 
 
-def _checks(results: Any) -> pd.DataFrame:
+def _checks(results: Results) -> pd.DataFrame:
     from cbm_sim.economics.targets import check_targets
 
     return check_targets(results)
@@ -294,7 +306,7 @@ def robustness(
     workers: int | None = 1,
     scheduler: str | None = None,
     progress: Progress | None = None,
-    base_results: Any = None,
+    base_results: Results | None = None,
 ) -> pd.DataFrame:
     """The "what flips it" table of ``scenario``.
 

@@ -8,15 +8,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cbm_sim.cli.app import _debug_option, _num, _reported, main
+from cbm_sim.cli.app import _debug_option, _num, _reported, main, output_option
 
 
 @main.command("calibrate")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Also write the table (every target: simulated, reported, error) to this CSV file.",
+@output_option(
+    "Also write the table (every target: simulated, reported, error) to this CSV file.",
+    False,
+    directory=False,
 )
 @click.option(
     "--fit",

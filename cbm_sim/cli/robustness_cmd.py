@@ -13,7 +13,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
-from cbm_sim.cli.app import _debug_option, _reported, main
+from cbm_sim.cli.app import _debug_option, _reported, main, output_option
 
 ROBUSTNESS_FILE = "robustness.csv"
 """The table written into the output directory (``studies.robustness.ROBUSTNESS_COLUMNS``)."""
@@ -42,13 +42,7 @@ def print_flips(table: pd.DataFrame, console: Console, title: str) -> None:
 
 @main.command("robustness")
 @click.argument("scenario_file", metavar="SCENARIO", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Directory for robustness.csv (written whole or not at all).",
-)
+@output_option("Directory for robustness.csv (written whole or not at all).", True)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),

@@ -245,12 +245,13 @@ def write_run_directory(
     check_target(out, overwrite=overwrite)  # refuse before a long run, not after
     with staged_directory(out, overwrite=overwrite) as stage:
         results = _simulate(scenario, console)
-        targets = check_targets(results)
+        values = value(results)
+        targets = check_targets(results, values)
         write_run(
             stage,
             results,
             targets=targets,
-            valuation=value(results),
+            valuation=values,
             extra_meta={"scenario_file": str(source)},
         )
         table = None
@@ -291,12 +292,7 @@ def validate_command(scenario_files: tuple[Path, ...], debug: bool) -> None:
 
 
 @main.command("schema")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of standard output.",
-)
+@output_option("Write to this file instead of standard output.", False, directory=False)
 @click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
 @_debug_option
 def schema_command(output: Path | None, overwrite: bool, debug: bool) -> None:

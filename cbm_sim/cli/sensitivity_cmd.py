@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cbm_sim.cli.app import _debug_option, _reported, main
+from cbm_sim.cli.app import _debug_option, _reported, main, output_option
 
 SOBOL_FILE = "sobol.csv"
 """Name of the indices file in the output directory (read by ``cbm-sim report --ensemble``)."""
@@ -24,7 +24,7 @@ SOBOL_FILE = "sobol.csv"
     required=True,
     help="Saltelli base sample N (a power of 2); N × (inputs + 2) runs",
 )
-@click.option("-o", "--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@output_option("Directory for sobol.csv (an ensemble folder: the report adds the page).", True)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -44,7 +44,7 @@ SOBOL_FILE = "sobol.csv"
 def sensitivity_command(
     scenario_file: str,
     n: int,
-    out: Path,
+    output: Path,
     workers: int | None,
     scheduler: str | None,
     seed: int | None,
@@ -60,10 +60,10 @@ def sensitivity_command(
     """
     if n & (n - 1):
         raise click.BadParameter(f"must be a power of 2, got {n}", param_hint="--sobol")
-    target = out / SOBOL_FILE
+    target = output / SOBOL_FILE
     if target.exists() and not overwrite:
         raise click.BadParameter(
-            f"{target} exists; pass --overwrite to replace it", param_hint="--out"
+            f"{target} exists; pass --overwrite to replace it", param_hint="'-o/--output'"
         )
     with _reported(debug):
         from rich.progress import Progress as Bar
@@ -88,7 +88,7 @@ def sensitivity_command(
                 seed=seed,
                 progress=lambda f: bar.update(task, completed=f),
             )
-        out.mkdir(parents=True, exist_ok=True)
+        output.mkdir(parents=True, exist_ok=True)
         frame.to_csv(target, index=False, encoding="utf-8")
         console = Console()
         for year, part in frame.groupby("year", sort=True):

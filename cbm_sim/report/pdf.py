@@ -438,14 +438,14 @@ def write_report(
     if out.suffix.lower() != ".pdf":
         raise ValueError(f"report path must end in .pdf, got {str(out)!r}")
     frames = None if ensemble is None else _ensemble_frames(ensemble)
-    if targets is None:
-        from cbm_sim.economics.targets import check_targets
-
-        targets = check_targets(results)
     if values is None:
         from cbm_sim.economics.valuation import value
 
         values = value(results)
+    if targets is None:
+        from cbm_sim.economics.targets import check_targets
+
+        targets = check_targets(results, values)
     charts_dir = out.parent / f"{out.stem}_charts"
     scenario = str(results.meta.get("scenario", getattr(results.scenario, "name", "?")))
     footer = footer_text(results, lang)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from cbm_sim.scenario import reading, runsize
 from cbm_sim.scenario.model import FieldError, MultiFieldError, Scenario
+from cbm_sim.scenario.uncertainty import unwrap_type
 
 
 @dataclass(frozen=True)
@@ -216,26 +216,11 @@ def _display(path: Path) -> str:
         return reading.shown_path(path)
 
 
-def _strip(tp: Any) -> Any:
-    """The model class inside ``Annotated``/``Optional`` wrappers, else ``tp``."""
-    while True:
-        origin = typing.get_origin(tp)
-        if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            tp = args[0] if len(args) == 1 else tp
-            if len(args) != 1:
-                return tp
-        else:
-            return tp
-
-
 def _fields_at(loc: tuple[Any, ...]) -> list[str]:
     """Valid keys of the model at ``loc`` in a :class:`Scenario` ([] if not a model)."""
     tp: Any = Scenario
     for part in loc:
-        tp = _strip(tp)
+        tp = unwrap_type(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             if part not in tp.model_fields:
                 return []
@@ -244,7 +229,7 @@ def _fields_at(loc: tuple[Any, ...]) -> list[str]:
             tp = typing.get_args(tp)[-1]
         else:
             return []
-    tp = _strip(tp)
+    tp = unwrap_type(tp)
     return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else []
 
 

@@ -145,27 +145,33 @@ def _bounds_of(metadata: list[Any]) -> tuple[float | None, bool, float | None, b
     return low, low_open, high, high_open
 
 
+def unwrap_type(tp: Any) -> Any:
+    """The type inside ``Annotated`` and ``Optional`` wrappers (a union of several types is
+    returned as it is)."""
+    import types
+    import typing
+
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
 def _leaf_field(root: type, path: str) -> Any:
     """The pydantic FieldInfo of the scalar leaf of ``path`` below the model ``root``, or
     None when the path leads through something that is not a model field (a time path)."""
-    import types
     import typing
 
     from pydantic import BaseModel
 
-    def strip(tp: Any) -> Any:
-        while True:
-            origin = typing.get_origin(tp)
-            if origin is typing.Annotated:
-                tp = typing.get_args(tp)[0]
-            elif origin in (typing.Union, types.UnionType):
-                args = [a for a in typing.get_args(tp) if a is not type(None)]
-                if len(args) != 1:
-                    return tp
-                tp = args[0]
-            else:
-                return tp
-
+    strip = unwrap_type
     tp: Any = root
     info = None
     for part in path.split("."):

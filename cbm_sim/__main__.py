@@ -48,13 +48,18 @@ def _say(text: str) -> None:
 
 
 def _entry() -> None:  # pragma: no cover - the console script
+    code: int | str | None = INTERRUPTED
     try:
-        code = main()
+        try:
+            code = main()
+        except SystemExit as exc:  # the command group ends with sys.exit(status)
+            code = exc.code
     except KeyboardInterrupt:
         code = INTERRUPTED
-    # the work is done (or reported): a Ctrl-C during the interpreter's own shutdown would
-    # otherwise end the process by the signal, without its exit status
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    finally:
+        # the work is done (or reported): a Ctrl-C while the exit unwinds or the interpreter
+        # shuts down would otherwise end the process by the signal, without its exit status
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from dask_clusters import local_cluster
 
 from cbm_sim.cli import main
 from cbm_sim.results import integrity
@@ -109,9 +110,8 @@ def test_an_unreachable_scheduler_fails_within_its_timeout() -> None:
 
 @pytest.mark.slow
 def test_a_scheduler_without_workers_fails_within_its_timeout() -> None:
-    from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:
+    with local_cluster(0, processes=True) as cluster:
         started = time.monotonic()
         with pytest.raises(SchedulerError, match="has no workers"):
             execute(abs, [1, 2], scheduler=cluster.scheduler_address, timeout_s=2.0)
@@ -121,7 +121,6 @@ def test_a_scheduler_without_workers_fails_within_its_timeout() -> None:
 @pytest.mark.slow
 def test_a_task_that_kills_its_worker_is_retried(tmp_path: Path) -> None:
     import dask
-    from dask.distributed import LocalCluster
 
     marker = str(tmp_path / "died-once")
 
@@ -134,7 +133,7 @@ def test_a_task_that_kills_its_worker_is_retried(tmp_path: Path) -> None:
     # allowed-failures 0: the first death is a KilledWorker, which execute() retries
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        local_cluster(2) as cluster,
     ):
         got = execute(dies_once, [0, 1, 2], scheduler=cluster.scheduler_address, timeout_s=60)
     assert got == [0, 10, 20] and os.path.exists(marker)
@@ -142,11 +141,11 @@ def test_a_task_that_kills_its_worker_is_retried(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_killing_a_worker_mid_ensemble_gives_the_undisturbed_members() -> None:
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     undisturbed = run_ensemble(SCENARIO, 6, workers=1, seed=5, measures=PRODUCTION)
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        local_cluster(2) as cluster,
         Client(cluster) as client,
     ):
         pids = list(client.run(os.getpid).values())
@@ -185,14 +184,13 @@ def test_report_refuses_an_edited_ensemble_folder(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_task_that_keeps_killing_its_workers_ends_the_run() -> None:
     import dask
-    from dask.distributed import LocalCluster
 
     def always_dies(x: int) -> int:
         os._exit(1)
 
     with (
         dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster,
+        local_cluster(1) as cluster,
         pytest.raises(SchedulerError, match=r"item 0 killed its workers 4 times; giving up"),
     ):
         execute(always_dies, [0], scheduler=cluster.scheduler_address, timeout_s=60)
@@ -200,13 +198,12 @@ def test_a_task_that_keeps_killing_its_workers_ends_the_run() -> None:
 
 @pytest.mark.slow
 def test_losing_every_worker_mid_run_fails_within_the_timeout() -> None:
-    from dask.distributed import LocalCluster
 
     def slow(x: int) -> int:
         time.sleep(60 if x else 0)
         return x
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+    with local_cluster(1) as cluster:
 
         def retire(fraction: float) -> None:
             cluster.scale(0)  # the cluster goes away under the remaining member

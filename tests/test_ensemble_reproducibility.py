@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from dask_clusters import local_cluster
 
 from cbm_sim.scenario.files import load_scenario
 from cbm_sim.studies.ensemble import run_ensemble
@@ -22,15 +23,12 @@ def plan_monthly():
 
 
 def test_same_seed_same_members_for_one_and_two_workers_and_a_scheduler(plan_monthly) -> None:
-    distributed = pytest.importorskip("dask.distributed")
     serial = run_ensemble(plan_monthly, 2, workers=1, seed=7)
     local = run_ensemble(plan_monthly, 2, workers=2, seed=7)
     assert serial.failures.empty, serial.failures["error"].tolist()
     pd.testing.assert_frame_equal(serial.members, local.members)
     pd.testing.assert_frame_equal(serial.statuses, local.statuses)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with local_cluster(2, processes=True) as cluster:
         remote = run_ensemble(plan_monthly, 2, scheduler=cluster.scheduler_address, seed=7)
     pd.testing.assert_frame_equal(serial.members, remote.members)
     # every shipped input is sampled, and a member's inputs differ between members

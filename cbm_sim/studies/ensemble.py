@@ -40,6 +40,7 @@ so an ensemble is the same whatever the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import traceback
@@ -449,9 +450,26 @@ def execute(
     try:
         return _gather(client, func, items, progress, on_result, timeout_s, scheduler)
     finally:
+        if cluster is not None:
+            settle(client, len(cluster.workers))
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def settle(client: Any, workers: int, timeout_s: float = 30.0) -> None:
+    """Wait until ``workers`` workers are registered again (at most ``timeout_s`` [s]).
+
+    A Nanny whose worker died restarts it; closing the cluster while that restart is under
+    way fails inside distributed ("can only join a started process") and leaves the cluster
+    half closed. Waiting for the restarted workers first makes the close clean; it returns at
+    once when no worker died.
+    """
+    if workers < 1:
+        return
+    # a worker that cannot come back is closed as it is
+    with contextlib.suppress(TimeoutError, OSError):
+        client.wait_for_workers(workers, timeout=timeout_s)
 
 
 def _workers(client: Any) -> int:

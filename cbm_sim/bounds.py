@@ -191,6 +191,18 @@ register(
 )
 register(
     Bound(
+        "t_plateau",
+        0.0,
+        3650.0,
+        "day",
+        "plateau at the peak rate between incline and decline (0 = none); assumption: 10 "
+        "years, over 4x the longest plateau reported nearby, the Zhengzhuang horizontal well "
+        "LDP-22H's ~80,000 m3/d held over 865 days (探矿工程 2023, tkgc.ijournals.cn article "
+        "20230073), one exceptional well",
+    )
+)
+register(
+    Bound(
         "t_days",
         -1e9,
         1e9,

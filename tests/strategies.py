@@ -45,16 +45,24 @@ def outside(name: str) -> st.SearchStrategy[float]:
 
 
 def decline_params(
-    qi_hi: float = 1e5, di_hi: float = 5.0, b_hi: float = 2.5, t_incline_hi: float = 1000.0
+    qi_hi: float = 1e5,
+    di_hi: float = 5.0,
+    b_hi: float = 2.5,
+    t_incline_hi: float = 1000.0,
+    t_plateau_hi: float | None = None,
 ) -> st.SearchStrategy[dict[str, float]]:
-    """Keyword arguments for :func:`cbm_sim.wells.decline.rate` (narrowed to realistic wells)."""
-    return st.fixed_dictionaries(
-        {
-            "qi": param("qi", 1.0, qi_hi),
-            "di": param("di", 1e-3, di_hi),
-            "b": param("b", 0.0, b_hi),
-            "d_term": param("d_term", 0.0, di_hi),
-            "t_incline": param("t_incline", 0.0, t_incline_hi),
-            "q_start": param("q_start", 0.0, qi_hi),
-        }
-    )
+    """Keyword arguments for :func:`cbm_sim.wells.decline.rate` (narrowed to realistic wells).
+
+    With ``t_plateau_hi`` they include a plateau ``t_plateau``: 0 (none) or up to that long.
+    """
+    keys = {
+        "qi": param("qi", 1.0, qi_hi),
+        "di": param("di", 1e-3, di_hi),
+        "b": param("b", 0.0, b_hi),
+        "d_term": param("d_term", 0.0, di_hi),
+        "t_incline": param("t_incline", 0.0, t_incline_hi),
+        "q_start": param("q_start", 0.0, qi_hi),
+    }
+    if t_plateau_hi is not None:
+        keys["t_plateau"] = st.one_of(st.just(0.0), param("t_plateau", 0.0, t_plateau_hi))
+    return st.fixed_dictionaries(keys)

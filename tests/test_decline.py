@@ -278,3 +278,206 @@ def test_prepared_cumulative_with_wells_on_the_fast_axis_and_an_output_array():
     got = decline.cumulative_prepared(t, decline.prepare(**p), out=out)
     assert got is out
     np.testing.assert_allclose(out, decline.cumulative(t, **p), rtol=1e-9, atol=1e-6)
+
+
+# --- plateau ---------------------------------------------------------------------------------
+PLATEAU = settings(max_examples=40, deadline=None)
+
+
+def _knots(p: dict[str, float], t: float) -> list[float]:
+    """0, t and the kinks before t: peak, plateau end, terminal switch."""
+    D, Dt = p["di"] / 365.25, p["d_term"] / 365.25
+    with np.errstate(divide="ignore", over="ignore"):
+        switch = float((np.float64(1.0 / Dt - 1.0 / D)) / p["b"]) if 0 < Dt < D else math.inf
+    start = p["t_incline"] + p["t_plateau"]
+    return sorted({0.0, t} | {k for k in (p["t_incline"], start, start + switch) if k < t})
+
+
+@settings(max_examples=25, deadline=None)
+@given(p=decline_params(t_plateau_hi=3000.0), t=param("t_days", 1.0, 20000.0))
+def test_plateau_cumulative_equals_quadrature_of_rate(p: dict[str, float], t: float) -> None:
+    total = sum(
+        quad(_rate1, a, z, args=(p,), epsabs=0.0, epsrel=1e-12, limit=200)[0]
+        for a, z in itertools.pairwise(_knots(p, t))
+    )
+    assert float(decline.cumulative(t, **p)) == pytest.approx(total, rel=1e-6, abs=1e-9)
+
+
+@PLATEAU
+@given(p=decline_params(t_plateau_hi=3000.0), frac=st.floats(0.0, 1.0, exclude_max=True))
+def test_rate_is_the_peak_on_the_plateau(p: dict[str, float], frac: float) -> None:
+    t = p["t_incline"] + frac * p["t_plateau"]
+    assert _rate1(t, p) == p["qi"]
+    # the plateau's volume is the peak rate times its length
+    end = p["t_incline"] + p["t_plateau"]
+    vol = float(decline.cumulative(end, **p) - decline.cumulative(p["t_incline"], **p))
+    assert vol == pytest.approx(p["qi"] * p["t_plateau"], rel=1e-12, abs=1e-9)
+
+
+@PLATEAU
+@given(p=decline_params(t_plateau_hi=3000.0))
+def test_plateau_shifts_the_decline_of_the_plateau_free_well(p: dict[str, float]) -> None:
+    # the old formulas (no t_plateau given) on the incline, shifted by the plateau after it
+    h, tp = p["t_plateau"], p["t_incline"]
+    old = {k: v for k, v in p.items() if k != "t_plateau"}
+    before = np.linspace(-5.0, tp, 7)
+    np.testing.assert_array_equal(decline.rate(before, **p), decline.rate(before, **old))
+    np.testing.assert_array_equal(
+        decline.cumulative(before, **p), decline.cumulative(before, **old)
+    )
+    after = tp + np.array([0.0, 1.0, 30.0, 365.0, 5000.0, 40000.0])
+    np.testing.assert_allclose(
+        decline.rate(after + h, **p), decline.rate(after, **old), rtol=1e-9, atol=1e-300
+    )
+    np.testing.assert_allclose(
+        decline.cumulative(after + h, **p),
+        decline.cumulative(after, **old) + p["qi"] * h,
+        rtol=1e-9,
+    )
+
+
+@PLATEAU
+@given(p=decline_params(t_plateau_hi=3000.0))
+def test_plateau_rate_non_increasing_and_cumulative_monotone(p: dict[str, float]) -> None:
+    end = p["t_incline"] + p["t_plateau"]
+    t = np.sort(np.concatenate([np.linspace(-10, 2 * end + 10, 300), np.geomspace(1, 1e8, 200)]))
+    c = decline.cumulative(t, **p)
+    assert np.all(np.diff(c) >= -1e-9 * np.abs(c[1:]))
+    after = t[t >= p["t_incline"]]
+    qa = decline.rate(after, **p)
+    assert np.all(np.diff(qa) <= 1e-12 * qa[:-1])
+
+
+def test_zero_plateau_is_bit_identical_to_no_plateau() -> None:
+    rng = np.random.default_rng(11)
+    n = 200
+    p = {
+        "qi": rng.uniform(1.0, 1e5, n),
+        "di": rng.uniform(1e-3, 5.0, n),
+        "b": rng.choice([0.0, 1e-12, 0.5, 1.0, 1.7], n),
+        "d_term": rng.uniform(0.0, 0.3, n),
+        "t_incline": rng.choice([0.0, 1e-310, 90.0, 700.0], n),
+        "q_start": rng.uniform(0.0, 500.0, n),
+    }
+    t = rng.uniform(-100.0, 60_000.0, n)
+    z = np.zeros(n)
+    for fn in (decline.rate, decline.cumulative):
+        np.testing.assert_array_equal(fn(t, **p, t_plateau=z), fn(t, **p))
+    lim = rng.uniform(0.0, 2e3, n)
+    np.testing.assert_array_equal(
+        decline.eur(**p, q_limit=lim, t_plateau=z), decline.eur(**p, q_limit=lim)
+    )
+    kw = {k: p[k] for k in ("qi", "di", "b", "d_term", "t_incline")}
+    np.testing.assert_array_equal(
+        decline.time_to_limit(**kw, q_limit=lim, t_plateau=z),
+        decline.time_to_limit(**kw, q_limit=lim),
+    )
+    np.testing.assert_array_equal(
+        decline.cumulative_prepared(t, decline.prepare(**p, t_plateau=z)),
+        decline.cumulative_prepared(t, decline.prepare(**p)),
+    )
+
+
+@PLATEAU
+@given(p=decline_params(t_plateau_hi=3000.0), frac=st.floats(0.001, 0.999))
+def test_plateau_time_to_limit_and_eur_agree_with_rate_and_cumulative(
+    p: dict[str, float], frac: float
+) -> None:
+    q_limit = p["qi"] * frac
+    kw = {k: p[k] for k in ("qi", "di", "b", "d_term", "t_incline")}
+    t = float(decline.time_to_limit(**kw, q_limit=q_limit, t_plateau=p["t_plateau"]))
+    assert t >= p["t_incline"] + p["t_plateau"]
+    if t < 1e8:
+        assert _rate1(t, p) == pytest.approx(q_limit, rel=1e-8)
+        e = float(
+            decline.eur(**kw, q_start=p["q_start"], q_limit=q_limit, t_plateau=p["t_plateau"])
+        )
+        assert e == pytest.approx(float(decline.cumulative(t, **p)), rel=1e-12)
+
+
+def test_plateau_eur_to_zero_rate_adds_the_plateau_volume() -> None:
+    base = {"qi": 1000.0, "di": 0.5, "d_term": 0.05, "t_incline": 100.0, "q_start": 10.0}
+    for b in (0.0, 0.5, 1.5):
+        e0 = float(decline.eur(**base, b=b))
+        e1 = float(decline.eur(**base, b=b, t_plateau=865.0))
+        assert e1 == pytest.approx(e0 + 1000.0 * 865.0, rel=1e-12)
+    # a pure hyperbola with b < 1: the closed form plus incline and plateau volumes
+    D = 0.5 / 365.25
+    e = float(decline.eur(1000.0, 0.5, 0.5, t_incline=100.0, q_start=10.0, t_plateau=200.0))
+    assert e == pytest.approx(505.0 * 100.0 + 1000.0 * 200.0 + 1000.0 / (0.5 * D), rel=1e-13)
+    assert math.isinf(float(decline.eur(1000.0, 0.5, 1.0, t_plateau=200.0)))
+
+
+def test_plateau_time_to_limit_above_peak_is_peak_time() -> None:
+    got = decline.time_to_limit(100.0, 0.3, 0.5, t_incline=30.0, q_limit=200.0, t_plateau=50.0)
+    assert float(got) == 30.0
+
+
+def test_petbox_modified_hyperbolic_shifted_by_the_plateau_agrees() -> None:
+    dca = pytest.importorskip("petbox.dca")
+    tau = np.array([1e-3, 1.0, 30.0, 365.0, 3000.0, 20000.0, 60000.0])
+    for qi, di, b, dt, tp, qs, h in [
+        (1500.0, 0.4, 0.5, 0.06, 0.0, 0.0, 865.0),
+        (12000.0, 1.2, 1.3, 0.1, 240.0, 1200.0, 365.0),
+        (800.0, 0.3, 0.9, 0.0, 720.0, 80.0, 3650.0),
+    ]:
+        model = dca.MH(
+            qi=qi,
+            Di=float(decline.secant_from_nominal(di, b)),
+            bi=b,
+            Dterm=float(decline.tangent_from_nominal(dt)),
+        )
+        t = tp + h + tau
+        kw = {"t_incline": tp, "q_start": qs, "t_plateau": h}
+        np.testing.assert_allclose(decline.rate(t, qi, di, b, dt, **kw), model.rate(tau), rtol=1e-9)
+        before = 0.5 * (qs + qi) * tp + qi * h
+        np.testing.assert_allclose(
+            decline.cumulative(t, qi, di, b, dt, **kw), before + model.cum(tau), rtol=1e-9
+        )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    params=decline_params(t_plateau_hi=3000.0),
+    t=st.lists(st.floats(-100.0, 50_000.0), min_size=1, max_size=20),
+)
+def test_prepared_cumulative_with_a_plateau_matches_cumulative(params, t):
+    times = np.array(t)
+    want = decline.cumulative(times, **params)
+    got = decline.cumulative_prepared(times, decline.prepare(**params))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6)
+
+
+def test_prepared_cumulative_with_plateaus_on_a_grid_of_mixed_wells():
+    rng = np.random.default_rng(5)
+    n = 30
+    p = {
+        "qi": rng.uniform(500, 5000, n),
+        "di": rng.uniform(0.1, 1.0, n),
+        "b": rng.choice([0.0, 0.5, 1.0, 1.5], n),
+        "d_term": np.full(n, 0.05),
+        "t_incline": rng.uniform(0, 500, n),
+        "q_start": np.zeros(n),
+        "t_plateau": rng.choice([0.0, 30.0, 865.0], n),
+    }
+    t = np.linspace(-10.0, 40_000.0, 11)[:, None] + rng.uniform(0, 5, n)
+    np.testing.assert_allclose(
+        decline.cumulative_prepared(t, decline.prepare(**p)),
+        decline.cumulative(t, **p),
+        rtol=1e-9,
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, 3650.5, math.inf])
+def test_invalid_plateau_rejected_with_its_value(bad: float) -> None:
+    msg = rf"^t_plateau must be in \[0, 3650\] day.*got {bad!r}"
+    for fn in (decline.rate, decline.cumulative):
+        with pytest.raises(ValueError, match=msg):
+            fn(10.0, 100.0, 0.3, 0.5, t_plateau=bad)
+    with pytest.raises(ValueError, match=msg):
+        decline.eur(100.0, 0.3, 0.5, q_limit=1.0, t_plateau=bad)
+    with pytest.raises(ValueError, match=msg):
+        decline.time_to_limit(100.0, 0.3, 0.5, q_limit=1.0, t_plateau=bad)
+    with pytest.raises(ValueError, match=msg):
+        decline.prepare(100.0, 0.3, 0.5, t_plateau=bad)

@@ -19,6 +19,7 @@ def _cohort(rng: np.random.Generator, n: int, online_from: float) -> dict[str, n
         "d_term": np.minimum(rng.uniform(0.0, 0.3, n), di),
         "t_incline": rng.choice([0.0, 90.0, 400.0], n),
         "q_start": qi * rng.uniform(0.0, 0.5, n),
+        "t_plateau": rng.choice([0.0, 0.0, 45.0, 700.0], n),
         "online_day": online_from + rng.uniform(0.0, 200.0, n).round(),
     }
 

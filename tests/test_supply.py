@@ -30,6 +30,8 @@ def _cohort(rng: np.random.Generator, n: int, online_from: float, spread: float)
         "d_term": np.minimum(rng.uniform(0.0, 0.3, n), di),
         "t_incline": rng.choice([0.0, 37.5, 90.0, 400.0], n),
         "q_start": qi * rng.uniform(0.0, 0.5, n),
+        # plateaus end on and off day and window boundaries (a kink like the incline's end)
+        "t_plateau": rng.choice([0.0, 0.0, 20.25, 256.0, 900.0], n),
     }
 
 

@@ -36,6 +36,8 @@ IntArray = npt.NDArray[np.int64]
     NEG_C_OVER_B,
     K_HARM,
     NEG_CD_EXPO,
+    T_PLATEAU,
+    QI,
 ) = (
     PREPARED_KEYS.index(key)
     for key in (
@@ -51,6 +53,8 @@ IntArray = npt.NDArray[np.int64]
         "neg_c_over_b",
         "k_harm",
         "neg_cD_expo",
+        "t_plateau",
+        "qi",
     )
 )
 
@@ -62,6 +66,10 @@ def cumulative_at(cols: FloatArray, w: int, t: float) -> float:
     s = min(tp, cols[T_INCLINE, w])
     out = (s * cols[INV_T_INCLINE, w] * cols[HALF_RISE, w] + cols[Q_START, w]) * s
     tau = tp - cols[T_INCLINE, w]
+    plateau = cols[T_PLATEAU, w]
+    if plateau > 0.0:  # the peak rate held, then the decline clock starts
+        out += cols[QI, w] * min(max(tau, 0.0), plateau)
+        tau -= plateau
     tau_h = min(max(tau, 0.0), cols[TAU_STAR, w])
     x = math.log1p(tau_h * cols[BD, w])
     out += cols[K_HARM, w] * x

@@ -1,4 +1,5 @@
-r"""Closed-form CBM well decline: linear incline to a peak, then modified hyperbolic (pure numpy).
+r"""Closed-form CBM well decline: linear incline to a peak, optional plateau, then modified
+hyperbolic (pure numpy).
 
 A coalbed-methane well first produces water: while the coal is dewatered and desorbs, its
 gas rate *rises* (the incline or dewatering period) to a peak, then declines. The model is
@@ -8,12 +9,19 @@ gas rate *rises* (the incline or dewatering period) to a peak, then declines. Th
     q(t) = \begin{cases}
         0 & t < 0 \\
         q_s + (q_i - q_s)\,t / t_p & 0 \le t < t_p \\
+        q_i & t_p \le t < t_p + t_h \\
         q_i\,(1 + b D \tau)^{-1/b} & 0 \le \tau \le \tau^* \\
         q^*\,e^{-D_t (\tau - \tau^*)} & \tau > \tau^*
     \end{cases}
-    \qquad \tau = t - t_p,
+    \qquad \tau = t - t_p - t_h,
 
-with :math:`D = d_i/365.25` and :math:`D_t = d_{term}/365.25` the nominal declines per day.
+with :math:`D = d_i/365.25` and :math:`D_t = d_{term}/365.25` the nominal declines per day,
+and :math:`t_h \ge 0` (``t_plateau``, default 0) an optional plateau at the peak rate between
+the incline and the decline (a well held at a constant rate, e.g. by its choke or its
+gathering line, before its pressure lets the rate fall). The plateau only shifts the decline
+clock: every decline formula below takes :math:`\tau = t - t_p - t_h`, and the plateau adds
+:math:`q_i \min(\max(t - t_p, 0), t_h)` to the cumulative. With :math:`t_h = 0` every
+kernel skips or adds exact zeros, so the results are bit-identical to a model without it.
 The Arps hyperbola (Arps 1945, *Analysis of Decline Curves*, Trans. AIME 160, 228–247) with
 :math:`b = 0` is the exponential :math:`q_i e^{-D\tau}` and with :math:`b = 1` the harmonic.
 Its instantaneous decline :math:`D(\tau) = D / (1 + bD\tau)` falls with time; the *modified
@@ -66,7 +74,8 @@ FloatArray = npt.NDArray[np.float64]
 _TINY = 1e-150
 """Offset that moves b (or 1 - b) off the removable singularity; see the module docstring."""
 
-_PARAMS = ("qi", "di", "b", "d_term", "t_incline", "q_start")
+PARAMS: tuple[str, ...] = ("qi", "di", "b", "d_term", "t_incline", "q_start", "t_plateau")
+"""The decline parameters, in the order of :func:`prepare_unchecked`'s arguments."""
 
 
 def _validated(**values: ArrayLike) -> dict[str, FloatArray]:
@@ -111,11 +120,15 @@ def _rate_kernel(
     d_term: FloatArray,
     t_incline: FloatArray,
     q_start: FloatArray,
+    t_plateau: FloatArray,
 ) -> FloatArray:
     # in place on three full-size buffers (see _cum_kernel for why)
     D, Dt, b_safe, _, tau_star, _ = _segments(qi, di, b, d_term)
-    shape = np.broadcast_shapes(*(a.shape for a in (t, qi, di, b, d_term, t_incline, q_start)))
+    params = (t, qi, di, b, d_term, t_incline, q_start, t_plateau)
+    shape = np.broadcast_shapes(*(a.shape for a in params))
     tau = np.subtract(t, t_incline, out=np.empty(shape))
+    # the decline clock starts after the plateau; on the plateau τ < 0 clips to the peak rate
+    tau -= t_plateau
     x = np.minimum(tau, tau_star, out=np.empty(shape))
     np.maximum(x, 0.0, out=x)
     x *= b_safe * D
@@ -133,7 +146,7 @@ def _rate_kernel(
     if not (t.size and float(np.min(t)) >= float(np.max(t_incline))):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ramp = q_start + (qi - q_start) * (t / np.where(t_incline > 0.0, t_incline, 1.0))
-        np.copyto(q, np.broadcast_to(ramp, shape), where=tau < 0.0)
+        np.copyto(q, np.broadcast_to(ramp, shape), where=np.broadcast_to(t < t_incline, shape))
         np.copyto(q, 0.0, where=np.broadcast_to(t < 0.0, shape))
     return q
 
@@ -177,11 +190,13 @@ def _cum_kernel(
     d_term: FloatArray,
     t_incline: FloatArray,
     q_start: FloatArray,
+    t_plateau: FloatArray,
 ) -> FloatArray:
     # In-place on four full-size buffers: fresh temporaries for every step cost more in page
     # faults than the arithmetic itself on large grids.
     D, Dt, b_safe, c_safe, tau_star, q_star = _segments(qi, di, b, d_term)
-    shape = np.broadcast_shapes(*(a.shape for a in (t, qi, di, b, d_term, t_incline, q_start)))
+    params = (t, qi, di, b, d_term, t_incline, q_start, t_plateau)
+    shape = np.broadcast_shapes(*(a.shape for a in params))
     tau = np.empty(shape)
     res = np.empty(shape)
     w1 = np.empty(shape)
@@ -197,6 +212,11 @@ def _cum_kernel(
         w1 += q_start
         res *= w1
     tau -= t_incline
+    if np.any(t_plateau > 0.0):  # skipped without a plateau: the old arithmetic, bit for bit
+        np.clip(tau, 0.0, t_plateau, out=w1)
+        w1 *= qi
+        res += w1
+        tau -= t_plateau
     np.minimum(tau, tau_star, out=w2)
     np.maximum(w2, 0.0, out=w2)
     w2 *= b_safe * D  # x = bDτ_h
@@ -225,6 +245,8 @@ def rate(
     d_term: ArrayLike = 0.0,
     t_incline: ArrayLike = 0.0,
     q_start: ArrayLike = 0.0,
+    *,
+    t_plateau: ArrayLike = 0.0,
 ) -> FloatArray:
     r"""Gas rate of a CBM well at time ``t_days`` after it came online.
 
@@ -245,6 +267,9 @@ def rate(
     q_start
         Rate when the well comes online [m³/d]; it rises linearly to ``qi`` over
         ``t_incline``.
+    t_plateau
+        Plateau after the incline [day]: the rate holds at ``qi`` this long before the
+        decline starts; 0 (the default) for none.
 
     Returns
     -------
@@ -261,13 +286,21 @@ def rate(
     -----
     .. math::
 
-        q(t) = q_i (1 + b D \tau)^{-1/b} \text{ for } 0 \le \tau = t - t_p \le \tau^*,
+        q(t) = q_i (1 + b D \tau)^{-1/b} \text{ for } 0 \le \tau = t - t_p - t_h \le \tau^*,
         \quad q^* e^{-D_t(\tau - \tau^*)} \text{ after}
 
-    (see the module docstring for the incline and the switch time :math:`\tau^*`).
+    (see the module docstring for the incline, the plateau :math:`t_h` and the switch time
+    :math:`\tau^*`).
     """
     p = _validated(
-        t_days=t_days, qi=qi, di=di, b=b, d_term=d_term, t_incline=t_incline, q_start=q_start
+        t_days=t_days,
+        qi=qi,
+        di=di,
+        b=b,
+        d_term=d_term,
+        t_incline=t_incline,
+        q_start=q_start,
+        t_plateau=t_plateau,
     )
     return np.asarray(_rate_kernel(p.pop("t_days"), **p), dtype=np.float64)
 
@@ -280,6 +313,8 @@ def cumulative(
     d_term: ArrayLike = 0.0,
     t_incline: ArrayLike = 0.0,
     q_start: ArrayLike = 0.0,
+    *,
+    t_plateau: ArrayLike = 0.0,
 ) -> FloatArray:
     r"""Gas produced from online (t = 0) to ``t_days`` [m³], in closed form.
 
@@ -290,13 +325,22 @@ def cumulative(
     .. math::
 
         N(t) = \underbrace{s\,(q_s + \tfrac{q_i - q_s}{2 t_p} s)}_{\text{incline},\ s=\min(t,t_p)}
+        + \underbrace{q_i \min(\max(t - t_p, 0), t_h)}_{\text{plateau}}
         + \frac{q_i}{(1-b)D}\left(1 - e^{-(1-b)w(\min(\tau,\tau^*))}\right)
         + \frac{q^*}{D_t}\left(1 - e^{-D_t \max(\tau - \tau^*, 0)}\right)
 
-    with :math:`w(\tau) = \ln(1 + bD\tau)/b` (Arps 1945 cumulative, written stably).
+    with :math:`w(\tau) = \ln(1 + bD\tau)/b` (Arps 1945 cumulative, written stably) and
+    :math:`\tau = \max(t, 0) - t_p - t_h` clipped at 0 in the decline terms.
     """
     p = _validated(
-        t_days=t_days, qi=qi, di=di, b=b, d_term=d_term, t_incline=t_incline, q_start=q_start
+        t_days=t_days,
+        qi=qi,
+        di=di,
+        b=b,
+        d_term=d_term,
+        t_incline=t_incline,
+        q_start=q_start,
+        t_plateau=t_plateau,
     )
     return np.asarray(_cum_kernel(p.pop("t_days"), **p), dtype=np.float64)
 
@@ -308,6 +352,7 @@ def _time_to_limit_kernel(
     d_term: FloatArray,
     t_incline: FloatArray,
     q_limit: FloatArray,
+    t_plateau: FloatArray,
 ) -> FloatArray:
     D, Dt, b_safe, _, tau_star, q_star = _segments(qi, di, b, d_term)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -318,7 +363,7 @@ def _time_to_limit_kernel(
         tau_h = np.where(np.isinf(w_lim), np.inf, tau_h)
         tau_e = tau_star + np.log(q_star / q_limit) / np.maximum(Dt, _TINY)
         tau = np.where(tau_h <= tau_star, tau_h, np.where(Dt > 0.0, tau_e, np.inf))
-    tau = np.where(q_limit >= qi, 0.0, tau)
+    tau = np.where(q_limit >= qi, 0.0, t_plateau + tau)
     return t_incline + tau
 
 
@@ -329,19 +374,31 @@ def time_to_limit(
     d_term: ArrayLike = 0.0,
     t_incline: ArrayLike = 0.0,
     q_limit: ArrayLike = 0.0,
+    *,
+    t_plateau: ArrayLike = 0.0,
 ) -> FloatArray:
     r"""Time from online until the declining rate falls to ``q_limit`` [day].
 
     Parameters are those of :func:`rate`, plus the economic limit ``q_limit`` [m³/d].
     If ``q_limit >= qi`` the answer is the peak time ``t_incline`` (the well never exceeds
-    the limit after its peak). ``inf`` when the rate never reaches the limit (``q_limit = 0``).
+    the limit after its peak, plateau included). ``inf`` when the rate never reaches the
+    limit (``q_limit = 0``).
 
     Notes
     -----
     Inverting the hyperbola, :math:`\tau = (e^{b\ln(q_i/q_l)} - 1)/(bD)` if that is before
-    :math:`\tau^*`, else :math:`\tau^* + \ln(q^*/q_l)/D_t`.
+    :math:`\tau^*`, else :math:`\tau^* + \ln(q^*/q_l)/D_t`; the answer is
+    :math:`t_p + t_h + \tau`.
     """
-    p = _validated(qi=qi, di=di, b=b, d_term=d_term, t_incline=t_incline, q_limit=q_limit)
+    p = _validated(
+        qi=qi,
+        di=di,
+        b=b,
+        d_term=d_term,
+        t_incline=t_incline,
+        q_limit=q_limit,
+        t_plateau=t_plateau,
+    )
     return np.asarray(_time_to_limit_kernel(**p), dtype=np.float64)
 
 
@@ -353,6 +410,8 @@ def eur(
     t_incline: ArrayLike = 0.0,
     q_start: ArrayLike = 0.0,
     q_limit: ArrayLike = 0.0,
+    *,
+    t_plateau: ArrayLike = 0.0,
 ) -> FloatArray:
     r"""Estimated ultimate recovery [m³]: cumulative from online to :func:`time_to_limit`.
 
@@ -360,7 +419,7 @@ def eur(
     :math:`N(\tau^*) + q^*/D_t` with a terminal decline, :math:`q_i/((1-b)D)` for a pure
     hyperbola with :math:`b < 1`, and ``inf`` for :math:`b \ge 1` without terminal decline
     (Arps 1945: the harmonic and super-harmonic cumulatives diverge). The incline volume
-    :math:`(q_s + q_i) t_p / 2` is included.
+    :math:`(q_s + q_i) t_p / 2` and the plateau volume :math:`q_i t_h` are included.
     """
     p = _validated(
         qi=qi,
@@ -370,15 +429,20 @@ def eur(
         t_incline=t_incline,
         q_start=q_start,
         q_limit=q_limit,
+        t_plateau=t_plateau,
     )
     q_limit_v = p.pop("q_limit")
-    t_lim = _time_to_limit_kernel(p["qi"], p["di"], p["b"], p["d_term"], p["t_incline"], q_limit_v)
+    t_lim = _time_to_limit_kernel(
+        p["qi"], p["di"], p["b"], p["d_term"], p["t_incline"], q_limit_v, p["t_plateau"]
+    )
     finite = np.isfinite(t_lim)
     cum = _cum_kernel(np.where(finite, t_lim, 0.0), **p)
     D, Dt, _, c_safe, tau_star, q_star = _segments(p["qi"], p["di"], p["b"], p["d_term"])
-    n_inc = 0.5 * (p["q_start"] + p["qi"]) * p["t_incline"]
+    # incline and plateau volumes; + qi·0 keeps a plateau-free well's sum bit for bit
+    n_inc = 0.5 * (p["q_start"] + p["qi"]) * p["t_incline"] + p["qi"] * p["t_plateau"]
+    decline_start = p["t_incline"] + p["t_plateau"]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        n_switch = _cum_kernel(np.where(np.isfinite(tau_star), tau_star + p["t_incline"], 0.0), **p)
+        n_switch = _cum_kernel(np.where(np.isfinite(tau_star), tau_star + decline_start, 0.0), **p)
         total_term = n_switch + q_star / np.maximum(Dt, _TINY)
         total_hyp = np.where(p["b"] < 1.0, n_inc + p["qi"] / (c_safe * D), np.inf)
     total = np.where((Dt > 0.0) & np.isfinite(tau_star), total_term, total_hyp)
@@ -439,6 +503,8 @@ PREPARED_KEYS: tuple[str, ...] = (
     "neg_c_over_b",
     "neg_cD_expo",
     "k_harm",
+    "t_plateau",
+    "qi",
 )
 """Names of the per-well constants made by :func:`prepare`."""
 
@@ -450,14 +516,24 @@ def prepare(
     d_term: ArrayLike = 0.0,
     t_incline: ArrayLike = 0.0,
     q_start: ArrayLike = 0.0,
+    *,
+    t_plateau: ArrayLike = 0.0,
 ) -> dict[str, FloatArray]:
     """Per-well constants for repeated evaluation of :func:`cumulative_prepared`.
 
     Parameters are those of :func:`cumulative` (validated the same way); the returned arrays
     have the broadcast shape of the parameters.
     """
-    v = _validated(qi=qi, di=di, b=b, d_term=d_term, t_incline=t_incline, q_start=q_start)
-    arrays = np.broadcast_arrays(*(v[k] for k in _PARAMS))
+    v = _validated(
+        qi=qi,
+        di=di,
+        b=b,
+        d_term=d_term,
+        t_incline=t_incline,
+        q_start=q_start,
+        t_plateau=t_plateau,
+    )
+    arrays = np.broadcast_arrays(*(v[k] for k in PARAMS))
     return prepare_unchecked(*(np.asarray(a, dtype=np.float64) for a in arrays))
 
 
@@ -468,8 +544,12 @@ def prepare_unchecked(
     d_term: FloatArray,
     t_incline: FloatArray,
     q_start: FloatArray,
+    t_plateau: FloatArray,
 ) -> dict[str, FloatArray]:
-    """:func:`prepare` without validation, for callers whose inputs are already checked."""
+    """:func:`prepare` without validation, for callers whose inputs are already checked.
+
+    The arguments are in :data:`PARAMS` order and must share one shape.
+    """
     p = {"qi": qi, "di": di, "b": b, "d_term": d_term, "t_incline": t_incline, "q_start": q_start}
     D, Dt, b_safe, c_safe, tau_star, q_star = _segments(p["qi"], p["di"], p["b"], p["d_term"])
     Dt_safe = np.maximum(Dt, _TINY)
@@ -494,6 +574,8 @@ def prepare_unchecked(
         "neg_c_over_b": np.where(expo | harm, 0.0, -c_safe / b_safe),
         "k_harm": np.where(harm, p["qi"] / D, 0.0),
         "neg_cD_expo": np.where(expo, -c_safe * D, 0.0),
+        "t_plateau": t_plateau,
+        "qi": p["qi"],
     }
 
 
@@ -554,6 +636,11 @@ def cumulative_prepared(
     out += k["q_start"]
     out *= s
     tau = np.subtract(tp, k["t_incline"], out=tp)
+    if k["t_plateau"].any():  # one pass over the wells' constants; none: the old kernel
+        plateau = np.clip(tau, 0.0, k["t_plateau"], out=s)
+        plateau *= k["qi"]
+        out += plateau
+        tau -= k["t_plateau"]
     tau_h = np.maximum(tau, 0.0, out=s)
     np.minimum(tau_h, k["tau_star"], out=tau_h)
     # 1 - (1 + bDτ)^(-c/b) through log1p and expm1 (as exp and log, Kahan's trick): exp - 1

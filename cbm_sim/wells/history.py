@@ -328,7 +328,7 @@ def build_history(
                 blk[sel],
                 well_type,
                 days[sel] + COMPLETION_LAG_DAYS,
-                **params,  # type: ignore[arg-type]  # the six decline arrays
+                **params,  # type: ignore[arg-type]  # the seven decline arrays
             )
             drilled_parts.append(days[sel])
             design_parts.append(design)

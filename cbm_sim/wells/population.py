@@ -52,7 +52,7 @@ _TEMPORARIES = 12
 _WORKERS = 2
 """Threads for chunked grid evaluation: numpy ufuncs release the GIL (2-core machine)."""
 
-_PARAM_FIELDS = ("qi", "di", "b", "d_term", "t_incline", "q_start")
+_PARAM_FIELDS = decline.PARAMS
 
 
 def _check_grid(days: npt.ArrayLike, step_days: float) -> tuple[FloatArray, float]:
@@ -98,8 +98,9 @@ class WellPopulation:
         Block index, ``VERTICAL``/``HORIZONTAL``, ``PRODUCING``/``DOWN``/``ABANDONED``.
     online_day
         Day the well came online [day since 2021-01-01].
-    qi, di, b, d_term, t_incline, q_start
-        Decline parameters (see :func:`cbm_sim.wells.decline.rate`; m³/d, 1/yr, -, 1/yr, day, m³/d).
+    qi, di, b, d_term, t_incline, q_start, t_plateau
+        Decline parameters (see :func:`cbm_sim.wells.decline.rate`; m³/d, 1/yr, -, 1/yr, day,
+        m³/d, day).
     block_ids
         Optional block names, ``block_ids[k]`` for block index ``k``.
     down_from_day, down_until_day
@@ -118,6 +119,7 @@ class WellPopulation:
     d_term: FloatArray = field(default_factory=_empty_f)
     t_incline: FloatArray = field(default_factory=_empty_f)
     q_start: FloatArray = field(default_factory=_empty_f)
+    t_plateau: FloatArray = field(default_factory=_empty_f)
     state: npt.NDArray[np.int8] = field(default_factory=lambda: np.empty(0, dtype=np.int8))
     down_from_day: FloatArray = field(default_factory=_empty_f)
     down_until_day: FloatArray = field(default_factory=_empty_f)
@@ -152,6 +154,7 @@ class WellPopulation:
         d_term: npt.ArrayLike = 0.0,
         t_incline: npt.ArrayLike = 0.0,
         q_start: npt.ArrayLike = 0.0,
+        t_plateau: npt.ArrayLike = 0.0,
         *,
         validate: bool = True,
     ) -> IntArray:
@@ -166,7 +169,8 @@ class WellPopulation:
             If a parameter is outside its bound, a block index is outside
             ``0 … n_blocks-1``, a well type is not 0/1, or the arrays do not broadcast.
         """
-        columns = (online_day, qi, di, b, d_term, t_incline, q_start)
+        values = (qi, di, b, d_term, t_incline, q_start, t_plateau)
+        columns = (online_day, *values)
         if not validate and _aligned(block, well_type, *columns):
             # the engine's hook-ups: equal-length typed arrays, parameters from validated
             # type curves; the block and type checks stay (_aligned checked the types)
@@ -178,10 +182,7 @@ class WellPopulation:
                 return self._append_cohort(blk, typ, floats[0], floats[1:])
         check = bounds.check if validate else _as_float
         days = check("day", online_day)
-        params = {
-            name: check(name, v)
-            for name, v in zip(_PARAM_FIELDS, (qi, di, b, d_term, t_incline, q_start), strict=True)
-        }
+        params = {name: check(name, v) for name, v in zip(_PARAM_FIELDS, values, strict=True)}
         blk = np.asarray(block)
         typ = np.asarray(well_type)
         try:

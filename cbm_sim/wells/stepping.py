@@ -28,7 +28,7 @@ from cbm_sim.wells import decline, history, typecurves
 from cbm_sim.wells.population import DOWN, WELL_TYPES, WellPopulation
 
 FloatArray = npt.NDArray[np.float64]
-PARAMS = ("qi", "di", "b", "d_term", "t_incline", "q_start")
+PARAMS = decline.PARAMS
 
 # assumption: wells are not abandoned within the horizon (the plan's 2021 count of 10,595 is
 # wells drilled, and CBM wells in the basin produce for 15-20+ years); EUR for the reserves
@@ -82,6 +82,7 @@ def params_eur(params: dict[str, FloatArray]) -> FloatArray:
         params["t_incline"],
         params["q_start"],
         ECONOMIC_LIMIT_M3_PER_DAY,
+        t_plateau=params["t_plateau"],
     )
 
 

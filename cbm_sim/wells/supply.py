@@ -7,9 +7,10 @@ far fewer evaluations, using the fact that a well's cumulative is smooth between
 
 * Time is cut into windows of ``W`` days (256 for daily steps). At the start of a window,
   every well whose cumulative is analytic over the window (no kink inside: coming online,
-  end of the incline, switch to the terminal exponential) is evaluated at ``K`` Chebyshev
-  points of the window (first kind) only. Interpolation is linear in the node values, so
-  the per-block sums of the node values interpolate the per-block sum of the cumulatives:
+  end of the incline, end of the plateau, switch to the terminal exponential) is evaluated
+  at ``K`` Chebyshev points of the window (first kind) only. Interpolation is linear in the
+  node values, so the per-block sums of the node values interpolate the per-block sum of
+  the cumulatives:
 
   .. math::
 
@@ -206,13 +207,15 @@ class BlockSupply:
         k = self._constants(idx)
         on = self.pop.online_day[idx]
         peak = on + k["t_incline"]
-        switch = peak + k["tau_star"]
+        decline_start = peak + k["t_plateau"]  # the plateau's end: a kink like the peak
+        switch = decline_start + k["tau_star"]
         D, Dt = k["D"], k["Dt"]
         bD = k["b_safe"] * D
         with np.errstate(divide="ignore", over="ignore"):
-            reach = np.maximum(w0 - peak, 0.0) + half + 1.0 / bD  # τ_centre + 1/(bD)
-        hyperbolic = (peak < w1) & (switch > w0)
+            reach = np.maximum(w0 - decline_start, 0.0) + half + 1.0 / bD  # τ_centre + 1/(bD)
+        hyperbolic = (decline_start < w1) & (switch > w0)
         ok = (on <= w0) & ((peak <= w0) | (peak >= w1)) & ((switch <= w0) | (switch >= w1))
+        ok &= (decline_start <= w0) | (decline_start >= w1)
         ok &= ~hyperbolic | (reach >= MIN_SINGULARITY_RATIO * half)
         ok &= np.maximum(D, Dt) * half <= MAX_EXPONENT_PER_HALF_WINDOW
         return ok

@@ -7,6 +7,11 @@ Scatter (assumption, stated in the data): the peak rate and the incline period o
 lognormal around the curve, :math:`q_i = \\bar q_i\\,e^{\\sigma Z - \\sigma^2/2}` (mean-preserving,
 so the population's mean peak equals the curve's), :math:`t_p = \\bar t_p\\,e^{\\sigma_t Z'}`
 (median-preserving, clipped to the bound of ``t_incline``); the decline parameters are shared.
+
+A curve may carry an optional plateau (``plateau_days``: the peak rate held that long before
+the decline, :mod:`cbm_sim.wells.decline`); it is 0 when the data leave it out, and every
+well of the curve gets the same value: no published spread of CBM plateau lengths was found
+to scale a scatter on (assumption), so none is drawn and the random streams are unchanged.
 """
 
 from __future__ import annotations
@@ -76,6 +81,8 @@ _FIELDS = {
     "sigma_ln_qi": "sigma_ln",
     "sigma_ln_t_incline": "sigma_ln",
 }
+_OPTIONAL_FIELDS = {"plateau_days": "t_plateau"}
+"""Fields a curve may leave out (then 0), with their bound names."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ class TypeCurve:
     sigma_ln_qi: float
     sigma_ln_t_incline: float
     sources: dict[str, str]
+    plateau_days: float = 0.0
 
     def sample(
         self,
@@ -173,6 +181,7 @@ class TypeCurve:
             # the terminal decline is the packaged assumption, not calibrated: wells at most
             # 18 years old (2003-2021) say little about it (capped at di, as Robertson 1988)
             "d_term": np.full(n, min(self.d_term_per_year, di)),
+            "t_plateau": np.full(n, self.plateau_days),
         }, design
 
 
@@ -248,7 +257,8 @@ def _parse(doc: dict[str, Any]) -> dict[tuple[str, str], TypeCurve]:
                 raise ValueError(f"unknown block class {block_class!r} in typecurves.yaml")
             values: dict[str, float] = {}
             sources: dict[str, str] = {}
-            for key, bound_name in _FIELDS.items():
+            present = {k: v for k, v in _OPTIONAL_FIELDS.items() if k in params}
+            for key, bound_name in {**_FIELDS, **present}.items():
                 entry = params[key]
                 if not str(entry.get("source", "")).strip():
                     raise ValueError(f"{well_type}/{block_class}/{key}: missing source")

@@ -2,7 +2,9 @@
 
 (a) ``rate`` and ``cumulative`` for 100,000 wells × 120 monthly points;
 (b) daily production 2021-01-01 … 2030-12-31 per block for the calibrated 2021 population
-    plus 10,000 new wells (drilled 2021-2025).
+    plus 10,000 new wells (drilled 2021-2025);
+(c) as (a) with a plateau on half the wells (``t_plateau`` up to 900 days), and the prepared
+    kernel (``cumulative_prepared``) with and without plateaus.
 
 The loop is the textbook model written independently with ``math`` (one well, one time at a
 time); it runs on a subset of wells, its time is scaled to the full size, and its numbers
@@ -26,14 +28,19 @@ from cbm_sim.wells.supply import BlockSupply
 DPY = 365.25  # days per year, as cbm_sim.units.DAYS_PER_YEAR
 
 
-def loop_rate_cum(t: float, qi: float, di: float, b: float, dterm: float, tp: float, qs: float):
-    """Rate [m3/d] and cumulative [m3] of one well at one time, plain Python."""
+def loop_rate_cum(
+    t: float, qi: float, di: float, b: float, dterm: float, tp: float, qs: float, th: float = 0.0
+):
+    """Rate [m3/d] and cumulative [m3] of one well at one time, plain Python (``th``: the
+    plateau at ``qi`` after the incline [day])."""
     if t <= 0.0:
         return 0.0, 0.0
     if t < tp:
         return qs + (qi - qs) * t / tp, qs * t + 0.5 * (qi - qs) * t * t / tp
-    n_inc = 0.5 * (qs + qi) * tp
-    tau = t - tp
+    if t < tp + th:
+        return qi, 0.5 * (qs + qi) * tp + qi * (t - tp)
+    n_inc = 0.5 * (qs + qi) * tp + qi * th
+    tau = t - tp - th
     D, Dt = di / DPY, dterm / DPY
     if Dt >= D:
         return qi * math.exp(-Dt * tau), n_inc + qi / Dt * -math.expm1(-Dt * tau)
@@ -66,9 +73,9 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     return out, dt, peak
 
 
-def bench_a(n: int = 100_000, m: int = 120, n_loop: int = 500) -> None:
+def bench_a(n: int = 100_000, m: int = 120, n_loop: int = 500, plateau: bool = False) -> None:
     rng = np.random.default_rng(0)
-    p = {
+    p: dict[str, np.ndarray] = {
         "qi": rng.lognormal(7.3, 0.6, n)[:, None],
         "di": rng.uniform(0.1, 0.8, n)[:, None],
         "b": rng.uniform(0.0, 1.5, n)[:, None],
@@ -76,9 +83,12 @@ def bench_a(n: int = 100_000, m: int = 120, n_loop: int = 500) -> None:
         "t_incline": rng.uniform(0.0, 720.0, n)[:, None],
         "q_start": rng.uniform(0.0, 300.0, n)[:, None],
     }
+    if plateau:  # drawn after the others: the wells are those of the run without plateaus
+        on = rng.random(n) < 0.5
+        p["t_plateau"] = np.where(on, rng.uniform(0.0, 900.0, n), 0.0)[:, None]
     t = np.arange(1, m + 1) * (DPY / 12.0)
     (r, c), dt_vec, peak = timed(lambda: (decline.rate(t, **p), decline.cumulative(t, **p)))
-    cols = [p[k][:n_loop, 0].tolist() for k in ("qi", "di", "b", "d_term", "t_incline", "q_start")]
+    cols = [p[k][:n_loop, 0].tolist() for k in p]
 
     def loop() -> np.ndarray:
         return np.array(
@@ -91,10 +101,27 @@ def bench_a(n: int = 100_000, m: int = 120, n_loop: int = 500) -> None:
     assert max(err_r, err_c) < 1e-9, (err_r, err_c)
     scaled = dt_loop * n / n_loop
     print(
-        f"(a) rate+cumulative {n:,} wells x {m} months: vectorised {dt_vec:.3f} s, "
+        f"({'c' if plateau else 'a'}) rate+cumulative {n:,} wells x {m} months"
+        f"{', half with a plateau' if plateau else ''}: vectorised {dt_vec:.3f} s, "
         f"peak {peak:.0f} MB; loop {dt_loop:.2f} s on {n_loop} wells -> {scaled:.1f} s scaled; "
         f"speed-up {scaled / dt_vec:.0f}x; max rel diff rate {err_r:.1e} cum {err_c:.1e}"
     )
+    if plateau:
+        bench_prepared(p, t)
+
+
+def bench_prepared(p: dict[str, np.ndarray], t: np.ndarray, repeat: int = 5) -> None:
+    """The prepared kernel (the engine's hot path) on the wells of (c), with their plateaus
+    and with every plateau set to 0 (which skips the plateau terms)."""
+    grid = np.broadcast_to(t[:, None], (t.size, p["qi"].shape[0]))  # wells on the fast axis
+    for label, th in (("plateaus", p["t_plateau"]), ("no plateau", np.zeros_like(p["qi"]))):
+        k = decline.prepare(**{**{n: v[:, 0] for n, v in p.items()}, "t_plateau": th[:, 0]})
+        out = np.empty(grid.shape)
+        best = min(
+            timed(lambda k=k, out=out: decline.cumulative_prepared(grid, k, out=out))[1]
+            for _ in range(repeat)
+        )
+        print(f"    cumulative_prepared, {label}: {best:.3f} s (best of {repeat})")
 
 
 def bench_b(n_new: int = 10_000, n_loop: int = 40) -> None:
@@ -160,3 +187,4 @@ def _rows(pop: Any, sub: np.ndarray, days: np.ndarray) -> np.ndarray:
 if __name__ == "__main__":
     bench_a()
     bench_b()
+    bench_a(plateau=True)

@@ -42,6 +42,34 @@ def test_daily_volume_is_cumulative_difference() -> None:
     np.testing.assert_allclose(v, expect, rtol=1e-9)
 
 
+def test_volumes_with_plateaus_are_cumulative_differences_on_every_path() -> None:
+    rng = np.random.default_rng(8)
+    pop = WellPopulation(2)
+    plateau = rng.choice([0.0, 30.0, 865.0], 40)
+    online = rng.uniform(-1500.0, 50.0, 40)
+    pop.add_cohort(rng.integers(0, 2, 40), 0, online, 2000.0, **PARAMS, t_plateau=plateau)
+    pop.set_down([1, 2], until_day=40.5, from_day=12.25)  # the grid's exact event path
+    edges = np.arange(0.0, 61.0)
+    cum = decline.cumulative(
+        edges[None, :] - online[:, None], 2000.0, **PARAMS, t_plateau=plateau[:, None]
+    )
+    grid = pop.production(edges[:-1])
+    up = np.r_[0, 3:40]
+    np.testing.assert_allclose(grid[up], np.diff(cum, axis=1)[up], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(pop.daily_volume(0.0, 60.0)[up], (cum[:, -1] - cum[:, 0])[up])
+    # the wells down: the days before and after the workover, and its partial days
+    for w in (1, 2):
+
+        def c(d: float, w: int = w) -> float:
+            return float(decline.cumulative(d - online[w], 2000.0, **PARAMS, t_plateau=plateau[w]))
+
+        assert grid[w, :12].sum() == pytest.approx(c(12.0) - c(0.0), rel=1e-9)
+        assert grid[w, 12] == pytest.approx(c(12.25) - c(12.0), rel=1e-9, abs=1e-6)
+        assert grid[w, 13:40].sum() == 0.0
+        assert grid[w, 40] == pytest.approx(c(41.0) - c(40.5), rel=1e-9, abs=1e-6)
+        assert grid[w, 41:].sum() == pytest.approx(c(60.0) - c(41.0), rel=1e-9)
+
+
 def test_volumes_are_additive_over_days() -> None:
     pop = _pop()
     pop.set_down([1, 2], until_day=40.5, from_day=12.25)
@@ -127,6 +155,8 @@ def test_add_cohort_returns_indices_and_broadcasts() -> None:
         ({"qi": -5.0}, r"qi must be in .*got -5.0"),
         ({"online_day": float("nan")}, r"day must be in .*got nan"),
         ({"t_incline": -1.0}, r"t_incline must be in .*got -1.0"),
+        ({"t_plateau": -1.0}, r"t_plateau must be in .*got -1.0"),
+        ({"t_plateau": 4000.0}, r"t_plateau must be in .*got 4000.0"),
     ],
 )
 def test_add_cohort_rejects_bad_input(kwargs: dict[str, object], message: str) -> None:
@@ -160,6 +190,7 @@ def _typed_cohort(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         "d_term": np.full(n, 0.05),
         "t_incline": rng.uniform(0.0, 400.0, n),
         "q_start": np.zeros(n),
+        "t_plateau": rng.choice([0.0, 150.0], n),
     }
 
 
@@ -169,7 +200,8 @@ def test_unvalidated_typed_cohort_takes_the_fast_path_with_the_same_result() -> 
     np.testing.assert_array_equal(
         checked.add_cohort(**cohort), fast.add_cohort(**cohort, validate=False)
     )
-    for name in ("block", "well_type", "online_day", "qi", "b", "state", "down_until_day"):
+    names = ("block", "well_type", "online_day", "qi", "b", "t_plateau", "state", "down_until_day")
+    for name in names:
         np.testing.assert_array_equal(getattr(checked, name), getattr(fast, name))
         assert getattr(checked, name).dtype == getattr(fast, name).dtype
 

@@ -82,6 +82,11 @@ def _validated(**values: ArrayLike) -> dict[str, FloatArray]:
     return {name: bounds.check(name, value) for name, value in values.items()}
 
 
+def _validated_params(*values: ArrayLike) -> dict[str, FloatArray]:
+    """The decline parameters, given in :data:`PARAMS` order, checked against their bounds."""
+    return _validated(**dict(zip(PARAMS, values, strict=True)))
+
+
 def _segments(
     qi: FloatArray,
     di: FloatArray,
@@ -292,17 +297,9 @@ def rate(
     (see the module docstring for the incline, the plateau :math:`t_h` and the switch time
     :math:`\tau^*`).
     """
-    p = _validated(
-        t_days=t_days,
-        qi=qi,
-        di=di,
-        b=b,
-        d_term=d_term,
-        t_incline=t_incline,
-        q_start=q_start,
-        t_plateau=t_plateau,
-    )
-    return np.asarray(_rate_kernel(p.pop("t_days"), **p), dtype=np.float64)
+    t = bounds.check("t_days", t_days)
+    p = _validated_params(qi, di, b, d_term, t_incline, q_start, t_plateau)
+    return np.asarray(_rate_kernel(t, **p), dtype=np.float64)
 
 
 def cumulative(
@@ -332,17 +329,9 @@ def cumulative(
     with :math:`w(\tau) = \ln(1 + bD\tau)/b` (Arps 1945 cumulative, written stably) and
     :math:`\tau = \max(t, 0) - t_p - t_h` clipped at 0 in the decline terms.
     """
-    p = _validated(
-        t_days=t_days,
-        qi=qi,
-        di=di,
-        b=b,
-        d_term=d_term,
-        t_incline=t_incline,
-        q_start=q_start,
-        t_plateau=t_plateau,
-    )
-    return np.asarray(_cum_kernel(p.pop("t_days"), **p), dtype=np.float64)
+    t = bounds.check("t_days", t_days)
+    p = _validated_params(qi, di, b, d_term, t_incline, q_start, t_plateau)
+    return np.asarray(_cum_kernel(t, **p), dtype=np.float64)
 
 
 def _time_to_limit_kernel(
@@ -421,17 +410,8 @@ def eur(
     (Arps 1945: the harmonic and super-harmonic cumulatives diverge). The incline volume
     :math:`(q_s + q_i) t_p / 2` and the plateau volume :math:`q_i t_h` are included.
     """
-    p = _validated(
-        qi=qi,
-        di=di,
-        b=b,
-        d_term=d_term,
-        t_incline=t_incline,
-        q_start=q_start,
-        q_limit=q_limit,
-        t_plateau=t_plateau,
-    )
-    q_limit_v = p.pop("q_limit")
+    p = _validated_params(qi, di, b, d_term, t_incline, q_start, t_plateau)
+    q_limit_v = bounds.check("q_limit", q_limit)
     t_lim = _time_to_limit_kernel(
         p["qi"], p["di"], p["b"], p["d_term"], p["t_incline"], q_limit_v, p["t_plateau"]
     )
@@ -524,15 +504,7 @@ def prepare(
     Parameters are those of :func:`cumulative` (validated the same way); the returned arrays
     have the broadcast shape of the parameters.
     """
-    v = _validated(
-        qi=qi,
-        di=di,
-        b=b,
-        d_term=d_term,
-        t_incline=t_incline,
-        q_start=q_start,
-        t_plateau=t_plateau,
-    )
+    v = _validated_params(qi, di, b, d_term, t_incline, q_start, t_plateau)
     arrays = np.broadcast_arrays(*(v[k] for k in PARAMS))
     return prepare_unchecked(*(np.asarray(a, dtype=np.float64) for a in arrays))
 

@@ -179,7 +179,8 @@ class Contract(Model):
     ``heating_season_share`` of it over the heating season (15 November to 14 March, the
     season of NDRC's 2018 contract rules, Reuters 2018-04-27), the rest evenly over the other
     days. ``take_or_pay_share`` is the buyer's floor (the share of the ACQ it pays for even if
-    not taken); the simulation records it next to the deliveries.
+    not taken); the dispatch serves the floor before the local non-民生 markets and the rest
+    after them, and records the floor not delivered as ``contracts.deficiency``.
     """
 
     name: str
@@ -193,11 +194,11 @@ class Contract(Model):
 class Contracts(Model):
     """The producers' outbound contracts and who holds them.
 
-    Contracted volumes are served after 民生 (residential, commercial) and the storage
-    reserves and before the local non-民生 markets (transport, industry, chemicals, CNG,
-    LNG), from the contract holders' share of surface output, within the outbound pipelines'
-    capacity and the outbound cap; what they leave goes to the local markets (see
-    :mod:`cbm_sim.cluster.dispatch`).
+    Contracted volumes up to their take-or-pay floor are served after 民生 (residential,
+    commercial) and the storage reserves and before the local non-民生 markets (transport,
+    industry, chemicals, CNG, LNG); volumes above the floor after those markets
+    (:data:`cbm_sim.cluster.engine.DISPATCH_TIERS`); all from the contract holders' share of
+    surface output, within the outbound pipelines' capacity and the outbound cap.
     """
 
     outbound: list[Contract] = Field(default_factory=list)
@@ -224,6 +225,13 @@ class StorageProject(Model):
         None, gt=0, le=1e4, description="LNG tank volume [万m3 of liquid], if stated so"
     )
     commissioned: dt.date | None = None
+    sendout_1e4_m3_per_day: float | None = Field(
+        None,
+        gt=0,
+        le=1e4,
+        description="send-out capacity (regasification and truck loading) [万m3/d]; None: "
+        "max_rate_share_per_day × capacity (assumption)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -263,7 +271,8 @@ class Storage(Model):
     injection_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(
         default_factory=lambda: [4, 5, 6, 7, 8, 9, 10], max_length=12
     )
-    # assumption: LNG tank send-out/fill of ~5 % of capacity a day.
+    # assumption: LNG tank fill of ~5 % of capacity a day, and the default send-out of a project
+    # that states none (sendout_1e4_m3_per_day): a site's stock lasts 20 days at full send-out.
     max_rate_share_per_day: float = Field(0.05, gt=0, le=1)
     # The storage is LNG in tanks (ch1 §2 四: 7.58万m³ of tanks; ch4 §2 二: 16万m³ × 2): it is
     # filled through the liquefaction plants, at most their capacity left after the LNG

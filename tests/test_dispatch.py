@@ -110,6 +110,39 @@ def test_residential_served_before_industry_when_short():
     assert f.exports == 0.0 and f.shut_in == 0.0
 
 
+@pytest.mark.parametrize(
+    ("supply", "floor_got", "industry_got", "above_got", "exports"),
+    [
+        # 民生 30 first, then the floor 40, then industry 50, then the 10 above the floor
+        (200.0, 40.0, 50.0, 10.0, 70.0),
+        (100.0, 40.0, 30.0, 0.0, 0.0),  # industry short: nothing above the floor
+        (50.0, 20.0, 0.0, 0.0, 0.0),  # the floor short: industry gets nothing
+    ],
+)
+def test_take_or_pay_floor_before_local_markets_and_the_rest_after(
+    supply, floor_got, industry_got, above_got, exports
+):
+    from cbm_sim.cluster.engine import DISPATCH_TIERS
+
+    # field use, residential, commercial, transport, industry, chemicals, CNG, LNG,
+    # contract up to its floor, contract above it
+    requests = np.array([0.0, 30.0, 0.0, 0.0, 50.0, 0.0, 0.0, 0.0, 40.0, 10.0])
+    f = _route(
+        surface_m3=supply,
+        requests_m3=requests,
+        n_local=6,
+        tiers=DISPATCH_TIERS,
+        export_limit_m3=70.0,
+    )
+    assert f.allocated[1] == 30.0
+    assert f.allocated[8] == pytest.approx(floor_got)
+    assert f.allocated[4] == pytest.approx(industry_got)
+    assert f.allocated[9] == pytest.approx(above_got)
+    assert f.exports == pytest.approx(min(exports, supply - f.allocated.sum()))
+    total = f.allocated.sum() + f.exports + f.shut_in
+    assert total == pytest.approx(supply)
+
+
 def test_storage_withdrawal_covers_local_shortfall_only():
     f = _route(
         surface_m3=50.0,

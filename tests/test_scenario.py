@@ -265,6 +265,17 @@ def test_lng_tanks_are_stated_as_liquid_or_as_gas_not_both_differently() -> None
         StorageProject(name="t")
 
 
+def test_storage_send_out_is_positive_and_bounded() -> None:
+    from cbm_sim.scenario.model import StorageProject
+
+    assert StorageProject(name="t", capacity_1e4_m3=100.0).sendout_1e4_m3_per_day is None
+    ok = StorageProject(name="t", capacity_1e4_m3=100.0, sendout_1e4_m3_per_day=12.5)
+    assert ok.sendout_1e4_m3_per_day == 12.5
+    for bad in (0.0, -3.0, 2e4):
+        with pytest.raises(ValueError, match=rf"sendout_1e4_m3_per_day[\s\S]*{bad:g}"):
+            StorageProject(name="t", capacity_1e4_m3=100.0, sendout_1e4_m3_per_day=bad)
+
+
 def test_bad_contract_terms_are_named() -> None:
     from cbm_sim.scenario.model import Contract, Contracts
 

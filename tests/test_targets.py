@@ -7,6 +7,7 @@ from fixtures_results import plan_series, results_from
 
 from cbm_sim.economics.targets import EXCEEDED, MET, SHORT, TARGET_COLUMNS, check_targets, status
 from cbm_sim.economics.valuation import SUB_CLUSTERS
+from cbm_sim.scenario.valuation_inputs import ValuationConfig
 
 WELLS = {
     "wells_drilled_vertical": 500.0,
@@ -52,8 +53,12 @@ def test_status_rules(simulated, target, comparator, expected):
 def test_plan_volumes_meet_their_targets_and_columns_are_the_contract():
     assert tuple(_frame().columns) == TARGET_COLUMNS
     frame = _check()
-    for id in ("output.processing.lng", "lng.output", "production.total", "pipeline.exports"):
+    for id in ("output.processing.pipeline", "lng.output", "production.total", "pipeline.exports"):
         assert frame.loc[id, "status"] == MET, id
+    # the plan's 100万t at the cited LNG price (not the plan-implied 6000 元/t) falls short of 60
+    lng_price = ValuationConfig.default().unit_value("lng_price_yuan_per_t", [2025])[0]
+    assert frame.loc["output.processing.lng", "simulated"] == pytest.approx(100e4 * lng_price / 1e8)
+    assert frame.loc["output.processing.lng", "status"] == SHORT
     assert frame.loc["production.total", "simulated"] == pytest.approx(100.0)  # 亿m3
     assert frame.loc["lng.output", "unit"] == "万t"
     assert set(frame["year"]) == {2025}
@@ -63,7 +68,8 @@ def test_less_lng_is_short_and_more_exports_exceed_the_cap():
     frame = _check(changes={("lng", "output"): 80e4, ("pipeline", "exports"): 35e8})
     assert frame.loc["lng.output", "status"] == SHORT
     assert frame.loc["lng.output", "gap"] == pytest.approx(-20.0)
-    assert frame.loc["output.processing.lng", "gap"] == pytest.approx(-12.0)  # 20万t × 6000 元/t
+    lng_price = ValuationConfig.default().unit_value("lng_price_yuan_per_t", [2025])[0]
+    assert frame.loc["output.processing.lng", "gap"] == pytest.approx(80e4 * lng_price / 1e8 - 60)
     assert frame.loc["pipeline.exports", "status"] == EXCEEDED
     assert frame.loc["pipeline.exports", "comparator"] == "max"
     frame = _check(changes={("pipeline", "exports"): 25e8})

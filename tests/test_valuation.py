@@ -21,8 +21,10 @@ from cbm_sim.economics.valuation import (
     SUB_CLUSTERS,
     VALUE_COLUMNS,
     ValuationConfig,
+    backtest_2021,
     config_of,
     item_totals,
+    price_table,
     required_series,
     summary,
     value,
@@ -87,32 +89,98 @@ def test_default_prices_are_the_plan_implied_quotients():
     cfg = ValuationConfig.default()
     assert cfg.residential_price_yuan_per_m3[2025] == pytest.approx(6.8 / 2.73)
     assert cfg.residential_price_yuan_per_m3[2030] == pytest.approx(7.5 / 3.0)
-    assert cfg.lng_price_yuan_per_t[2025] == pytest.approx(60e8 / 100e4)
-    assert cfg.surface_gas_price_yuan_per_m3[2030] == pytest.approx(120 / 60)
-    assert cfg.mine_power_value_yuan_per_kwh[2030] == pytest.approx(21.25 / 41.95)
     # drilling & fracturing comes from the well cost model, not 8.5亿元 / a well count
     assert cfg.drilling_fracturing_yuan_per_well_eq == {2021: 750000.0}
+
+
+# Cited price paths, typed from their sources (valuation.yaml cites each): (field, year, value,
+# a phrase of the year's source).
+CITED = [
+    ("surface_gas_price_yuan_per_m3", 2018, 1.64, "AAG Energy 2018 annual results"),
+    ("surface_gas_price_yuan_per_m3", 2020, 1.47, "AAG Energy 1H2020"),
+    ("lng_price_yuan_per_t", 2023, 4249.18, "Yicai Global"),
+    ("mine_power_value_yuan_per_kwh", 2021, 0.332 + 0.25, "assumption: Shanxi coal benchmark"),
+    ("carbon_price_yuan_per_t_co2e", 2021, 42.8, "SEEE"),
+    ("carbon_price_yuan_per_t_co2e", 2022, 55.3, "中新网"),
+    ("carbon_price_yuan_per_t_co2e", 2023, 68.15, "国际节能环保网"),
+    ("carbon_price_yuan_per_t_co2e", 2024, 95.96, "ICAP"),
+    ("carbon_price_yuan_per_t_co2e", 2025, 62.36, "146.30亿元"),
+]
+
+
+@pytest.mark.parametrize(("field", "year", "price", "phrase"), CITED)
+def test_cited_price_paths_give_the_cited_value_and_its_source(field, year, price, phrase):
+    cfg = ValuationConfig.default()
+    assert cfg.unit_value(field, [year])[0] == pytest.approx(price)
+    assert phrase in cfg.price_source(field, year)
+
+
+def test_years_after_the_last_cited_one_are_held_flat_and_say_so():
+    cfg = ValuationConfig.default()
+    for field in {c[0] for c in CITED}:
+        last = max(y for f, y, _, _ in CITED if f == field)
+        np.testing.assert_allclose(
+            cfg.unit_value(field, [2026, 2030]), cfg.unit_value(field, [last, last])
+        )
+        assert cfg.price_source(field, 2030).startswith("held flat")
+        assert f"{last}: " in cfg.price_source(field, 2030)
+
+
+def test_price_sources_of_gaps_scenario_values_and_unknown_fields():
+    cfg = ValuationConfig.default()
+    # 2019 lies between the two cited AAG prices
+    src = cfg.price_source("surface_gas_price_yuan_per_m3", 2019)
+    assert src.startswith("linear between 2018") and "and 2020" in src
+    assert cfg.price_source("carbon_price_yuan_per_t_co2e", 2019).startswith("held flat before")
+    # an uncited field gives its field-level source
+    assert cfg.price_source("cng_price_yuan_per_m3", 2025).startswith("plan ch4 §2")
+    changed = ValuationConfig(surface_gas_price_yuan_per_m3={2021: 2.0})
+    assert changed.price_source("surface_gas_price_yuan_per_m3", 2021) == "scenario"
+    with pytest.raises(KeyError, match="unknown valuation field 'gas_price'"):
+        cfg.price_source("gas_price", 2021)
+
+
+def test_gas_price_scale_scales_the_cited_gas_prices_not_the_tariff():
+    cfg = ValuationConfig(gas_price_scale=0.5)
+    base = ValuationConfig.default()
+    for field, factor in [
+        ("surface_gas_price_yuan_per_m3", 0.5),
+        ("lng_price_yuan_per_t", 0.5),
+        ("mine_power_value_yuan_per_kwh", 1.0),
+        ("carbon_price_yuan_per_t_co2e", 1.0),
+    ]:
+        np.testing.assert_allclose(
+            cfg.unit_value(field, [2025]), factor * base.unit_value(field, [2025])
+        )
+
+
+def test_price_table_lists_every_cited_price_with_its_source():
+    table = price_table(ValuationConfig.default(), [2021, 2030])
+    assert set(table["field"]) == {c[0] for c in CITED}
+    assert len(table) == 2 * len(set(table["field"]))
+    row = table.set_index(["field", "year"]).loc[("carbon_price_yuan_per_t_co2e", 2021)]
+    assert row["value"] == pytest.approx(42.8)
+    assert row["unit"] == "元/t CO2e"
+    assert "SEEE" in row["source"]
 
 
 @pytest.mark.parametrize("year", [2025, 2030])
 @pytest.mark.parametrize(
     "key",
     [
-        "exploration.surface",
         "exploration.underground",
         "processing.cng",
-        "processing.lng",
         "processing.pipeline",
         "processing.storage",
         "utilisation.residential",
         "utilisation.commercial",
         "utilisation.chemicals",
-        "utilisation.mine_gas.power",
         "utilisation.mine_gas.heating",
         "logistics.lng_logistics",
     ],
 )
 def test_plan_volumes_at_default_prices_give_the_plan_values(key, year):
+    # items priced by a cited path (surface gas, LNG, mine power) are tested above instead
     plan = load_plan()
     # the section body (detail) pairs the value with its volume (chemicals 2025: 55亿元)
     stated = plan.figure(f"output.{key}", year, statement="detail").value
@@ -124,32 +192,78 @@ def test_carbon_is_credited_only_above_the_baseline():
     # use earns nothing, not the plan's 50亿元.
     assert _items_yi(plan_results(2030, WELLS), year=2030)["radiating.carbon_trading"] == 0.0
     # With the 2021 rate as the baseline, only the use above 59.66 % of the drained gas counts:
-    # 2030: (11.33 + 3.67) − 0.5966 × 20 = 3.068 亿m3 at 0.717 kg/m3, GWP 28, 95.96 元/t.
+    # 2030: (11.33 + 3.67) − 0.5966 × 20 = 3.068 亿m3 at 0.717 kg/m3, GWP 28, 62.36 元/t (the
+    # 2025 CEA average, held flat).
     cfg = ValuationConfig(carbon_baseline_share={2021: 0.5966})
     got = _items_yi(plan_results(2030, WELLS), cfg, year=2030)["radiating.carbon_trading"]
     credited_m3 = (11.33 + 3.67 - 0.5966 * 20.0) * 1e8
-    expected = credited_m3 * 0.717e-3 * (28.0 - 44.009 / 16.043) * 95.96 / 1e8
+    expected = credited_m3 * 0.717e-3 * (28.0 - 44.009 / 16.043) * 62.36 / 1e8
     assert got == pytest.approx(expected, rel=1e-9)
     with pytest.raises(ValidationError, match="carbon_baseline_share for 2025"):
         ValuationConfig(carbon_baseline_share={2025: 1.5})
 
 
-def test_2021_calibration_reproduces_the_plan_split_within_2_percent():
+def test_2021_split_reproduces_the_calibrated_categories_and_values_cited_prices_as_cited():
     split = value_2021_split(plan_results(2021)).set_index("category")
-    expected = {  # ch1 §2 八, 亿元
-        "exploration": 75.8,
-        "compression_liquefaction": 38.0,
-        "city_gas": 21.6,
-        "pipeline": 10.2,
-        "gas_use": 4.7,
-        "total": 150.3,
-    }
-    for cat, plan_value in expected.items():
+    # categories priced only by the 2021 calibration reproduce the plan (ch1 §2 八, 亿元)
+    for cat, plan_value in {"city_gas": 21.6, "pipeline": 10.2}.items():
         assert split.loc[cat, "simulated_1e8_yuan"] == pytest.approx(plan_value, rel=0.02), cat
+    # gas_use: power at the cited tariff (not calibrated) plus heating at the category factor
+    # fixed by the 2025 reference values; 2021 figures typed from ch1 §2 三/七: 33.68亿kWh,
+    # heating gas 12.35 − 9.05 = 3.30亿m3; 2025 heating value 2.91亿元 / 2.88亿m3 (ch4 §3 六).
+    power = 33.68 * 0.582
+    heat_ref = 2.91 / 2.88
+    factor = 4.7 / (power + 3.30 * heat_ref)
+    expected = power + 3.30 * heat_ref * factor
+    assert split.loc["gas_use", "simulated_1e8_yuan"] == pytest.approx(expected, rel=1e-3)
+    total = split.loc["total"]
+    assert total["plan_1e8_yuan"] == 150.3
+    assert total["gap_pct"] == pytest.approx(100 * (total["simulated_1e8_yuan"] / 150.3 - 1))
     # with no wells drilled, only LNG logistics lies outside: 84.37万t × 100 元/t (2025 path),
     # and a trace of carbon credit (the 2021 baseline 59.66 % is the plan's rounded rate)
     outside = split.loc["outside_2021_statistics", "simulated_1e8_yuan"]
     assert outside == pytest.approx(84.37e4 * 100.0 / units.YI, rel=1e-3)
+
+
+def test_backtest_2021_reports_each_sub_cluster_and_the_error_of_the_total():
+    results = plan_results(2021)
+    bt = backtest_2021(results).set_index("sub_cluster")
+    assert list(bt.index) == [*SUB_CLUSTERS, "total"]
+    by_sc = summary(value(results)).query("year == 2021").set_index("sub_cluster")
+    np.testing.assert_allclose(
+        bt["simulated_1e8_yuan"], by_sc.loc[list(bt.index), "value_1e8_yuan"], rtol=1e-12
+    )
+    total = bt.loc["total"]
+    assert total["plan_1e8_yuan"] == 150.3  # ch1 §2 八
+    assert total["error_1e8_yuan"] == pytest.approx(total["simulated_1e8_yuan"] - 150.3)
+    assert total["error_pct"] == pytest.approx(100 * total["error_1e8_yuan"] / 150.3)
+    assert bt["plan_1e8_yuan"].drop("total").isna().all()
+    # in-sample: the calibrated items (pipeline, city gas, CNG, drained gas, heating) but not
+    # the cited prices: surface gas at 1.47 元/m3 is out of sample
+    assert 0.0 < total["calibrated_1e8_yuan"] < total["simulated_1e8_yuan"]
+    surface = item_totals(value(results)).set_index(["year", "sub_cluster", "item"])
+    cited = surface.loc[(2021, "exploration", "surface"), "value_yuan"] / units.YI
+    assert bt.loc["exploration", "calibrated_1e8_yuan"] == pytest.approx(
+        bt.loc["exploration", "simulated_1e8_yuan"] - cited
+    )
+
+
+def test_backtest_2021_rejects_a_run_without_the_year():
+    with pytest.raises(ValueError, match="does not simulate 2021"):
+        backtest_2021(plan_results(2025))
+
+
+def test_backtest_2021_counts_a_scenario_price_as_out_of_sample():
+    cfg = ValuationConfig(pipeline_tariff_yuan_per_m3={2021: 0.5})
+    bt = backtest_2021(plan_results(2021), cfg).set_index("sub_cluster")
+    default = backtest_2021(plan_results(2021)).set_index("sub_cluster")
+    pipeline_2021 = 19.35 * 0.5  # plan ch1 §2 八: 19.35亿m3 exported in 2021
+    assert bt.loc["processing", "calibrated_1e8_yuan"] == pytest.approx(
+        default.loc["processing", "calibrated_1e8_yuan"] - 10.2, rel=1e-2
+    )
+    assert bt.loc["processing", "simulated_1e8_yuan"] == pytest.approx(
+        default.loc["processing", "simulated_1e8_yuan"] - 10.2 + pipeline_2021, rel=1e-2
+    )
 
 
 def test_2021_split_moves_with_the_simulated_volumes():
@@ -267,7 +381,8 @@ def test_summary_adds_items_to_sub_clusters_and_total():
     summ = summary(frame).set_index("sub_cluster")
     assert list(summ.index) == [*SUB_CLUSTERS, "total"]
     assert summ.loc["total", "value_yuan"] == pytest.approx(frame["value_yuan"].sum())
-    assert summ.loc["exploration", "value_1e8_yuan"] == pytest.approx(156.0 + 11.0)
+    # surface gas at the cited 1.47 元/m3 on the plan's 78亿m3, drained gas at the plan's 11亿元
+    assert summ.loc["exploration", "value_1e8_yuan"] == pytest.approx(78.0 * 1.47 + 11.0)
 
 
 def test_config_of_reads_the_scenario_section():

@@ -289,4 +289,10 @@ def _build_facilities(m: Model) -> None:
         level_m3=0.0,
         max_rate_share_per_day=sc.storage.max_rate_share_per_day,
         injection_months=frozenset(sc.storage.injection_months),
+        sendout_m3_per_day=tuple(
+            p.capacity_1e4_m3 * units.WAN * sc.storage.max_rate_share_per_day
+            if p.sendout_1e4_m3_per_day is None
+            else p.sendout_1e4_m3_per_day * units.WAN
+            for p in sc.storage.projects
+        ),
     )

@@ -8,9 +8,13 @@ Priority (documented, plan ch4 §3 一 "优先保障民生": residential first):
    then commercial (公商福业), then one tier shared *pro rata* by transport, industry,
    chemicals, CNG and LNG feed (assumption: the plan ranks none of these above the others,
    so a shortage is shared in proportion to the requests rather than starving the last);
+   The caller adds the producers' outbound contracts as two requests: up to their
+   take-or-pay floor in a tier before the pro-rata tier, above it in a tier after it
+   (:data:`cbm_sim.cluster.engine.DISPATCH_TIERS`);
 3. storage is withdrawn only outside the injection season (winter peak shaving) and only to
    cover a shortfall of the local sectors (field use to chemicals), never for CNG, LNG or
-   exports; withdrawn gas goes to the local shortfalls by the same tiers;
+   exports, at most ``storage_max_rate_m3`` (the caller passes the sites' send-out capacity
+   outside the injection season); withdrawn gas goes to the local shortfalls by the same tiers;
 4. in the injection season storage is filled up to the plan's reserve rules (ch1 §2 四: 3 days
    of demand, 5 % of city-gas use) as a request of its own tier, placed by the caller (the
    simulation: after 公商福业, before the pro-rata tier — reserves are a legal duty), and

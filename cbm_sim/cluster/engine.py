@@ -53,16 +53,25 @@ RESERVE_FILL_TIER = 3
 the pro-rata tier (assumption: the reserves are a legal duty, 发改能源规〔2018〕637号 quoted in
 ch1 §2 四)."""
 CONTRACT_TIER = 4
-"""Contracted outbound sales come before the local non-民生 markets: the contract holders
-(CNPC, CNOOC: 90 % of the mining-right area, plan ch1 §3 四) sell their gas under their own
-contracts; the local markets get what the contracts leave plus the other producers' gas."""
+"""Contracted outbound sales up to the take-or-pay floor come before the local non-民生
+markets: the contract holders (CNPC, CNOOC: 90 % of the mining-right area, plan ch1 §3 四)
+sell their gas under their own contracts, and below the floor the buyer pays for gas it does
+not take, so the seller delivers it first (assumption: the floor binds the seller's dispatch
+as it binds the buyer's payment)."""
 PRO_RATA_TIER = 5
 """Transport, industry, chemicals, CNG and LNG share one tier pro rata (dispatch.py)."""
-DISPATCH_TIERS = np.array([0, 1, 2, *[PRO_RATA_TIER] * 5, CONTRACT_TIER], dtype=np.int64)
+ABOVE_FLOOR_TIER = 6
+"""Contracted volumes above the take-or-pay floor come after the local markets (assumption:
+above the floor the buyer does not pay for gas it does not take, so the holders sell it where
+it is asked for, and the plan wants local use first, ch4 §3; residual exports come last)."""
+DISPATCH_TIERS = np.array(
+    [0, 1, 2, *[PRO_RATA_TIER] * 5, CONTRACT_TIER, ABOVE_FLOOR_TIER], dtype=np.int64
+)
 """Tiers of (field use, residential, commercial, transport, industry, chemicals, CNG, LNG,
-contracted exports): 民生 first (plan ch4 §3 一), then 公商福业, then the storage reserves
-(:data:`RESERVE_FILL_TIER`), then the producers' contracted outbound sales
-(:data:`CONTRACT_TIER`), then the local non-民生 markets (:data:`PRO_RATA_TIER`)."""
+contracted exports up to the floor, contracted exports above it): 民生 first (plan ch4 §3 一),
+then 公商福业, then the storage reserves (:data:`RESERVE_FILL_TIER`), then the contracts up to
+their take-or-pay floor (:data:`CONTRACT_TIER`), then the local non-民生 markets
+(:data:`PRO_RATA_TIER`), then the contracts above the floor (:data:`ABOVE_FLOOR_TIER`)."""
 
 
 @dataclass
@@ -227,11 +236,13 @@ class Simulation:
         lng_req = np.minimum(sums["lng_t"], lng_cap_t) * feed
         pipe_cap = total_capacity_at(self.lines, times) * dt_days
         export_limit = np.minimum(pipe_cap, sums["export_cap"]) if self._export_capped else pipe_cap
-        # Contracts: the holders' share of the surface output, within the outbound limit;
+        # Contracts: the holders' share of the surface output, within the outbound limit,
+        # in two requests: up to the take-or-pay floor and above it (DISPATCH_TIERS);
         # exports beyond the contracts take what is left of the limit (dispatch.py).
         holders = sc.contracts.holders_share * potential
         contract_req = np.minimum(np.minimum(sums["contracted"], export_limit), holders)
-        requests = np.column_stack([local, cng_req, lng_req, contract_req])
+        floor_req = np.minimum(contract_req, sums["take_or_pay_floor"])
+        requests = np.column_stack([local, cng_req, lng_req, floor_req, contract_req - floor_req])
         st = self.storage
         st_cap = st.capacity_at(times)
         if not self._storage_initialised:
@@ -241,9 +252,13 @@ class Simulation:
         st_rate = st.max_rate_m3(dt_days, st_cap)
         if sc.storage.fill_through_liquefaction:
             # LNG tanks are filled by the liquefaction plants: at most their capacity left
-            # after the LNG market's request; send-out (regasification, trucks) is not limited.
+            # after the LNG market's request.
             spare = np.maximum(lng_cap_t * feed - lng_req, 0.0)
             st_rate = np.where(inject, np.minimum(st_rate, spare), st_rate)
+        # Outside the injection season the stock leaves through the sites' send-out
+        # (regasification, trucks): the steps draw or fill, never both (withdraw = ~inject).
+        sendout = st.sendout_at(times) * dt_days
+        st_rate = np.where(inject, st_rate, sendout)
         need3 = self._need_3day[starts]
         need5 = self._need_5pct[starts]
         drainage = sums["drainage_m3"]
@@ -304,18 +319,23 @@ class Simulation:
         self._record_plants(row, "lng", "plants", self.lng, times, dt_days)
         for fac in self.lng:
             row[fac.entity, "available", "fraction"] = (fac.capacity_at(times) > 0).astype(float)
-        contract_out = allocated[:, n_local + 2]
+        contract_out = allocated[:, n_local + 2] + allocated[:, n_local + 3]
         row["pipeline", "exports", "m3"] = contract_out + flows.exports
         row["contracts", "contracted", "m3"] = sums["contracted"]
         row["contracts", "requested", "m3"] = contract_req
         row["contracts", "delivered", "m3"] = contract_out
         row["contracts", "shortfall", "m3"] = sums["contracted"] - contract_out
         row["contracts", "take_or_pay_floor", "m3"] = sums["take_or_pay_floor"]
+        # gas the floor asks for and the step could not deliver (supply, pipes, holders' share)
+        row["contracts", "deficiency", "m3"] = np.maximum(
+            sums["take_or_pay_floor"] - contract_out, 0.0
+        )
         row["pipeline", "capacity", "m3"] = pipe_cap
         row["storage", "injection", "m3"] = flows.injection
         row["storage", "withdrawal", "m3"] = flows.withdrawal
         row["storage", "level", "m3"] = flows.level
         row["storage", "storage_capacity", "m3"] = st_cap
+        row["storage", "sendout_capacity", "m3"] = sendout
         row["storage", "rule_3day_need", "m3"] = need3
         row["storage", "rule_5pct_need", "m3"] = need5
         for rule, need in (("rule_3day", need3), ("rule_5pct", need5)):

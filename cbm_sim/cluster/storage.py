@@ -29,6 +29,9 @@ class StorageAgent:
     level_m3: float
     max_rate_share_per_day: float
     injection_months: frozenset[int] = field(default_factory=frozenset)
+    sendout_m3_per_day: tuple[float, ...] = ()
+    """Send-out capacity of each project [m³/d] (same order as ``projects``); empty: every
+    project sends out ``max_rate_share_per_day`` of its capacity a day."""
 
     @property
     def capacity_m3(self) -> float:
@@ -44,6 +47,28 @@ class StorageAgent:
         (default: now); elementwise on arrays."""
         capacity = self.capacity_m3 if capacity_m3 is None else capacity_m3
         return capacity * self.max_rate_share_per_day * step_days
+
+    def sendout_at(self, times: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Send-out capacity in service at each of ``times`` [m³/d]: the projects' stated
+        capacities (or the default share of their storage capacity) while they are in service.
+
+        Raises
+        ------
+        ValueError
+            If ``sendout_m3_per_day`` is given but not one per project.
+        """
+        t = np.asarray(times, dtype=np.float64)
+        if not self.sendout_m3_per_day:
+            return np.asarray(self.capacity_at(t) * self.max_rate_share_per_day, dtype=np.float64)
+        if len(self.sendout_m3_per_day) != len(self.projects):
+            raise ValueError(
+                f"sendout_m3_per_day has {len(self.sendout_m3_per_day)} entries for "
+                f"{len(self.projects)} projects"
+            )
+        out = np.zeros(t.shape)
+        for project, rate in zip(self.projects, self.sendout_m3_per_day, strict=True):
+            out += np.where(project.capacity_at(t) > 0.0, rate, 0.0)
+        return out
 
     def apply(self, injection_m3: float, withdrawal_m3: float) -> None:
         """Update the stock; it may not leave ``0 .. capacity``."""

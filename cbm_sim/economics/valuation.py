@@ -45,6 +45,7 @@ from cbm_sim.scenario.valuation_inputs import (
     SUB_CLUSTERS,
     WELLS_EQ,
     ValuationConfig,
+    calibrated_2021_fields,
     defaults,
     unit_of,
 )
@@ -238,3 +239,94 @@ def value_2021_split(
     )
     out["gap_pct"] = 100.0 * (out["simulated_1e8_yuan"] / out["plan_1e8_yuan"] - 1.0)
     return out[["category", "items", "simulated_1e8_yuan", "plan_1e8_yuan", "gap_pct", "ref"]]
+
+
+def backtest_2021(
+    results: Results,
+    config: ValuationConfig | None = None,
+    plan: Plan | None = None,
+    year: int = 2021,
+) -> pd.DataFrame:
+    """The run's 2021 output value by sub-cluster against the plan's 2021 total, with its error.
+
+    A backtest, not a fit: the cited price paths (gas, LNG, electricity, carbon) are not tuned
+    to it. Items whose 2021 unit value is still the plan's 2021 calibration
+    (``calibrate_2021`` in ``cbm_sim/data/valuation.yaml``) are in-sample; their share is
+    reported in ``calibrated_1e8_yuan`` so that a reader sees how much of the match is built in.
+
+    Parameters
+    ----------
+    results
+        A run that simulates ``year``.
+    config
+        Unit values; default: the scenario's valuation section, else the packaged defaults.
+    plan
+        Plan figures; default: the packaged plan (``output.total`` of ``year``: 150.3亿元,
+        ch1 §2 八).
+    year
+        The backtest year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sub-cluster of :data:`SUB_CLUSTERS` and a ``total`` row; columns
+        ``sub_cluster, simulated_1e8_yuan, calibrated_1e8_yuan, plan_1e8_yuan, error_1e8_yuan,
+        error_pct`` [亿元]; the plan figure and the error are on the ``total`` row only (the plan
+        states no 2021 value per sub-cluster).
+
+    Raises
+    ------
+    ValueError
+        If the run does not simulate ``year``.
+    """
+    cfg = config if config is not None else config_of(results)
+    plan = plan if plan is not None else load_plan()
+    vals = value(results, cfg)
+    vals = vals[vals["year"] == year]
+    if vals.empty:
+        raise ValueError(f"the run does not simulate {year}; the backtest needs that year")
+    calibrated = calibrated_2021_fields() if year == 2021 else frozenset()
+    # value() lists one row per term, in ITEMS order, for each year
+    term_fields = [term.field for spec in ITEMS for term in spec.terms]
+    in_sample = np.array([f in calibrated and cfg.is_default(f) for f in term_fields])
+    by_sc = vals.groupby("sub_cluster")["value_yuan"].sum().reindex(SUB_CLUSTERS, fill_value=0.0)
+    cal_sc = vals[in_sample].groupby("sub_cluster")["value_yuan"].sum()
+    cal_sc = cal_sc.reindex(SUB_CLUSTERS, fill_value=0.0)
+    out = pd.DataFrame(
+        {
+            "sub_cluster": [*SUB_CLUSTERS, "total"],
+            "simulated_1e8_yuan": [*(by_sc / units.YI), by_sc.sum() / units.YI],
+            "calibrated_1e8_yuan": [*(cal_sc / units.YI), cal_sc.sum() / units.YI],
+        }
+    )
+    target = plan.figure("output.total", year).value
+    out["plan_1e8_yuan"] = np.where(out["sub_cluster"] == "total", target, math.nan)
+    out["error_1e8_yuan"] = out["simulated_1e8_yuan"] - out["plan_1e8_yuan"]
+    out["error_pct"] = 100.0 * out["error_1e8_yuan"] / out["plan_1e8_yuan"]
+    return out
+
+
+def price_table(config: ValuationConfig, years: npt.ArrayLike) -> pd.DataFrame:
+    """The cited price paths at ``years``, each value with its source.
+
+    Parameters
+    ----------
+    config
+        Unit values (``gas_price_scale`` applies to the gas prices it scales).
+    years
+        Years to tabulate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``field, year, value, unit, source``: one row per cited price field (those of
+        ``valuation.yaml`` with a source per year) and year; ``source`` as
+        :meth:`ValuationConfig.price_source` gives it.
+    """
+    years = np.asarray(years, dtype=np.int64)
+    rows = [
+        (field, int(y), float(v), unit_of(field), config.price_source(field, int(y)))
+        for field in sorted(defaults().year_sources)
+        for y, v in zip(years, config.unit_value(field, years), strict=True)
+    ]
+    return pd.DataFrame(rows, columns=["field", "year", "value", "unit", "source"])

@@ -10,6 +10,7 @@ its input, so that a scenario can be validated without the economics layer.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping
@@ -225,6 +226,10 @@ class Defaults:
     units: Mapping[str, str]
     categories: Mapping[str, tuple[str, tuple[str, ...]]]
     """2021 category → (plan id of its 2021 value, item keys)."""
+    year_sources: Mapping[str, Mapping[int, str]] = dataclasses.field(default_factory=dict)
+    """Cited price paths: field → {year: source of that year's value}."""
+    beyond: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Cited price paths: field → how years after the last cited one are filled."""
 
 
 def _raw() -> dict[str, Any]:
@@ -239,6 +244,7 @@ class _Resolver:
         self.fields: Mapping[str, Any] = raw["fields"]
         self.plan = plan
         self.done: dict[str, Any] = {}
+        self.year_sources: dict[str, dict[int, str]] = {}
         self._active: set[str] = set()
 
     def resolve(self, name: str) -> Any:
@@ -257,11 +263,15 @@ class _Resolver:
         elif "value" in spec:
             out = float(spec["value"])
         else:
-            out = {
-                int(year): self.entry(name, int(year), entry)
-                for year, entry in spec["path"].items()
-                if not isinstance(entry, dict)
-            }
+            out = {}
+            for year, entry in spec["path"].items():
+                if isinstance(entry, dict) and "value" in entry:
+                    self.year_sources.setdefault(name, {})[int(year)] = " ".join(
+                        str(entry["source"]).split()
+                    )
+                    out[int(year)] = self.entry(name, int(year), entry["value"])
+                elif not isinstance(entry, dict):
+                    out[int(year)] = self.entry(name, int(year), entry)
         self._active.discard(name)
         self.done[name] = out
         return out
@@ -467,6 +477,23 @@ def defaults() -> Defaults:
         sources={k: " ".join(str(v["source"]).split()) for k, v in raw["fields"].items()},
         units={k: str(v["unit"]) for k, v in raw["fields"].items()},
         categories=categories,
+        year_sources=res.year_sources,
+        beyond={
+            k: " ".join(str(v["beyond"]).split()) for k, v in raw["fields"].items() if "beyond" in v
+        },
+    )
+
+
+def calibrated_2021_fields() -> frozenset[str]:
+    """Fields whose packaged 2021 value is the plan's 2021 calibration (``calibrate_2021``).
+
+    Their 2021 value is in-sample for a 2021 backtest; the cited price paths are not among them.
+    """
+    return frozenset(
+        name
+        for name, spec in _raw()["fields"].items()
+        if isinstance((spec.get("path") or {}).get(2021), dict)
+        and "calibrate_2021" in spec["path"][2021]
     )
 
 
@@ -616,6 +643,38 @@ class ValuationConfig(BaseModel):
             f: defaults().sources[f] if self.is_default(f) else "scenario"
             for f in type(self).model_fields
         }
+
+    def price_source(self, field: str, year: int) -> str:
+        """Where the value of ``field`` in ``year`` comes from.
+
+        Cited price paths (``surface_gas_price_yuan_per_m3``, ``lng_price_yuan_per_t``,
+        ``mine_power_value_yuan_per_kwh``, ``carbon_price_yuan_per_t_co2e``) give a source per
+        cited year; a year after the last cited one says how it is filled (held flat, labelled
+        in ``valuation.yaml``), a year between two cited ones that it is interpolated. Other
+        fields give the field's source; a field a scenario changed gives ``scenario``.
+
+        Raises
+        ------
+        KeyError
+            If ``field`` is not a valuation field.
+        """
+        if field not in type(self).model_fields:
+            raise KeyError(f"unknown valuation field {field!r}")
+        if not self.is_default(field):
+            return "scenario"
+        cited = defaults().year_sources.get(field)
+        if not cited:
+            return defaults().sources[field]
+        if year in cited:
+            return cited[year]
+        first, last = min(cited), max(cited)
+        if year > last:
+            return f"{defaults().beyond.get(field, 'held flat')}; {last}: {cited[last]}"
+        if year < first:
+            return f"held flat before {first} (assumption); {first}: {cited[first]}"
+        before = max(y for y in cited if y < year)
+        after = min(y for y in cited if y > year)
+        return f"linear between {before} ({cited[before]}) and {after} ({cited[after]})"
 
     def unit_value(self, field: str, years: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Unit value of a path field at ``years``, in 元 per driver unit (亿元 paths → 元/yr)."""

@@ -291,6 +291,15 @@ def test_run_writes_the_output_contract(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
     assert "verdict 2025" in result.output and "verdict 2030" in result.output
     assert json.loads((out / "meta.json").read_text(encoding="utf-8"))["seed"] == 3
+    # the 2021 backtest line is the run's own valuation of 2021 against the plan's 150.3
+    from cbm_sim.economics.valuation import backtest_2021
+    from cbm_sim.results import Results
+
+    total = backtest_2021(Results.from_parquet(out)).set_index("sub_cluster").loc["total"]
+    assert total["plan_1e8_yuan"] == 150.3
+    assert f"backtest 2021: {total['simulated_1e8_yuan']:,.1f} of the plan's 150.3 亿元" in (
+        result.output
+    )
     targets = pd.read_csv(out / "targets.csv")
     assert {"physical", "total"} <= set(targets["sub_cluster"])
     again = CliRunner().invoke(main, ["run", str(scenario), "-o", str(out), "--overwrite"])

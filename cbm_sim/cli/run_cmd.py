@@ -198,7 +198,7 @@ def run_command(
         if seed is not None:
             scenario = scenario.model_copy(update={"seed": seed})
         out = output if output is not None else _default_output(scenario.name)
-        targets, table = write_run_directory(
+        targets, table, backtest = write_run_directory(
             scenario,
             out,
             overwrite=overwrite,
@@ -207,6 +207,8 @@ def run_command(
             robustness_workers=workers if with_robustness else None,
         )
         _print_targets(targets, Console(), f"{scenario.name}: output value vs the plan (亿元)")
+        if backtest is not None:
+            click.echo(backtest_line(backtest))
         if table is not None:
             from cbm_sim.cli.robustness_cmd import print_flips
 
@@ -222,7 +224,7 @@ def write_run_directory(
     console: Console,
     source: Path,
     robustness_workers: int | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """Simulate ``scenario`` and write its run directory ``out`` whole (as ``run -o``).
 
     With ``robustness_workers`` (not None), also the "what flips it" table of the run
@@ -231,7 +233,9 @@ def write_run_directory(
     Returns
     -------
     tuple of pandas.DataFrame
-        The target check of the run, and the robustness table (None without one).
+        The target check of the run, the robustness table (None without one) and the 2021
+        valuation backtest (:func:`cbm_sim.economics.valuation.backtest_2021`; None when the
+        run does not simulate 2021).
 
     Raises
     ------
@@ -239,7 +243,7 @@ def write_run_directory(
         Before simulating, if ``out`` exists and may not be replaced.
     """
     from cbm_sim.economics.targets import check_targets
-    from cbm_sim.economics.valuation import value
+    from cbm_sim.economics.valuation import backtest_2021, value
     from cbm_sim.results.rundir import check_target, staged_directory, write_run
 
     check_target(out, overwrite=overwrite)  # refuse before a long run, not after
@@ -247,6 +251,8 @@ def write_run_directory(
         results = _simulate(scenario, console)
         values = value(results)
         targets = check_targets(results, values)
+        simulates_2021 = bool((values["year"] == BACKTEST_YEAR).any())
+        backtest = backtest_2021(results) if simulates_2021 else None
         write_run(
             stage,
             results,
@@ -261,7 +267,22 @@ def write_run_directory(
 
             table = robustness(scenario, workers=robustness_workers, base_results=results)
             table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
-    return targets, table
+    return targets, table, backtest
+
+
+BACKTEST_YEAR = 2021
+"""The year of the valuation backtest: the plan's last reported year (ch1 §2 八: 150.3亿元)."""
+
+
+def backtest_line(backtest: pd.DataFrame) -> str:
+    """One console line of the 2021 valuation backtest (total row of ``backtest_2021``)."""
+    total = backtest[backtest["sub_cluster"] == "total"].iloc[0]
+    return (
+        f"backtest {BACKTEST_YEAR}: {total['simulated_1e8_yuan']:,.1f} of the plan's "
+        f"{total['plan_1e8_yuan']:,.1f} 亿元 ({_signed(total['error_pct'])} %; "
+        f"{total['calibrated_1e8_yuan']:,.1f} of it from unit values calibrated to "
+        f"{BACKTEST_YEAR}, not a test)"
+    )
 
 
 @main.command("validate")

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from cbm_sim.cli import main
@@ -364,3 +365,26 @@ def test_plan_show_lists_ids_figures_and_blocks(tmp_path: Path) -> None:
     typo = CliRunner().invoke(main, ["plan", "show", "lng.outpt"])
     assert typo.exit_code == 2 and "did you mean 'lng.output'?" in typo.output
     assert len(typo.output.strip().splitlines()) == 1
+
+
+def test_calibrate_write_reserves_not_with_fit(tmp_path: Path) -> None:
+    path = tmp_path / "blocks.yaml"
+    path.write_text("blocks: []\n", "utf-8")
+    result = CliRunner().invoke(main, ["calibrate", "--fit", "--write-reserves", str(path)])
+    assert result.exit_code == 2
+    assert "--write-reserves uses the packaged calibration: not with --fit" in result.output
+
+
+def test_calibrate_write_reserves_rewrites_a_blocks_file(tmp_path: Path) -> None:
+    from cbm_sim.wells import calibration
+
+    path = tmp_path / "blocks.yaml"
+    path.write_bytes((Path(calibration.__file__).parents[1] / "data" / "blocks.yaml").read_bytes())
+    result = CliRunner().invoke(main, ["calibrate", "--write-reserves", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"wrote the reserves of 10 blocks to {path}" in result.output.replace("\n", "")
+    written = {
+        b["id"]: b.get("proved_reserves_m3") for b in yaml.safe_load(path.read_text())["blocks"]
+    }
+    for block, value in calibration.unitemised_allocation_m3().items():
+        assert written[block] == pytest.approx(value, abs=5e6)

@@ -82,7 +82,9 @@ def test_packaged_calibration_meets_the_plan_targets() -> None:
         "pilot_wells_2003",
     ):
         assert table.loc[tid, "met"], (tid, table.loc[tid, "simulated"])
-    assert np.isnan(table.loc["investment_2021", "simulated"])  # not modelled, reported
+    # modelled, reported with weight 0 (backtest only)
+    assert np.isfinite(table.loc["investment_2021", "simulated"])
+    assert table.loc["investment_2021", "weight"] == 0.0
 
 
 def test_refit_reproduces_the_packaged_parameters() -> None:
@@ -94,7 +96,13 @@ def test_refit_reproduces_the_packaged_parameters() -> None:
 
 
 @pytest.mark.parametrize(
-    ("block", "klass"), [("zhengzhuang", "ramping"), ("panzhuang", "producing")]
+    ("block", "klass"),
+    [
+        ("zhengzhuang", "ramping"),
+        ("panzhuang", "producing"),
+        # its own cited producing share (36.5 %) instead of the ramping class's
+        ("shizhuang_south", "ramping"),
+    ],
 )
 def test_new_and_history_wells_draw_from_one_distribution(block: str, klass: str) -> None:
     # same block, type and vintage: the history's vertical wells of a block (潘庄 has its own
@@ -112,17 +120,40 @@ def test_new_and_history_wells_draw_from_one_distribution(block: str, klass: str
     assert pos_new.mean() == pytest.approx(pos_old.mean(), abs=0.06)
     assert pos_new.std() == pytest.approx(pos_old.std(), rel=0.06)
     np.testing.assert_array_equal(np.unique(new["di"]), np.unique(pop.di[sel]))
-    # exact: from the same standard draws, a new well is the history well
-    curve = typecurves.typecurve("vertical", klass)
-    adj = history.packaged_calibration().adjustment
-    one = stepping.new_well_sampler(
+
+
+@pytest.mark.parametrize(
+    ("block", "klass"),
+    [
+        ("zhengzhuang", "ramping"),
+        ("panzhuang", "producing"),
+        ("shizhuang_south", "ramping"),
+        ("panhe", "producing"),  # its own fitted level
+        ("mabi_east", "proved"),  # the proved class's producing share
+        ("qinnan", "exploration"),  # the proved curve and share through the alias
+    ],
+)
+def test_new_wells_follow_the_history_rule_draw_for_draw(block: str, klass: str) -> None:
+    # from the same standard draws, a new well is the history's well of that block: the same
+    # curve, level and producing share (the history builds its wells with from_draws)
+    hist = history.calibrated_history(3)
+    n = 4000
+    new = stepping.new_well_sampler(
         TypeCurveScaling(), np.random.default_rng(5), rate_scale=hist.rate_scale
-    )(VERTICAL, klass, 1, block)
+    )(VERTICAL, klass, n, block)
     rng = np.random.default_rng(5)
-    z = rng.standard_normal((2, 1))
-    u = rng.random(1)
-    ref, _ = curve.from_draws(z[0], z[1], u, adj, hist.rate_scale * adj.block_level(block))
-    np.testing.assert_allclose(one["qi"], ref["qi"], rtol=1e-15)
+    z = rng.standard_normal((2, n))
+    u = rng.random(n)
+    adj = history.packaged_calibration().adjustment
+    k = hist.pop.block_ids.index(block)
+    share = history.block_producing_shares(adj)[k]
+    curve = typecurves.typecurve("vertical", klass)
+    ref, _ = curve.from_draws(z[0], z[1], u, adj, hist.rate_scale * adj.block_level(block), share)
+    np.testing.assert_allclose(new["qi"], ref["qi"], rtol=1e-15)
+    # the share applied is the block's own, else its (resolved) class's
+    own = dict(typecurves.block_producing_shares())
+    assert share == own.get(block, adj.class_producing_share(curve.block_class))
+    assert np.mean(new["qi"] > 0) == pytest.approx(share, abs=4 / np.sqrt(n))
 
 
 def test_scenario_multipliers_apply_on_top_of_the_calibration() -> None:
@@ -147,7 +178,9 @@ def test_bad_shape_and_adjustment_messages() -> None:
     with pytest.raises(ValueError, match=r"history_centre_year must be in .*got 1990.0"):
         history.HistoryShape(1990.0, 2014.0, 0.0)
     with pytest.raises(ValueError, match=r"producing_share must be in \(0, 1\].*got 1.5"):
-        typecurves.CurveAdjustment(levels=(), producing_share=1.5)
+        typecurves.CurveAdjustment(levels=(), producing_shares=(("ramping", 1.5),))
+    with pytest.raises(ValueError, match="unknown block class 'moon' in producing_shares"):
+        typecurves.CurveAdjustment(levels=(), producing_shares=(("moon", 0.5),))
     with pytest.raises(ValueError, match=r"curve_multiplier must be in \(0, 10\].*got 0.0"):
         typecurves.CurveAdjustment(levels=(), block_levels=(("panhe", 0.0),))
     with pytest.raises(ValueError, match="unknown block class 'moon'"):

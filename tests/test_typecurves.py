@@ -119,11 +119,25 @@ def test_block_producing_shares_are_cited_and_used() -> None:
     shares = dict(typecurves.block_producing_shares())
     assert shares["shizhuang_south"] == pytest.approx(544 / 1491, abs=1e-3)  # GSS, cited
     adj = history.packaged_calibration().adjustment
-    assert adj.producing_share_of("shizhuang_south") == shares["shizhuang_south"]
-    assert adj.producing_share_of("zhengzhuang") == adj.producing_share
+    assert adj.producing_share_of("shizhuang_south", "ramping") == shares["shizhuang_south"]
+    assert adj.producing_share_of("zhengzhuang", "ramping") == adj.class_producing_share("ramping")
+    # one fitted share per class (calibration.yaml), each inside its bound
+    for cls in typecurves.BLOCK_CLASSES:
+        assert 0.36 <= adj.class_producing_share(cls) <= 1.0
     pop = history.calibrated_history(0).pop
     gss = pop.block == pop.block_ids.index("shizhuang_south")
     assert np.mean(pop.qi[gss] > 0) == pytest.approx(shares["shizhuang_south"], abs=0.04)
+    # the history's other wells produce at their class's share (binomial, 4 standard errors)
+    from cbm_sim.plan.blocks import load_blocks
+
+    klass = np.array([typecurves.typecurve("vertical", b.klass).block_class for b in load_blocks()])
+    for cls in typecurves.BLOCK_CLASSES:
+        sel = (klass[pop.block] == cls) & ~gss
+        if sel.sum() < 50:
+            continue
+        p = adj.class_producing_share(cls)
+        se = np.sqrt(max(p * (1 - p), 1e-3) / sel.sum())
+        assert np.mean(pop.qi[sel] > 0) == pytest.approx(p, abs=4 * se), cls
 
 
 def test_plateau_is_optional_and_the_same_for_every_well_of_a_curve() -> None:

@@ -29,16 +29,30 @@ from cbm_sim.cli.app import _debug_option, _num, _reported, main, output_option
     help="With --fit: write the fitted parameters as a calibration.yaml to this path.",
 )
 @click.option(
+    "--write-reserves",
+    type=click.Path(dir_okay=False, exists=True, writable=True, path_type=Path),
+    help="Rewrite the unitemised proved reserves of this blocks.yaml from the packaged "
+    "calibration (the rule of its sources.reserves_remainder; run after --write-parameters).",
+)
+@click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the history compared."
 )
 @_debug_option
 def calibrate_command(
-    output: Path | None, refit: bool, write_parameters: Path | None, seed: int, debug: bool
+    output: Path | None,
+    refit: bool,
+    write_parameters: Path | None,
+    write_reserves: Path | None,
+    seed: int,
+    debug: bool,
 ) -> None:
     """Compare the calibrated well history with every reported figure (calibration targets
     and backtest), printing simulated value, reported value and error for each."""
     if write_parameters is not None and not refit:
         raise click.UsageError("--write-parameters needs --fit")
+    if write_reserves is not None and refit:
+        # the rule reads the packaged calibration, which --fit has not replaced yet
+        raise click.UsageError("--write-reserves uses the packaged calibration: not with --fit")
     console = Console(width=200)
     with _reported(debug):
         from cbm_sim.wells import calibration
@@ -54,6 +68,9 @@ def calibrate_command(
             if write_parameters is not None:
                 calibration.write_calibration(result, write_parameters)
                 console.print(f"wrote parameters to {write_parameters}")
+        if write_reserves is not None:
+            written = calibration.write_unitemised_reserves(write_reserves)
+            console.print(f"wrote the reserves of {len(written)} blocks to {write_reserves}")
         params = calibration.parameters_table(cal)
         ptable = Table(title="calibrated parameters (cbm_sim/data/calibration.yaml)")
         for col in ("parameter", "value", "lo", "hi", "at_bound"):

@@ -12,15 +12,17 @@ parameter                  what it multiplies / sets                            
 ``horizontal_scale``       peak rates of horizontal wells                          0.2 – 3
 ``decline_scale``          initial nominal decline (terminal as packaged)          0.2 – 3
 ``incline_scale``          median dewatering (incline) period                      0.5 – 1.35
-``producing_share``        share of drilled wells that ever produce gas            0.36 – 1
+``producing_share_<cls>``  share of drilled wells that ever produce gas, per       0.36 – 1
+                           block class (producing, ramping, proved)
 ``centre_vertical_year``   centre of the vertical drilling ramp                    2005 – 2016
 ``centre_horizontal_year`` centre of the horizontal drilling ramp                  2008 – 2020
 ``trend_per_year``         growth of yearly drilling after the ramp                −0.3 – 0.3
-``block_level_<block>``    peak rates of 潘庄, 马必, 成庄, 柿庄南 over their class  0.2 – 5
+``block_level_<block>``    peak rates of 潘庄, 马必, 成庄, 柿庄南, 郑庄, 潘河 over   0.2 – 5
+                           their class
 =========================  =====================================================  ============
 
-(bounds: assumption, wide enough not to bind, except ``producing_share`` ≥ 0.36, the share of
-drilled wells producing gas at 柿庄南, an under-developed block (history.yaml), and
+(bounds: assumption, wide enough not to bind, except the producing shares ≥ 0.36, the share
+of drilled wells producing gas at 柿庄南, an under-developed block (history.yaml), and
 ``incline_scale`` ≤ 1.35, which keeps the ramping blocks' median dewatering period within the
 "months to ~2 years" of typecurves.yaml: 540 d × 1.35 = 729 d.)
 
@@ -67,6 +69,8 @@ RIDGE = 0.05
 0.05 × 0.18² ≈ 0.002, far below a target's residual of one tolerance at weight ≥ 0.5)."""
 
 KINDS = ("equal", "at_least", "at_most")
+GROUP_METRICS = ("blocks_production_1e8_m3", "blocks_cumulative_1e8_m3")
+"""Metrics of a group of blocks (a target's ``blocks``)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("horizontal_scale", 1.0, 0.2, 3.0, True),
     Parameter("decline_scale", 1.0, 0.2, 3.0, True),
     Parameter("incline_scale", 1.0, 0.5, 1.35, True),
-    Parameter("producing_share", 0.7, 0.36, 1.0, False),
+    Parameter("producing_share_producing", 0.7, 0.36, 1.0, False),
+    Parameter("producing_share_ramping", 0.7, 0.36, 1.0, False),
+    Parameter("producing_share_proved", 0.7, 0.36, 1.0, False),
     Parameter("centre_vertical_year", 2010.0, 2005.0, 2016.0, False),
     Parameter("centre_horizontal_year", 2015.0, 2008.0, 2020.0, False),
     Parameter("trend_per_year", 0.0, -0.3, 0.3, False),
@@ -95,6 +101,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("block_level_mabi", 1.0, 0.2, 5.0, True),
     Parameter("block_level_chengzhuang", 1.0, 0.2, 5.0, True),
     Parameter("block_level_shizhuang_south", 1.0, 0.2, 5.0, True),
+    Parameter("block_level_zhengzhuang", 1.0, 0.2, 5.0, True),
+    Parameter("block_level_panhe", 1.0, 0.2, 5.0, True),
 )
 """The fitted parameters (see the module docstring)."""
 BLOCK_LEVELS = tuple(
@@ -118,6 +126,11 @@ class Target:
     source: str
     block: str | None = None
     """Block id for block-level metrics (``block_production_1e8_m3``)."""
+    blocks: tuple[str, ...] = ()
+    """Block ids for the metrics of a group of blocks (``blocks_production_1e8_m3``,
+    ``blocks_cumulative_1e8_m3``): an operator's field that spans several blocks."""
+    until: dt.date | None = None
+    """End date (exclusive) of a cumulative metric (``blocks_cumulative_1e8_m3``)."""
 
     def residual(self, simulated: float) -> float:
         """Residual in units of the tolerance (0 inside a one-sided bound)."""
@@ -162,6 +175,8 @@ def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
             weight=float(row["weight"]),
             source=str(row.get("source", "")),
             block=None if row.get("block") is None else str(row["block"]),
+            blocks=tuple(str(b) for b in row.get("blocks") or ()),
+            until=None if row.get("until") is None else dt.date.fromisoformat(str(row["until"])),
         )
         if t.kind not in KINDS:
             raise ValueError(f"target {t.id}: kind must be one of {KINDS}; got {t.kind!r}")
@@ -171,8 +186,14 @@ def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
             raise ValueError(f"target {t.id}: weight must be >= 0; got {t.weight!r}")
         if not t.source.strip():
             raise ValueError(f"target {t.id}: missing source")
-        if t.block is not None and t.block not in {b.id for b in load_blocks()}:
-            raise ValueError(f"target {t.id}: unknown block {t.block!r}")
+        known = {b.id for b in load_blocks()}
+        for b in (t.block, *t.blocks):
+            if b is not None and b not in known:
+                raise ValueError(f"target {t.id}: unknown block {b!r}")
+        if t.metric in GROUP_METRICS and not t.blocks:
+            raise ValueError(f"target {t.id}: metric {t.metric} needs a list of blocks")
+        if t.metric == "blocks_cumulative_1e8_m3" and t.until is None:
+            raise ValueError(f"target {t.id}: metric {t.metric} needs an end date (until)")
         out.append(t)
     return tuple(out)
 
@@ -185,7 +206,7 @@ def calibration_from_vector(x: Sequence[float]) -> Calibration:
         horizontal_scale=v["horizontal_scale"],
         decline_scale=v["decline_scale"],
         incline_scale=v["incline_scale"],
-        producing_share=v["producing_share"],
+        producing_shares=tuple((c, v[f"producing_share_{c}"]) for c in typecurves.BLOCK_CLASSES),
         block_levels=tuple(
             (name.removeprefix("block_level_"), v[name]) for name in v if name.startswith("block_")
         ),
@@ -207,11 +228,11 @@ def vector_from_calibration(cal: Calibration) -> npt.NDArray[np.float64]:
         "horizontal_scale": a.horizontal_scale,
         "decline_scale": a.decline_scale,
         "incline_scale": a.incline_scale,
-        "producing_share": a.producing_share,
         "centre_vertical_year": s.centre_vertical_year,
         "centre_horizontal_year": s.centre_horizontal_year,
         "trend_per_year": s.trend_per_year,
     }
+    v |= {f"producing_share_{c}": a.class_producing_share(c) for c in typecurves.BLOCK_CLASSES}
     v |= {f"block_level_{b}": a.block_level(b) for b in BLOCK_LEVELS}
     return np.array([v[p.name] for p in PARAMETERS])
 
@@ -246,6 +267,13 @@ def metrics(
             val = by_block(y).sum() / YI
         elif t.metric == "block_production_1e8_m3":
             val = by_block(y)[list(ids).index(t.block)] / YI
+        elif t.metric == "blocks_production_1e8_m3":
+            val = by_block(y)[np.isin(ids, t.blocks)].sum() / YI
+        elif t.metric == "blocks_cumulative_1e8_m3":
+            assert t.until is not None  # load_targets checks it
+            end = float((t.until - history.EPOCH).days)
+            vol = hist.pop.daily_volume_by_block(history.year_start_day(history.FIRST_YEAR), end)
+            val = (vol * factor)[np.isin(ids, t.blocks)].sum() / YI
         elif t.metric == "recovered_share":
             val = _recovered_share(hist, t.block, factor)
         elif t.metric == "recovered_share_unitemised":
@@ -275,11 +303,31 @@ def metrics(
         elif t.metric == "producing_share":
             val = float(np.count_nonzero(hist.pop.qi > 0) / len(hist.pop))
         elif t.metric == "investment_1e8_yuan":
-            val = float("nan")  # not modelled (history.yaml says why)
+            val = investment_yuan(hist, y) / YI
         else:
             raise ValueError(f"target {t.id}: unknown metric {t.metric!r}")
         out[t.id] = float(val)
     return out
+
+
+def investment_yuan(hist: History, by_year: int = history.LAST_YEAR) -> float:
+    """Cumulative capital spent on the history's wells drilled by the end of ``by_year`` [元].
+
+    Every drilled well, producing or not, costs the well cost model's all-in capex per
+    vertical-well equivalent (``valuation.yaml``, ``well_cost``: drilling, fracturing,
+    completion and gathering), a horizontal well ``horizontal_well_equivalent`` of them — the
+    same unit costs the valuation charges the plan's new wells. Prices are held constant
+    over 2003–2021 (assumption: no sourced cost series for Jincheng wells was found; the
+    cited costs date from c. 2015–2017).
+    """
+    from cbm_sim.scenario.valuation_inputs import cost_model, defaults
+
+    drilled = hist.drilled_day < history.year_start_day(by_year + 1)
+    typ = hist.pop.well_type[drilled]
+    wells_eq = np.count_nonzero(typ == VERTICAL) + np.count_nonzero(typ == HORIZONTAL) * float(
+        defaults().paths["horizontal_well_equivalent"]
+    )
+    return float(wells_eq * cost_model().capex_total_yuan_per_well_eq)
 
 
 UNITEMISED_RESERVES_M3 = (3706.48 - 3470.13) * YI
@@ -313,9 +361,9 @@ def _expected_metrics(
     cal: Calibration, draws: HistoryDraws, targets: Sequence[Target]
 ) -> dict[str, float]:
     adj = cal.adjustment
-    every = replace(cal, adjustment=replace(adj, producing_share=1.0, block_producing_shares=()))
+    every = replace(cal, adjustment=replace(adj, producing_shares=(), block_producing_shares=()))
     hist = history.build_history(draws, every)
-    shares = np.array([adj.producing_share_of(b) for b in hist.pop.block_ids])
+    shares = history.block_producing_shares(adj)
     out = metrics(hist, targets, shares)
     for t in targets:
         if t.metric == "producing_share":
@@ -460,3 +508,53 @@ def block_eur_m3(seed: int | np.random.Generator = 0) -> npt.NDArray[np.float64]
 
     pop = history.calibrated_history(seed).pop
     return stepping.eur_by_block(pop, len(load_blocks()))
+
+
+UNITEMISED_FLOOR = 0.01
+"""Share of :data:`UNITEMISED_RESERVES_M3` a block without end-2021 wells gets (the rule of
+``blocks.yaml``, ``sources.reserves_remainder``; assumption: a token amount so that the plan's
+探明区建产 can start there)."""
+
+
+def unitemised_allocation_m3(seeds: Sequence[int] = tuple(range(10))) -> dict[str, float]:
+    """The rule that splits the reserves the plan does not itemise over their blocks [m³].
+
+    Each of the 10 proved blocks whose reserves are labelled assumptions in ``blocks.yaml``
+    gets :data:`UNITEMISED_FLOOR` × :data:`UNITEMISED_RESERVES_M3` if its end-2021 wells book
+    no EUR, and otherwise a share of the rest in proportion to its wells' EUR (mean over
+    ``seeds`` of the calibrated history), so that every block with wells starts at the same
+    recovered share. ``blocks.yaml`` holds these values rounded to 10⁶ m³ (regenerate them
+    after a refit).
+    """
+    group = [b for b in load_blocks() if b.proved_reserves_m3 and b.source.startswith("assumption")]
+    eur = np.mean([block_eur_m3(s) for s in seeds], axis=0)[[b.index for b in group]]
+    floor = UNITEMISED_FLOOR * UNITEMISED_RESERVES_M3
+    rest = UNITEMISED_RESERVES_M3 - floor * np.count_nonzero(eur <= 0)
+    share = np.where(eur > 0, rest * eur / eur[eur > 0].sum(), floor)
+    return {b.id: float(v) for b, v in zip(group, share, strict=True)}
+
+
+def write_unitemised_reserves(path: Path) -> dict[str, float]:
+    """Rewrite the unitemised ``proved_reserves_m3`` of a ``blocks.yaml`` with
+    :func:`unitemised_allocation_m3` of the packaged calibration, rounded to 10⁶ m³ (the
+    largest block absorbs the rounding, so the 10 still add up to
+    :data:`UNITEMISED_RESERVES_M3` exactly). Returns the values written [m³].
+
+    Raises
+    ------
+    ValueError
+        If a block of the allocation is not found once in the file (the message names it).
+    """
+    import re
+
+    millions = {b: round(v / 1e6) for b, v in unitemised_allocation_m3().items()}
+    largest = max(millions, key=millions.__getitem__)
+    millions[largest] += round(UNITEMISED_RESERVES_M3 / 1e6) - sum(millions.values())
+    text = path.read_text("utf-8")
+    for block, m in millions.items():
+        pattern = re.compile(rf"(  - id: {block}\n(?:    .*\n)*?    proved_reserves_m3: )\S+")
+        text, n = pattern.subn(rf"\g<1>{float(m * 10**6)!r}", text)
+        if n != 1:
+            raise ValueError(f"{path}: no proved_reserves_m3 found for block {block!r}")
+    path.write_text(text, "utf-8")
+    return {b: float(m * 10**6) for b, m in millions.items()}

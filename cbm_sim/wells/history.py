@@ -173,7 +173,7 @@ def packaged_calibration() -> Calibration:
         horizontal_scale=v("horizontal_scale"),
         decline_scale=v("decline_scale"),
         incline_scale=v("incline_scale"),
-        producing_share=v("producing_share"),
+        producing_shares=tuple((c, v(f"producing_share_{c}")) for c in typecurves.BLOCK_CLASSES),
         block_levels=tuple(
             (name.removeprefix("block_level_"), v(name))
             for name in doc
@@ -293,6 +293,20 @@ class History:
         return self.pop.daily_volume_by_block(year_start_day(year), year_start_day(year + 1))
 
 
+def block_producing_shares(adjustment: CurveAdjustment) -> FloatArray:
+    """Producing share of every block of ``blocks.yaml`` (in its order) under an adjustment
+    [-]: the block's own cited share, else the share of the class whose curve its wells use
+    (an exploration block uses the proved curve, typecurves.yaml's alias)."""
+    return np.array(
+        [
+            adjustment.producing_share_of(
+                b.id, typecurves.typecurve(WELL_TYPES[VERTICAL], b.klass).block_class
+            )
+            for b in load_blocks()
+        ]
+    )
+
+
 def build_history(
     draws: HistoryDraws, calibration: Calibration, rate_scale: float = 1.0
 ) -> History:
@@ -303,7 +317,7 @@ def build_history(
     pop = WellPopulation(len(blocks), block_ids=tuple(b.id for b in blocks))
     adj = calibration.adjustment
     block_scale = np.array([adj.block_level(b.id) for b in blocks]) * rate_scale
-    block_share = np.array([adj.producing_share_of(b.id) for b in blocks])
+    block_share = block_producing_shares(adj)
     years, v_counts, h_counts = annual_wells(calibration.shape)
     drilled_parts, design_parts = [], []
     for well_type, counts in ((VERTICAL, v_counts), (HORIZONTAL, h_counts)):

@@ -122,7 +122,7 @@ class TypeCurve:
         scale, share = qi_scale, None
         if adjustment is not None and block_id is not None:
             scale = qi_scale * adjustment.block_level(block_id)
-            share = adjustment.producing_share_of(block_id)
+            share = adjustment.producing_share_of(block_id, self.block_class)
         params, _ = self.from_draws(z[0], z[1], u, adjustment, scale, share)
         return params
 
@@ -150,7 +150,8 @@ class TypeCurve:
             run's exact 2021 fit times the block's level, :meth:`CurveAdjustment.block_level`).
         producing_share
             Share of wells that produce, one value or one per well (default the
-            adjustment's; a block's own share: :meth:`CurveAdjustment.producing_share_of`).
+            adjustment's share of this curve's class; a block's own share:
+            :meth:`CurveAdjustment.producing_share_of`).
 
         Returns
         -------
@@ -165,7 +166,11 @@ class TypeCurve:
         if self.well_type == "horizontal":
             level *= adj.horizontal_scale
         design = self.qi_m3_per_day * level * np.exp(s_q * np.asarray(z_qi) - 0.5 * s_q * s_q)
-        share = adj.producing_share if producing_share is None else producing_share
+        share = (
+            adj.class_producing_share(self.block_class)
+            if producing_share is None
+            else producing_share
+        )
         qi = np.where(np.asarray(u_producing) < share, design, 0.0)
         lim = bounds.BOUNDS["t_incline"]
         t_mean = self.t_incline_days * adj.incline_scale
@@ -201,14 +206,15 @@ class CurveAdjustment:
         packaged, capped at the initial one).
     incline_scale
         Multiplier on the median incline (dewatering) period [-].
-    producing_share
-        Share of drilled wells that ever produce gas [-]; the others are counted as wells
-        but give no gas (idle, water only, or shut in).
+    producing_shares
+        Share of drilled wells that ever produce gas, per block class [-] (classes not
+        listed: 1); the others are counted as wells but give no gas (idle, water only, or
+        shut in).
     block_levels
         Extra peak-rate multiplier of named blocks, on top of their class level [-]
         (blocks not listed: 1).
     block_producing_shares
-        Producing share of named blocks, instead of ``producing_share`` [-] (cited in
+        Producing share of named blocks, instead of their class's share [-] (cited in
         ``typecurves.yaml``, not fitted).
     """
 
@@ -216,18 +222,23 @@ class CurveAdjustment:
     horizontal_scale: float = 1.0
     decline_scale: float = 1.0
     incline_scale: float = 1.0
-    producing_share: float = 1.0
+    producing_shares: tuple[tuple[str, float], ...] = ()
     block_levels: tuple[tuple[str, float], ...] = ()
     block_producing_shares: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         bounds.check("curve_multiplier", [self.horizontal_scale, self.decline_scale])
         bounds.check("curve_multiplier", self.incline_scale)
-        bounds.check("producing_share", self.producing_share)
-        for cls, value in self.levels:
-            if cls not in BLOCK_CLASSES:
-                raise ValueError(f"unknown block class {cls!r} in levels; known: {BLOCK_CLASSES}")
-            bounds.check("curve_multiplier", value)
+        for what, pairs, bound in (
+            ("levels", self.levels, "curve_multiplier"),
+            ("producing_shares", self.producing_shares, "producing_share"),
+        ):
+            for cls, value in pairs:
+                if cls not in BLOCK_CLASSES:
+                    raise ValueError(
+                        f"unknown block class {cls!r} in {what}; known: {BLOCK_CLASSES}"
+                    )
+                bounds.check(bound, value)
         bounds.check("curve_multiplier", [value for _, value in self.block_levels])
         bounds.check("producing_share", [value for _, value in self.block_producing_shares])
 
@@ -244,9 +255,15 @@ class CurveAdjustment:
         """Extra peak-rate multiplier of a block; 1 if not listed."""
         return dict(self.block_levels).get(block_id, 1.0)
 
-    def producing_share_of(self, block_id: str) -> float:
-        """Producing share of a block: its own if listed, else :attr:`producing_share`."""
-        return dict(self.block_producing_shares).get(block_id, self.producing_share)
+    def class_producing_share(self, block_class: str) -> float:
+        """Producing share of a (resolved) block class; 1 if not listed."""
+        return dict(self.producing_shares).get(block_class, 1.0)
+
+    def producing_share_of(self, block_id: str, block_class: str) -> float:
+        """Producing share of a block of a (resolved) class: its own if listed, else its
+        class's (:meth:`class_producing_share`)."""
+        own = dict(self.block_producing_shares)
+        return own.get(block_id, self.class_producing_share(block_class))
 
 
 def _parse(doc: dict[str, Any]) -> dict[tuple[str, str], TypeCurve]:

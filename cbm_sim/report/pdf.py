@@ -13,8 +13,12 @@ chart alone at the column width with the same footer under it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
+import os
+import signal
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +27,8 @@ from typing import Final
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from pypdf import PageObject
+from pypdf.generic import RectangleObject
 
 import cbm_sim
 from cbm_sim.report.charts import (
@@ -43,8 +49,11 @@ from cbm_sim.report.charts import (
 )
 from cbm_sim.report.fonts import Lang, check_lang, use_report_style
 from cbm_sim.report.page import (
+    A4_IN,
     DEFAULT_PAGE_WIDTH_CM,
+    PageTexts,
     add_page_texts,
+    chart_box,
     chart_file_bbox,
     page_texts,
     page_width,
@@ -459,19 +468,20 @@ def write_report(
         out.parent.mkdir(parents=True, exist_ok=True)
         if chart_files:
             charts_dir.mkdir(exist_ok=True)
-        with PdfPages(buffer) as pdf:
-            for k, rendered in enumerate(pages, start=1):
-                fig, name = rendered.page.figure, rendered.page.name
-                pdf.savefig(fig)
-                if chart_files:
-                    show_for_file(fig, single=True)
-                    box = chart_file_bbox(fig)
-                    fig.savefig(charts_dir / f"{name}.pdf", bbox_inches=box,
-                                metadata={"Title": rendered.title})  # fmt: skip
-                    fig.savefig(charts_dir / f"{name}.png", dpi=png_dpi, bbox_inches=box)
-                    show_for_file(fig, single=False)
-                if progress is not None:
-                    progress(name, k, len(pages))
+        # the PNG copies are drawn by a forked copy of this process while this one writes
+        # the PDFs (the figures are built once, before the fork): two cores, half the time
+        pngs = _start_pngs(pages, charts_dir, png_dpi) if chart_files else None
+        try:
+            with PdfPages(buffer) as pdf:
+                for k, rendered in enumerate(pages, start=1):
+                    pdf.savefig(rendered.page.figure)
+                    if progress is not None:
+                        progress(rendered.page.name, k, len(pages))
+            if chart_files:
+                _cut_chart_files(buffer, charts_dir, pages)
+        finally:
+            if pngs is not None:
+                pngs.join()
     _finish_pdf(
         buffer,
         out,
@@ -502,6 +512,170 @@ def _finish_pdf(
     writer.add_metadata(metadata)
     with out.open("wb") as handle:
         writer.write(handle)
+
+
+class _PngWriter:
+    """The PNG chart files, written by a forked child process (or here, without ``fork``)."""
+
+    def __init__(self, pid: int | None) -> None:
+        self.pid = pid
+
+    def join(self) -> None:
+        """Wait for the child; raise if it failed."""
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        try:
+            _, status = os.waitpid(pid, 0)
+        except BaseException:  # interrupted while waiting: do not leave the child running
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+            raise
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise RuntimeError(f"writing the PNG chart files failed (child exit status {code})")
+
+
+def _start_pngs(pages: Sequence[RenderedPage], charts_dir: Path, dpi: int) -> _PngWriter:
+    """Write ``<charts_dir>/<name>.png`` of every page, in a forked child where possible."""
+
+    def write() -> None:
+        for rendered in pages:
+            fig = rendered.page.figure
+            show_for_file(fig, single=True)
+            fig.savefig(charts_dir / f"{rendered.page.name}.png", dpi=dpi,
+                        bbox_inches=chart_file_bbox(fig))  # fmt: skip
+            show_for_file(fig, single=False)
+
+    if not hasattr(os, "fork"):  # Windows: one process, the same files
+        write()
+        return _PngWriter(None)
+    pid = os.fork()
+    if pid != 0:
+        return _PngWriter(pid)
+    code = 1
+    try:  # the child: never return into the caller's code, whatever happens
+        write()
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def _cut_chart_files(buffer: io.BytesIO, charts_dir: Path, pages: Sequence[RenderedPage]) -> None:
+    """Write each chart file, ``<charts_dir>/<name>.pdf``, cut out of its report page.
+
+    Each page is drawn once, into the report; its chart file is that page's content clipped
+    to the chart box (:func:`~cbm_sim.report.page.chart_box`) on a page of the chart file's
+    size (:func:`~cbm_sim.report.page.chart_file_bbox`), with the one-line footer band drawn
+    once and stamped under it. Drawing each chart into a PDF of its own instead cost a second
+    draw and a font subset per file (``benchmarks/README.md``). The page's caption, footer and
+    number lie outside the clip and are taken out of the content (:func:`_drop_texts_outside`).
+    """
+    from pypdf import PdfReader, PdfWriter, Transformation
+
+    buffer.seek(0)
+    reader = PdfReader(buffer)
+    bands: dict[tuple[float, str], object] = {}
+    for page, rendered in zip(reader.pages, pages, strict=True):
+        fig = rendered.page.figure
+        box, cut = chart_box(fig), chart_file_bbox(fig)
+        texts = page_texts(fig)
+        note = "" if texts is None else texts.chart_footer.get_text()
+        key = (round(cut.width, 6), note)
+        if key not in bands:
+            band = _footer_band(cut.width, box.y0 - cut.y0, box.y0, texts)
+            bands[key] = PdfReader(band).pages[0]
+        writer = PdfWriter()
+        source = writer.add_page(page)  # pypdf edits contents only of a writer's pages
+        source.cropbox = RectangleObject([v * 72.0 for v in box.extents])
+        _drop_texts_outside(source, source.cropbox)
+        out = writer.add_blank_page(width=cut.width * 72.0, height=cut.height * 72.0)
+        out.merge_transformed_page(
+            source, Transformation().translate(-cut.x0 * 72.0, -cut.y0 * 72.0)
+        )
+        out.merge_page(bands[key])  # type: ignore[arg-type]
+        writer.remove_page(source)
+        writer.add_metadata(
+            {"/Title": rendered.title, "/Creator": f"cbm-sim {cbm_sim.__version__}"}
+        )
+        with (charts_dir / f"{rendered.page.name}.pdf").open("wb") as handle:
+            writer.write(handle)
+
+
+_TEXT_EDGE_PT: Final[float] = 2.0
+"""How far outside the chart box a text may start and still belong to the chart [pt]
+(assumption: an axis label set on the box's edge; the caption starts 17 pt below it)."""
+
+
+def _drop_texts_outside(page: PageObject, box: RectangleObject) -> None:
+    """Remove from ``page`` the text objects (``BT … ET``) that start outside ``box``.
+
+    matplotlib's PDF backend sets each text in its own text object, moved to its place in
+    page coordinates by the ``cm`` just before it and the object's first ``Td``; a chart file
+    keeps the chart's texts and not the page's caption, footer and page number, which the clip
+    would hide but text extraction and copy-and-paste would still find.
+    """
+    from pypdf.generic import ContentStream
+
+    content = page.get_contents()
+    if content is None:
+        return
+    stream = ContentStream(content, page.pdf)
+    kept: list[tuple[list[object], bytes]] = []
+    block: list[tuple[list[object], bytes]] | None = None
+    origin = (0.0, 0.0)
+    for operands, operator in stream.operations:
+        if operator == b"cm":  # matplotlib moves to each text with ``1 0 0 1 x y cm`` (or a turn)
+            origin = (float(operands[4]), float(operands[5]))
+        if operator == b"BT":
+            block = []
+        if block is None:
+            kept.append((operands, operator))
+            continue
+        block.append((operands, operator))
+        if operator == b"ET":
+            if _starts_inside(block, origin, box):
+                kept.extend(block)
+            block = None
+    stream.operations = kept
+    page.replace_contents(stream)
+
+
+def _starts_inside(
+    block: list[tuple[list[object], bytes]], origin: tuple[float, float], box: RectangleObject
+) -> bool:
+    """Whether a text object, moved to ``origin`` [pt], starts (first ``Td``) in ``box``."""
+    x, y = origin
+    for operands, operator in block:
+        if operator == b"Td":
+            x, y = x + float(operands[0]), y + float(operands[1])  # type: ignore[arg-type]
+            break
+    return (
+        float(box.left) - _TEXT_EDGE_PT <= x <= float(box.right) + _TEXT_EDGE_PT
+        and float(box.bottom) - _TEXT_EDGE_PT <= y <= float(box.top) + _TEXT_EDGE_PT
+    )
+
+
+def _footer_band(
+    width_in: float, height_in: float, box_bottom_in: float, texts: PageTexts | None
+) -> io.BytesIO:
+    """A PDF of the chart file's footer band: ``width_in`` × ``height_in`` [in], the page's
+    one-line footer set where :func:`~cbm_sim.report.page.add_page_texts` puts it (its top
+    that far below the chart box's bottom, ``box_bottom_in`` [in] above the page's)."""
+    band = Figure(figsize=(width_in, height_in))
+    if texts is not None:
+        source = texts.chart_footer
+        top_in = float(source.get_position()[1]) * A4_IN[1]
+        band.text(0.0, 1.0 - (box_bottom_in - top_in) / height_in, source.get_text(),
+                  ha="left", va="top", fontsize=source.get_fontsize(),
+                  color=source.get_color())  # fmt: skip
+    out = io.BytesIO()
+    band.savefig(out, format="pdf")
+    out.seek(0)
+    return out
 
 
 def _ensemble_frames(ensemble: EnsembleFrames | Mapping[str, pd.DataFrame]) -> EnsembleFrames:

@@ -214,8 +214,8 @@ def test_chart_files_are_cut_from_their_pages_without_the_page_texts(zh_report) 
     for chart in sorted((path.parent / f"{path.stem}_charts").glob("*.pdf")):
         reader = PdfReader(chart)
         text = reader.pages[0].extract_text()
-        assert "随机种子 7" in text, chart.name  # the one-line footer band
-        assert text.count("随机种子") == 1, chart.name  # not the page's own footer as well
+        # the one-line footer band, and not the page's own footer as well
+        assert text.count("随机种子 7 · cbm-sim") == 1, chart.name
         assert not re.search(r"^(图|表)\d+　", text, re.MULTILINE), chart.name  # no caption
         assert reader.metadata.title, chart.name
     production = PdfReader(path.parent / f"{path.stem}_charts" / "production.pdf")

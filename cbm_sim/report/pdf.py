@@ -22,13 +22,11 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
-from pypdf import PageObject
-from pypdf.generic import RectangleObject
 
 import cbm_sim
 from cbm_sim.report.charts import (
@@ -61,6 +59,10 @@ from cbm_sim.report.page import (
 )
 from cbm_sim.report.tables import probability_table_pages, value_table_pages
 from cbm_sim.results.frames import Results
+
+if TYPE_CHECKING:  # pypdf is imported when a report is written, not with the CLI
+    from pypdf import PageObject, PdfWriter
+    from pypdf.generic import IndirectObject
 
 PNG_DPI: Final[int] = 150
 """Resolution of the PNG copies: sharp at the text-column width in a printed report."""
@@ -567,18 +569,21 @@ def _start_pngs(pages: Sequence[RenderedPage], charts_dir: Path, dpi: int) -> _P
 def _cut_chart_files(buffer: io.BytesIO, charts_dir: Path, pages: Sequence[RenderedPage]) -> None:
     """Write each chart file, ``<charts_dir>/<name>.pdf``, cut out of its report page.
 
-    Each page is drawn once, into the report; its chart file is that page's content clipped
-    to the chart box (:func:`~cbm_sim.report.page.chart_box`) on a page of the chart file's
-    size (:func:`~cbm_sim.report.page.chart_file_bbox`), with the one-line footer band drawn
-    once and stamped under it. Drawing each chart into a PDF of its own instead cost a second
-    draw and a font subset per file (``benchmarks/README.md``). The page's caption, footer and
-    number lie outside the clip and are taken out of the content (:func:`_drop_texts_outside`).
+    Each page is drawn once, into the report; its chart file is that page's content as a form
+    clipped to the chart box (:func:`~cbm_sim.report.page.chart_box`) on a page of the chart
+    file's size (:func:`~cbm_sim.report.page.chart_file_bbox`), with the one-line footer band,
+    drawn once, as a second form under it. Drawing each chart into a PDF of its own instead
+    cost a second draw and a font subset per file (``benchmarks/README.md``); forms keep pypdf
+    from parsing and rewriting the page content more than once. The page's caption, footer
+    and number lie outside the clip and are taken out of the content
+    (:func:`_drop_texts_outside`).
     """
-    from pypdf import PdfReader, PdfWriter, Transformation
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
     buffer.seek(0)
     reader = PdfReader(buffer)
-    bands: dict[tuple[float, str], object] = {}
+    bands: dict[tuple[float, str], PageObject] = {}
     for page, rendered in zip(reader.pages, pages, strict=True):
         fig = rendered.page.figure
         box, cut = chart_box(fig), chart_file_bbox(fig)
@@ -588,16 +593,25 @@ def _cut_chart_files(buffer: io.BytesIO, charts_dir: Path, pages: Sequence[Rende
         if key not in bands:
             band = _footer_band(cut.width, box.y0 - cut.y0, box.y0, texts)
             bands[key] = PdfReader(band).pages[0]
+        box_pt = [v * 72.0 for v in box.extents]
         writer = PdfWriter()
-        source = writer.add_page(page)  # pypdf edits contents only of a writer's pages
-        source.cropbox = RectangleObject([v * 72.0 for v in box.extents])
-        _drop_texts_outside(source, source.cropbox)
+        chart = _form(writer, _drop_texts_outside(page, box_pt), page, box_pt)
+        band_page = bands[key]
+        footer = _form(writer, band_page.get_contents().get_data(), band_page,  # type: ignore[union-attr]
+                       [float(v) for v in band_page.mediabox])  # fmt: skip
         out = writer.add_blank_page(width=cut.width * 72.0, height=cut.height * 72.0)
-        out.merge_transformed_page(
-            source, Transformation().translate(-cut.x0 * 72.0, -cut.y0 * 72.0)
+        out[NameObject("/Resources")] = DictionaryObject(
+            {
+                NameObject("/XObject"): DictionaryObject(
+                    {NameObject("/C"): chart, NameObject("/F"): footer}
+                )
+            }
         )
-        out.merge_page(bands[key])  # type: ignore[arg-type]
-        writer.remove_page(source)
+        content = DecodedStreamObject()
+        content.set_data(
+            f"q 1 0 0 1 {-cut.x0 * 72.0:.4f} {-cut.y0 * 72.0:.4f} cm /C Do Q /F Do".encode()
+        )
+        out[NameObject("/Contents")] = writer._add_object(content)
         writer.add_metadata(
             {"/Title": rendered.title, "/Creator": f"cbm-sim {cbm_sim.__version__}"}
         )
@@ -605,57 +619,72 @@ def _cut_chart_files(buffer: io.BytesIO, charts_dir: Path, pages: Sequence[Rende
             writer.write(handle)
 
 
+def _form(writer: PdfWriter, content: bytes, page: PageObject, bbox: list[float]) -> IndirectObject:
+    """``content`` with ``page``'s resources as a form XObject of ``writer``, clipped to
+    ``bbox`` (left, bottom, right, top) [pt]."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, FloatObject, NameObject
+
+    form = DecodedStreamObject()
+    form.set_data(content)
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    form[NameObject("/BBox")] = ArrayObject([FloatObject(v) for v in bbox])
+    form[NameObject("/Resources")] = page[NameObject("/Resources")].clone(writer)
+    return writer._add_object(form)
+
+
 _TEXT_EDGE_PT: Final[float] = 2.0
 """How far outside the chart box a text may start and still belong to the chart [pt]
 (assumption: an axis label set on the box's edge; the caption starts 17 pt below it)."""
 
 
-def _drop_texts_outside(page: PageObject, box: RectangleObject) -> None:
-    """Remove from ``page`` the text objects (``BT … ET``) that start outside ``box``.
+def _drop_texts_outside(page: PageObject, box: list[float]) -> bytes:
+    """The content of ``page`` without the text objects (``BT … ET``) that start outside
+    ``box`` (left, bottom, right, top) [pt].
 
-    matplotlib's PDF backend sets each text in its own text object, moved to its place in
-    page coordinates by the ``cm`` just before it and the object's first ``Td``; a chart file
-    keeps the chart's texts and not the page's caption, footer and page number, which the clip
-    would hide but text extraction and copy-and-paste would still find.
+    matplotlib's PDF backend writes one operator a line and escapes line breaks inside
+    strings (``backend_pdf._str_escapes``), and sets each text in its own text object, moved
+    to its place in page coordinates by the ``cm`` just before it and the object's first
+    ``Td``: so the lines tell where each text starts, without parsing the stream (pypdf's
+    parser took 2 s for a report). A chart file keeps the chart's texts and not the page's
+    caption, footer and page number, which the clip would hide but text extraction and
+    copy-and-paste would still find.
     """
-    from pypdf.generic import ContentStream
-
     content = page.get_contents()
     if content is None:
-        return
-    stream = ContentStream(content, page.pdf)
-    kept: list[tuple[list[object], bytes]] = []
-    block: list[tuple[list[object], bytes]] | None = None
+        return b""
+    kept: list[bytes] = []
+    block: list[bytes] | None = None
     origin = (0.0, 0.0)
-    for operands, operator in stream.operations:
-        if operator == b"cm":  # matplotlib moves to each text with ``1 0 0 1 x y cm`` (or a turn)
-            origin = (float(operands[4]), float(operands[5]))
-        if operator == b"BT":
+    for line in content.get_data().split(b"\n"):
+        if line.endswith(b" cm"):  # ``1 0 -0 1 x y cm`` (or a turn) moves to the next text
+            parts = line.split()
+            origin = (float(parts[4]), float(parts[5]))
+        if line == b"BT":
             block = []
         if block is None:
-            kept.append((operands, operator))
+            kept.append(line)
             continue
-        block.append((operands, operator))
-        if operator == b"ET":
+        block.append(line)
+        if line == b"ET":
             if _starts_inside(block, origin, box):
                 kept.extend(block)
             block = None
-    stream.operations = kept
-    page.replace_contents(stream)
+    return b"\n".join(kept + (block or []))
 
 
-def _starts_inside(
-    block: list[tuple[list[object], bytes]], origin: tuple[float, float], box: RectangleObject
-) -> bool:
+def _starts_inside(block: list[bytes], origin: tuple[float, float], box: list[float]) -> bool:
     """Whether a text object, moved to ``origin`` [pt], starts (first ``Td``) in ``box``."""
     x, y = origin
-    for operands, operator in block:
-        if operator == b"Td":
-            x, y = x + float(operands[0]), y + float(operands[1])  # type: ignore[arg-type]
+    for line in block:
+        if line.endswith(b" Td"):
+            dx, dy = line.split()[:2]
+            x, y = x + float(dx), y + float(dy)
             break
+    left, bottom, right, top = box
     return (
-        float(box.left) - _TEXT_EDGE_PT <= x <= float(box.right) + _TEXT_EDGE_PT
-        and float(box.bottom) - _TEXT_EDGE_PT <= y <= float(box.top) + _TEXT_EDGE_PT
+        left - _TEXT_EDGE_PT <= x <= right + _TEXT_EDGE_PT
+        and bottom - _TEXT_EDGE_PT <= y <= top + _TEXT_EDGE_PT
     )
 
 

@@ -187,9 +187,9 @@ def test_console_output_is_matched_in_order_with_numbers_masked() -> None:
     assert missing_output(["total: …"], output) == ["total: …"]
 
 
-def _run(command: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", "-c", command],
+        argv,
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -245,12 +245,12 @@ def test_readme_blocks_run_in_order_in_a_fresh_directory(tmp_path: Path) -> None
         if block.lang == "sh":
             commands = [block.marker["command"]] if block.marker else shell_commands(block.text)
             for command in commands:
-                done = _run(command, tmp_path, env)
+                done = _run(["bash", "-c", command], tmp_path, env)
                 assert done.returncode == 0, (block.line, command, done.stderr[-2000:])
                 ran.append(command)
         elif block.lang == "text":
             for command, expected in sessions(block.text):
-                done = _run(command, tmp_path, env)
+                done = _run(["bash", "-c", command], tmp_path, env)
                 status = 2 if any(line.startswith("error:") for line in expected) else 0
                 assert done.returncode == status, (block.line, command, done.stderr[-2000:])
                 missing = missing_output(expected, done.stdout + done.stderr)
@@ -259,15 +259,7 @@ def test_readme_blocks_run_in_order_in_a_fresh_directory(tmp_path: Path) -> None
         elif block.lang == "yaml":
             _check_yaml(block, tmp_path)
         elif block.lang == "python":
-            done = subprocess.run(
-                [sys.executable, "-c", block.text],
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=COMMAND_TIMEOUT_S,
-                check=False,
-            )
+            done = _run([sys.executable, "-c", block.text], tmp_path, env)
             assert done.returncode == 0, (block.line, done.stderr[-2000:])
             ran.append(f"python block at README.md:{block.line}")
     # what the README promises is there: the demo's run, the report, the comparison

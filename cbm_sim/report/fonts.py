@@ -237,6 +237,12 @@ def convert_cff_to_truetype(src: Path, dst: Path) -> Path:
             del font[tag]
     font["head"].glyphDataFormat = 0
     font.sfntVersion = "\x00\x01\x00\x00"
+    return _save_atomically(font, dst)
+
+
+def _save_atomically(font: Any, dst: Path) -> Path:
+    """Save a fontTools ``TTFont`` to ``dst`` through a temporary file renamed into place, so
+    concurrent processes (pytest-xdist) never see a half-written font."""
     fd, tmp = tempfile.mkstemp(suffix=".ttf.part", dir=dst.parent)
     os.close(fd)
     try:
@@ -351,16 +357,7 @@ def subset_font(src: Path, dst: Path, chars: str) -> Path:
             record.string = SUBSET_FAMILY
         elif record.nameID in (3, 6):
             record.string = _SUBSET_PS_NAME
-    fd, tmp = tempfile.mkstemp(suffix=".ttf.part", dir=dst.parent)
-    os.close(fd)
-    try:
-        font.save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return dst
+    return _save_atomically(font, dst)
 
 
 # (full font path, size, mtime) → its subset: every chart enters the report style, and

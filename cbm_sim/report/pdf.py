@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
@@ -471,8 +471,8 @@ def write_report(
         if chart_files:
             charts_dir.mkdir(exist_ok=True)
         # the PNG copies are drawn by a forked copy of this process while this one writes
-        # the PDFs (the figures are built once, before the fork): two cores, half the time
-        pngs = _start_pngs(pages, charts_dir, png_dpi) if chart_files else None
+        # the PDFs, then by both (the figures are built once, before the fork): two cores
+        pngs = _PngWriter(pages, charts_dir, png_dpi) if chart_files else None
         try:
             with PdfPages(buffer) as pdf:
                 for k, rendered in enumerate(pages, start=1):
@@ -481,6 +481,8 @@ def write_report(
                         progress(rendered.page.name, k, len(pages))
             if chart_files:
                 _cut_chart_files(buffer, charts_dir, pages)
+            if pngs is not None:
+                pngs.help()
         finally:
             if pngs is not None:
                 pngs.join()
@@ -517,10 +519,49 @@ def _finish_pdf(
 
 
 class _PngWriter:
-    """The PNG chart files, written by a forked child process (or here, without ``fork``)."""
+    """The PNG chart files: a forked child draws them from the first page on, and the parent,
+    once its PDFs are written, takes the pages the child has not reached (a shared counter
+    hands each page to one of them). Without ``fork`` the parent draws them all."""
 
-    def __init__(self, pid: int | None) -> None:
-        self.pid = pid
+    def __init__(self, pages: Sequence[RenderedPage], charts_dir: Path, dpi: int) -> None:
+        self.pages, self.charts_dir, self.dpi = pages, charts_dir, dpi
+        self.pid: int | None = None
+        self.next: Any = None  # multiprocessing.Value("i") shared with the child
+        if not hasattr(os, "fork"):  # Windows: the parent draws them all in help()
+            return
+        import multiprocessing
+
+        self.next = multiprocessing.get_context("fork").Value("i", 0)
+        pid = os.fork()
+        if pid != 0:
+            self.pid = pid
+            return
+        code = 1
+        try:  # the child: never return into the caller's code, whatever happens
+            self.help()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+
+    def _claim(self) -> int:
+        """Index of the next page nobody draws yet (``len(pages)`` when none is left)."""
+        if self.next is None:
+            self.next = _Counter()
+        with self.next.get_lock():
+            k = int(self.next.value)
+            self.next.value = k + 1
+        return k
+
+    def help(self) -> None:
+        """Draw pages' PNGs until none is left."""
+        while (k := self._claim()) < len(self.pages):
+            fig = self.pages[k].page.figure
+            show_for_file(fig, single=True)
+            fig.savefig(self.charts_dir / f"{self.pages[k].page.name}.png", dpi=self.dpi,
+                        bbox_inches=chart_file_bbox(fig))  # fmt: skip
+            show_for_file(fig, single=False)
 
     def join(self) -> None:
         """Wait for the child; raise if it failed."""
@@ -539,31 +580,14 @@ class _PngWriter:
             raise RuntimeError(f"writing the PNG chart files failed (child exit status {code})")
 
 
-def _start_pngs(pages: Sequence[RenderedPage], charts_dir: Path, dpi: int) -> _PngWriter:
-    """Write ``<charts_dir>/<name>.png`` of every page, in a forked child where possible."""
+class _Counter:
+    """The shared counter's interface, for one process."""
 
-    def write() -> None:
-        for rendered in pages:
-            fig = rendered.page.figure
-            show_for_file(fig, single=True)
-            fig.savefig(charts_dir / f"{rendered.page.name}.png", dpi=dpi,
-                        bbox_inches=chart_file_bbox(fig))  # fmt: skip
-            show_for_file(fig, single=False)
+    def __init__(self) -> None:
+        self.value = 0
 
-    if not hasattr(os, "fork"):  # Windows: one process, the same files
-        write()
-        return _PngWriter(None)
-    pid = os.fork()
-    if pid != 0:
-        return _PngWriter(pid)
-    code = 1
-    try:  # the child: never return into the caller's code, whatever happens
-        write()
-        code = 0
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        os._exit(code)
+    def get_lock(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
 
 
 def _cut_chart_files(buffer: io.BytesIO, charts_dir: Path, pages: Sequence[RenderedPage]) -> None:

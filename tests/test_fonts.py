@@ -92,7 +92,7 @@ def test_unknown_language_is_named() -> None:
         pass
 
 
-@pytest.mark.parametrize(("lang", "first"), [("zh", "Noto Sans SC"), ("en", "DejaVu Sans")])
+@pytest.mark.parametrize(("lang", "first"), [("zh", fonts.SUBSET_FAMILY), ("en", "DejaVu Sans")])
 def test_report_style_sets_and_restores_rcparams(lang: fonts.Lang, first: str) -> None:
     before = dict(mpl.rcParams)
     with fonts.use_report_style(lang):
@@ -160,3 +160,49 @@ def test_concurrent_first_uses_convert_once(tmp_path: Path, monkeypatch) -> None
         t.join()
     assert len(calls) == 1
     assert len(set(results)) == 1 and results[0].read_bytes() == b"converted"
+
+
+def test_report_subset_covers_the_labels_keeps_the_ofl_records_and_is_renamed() -> None:
+    full, subset = TTFont(fonts.cjk_font_path()), TTFont(fonts.cjk_subset_path())
+    assert len(subset.getGlyphOrder()) < len(full.getGlyphOrder()) / 5
+    cmap, full_cmap = subset.getBestCmap(), full.getBestCmap()
+    needed = set().union(*(_cjk_chars(zh) for zh, _ in LABELS.values()))
+    assert sorted(ch for ch in needed if ord(ch) not in cmap) == []
+    # every character the report can draw and the font has is in the subset, same advance
+    wanted = {ord(ch) for ch in fonts.report_characters()} & set(full_cmap)
+    assert wanted <= set(cmap)
+    for cp in sorted(wanted)[::97]:
+        assert subset["hmtx"][cmap[cp]] == full["hmtx"][full_cmap[cp]], chr(cp)
+    name = subset["name"]
+    assert name.getDebugName(1) == fonts.SUBSET_FAMILY
+    for record in (0, 13, 14):  # copyright, licence, licence URL: as in the font
+        assert name.getDebugName(record) == full["name"].getDebugName(record)
+    assert "Open Font License" in name.getDebugName(13)
+
+
+def test_subset_is_keyed_by_font_and_characters(tmp_path: Path) -> None:
+    full = fonts.cjk_font_path()
+    a = fonts.cjk_subset_path(full, "晋城abc", cache_dir=tmp_path)
+    assert fonts.cjk_subset_path(full, "晋城abc", cache_dir=tmp_path) == a
+    b = fonts.cjk_subset_path(full, "晋城abcd", cache_dir=tmp_path)
+    assert a != b
+    assert set(TTFont(a).getBestCmap()) == {ord(ch) for ch in "晋城abc"}
+    with pytest.raises(fonts.FontMissingError, match=r"nope\.ttf does not exist"):
+        fonts.cjk_subset_path(tmp_path / "nope.ttf", "a", cache_dir=tmp_path)
+
+
+def test_characters_outside_the_subset_fall_back_to_the_full_font() -> None:
+    rare = next(
+        chr(cp)
+        for cp in range(0x4E00, 0x9FFF)
+        if cp in TTFont(fonts.cjk_font_path()).getBestCmap()
+        and cp not in TTFont(fonts.cjk_subset_path()).getBestCmap()
+    )
+    buf = io.BytesIO()
+    with fonts.use_report_style("zh"):
+        assert mpl.rcParams["font.family"][:2] == [fonts.SUBSET_FAMILY, "Noto Sans SC"]
+        fig = make_figure()
+        fig.text(0.1, 0.5, f"晋城{rare}")
+        fig.savefig(buf, format="pdf")
+    text = PdfReader(buf).pages[0].extract_text()
+    assert f"晋城{rare}" in text

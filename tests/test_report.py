@@ -203,3 +203,50 @@ def test_calibration_page_refuses_a_frame_without_the_backtest_columns() -> None
 
     with pytest.raises(ValueError, match=r"calibration frame lacks columns \['error'"):
         calibration_table_figure(pd.DataFrame(columns=["id", "year", "simulated"]), "en")
+
+
+def test_chart_files_are_cut_from_their_pages_without_the_page_texts(zh_report) -> None:
+    """Each chart file is its page's chart box with the footer band under it: the chart's
+    texts and the footer, not the page's caption, page footer or page number."""
+    path, _, _ = zh_report
+    report = PdfReader(path)
+    n = len(report.pages)
+    for chart in sorted((path.parent / f"{path.stem}_charts").glob("*.pdf")):
+        reader = PdfReader(chart)
+        text = reader.pages[0].extract_text()
+        # the one-line footer band, and not the page's own footer as well
+        assert text.count("随机种子 7 · cbm-sim") == 1, chart.name
+        assert not re.search(r"^(图|表)\d+　", text, re.MULTILINE), chart.name  # no caption
+        assert reader.metadata.title, chart.name
+    production = PdfReader(path.parent / f"{path.stem}_charts" / "production.pdf")
+    page_text = report.pages[1].extract_text()  # the production chart is figure 1, page 2
+    chart_text = production.pages[0].extract_text()
+    assert f"2 / {n}" in page_text and f"2 / {n}" not in chart_text  # no page number
+    for label in ("年份", "郑庄", "规划目标"):  # the chart's own labels survive the cut
+        assert label in page_text and label in chart_text
+    assert production.metadata.title.startswith("图1")
+
+
+def test_a_failing_png_writer_fails_the_report(
+    synth: Synthetic, tmp_path: Path, monkeypatch
+) -> None:
+    from matplotlib.figure import Figure
+
+    original = Figure.savefig
+
+    def no_png(self: Figure, fname: object, *args: object, **kwargs: object) -> None:
+        if str(fname).endswith(".png"):
+            raise OSError("disk full (test)")
+        original(self, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", no_png)
+    with pytest.raises(RuntimeError, match="writing the PNG chart files failed"):
+        report_pdf.write_report(
+            synth.results,
+            tmp_path / "r.pdf",
+            lang="en",
+            targets=synth.targets,
+            values=synth.valuation,
+            png_dpi=PNG_DPI,
+            audit_appendix=False,
+        )

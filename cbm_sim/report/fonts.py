@@ -11,6 +11,16 @@ and embedded font file" and stricter readers reject. So on first use the outline
 once to quadratic TrueType curves (fontTools ``cu2qu``, max error 1 font unit of 1000/em, i.e.
 invisible) and the converted ``.ttf`` is cached in matplotlib's cache directory. The conversion
 takes about half a minute once per machine; later calls only register the cached file.
+
+The converted font has 31,036 glyphs and layout tables matplotlib does not use; matplotlib's
+PDF backend subsets it with fontTools for every PDF file it writes, which cost about 1.5 s a
+file (15 of the report's 18 s, ``benchmarks/README.md``). So report charts are set in a
+*subset* of it (:func:`cjk_subset_path`): the glyphs of every character the report's own
+texts, the packaged data and the usual Latin and CJK punctuation can use, and nothing else
+(``glyf``, metrics, ``cmap``; all ``name`` records, the OFL ones included, with the family
+renamed to :data:`SUBSET_FAMILY` so matplotlib can tell the two apart). The full font stays
+in the family list right after it, so any character outside the subset (a Chinese scenario
+name, say) still comes from Noto Sans SC through matplotlib's per-glyph font fallback.
 """
 
 from __future__ import annotations
@@ -40,6 +50,40 @@ FONT_LICENSE: Final[str] = "SIL Open Font License 1.1"
 _CU2QU_MAX_ERR_UNITS: Final[float] = 1.0
 # Bumped whenever the conversion changes, so stale cached files are not reused.
 _CONVERTER_VERSION: Final[str] = "1"
+SUBSET_FAMILY: Final[str] = "Noto Sans SC cbm-sim"
+"""Family name of the report's subset of Noto Sans SC (OFL 1.1 without a Reserved Font Name
+lets a modified copy keep or change the name; a distinct one keeps both fonts addressable)."""
+_SUBSET_PS_NAME: Final[str] = "NotoSansSC-Regular-cbmsim"
+# Bumped whenever the subsetting changes, so stale cached subsets are not reused.
+_SUBSET_VERSION: Final[str] = "2"
+# Character ranges every report can draw whatever its data: ASCII and Latin-1, general
+# punctuation (– — ‰ ′ …), super/subscripts (³), letter-like symbols and arrows (→), math
+# operators (≤ ≥ ±), box and geometric shapes (▲ ●), CJK and full-width punctuation.
+_SUBSET_RANGES: Final[tuple[tuple[int, int], ...]] = (
+    (0x20, 0x7E),
+    (0xA0, 0xFF),
+    (0x2000, 0x206F),
+    (0x2070, 0x209F),
+    (0x2100, 0x21FF),
+    (0x2200, 0x22FF),
+    (0x2500, 0x25FF),
+    (0x3000, 0x303F),
+    (0xFF00, 0xFFEF),
+)
+_AUTOHINT_CHARS: Final[str] = (
+    "他们你來們到和地对對就席我时時會来為能舰說说这這齊军同已愿既星是景民照现現理用置要軍那配里開雷露面顾"
+    "个为人以個大有主些因它想意生當看着者自著裡过还进進過道還"
+    "她将將年得情最样樣通即吗吧听呢品响嗎师師收断斷明眼間间际陈限除陳随際隨"
+    "事前學或政斯新沒没然特球第經谁起例別别制动動增指朝期构物确种調调費费都"
+    "田囗"
+)
+"""Characters FreeType's auto-hinter measures a CJK font by, kept in the subset whatever the
+report draws: its blue-zone strings ``AF_BLUE_STRING_CJK_TOP``/``BOTTOM``/``LEFT``/``RIGHT``
+(FreeType ``src/autofit/afblue.dat``, https://github.com/freetype/freetype) and, assumption
+from memory (not retrieved), the ideographs 田 囗 that ``afscript.h`` names as the Han
+standard characters. matplotlib draws text auto-hinted; without these glyphs the subset's
+blue zones differ from the full font's and every Han character lands a fraction of a pixel
+elsewhere in the PNGs (RMS 10 of 255 against the baseline image of the value chart)."""
 # Latin fallback after the CJK font (bundled with matplotlib, so always present).
 _LATIN_FAMILY: Final[str] = "DejaVu Sans"
 
@@ -193,6 +237,12 @@ def convert_cff_to_truetype(src: Path, dst: Path) -> Path:
             del font[tag]
     font["head"].glyphDataFormat = 0
     font.sfntVersion = "\x00\x01\x00\x00"
+    return _save_atomically(font, dst)
+
+
+def _save_atomically(font: Any, dst: Path) -> Path:
+    """Save a fontTools ``TTFont`` to ``dst`` through a temporary file renamed into place, so
+    concurrent processes (pytest-xdist) never see a half-written font."""
     fd, tmp = tempfile.mkstemp(suffix=".ttf.part", dir=dst.parent)
     os.close(fd)
     try:
@@ -208,8 +258,124 @@ def convert_cff_to_truetype(src: Path, dst: Path) -> Path:
 def cjk_font_family() -> str:
     """Register the CJK font with matplotlib and return its family name (``Noto Sans SC``)."""
     path = cjk_font_path()
-    font_manager.fontManager.addfont(str(path))
+    _register(path)
     return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+def _register(path: Path) -> None:
+    """Add a font file to matplotlib's font list once (each ``addfont`` opens the file,
+    appends another entry and empties matplotlib's font lookup cache)."""
+    known = {entry.fname for entry in font_manager.fontManager.ttflist}
+    if str(path) not in known:
+        font_manager.fontManager.addfont(str(path))
+
+
+def report_characters() -> str:
+    """Every character a report can draw whatever the run: those of the report's texts
+    (``cbm_sim/report/*.py``) and of the packaged data (``cbm_sim/data/*.yaml``: the plan's
+    phrases and names), plus :data:`_SUBSET_RANGES` and :data:`_AUTOHINT_CHARS`; sorted,
+    without duplicates."""
+    package = Path(__file__).resolve().parents[1]
+    chars = {chr(cp) for lo, hi in _SUBSET_RANGES for cp in range(lo, hi + 1)}
+    chars.update(_AUTOHINT_CHARS)
+    for path in sorted([*package.glob("report/*.py"), *package.glob("data/*.yaml")]):
+        chars.update(path.read_text(encoding="utf-8"))
+    return "".join(sorted(ch for ch in chars if ch.isprintable()))
+
+
+def cjk_subset_path(
+    full: Path | None = None, chars: str | None = None, cache_dir: Path | None = None
+) -> Path:
+    """Path of the report's subset of the TrueType CJK font, made and cached on first use.
+
+    Parameters
+    ----------
+    full
+        The TrueType font to subset; default :func:`cjk_font_path`.
+    chars
+        The characters to keep (those missing from the font are skipped); default
+        :func:`report_characters`.
+    cache_dir
+        Where the subset is kept; default ``<matplotlib cache dir>/cbm_sim``. The file name
+        holds a hash of the full font's contents and of ``chars``, so a changed label or font
+        makes a new subset and never reuses a stale one.
+
+    Returns
+    -------
+    Path
+        A ``.ttf`` whose family is :data:`SUBSET_FAMILY`.
+
+    Raises
+    ------
+    FontMissingError
+        If ``full`` does not exist.
+    """
+    src = cjk_font_path() if full is None else Path(full)
+    if not src.is_file():
+        raise FontMissingError(f"CJK font file {src} does not exist")
+    keep = report_characters() if chars is None else chars
+    digest = hashlib.sha256()
+    with src.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(f"|{_SUBSET_VERSION}|{keep}".encode())
+    directory = Path(mpl.get_cachedir()) / "cbm_sim" if cache_dir is None else Path(cache_dir)
+    target = directory / f"{src.stem.split('-truetype')[0]}-subset-{digest.hexdigest()[:16]}.ttf"
+    if not target.is_file():
+        directory.mkdir(parents=True, exist_ok=True)
+        with _exclusive(directory / f"{target.name}.lock"):
+            if not target.is_file():
+                subset_font(src, target, keep)
+    return target
+
+
+def subset_font(src: Path, dst: Path, chars: str) -> Path:
+    """Write the glyphs of ``chars`` of the TrueType font ``src`` to ``dst``, renamed.
+
+    Outlines, metrics, ``cmap``, layout tables and every ``name`` record are kept (the
+    vertical metrics and ``BASE``, which matplotlib does not read, are dropped); the family
+    becomes :data:`SUBSET_FAMILY`. Written to a temporary
+    name and renamed, like :func:`convert_cff_to_truetype`.
+    """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.drop_tables += ["BASE", "vhea", "vmtx"]
+    options.name_IDs = ["*"]
+    options.name_languages = ["*"]
+    options.notdef_outline = True
+    options.recalc_bounds = True
+    font = TTFont(src)
+    cmap = font.getBestCmap()
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(ch) for ch in chars if ord(ch) in cmap])
+    subsetter.subset(font)
+    for record in font["name"].names:
+        if record.nameID in (1, 4, 16):
+            record.string = SUBSET_FAMILY
+        elif record.nameID in (3, 6):
+            record.string = _SUBSET_PS_NAME
+    return _save_atomically(font, dst)
+
+
+# (full font path, size, mtime) → its subset: every chart enters the report style, and
+# hashing the 10 MB font and reading the package's texts each time would cost 0.03 s a chart
+_SUBSETS: dict[tuple[str, int, int], Path] = {}
+
+
+def report_font_families() -> tuple[str, str]:
+    """Register the subset and the full CJK font; return (subset family, full family)."""
+    full = cjk_font_family()
+    full_path = cjk_font_path()
+    stat = full_path.stat()
+    key = (str(full_path), stat.st_size, stat.st_mtime_ns)
+    path = _SUBSETS.get(key)
+    if path is None or not path.is_file():
+        path = _SUBSETS[key] = cjk_subset_path(full_path)
+    _register(path)
+    return SUBSET_FAMILY, full
 
 
 def check_lang(lang: str) -> Lang:
@@ -225,9 +391,10 @@ def use_report_style(lang: Lang) -> Iterator[dict[str, object]]:
 
     In Chinese the CJK font is first (its Latin glyphs match the Han ones); in English
     DejaVu Sans is first and the CJK font only serves characters DejaVu lacks (a Chinese
-    scenario name on an English cover). Fonts are embedded as TrueType (``pdf.fonttype`` 42)
-    so text stays text in the PDF; the ASCII hyphen is used as minus sign because not every
-    font has U+2212.
+    scenario name on an English cover). The CJK font is its report subset
+    (:func:`cjk_subset_path`) followed by the full font for any other character. Fonts are
+    embedded as TrueType (``pdf.fonttype`` 42) so text stays text in the PDF; the ASCII hyphen
+    is used as minus sign because not every font has U+2212.
 
     Yields
     ------
@@ -235,8 +402,9 @@ def use_report_style(lang: Lang) -> Iterator[dict[str, object]]:
         The rcParams that were set.
     """
     check_lang(lang)
-    cjk = cjk_font_family()
-    families = [cjk, _LATIN_FAMILY] if lang == "zh" else [_LATIN_FAMILY, cjk]
+    subset, full = report_font_families()
+    # the full font right after its subset: matplotlib falls back glyph by glyph
+    families = [subset, full, _LATIN_FAMILY] if lang == "zh" else [_LATIN_FAMILY, subset, full]
     params: dict[str, Any] = {
         "font.family": families,
         "axes.unicode_minus": False,

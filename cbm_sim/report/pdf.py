@@ -13,12 +13,16 @@ chart alone at the column width with the same footer under it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
+import os
+import signal
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
@@ -43,8 +47,11 @@ from cbm_sim.report.charts import (
 )
 from cbm_sim.report.fonts import Lang, check_lang, use_report_style
 from cbm_sim.report.page import (
+    A4_IN,
     DEFAULT_PAGE_WIDTH_CM,
+    PageTexts,
     add_page_texts,
+    chart_box,
     chart_file_bbox,
     page_texts,
     page_width,
@@ -52,6 +59,10 @@ from cbm_sim.report.page import (
 )
 from cbm_sim.report.tables import probability_table_pages, value_table_pages
 from cbm_sim.results.frames import Results
+
+if TYPE_CHECKING:  # pypdf is imported when a report is written, not with the CLI
+    from pypdf import PageObject, PdfWriter
+    from pypdf.generic import IndirectObject
 
 PNG_DPI: Final[int] = 150
 """Resolution of the PNG copies: sharp at the text-column width in a printed report."""
@@ -459,19 +470,22 @@ def write_report(
         out.parent.mkdir(parents=True, exist_ok=True)
         if chart_files:
             charts_dir.mkdir(exist_ok=True)
-        with PdfPages(buffer) as pdf:
-            for k, rendered in enumerate(pages, start=1):
-                fig, name = rendered.page.figure, rendered.page.name
-                pdf.savefig(fig)
-                if chart_files:
-                    show_for_file(fig, single=True)
-                    box = chart_file_bbox(fig)
-                    fig.savefig(charts_dir / f"{name}.pdf", bbox_inches=box,
-                                metadata={"Title": rendered.title})  # fmt: skip
-                    fig.savefig(charts_dir / f"{name}.png", dpi=png_dpi, bbox_inches=box)
-                    show_for_file(fig, single=False)
-                if progress is not None:
-                    progress(name, k, len(pages))
+        # the PNG copies are drawn by a forked copy of this process while this one writes
+        # the PDFs, then by both (the figures are built once, before the fork): two cores
+        pngs = _PngWriter(pages, charts_dir, png_dpi) if chart_files else None
+        try:
+            with PdfPages(buffer) as pdf:
+                for k, rendered in enumerate(pages, start=1):
+                    pdf.savefig(rendered.page.figure)
+                    if progress is not None:
+                        progress(rendered.page.name, k, len(pages))
+            if chart_files:
+                _cut_chart_files(buffer, charts_dir, pages)
+            if pngs is not None:
+                pngs.help()
+        finally:
+            if pngs is not None:
+                pngs.join()
     _finish_pdf(
         buffer,
         out,
@@ -502,6 +516,219 @@ def _finish_pdf(
     writer.add_metadata(metadata)
     with out.open("wb") as handle:
         writer.write(handle)
+
+
+class _PngWriter:
+    """The PNG chart files: a forked child draws them from the first page on, and the parent,
+    once its PDFs are written, takes the pages the child has not reached (a shared counter
+    hands each page to one of them). Without ``fork`` the parent draws them all."""
+
+    def __init__(self, pages: Sequence[RenderedPage], charts_dir: Path, dpi: int) -> None:
+        self.pages, self.charts_dir, self.dpi = pages, charts_dir, dpi
+        self.pid: int | None = None
+        self.next: Any = None  # multiprocessing.Value("i") shared with the child
+        if not hasattr(os, "fork"):  # Windows: the parent draws them all in help()
+            return
+        import multiprocessing
+
+        self.next = multiprocessing.get_context("fork").Value("i", 0)
+        pid = os.fork()
+        if pid != 0:
+            self.pid = pid
+            return
+        code = 1
+        try:  # the child: never return into the caller's code, whatever happens
+            self.help()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+
+    def _claim(self) -> int:
+        """Index of the next page nobody draws yet (``len(pages)`` when none is left)."""
+        if self.next is None:
+            self.next = _Counter()
+        with self.next.get_lock():
+            k = int(self.next.value)
+            self.next.value = k + 1
+        return k
+
+    def help(self) -> None:
+        """Draw pages' PNGs until none is left."""
+        while (k := self._claim()) < len(self.pages):
+            fig = self.pages[k].page.figure
+            show_for_file(fig, single=True)
+            fig.savefig(self.charts_dir / f"{self.pages[k].page.name}.png", dpi=self.dpi,
+                        bbox_inches=chart_file_bbox(fig))  # fmt: skip
+            show_for_file(fig, single=False)
+
+    def join(self) -> None:
+        """Wait for the child; raise if it failed."""
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        try:
+            _, status = os.waitpid(pid, 0)
+        except BaseException:  # interrupted while waiting: do not leave the child running
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+            raise
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise RuntimeError(f"writing the PNG chart files failed (child exit status {code})")
+
+
+class _Counter:
+    """The shared counter's interface, for one process."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def get_lock(self) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
+
+
+def _cut_chart_files(buffer: io.BytesIO, charts_dir: Path, pages: Sequence[RenderedPage]) -> None:
+    """Write each chart file, ``<charts_dir>/<name>.pdf``, cut out of its report page.
+
+    Each page is drawn once, into the report; its chart file is that page's content as a form
+    clipped to the chart box (:func:`~cbm_sim.report.page.chart_box`) on a page of the chart
+    file's size (:func:`~cbm_sim.report.page.chart_file_bbox`), with the one-line footer band,
+    drawn once, as a second form under it. Drawing each chart into a PDF of its own instead
+    cost a second draw and a font subset per file (``benchmarks/README.md``); forms keep pypdf
+    from parsing and rewriting the page content more than once. The page's caption, footer
+    and number lie outside the clip and are taken out of the content
+    (:func:`_drop_texts_outside`).
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    buffer.seek(0)
+    reader = PdfReader(buffer)
+    bands: dict[tuple[float, str], PageObject] = {}
+    for page, rendered in zip(reader.pages, pages, strict=True):
+        fig = rendered.page.figure
+        box, cut = chart_box(fig), chart_file_bbox(fig)
+        texts = page_texts(fig)
+        note = "" if texts is None else texts.chart_footer.get_text()
+        key = (round(cut.width, 6), note)
+        if key not in bands:
+            band = _footer_band(cut.width, box.y0 - cut.y0, box.y0, texts)
+            bands[key] = PdfReader(band).pages[0]
+        box_pt = [v * 72.0 for v in box.extents]
+        writer = PdfWriter()
+        chart = _form(writer, _drop_texts_outside(page, box_pt), page, box_pt)
+        band_page = bands[key]
+        footer = _form(writer, band_page.get_contents().get_data(), band_page,  # type: ignore[union-attr]
+                       [float(v) for v in band_page.mediabox])  # fmt: skip
+        out = writer.add_blank_page(width=cut.width * 72.0, height=cut.height * 72.0)
+        out[NameObject("/Resources")] = DictionaryObject(
+            {
+                NameObject("/XObject"): DictionaryObject(
+                    {NameObject("/C"): chart, NameObject("/F"): footer}
+                )
+            }
+        )
+        content = DecodedStreamObject()
+        content.set_data(
+            f"q 1 0 0 1 {-cut.x0 * 72.0:.4f} {-cut.y0 * 72.0:.4f} cm /C Do Q /F Do".encode()
+        )
+        out[NameObject("/Contents")] = writer._add_object(content)
+        writer.add_metadata(
+            {"/Title": rendered.title, "/Creator": f"cbm-sim {cbm_sim.__version__}"}
+        )
+        with (charts_dir / f"{rendered.page.name}.pdf").open("wb") as handle:
+            writer.write(handle)
+
+
+def _form(writer: PdfWriter, content: bytes, page: PageObject, bbox: list[float]) -> IndirectObject:
+    """``content`` with ``page``'s resources as a form XObject of ``writer``, clipped to
+    ``bbox`` (left, bottom, right, top) [pt]."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, FloatObject, NameObject
+
+    form = DecodedStreamObject()
+    form.set_data(content)
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    form[NameObject("/BBox")] = ArrayObject([FloatObject(v) for v in bbox])
+    form[NameObject("/Resources")] = page[NameObject("/Resources")].clone(writer)
+    return writer._add_object(form)
+
+
+_TEXT_EDGE_PT: Final[float] = 2.0
+"""How far outside the chart box a text may start and still belong to the chart [pt]
+(assumption: an axis label set on the box's edge; the caption starts 17 pt below it)."""
+
+
+def _drop_texts_outside(page: PageObject, box: list[float]) -> bytes:
+    """The content of ``page`` without the text objects (``BT … ET``) that start outside
+    ``box`` (left, bottom, right, top) [pt].
+
+    matplotlib's PDF backend writes one operator a line and escapes line breaks inside
+    strings (``backend_pdf._str_escapes``), and sets each text in its own text object, moved
+    to its place in page coordinates by the ``cm`` just before it and the object's first
+    ``Td``: so the lines tell where each text starts, without parsing the stream (pypdf's
+    parser took 2 s for a report). A chart file keeps the chart's texts and not the page's
+    caption, footer and page number, which the clip would hide but text extraction and
+    copy-and-paste would still find.
+    """
+    content = page.get_contents()
+    if content is None:
+        return b""
+    kept: list[bytes] = []
+    block: list[bytes] | None = None
+    origin = (0.0, 0.0)
+    for line in content.get_data().split(b"\n"):
+        if line.endswith(b" cm"):  # ``1 0 -0 1 x y cm`` (or a turn) moves to the next text
+            parts = line.split()
+            origin = (float(parts[4]), float(parts[5]))
+        if line == b"BT":
+            block = []
+        if block is None:
+            kept.append(line)
+            continue
+        block.append(line)
+        if line == b"ET":
+            if _starts_inside(block, origin, box):
+                kept.extend(block)
+            block = None
+    return b"\n".join(kept + (block or []))
+
+
+def _starts_inside(block: list[bytes], origin: tuple[float, float], box: list[float]) -> bool:
+    """Whether a text object, moved to ``origin`` [pt], starts (first ``Td``) in ``box``."""
+    x, y = origin
+    for line in block:
+        if line.endswith(b" Td"):
+            dx, dy = line.split()[:2]
+            x, y = x + float(dx), y + float(dy)
+            break
+    left, bottom, right, top = box
+    return (
+        left - _TEXT_EDGE_PT <= x <= right + _TEXT_EDGE_PT
+        and bottom - _TEXT_EDGE_PT <= y <= top + _TEXT_EDGE_PT
+    )
+
+
+def _footer_band(
+    width_in: float, height_in: float, box_bottom_in: float, texts: PageTexts | None
+) -> io.BytesIO:
+    """A PDF of the chart file's footer band: ``width_in`` × ``height_in`` [in], the page's
+    one-line footer set where :func:`~cbm_sim.report.page.add_page_texts` puts it (its top
+    that far below the chart box's bottom, ``box_bottom_in`` [in] above the page's)."""
+    band = Figure(figsize=(width_in, height_in))
+    if texts is not None:
+        source = texts.chart_footer
+        top_in = float(source.get_position()[1]) * A4_IN[1]
+        band.text(0.0, 1.0 - (box_bottom_in - top_in) / height_in, source.get_text(),
+                  ha="left", va="top", fontsize=source.get_fontsize(),
+                  color=source.get_color())  # fmt: skip
+    out = io.BytesIO()
+    band.savefig(out, format="pdf")
+    out.seek(0)
+    return out
 
 
 def _ensemble_frames(ensemble: EnsembleFrames | Mapping[str, pd.DataFrame]) -> EnsembleFrames:

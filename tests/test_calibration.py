@@ -139,3 +139,24 @@ def test_write_unitemised_reserves_rewrites_only_those(tmp_path: Path) -> None:
     path.write_text(text, "utf-8")
     with pytest.raises(ValueError, match="no proved_reserves_m3 found for block 'block_15'"):
         calibration.write_unitemised_reserves(path)
+
+
+def test_plateau_parameters_cover_the_cited_well_within_the_decline_bound() -> None:
+    from cbm_sim.bounds import BOUNDS
+    from cbm_sim.wells.population import WELL_TYPES
+
+    params = {p.name: p for p in calibration.PARAMETERS}
+    for well_type in WELL_TYPES:
+        p = params[f"plateau_days_{well_type}"]
+        # 0 (no plateau) allowed; LDP-22H's 865 days inside; never past the decline core's bound
+        assert p.lo == 0.0 and not p.multiplier
+        assert 865.0 <= p.hi == calibration.PLATEAU_MAX_DAYS <= BOUNDS["t_plateau"].hi
+    # the parameter vector round-trips through the adjustment, plateaus included
+    x = calibration.vector_from_calibration(history.packaged_calibration())
+    names = [p.name for p in calibration.PARAMETERS]
+    x[names.index("plateau_days_vertical")] = 123.0
+    x[names.index("plateau_days_horizontal")] = 456.0
+    cal = calibration.calibration_from_vector(x)
+    assert cal.adjustment.plateau_days_of("vertical") == 123.0
+    assert cal.adjustment.plateau_days_of("horizontal") == 456.0
+    np.testing.assert_array_equal(calibration.vector_from_calibration(cal), x)

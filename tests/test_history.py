@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -154,6 +155,35 @@ def test_new_wells_follow_the_history_rule_draw_for_draw(block: str, klass: str)
     own = dict(typecurves.block_producing_shares())
     assert share == own.get(block, adj.class_producing_share(curve.block_class))
     assert np.mean(new["qi"] > 0) == pytest.approx(share, abs=4 / np.sqrt(n))
+
+
+def test_calibrated_plateau_reaches_history_and_new_wells_alike() -> None:
+    # one path for both: a calibration's plateau per well type is what the history's wells
+    # and the sampler's new wells get (the shipped curves carry none of their own)
+    base = history.packaged_calibration()
+    plateaus = (("vertical", 410.0), ("horizontal", 730.0))
+    cal = replace(base, adjustment=replace(base.adjustment, plateau_days=plateaus))
+    hist = history.calibrated_history(3, calibration=cal)
+    sampler = stepping.new_well_sampler(
+        TypeCurveScaling(), np.random.default_rng(4), hist.rate_scale, calibration=cal
+    )
+    for code, (_, days) in zip((VERTICAL, HORIZONTAL), plateaus, strict=True):
+        old = hist.pop.t_plateau[hist.pop.well_type == code]
+        new = sampler(code, "ramping", 500, "zhengzhuang")["t_plateau"]
+        np.testing.assert_array_equal(np.unique(old), [days])
+        np.testing.assert_array_equal(np.unique(new), [days])
+    # the same draws with and without the plateau: rates differ only through the 2021 factor
+    no_plateau = replace(base.adjustment, plateau_days=())
+    flat = history.calibrated_history(3, calibration=replace(base, adjustment=no_plateau))
+    ratio = hist.pop.qi[hist.pop.qi > 0] / flat.pop.qi[flat.pop.qi > 0]
+    np.testing.assert_allclose(ratio, hist.rate_scale / flat.rate_scale, rtol=1e-12)
+    # holding the peak longer needs a lower peak for the same 2021 production
+    assert hist.rate_scale < flat.rate_scale
+    # and the packaged calibration's own plateau reaches the 2021 population
+    pop = history.calibrated_history(0).pop
+    for code, name in ((VERTICAL, "vertical"), (HORIZONTAL, "horizontal")):
+        expected = base.adjustment.plateau_days_of(name)
+        np.testing.assert_array_equal(np.unique(pop.t_plateau[pop.well_type == code]), [expected])
 
 
 def test_scenario_multipliers_apply_on_top_of_the_calibration() -> None:

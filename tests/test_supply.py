@@ -108,8 +108,9 @@ def test_most_wells_of_the_calibrated_population_are_interpolated():
     pop = stepping.initial_population(np.random.default_rng(1))
     supply = BlockSupply(pop, int(pop.block.max()) + 1)
     supply.step(0, 1)
-    # wells drilled in 2020-2021 are still dewatering (a kink inside the window): evaluated daily
-    assert supply.interpolated_share > 0.85
+    # wells drilled in 2020-2021 are still dewatering, and those whose calibrated plateau
+    # (1,095 d, calibration.yaml) ends in the window have that kink: both evaluated daily
+    assert supply.interpolated_share > 0.8
 
 
 def test_prepared_constants_handed_over_equal_those_prepared_from_the_population():

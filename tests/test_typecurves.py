@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -174,3 +176,37 @@ def test_bad_plateau_in_data_rejected(entry: dict, message: str) -> None:
     doc["curves"]["vertical"]["producing"]["plateau_days"] = entry
     with pytest.raises(ValueError, match=message):
         typecurves._parse(doc)
+
+
+def test_calibrated_plateau_adds_to_the_curve_per_well_type() -> None:
+    doc = _doc()
+    doc["curves"]["horizontal"] = copy.deepcopy(doc["curves"]["vertical"])
+    doc["curves"]["horizontal"]["producing"]["plateau_days"] = {"value": 100.0, "source": "y"}
+    curves = typecurves._parse(doc)
+    adj = typecurves.CurveAdjustment(
+        levels=(), plateau_days=(("vertical", 250.0), ("horizontal", 400.0))
+    )
+    v = curves[("vertical", "producing")].sample(40, np.random.default_rng(3), adjustment=adj)
+    h = curves[("horizontal", "producing")].sample(40, np.random.default_rng(3), adjustment=adj)
+    np.testing.assert_array_equal(v["t_plateau"], np.full(40, 250.0))
+    np.testing.assert_array_equal(h["t_plateau"], np.full(40, 500.0))  # 100 packaged + 400
+    # a type not listed gets none; the other draws do not depend on the plateau
+    assert typecurves.CurveAdjustment(levels=()).plateau_days_of("vertical") == 0.0
+    plain = curves[("vertical", "producing")].sample(
+        40, np.random.default_rng(3), adjustment=typecurves.CurveAdjustment.identity()
+    )
+    for key in ("qi", "q_start", "t_incline", "di", "b", "d_term"):
+        np.testing.assert_array_equal(v[key], plain[key])
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        ((("diagonal", 10.0),), r"^unknown well type 'diagonal' in plateau_days; known: "),
+        ((("vertical", -1.0),), r"^t_plateau must be in \[0, 3650\] day.*got -1.0"),
+        ((("horizontal", 5000.0),), r"^t_plateau must be in .*got 5000.0"),
+    ],
+)
+def test_bad_calibrated_plateau_rejected(pairs: tuple, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        typecurves.CurveAdjustment(levels=(), plateau_days=pairs)

@@ -344,8 +344,10 @@ def test_a_long_incline_scale_keeps_every_new_well_valid() -> None:
     from cbm_sim.scenario.model import TypeCurveScaling
     from cbm_sim.wells.stepping import new_well_sampler
 
-    sampler = new_well_sampler(TypeCurveScaling(incline_days_scale=3.0), np.random.default_rng(3))
-    p = sampler(0, "proved", 5000)  # 720 d curve × 3, lognormal scatter: many above the bound
+    sampler = new_well_sampler(TypeCurveScaling(incline_days_scale=5.0), np.random.default_rng(3))
+    # 720 d curve × the calibrated incline scale (0.5 with the plateau fit) × 5, lognormal
+    # scatter: many above the bound
+    p = sampler(0, "proved", 5000)
     assert p["t_incline"].max() == BOUNDS["t_incline"].hi == 3650.0
 
 

@@ -19,12 +19,15 @@ parameter                  what it multiplies / sets                            
 ``trend_per_year``         growth of yearly drilling after the ramp                −0.3 – 0.3
 ``block_level_<block>``    peak rates of 潘庄, 马必, 成庄, 柿庄南, 郑庄, 潘河 over   0.2 – 5
                            their class
+``plateau_days_<type>``    plateau at the peak rate before the decline, per well   0 – 1095 d
+                           type (vertical, horizontal), every block class
 =========================  =====================================================  ============
 
 (bounds: assumption, wide enough not to bind, except the producing shares ≥ 0.36, the share
-of drilled wells producing gas at 柿庄南, an under-developed block (history.yaml), and
+of drilled wells producing gas at 柿庄南, an under-developed block (history.yaml),
 ``incline_scale`` ≤ 1.35, which keeps the ramping blocks' median dewatering period within the
-"months to ~2 years" of typecurves.yaml: 540 d × 1.35 = 729 d.)
+"months to ~2 years" of typecurves.yaml: 540 d × 1.35 = 729 d, and the plateau ≤ 1095 d,
+:data:`PLATEAU_MAX_DAYS`.)
 
 Objective (weighted least squares, ``scipy.optimize.least_squares``, trust-region reflective
 within the bounds):
@@ -59,7 +62,7 @@ from cbm_sim.plan.packaged import read_packaged
 from cbm_sim.units import YI
 from cbm_sim.wells import history, typecurves
 from cbm_sim.wells.history import Calibration, History, HistoryDraws, HistoryShape
-from cbm_sim.wells.population import HORIZONTAL, VERTICAL
+from cbm_sim.wells.population import HORIZONTAL, VERTICAL, WELL_TYPES
 from cbm_sim.wells.typecurves import CurveAdjustment
 
 FIT_SEED = 0
@@ -71,6 +74,15 @@ RIDGE = 0.05
 KINDS = ("equal", "at_least", "at_most")
 GROUP_METRICS = ("blocks_production_1e8_m3", "blocks_cumulative_1e8_m3")
 """Metrics of a group of blocks (a target's ``blocks``)."""
+
+
+PLATEAU_MAX_DAYS = 1095.0
+"""Upper bound of the fitted plateaus [day]; assumption: 3 years, just above the one
+plateau reported nearby, the Zhengzhuang multilateral horizontal well LDP-22H's ~80,000
+m³/d held over 865 days (探矿工程 2023, tkgc.ijournals.cn article 20230073) — an
+exceptional well, so a ceiling for the average well, not an estimate. The fit rides it
+(README, "Calibration and backtest"): widened to 1825 d, the vertical plateau goes to 1825 d
+too, so the plateau is bounded by this assumption, not pinned by the targets."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("block_level_shizhuang_south", 1.0, 0.2, 5.0, True),
     Parameter("block_level_zhengzhuang", 1.0, 0.2, 5.0, True),
     Parameter("block_level_panhe", 1.0, 0.2, 5.0, True),
+    Parameter("plateau_days_vertical", 0.0, 0.0, PLATEAU_MAX_DAYS, False),
+    Parameter("plateau_days_horizontal", 0.0, 0.0, PLATEAU_MAX_DAYS, False),
 )
 """The fitted parameters (see the module docstring)."""
 BLOCK_LEVELS = tuple(
@@ -211,6 +225,9 @@ def calibration_from_vector(x: Sequence[float]) -> Calibration:
             (name.removeprefix("block_level_"), v[name]) for name in v if name.startswith("block_")
         ),
         block_producing_shares=typecurves.block_producing_shares(),
+        plateau_days=tuple(
+            (t, v[f"plateau_days_{t}"]) for t in WELL_TYPES if f"plateau_days_{t}" in v
+        ),
     )
     shape = HistoryShape(
         centre_vertical_year=v["centre_vertical_year"],
@@ -234,6 +251,7 @@ def vector_from_calibration(cal: Calibration) -> npt.NDArray[np.float64]:
     }
     v |= {f"producing_share_{c}": a.class_producing_share(c) for c in typecurves.BLOCK_CLASSES}
     v |= {f"block_level_{b}": a.block_level(b) for b in BLOCK_LEVELS}
+    v |= {f"plateau_days_{t}": a.plateau_days_of(t) for t in WELL_TYPES}
     return np.array([v[p.name] for p in PARAMETERS])
 
 

@@ -180,6 +180,10 @@ def packaged_calibration() -> Calibration:
             if name.startswith("block_level_")
         ),
         block_producing_shares=typecurves.block_producing_shares(),
+        # absent from a calibration fitted without a plateau: none
+        plateau_days=tuple(
+            (t, v(f"plateau_days_{t}")) for t in WELL_TYPES if f"plateau_days_{t}" in doc
+        ),
     )
     shape = HistoryShape(
         centre_vertical_year=v("centre_vertical_year"),

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from cbm_sim import bounds
 from cbm_sim.plan.packaged import read_packaged
+from cbm_sim.wells.population import WELL_TYPES
 
 BLOCK_CLASSES: tuple[str, ...] = ("producing", "ramping", "proved")
 """Development classes of plan ch4 §1 一 (开发区保产、建产区达产、探明区建产)."""
@@ -186,7 +187,9 @@ class TypeCurve:
             # the terminal decline is the packaged assumption, not calibrated: wells at most
             # 18 years old (2003-2021) say little about it (capped at di, as Robertson 1988)
             "d_term": np.full(n, min(self.d_term_per_year, di)),
-            "t_plateau": np.full(n, self.plateau_days),
+            # the packaged plateau (0 for the shipped curves) plus the calibrated one of this
+            # well type: the same for every well (no cited spread to scatter it with)
+            "t_plateau": np.full(n, self.plateau_days + adj.plateau_days_of(self.well_type)),
         }, design
 
 
@@ -216,6 +219,9 @@ class CurveAdjustment:
     block_producing_shares
         Producing share of named blocks, instead of their class's share [-] (cited in
         ``typecurves.yaml``, not fitted).
+    plateau_days
+        Plateau at the peak rate per well type (``vertical``, ``horizontal``) [day], added to
+        the curve's packaged ``plateau_days`` (types not listed: 0).
     """
 
     levels: tuple[tuple[str, float], ...]
@@ -225,6 +231,7 @@ class CurveAdjustment:
     producing_shares: tuple[tuple[str, float], ...] = ()
     block_levels: tuple[tuple[str, float], ...] = ()
     block_producing_shares: tuple[tuple[str, float], ...] = ()
+    plateau_days: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         bounds.check("curve_multiplier", [self.horizontal_scale, self.decline_scale])
@@ -241,6 +248,12 @@ class CurveAdjustment:
                 bounds.check(bound, value)
         bounds.check("curve_multiplier", [value for _, value in self.block_levels])
         bounds.check("producing_share", [value for _, value in self.block_producing_shares])
+        for well_type, days in self.plateau_days:
+            if well_type not in WELL_TYPES:
+                raise ValueError(
+                    f"unknown well type {well_type!r} in plateau_days; known: {WELL_TYPES}"
+                )
+            bounds.check("t_plateau", days)
 
     @classmethod
     def identity(cls) -> CurveAdjustment:
@@ -258,6 +271,10 @@ class CurveAdjustment:
     def class_producing_share(self, block_class: str) -> float:
         """Producing share of a (resolved) block class; 1 if not listed."""
         return dict(self.producing_shares).get(block_class, 1.0)
+
+    def plateau_days_of(self, well_type: str) -> float:
+        """Calibrated plateau of a well type [day]; 0 if not listed."""
+        return dict(self.plateau_days).get(well_type, 0.0)
 
     def producing_share_of(self, block_id: str, block_class: str) -> float:
         """Producing share of a block of a (resolved) class: its own if listed, else its

@@ -138,6 +138,7 @@ def bench_b(n_new: int = 10_000, n_loop: int = 40) -> None:
         pop.d_term[ref_idx],
         pop.t_incline[ref_idx],
         pop.q_start[ref_idx],
+        pop.t_plateau[ref_idx],
     )
     days = np.arange(0.0, 3652.0)  # 2021-01-01 … 2030-12-31
     by_block, dt_vec, peak = timed(lambda: pop.production_by_block(days))
@@ -148,6 +149,7 @@ def bench_b(n_new: int = 10_000, n_loop: int = 40) -> None:
         out = []
         for i in sub.tolist():
             w = (pop.qi[i], pop.di[i], pop.b[i], pop.d_term[i], pop.t_incline[i], pop.q_start[i])
+            w = (*w, pop.t_plateau[i])  # the calibrated plateau of the 2021 wells
             cum = [loop_rate_cum(e - pop.online_day[i], *map(float, w))[1] for e in edges]
             out.append([cum[k + 1] - cum[k] for k in range(len(days))])
         return np.array(out)

@@ -448,7 +448,11 @@ def execute(
                 f"({type(exc).__name__}: {exc})"
             ) from None
     try:
-        return _gather(client, func, items, progress, on_result, timeout_s, scheduler)
+        # distributed's wait() uses the process's default client; another client of the
+        # caller's (a notebook's, a test's) on another event loop would bind our futures'
+        # events to that loop ("bound to a different event loop"), so ours is made current
+        with client.as_current():
+            return _gather(client, func, items, progress, on_result, timeout_s, scheduler)
     finally:
         if cluster is not None:
             settle(client, len(cluster.workers))

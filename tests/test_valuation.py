@@ -105,6 +105,7 @@ CITED = [
     ("carbon_price_yuan_per_t_co2e", 2023, 68.15, "国际节能环保网"),
     ("carbon_price_yuan_per_t_co2e", 2024, 95.96, "ICAP"),
     ("carbon_price_yuan_per_t_co2e", 2025, 62.36, "146.30亿元"),
+    ("carbon_price_yuan_per_t_co2e", 2030, 200.0, "Clear Blue Markets"),
 ]
 
 
@@ -120,10 +121,20 @@ def test_years_after_the_last_cited_one_are_held_flat_and_say_so():
     for field in {c[0] for c in CITED}:
         last = max(y for f, y, _, _ in CITED if f == field)
         np.testing.assert_allclose(
-            cfg.unit_value(field, [2026, 2030]), cfg.unit_value(field, [last, last])
+            cfg.unit_value(field, [last + 1, last + 5]), cfg.unit_value(field, [last, last])
         )
-        assert cfg.price_source(field, 2030).startswith("held flat")
-        assert f"{last}: " in cfg.price_source(field, 2030)
+        assert cfg.price_source(field, last + 1).startswith("held flat")
+        assert f"{last}: " in cfg.price_source(field, last + 1)
+
+
+def test_carbon_price_rises_linearly_from_the_2025_average_to_the_2030_outlook():
+    cfg = ValuationConfig.default()
+    years = np.arange(2025, 2031)
+    # independent closed form: the straight line through the two cited years
+    expected = 62.36 + (200.0 - 62.36) * (years - 2025) / 5
+    np.testing.assert_allclose(cfg.unit_value("carbon_price_yuan_per_t_co2e", years), expected)
+    src = cfg.price_source("carbon_price_yuan_per_t_co2e", 2027)
+    assert src.startswith("linear between 2025") and "and 2030 (outlook: Clear Blue" in src
 
 
 def test_price_sources_of_gaps_scenario_values_and_unknown_fields():
@@ -192,12 +203,12 @@ def test_carbon_is_credited_only_above_the_baseline():
     # use earns nothing, not the plan's 50亿元.
     assert _items_yi(plan_results(2030, WELLS), year=2030)["radiating.carbon_trading"] == 0.0
     # With the 2021 rate as the baseline, only the use above 59.66 % of the drained gas counts:
-    # 2030: (11.33 + 3.67) − 0.5966 × 20 = 3.068 亿m3 at 0.717 kg/m3, GWP 28, 62.36 元/t (the
-    # 2025 CEA average, held flat).
+    # 2030: (11.33 + 3.67) − 0.5966 × 20 = 3.068 亿m3 at 0.717 kg/m3, GWP 28, 200 元/t (the
+    # 2030 CEA outlook of Clear Blue Markets and WEF & Bain's low end).
     cfg = ValuationConfig(carbon_baseline_share={2021: 0.5966})
     got = _items_yi(plan_results(2030, WELLS), cfg, year=2030)["radiating.carbon_trading"]
     credited_m3 = (11.33 + 3.67 - 0.5966 * 20.0) * 1e8
-    expected = credited_m3 * 0.717e-3 * (28.0 - 44.009 / 16.043) * 62.36 / 1e8
+    expected = credited_m3 * 0.717e-3 * (28.0 - 44.009 / 16.043) * 200.0 / 1e8
     assert got == pytest.approx(expected, rel=1e-9)
     with pytest.raises(ValidationError, match="carbon_baseline_share for 2025"):
         ValuationConfig(carbon_baseline_share={2025: 1.5})

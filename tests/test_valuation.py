@@ -6,6 +6,7 @@ import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from fixtures_results import plan_results, plan_series, results_from
 from hypothesis import given, settings
@@ -256,6 +257,10 @@ def test_backtest_2021_reports_each_sub_cluster_and_the_error_of_the_total():
     cited = surface.loc[(2021, "exploration", "surface"), "value_yuan"] / units.YI
     assert bt.loc["exploration", "calibrated_1e8_yuan"] == pytest.approx(
         bt.loc["exploration", "simulated_1e8_yuan"] - cited
+    )
+    # a valuation already computed (as `cbm-sim run` has it) gives the same backtest
+    pd.testing.assert_frame_equal(
+        backtest_2021(results, values=value(results)).set_index("sub_cluster"), bt
     )
 
 

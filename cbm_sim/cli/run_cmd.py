@@ -252,7 +252,7 @@ def write_run_directory(
         values = value(results)
         targets = check_targets(results, values)
         simulates_2021 = bool((values["year"] == BACKTEST_YEAR).any())
-        backtest = backtest_2021(results) if simulates_2021 else None
+        backtest = backtest_2021(results, values=values) if simulates_2021 else None
         write_run(
             stage,
             results,

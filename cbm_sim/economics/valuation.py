@@ -246,6 +246,7 @@ def backtest_2021(
     config: ValuationConfig | None = None,
     plan: Plan | None = None,
     year: int = 2021,
+    values: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The run's 2021 output value by sub-cluster against the plan's 2021 total, with its error.
 
@@ -265,6 +266,9 @@ def backtest_2021(
         ch1 §2 八).
     year
         The backtest year.
+    values
+        The run's valuation, ``value(results, config)``, if already computed (as
+        :func:`cbm_sim.economics.targets.check_targets` takes it); computed when None.
 
     Returns
     -------
@@ -281,7 +285,7 @@ def backtest_2021(
     """
     cfg = config if config is not None else config_of(results)
     plan = plan if plan is not None else load_plan()
-    vals = value(results, cfg)
+    vals = value(results, cfg) if values is None else values
     vals = vals[vals["year"] == year]
     if vals.empty:
         raise ValueError(f"the run does not simulate {year}; the backtest needs that year")

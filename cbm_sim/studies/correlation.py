@@ -9,7 +9,7 @@ A scenario states Spearman rank correlations between pairs of its uncertain inpu
 
 with :math:`L` the Cholesky factor of the normal-score correlation matrix :math:`R` and
 :math:`F_j` the input's marginal (scipy.stats,
-:func:`cbm_sim.studies.ensemble.frozen_distribution`).
+:func:`cbm_sim.studies.sampling.frozen_distribution`).
 The marginals are kept exactly; the rank correlation of :math:`x_i, x_j` is
 :math:`\\rho_S = (6/\\pi) \\arcsin(R_{ij}/2)`, so a stated :math:`\\rho_S` is reached with
 :math:`R_{ij} = 2 \\sin(\\pi \\rho_S / 6)` (Kruskal 1958; the Gaussian-copula identity).

@@ -1,36 +1,8 @@
 """Monte Carlo ensembles: sample the scenario's ``uncertainty``, run the members on Dask.
 
-Uncertain inputs
-----------------
-``Scenario.uncertainty`` maps a dotted path into the scenario to a
-:class:`~cbm_sim.scenario.model.Distribution`. The sample is applied by the kind of field the path
-leads to:
-
-* a **scalar** field (``type_curves.peak_rate_scale``, ``wells.pump_failures_per_well_year``):
-  the sample **replaces** the value;
-* a ``{year: value}`` **time path** (``demand.industry.annual_1e8_m3``): the sample is a
-  **multiplier** of every year's value (1 = as written).
-
-A distribution's ``op`` overrides this (``set``, ``scale``, ``add``: ``scale`` on a scalar
-keeps what a scenario extending the file set, e.g. ``low-price``'s price scale); its
-``from_year`` leaves a path's years before it as written (the 2021 baseline is known); its
-``paths`` make it a **shared factor** acting on several fields at once (the entry's key is
-then a name). ``Scenario.correlations`` states rank correlations between inputs, sampled
-through a Gaussian copula (:mod:`cbm_sim.studies.correlation`); other inputs are independent.
-
-Path segments name model fields, mapping keys (block ids) or list indices
-(``lng.plants.8.capacity_t_per_day``). The member scenario is validated again, so a sample
-outside a field's bounds fails that member (reported with its index and parameters), not the
-ensemble.
-
-Distributions (scipy.stats): ``uniform(low, high)``, ``triangular(low, mode, high)``,
-``normal(mean, sd)``, ``truncnorm(mean, sd, low, high)`` (normal truncated to
-``[low, high]``) and ``lognormal(mean, sd)`` with ``mean``/``sd`` of the variable itself
-(not of its logarithm):
-
-.. math::
-
-    \\sigma^2 = \\ln(1 + sd^2/mean^2), \\qquad \\mu = \\ln(mean) - \\sigma^2/2.
+How an uncertain input is drawn and acts on its field is :mod:`cbm_sim.studies.sampling`; how
+members are run (serially or on Dask distributed) is :mod:`cbm_sim.studies.execution`. This
+module makes the members, summarises each run and holds the ensemble's result.
 
 Reproducibility: member ``i`` uses ``SeedSequence(seed).spawn(n)[i]``, both for its sample
 (a PCG64 generator on that sequence: ``k`` standard normals through the copula) and for its
@@ -40,30 +12,61 @@ so an ensemble is the same whatever the number of workers.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from cbm_sim.scenario.model import Distribution, RankCorrelation, Scenario
-from cbm_sim.scenario.uncertainty import distribution_problem
-from cbm_sim.scenario.uncertainty import is_time_path as _is_time_path
-from cbm_sim.scenario.uncertainty import parent as _parent
+from cbm_sim.scenario.model import Scenario
+from cbm_sim.studies.execution import (
+    SCHEDULER_TIMEOUT_S,
+    WORKER_DEATH_RETRIES,
+    WORKER_ENVIRON,
+    Progress,
+    SchedulerError,
+    execute,
+    settle,
+)
 from cbm_sim.studies.journal import MemberOutcome
 from cbm_sim.studies.probability import wilson_interval
+from cbm_sim.studies.sampling import (
+    apply,
+    check_uncertainty,
+    frozen_distribution,
+    sample,
+    targets_of,
+)
 from cbm_sim.units import to_planner
 
-Progress = Callable[[float], None]
-T = TypeVar("T")
-R = TypeVar("R")
+__all__ = [
+    "MEASURES",
+    "SCHEDULER_TIMEOUT_S",
+    "TARGET_YEARS",
+    "WORKER_DEATH_RETRIES",
+    "WORKER_ENVIRON",
+    "EnsembleResult",
+    "MemberTask",
+    "SchedulerError",
+    "apply",
+    "check_uncertainty",
+    "collect",
+    "execute",
+    "frozen_distribution",
+    "member_seeds",
+    "probability_of_reaching",
+    "run_ensemble",
+    "run_member",
+    "sample",
+    "settle",
+    "summarise",
+    "target_id",
+    "targets_of",
+]
 
 TARGET_YEARS: Final[tuple[int, ...]] = (2025, 2030)
 """Years of the plan's targets (plan ch3 §3: 2025 and 2030)."""
@@ -81,169 +84,6 @@ STATUS_COLUMNS: Final[tuple[str, ...]] = (
 )
 """Columns of a member's target statuses; ``simulated`` and ``target_value`` are in ``unit``,
 the unit the plan states the target in (亿元, 亿m3, 万t …)."""
-
-
-# --------------------------------------------------------------------------- distributions
-def frozen_distribution(path: str, spec: Distribution) -> Any:
-    """The scipy.stats frozen distribution of ``spec`` (the input at ``path``).
-
-    Raises
-    ------
-    ValueError
-        Naming ``path`` and the offending parameters when they are missing or inconsistent.
-    """
-
-    problem = distribution_problem(
-        spec.dist, low=spec.low, high=spec.high, mode=spec.mode, mean=spec.mean, sd=spec.sd
-    )
-    if problem is not None:
-        raise ValueError(f"uncertainty {path!r}: {problem}")
-
-    def need(*names: str) -> list[float]:
-        return [float(getattr(spec, n)) for n in names]
-
-    if spec.dist == "uniform":
-        low, high = need("low", "high")
-        return stats.uniform(loc=low, scale=high - low)
-    if spec.dist == "triangular":
-        low, mode, high = need("low", "mode", "high")
-        return stats.triang(c=(mode - low) / (high - low), loc=low, scale=high - low)
-    if spec.dist == "normal":
-        mean, sd = need("mean", "sd")
-        return stats.norm(loc=mean, scale=sd)
-    if spec.dist == "truncnorm":
-        mean, sd, low, high = need("mean", "sd", "low", "high")
-        return stats.truncnorm((low - mean) / sd, (high - mean) / sd, loc=mean, scale=sd)
-    mean, sd = need("mean", "sd")  # lognormal
-    sigma2 = math.log1p((sd / mean) ** 2)
-    return stats.lognorm(s=math.sqrt(sigma2), scale=math.exp(math.log(mean) - sigma2 / 2))
-
-
-def sample(
-    uncertainty: Mapping[str, Distribution],
-    rng: np.random.Generator,
-    correlations: Sequence[RankCorrelation] = (),
-) -> dict[str, float]:
-    """One draw of every uncertain input, in the mapping's order, from ``rng``.
-
-    Inputs are drawn through a Gaussian copula (:mod:`cbm_sim.studies.correlation`): the
-    stated rank ``correlations`` hold, every other pair is independent, and each input
-    keeps its marginal distribution.
-    """
-    from cbm_sim.studies.correlation import correlated_uniforms, correlation_matrix
-
-    names = list(uncertainty)
-    if not names:
-        return {}
-    chol = np.linalg.cholesky(correlation_matrix(names, correlations)).astype(np.float64)
-    u = correlated_uniforms(chol, rng)
-    return {
-        path: float(frozen_distribution(path, uncertainty[path]).ppf(u[j]))
-        for j, path in enumerate(names)
-    }
-
-
-# --------------------------------------------------------------------------- dotted paths
-def _operation(path: str, leaf: Any, spec: Distribution | None) -> str:
-    """``set``, ``scale`` or ``add``: how a sample acts on ``leaf`` (the field at ``path``)."""
-    time_path = _is_time_path(leaf)
-    if not time_path and not (isinstance(leaf, int | float) and not isinstance(leaf, bool)):
-        raise ValueError(
-            f"uncertainty path {path!r} leads to {type(leaf).__name__} {leaf!r}, "
-            "not a number or a {year: value} path"
-        )
-    if not time_path and spec is not None and spec.from_year is not None:
-        raise ValueError(
-            f"uncertainty path {path!r} is a single number: from_year applies to "
-            f"{{year: value}} paths only, got from_year={spec.from_year}"
-        )
-    op = spec.op if spec is not None else None
-    if op is None:
-        return "scale" if time_path else "set"
-    if time_path and op == "set":
-        raise ValueError(
-            f"uncertainty path {path!r} is a {{year: value}} path: op must be scale or add, "
-            f"got op='set'"
-        )
-    return op
-
-
-def _act(leaf: Any, op: str, value: float, from_year: int | None) -> Any:
-    if not _is_time_path(leaf):
-        return value if op == "set" else leaf * value if op == "scale" else leaf + value
-
-    def changed(v: float) -> float:
-        return v * value if op == "scale" else v + value
-
-    if from_year is None:
-        return {year: changed(v) for year, v in leaf.items()}
-    from cbm_sim.scenario.paths import value_at
-
-    # Years before from_year keep their values; a knot the year before keeps the path as
-    # written up to there, and one at from_year starts the changed path.
-    out = {year: v for year, v in leaf.items() if year < from_year}
-    out[from_year - 1] = value_at(leaf, from_year - 1)
-    out[from_year] = changed(value_at(leaf, from_year))
-    out.update({year: changed(v) for year, v in leaf.items() if year > from_year})
-    return dict(sorted(out.items()))
-
-
-def targets_of(name: str, spec: Distribution | None) -> list[str]:
-    """The dotted paths an uncertain input acts on (its ``paths``, or its own name)."""
-    return list(spec.paths) if spec is not None and spec.paths else [name]
-
-
-def apply(
-    scenario: Scenario,
-    values: Mapping[str, float],
-    specs: Mapping[str, Distribution] | None = None,
-) -> Scenario:
-    """``scenario`` with each uncertain input's sample acting on its field(s).
-
-    Without ``specs`` each key of ``values`` is a dotted path: a number is set to its value
-    and a ``{year: value}`` path scaled by it. With ``specs`` (a scenario's ``uncertainty``)
-    a key found there acts as its :class:`~cbm_sim.scenario.model.Distribution` says
-    (``op``, ``from_year``, ``paths`` of a shared factor).
-
-    Raises
-    ------
-    ValueError
-        If a path does not exist or leads to something that is neither a number nor a
-        ``{year: value}`` path, or an ``op``/``from_year`` does not fit it (names the path).
-    pydantic.ValidationError
-        If the changed scenario is invalid (e.g. a value outside a field's bounds).
-    """
-    data = scenario.model_dump(mode="python")
-    for name, value in values.items():
-        spec = None if specs is None else specs.get(name)
-        for path in targets_of(name, spec):
-            node, key = _parent(data, path)
-            leaf = node[key]
-            op = _operation(path, leaf, spec)
-            node[key] = _act(leaf, op, value, None if spec is None else spec.from_year)
-    return Scenario.model_validate(data)
-
-
-def check_uncertainty(scenario: Scenario) -> None:
-    """Fail early on a bad distribution, an unknown path or impossible correlations.
-
-    A validated scenario has passed these checks (:mod:`cbm_sim.scenario.uncertainty`); this
-    repeats them for one built with ``model_construct``.
-
-    Raises
-    ------
-    ValueError
-        Naming the path and the bad value.
-    """
-    from cbm_sim.studies.correlation import correlation_matrix
-
-    data = scenario.model_dump(mode="python")
-    for name, spec in scenario.uncertainty.items():
-        frozen_distribution(name, spec)
-        for path in targets_of(name, spec):
-            node, key = _parent(data, path)
-            _operation(path, node[key], spec)
-    correlation_matrix(list(scenario.uncertainty), scenario.correlations)
 
 
 # --------------------------------------------------------------------------- member summary
@@ -350,203 +190,6 @@ def run_member(task: MemberTask) -> MemberOutcome:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return MemberOutcome(task.index, task.parameters, error=detail)
     return MemberOutcome(task.index, task.parameters, wide=wide, statuses=statuses)
-
-
-# --------------------------------------------------------------------------- execution
-WORKER_ENVIRON: Final[dict[str, int]] = {
-    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 32 * 2**20,
-    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 128 * 2**20,
-}
-"""glibc malloc settings of the local cluster's workers (read at process start).
-
-Dask sets ``MALLOC_TRIM_THRESHOLD_=65536`` to hand freed memory back at once; setting it
-also fixes glibc's mmap threshold at 128 KiB, so every array of a member above that size is
-a fresh ``mmap`` and its pages fault in again. A member allocates such arrays by the
-thousand and returns only a small summary, so the workers keep arrays up to 32 MiB (the
-largest threshold glibc accepts on 64-bit) on the heap and trim above 128 MiB free. Measured
-(``benchmarks/README.md``): a member ≈ 15-25 % faster, a fifth of the system time.
-"""
-
-
-SCHEDULER_TIMEOUT_S: Final[float] = 30.0
-"""How long an ensemble waits to reach a Dask scheduler, for its first worker, or with no
-worker left while members remain [s]; assumption: a healthy cluster answers within seconds,
-and half a minute covers workers still starting. Past it the ensemble fails with
-:class:`SchedulerError` (never hangs)."""
-WORKER_DEATH_RETRIES: Final[int] = 3
-"""How often a member is started again after the workers running it died (``KilledWorker``);
-assumption: Dask's own default of ``distributed.scheduler.allowed-failures`` (3, Dask
-configuration reference). A member's result depends only on its seed, so a retried member
-equals an undisturbed one."""
-
-
-class SchedulerError(RuntimeError):
-    """The Dask scheduler cannot be reached, has no workers, or keeps losing them."""
-
-
-def execute(
-    func: Callable[[T], R],
-    items: Sequence[T],
-    *,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Progress | None = None,
-    on_result: Callable[[int, R], None] | None = None,
-    timeout_s: float = SCHEDULER_TIMEOUT_S,
-) -> list[R]:
-    """``[func(x) for x in items]``, in order, serially or on Dask distributed.
-
-    ``scheduler="tcp://host:port"`` uses that cluster; otherwise ``workers == 1`` runs in
-    this process (no Dask, for debugging) and any other count starts a
-    ``LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)`` (one process
-    per worker because the simulation holds the GIL); ``None`` = one worker per CPU.
-
-    ``on_result(k, result)`` is called as each item finishes (in completion order), e.g. to
-    save it. An item whose workers die is submitted again, up to
-    :data:`WORKER_DEATH_RETRIES` times.
-
-    Raises
-    ------
-    SchedulerError
-        If the scheduler is not reached, or has no worker, within ``timeout_s`` [s], or an
-        item killed its workers more than :data:`WORKER_DEATH_RETRIES` times.
-    """
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
-    n = len(items)
-    if scheduler is None and (workers == 1 or n <= 1):
-        out = []
-        for k, item in enumerate(items):
-            out.append(func(item))
-            if on_result is not None:
-                on_result(k, out[-1])
-            if progress is not None:
-                progress((k + 1) / n)
-        return out
-    import dask
-    from dask.distributed import Client, LocalCluster
-
-    cluster = None
-    if scheduler is None:
-        with dask.config.set(WORKER_ENVIRON):
-            cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                # no dashboard, and its health/metrics server on a free port: the default
-                # 8787 is often taken (another cluster), which prints a warning per run
-                scheduler_kwargs={"dashboard_address": ":0"},
-            )
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout=timeout_s)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise SchedulerError(
-                f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s "
-                f"({type(exc).__name__}: {exc})"
-            ) from None
-    try:
-        # distributed's wait() uses the process's default client; another client of the
-        # caller's (a notebook's, a test's) on another event loop would bind our futures'
-        # events to that loop ("bound to a different event loop"), so ours is made current
-        with client.as_current():
-            return _gather(client, func, items, progress, on_result, timeout_s, scheduler)
-    finally:
-        if cluster is not None:
-            settle(client, len(cluster.workers))
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def settle(client: Any, workers: int, timeout_s: float = 30.0) -> None:
-    """Wait until ``workers`` workers are registered again (at most ``timeout_s`` [s]).
-
-    A Nanny whose worker died restarts it; closing the cluster while that restart is under
-    way fails inside distributed ("can only join a started process") and leaves the cluster
-    half closed. Waiting for the restarted workers first makes the close clean; it returns at
-    once when no worker died.
-    """
-    if workers < 1:
-        return
-    # a worker that cannot come back is closed as it is
-    with contextlib.suppress(TimeoutError, OSError):
-        client.wait_for_workers(workers, timeout=timeout_s)
-
-
-def _workers(client: Any) -> int:
-    return len(client.scheduler_info().get("workers", {}))
-
-
-def _gather(
-    client: Any,
-    func: Callable[[T], R],
-    items: Sequence[T],
-    progress: Progress | None,
-    on_result: Callable[[int, R], None] | None,
-    timeout_s: float,
-    scheduler: str | None,
-) -> list[R]:
-    """Submit every item, collect the results as they finish, retry items of dead workers."""
-    import time
-
-    from dask.distributed import wait
-    from distributed import KilledWorker
-
-    where = scheduler or "the local cluster"
-    try:
-        client.wait_for_workers(1, timeout=timeout_s)
-    except (TimeoutError, OSError) as exc:
-        raise SchedulerError(
-            f"the Dask scheduler at {where} has no workers (waited {timeout_s:g} s; "
-            f"{type(exc).__name__})"
-        ) from None
-    n = len(items)
-    index = {client.submit(func, item, pure=False): k for k, item in enumerate(items)}
-    results: dict[int, R] = {}
-    deaths = [0] * n
-    pending = set(index)
-    idle_since: float | None = None
-    poll_s = min(1.0, timeout_s / 10)
-    while pending:
-        try:
-            done, pending = wait(pending, timeout=poll_s, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            done = set()
-        if not done:
-            if _workers(client):
-                idle_since = None
-                continue
-            idle_since = idle_since or time.monotonic()
-            if time.monotonic() - idle_since > timeout_s:
-                raise SchedulerError(
-                    f"no Dask workers left at {where} for {timeout_s:g} s with "
-                    f"{len(pending)} members to run"
-                )
-            continue
-        idle_since = None
-        for fut in done:
-            k = index.pop(fut)
-            try:
-                value = fut.result()
-            except KilledWorker:
-                deaths[k] += 1
-                if deaths[k] > WORKER_DEATH_RETRIES:
-                    raise SchedulerError(
-                        f"item {k} killed its workers {deaths[k]} times; giving up"
-                    ) from None
-                again = client.submit(func, items[k], pure=False)
-                index[again] = k
-                pending.add(again)
-                continue
-            results[k] = value
-            if on_result is not None:
-                on_result(k, value)
-            if progress is not None:
-                progress(len(results) / n)
-    return [results[k] for k in range(n)]
 
 
 # --------------------------------------------------------------------------- the ensemble

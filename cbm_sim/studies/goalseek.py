@@ -30,7 +30,8 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from cbm_sim.scenario.model import Scenario
-from cbm_sim.studies.ensemble import apply, summarise
+from cbm_sim.studies.ensemble import summarise
+from cbm_sim.studies.sampling import apply
 from cbm_sim.studies.sensitivity import measures_for, resolve_quantity
 
 Lever = Literal["drilling", "peak_rate", "price"]

@@ -9,7 +9,7 @@ Assumptions
 -----------
 When the scenario has an ``uncertainty`` section, each of its inputs is an assumption and its
 swing is the distribution's stated ``low``/``high`` (uniform, triangular, truncnorm) or its
-P10/P90 (normal, lognormal); they are applied as :func:`cbm_sim.studies.ensemble.apply` does
+P10/P90 (normal, lognormal); they are applied as :func:`cbm_sim.studies.sampling.apply` does
 (a scalar replaced, a ``{year: value}`` path multiplied).
 
 Otherwise :func:`default_swings` gives the main assumptions of the model, each with a cited or
@@ -20,7 +20,7 @@ the carbon-credit baseline. A swing is a *factor* on the scenario's value (``rel
 scalars multiplied, paths multiplied) or an absolute value of a scalar.
 
 Swings on the valuation section only need the base run re-valued, not re-run; the others are
-simulated, on Dask when ``workers`` > 1 (:func:`cbm_sim.studies.ensemble.execute`).
+simulated, on Dask when ``workers`` > 1 (:func:`cbm_sim.studies.execution.execute`).
 """
 
 from __future__ import annotations
@@ -34,17 +34,12 @@ import pandas as pd
 
 from cbm_sim.results.frames import Results
 from cbm_sim.scenario.model import Distribution, Scenario
+from cbm_sim.scenario.uncertainty import is_time_path as _is_time_path
+from cbm_sim.scenario.uncertainty import parent as _parent
 from cbm_sim.scenario.valuation_inputs import EXOGENOUS, ITEMS, SUB_CLUSTERS
-from cbm_sim.studies.ensemble import (
-    TARGET_YEARS,
-    Progress,
-    _is_time_path,
-    _parent,
-    apply,
-    check_uncertainty,
-    execute,
-    frozen_distribution,
-)
+from cbm_sim.studies.ensemble import TARGET_YEARS
+from cbm_sim.studies.execution import Progress, execute
+from cbm_sim.studies.sampling import apply, check_uncertainty, frozen_distribution
 
 ROBUSTNESS_COLUMNS: Final[tuple[str, ...]] = (
     "year",
@@ -80,11 +75,11 @@ class Swing:
     name
         Short name (``gas_price``) used in tables.
     paths
-        Dotted scenario paths (:func:`cbm_sim.studies.ensemble.apply`) moved together.
+        Dotted scenario paths (:func:`cbm_sim.studies.sampling.apply`) moved together.
     low, high
         The stated low and high: factors on the scenario's values when ``relative`` (scalars
         and ``{year: value}`` paths multiplied), else absolute values of scalar paths (a path is
-        multiplied, as in :func:`~cbm_sim.studies.ensemble.apply`).
+        multiplied, as in :func:`~cbm_sim.studies.sampling.apply`).
     relative
         See ``low``/``high``.
     source
@@ -319,7 +314,7 @@ def robustness(
     years
         Target years (default 2025 and 2030); years outside the horizon are left out.
     workers, scheduler
-        As :func:`cbm_sim.studies.ensemble.execute` (``1``: serial, no Dask).
+        As :func:`cbm_sim.studies.execution.execute` (``1``: serial, no Dask).
     progress
         Called with the fraction of simulated cases done.
     base_results

@@ -1,7 +1,7 @@
 """Sensitivity of a summary quantity to the scenario's uncertain inputs.
 
 :func:`tornado` varies one input at a time between its P10 and P90 (the 10 % and 90 %
-quantiles of its distribution, :func:`cbm_sim.studies.ensemble.frozen_distribution`), every other
+quantiles of its distribution, :func:`cbm_sim.studies.sampling.frozen_distribution`), every other
 input held at its scenario value, and runs each case deterministically with the scenario's
 seed. :func:`sobol_indices` estimates first-order and total Sobol indices with SALib (Saltelli
 design, :math:`N(k+2)` runs for :math:`k` inputs, no second-order terms) over the inputs' own
@@ -19,16 +19,9 @@ import pandas as pd
 
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.scenario.valuation_inputs import SUB_CLUSTERS
-from cbm_sim.studies.ensemble import (
-    MEASURES,
-    TARGET_YEARS,
-    Progress,
-    apply,
-    check_uncertainty,
-    execute,
-    frozen_distribution,
-    summarise,
-)
+from cbm_sim.studies.ensemble import MEASURES, TARGET_YEARS, summarise
+from cbm_sim.studies.execution import Progress, execute
+from cbm_sim.studies.sampling import apply, check_uncertainty, frozen_distribution
 
 QUANTITY_ALIASES = {"total_value": "output.total", "total_production": "production.total"}
 """Short names accepted for the summary quantities (plan ids, :func:`ensemble.summarise`)."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from cbm_sim.scenario.model import Scenario
-from cbm_sim.studies.ensemble import frozen_distribution, targets_of
+from cbm_sim.studies.sampling import frozen_distribution, targets_of
 
 DESCRIBE_COLUMNS = (
     "input",
@@ -36,7 +36,7 @@ def describe(scenario: Scenario) -> pd.DataFrame:
     """One row per uncertain input: its distribution, its action and its P10/P50/P90.
 
     ``op`` is the stated one or, when none is stated, ``set``/``scale`` as the field
-    decides (:func:`cbm_sim.studies.ensemble.apply`); shown here as ``default``.
+    decides (:func:`cbm_sim.studies.sampling.apply`); shown here as ``default``.
     """
     rows = []
     for name, spec in scenario.uncertainty.items():

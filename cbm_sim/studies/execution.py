@@ -1,0 +1,210 @@
+"""Running many items of a study, serially or on Dask distributed, with retries of items
+whose workers die and a bounded wait for a scheduler that does not answer."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeVar
+
+Progress = Callable[[float], None]
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+# --------------------------------------------------------------------------- execution
+WORKER_ENVIRON: Final[dict[str, int]] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 32 * 2**20,
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 128 * 2**20,
+}
+"""glibc malloc settings of the local cluster's workers (read at process start).
+
+Dask sets ``MALLOC_TRIM_THRESHOLD_=65536`` to hand freed memory back at once; setting it
+also fixes glibc's mmap threshold at 128 KiB, so every array of a member above that size is
+a fresh ``mmap`` and its pages fault in again. A member allocates such arrays by the
+thousand and returns only a small summary, so the workers keep arrays up to 32 MiB (the
+largest threshold glibc accepts on 64-bit) on the heap and trim above 128 MiB free. Measured
+(``benchmarks/README.md``): a member ≈ 15-25 % faster, a fifth of the system time.
+"""
+
+
+SCHEDULER_TIMEOUT_S: Final[float] = 30.0
+"""How long an ensemble waits to reach a Dask scheduler, for its first worker, or with no
+worker left while members remain [s]; assumption: a healthy cluster answers within seconds,
+and half a minute covers workers still starting. Past it the ensemble fails with
+:class:`SchedulerError` (never hangs)."""
+WORKER_DEATH_RETRIES: Final[int] = 3
+"""How often a member is started again after the workers running it died (``KilledWorker``);
+assumption: Dask's own default of ``distributed.scheduler.allowed-failures`` (3, Dask
+configuration reference). A member's result depends only on its seed, so a retried member
+equals an undisturbed one."""
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler cannot be reached, has no workers, or keeps losing them."""
+
+
+def execute(
+    func: Callable[[T], R],
+    items: Sequence[T],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    on_result: Callable[[int, R], None] | None = None,
+    timeout_s: float = SCHEDULER_TIMEOUT_S,
+) -> list[R]:
+    """``[func(x) for x in items]``, in order, serially or on Dask distributed.
+
+    ``scheduler="tcp://host:port"`` uses that cluster; otherwise ``workers == 1`` runs in
+    this process (no Dask, for debugging) and any other count starts a
+    ``LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)`` (one process
+    per worker because the simulation holds the GIL); ``None`` = one worker per CPU.
+
+    ``on_result(k, result)`` is called as each item finishes (in completion order), e.g. to
+    save it. An item whose workers die is submitted again, up to
+    :data:`WORKER_DEATH_RETRIES` times.
+
+    Raises
+    ------
+    SchedulerError
+        If the scheduler is not reached, or has no worker, within ``timeout_s`` [s], or an
+        item killed its workers more than :data:`WORKER_DEATH_RETRIES` times.
+    """
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    n = len(items)
+    if scheduler is None and (workers == 1 or n <= 1):
+        out = []
+        for k, item in enumerate(items):
+            out.append(func(item))
+            if on_result is not None:
+                on_result(k, out[-1])
+            if progress is not None:
+                progress((k + 1) / n)
+        return out
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler is None:
+        with dask.config.set(WORKER_ENVIRON):
+            cluster = LocalCluster(
+                n_workers=workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                # no dashboard, and its health/metrics server on a free port: the default
+                # 8787 is often taken (another cluster), which prints a warning per run
+                scheduler_kwargs={"dashboard_address": ":0"},
+            )
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout=timeout_s)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SchedulerError(
+                f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
+    try:
+        # distributed's wait() uses the process's default client; another client of the
+        # caller's (a notebook's, a test's) on another event loop would bind our futures'
+        # events to that loop ("bound to a different event loop"), so ours is made current
+        with client.as_current():
+            return _gather(client, func, items, progress, on_result, timeout_s, scheduler)
+    finally:
+        if cluster is not None:
+            settle(client, len(cluster.workers))
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def settle(client: Any, workers: int, timeout_s: float = 30.0) -> None:
+    """Wait until ``workers`` workers are registered again (at most ``timeout_s`` [s]).
+
+    A Nanny whose worker died restarts it; closing the cluster while that restart is under
+    way fails inside distributed ("can only join a started process") and leaves the cluster
+    half closed. Waiting for the restarted workers first makes the close clean; it returns at
+    once when no worker died.
+    """
+    if workers < 1:
+        return
+    # a worker that cannot come back is closed as it is
+    with contextlib.suppress(TimeoutError, OSError):
+        client.wait_for_workers(workers, timeout=timeout_s)
+
+
+def _workers(client: Any) -> int:
+    return len(client.scheduler_info().get("workers", {}))
+
+
+def _gather(
+    client: Any,
+    func: Callable[[T], R],
+    items: Sequence[T],
+    progress: Progress | None,
+    on_result: Callable[[int, R], None] | None,
+    timeout_s: float,
+    scheduler: str | None,
+) -> list[R]:
+    """Submit every item, collect the results as they finish, retry items of dead workers."""
+    import time
+
+    from dask.distributed import wait
+    from distributed import KilledWorker
+
+    where = scheduler or "the local cluster"
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except (TimeoutError, OSError) as exc:
+        raise SchedulerError(
+            f"the Dask scheduler at {where} has no workers (waited {timeout_s:g} s; "
+            f"{type(exc).__name__})"
+        ) from None
+    n = len(items)
+    index = {client.submit(func, item, pure=False): k for k, item in enumerate(items)}
+    results: dict[int, R] = {}
+    deaths = [0] * n
+    pending = set(index)
+    idle_since: float | None = None
+    poll_s = min(1.0, timeout_s / 10)
+    while pending:
+        try:
+            done, pending = wait(pending, timeout=poll_s, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            done = set()
+        if not done:
+            if _workers(client):
+                idle_since = None
+                continue
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since > timeout_s:
+                raise SchedulerError(
+                    f"no Dask workers left at {where} for {timeout_s:g} s with "
+                    f"{len(pending)} members to run"
+                )
+            continue
+        idle_since = None
+        for fut in done:
+            k = index.pop(fut)
+            try:
+                value = fut.result()
+            except KilledWorker:
+                deaths[k] += 1
+                if deaths[k] > WORKER_DEATH_RETRIES:
+                    raise SchedulerError(
+                        f"item {k} killed its workers {deaths[k]} times; giving up"
+                    ) from None
+                again = client.submit(func, items[k], pure=False)
+                index[again] = k
+                pending.add(again)
+                continue
+            results[k] = value
+            if on_result is not None:
+                on_result(k, value)
+            if progress is not None:
+                progress(len(results) / n)
+    return [results[k] for k in range(n)]

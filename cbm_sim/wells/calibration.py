@@ -356,7 +356,7 @@ def _recovered_share(hist: History, block: str | None, factor: npt.NDArray[np.fl
     """EUR of a block's end-2021 wells / (proved reserves × default recovery factor);
     ``block=None``: the 10 blocks whose reserves the plan does not itemise, together
     (their reserves sum to :data:`UNITEMISED_RESERVES_M3` whatever the allocation)."""
-    from cbm_sim.scenario.model import Drilling
+    from cbm_sim.scenario.model import Resources
     from cbm_sim.wells import stepping
 
     blocks = load_blocks()
@@ -372,7 +372,7 @@ def _recovered_share(hist: History, block: str | None, factor: npt.NDArray[np.fl
     sel = np.isin(pop.block, [b.index for b in group])
     per_well = stepping.params_eur({k: getattr(pop, k)[sel] for k in stepping.PARAMS})
     eur = float(np.dot(per_well, factor[pop.block[sel]]))
-    return eur / (reserves * Drilling().recovery_factor)
+    return eur / (reserves * Resources().recovery_factor)
 
 
 def _expected_metrics(

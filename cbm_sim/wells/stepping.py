@@ -46,6 +46,10 @@ class Hookup:
     params: dict[str, float]
     constants: npt.NDArray[np.float64] | None = None
     """The well's decline constants (``decline.PREPARED_KEYS`` order), if prepared ahead."""
+    factor: float = 1.0
+    """Share of its drawn curve the well starts on (its block's resource,
+    :mod:`cbm_sim.cluster.resource`): multiplies ``qi`` and ``q_start`` (and the constants
+    proportional to them) when the well joins the population."""
 
 
 def initial_history(
@@ -229,13 +233,19 @@ def prepared_columns(params: dict[str, FloatArray]) -> FloatArray:
 
 
 def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> FloatArray | None:
-    """Append wells that finished completion, in one cohort.
+    """Append wells that finished completion, in one cohort, their rates multiplied by their
+    factors.
 
     Their parameters were drawn from the validated type curves (``typecurves.py`` checks
     every value against ``bounds.py`` on load), so the population's checks are skipped.
     Returns their decline constants ``(keys, len(ready))`` if every hook-up carries them.
     """
     params = {k: np.array([h.params[k] for h in ready]) for k in PARAMS}
+    factors = np.array([h.factor for h in ready])
+    scaled = not np.all(factors == 1.0)
+    if scaled:  # production is linear in the two rates (decline.RATE_LINEAR_KEYS)
+        params["qi"] = params["qi"] * factors
+        params["q_start"] = params["q_start"] * factors
     pop.add_cohort(
         block=np.array([h.block for h in ready], dtype=np.int64),
         well_type=np.array([h.well_type for h in ready], dtype=np.int8),
@@ -245,7 +255,8 @@ def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> FloatArray | No
     )
     if any(h.constants is None for h in ready):
         return None
-    return np.stack([h.constants for h in ready if h.constants is not None], axis=1)
+    constants = np.stack([h.constants for h in ready if h.constants is not None], axis=1)
+    return decline.scale_prepared_rates(constants, factors) if scaled else constants
 
 
 def down_mask(pop: WellPopulation, day: float) -> npt.NDArray[np.bool_]:

@@ -76,7 +76,8 @@ class BlockAgent:
 
         Wells of a year are spread evenly over it; fractional wells per year carry over to
         the next year, so a programme of 0.5 wells/yr drills one well every two years. The
-        programme's wells are multiplied by ``drilling.achieved_share`` (1 = as programmed).
+        programme's wells are multiplied by ``drilling.achieved_share`` (1 = as programmed),
+        except in the years up to ``recorded_through`` (recorded drilling, not a plan).
         """
         prog = self.programme
         if prog is None:
@@ -97,7 +98,9 @@ class BlockAgent:
             for wtype, path in enumerate(paths):
                 if not path:
                     continue
-                wanted = value_at(path, year) * share * achieved + carry[wtype]
+                recorded = prog.recorded_through is not None and year <= prog.recorded_through
+                wanted = value_at(path, year) * share * (1.0 if recorded else achieved)
+                wanted += carry[wtype]
                 n = int(np.floor(wanted + 1e-9))
                 carry[wtype] = wanted - n
                 offset = (y0 - self.start).days

@@ -33,7 +33,7 @@ from cbm_sim.cluster.storage import StorageAgent
 from cbm_sim.plan.blocks import BlockInfo, load_blocks
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.scenario.paths import interpolate
-from cbm_sim.wells import stepping
+from cbm_sim.wells import history, stepping
 from cbm_sim.wells.population import WellPopulation
 from cbm_sim.wells.stepping import Hookup
 from cbm_sim.wells.supply import BlockSupply
@@ -151,6 +151,8 @@ class Model:
     # set by build()
     demand: DemandSeries = field(init=False)
     pop: WellPopulation = field(init=False)
+    calibration: history.Calibration = field(init=False)
+    """The packaged calibration the scenario names (``type_curves.calibration``)."""
     rate_scale: float = field(init=False)
     """The history's exact 2021 factor on peak rates, applied to new wells too."""
     supply: BlockSupply = field(init=False)
@@ -195,7 +197,8 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
 
 def _build_wells(m: Model) -> None:
     sc = m.scenario
-    past = stepping.initial_history(stream(m.seed, "history"), sc.wells)
+    m.calibration = history.packaged_calibration(sc.type_curves.calibration)
+    past = stepping.initial_history(stream(m.seed, "history"), sc.wells, m.calibration)
     m.pop = past.pop
     m.rate_scale = past.rate_scale
     m.supply = BlockSupply(m.pop, len(m.blocks_info), m.step)
@@ -209,7 +212,10 @@ def _build_blocks(m: Model) -> None:
     if unknown:
         raise ValueError(f"unknown block(s) {unknown} in drilling; known: {sorted(known)}")
     sampler = stepping.new_well_sampler(
-        sc.type_curves, stream(m.seed, "new-wells"), rate_scale=m.rate_scale
+        sc.type_curves,
+        stream(m.seed, "new-wells"),
+        rate_scale=m.rate_scale,
+        calibration=m.calibration,
     )
     resources = block_resources(m)
     m.blocks = [
@@ -254,14 +260,14 @@ def block_resources(m: Model) -> list[resource.BlockResource]:
     for wtype in (0, 1):
         count = np.bincount(pop.block[pop.well_type == wtype], minlength=n_blocks)
         drained += count * rules.drainage_km2[wtype]
-    areas = resource.block_areas_km2(
-        [b.proved_reserves_m3 for b in m.blocks_info], rules.abundance_m3_per_km2
-    )
+    # the calibration's own allocation of the reserves the plan does not itemise (a vintage's)
+    filed = [m.calibration.proved_reserves_m3(b.id, b.proved_reserves_m3) for b in m.blocks_info]
+    areas = resource.block_areas_km2(filed, rules.abundance_m3_per_km2)
     out = []
     for b in m.blocks_info:
         stated = res.filings.get(b.id)
         proved = resource.proved_by_year(
-            b.proved_reserves_m3,
+            filed[b.index],
             resource.unfiled_resource_m3(float(areas[b.index]), rules),
             years,
             rules.proving_rate_per_year,

@@ -100,6 +100,11 @@ class BlockProgramme(Model):
         None, description="no wells after this year"
     )
     rigs: int = Field(2, ge=0, le=200, description="drilling rigs working in the block")
+    recorded_through: Annotated[int | None, _year_in("programme_year", "recorded_through")] = Field(
+        None,
+        description="the programme's wells up to this year are recorded drilling (what "
+        "was drilled), not a plan: drilling.achieved_share does not scale them",
+    )
 
     @model_validator(mode="after")
     def _years_ordered(self) -> BlockProgramme:
@@ -201,8 +206,20 @@ class Resources(Model):
         return self.drainage_area_km2_horizontal if well_type else self.drainage_area_km2_vertical
 
 
+CALIBRATION_FILES = ("calibration.yaml", "calibration-2021.yaml")
+"""The packaged calibrations (``cbm_sim/data``): fitted to everything known today, and the
+hindcast's vintage, fitted to what was known by 2021-12-31 (``cbm-sim calibrate --as-of``)."""
+
+
 class TypeCurveScaling(Model):
     """Multipliers applied to the packaged type curves (1 = as published/calibrated)."""
+
+    calibration: Literal["calibration.yaml", "calibration-2021.yaml"] = Field(
+        "calibration.yaml",
+        description="packaged calibration the history and the new wells draw from: "
+        "calibration.yaml (everything known today) or calibration-2021.yaml (the rows known "
+        "by 2021-12-31: the hindcast's vintage)",
+    )
 
     peak_rate_scale: float = Field(1.0, gt=0, le=10)
     incline_days_scale: Annotated[
@@ -227,16 +244,21 @@ class TypeCurveScaling(Model):
         le=1,
         description="share of the calibrated producing new wells that do produce (1: as fitted)",
     )
+    horizontal_peak_scale: float = Field(
+        1.0, gt=0, le=10, description="peak-rate multiplier of new horizontal wells"
+    )
 
-    def peak_scale(self, block_class: str) -> float:
+    def peak_scale(self, block_class: str, well_type: int = 0) -> float:
         """The peak-rate multiplier of new wells of ``block_class``: the overall one times the
-        block group's (``producing``, ``ramping``, ``proved``; an unknown class: overall)."""
+        block group's (``producing``, ``ramping``, ``proved``; an unknown class: overall),
+        times ``horizontal_peak_scale`` for horizontal wells (``well_type`` 1)."""
         group = {
             "producing": self.producing_blocks_peak_scale,
             "ramping": self.ramping_blocks_peak_scale,
             "proved": self.proved_blocks_peak_scale,
         }.get(block_class, 1.0)
-        return self.peak_rate_scale * group
+        horizontal = self.horizontal_peak_scale if well_type == 1 else 1.0
+        return self.peak_rate_scale * group * horizontal
 
 
 class WellReliability(Model):

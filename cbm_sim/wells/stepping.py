@@ -53,7 +53,9 @@ class Hookup:
 
 
 def initial_history(
-    rng: np.random.Generator, reliability: WellReliability | None = None
+    rng: np.random.Generator,
+    reliability: WellReliability | None = None,
+    calibration: history.Calibration | None = None,
 ) -> history.History:
     """The calibrated history to end-2021 (wells drilled 2003-2021; those of late 2021 come
     online in early 2022).
@@ -61,12 +63,15 @@ def initial_history(
     The target of the exact 2021 fit is the plan's 2021 surface production divided by the
     expected availability of a well, ``1 - failures/yr × workover days / 365.25``, so that
     the simulated 2021 output, with its workovers, matches the plan (ch1 §2 二: 42.67 亿m³).
+    ``calibration``: the packaged one by default.
     """
     availability = 1.0
     if reliability is not None:
         lost = reliability.pump_failures_per_well_year * reliability.workover_days
         availability = max(1.0 - lost / units.DAYS_PER_YEAR, 0.05)
-    return history.calibrated_history(rng, target_m3=history.PRODUCTION_2021_M3 / availability)
+    return history.calibrated_history(
+        rng, target_m3=history.PRODUCTION_2021_M3 / availability, calibration=calibration
+    )
 
 
 def initial_population(
@@ -123,7 +128,7 @@ def new_well_sampler(
         curve = typecurves.typecurve(WELL_TYPES[well_type], block_class)
         p = curve.sample(n, rng, rate_scale, cal.adjustment, block_id)
         p = {k: np.asarray(p[k], dtype=np.float64) for k in PARAMS}
-        scale = scaling.peak_scale(curve.block_class)
+        scale = scaling.peak_scale(curve.block_class, well_type)
         p["qi"] = p["qi"] * scale
         p["q_start"] = np.minimum(p["q_start"] * scale, p["qi"])
         if scaling.producing_share_scale < 1.0:

@@ -242,14 +242,15 @@ def test_the_plan_run_does_not_dip_in_2022(plan_annual: pd.DataFrame):
 
 def test_the_plan_run_drills_what_the_scenario_states(plan_annual: pd.DataFrame):
     # scenarios/plan.yaml: 1,600 vertical + 400 horizontal wells a year in 2022-2025 over the
-    # blocks with undrilled proved acreage, half that from 2026; depletion makes wells poorer but never stops the rigs. Wells are
-    # counted when drilled (15 or 40 days after spudding), so 2022 and 2026 lag by a few weeks.
+    # blocks with undrilled proved acreage, half that from 2026; depletion makes wells poorer
+    # but never stops the rigs. Wells are counted when drilled (15 or 40 days after
+    # spudding), so 2022 and 2026 lag by a few weeks.
     plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
     spudded = dict.fromkeys(range(2022, 2031), 0.0)
     for prog in plan.drilling.blocks.values():
         for y in spudded:
-            spudded[y] += value_at(prog.vertical_wells_per_year, y)
-            spudded[y] += value_at(prog.horizontal_wells_per_year, y)
+            for path in (prog.vertical_wells_per_year, prog.horizontal_wells_per_year):
+                spudded[y] += value_at(path, y) if path else 0.0
     assert spudded[2023] == 2000 and spudded[2027] == 1000
     rows = plan_annual[
         (plan_annual["entity"] == "surface")
@@ -257,7 +258,9 @@ def test_the_plan_run_drills_what_the_scenario_states(plan_annual: pd.DataFrame)
     ]
     drilled = rows.groupby("year")["value"].sum()
     for y in (2023, 2024, 2025, 2027, 2028, 2029, 2030):
-        assert drilled[y] == spudded[y], y
+        # wells spudded late in a year are drilled the next: equal spills each year but for
+        # a leap year's spacing (one well)
+        assert abs(drilled[y] - spudded[y]) <= 1, y
     assert 0.9 * spudded[2022] < drilled[2022] <= spudded[2022]
     in_flight = sum(spudded.values()) - drilled.sum()
     assert 0 <= in_flight < 100

@@ -322,6 +322,11 @@ class BlockResource:
         """Proved reserves × recovery factor on 1 January of year ``k`` [m³] (rule 3)."""
         return float(self.proved_m3[k]) * self.rules.recovery_factor
 
+    def undrilled_km2(self, k: int) -> float:
+        """Proved area its wells do not drain yet, in year ``k`` [km²]: where a new well
+        starts on its full curve (the plan scenario places its wells by it)."""
+        return max(self._proved_km2[k] - self.drilled_km2, 0.0)
+
     def factor(self, day: float, well_type: int) -> float:
         """The start factor of a well of ``well_type`` drilled on ``day`` (rule 5), from the
         gas produced by 1 January of its year and the area drilled before it."""

@@ -11,6 +11,7 @@ import simpy
 from resources_helpers import blank_resource
 
 from cbm_sim.cluster.blocks import BlockAgent
+from cbm_sim.cluster.resource import BlockResource
 from cbm_sim.plan.blocks import load_blocks
 from cbm_sim.results import simulate
 from cbm_sim.scenario.model import BlockProgramme, Drilling, Horizon, Resources, Scenario
@@ -85,13 +86,12 @@ def test_a_programme_beyond_the_reserves_depletes_instead_of_stopping():
     assert drilled["value"].sum() >= 5000 * 3 - 200  # all spudded wells but those in flight
 
 
-def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
-    # a hand-computed block: 1.8 km² proved (20 vertical wells of 0.09 km²), half of its
-    # recoverable gas produced before the run; 30 wells drilled in 2021
-    limit = 1.8 * Resources().abundance_1e8_m3_per_km2 * 1e8
-    agent = _agent(BlockProgramme(vertical_wells_per_year={2021: 30}, rigs=3))
-    agent.resource = blank_resource(proved_m3=limit, produced_m3=0.5 * 0.5 * limit)
-    agent.drilling = Drilling(drilling_days_vertical=1.0)  # every well drilled in 2021
+def _drill_2021(wells: int, resource: BlockResource, rigs: int) -> tuple[BlockAgent, list[tuple]]:
+    """An agent drilling ``wells`` identical vertical wells in 2021 (one day each, so every
+    well is drilled in the year) against ``resource``; the agent and its logged events."""
+    agent = _agent(BlockProgramme(vertical_wells_per_year={2021: wells}, rigs=rigs))
+    agent.resource = resource
+    agent.drilling = Drilling(drilling_days_vertical=1.0)
     agent.prepare = stepping.prepared_columns
     agent.end = dt.date(2021, 12, 31)
     agent.sample = lambda wtype, klass, n, block: _params(n)
@@ -100,6 +100,15 @@ def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
     env = simpy.Environment()
     agent.start_drilling(env)
     env.run(until=365.0)
+    return agent, log
+
+
+def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
+    # a hand-computed block: 1.8 km² proved (20 vertical wells of 0.09 km²), half of its
+    # recoverable gas produced before the run; 30 wells drilled in 2021
+    limit = 1.8 * Resources().abundance_1e8_m3_per_km2 * 1e8
+    resource = blank_resource(proved_m3=limit, produced_m3=0.5 * 0.5 * limit)
+    agent, log = _drill_2021(30, resource, rigs=3)
     qi = np.array([h.params["qi"] * h.factor for h in agent.hookups])
     assert len(qi) == 30
     np.testing.assert_allclose(qi[:20], 1000.0)  # the undrilled acreage: the full curve
@@ -117,15 +126,8 @@ def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
 
 def test_the_depletion_event_names_the_block_state():
     limit = 1e9
-    agent = _agent(BlockProgramme(vertical_wells_per_year={2021: 5}, rigs=1))
-    agent.resource = blank_resource(proved_m3=limit, produced_m3=0.45 * limit, drilled_km2=50.0)
-    agent.end = dt.date(2021, 12, 31)
-    agent.sample = lambda wtype, klass, n, block: _params(n)
-    log: list[tuple] = []
-    agent.log = lambda *a: log.append(a)
-    env = simpy.Environment()
-    agent.start_drilling(env)
-    env.run(until=365.0)
+    resource = blank_resource(proved_m3=limit, produced_m3=0.45 * limit, drilled_km2=50.0)
+    agent, log = _drill_2021(5, resource, rigs=1)
     assert [h.params["qi"] * h.factor for h in agent.hookups] == pytest.approx([100.0] * 5)
     assert [(e[1], e[2]) for e in log] == [("block:panzhuang", "depletion")]
     assert log[0][3].startswith("new wells at 10% of the type curve: produced 4.50 of 5.00")

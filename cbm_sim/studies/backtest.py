@@ -42,7 +42,7 @@ from cbm_sim.plan.blocks import block_ids
 from cbm_sim.plan.packaged import read_packaged
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.studies.execution import Progress, execute
-from cbm_sim.studies.sampling import apply, check_uncertainty, sample
+from cbm_sim.studies.sampling import apply, check_uncertainty
 from cbm_sim.units import WAN, YI
 
 if TYPE_CHECKING:
@@ -122,15 +122,9 @@ class Observation:
 
 
 def _date(row: Mapping[str, Any], key: str) -> dt.date | None:
-    raw = row.get(key)
-    if raw is None:
-        return None
-    try:
-        return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
-    except ValueError:
-        raise ValueError(
-            f"observation {row.get('id')}: {key} must be a date, got {raw!r}"
-        ) from None
+    from cbm_sim.wells.calibration import row_date
+
+    return row_date(row, key, "observation")
 
 
 def load_observations(doc: Mapping[str, Any] | None = None) -> tuple[Observation, ...]:
@@ -274,7 +268,6 @@ def produced_before_start(
     """Gas every block's history wells produced before the scenario's start [m³]: the same
     history the run builds (its stream of ``seed``), at the wells' availability (the run
     loses that share of every well's gas to workovers, and its 2021 is fitted with it)."""
-    from cbm_sim import units
     from cbm_sim.cluster.build import stream
     from cbm_sim.wells import history, stepping
 
@@ -282,11 +275,7 @@ def produced_before_start(
     past = stepping.initial_history(stream(seed, "history"), scenario.wells, cal)
     start = float((scenario.horizon.start - history.EPOCH).days)
     first = float(past.pop.online_day.min())
-    rel = scenario.wells
-    availability = max(
-        1.0 - rel.pump_failures_per_well_year * rel.workover_days / units.DAYS_PER_YEAR, 0.05
-    )
-    by_block = past.pop.daily_volume_by_block(first, start) * availability
+    by_block = past.pop.daily_volume_by_block(first, start) * stepping.availability(scenario.wells)
     return {b: float(v) for b, v in zip(past.pop.block_ids, by_block, strict=True)}
 
 
@@ -472,7 +461,7 @@ def run_backtest(
         If ``n < 1``, an uncertain input is malformed, or the scenario's horizon does not
         start on 2021-01-01 (the history's vantage) or ends before an observation's year.
     """
-    from cbm_sim.studies.ensemble import member_seeds
+    from cbm_sim.studies.ensemble import member_draws
 
     if n < 1:
         raise ValueError(f"a backtest needs n >= 1 members, got {n}")
@@ -489,11 +478,10 @@ def run_backtest(
         )
     check_uncertainty(scenario)
     root = scenario.seed if seed is None else seed
-    tasks = []
-    for i, ss in enumerate(member_seeds(root, n)):
-        rng = np.random.Generator(np.random.PCG64(ss))
-        params = sample(scenario.uncertainty, rng, scenario.correlations)
-        tasks.append(MemberTask(i, scenario, params, ss, obs))
+    tasks = [
+        MemberTask(i, scenario, params, ss, obs)
+        for i, (ss, params) in enumerate(member_draws(scenario, n, root))
+    ]
     outcomes = execute(
         run_member,
         tasks,

@@ -223,15 +223,29 @@ def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
     return tuple(out)
 
 
-def _known_date(row: Mapping[str, Any]) -> dt.date:
-    """The ``known`` date of a row of ``history.yaml`` (required: the data's vintage)."""
-    raw = row.get("known")
+def row_date(row: Mapping[str, Any], key: str, what: str = "target") -> dt.date | None:
+    """The date ``row[key]`` of a row of ``history.yaml`` (``None`` when absent).
+
+    Raises
+    ------
+    ValueError
+        If it is not an ISO date (the message names the row and the key).
+    """
+    raw = row.get(key)
     if raw is None:
-        raise ValueError(f"target {row.get('id')}: missing known (the date it became public)")
+        return None
     try:
         return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
     except ValueError:
-        raise ValueError(f"target {row.get('id')}: known must be a date, got {raw!r}") from None
+        raise ValueError(f"{what} {row.get('id')}: {key} must be a date, got {raw!r}") from None
+
+
+def _known_date(row: Mapping[str, Any]) -> dt.date:
+    """The ``known`` date of a row of ``history.yaml`` (required: the data's vintage)."""
+    known = row_date(row, "known")
+    if known is None:
+        raise ValueError(f"target {row.get('id')}: missing known (the date it became public)")
+    return known
 
 
 VINTAGE_2021 = dt.date(2021, 12, 31)

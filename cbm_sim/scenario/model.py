@@ -88,6 +88,10 @@ class Horizon(Model):
         return (self.end - self.start).days + 1
 
 
+MAX_RIGS = 200
+"""Most rigs one block may work (bounds.py's wells_per_block_year: 200 × 365/15 d ≈ 4,867)."""
+
+
 class BlockProgramme(Model):
     """Drilling programme of one block (wells spudded per year by type)."""
 
@@ -99,7 +103,7 @@ class BlockProgramme(Model):
     last_year: Annotated[int | None, _year_in("programme_year", "last_year")] = Field(
         None, description="no wells after this year"
     )
-    rigs: int = Field(2, ge=0, le=200, description="drilling rigs working in the block")
+    rigs: int = Field(2, ge=0, le=MAX_RIGS, description="drilling rigs working in the block")
     recorded_through: Annotated[int | None, _year_in("programme_year", "recorded_through")] = Field(
         None,
         description="the programme's wells up to this year are recorded drilling (what "
@@ -515,6 +519,7 @@ class Scenario(Model):
 
 __all__ = [
     "CNG",
+    "MAX_RIGS",
     "LNG",
     "NAME_MAX_CHARS",
     "BlockProgramme",

@@ -519,8 +519,8 @@ class Scenario(Model):
 
 __all__ = [
     "CNG",
-    "MAX_RIGS",
     "LNG",
+    "MAX_RIGS",
     "NAME_MAX_CHARS",
     "BlockProgramme",
     "CNGStation",

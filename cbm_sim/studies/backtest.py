@@ -44,6 +44,7 @@ from cbm_sim.scenario.model import Scenario
 from cbm_sim.studies.execution import Progress, execute
 from cbm_sim.studies.sampling import apply, check_uncertainty
 from cbm_sim.units import WAN, YI
+from cbm_sim.wells.calibration import row_date, row_fields
 
 if TYPE_CHECKING:
     from cbm_sim.results.frames import Results
@@ -122,8 +123,6 @@ class Observation:
 
 
 def _date(row: Mapping[str, Any], key: str) -> dt.date | None:
-    from cbm_sim.wells.calibration import row_date
-
     return row_date(row, key, "observation")
 
 
@@ -147,21 +146,11 @@ def load_observations(doc: Mapping[str, Any] | None = None) -> tuple[Observation
                 f"observation {row.get('id')}: missing known (the date it became public)"
             )
         o = Observation(
-            id=str(row["id"]),
-            metric=str(row["metric"]),
-            year=int(row["year"]),
-            value=float(row["value"]),
-            unit=str(row["unit"]),
-            kind=str(row["kind"]),
-            tolerance=float(row["tolerance"]),
+            **row_fields(row, "observation"),
             known=known,
             scored=bool(row.get("scored", False)),
-            source=str(row.get("source", "")),
             definition=str(row.get("definition", "")),
             why=str(row.get("why", "")),
-            block=None if row.get("block") is None else str(row["block"]),
-            blocks=tuple(str(b) for b in row.get("blocks") or ()),
-            until=_date(row, "until"),
             date=_date(row, "date"),
         )
         problem = _problem(o, known_blocks)

@@ -188,18 +188,8 @@ def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
     out = []
     for row in raw["targets"]:
         t = Target(
-            id=str(row["id"]),
-            metric=str(row["metric"]),
-            year=int(row["year"]),
-            value=float(row["value"]),
-            unit=str(row["unit"]),
-            kind=str(row["kind"]),
-            tolerance=float(row["tolerance"]),
+            **row_fields(row),
             weight=float(row["weight"]),
-            source=str(row.get("source", "")),
-            block=None if row.get("block") is None else str(row["block"]),
-            blocks=tuple(str(b) for b in row.get("blocks") or ()),
-            until=None if row.get("until") is None else dt.date.fromisoformat(str(row["until"])),
             known=_known_date(row),
             vantage=bool(row.get("vantage", False)),
         )
@@ -238,6 +228,30 @@ def row_date(row: Mapping[str, Any], key: str, what: str = "target") -> dt.date 
         return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
     except ValueError:
         raise ValueError(f"{what} {row.get('id')}: {key} must be a date, got {raw!r}") from None
+
+
+def row_fields(row: Mapping[str, Any], what: str = "target") -> dict[str, Any]:
+    """The fields every row of ``history.yaml`` has (targets and the post-2021 record),
+    typed: ``id, metric, year, value, unit, kind, tolerance, source, block, blocks, until``.
+
+    Raises
+    ------
+    ValueError
+        If ``until`` is not an ISO date (the message names the row).
+    """
+    return {
+        "id": str(row["id"]),
+        "metric": str(row["metric"]),
+        "year": int(row["year"]),
+        "value": float(row["value"]),
+        "unit": str(row["unit"]),
+        "kind": str(row["kind"]),
+        "tolerance": float(row["tolerance"]),
+        "source": str(row.get("source", "")),
+        "block": None if row.get("block") is None else str(row["block"]),
+        "blocks": tuple(str(b) for b in row.get("blocks") or ()),
+        "until": row_date(row, "until", what),
+    }
 
 
 def _known_date(row: Mapping[str, Any]) -> dt.date:

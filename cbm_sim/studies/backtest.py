@@ -28,6 +28,7 @@ Issue 23's target: :math:`|\text{bias}| \le 10\,\%` and coverage :math:`\ge 70\,
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -41,10 +42,11 @@ import pandas as pd
 from cbm_sim.plan.blocks import block_ids
 from cbm_sim.plan.packaged import read_packaged
 from cbm_sim.scenario.model import Scenario
+from cbm_sim.studies.ensemble import MemberTask, member_draws
 from cbm_sim.studies.execution import Progress, execute
 from cbm_sim.studies.sampling import apply, check_uncertainty
 from cbm_sim.units import WAN, YI
-from cbm_sim.wells.calibration import row_date, row_fields
+from cbm_sim.wells.calibration import Reported, row_date, row_fields
 
 if TYPE_CHECKING:
     from cbm_sim.results.frames import Results
@@ -91,31 +93,15 @@ SKILL_COLUMNS: Final[tuple[str, ...]] = (
 its unit, the P50's error and whether the observation lies inside P10-P90."""
 
 
-@dataclass(frozen=True)
-class Observation:
+@dataclass(frozen=True, kw_only=True)
+class Observation(Reported):
     """One row of the post-2021 record (``history.yaml``, ``hindcast``)."""
 
-    id: str
-    metric: str
-    year: int
-    value: float
-    unit: str
-    kind: str
-    tolerance: float
-    known: dt.date
     scored: bool
-    source: str
     definition: str = ""
     why: str = ""
-    block: str | None = None
-    blocks: tuple[str, ...] = ()
-    until: dt.date | None = None
     date: dt.date | None = None
-
-    @property
-    def group(self) -> tuple[str, ...]:
-        """The block ids the observation sums (one for a block metric, none for the city)."""
-        return (self.block,) if self.block is not None else self.blocks
+    """The day of a daily-rate metric (``blocks_rate_1e4_m3_per_day``)."""
 
     def modelled(self) -> bool:
         """Whether a run computes this observation's metric."""
@@ -269,17 +255,6 @@ def produced_before_start(
 
 
 @dataclass(frozen=True)
-class MemberTask:
-    """One member of the hindcast: the scenario, its sampled inputs and its seed."""
-
-    index: int
-    scenario: Scenario
-    parameters: dict[str, float]
-    seed: np.random.SeedSequence
-    observations: tuple[Observation, ...]
-
-
-@dataclass(frozen=True)
 class MemberValues:
     """What a member returns: each observation's value, or the error that failed it."""
 
@@ -289,15 +264,16 @@ class MemberValues:
     error: str | None = None
 
 
-def run_member(task: MemberTask) -> MemberValues:
-    """Run one member and compute every observation; an exception fails the member only."""
+def run_member(task: MemberTask, observations: Sequence[Observation]) -> MemberValues:
+    """Run one member (an ensemble's task) and compute every observation; an exception
+    fails the member only."""
     from cbm_sim.results import simulate
 
     try:
         member = apply(task.scenario, task.parameters, task.scenario.uncertainty)
         results = simulate.run(member, seed=task.seed)
         before = produced_before_start(member, task.seed)
-        values = {o.id: observe(results, o, before) for o in task.observations}
+        values = {o.id: observe(results, o, before) for o in observations}
     except Exception as exc:  # a failed member must not sink the hindcast
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return MemberValues(task.index, task.parameters, {}, error=detail)
@@ -450,7 +426,6 @@ def run_backtest(
         If ``n < 1``, an uncertain input is malformed, or the scenario's horizon does not
         start on 2021-01-01 (the history's vantage) or ends before an observation's year.
     """
-    from cbm_sim.studies.ensemble import member_draws
 
     if n < 1:
         raise ValueError(f"a backtest needs n >= 1 members, got {n}")
@@ -468,11 +443,11 @@ def run_backtest(
     check_uncertainty(scenario)
     root = scenario.seed if seed is None else seed
     tasks = [
-        MemberTask(i, scenario, params, ss, obs)
+        MemberTask(i, scenario, params, ss, ())
         for i, (ss, params) in enumerate(member_draws(scenario, n, root))
     ]
     outcomes = execute(
-        run_member,
+        functools.partial(run_member, observations=obs),
         tasks,
         workers=workers,
         scheduler=scheduler,

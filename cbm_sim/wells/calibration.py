@@ -125,9 +125,10 @@ BLOCK_LEVELS = tuple(
 """Blocks with their own fitted level (a reported production series each, history.yaml)."""
 
 
-@dataclass(frozen=True)
-class Target:
-    """One reported figure of ``data/history.yaml``."""
+@dataclass(frozen=True, kw_only=True)
+class Reported:
+    """What every row of ``data/history.yaml`` states: a reported figure, the quantity the
+    model computes for it (``metric``), how it is compared, its source and its date."""
 
     id: str
     metric: str
@@ -136,7 +137,6 @@ class Target:
     unit: str
     kind: str
     tolerance: float
-    weight: float
     source: str
     block: str | None = None
     """Block id for block-level metrics (``block_production_1e8_m3``)."""
@@ -147,6 +147,18 @@ class Target:
     """End date (exclusive) of a cumulative metric (``blocks_cumulative_1e8_m3``)."""
     known: dt.date = dt.date(1900, 1, 1)
     """The date the figure became public (its source's date; ``history.yaml``)."""
+
+    @property
+    def group(self) -> tuple[str, ...]:
+        """The block ids the figure sums (one for a block metric, none for the city)."""
+        return (self.block,) if self.block is not None else self.blocks
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target(Reported):
+    """One calibration target of ``data/history.yaml`` (its ``targets`` section)."""
+
+    weight: float
     vantage: bool = False
     """The plan's own statement of the end of 2021 (its baseline): the vantage point every
     vintage shares, whatever its date (see :func:`as_of`)."""

@@ -299,9 +299,42 @@ def test_plan_exports_stay_at_or_above_the_contracts_whenever_gas_allows(plan_ru
     )["contracts"]
     annual = c.groupby(c.index.year).sum()
     assert (annual["delivered"] >= annual["take_or_pay_floor"]).all()
-    assert annual.loc[2021, "delivered"] == pytest.approx(0.8 * 19.35e8, rel=1e-9)
+    # 2021: the floor and most of the rest (above the floor the contracts earn the field
+    # price, below the local markets' netbacks, so some winter volume stays in the city)
+    assert 0.8 * 15.48e8 < annual.loc[2021, "delivered"] <= 15.48e8
     # the 2021 total (contracts and the rest) still matches the plan's 19.35 亿m3 (ch1 §2 四)
     assert plan_run.annual_value("pipeline", "exports", 2021) == pytest.approx(19.35e8, rel=0.01)
+
+
+def _winter_summer(series: pd.Series) -> pd.DataFrame:
+    """Mean daily figure of Dec-Feb and Jun-Aug, per year."""
+    month = series.index.month
+    winter = series[(month == 12) | (month <= 2)]
+    summer = series[(month >= 6) & (month <= 8)]
+    return pd.DataFrame(
+        {
+            "winter": winter.groupby(winter.index.year).mean(),
+            "summer": summer.groupby(summer.index.year).mean(),
+        }
+    )
+
+
+def test_plan_exports_follow_the_receiving_grids_winter_peak(plan_run):
+    # contracts deliver 40 % of their annual quantity in the 120-day heating season (the
+    # national winter share, scenarios/plan.yaml): contracted exports exceed summer's every
+    # year, and so do all exports over the plan period (2022-2030; in 2021 the summer's
+    # surplus also leaves uncontracted, 19.35亿m3 in all, ch1 §2 四)
+    contracted = _winter_summer(plan_run.daily_series("contracts", "delivered"))
+    assert (contracted["winter"] > contracted["summer"]).all(), contracted
+    exports = _winter_summer(plan_run.daily_series("pipeline", "exports"))
+    plan_period = exports.loc[2022:]
+    assert (plan_period["winter"] > plan_period["summer"]).all(), exports
+    assert exports["winter"].mean() > exports["summer"].mean()
+    # the take-or-pay floor still holds, year by year
+    floor = plan_run.daily_series("contracts", "take_or_pay_floor")
+    delivered = plan_run.daily_series("contracts", "delivered")
+    by_year = delivered.groupby(delivered.index.year).sum()
+    assert (by_year >= floor.groupby(floor.index.year).sum() * (1 - 1e-12)).all()
 
 
 def _plan_2021(**update: object) -> Scenario:

@@ -47,6 +47,22 @@ REQUESTS: Final[tuple[str, ...]] = (
 )
 """The dispatch's requests in their column order (:mod:`cbm_sim.cluster.engine`)."""
 
+PRICE_FIELDS: Final[frozenset[str]] = frozenset(
+    {
+        "transport_price_yuan_per_m3",
+        "industry_price_yuan_per_m3",
+        "chemicals_price_yuan_per_m3",
+        "cng_price_yuan_per_m3",
+        "lng_price_yuan_per_t",
+        "surface_gas_price_yuan_per_m3",
+        "gas_price_scale",
+        "distribution_cost_yuan_per_m3",
+        "compression_cost_yuan_per_m3",
+        "liquefaction_cost_yuan_per_m3",
+    }
+)
+"""Valuation fields the netbacks read: changing one changes the dispatch, not only the value."""
+
 MARKETS: Final[tuple[str, ...]] = (
     "transport",
     "industry",

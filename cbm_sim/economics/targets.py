@@ -102,6 +102,8 @@ def _delivered_in_full(sector: str) -> Callable[[AnnualTable, int], str]:
     """``input`` when the year's demand of ``sector`` was delivered in full, else computed."""
 
     def basis(t: AnnualTable, y: int) -> str:
+        if not t.has(f"demand:{sector}", "shortfall"):
+            return COMPUTED  # results without the demand series: nothing says it was met
         demand = float(t.get(f"demand:{sector}", "demand", [y])[0])
         short = float(t.get(f"demand:{sector}", "shortfall", [y])[0])
         return INPUT if short <= _SHORTFALL_RTOL * max(demand, 1.0) else COMPUTED

@@ -241,7 +241,7 @@ _SCALARS: Final[frozenset[str]] = frozenset(
 _SCALAR_BOUNDS: Final[Mapping[str, str]] = {
     "green_loan_share": "green_loan_share",
     "green_loan_tenor_years": "green_loan_tenor_years",
-    **{f: "valuation_unit_value" for f in COST_SCALARS},
+    **dict.fromkeys(COST_SCALARS, "valuation_unit_value"),
 }
 GAS_PRICE_FIELDS: Final[frozenset[str]] = frozenset(
     {
@@ -604,6 +604,10 @@ def _field(name: str, description: str) -> Any:
 # --------------------------------------------------------------------------------------------
 
 TimePath = dict[int, float]
+LEVELS_SOURCE: Final[str] = (
+    "calibration: each category's value in the plan's 2021 statistic (ch1 §2 八) over its 2021 "
+    "volumes at the 2021 prices (valuation.yaml, levels_2021; in-sample)"
+)
 
 
 class ValuationConfig(BaseModel):
@@ -759,14 +763,14 @@ class ValuationConfig(BaseModel):
 
     def is_default(self, field: str) -> bool:
         """Whether ``field`` holds the packaged default."""
+        if field == "levels_2021":
+            return self.levels_2021 == dict(defaults().levels)
         return bool(getattr(self, field) == defaults().paths[field])
 
     def sources(self) -> dict[str, str]:
         """Source of every field: the YAML's, or ``scenario`` where a scenario changed it."""
-        return {
-            f: defaults().sources[f] if self.is_default(f) else "scenario"
-            for f in type(self).model_fields
-        }
+        known = {**defaults().sources, "levels_2021": LEVELS_SOURCE}
+        return {f: known[f] if self.is_default(f) else "scenario" for f in type(self).model_fields}
 
     def price_source(self, field: str, year: int) -> str:
         """Where the value of ``field`` in ``year`` comes from.

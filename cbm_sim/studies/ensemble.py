@@ -361,7 +361,8 @@ def member_draws(
     out = []
     for ss in member_seeds(seed, n):
         rng = np.random.Generator(np.random.PCG64(ss))
-        out.append((ss, sample(scenario.uncertainty, rng, scenario.correlations)))
+        draw = sample(scenario.uncertainty, rng, scenario.correlations, scenario.horizon.end.year)
+        out.append((ss, draw))
     return out
 
 

@@ -164,6 +164,14 @@ def output_option(
     )
 
 
+def progress_bar(console: Any, *columns: Any) -> Any:
+    """A transient rich progress bar on ``console``, shown only on a terminal: elsewhere (a
+    log, a pipe) rich would leave an empty line, and the error contract is one line."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+
+
 def _debug_option(func: Callable[..., None]) -> Callable[..., None]:
     return click.option("--debug", is_flag=True, help="On error, show the full Python traceback.")(
         func

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from cbm_sim.studies.ensemble import EnsembleResult
 
-from cbm_sim.cli.app import _debug_option, _reported, main, output_option
+from cbm_sim.cli.app import _debug_option, _reported, main, output_option, progress_bar
 
 # -- uncertainty: the study modules (scipy, dask) are imported only when a command runs --
 
@@ -76,8 +76,6 @@ def ensemble_command(
     P10–P90 of the total against the one-at-a-time swings; both unless --no-tornado) into
     the output directory, checked before any member runs.
     """
-    from rich.progress import Progress as Bar
-
     from cbm_sim.results.rundir import check_target
     from cbm_sim.scenario import load_scenario
     from cbm_sim.studies import journal
@@ -100,7 +98,7 @@ def ensemble_command(
         kept = journal.journal_dir(out_dir, scenario, root, MEASURES)
         console = Console(stderr=True)
         try:
-            with Bar(console=console, transient=True) as bar:
+            with progress_bar(console) as bar:
                 task = bar.add_task(f"ensemble of {n}", total=1.0)
                 result = run_ensemble(
                     scenario,
@@ -127,7 +125,7 @@ def ensemble_command(
                 from cbm_sim.units import to_planner
 
                 years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
-                with Bar(console=console, transient=True) as bar:
+                with progress_bar(console) as bar:
                     task = bar.add_task("tornado", total=1.0)
                     swings = tornado(
                         scenario,

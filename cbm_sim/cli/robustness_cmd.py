@@ -13,7 +13,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
-from cbm_sim.cli.app import _debug_option, _reported, main, output_option
+from cbm_sim.cli.app import _debug_option, _reported, main, output_option, progress_bar
 
 ROBUSTNESS_FILE = "robustness.csv"
 """The table written into the output directory (``studies.robustness.ROBUSTNESS_COLUMNS``)."""
@@ -73,8 +73,6 @@ def robustness_command(
 
     console = Console(stderr=True)
     with _reported(debug):
-        from rich.progress import Progress as Bar
-
         import cbm_sim
         from cbm_sim.results.rundir import check_target, staged_directory
         from cbm_sim.scenario.files import load_scenario
@@ -83,7 +81,7 @@ def robustness_command(
         scenario = load_scenario(scenario_file)
         check_target(output, overwrite=overwrite)
         swings = swings_for(scenario)
-        with Bar(console=console, transient=True) as bar:
+        with progress_bar(console) as bar:
             task = bar.add_task(f"robustness of {scenario.name}", total=1.0)
             table = robustness(
                 scenario,

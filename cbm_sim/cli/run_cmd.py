@@ -27,6 +27,7 @@ from cbm_sim.cli.app import (
     main,
     output_option,
     overwrite_option,
+    progress_bar,
 )
 
 
@@ -34,7 +35,6 @@ def _simulate(scenario: Scenario, console: Console) -> Results:
     """Run the simulation with a progress bar (on stderr, hidden when not a terminal)."""
     from rich.progress import (
         BarColumn,
-        Progress,
         TaskProgressColumn,
         TextColumn,
         TimeElapsedColumn,
@@ -48,7 +48,7 @@ def _simulate(scenario: Scenario, console: Console) -> Results:
         TaskProgressColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as bar:
+    with progress_bar(console, *columns) as bar:
         task = bar.add_task(f"simulating {scenario.name}", total=1.0)
         return run(scenario, progress=lambda done: bar.update(task, completed=done))
 

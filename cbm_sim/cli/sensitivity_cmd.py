@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cbm_sim.cli.app import _debug_option, _reported, main, output_option
+from cbm_sim.cli.app import _debug_option, _reported, main, output_option, progress_bar
 
 SOBOL_FILE = "sobol.csv"
 """Name of the indices file in the output directory (read by ``cbm-sim report --ensemble``)."""
@@ -66,8 +66,6 @@ def sensitivity_command(
             f"{target} exists; pass --overwrite to replace it", param_hint="'-o/--output'"
         )
     with _reported(debug):
-        from rich.progress import Progress as Bar
-
         from cbm_sim.scenario import load_scenario
         from cbm_sim.studies.sensitivity import saltelli_runs, sobol_indices
 
@@ -77,7 +75,7 @@ def sensitivity_command(
             scenario = scenario.model_copy(update={"horizon": horizon})
         years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
         runs = saltelli_runs(n, len(scenario.uncertainty))
-        with Bar(console=Console(stderr=True), transient=True) as bar:
+        with progress_bar(Console(stderr=True)) as bar:
             task = bar.add_task(f"Sobol design, {runs} runs", total=1.0)
             frame = sobol_indices(
                 scenario,

@@ -190,9 +190,23 @@ def run_member(task: MemberTask) -> MemberOutcome:
         results = simulate.run(member, seed=task.seed)
         wide, statuses = summarise(results, task.measures)
     except Exception as exc:  # a failed member must not sink the ensemble
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return MemberOutcome(task.index, task.parameters, error=detail)
+        return MemberOutcome(task.index, task.parameters, error=_member_error(exc))
     return MemberOutcome(task.index, task.parameters, wide=wide, statuses=statuses)
+
+
+def _member_error(exc: Exception) -> str:
+    """One line on why a member failed. A sampled scenario the model refuses names the field
+    and the rule, not the value (that is in the member's parameters), so that members failing
+    for one reason read alike and are counted together."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        rules = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'scenario'}: {err['msg']}"
+            for err in exc.errors()[:3]
+        ]
+        return f"ValidationError: the sampled scenario is invalid: {'; '.join(rules)}"
+    return " ".join("".join(traceback.format_exception_only(type(exc), exc)).split())
 
 
 # --------------------------------------------------------------------------- the ensemble

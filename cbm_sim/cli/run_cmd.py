@@ -244,6 +244,7 @@ def write_run_directory(
     """
     from cbm_sim.economics.targets import check_targets
     from cbm_sim.economics.valuation import backtest_2021, value
+    from cbm_sim.results import integrity
     from cbm_sim.results.rundir import check_target, staged_directory, write_run
 
     check_target(out, overwrite=overwrite)  # refuse before a long run, not after
@@ -267,6 +268,7 @@ def write_run_directory(
 
             table = robustness(scenario, workers=robustness_workers, base_results=results)
             table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
+            integrity.reseal(stage)  # meta.json vouches for robustness.csv too
     return targets, table, backtest
 
 

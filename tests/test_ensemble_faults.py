@@ -298,6 +298,8 @@ def test_an_interrupted_ensemble_command_resumes_from_its_members(
     assert first.exit_code == 130
     assert "2 finished members kept in" in first.output and "interrupted" in first.output
     assert not out.exists()
+    (kept,) = tmp_path.glob(".ens.members-*")
+    _tamper(kept / "member-000001.json", "output x 10")  # issue 26: used on resume before
     ran: list[int] = []
 
     def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
@@ -307,7 +309,8 @@ def test_an_interrupted_ensemble_command_resumes_from_its_members(
     monkeypatch.setattr(ensemble, "run_member", counting)
     second = CliRunner().invoke(main, [*args, "-o", str(out)])
     assert second.exit_code == 0, second.output
-    assert ran == [2, 3]
+    assert ran == [1, 2, 3]  # the tampered member is recomputed, and the command says so
+    assert "1 journal entry damaged or from another run, recomputed" in second.output
     for name in ("members.csv", "statuses.csv", "percentiles.csv", "probabilities.csv"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
     assert not any(p.name.startswith(".ens.") for p in tmp_path.iterdir())  # journal removed

@@ -150,7 +150,35 @@ def _rewrite_reserves(path: Path) -> dict[str, float]:
     copy: Path | None = None
     try:
         with writer.staged_edit(path) as copy:
-            return calibration.write_unitemised_reserves(copy)
+            written = calibration.write_unitemised_reserves(copy)
+            _check_reserves(copy, written)  # the edited file says what was written, as YAML
+            return written
     except (ValueError, UnicodeDecodeError) as exc:
         reason = str(exc) if copy is None else str(exc).replace(str(copy), str(path))
         raise BadInput(f"--write-reserves {path}: not a blocks.yaml to rewrite: {reason}") from None
+
+
+def _check_reserves(path: Path, written: dict[str, float]) -> None:
+    """The rewritten blocks.yaml must read back (YAML, without characters YAML forbids) with
+    the reserves written.
+
+    Raises
+    ------
+    ValueError
+        Naming what does not read back.
+    """
+    import yaml
+
+    from cbm_sim.scenario import reading
+
+    text = reading.read_text(path)
+    reading.check_printable(text)
+    try:
+        doc = yaml.safe_load(text)
+        records = {str(r["id"]): r for r in doc["blocks"]}
+    except (yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: does not read back as blocks ({type(exc).__name__})") from None
+    for block, value in written.items():
+        got = records.get(block, {}).get("proved_reserves_m3")
+        if not isinstance(got, int | float) or float(got) != value:
+            raise ValueError(f"{path}: block {block!r} does not read back {value:g} m3")

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from cbm_sim.cli.app import (
+    BadInput,
     _debug_option,
     _reported,
     main,
@@ -83,20 +84,23 @@ def robustness_command(
         from cbm_sim.results import writer
         from cbm_sim.results.rundir import check_target
         from cbm_sim.scenario.files import load_scenario
-        from cbm_sim.studies.robustness import robustness, swings_for
+        from cbm_sim.studies.robustness import SwingError, robustness, swings_for
 
         scenario = load_scenario(scenario_file)
         check_target(output, overwrite=overwrite)
         swings = swings_for(scenario)
         with progress_bar(console) as bar:
             task = bar.add_task(f"robustness of {scenario.name}", total=1.0)
-            table = robustness(
-                scenario,
-                swings,
-                workers=workers,
-                scheduler=scheduler,
-                progress=lambda f: bar.update(task, completed=f),
-            )
+            try:
+                table = robustness(
+                    scenario,
+                    swings,
+                    workers=workers,
+                    scheduler=scheduler,
+                    progress=lambda f: bar.update(task, completed=f),
+                )
+            except SwingError as exc:  # found before any swing runs
+                raise BadInput(str(exc)) from None
         meta = {
             "kind": "robustness",
             "scenario": scenario.name,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 from cbm_sim.cli.app import (
     _BAD_INPUT,
     _TARGET_YEARS,
+    BadInput,
     _debug_option,
     _reported,
     _signed,
@@ -264,9 +265,12 @@ def write_run_directory(
         table = None
         if robustness_workers is not None:
             from cbm_sim.cli.robustness_cmd import ROBUSTNESS_FILE
-            from cbm_sim.studies.robustness import robustness
+            from cbm_sim.studies.robustness import SwingError, robustness
 
-            table = robustness(scenario, workers=robustness_workers, base_results=results)
+            try:
+                table = robustness(scenario, workers=robustness_workers, base_results=results)
+            except SwingError as exc:
+                raise BadInput(str(exc)) from None
             table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
             integrity.reseal(stage)  # meta.json vouches for robustness.csv too
     return targets, table, backtest

@@ -39,6 +39,7 @@ from cbm_sim.studies.sampling import (
     apply,
     check_uncertainty,
     frozen_distribution,
+    invalid_because,
     sample,
     targets_of,
 )
@@ -201,11 +202,7 @@ def _member_error(exc: Exception) -> str:
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
-        rules = [
-            f"{'.'.join(str(p) for p in err['loc']) or 'scenario'}: {err['msg']}"
-            for err in exc.errors()[:3]
-        ]
-        return f"ValidationError: the sampled scenario is invalid: {'; '.join(rules)}"
+        return f"ValidationError: the sampled scenario is invalid: {invalid_because(exc)}"
     return " ".join("".join(traceback.format_exception_only(type(exc), exc)).split())
 
 

@@ -314,3 +314,31 @@ def test_an_interrupted_ensemble_command_resumes_from_its_members(
     for name in ("members.csv", "statuses.csv", "percentiles.csv", "probabilities.csv"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
     assert not any(p.name.startswith(".ens.") for p in tmp_path.iterdir())  # journal removed
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_dask_ensemble_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "s.yaml").write_text(YAML, encoding="utf-8")
+    args = ["ensemble", "s.yaml", "-n", "12", "--workers", "2", "--no-tornado", "-o", "ens"]
+    with (tmp_path / "err").open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from cbm_sim.__main__ import _entry; _entry()", *args],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,  # Ctrl-C reaches the group: this process and its workers
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
+        )
+        deadline = time.monotonic() + 240
+        while not list(tmp_path.glob(".ens.members-*/member-*.json")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no member finished"
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=120)
+    lines = (tmp_path / "err").read_text(encoding="utf-8").strip().splitlines()
+    assert proc.returncode == 130, lines
+    assert len(lines) == 1 and lines[0].startswith("interrupted"), lines  # no worker tracebacks
+    assert "finished members kept in" in lines[0] and not (tmp_path / "ens").exists()

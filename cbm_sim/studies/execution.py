@@ -135,6 +135,8 @@ def _run_on(
     except KeyboardInterrupt:
         interrupted = True
         _quiet()  # the user asked to stop: the cluster's shutdown noise is not news
+        if cluster is not None:
+            _stop_workers(cluster)
         raise
     finally:
         if cluster is not None and not interrupted:
@@ -177,6 +179,18 @@ def dask_setup(worker: Any) -> None:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(cluster: Any) -> None:
+    """End our local workers at once (not restarted, nothing logged): a worker closed while
+    its task runs would warn about the cancelled task on the terminal."""
+    import signal
+
+    for nanny in list(cluster.workers.values()):
+        with contextlib.suppress(Exception):  # a nanny already gone is fine
+            nanny.close_gracefully()  # no restart of a worker that goes away
+            if nanny.pid:
+                os.kill(nanny.pid, signal.SIGKILL)
 
 
 def _quiet() -> None:

@@ -37,6 +37,19 @@ YAML = (
 PRODUCTION = ("production",)
 
 
+def _count_members(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The indices of the members run from now on (in order)."""
+    ran: list[int] = []
+    real = ensemble.run_member
+
+    def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
+        ran.append(task.index)
+        return real(task)
+
+    monkeypatch.setattr(ensemble, "run_member", counting)
+    return ran
+
+
 def test_output_folder_is_checked_before_any_member_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,14 +104,7 @@ def test_a_failed_ensemble_keeps_its_members_and_resumes(
         "member-000000.json",
         "member-000001.json",
     ]
-    ran: list[int] = []
-    real = ensemble.run_member
-
-    def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
-        ran.append(task.index)
-        return real(task)
-
-    monkeypatch.setattr(ensemble, "run_member", counting)
+    ran = _count_members(monkeypatch)
     resumed = run_ensemble(SCENARIO, 4, workers=1, seed=3, measures=PRODUCTION, journal=kept)
     assert ran == [2, 3]  # only the members not yet finished
     pd.testing.assert_frame_equal(resumed.members, undisturbed.members)
@@ -142,14 +148,7 @@ def test_a_damaged_or_foreign_journal_entry_is_recomputed_and_said(
     kept = tmp_path / ".ens.members-x"
     first = run_ensemble(SCENARIO, 3, workers=1, seed=3, measures=PRODUCTION, journal=kept)
     _tamper(kept / "member-000001.json", how)
-    ran: list[int] = []
-    real = ensemble.run_member
-
-    def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
-        ran.append(task.index)
-        return real(task)
-
-    monkeypatch.setattr(ensemble, "run_member", counting)
+    ran = _count_members(monkeypatch)
     said: list[str] = []
     again = run_ensemble(
         SCENARIO, 3, workers=1, seed=3, measures=PRODUCTION, journal=kept, notify=said.append
@@ -300,13 +299,8 @@ def test_an_interrupted_ensemble_command_resumes_from_its_members(
     assert not out.exists()
     (kept,) = tmp_path.glob(".ens.members-*")
     _tamper(kept / "member-000001.json", "output x 10")  # issue 26: used on resume before
-    ran: list[int] = []
-
-    def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
-        ran.append(task.index)
-        return real(task)
-
-    monkeypatch.setattr(ensemble, "run_member", counting)
+    monkeypatch.setattr(ensemble, "run_member", real)
+    ran = _count_members(monkeypatch)
     second = CliRunner().invoke(main, [*args, "-o", str(out)])
     assert second.exit_code == 0, second.output
     assert ran == [1, 2, 3]  # the tampered member is recomputed, and the command says so

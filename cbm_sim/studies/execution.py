@@ -6,7 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Final, TypeVar
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
 
 Progress = Callable[[float], None]
 T = TypeVar("T")
@@ -109,29 +110,33 @@ def execute(
                 f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s "
                 f"({type(exc).__name__}: {exc})"
             ) from None
+    job = _Job(func, items, progress, on_result, timeout_s, scheduler or "the local cluster")
     # through client.close(): its attempts to reach a lost scheduler log tracebacks too
     with _lost_connection_told_once():
-        return _run_on(client, cluster, func, items, progress, on_result, timeout_s, scheduler)
+        return _run_on(client, cluster, job)
 
 
-def _run_on(
-    client: Any,
-    cluster: Any,
-    func: Callable[[T], R],
-    items: Sequence[T],
-    progress: Progress | None,
-    on_result: Callable[[int, R], None] | None,
-    timeout_s: float,
-    scheduler: str | None,
-) -> list[R]:
-    """Gather ``items`` on ``client``, then close it (and our ``cluster``) whatever happens."""
+@dataclass(frozen=True)
+class _Job(Generic[T, R]):
+    """The items of one :func:`execute` on Dask and what to do as each finishes."""
+
+    func: Callable[[T], R]
+    items: Sequence[T]
+    progress: Progress | None
+    on_result: Callable[[int, R], None] | None
+    timeout_s: float
+    where: str  # the scheduler, for messages
+
+
+def _run_on(client: Any, cluster: Any, job: _Job[T, R]) -> list[R]:
+    """Gather ``job`` on ``client``, then close it (and our ``cluster``) whatever happens."""
     interrupted = False
     try:
         # distributed's wait() uses the process's default client; another client of the
         # caller's (a notebook's, a test's) on another event loop would bind our futures'
         # events to that loop ("bound to a different event loop"), so ours is made current
         with client.as_current():
-            return _gather(client, func, items, progress, on_result, timeout_s, scheduler)
+            return _gather(client, job)
     except KeyboardInterrupt:
         interrupted = True
         _quiet()  # the user asked to stop: the cluster's shutdown noise is not news
@@ -220,40 +225,26 @@ def _workers(client: Any) -> int:
     return len(client.scheduler_info().get("workers", {}))
 
 
-def _gather(
-    client: Any,
-    func: Callable[[T], R],
-    items: Sequence[T],
-    progress: Progress | None,
-    on_result: Callable[[int, R], None] | None,
-    timeout_s: float,
-    scheduler: str | None,
-) -> list[R]:
+def _gather(client: Any, job: _Job[T, R]) -> list[R]:
     """Submit every item, collect the results as they finish, retry items of dead workers."""
     from concurrent.futures import CancelledError
 
-    where = scheduler or "the local cluster"
     try:
-        return _gather_from(client, func, items, progress, on_result, timeout_s, where)
+        return _collect(client, job)
     except (CancelledError, OSError) as exc:
         # a lost scheduler cancels every future (distributed lists them all): one line instead
-        raise SchedulerError(f"lost the Dask scheduler at {where} ({type(exc).__name__})") from None
+        raise SchedulerError(
+            f"lost the Dask scheduler at {job.where} ({type(exc).__name__})"
+        ) from None
 
 
-def _gather_from(
-    client: Any,
-    func: Callable[[T], R],
-    items: Sequence[T],
-    progress: Progress | None,
-    on_result: Callable[[int, R], None] | None,
-    timeout_s: float,
-    where: str,
-) -> list[R]:
+def _collect(client: Any, job: _Job[T, R]) -> list[R]:
     import time
 
     from dask.distributed import wait
     from distributed import KilledWorker
 
+    func, items, timeout_s, where = job.func, job.items, job.timeout_s, job.where
     try:
         client.wait_for_workers(1, timeout=timeout_s)
     except (TimeoutError, OSError) as exc:
@@ -300,8 +291,8 @@ def _gather_from(
                 pending.add(again)
                 continue
             results[k] = value
-            if on_result is not None:
-                on_result(k, value)
-            if progress is not None:
-                progress(len(results) / n)
+            if job.on_result is not None:
+                job.on_result(k, value)
+            if job.progress is not None:
+                job.progress(len(results) / n)
     return [results[k] for k in range(n)]

@@ -336,3 +336,30 @@ def test_ctrl_c_on_a_dask_ensemble_is_one_line_and_exit_130(tmp_path: Path) -> N
     assert proc.returncode == 130, lines
     assert len(lines) == 1 and lines[0].startswith("interrupted"), lines  # no worker tracebacks
     assert "finished members kept in" in lines[0] and not (tmp_path / "ens").exists()
+
+
+@pytest.mark.slow
+def test_a_scheduler_lost_mid_run_is_one_line() -> None:
+    """Issue 26: a scheduler killed mid-run dumped every cancelled task's key."""
+    from dask.distributed import LocalCluster
+
+    def slow(x: int) -> int:
+        time.sleep(0.5)
+        return x
+
+    cluster = LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},
+    )
+    try:
+
+        def lose(fraction: float) -> None:  # the scheduler goes away under the run
+            cluster.scheduler.loop.add_callback(cluster.scheduler.close)
+
+        with pytest.raises(SchedulerError, match=r"^lost the Dask scheduler at tcp://\S+ \(\w+\)$"):
+            execute(slow, list(range(6)), scheduler=cluster.scheduler_address, progress=lose,
+                    timeout_s=10)  # fmt: skip
+    finally:
+        cluster.close()

@@ -212,3 +212,18 @@ def test_random_kills_leave_the_old_or_the_new_report(place: Path, old_report: P
         state = _report_state(place)
         assert state[0] in (old[0], state[1])  # each part complete
         old = _finish(place, old)
+
+
+def test_a_report_of_a_cbm_sim_without_ledger_is_still_recognised(place: Path) -> None:
+    from cbm_sim.cli.report_cmd import report_outputs
+
+    outputs = report_outputs(place / "r.pdf")
+    (place / ".cbm-sim-files.json").unlink()  # written before reports were recorded:
+    (place / "r_charts" / "meta.json").unlink()  # the PDFs' creator says cbm-sim
+    writer.check(outputs, overwrite=True)
+    (place / "r_charts" / "notes.png").write_bytes(b"mine")  # a PNG without its chart PDF
+    with pytest.raises(writer.OutputExistsError, match="r_charts exists and is not a folder"):
+        writer.check(outputs, overwrite=True)
+    (place / "r.pdf").write_bytes(b"%PDF-1.4 not a report of cbm-sim")
+    with pytest.raises(writer.OutputExistsError, match=r"r\.pdf exists and is not a file"):
+        writer.check(outputs, overwrite=True)

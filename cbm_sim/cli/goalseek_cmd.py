@@ -14,6 +14,7 @@ from cbm_sim.cli.app import (
     _reported,
     main,
     output_option,
+    overwrite_option,
     progress_bar,
 )
 from cbm_sim.cli.ensemble_cmd import GOAL_SEEK_LEVERS
@@ -63,7 +64,7 @@ _LEVER_MEANING = {
     help="plan id: output.total, output.<sub-cluster>, production.total|surface|underground",
 )
 @output_option("Also write the run found (as `run -o`) to this results directory.", False)
-@click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
+@overwrite_option
 @_debug_option
 def goal_seek_command(
     scenario_file: Path,

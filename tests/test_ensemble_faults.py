@@ -5,6 +5,7 @@ the undisturbed result; a scheduler without workers or out of reach fails within
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -358,8 +359,9 @@ def test_a_scheduler_lost_mid_run_is_one_line() -> None:
         def lose(fraction: float) -> None:  # the scheduler goes away under the run
             cluster.scheduler.loop.add_callback(cluster.scheduler.close)
 
-        with pytest.raises(SchedulerError, match=r"^lost the Dask scheduler at tcp://\S+ \(\w+\)$"):
+        with pytest.raises(SchedulerError, match=r"^lost the Dask scheduler at \S+ \(\w+\)$"):
             execute(slow, list(range(6)), scheduler=cluster.scheduler_address, progress=lose,
                     timeout_s=10)  # fmt: skip
     finally:
-        cluster.close()
+        with contextlib.suppress(Exception):  # its scheduler is gone: do not wait 30 s for it
+            cluster.close(timeout=1)

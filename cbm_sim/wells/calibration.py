@@ -588,10 +588,15 @@ def parameters_table(calibration: Calibration | None = None) -> pd.DataFrame:
 
 
 def write_calibration(
-    result: FitResult, path: Path, seed: int = FIT_SEED, vintage: dt.date | None = None
+    result: FitResult,
+    path: Path,
+    seed: int = FIT_SEED,
+    vintage: dt.date | None = None,
+    name: str | None = None,
 ) -> None:
     """Write a fit as a ``calibration.yaml`` (the packaged file's format); ``vintage``: the
-    date the fit's rows were known by (``cbm-sim calibrate --as-of``)."""
+    date the fit's rows were known by (``cbm-sim calibrate --as-of``); ``name``: the file's
+    name in its regeneration command (default ``path``'s, which may be a staging copy's)."""
     x = vector_from_calibration(result.calibration)
     stamp = dt.date.today().isoformat()
     rows = (
@@ -615,7 +620,7 @@ def write_calibration(
     header = (
         "# Calibrated type-curve adjustment and drilling-history shape "
         f"(cbm_sim.wells.calibration).\n# Regenerate: cbm-sim calibrate --fit{as_of_option} "
-        f"--write-parameters cbm_sim/data/{path.name}\n"
+        f"--write-parameters cbm_sim/data/{name or path.name}\n"
     )
     path.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
 

@@ -26,14 +26,14 @@ import simpy
 
 from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
-from cbm_sim.cluster import minegas, netback
+from cbm_sim.cluster import minegas, netback, resource
 from cbm_sim.cluster.blocks import BlockAgent
 from cbm_sim.cluster.facilities import Facility, day_index
 from cbm_sim.cluster.storage import StorageAgent
 from cbm_sim.plan.blocks import BlockInfo, load_blocks
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.scenario.paths import interpolate
-from cbm_sim.wells import stepping
+from cbm_sim.wells import history, stepping
 from cbm_sim.wells.population import WellPopulation
 from cbm_sim.wells.stepping import Hookup
 from cbm_sim.wells.supply import BlockSupply
@@ -151,6 +151,8 @@ class Model:
     # set by build()
     demand: DemandSeries = field(init=False)
     pop: WellPopulation = field(init=False)
+    calibration: history.Calibration = field(init=False)
+    """The packaged calibration the scenario names (``type_curves.calibration``)."""
     rate_scale: float = field(init=False)
     """The history's exact 2021 factor on peak rates, applied to new wells too."""
     supply: BlockSupply = field(init=False)
@@ -200,7 +202,8 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
 
 def _build_wells(m: Model) -> None:
     sc = m.scenario
-    past = stepping.initial_history(stream(m.seed, "history"), sc.wells)
+    m.calibration = history.packaged_calibration(sc.type_curves.calibration)
+    past = stepping.initial_history(stream(m.seed, "history"), sc.wells, m.calibration)
     m.pop = past.pop
     m.rate_scale = past.rate_scale
     m.supply = BlockSupply(m.pop, len(m.blocks_info), m.step)
@@ -213,28 +216,80 @@ def _build_blocks(m: Model) -> None:
     unknown = sorted(set(sc.drilling.blocks) - known)
     if unknown:
         raise ValueError(f"unknown block(s) {unknown} in drilling; known: {sorted(known)}")
-    booked = stepping.eur_by_block(m.pop, len(m.blocks_info))
     sampler = stepping.new_well_sampler(
-        sc.type_curves, stream(m.seed, "new-wells"), rate_scale=m.rate_scale
+        sc.type_curves,
+        stream(m.seed, "new-wells"),
+        rate_scale=m.rate_scale,
+        calibration=m.calibration,
     )
+    resources = block_resources(m)
     m.blocks = [
         BlockAgent(
             info=info,
             programme=sc.drilling.blocks.get(info.id),
             drilling=sc.drilling,
-            booked_eur_m3=float(booked[info.index]),
+            resource=resources[info.index],
             start=sc.horizon.start,
             end=sc.horizon.end,
             hookups=m.hookups,
             log=m.log,
             sample=sampler,
-            well_eur=stepping.params_eur,
             prepare=stepping.prepared_columns,
         )
         for info in m.blocks_info
     ]
     for block in m.blocks:
         block.start_drilling(m.env)
+
+
+def block_resources(m: Model) -> list[resource.BlockResource]:
+    """Every block's resource at the start of the run (:mod:`cbm_sim.cluster.resource`):
+    area, proved reserves on each 1 January of the horizon, the gas its wells drilled before
+    the run had produced by then, and the area they drain."""
+    sc = m.scenario
+    res = sc.resources
+    rules = resource.ResourceRules(
+        recovery_factor=res.recovery_factor,
+        abundance_m3_per_km2=res.abundance_1e8_m3_per_km2 * units.YI,
+        proving_rate_per_year=res.proving_rate_per_year,
+        drainage_km2=(res.drainage_area_km2_vertical, res.drainage_area_km2_horizontal),
+    )
+    years = list(range(sc.horizon.start.year, sc.horizon.end.year + 1))
+    starts = np.array([float((dt.date(y, 1, 1) - m.origin).days) for y in years])
+    pop = m.pop
+    n_blocks = len(m.blocks_info)
+    produced = resource.history_produced_by_year(
+        pop.online_day, pop.block, {k: getattr(pop, k) for k in stepping.PARAMS}, starts, n_blocks
+    )
+    drained = np.zeros(n_blocks)
+    for wtype in (0, 1):
+        count = np.bincount(pop.block[pop.well_type == wtype], minlength=n_blocks)
+        drained += count * rules.drainage_km2[wtype]
+    # the calibration's own allocation of the reserves the plan does not itemise (a vintage's)
+    filed = [m.calibration.proved_reserves_m3(b.id, b.proved_reserves_m3) for b in m.blocks_info]
+    areas = resource.block_areas_km2(filed, rules.abundance_m3_per_km2)
+    out = []
+    for b in m.blocks_info:
+        stated = res.filings.get(b.id)
+        proved = resource.proved_by_year(
+            filed[b.index],
+            resource.unfiled_resource_m3(float(areas[b.index]), rules),
+            years,
+            rules.proving_rate_per_year,
+            None if stated is None else {y: v * units.YI for y, v in stated.items()},
+        )
+        out.append(
+            resource.BlockResource(
+                block_id=b.id,
+                area_km2=float(areas[b.index]),
+                rules=rules,
+                year_start_days=starts,
+                proved_m3=proved,
+                history_produced_m3=produced[:, b.index],
+                drilled_km2=float(drained[b.index]),
+            )
+        )
+    return out
 
 
 def commission_day(m: Model, day: dt.date | None) -> float | None:

@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/cbm-sim plan audit --status discrepancy
 	$(BIN)/cbm-sim run scenarios/plan.yaml -o reports/plan --overwrite
-	# a small ensemble of the shipped uncertainty (16 members, monthly steps, 2 workers) and
-	# its tornado, for the fan, probability and tornado pages of the report
-	$(BIN)/cbm-sim ensemble scenarios/plan.yaml -n 16 --workers 2 --step-days 30 \
+	# a small ensemble of the shipped uncertainty (16 members, 2 workers, dispatched daily and
+	# recorded by month) and its tornado, for the fan, probability and tornado pages
+	$(BIN)/cbm-sim ensemble scenarios/plan.yaml -n 16 --workers 2 --step-days month \
 		-o reports/plan-ensemble --overwrite
 	$(BIN)/cbm-sim report reports/plan -o reports/plan.pdf --lang zh --ensemble reports/plan-ensemble \
 		--overwrite

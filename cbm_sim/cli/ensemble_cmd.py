@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from cbm_sim.studies.ensemble import EnsembleResult
 
-from cbm_sim.cli.app import _debug_option, _reported, main, output_option
+from cbm_sim.cli.app import _debug_option, _reported, main, output_option, step_days_option
 
 # -- uncertainty: the study modules (scipy, dask) are imported only when a command runs --
 
@@ -47,11 +47,9 @@ GOAL_SEEK_LEVERS = ("drilling", "peak_rate", "price")
     show_default=True,
     help="also swing each uncertain input between its P10 and P90 (tornado.csv)",
 )
-@click.option(
-    "--step-days",
-    type=click.IntRange(min=1, max=31),
-    default=None,
-    help="dispatch step [days] instead of the scenario's (e.g. 30 for a quick ensemble)",
+@step_days_option(
+    "step of each member's results instead of the scenario's; members are summarised "
+    "by year and dispatched daily, so neither the answers nor the time depend on it"
 )
 @_debug_option
 def ensemble_command(
@@ -63,7 +61,7 @@ def ensemble_command(
     output: Path,
     overwrite: bool,
     with_tornado: bool,
-    step_days: int | None,
+    step_days: int | str | None,
     debug: bool,
 ) -> None:
     """Run an N-member Monte Carlo ensemble of SCENARIO_FILE and write its summaries.

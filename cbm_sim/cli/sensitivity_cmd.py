@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cbm_sim.cli.app import _debug_option, _reported, main, output_option
+from cbm_sim.cli.app import _debug_option, _reported, main, output_option, step_days_option
 
 SOBOL_FILE = "sobol.csv"
 """Name of the indices file in the output directory (read by ``cbm-sim report --ensemble``)."""
@@ -33,11 +33,9 @@ SOBOL_FILE = "sobol.csv"
 )
 @click.option("--scheduler", default=None, help="address of a Dask scheduler, tcp://host:port")
 @click.option("--seed", type=int, default=None, help="seed of the design (default: the scenario's)")
-@click.option(
-    "--step-days",
-    type=click.IntRange(min=1, max=31),
-    default=None,
-    help="dispatch step [days] instead of the scenario's",
+@step_days_option(
+    "step of each run's results instead of the scenario's; runs are read by year and "
+    "dispatched daily, so neither the indices nor the time depend on it"
 )
 @click.option("--overwrite", is_flag=True, help=f"replace an existing {SOBOL_FILE} in OUT")
 @_debug_option
@@ -48,7 +46,7 @@ def sensitivity_command(
     workers: int | None,
     scheduler: str | None,
     seed: int | None,
-    step_days: int | None,
+    step_days: int | str | None,
     overwrite: bool,
     debug: bool,
 ) -> None:

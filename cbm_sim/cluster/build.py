@@ -1,10 +1,10 @@
 """Builds the cluster model of one run from a scenario: demand, wells, blocks, facilities.
 
 :func:`build` turns a validated :class:`~cbm_sim.scenario.Scenario` into a :class:`Model`:
-the day grid and dispatch steps, every demand and mine-gas series of the horizon (daily, and
-cumulative so that a step's volume is a difference), the 2021 well population and its
-per-block supply, the block agents with their rigs, the CNG/LNG plants, pipelines and
-storage, each registered with one :class:`simpy.Environment`. Running it is
+the day grid (the dispatch steps are days), every demand and mine-gas series of the
+horizon (daily, and cumulative so that a step's volume is a difference), the 2021 well
+population and its per-block supply, the block agents with their rigs, the CNG/LNG plants,
+pipelines and storage, each registered with one :class:`simpy.Environment`. Running it is
 :mod:`cbm_sim.cluster.engine`'s job.
 
 Randomness: every process has its own :class:`numpy.random.Generator`, spawned from the
@@ -131,7 +131,6 @@ class Model:
     seed: Seed
     env: simpy.Environment
     days: pd.DatetimeIndex
-    step: int
     blocks_info: tuple[BlockInfo, ...]
     events: list[tuple[float, str, str, str]] = field(default_factory=list)
     hookups: list[Hookup] = field(default_factory=list)
@@ -139,9 +138,11 @@ class Model:
     def __post_init__(self) -> None:
         self.origin: dt.date = self.scenario.horizon.start
         self.months = self.days.month.to_numpy()
-        self.n_steps = int(np.ceil(len(self.days) / self.step))
-        self.starts = np.arange(self.n_steps, dtype=np.int64) * self.step
-        self.ends = np.minimum(self.starts + self.step, len(self.days))
+        # the dispatch steps are days, whatever the step of the recorded results
+        # (cbm_sim/scenario/steps.py: results.simulate sums the days into those steps)
+        self.n_steps = len(self.days)
+        self.starts = np.arange(self.n_steps, dtype=np.int64)
+        self.ends = self.starts + 1
 
     def log(self, day: float, entity: str, event: str, detail: str) -> None:
         """Record a discrete event at ``day`` (days since the start)."""
@@ -183,7 +184,6 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
         seed=scenario.seed if seed is None else seed,
         env=simpy.Environment(),
         days=pd.date_range(hz.start, hz.end, freq="D"),
-        step=hz.step_days,
         blocks_info=load_blocks(),
     )
     model.demand = demand_series(scenario, model.days)
@@ -198,7 +198,7 @@ def _build_wells(m: Model) -> None:
     past = stepping.initial_history(stream(m.seed, "history"), sc.wells)
     m.pop = past.pop
     m.rate_scale = past.rate_scale
-    m.supply = BlockSupply(m.pop, len(m.blocks_info), m.step)
+    m.supply = BlockSupply(m.pop, len(m.blocks_info))
     m.fail_rng = stream(m.seed, "pump-failures")
 
 

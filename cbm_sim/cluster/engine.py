@@ -7,20 +7,25 @@ start):
   join the population at hook-up);
 * the life of every facility: commissioning, random trips and repairs, yearly maintenance
   (each facility keeps the history of its state);
-* the dispatch, whose step is ``step_days`` read at mid-day (so that it sees every
-  whole-day event of the step's first day): new wells hook up, pumps fail and go down for
-  workover (:mod:`cbm_sim.wells.failures`), the wells' gas per block comes from
+* the dispatch, whose step is a day, read at mid-day (so that it sees every whole-day
+  event of the day): new wells hook up, pumps fail and go down for workover
+  (:mod:`cbm_sim.wells.failures`), the wells' gas per block comes from
   :class:`cbm_sim.wells.supply.BlockSupply`, and
   :func:`cbm_sim.cluster.dispatch.route_steps` sends it to
-  its uses by priority, step after step, carrying the storage stock.
+  its uses by priority, day after day, carrying the storage stock.
+
+The dispatch always routes every day: the step of the recorded results
+(``horizon.step_days``: days, months, quarters) is a sum of days made by
+:mod:`cbm_sim.results.simulate` (:mod:`cbm_sim.scenario.steps`), so a monthly run is the
+daily run summed by calendar month. Routing a month's gas at once would average winter
+peaks, outages and storage dynamics away (and cost about as much: the routing is compiled).
 
 No other process reads the dispatch's flows, so the dispatch process wakes once per run of
-steps (a supply window, 256 days when daily) at the mid-day of the run's last step and
-routes each step of the run in order, from the state every process had at that step's
-mid-day (facility histories, drilling ends, hook-up days, per-day well counts). The flows
-are those of waking every step (checked on the plan scenario without pump failures: equal
-to 1e-8 relative against the per-step engine it replaced), at one round of Python per run
-instead of per day.
+days (a supply window, 256 days) at the mid-day of the run's last day and routes each day
+of the run in order, from the state every process had at that day's mid-day (facility
+histories, drilling ends, hook-up days, per-day well counts). The flows are those of waking
+every day (checked on the plan scenario without pump failures: equal to 1e-8 relative
+against the per-step engine it replaced), at one round of Python per run instead of per day.
 
 The model is built by :mod:`cbm_sim.cluster.build`; this module runs it and returns what it
 recorded as plain arrays (:class:`RunRecord`), which :mod:`cbm_sim.results` turns into frames.
@@ -137,7 +142,6 @@ class Simulation:
         self.scenario = m.scenario
         self.env = m.env
         self.days = m.days
-        self.step = m.step
         self.n_steps = m.n_steps
         self._starts, self._ends, self._months = m.starts, m.ends, m.months
         self.blocks_info = m.blocks_info
@@ -165,7 +169,7 @@ class Simulation:
         return self.record()
 
     def _dispatch(self, progress: Progress | None) -> Process:
-        """The dispatch process: routes every step, a run of steps at a time.
+        """The dispatch process: routes every day, a run of days at a time.
 
         Nothing in the other processes depends on the dispatch (drilling, facilities and
         pump failures do not look at flows), so the process wakes at the last step of a
@@ -174,7 +178,7 @@ class Simulation:
         same flows as waking every step, with one Python round per run instead of per day.
         A run ends at the end of a supply window (:class:`cbm_sim.wells.supply.BlockSupply`).
         """
-        per_run = self._supply.window_days // self.step
+        per_run = self._supply.window_days
         for k0 in range(0, self.n_steps, per_run):
             k1 = min(k0 + per_run, self.n_steps)
             wake = float(self._starts[k1 - 1]) + 0.5  # mid-day of the run's last step
@@ -203,8 +207,8 @@ class Simulation:
         constants = stepping.add_hookups(self.pop, ready)
         if constants is not None:
             self._supply.add_constants(first, constants)
-        # logged at the start of the step that holds the hook-up day
-        counts = Counter((int(h.day) // self.step * self.step, h.block) for h in ready)
+        # logged at the start of the day that holds the hook-up
+        counts = Counter((int(h.day), h.block) for h in ready)
         for (day, block), n_block in sorted(counts.items()):
             self.log(day, f"block:{self.blocks_info[block].id}", "wells online", str(n_block))
 
@@ -215,7 +219,7 @@ class Simulation:
         ends = self._ends[k0:k1]
         dt_days = (ends - starts).astype(np.float64)
         times = (starts + 0.5).astype(np.float64, copy=False)
-        self._hook_up(int(starts[-1]) + self.step - 1)
+        self._hook_up(int(ends[-1]) - 1)
         rate = sc.wells.pump_failures_per_well_year
         if rate > 0:
             workovers = self._supply.fail(
@@ -414,7 +418,7 @@ class Simulation:
     def record(self) -> RunRecord:
         """The recorded series and events as plain arrays."""
         return RunRecord(
-            step_dates=self.days[:: self.step],
+            step_dates=self.days,
             columns=self.rec.columns(),
             events=self._event_rows(),
             wells_at_end=len(self.pop),

@@ -13,8 +13,15 @@ import numpy as np
 
 import cbm_sim
 from cbm_sim.cluster import engine
-from cbm_sim.results.frames import Results, annualise_series, events_frame, tidy_daily
+from cbm_sim.results.frames import (
+    Results,
+    aggregate_steps,
+    annualise_series,
+    events_frame,
+    tidy_daily,
+)
 from cbm_sim.scenario.model import Scenario
+from cbm_sim.scenario.steps import step_lengths, step_starts
 
 __all__ = ["InsaneResultError", "Progress", "check_sane", "run"]
 
@@ -96,9 +103,19 @@ def run(
         "step_days": scenario.horizon.step_days,
         "wells_at_end": record.wells_at_end,
     }
+    hz = scenario.horizon
+    first = step_starts(hz.start, hz.end, hz.step_days)  # type: ignore[arg-type]  # validated
+    if first.size == len(record.step_dates):  # daily steps: the dispatch's own
+        dates, columns, days = record.step_dates, record.columns, None
+    else:
+        # a coarse step is a run of days (cbm_sim/scenario/steps.py): flows summed, stocks on
+        # its last day; no step spans two years, so the annual figures are the daily run's
+        dates = record.step_dates[first]
+        columns = aggregate_steps(record.columns, first)
+        days = step_lengths(first, len(record.step_dates))
     return Results(
-        daily=tidy_daily(record.step_dates, record.columns),
-        annual=annualise_series(record.step_dates, record.columns),
+        daily=tidy_daily(dates, columns),
+        annual=annualise_series(dates, columns, days),
         events=events_frame(record.events),
         meta=meta,
         scenario=scenario,

@@ -99,6 +99,33 @@ def test_same_seed_same_run_other_seed_differs():
     assert a.meta["seed"] == sc.seed
 
 
+def test_a_cached_history_is_the_one_a_fresh_process_draws():
+    """The 2021 wells are calibrated once per process and seed (issue 27): a run gets its
+    own copy, so a run that drilled and failed wells leaves the next run's history as drawn,
+    and a fresh draw (cache emptied) gives the same wells bit for bit."""
+    from cbm_sim.cluster import build as build_mod
+    from cbm_sim.wells.population import WellPopulation
+
+    sc = Scenario(horizon=Horizon(end=dt.date(2021, 3, 31)))
+    first = build_mod.build(sc)
+    simulate.run(sc)  # a whole run on the cached history: adds wells, puts some down
+    again = build_mod.build(sc)
+    build_mod._HISTORIES.clear()
+    fresh = build_mod.build(sc)
+    other = build_mod.build(sc, seed=sc.seed + 1)
+    columns = [f for f in WellPopulation.__dataclass_fields__ if f not in ("n_blocks", "block_ids")]
+    for col in columns:
+        a, b, c = (getattr(m.pop, col) for m in (first, again, fresh))
+        assert a.tobytes() == b.tobytes() == c.tobytes(), col
+    assert first.pop.online_day is not again.pop.online_day
+    assert first.rate_scale == fresh.rate_scale != other.rate_scale
+    assert first.booked_eur_m3.tobytes() == fresh.booked_eur_m3.tobytes()
+    unreliable = sc.model_copy(
+        update={"wells": sc.wells.model_copy(update={"pump_failures_per_well_year": 0.9})}
+    )
+    assert build_mod.build(unreliable).rate_scale != first.rate_scale  # another 2021 target
+
+
 def test_lng_outage_lowers_output_over_exactly_its_duration():
     plant = LNGPlant(
         name="only",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ from cbm_sim.cluster.storage import StorageAgent
 from cbm_sim.plan.blocks import BlockInfo, load_blocks
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.scenario.paths import interpolate
-from cbm_sim.wells import stepping
+from cbm_sim.wells import history, stepping
 from cbm_sim.wells.population import WellPopulation
 from cbm_sim.wells.stepping import Hookup
 from cbm_sim.wells.supply import BlockSupply
@@ -42,15 +43,56 @@ FloatArray = npt.NDArray[np.float64]
 Seed = int | np.random.SeedSequence
 
 
+def _stream_seed(seed: Seed, name: str) -> np.random.SeedSequence:
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    key = (*root.spawn_key, zlib.crc32(name.encode("utf-8")))
+    return np.random.SeedSequence(root.entropy, spawn_key=key)
+
+
 def stream(seed: Seed, name: str) -> np.random.Generator:
     """An independent random stream for the process ``name``, derived from ``seed``.
 
     The key is a CRC of the name, not a counter, so adding a process does not shift the
     streams of the others.
     """
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    key = (*root.spawn_key, zlib.crc32(name.encode("utf-8")))
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(root.entropy, spawn_key=key)))
+    return np.random.Generator(np.random.PCG64(_stream_seed(seed, name)))
+
+
+HISTORY_CACHE_SIZE = 4
+"""Calibrated 2021 histories kept per process, keyed by what they depend on (the seed's
+``history`` stream, the wells' reliability, the calibration). A Sobol study runs every case
+with the scenario's seed, so each worker draws and calibrates its 2021 wells once; the
+members of an ensemble differ in seed and miss (a few MB each: assumption, a handful is
+plenty)."""
+_HISTORIES: OrderedDict[tuple[Any, ...], tuple[WellPopulation, float, FloatArray]] = OrderedDict()
+
+
+def _history(m: Model) -> tuple[WellPopulation, float, FloatArray]:
+    """The 2021 population of ``m`` (a copy: the run adds wells to it and writes their
+    states), the history's rate scale and the EUR booked per block."""
+    rel = m.scenario.wells
+    ss = _stream_seed(m.seed, "history")
+    entropy = ss.entropy if isinstance(ss.entropy, int) else tuple(ss.entropy or ())
+    key = (
+        entropy,
+        ss.spawn_key,
+        ss.pool_size,
+        rel.pump_failures_per_well_year,
+        rel.workover_days,
+        history.packaged_calibration(),
+        len(m.blocks_info),
+    )
+    hit = _HISTORIES.get(key)
+    if hit is None:
+        past = stepping.initial_history(np.random.Generator(np.random.PCG64(ss)), rel)
+        booked = stepping.eur_by_block(past.pop, len(m.blocks_info))
+        hit = _HISTORIES[key] = (past.pop, past.rate_scale, booked)
+        while len(_HISTORIES) > HISTORY_CACHE_SIZE:
+            _HISTORIES.popitem(last=False)
+    else:
+        _HISTORIES.move_to_end(key)
+    pop, rate_scale, booked = hit
+    return pop.copy(), rate_scale, booked.copy()
 
 
 @dataclass
@@ -154,6 +196,8 @@ class Model:
     pop: WellPopulation = field(init=False)
     rate_scale: float = field(init=False)
     """The history's exact 2021 factor on peak rates, applied to new wells too."""
+    booked_eur_m3: FloatArray = field(init=False)
+    """EUR booked per block by the 2021 wells [m³]."""
     supply: BlockSupply = field(init=False)
     fail_rng: np.random.Generator = field(init=False)
     blocks: list[BlockAgent] = field(init=False)
@@ -194,10 +238,7 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
 
 
 def _build_wells(m: Model) -> None:
-    sc = m.scenario
-    past = stepping.initial_history(stream(m.seed, "history"), sc.wells)
-    m.pop = past.pop
-    m.rate_scale = past.rate_scale
+    m.pop, m.rate_scale, m.booked_eur_m3 = _history(m)
     m.supply = BlockSupply(m.pop, len(m.blocks_info))
     m.fail_rng = stream(m.seed, "pump-failures")
 
@@ -208,7 +249,7 @@ def _build_blocks(m: Model) -> None:
     unknown = sorted(set(sc.drilling.blocks) - known)
     if unknown:
         raise ValueError(f"unknown block(s) {unknown} in drilling; known: {sorted(known)}")
-    booked = stepping.eur_by_block(m.pop, len(m.blocks_info))
+    booked = m.booked_eur_m3
     sampler = stepping.new_well_sampler(
         sc.type_curves, stream(m.seed, "new-wells"), rate_scale=m.rate_scale
     )

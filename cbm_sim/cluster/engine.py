@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -120,6 +121,15 @@ class _Recorder:
         return per_block + [(e, q, u, v) for (e, q, u), v in self.series.items()]
 
 
+class EventColumns(NamedTuple):
+    """The discrete events of a run, one sequence per column, in the order they happened."""
+
+    time: pd.DatetimeIndex
+    entity: tuple[str, ...]
+    event: tuple[str, ...]
+    detail: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """What a run recorded, as plain arrays: turned into tidy frames by :mod:`cbm_sim.results`."""
@@ -128,8 +138,8 @@ class RunRecord:
     """First day of every dispatch step."""
     columns: list[tuple[str, str, str, npt.NDArray[np.float64]]]
     """Every series as ``(entity, quantity, unit, value per step)``."""
-    events: list[tuple[pd.Timestamp, str, str, str]]
-    """Discrete events as ``(time, entity, event, detail)``."""
+    events: EventColumns
+    """Discrete events, column by column."""
     wells_at_end: int
 
 
@@ -408,19 +418,19 @@ class Simulation:
         row["surface", "wells_drilled_vertical", "count"] = by_type[:, 0]
         row["surface", "wells_drilled_horizontal", "count"] = by_type[:, 1]
 
-    def _event_rows(self) -> list[tuple[pd.Timestamp, str, str, str]]:
+    def _event_columns(self) -> EventColumns:
         if not self.model.events:
-            return []
+            return EventColumns(pd.DatetimeIndex([]).as_unit("ns"), (), (), ())
         days, entities, kinds, details = zip(*self.model.events, strict=True)
         times = self.days[0] + pd.to_timedelta(np.asarray(days), unit="D")
-        return list(zip(times, entities, kinds, details, strict=True))
+        return EventColumns(times, entities, kinds, details)
 
     def record(self) -> RunRecord:
         """The recorded series and events as plain arrays."""
         return RunRecord(
             step_dates=self.days,
             columns=self.rec.columns(),
-            events=self._event_rows(),
+            events=self._event_columns(),
             wells_at_end=len(self.pop),
         )
 

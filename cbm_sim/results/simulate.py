@@ -17,7 +17,7 @@ from cbm_sim.results.frames import (
     Results,
     aggregate_steps,
     annualise_series,
-    events_frame,
+    events_frame_from_columns,
     tidy_daily,
 )
 from cbm_sim.scenario.model import Scenario
@@ -116,7 +116,7 @@ def run(
     return Results(
         daily=tidy_daily(dates, columns),
         annual=annualise_series(dates, columns, days),
-        events=events_frame(record.events),
+        events=events_frame_from_columns(*record.events),
         meta=meta,
         scenario=scenario,
     )

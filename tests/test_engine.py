@@ -212,14 +212,18 @@ def test_unknown_block_in_drilling_is_named():
 # the floor after the local markets): 2025/2030 exports fell to the floor, LNG output and
 # industry deliveries rose; nothing else moved. Recomputed again 2026-12-07 (issue 13) after
 # the refit with a producing share per block class and the 郑庄/潘河 levels: surface production,
-# workovers, LNG, 2021 exports and industry deliveries moved. They are the model's outputs, not the
+# workovers, LNG, 2021 exports and industry deliveries moved. Recomputed again (issue 23) when
+# the resource model replaced the booking rule: new wells start on the full curve on undrilled
+# proved acreage and at 1 - produced/recoverable when they infill, so surface production
+# (+36 % in 2025, +44 % in 2030), LNG output and industry deliveries rose; drilling,
+# workovers and 2021 did not move. They are the model's outputs, not the
 # plan's targets: a change that moves one must say why, and then update it here.
 PLAN_RUN = {
     ("surface", "production", 2021): 4268445069.1516194,
-    ("surface", "production", 2025): 4521935038.1824045,
-    ("surface", "production", 2030): 3227247185.640886,
-    ("lng", "output", 2025): 392884.9940147568,
-    ("lng", "output", 2030): 204387.44401509475,
+    ("surface", "production", 2025): 6167699195.059522,
+    ("surface", "production", 2030): 4649700644.712309,
+    ("lng", "output", 2025): 650056.8677041496,
+    ("lng", "output", 2030): 461224.76828907256,
     ("surface", "workovers", 2021): 4972.0,
     ("surface", "workovers", 2025): 8616.0,
     ("surface", "workovers", 2030): 11401.0,
@@ -228,8 +232,8 @@ PLAN_RUN = {
     ("pipeline", "exports", 2021): 1927132155.344787,
     ("pipeline", "exports", 2025): 1238400000.0000334,
     ("storage", "level", 2025): 0.0,
-    ("demand:industry", "delivered", 2025): 1205967493.5200927,
-    ("demand:industry", "delivered", 2030): 581022346.538202,
+    ("demand:industry", "delivered", 2025): 1924164716.8995783,
+    ("demand:industry", "delivered", 2030): 1151556670.5722091,
 }
 
 

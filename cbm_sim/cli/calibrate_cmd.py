@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -9,6 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from cbm_sim.cli.app import _debug_option, _num, _reported, main, output_option
+
+CALIBRATION_FILES = ("calibration.yaml", "calibration-2021.yaml")
+"""The packaged calibrations (as ``cbm_sim.scenario.model.CALIBRATION_FILES``, which a test
+keeps equal; not imported here: the command line starts without pydantic)."""
 
 
 @main.command("calibrate")
@@ -32,10 +37,27 @@ from cbm_sim.cli.app import _debug_option, _num, _reported, main, output_option
     "--write-reserves",
     type=click.Path(dir_okay=False, exists=True, writable=True, path_type=Path),
     help="Rewrite the unitemised proved reserves of this blocks.yaml from the packaged "
-    "calibration (the rule of its sources.reserves_remainder; run after --write-parameters).",
+    "calibration (the rule of its sources.reserves_remainder; run after --write-parameters), "
+    "or of a vintage's calibration-*.yaml from that vintage (with --calibration).",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the history compared."
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Data vintage: fit (and mark as fitted) only the rows of history.yaml known by this "
+    "date, besides the plan's baseline; 2021-12-31 is the hindcast's vintage.",
+)
+@click.option(
+    "--calibration",
+    "calibration_file",
+    type=click.Choice(CALIBRATION_FILES),
+    default=CALIBRATION_FILES[0],
+    show_default=True,
+    help="Packaged calibration compared (without --fit): everything known today, or the "
+    "2021 vintage.",
 )
 @_debug_option
 def calibrate_command(
@@ -44,35 +66,46 @@ def calibrate_command(
     write_parameters: Path | None,
     write_reserves: Path | None,
     seed: int,
+    as_of: dt.datetime | None,
+    calibration_file: str,
     debug: bool,
 ) -> None:
     """Compare the calibrated well history with every reported figure (calibration targets
-    and backtest), printing simulated value, reported value and error for each."""
+    and backtest), printing simulated value, reported value and error for each.
+
+    With --as-of DATE only the rows known by DATE are fitted (the others are shown, weight 0);
+    `--fit --as-of 2021-12-31 --write-parameters cbm_sim/data/calibration-2021.yaml` makes
+    the hindcast's vintage."""
     if write_parameters is not None and not refit:
         raise click.UsageError("--write-parameters needs --fit")
     if write_reserves is not None and refit:
         # the rule reads the packaged calibration, which --fit has not replaced yet
         raise click.UsageError("--write-reserves uses the packaged calibration: not with --fit")
+    if refit and calibration_file != CALIBRATION_FILES[0]:
+        raise click.UsageError("--calibration picks a packaged calibration: not with --fit")
+    vintage = None if as_of is None else as_of.date()
     console = Console(width=200)
     with _reported(debug):
-        from cbm_sim.wells import calibration
+        from cbm_sim.wells import calibration, history
 
-        cal = None
+        cal = None if refit else history.packaged_calibration(calibration_file)
         if refit:
-            result = calibration.fit()
+            result = calibration.fit(vintage=vintage)
             cal = result.calibration
             console.print(
                 f"fit: {'converged' if result.success else 'NOT converged'} after "
                 f"{result.evaluations} evaluations, J = {result.cost:.4g} ({result.message})"
+                + ("" if vintage is None else f"; rows known by {vintage}")
             )
             if write_parameters is not None:
-                calibration.write_calibration(result, write_parameters)
+                calibration.write_calibration(result, write_parameters, vintage=vintage)
                 console.print(f"wrote parameters to {write_parameters}")
         if write_reserves is not None:
-            written = calibration.write_unitemised_reserves(write_reserves)
+            written = calibration.write_unitemised_reserves(write_reserves, calibration_file)
             console.print(f"wrote the reserves of {len(written)} blocks to {write_reserves}")
         params = calibration.parameters_table(cal)
-        ptable = Table(title="calibrated parameters (cbm_sim/data/calibration.yaml)")
+        shown = "refitted" if refit else f"cbm_sim/data/{calibration_file}"
+        ptable = Table(title=f"calibrated parameters ({shown})")
         for col in ("parameter", "value", "lo", "hi", "at_bound"):
             ptable.add_column(col, justify="left" if col == "parameter" else "right")
         for row in params.itertuples(index=False):
@@ -80,9 +113,14 @@ def calibrate_command(
                 row.parameter, f"{row.value:.4g}", _num(row.lo), _num(row.hi), str(row.at_bound)
             )
         console.print(ptable)
-        frame = calibration.backtest(seed, cal)
-        table = Table(title=f"calibration and backtest targets (history seed {seed})")
-        for col in ("target", "year", "simulated", "reported", "unit", "error", "met", "weight"):
+        frame = calibration.backtest(seed, cal, vintage=vintage)
+        title = f"calibration and backtest targets (history seed {seed})"
+        if vintage is not None:
+            title += f"; fitted: the rows known by {vintage} and the plan's baseline"
+        table = Table(title=title)
+        for col in (
+            "target", "year", "simulated", "reported", "unit", "error", "met", "weight", "known",
+        ):  # fmt: skip
             table.add_column(col, justify="left" if col in ("target", "unit") else "right")
         table.add_column("source", overflow="fold", ratio=1)
         for row in frame.itertuples(index=False):
@@ -96,6 +134,7 @@ def calibrate_command(
                 f"{row.error:+.3g}",
                 f"[{style}]{'yes' if row.met else 'no'}[/]",
                 f"{row.weight:g}",
+                row.known,
                 row.source,
             )
         console.print(table)

@@ -27,7 +27,7 @@ import simpy
 
 from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
-from cbm_sim.cluster import minegas
+from cbm_sim.cluster import minegas, resource
 from cbm_sim.cluster.blocks import BlockAgent
 from cbm_sim.cluster.facilities import Facility, day_index
 from cbm_sim.cluster.storage import StorageAgent
@@ -64,12 +64,25 @@ HISTORY_CACHE_SIZE = 4
 with the scenario's seed, so each worker draws and calibrates its 2021 wells once; the
 members of an ensemble differ in seed and miss (a few MB each: assumption, a handful is
 plenty)."""
-_HISTORIES: OrderedDict[tuple[Any, ...], tuple[WellPopulation, float, FloatArray]] = OrderedDict()
 
 
-def _history(m: Model) -> tuple[WellPopulation, float, FloatArray]:
-    """The 2021 population of ``m`` (a copy: the run adds wells to it and writes their
-    states), the history's rate scale and the EUR booked per block."""
+@dataclass
+class _History:
+    """A cached history and what has been computed from it alone (keyed by its inputs)."""
+
+    pop: WellPopulation
+    rate_scale: float
+    derived: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+
+_HISTORIES: OrderedDict[tuple[Any, ...], _History] = OrderedDict()
+
+
+def _history(m: Model) -> _History:
+    """The cached history of ``m``'s seed, reliability and calibration (drawn if new).
+
+    Its population must not be written: the run takes :meth:`WellPopulation.copy`.
+    """
     rel = m.scenario.wells
     ss = _stream_seed(m.seed, "history")
     entropy = ss.entropy if isinstance(ss.entropy, int) else tuple(ss.entropy or ())
@@ -79,20 +92,18 @@ def _history(m: Model) -> tuple[WellPopulation, float, FloatArray]:
         ss.pool_size,
         rel.pump_failures_per_well_year,
         rel.workover_days,
-        history.packaged_calibration(),
-        len(m.blocks_info),
+        m.calibration,
     )
     hit = _HISTORIES.get(key)
     if hit is None:
-        past = stepping.initial_history(np.random.Generator(np.random.PCG64(ss)), rel)
-        booked = stepping.eur_by_block(past.pop, len(m.blocks_info))
-        hit = _HISTORIES[key] = (past.pop, past.rate_scale, booked)
+        rng = np.random.Generator(np.random.PCG64(ss))
+        past = stepping.initial_history(rng, rel, m.calibration)
+        hit = _HISTORIES[key] = _History(past.pop, past.rate_scale)
         while len(_HISTORIES) > HISTORY_CACHE_SIZE:
             _HISTORIES.popitem(last=False)
     else:
         _HISTORIES.move_to_end(key)
-    pop, rate_scale, booked = hit
-    return pop.copy(), rate_scale, booked.copy()
+    return hit
 
 
 @dataclass
@@ -194,10 +205,12 @@ class Model:
     # set by build()
     demand: DemandSeries = field(init=False)
     pop: WellPopulation = field(init=False)
+    calibration: history.Calibration = field(init=False)
+    """The packaged calibration the scenario names (``type_curves.calibration``)."""
     rate_scale: float = field(init=False)
     """The history's exact 2021 factor on peak rates, applied to new wells too."""
-    booked_eur_m3: FloatArray = field(init=False)
-    """EUR booked per block by the 2021 wells [m³]."""
+    history: _History = field(init=False)
+    """The (cached) history the run's population was copied from."""
     supply: BlockSupply = field(init=False)
     fail_rng: np.random.Generator = field(init=False)
     blocks: list[BlockAgent] = field(init=False)
@@ -238,7 +251,11 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
 
 
 def _build_wells(m: Model) -> None:
-    m.pop, m.rate_scale, m.booked_eur_m3 = _history(m)
+    sc = m.scenario
+    m.calibration = history.packaged_calibration(sc.type_curves.calibration)
+    m.history = _history(m)
+    m.pop = m.history.pop.copy()
+    m.rate_scale = m.history.rate_scale
     m.supply = BlockSupply(m.pop, len(m.blocks_info))
     m.fail_rng = stream(m.seed, "pump-failures")
 
@@ -249,28 +266,89 @@ def _build_blocks(m: Model) -> None:
     unknown = sorted(set(sc.drilling.blocks) - known)
     if unknown:
         raise ValueError(f"unknown block(s) {unknown} in drilling; known: {sorted(known)}")
-    booked = m.booked_eur_m3
     sampler = stepping.new_well_sampler(
-        sc.type_curves, stream(m.seed, "new-wells"), rate_scale=m.rate_scale
+        sc.type_curves,
+        stream(m.seed, "new-wells"),
+        rate_scale=m.rate_scale,
+        calibration=m.calibration,
     )
+    resources = block_resources(m)
     m.blocks = [
         BlockAgent(
             info=info,
             programme=sc.drilling.blocks.get(info.id),
             drilling=sc.drilling,
-            booked_eur_m3=float(booked[info.index]),
+            resource=resources[info.index],
             start=sc.horizon.start,
             end=sc.horizon.end,
             hookups=m.hookups,
             log=m.log,
             sample=sampler,
-            well_eur=stepping.params_eur,
             prepare=stepping.prepared_columns,
         )
         for info in m.blocks_info
     ]
     for block in m.blocks:
         block.start_drilling(m.env)
+
+
+def block_resources(m: Model) -> list[resource.BlockResource]:
+    """Every block's resource at the start of the run (:mod:`cbm_sim.cluster.resource`):
+    area, proved reserves on each 1 January of the horizon, the gas its wells drilled before
+    the run had produced by then, and the area they drain."""
+    sc = m.scenario
+    res = sc.resources
+    rules = resource.ResourceRules(
+        recovery_factor=res.recovery_factor,
+        abundance_m3_per_km2=res.abundance_1e8_m3_per_km2 * units.YI,
+        proving_rate_per_year=res.proving_rate_per_year,
+        drainage_km2=(res.drainage_area_km2_vertical, res.drainage_area_km2_horizontal),
+    )
+    years = list(range(sc.horizon.start.year, sc.horizon.end.year + 1))
+    starts = np.array([float((dt.date(y, 1, 1) - m.origin).days) for y in years])
+    pop = m.pop
+    n_blocks = len(m.blocks_info)
+    # the history's own gas, the same for every run of its seed (cached with it)
+    key = ("produced", tuple(starts.tolist()), n_blocks)
+    if key not in m.history.derived:
+        past = m.history.pop
+        m.history.derived[key] = resource.history_produced_by_year(
+            past.online_day,
+            past.block,
+            {k: getattr(past, k) for k in stepping.PARAMS},
+            starts,
+            n_blocks,
+        )
+    produced = m.history.derived[key].copy()
+    drained = np.zeros(n_blocks)
+    for wtype in (0, 1):
+        count = np.bincount(pop.block[pop.well_type == wtype], minlength=n_blocks)
+        drained += count * rules.drainage_km2[wtype]
+    # the calibration's own allocation of the reserves the plan does not itemise (a vintage's)
+    filed = [m.calibration.proved_reserves_m3(b.id, b.proved_reserves_m3) for b in m.blocks_info]
+    areas = resource.block_areas_km2(filed, rules.abundance_m3_per_km2)
+    out = []
+    for b in m.blocks_info:
+        stated = res.filings.get(b.id)
+        proved = resource.proved_by_year(
+            filed[b.index],
+            resource.unfiled_resource_m3(float(areas[b.index]), rules),
+            years,
+            rules.proving_rate_per_year,
+            None if stated is None else {y: v * units.YI for y, v in stated.items()},
+        )
+        out.append(
+            resource.BlockResource(
+                block_id=b.id,
+                area_km2=float(areas[b.index]),
+                rules=rules,
+                year_start_days=starts,
+                proved_m3=proved,
+                history_produced_m3=produced[:, b.index],
+                drilled_km2=float(drained[b.index]),
+            )
+        )
+    return out
 
 
 def commission_day(m: Model, day: dt.date | None) -> float | None:

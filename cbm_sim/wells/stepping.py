@@ -46,10 +46,16 @@ class Hookup:
     params: dict[str, float]
     constants: npt.NDArray[np.float64] | None = None
     """The well's decline constants (``decline.PREPARED_KEYS`` order), if prepared ahead."""
+    factor: float = 1.0
+    """Share of its drawn curve the well starts on (its block's resource,
+    :mod:`cbm_sim.cluster.resource`): multiplies ``qi`` and ``q_start`` (and the constants
+    proportional to them) when the well joins the population."""
 
 
 def initial_history(
-    rng: np.random.Generator, reliability: WellReliability | None = None
+    rng: np.random.Generator,
+    reliability: WellReliability | None = None,
+    calibration: history.Calibration | None = None,
 ) -> history.History:
     """The calibrated history to end-2021 (wells drilled 2003-2021; those of late 2021 come
     online in early 2022).
@@ -57,12 +63,15 @@ def initial_history(
     The target of the exact 2021 fit is the plan's 2021 surface production divided by the
     expected availability of a well, ``1 - failures/yr × workover days / 365.25``, so that
     the simulated 2021 output, with its workovers, matches the plan (ch1 §2 二: 42.67 亿m³).
+    ``calibration``: the packaged one by default.
     """
     availability = 1.0
     if reliability is not None:
         lost = reliability.pump_failures_per_well_year * reliability.workover_days
         availability = max(1.0 - lost / units.DAYS_PER_YEAR, 0.05)
-    return history.calibrated_history(rng, target_m3=history.PRODUCTION_2021_M3 / availability)
+    return history.calibrated_history(
+        rng, target_m3=history.PRODUCTION_2021_M3 / availability, calibration=calibration
+    )
 
 
 def initial_population(
@@ -119,7 +128,7 @@ def new_well_sampler(
         curve = typecurves.typecurve(WELL_TYPES[well_type], block_class)
         p = curve.sample(n, rng, rate_scale, cal.adjustment, block_id)
         p = {k: np.asarray(p[k], dtype=np.float64) for k in PARAMS}
-        scale = scaling.peak_scale(curve.block_class)
+        scale = scaling.peak_scale(curve.block_class, well_type)
         p["qi"] = p["qi"] * scale
         p["q_start"] = np.minimum(p["q_start"] * scale, p["qi"])
         if scaling.producing_share_scale < 1.0:
@@ -229,13 +238,19 @@ def prepared_columns(params: dict[str, FloatArray]) -> FloatArray:
 
 
 def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> FloatArray | None:
-    """Append wells that finished completion, in one cohort.
+    """Append wells that finished completion, in one cohort, their rates multiplied by their
+    factors.
 
     Their parameters were drawn from the validated type curves (``typecurves.py`` checks
     every value against ``bounds.py`` on load), so the population's checks are skipped.
     Returns their decline constants ``(keys, len(ready))`` if every hook-up carries them.
     """
     params = {k: np.array([h.params[k] for h in ready]) for k in PARAMS}
+    factors = np.array([h.factor for h in ready])
+    scaled = not np.all(factors == 1.0)
+    if scaled:  # production is linear in the two rates (decline.RATE_LINEAR_KEYS)
+        params["qi"] = params["qi"] * factors
+        params["q_start"] = params["q_start"] * factors
     pop.add_cohort(
         block=np.array([h.block for h in ready], dtype=np.int64),
         well_type=np.array([h.well_type for h in ready], dtype=np.int8),
@@ -245,7 +260,8 @@ def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> FloatArray | No
     )
     if any(h.constants is None for h in ready):
         return None
-    return np.stack([h.constants for h in ready if h.constants is not None], axis=1)
+    constants = np.stack([h.constants for h in ready if h.constants is not None], axis=1)
+    return decline.scale_prepared_rates(constants, factors) if scaled else constants
 
 
 def down_mask(pop: WellPopulation, day: float) -> npt.NDArray[np.bool_]:

@@ -44,11 +44,22 @@ def daily_digest(daily) -> str:  # type: ignore[no-untyped-def]
     return hashlib.sha256(frame["value"].to_numpy(dtype="float64").tobytes()).hexdigest()
 
 
+def events_digest(events) -> str:  # type: ignore[no-untyped-def]
+    """SHA-256 of every event (time in ns, entity, event, detail), in the run's order."""
+    text = "\n".join(
+        f"{t.value},{e},{k},{d}"
+        for t, e, k, d in zip(
+            events["time"], events["entity"], events["event"], events["detail"], strict=True
+        )
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def header(res) -> list[str]:  # type: ignore[no-untyped-def]
     """The pinned lines that are not annual values."""
     return [
         f"# wells_at_end {res.meta['wells_at_end']}",
-        f"# events {len(res.events)}",
+        f"# events {len(res.events)} sha256 {events_digest(res.events)}",
         f"# daily_sha256 {daily_digest(res.daily)}",
     ]
 

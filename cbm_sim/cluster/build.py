@@ -28,7 +28,7 @@ import simpy
 from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
 from cbm_sim.cluster import minegas, resource
-from cbm_sim.cluster.blocks import BlockAgent
+from cbm_sim.cluster.blocks import BlockAgent, drill
 from cbm_sim.cluster.facilities import Facility, day_index
 from cbm_sim.cluster.storage import StorageAgent
 from cbm_sim.plan.blocks import BlockInfo, load_blocks
@@ -36,7 +36,7 @@ from cbm_sim.scenario.model import Scenario
 from cbm_sim.scenario.paths import interpolate
 from cbm_sim.wells import history, stepping
 from cbm_sim.wells.population import WellPopulation
-from cbm_sim.wells.stepping import Hookup
+from cbm_sim.wells.stepping import Hookups
 from cbm_sim.wells.supply import BlockSupply
 
 FloatArray = npt.NDArray[np.float64]
@@ -186,7 +186,6 @@ class Model:
     days: pd.DatetimeIndex
     blocks_info: tuple[BlockInfo, ...]
     events: list[tuple[float, str, str, str]] = field(default_factory=list)
-    hookups: list[Hookup] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.origin: dt.date = self.scenario.horizon.start
@@ -214,6 +213,8 @@ class Model:
     supply: BlockSupply = field(init=False)
     fail_rng: np.random.Generator = field(init=False)
     blocks: list[BlockAgent] = field(init=False)
+    hookups: Hookups = field(init=False)
+    """Every well the rigs drill in the horizon, in the order they finish drilling."""
     cng: list[Facility] = field(init=False)
     lng: list[Facility] = field(init=False)
     lines: list[Facility] = field(init=False)
@@ -281,15 +282,14 @@ def _build_blocks(m: Model) -> None:
             resource=resources[info.index],
             start=sc.horizon.start,
             end=sc.horizon.end,
-            hookups=m.hookups,
             log=m.log,
             sample=sampler,
             prepare=stepping.prepared_columns,
         )
         for info in m.blocks_info
     ]
-    for block in m.blocks:
-        block.start_drilling(m.env)
+    # nothing acts on the rigs: the whole programme is drilled now (blocks.drill)
+    m.hookups = drill(m.blocks, m.env, float(len(m.days)))
 
 
 def block_resources(m: Model) -> list[resource.BlockResource]:

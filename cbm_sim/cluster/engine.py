@@ -33,7 +33,6 @@ recorded as plain arrays (:class:`RunRecord`), which :mod:`cbm_sim.results` turn
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -163,10 +162,16 @@ class Simulation:
         self._mine = d.mine
         self.pop, self._supply, self._fail_rng = m.pop, m.supply, m.fail_rng
         self.hookups = m.hookups
+        self._hooked = 0  # wells of the hook-ups already in the population
         self.blocks = m.blocks
         self.cng, self.lng, self.lines, self.storage = m.cng, m.lng, m.lines, m.storage
         self._storage_initialised = False
         self._drilled_seen = [0] * len(self.blocks)  # drilling ends already recorded
+        self._drilled = [
+            (np.asarray(b.drilled_day), np.asarray(b.drilled_type), np.asarray(b.drilled_scheduled))
+            for b in self.blocks
+        ]
+        self._last_wake = 0.0  # when the dispatch's current wake was scheduled
 
     def log(self, day: float, entity: str, event: str, detail: str) -> None:
         """Record a discrete event at ``day`` (days since the start)."""
@@ -195,31 +200,32 @@ class Simulation:
             if wake > self.env.now:
                 yield self.env.timeout(wake - self.env.now)
             self._run_steps(k0, k1)
+            self._last_wake = self.env.now
             if progress is not None:
                 progress(k1 / self.n_steps)
 
     def _hook_up(self, limit_day: int) -> None:
         """Add the wells hooked up on or before ``limit_day`` to the population."""
-        if not self.hookups:
-            return
-        # Wells are appended as they finish drilling, in simulation time, and all take the
-        # same completion days, so the list is in order of day: the ready ones are a prefix.
-        n = 0
-        for h in self.hookups:
-            if h.day > limit_day:
-                break
-            n += 1
+        # Wells come in the order they finished drilling, and all take the same completion
+        # days, so the ready ones are the next run of the list.
+        rest = self.hookups.day[self._hooked :]
+        late = np.flatnonzero(rest > limit_day)
+        n = int(late[0]) if late.size else rest.size
         if n == 0:
             return
-        ready = self.hookups[:n]
-        del self.hookups[:n]
+        ready = self.hookups.rows(self._hooked, self._hooked + n)
+        self._hooked += n
         first = len(self.pop)
         constants = stepping.add_hookups(self.pop, ready)
         if constants is not None:
             self._supply.add_constants(first, constants)
-        # logged at the start of the day that holds the hook-up
-        counts = Counter((int(h.day), h.block) for h in ready)
-        for (day, block), n_block in sorted(counts.items()):
+        # logged at the start of the day that holds the hook-up, per day and block in order
+        n_blocks = len(self.blocks_info)
+        pairs, counts = np.unique(
+            ready.day.astype(np.int64) * n_blocks + ready.block, return_counts=True
+        )
+        for pair, n_block in zip(pairs.tolist(), counts.tolist(), strict=True):
+            day, block = divmod(pair, n_blocks)
             self.log(day, f"block:{self.blocks_info[block].id}", "wells online", str(n_block))
 
     def _run_steps(self, k0: int, k1: int) -> None:
@@ -396,19 +402,29 @@ class Simulation:
         row: dict[tuple[str, str, str], npt.NDArray[np.float64]],
     ) -> None:
         """Wells drilled per block and type in each step: those whose drilling ended after
-        the previous step's mid-day and by this one's."""
+        the previous step's mid-day and by this one's.
+
+        The rigs drilled the whole programme when the run was built (:func:`blocks.drill`);
+        a drilling end at the very time of the dispatch's wake counts now if it was
+        scheduled before the wake was (SimPy's order of simultaneous events, which the
+        rigs' processes had: at time 0 every rig starts before the dispatch).
+        """
         per_block = np.zeros((k1 - k0, len(self.blocks)))
         by_type = np.zeros((k1 - k0, 2))
         limit = times[-1]
-        for b, block in enumerate(self.blocks):
-            log = block.drilled_at
+        before = self._last_wake
+        for b, (day, wtype_all, scheduled) in enumerate(self._drilled):
             lo = self._drilled_seen[b]
-            hi = lo
-            while hi < len(log) and log[hi][0] <= limit:
+            hi = lo + int(np.searchsorted(day[lo:], limit, side="left"))
+            while (
+                hi < day.size
+                and day[hi] == limit
+                and (scheduled[hi] < before or scheduled[hi] == before == 0.0)
+            ):
                 hi += 1
             if hi == lo:
                 continue
-            when, wtype = (np.array(c) for c in zip(*log[lo:hi], strict=True))
+            when, wtype = day[lo:hi], wtype_all[lo:hi]
             step = np.searchsorted(times, when, side="left")
             per_block[:, b] = np.bincount(step, minlength=k1 - k0)
             for t in (0, 1):

@@ -166,19 +166,21 @@ class BlockAgent:
         return drill([self], env, float((self.end - self.start).days + 1))
 
     def _drilled(
-        self, env: simpy.Environment, now: float, scheduled: float, wtype: int, i: int
+        self,
+        env: simpy.Environment,
+        now: float,
+        scheduled: float,
+        day: float,
+        wtype: int,
+        i: int,
     ) -> float:
-        """Book well ``i`` of ``wtype`` whose drilling ended at ``now``: its count, its
-        resource, a ``depletion`` event; returns the share of its curve it starts on."""
-        d = self.drilling
+        """Book well ``i`` of ``wtype`` whose drilling ended at ``now`` and which joins the
+        population on ``day``: its count, its resource, a ``depletion`` event; returns the
+        share of its curve it starts on."""
         self.drilled[wtype] += 1
         self.drilled_day.append(now)
         self.drilled_type.append(wtype)
         self.drilled_scheduled.append(scheduled)
-        # Completion takes the same days for every well and needs no rig, so the hook-up
-        # day is known when drilling ends: the well joins the population at the next whole
-        # day (the dispatch grid) after completion.
-        day = float(np.ceil(now + d.completion_days))
         # The resource says which share of its curve the well starts on (production is
         # linear in the rates: the hook-up multiplies them, stepping.add_hookups).
         f = self.resource.factor(now, wtype)
@@ -307,20 +309,32 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
             params[at] = rows[index[at]]
             if constants is not None:
                 constants[:, at] = cols[:, index[at]]
+    # Completion takes the same days for every well and needs no rig, so the hook-up day is
+    # known when drilling ends: the well joins the population at the next whole day (the
+    # dispatch grid) after completion.
+    completion = np.array([b.drilling.completion_days for b, _ in queued])
+    hookup_day = np.ceil(ends + completion[owner[wells]])
     # the resource of each block in its wells' order (one Python call per well: the factor
     # depends on the wells drilled before it)
     factor = np.empty(wells.size)
-    for k, (j, now, sched) in enumerate(
-        zip(wells.tolist(), ends.tolist(), scheduled.tolist(), strict=True)
+    agents = [queued[p][0] for p in owner[wells].tolist()]
+    for k, (block, now, sched, day, t, i) in enumerate(
+        zip(
+            agents,
+            ends.tolist(),
+            scheduled.tolist(),
+            hookup_day.tolist(),
+            wtype[wells].tolist(),
+            index[wells].tolist(),
+            strict=True,
+        )
     ):
-        block = queued[owner[j]][0]
-        factor[k] = block._drilled(env, now, sched, int(wtype[j]), int(index[j]))
-    completion = np.array([b.drilling.completion_days for b, _ in queued])
+        factor[k] = block._drilled(env, now, sched, day, t, i)
     blocks_index = np.array([b.info.index for b, _ in queued], dtype=np.int64)
     return Hookups(
         block=blocks_index[owner[wells]],
         well_type=wtype[wells].astype(np.int8),
-        day=np.ceil(ends + completion[owner[wells]]),
+        day=hookup_day,
         params=params[wells],
         constants=None if constants is None else constants[:, wells],
         factor=factor,

@@ -257,7 +257,7 @@ def _build_wells(m: Model) -> None:
     m.history = _history(m)
     m.pop = m.history.pop.copy()
     m.rate_scale = m.history.rate_scale
-    m.supply = BlockSupply(m.pop, len(m.blocks_info))
+    m.supply = BlockSupply(m.pop, len(m.blocks_info), horizon_days=len(m.days))
     m.fail_rng = stream(m.seed, "pump-failures")
 
 

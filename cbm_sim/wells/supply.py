@@ -125,11 +125,21 @@ class BlockSupply:
         Number of blocks (the length of the returned arrays).
     step_days
         Length of a dispatch step [day]; steps must be asked for in order, starting at day 0.
+    horizon_days
+        Days that will be asked for (``None``: unbounded); the wells evaluated day by day are
+        not evaluated past them (the last window reaches beyond the horizon).
     """
 
-    def __init__(self, pop: WellPopulation, n_blocks: int, step_days: int = 1) -> None:
+    def __init__(
+        self,
+        pop: WellPopulation,
+        n_blocks: int,
+        step_days: int = 1,
+        horizon_days: int | None = None,
+    ) -> None:
         self.pop = pop
         self.n_blocks = n_blocks
+        self.horizon_days = horizon_days
         self.window_days = window_days_for(step_days)
         self._nodes, self._matrix = _interpolation(self.window_days, NODES)
         self._n = 0
@@ -253,7 +263,9 @@ class BlockSupply:
         irr = live[~smooth]
         if irr.size:
             # exactly, day by day from the day each comes online (compiled, as the bookings)
-            first = np.clip(np.floor(pop.online_day[irr]), w0, w0 + W).astype(np.int64)
+            # (not past the horizon: those days are never asked for)
+            stop = w0 + W if self.horizon_days is None else min(w0 + W, self.horizon_days)
+            first = np.clip(np.floor(pop.online_day[irr]), w0, stop).astype(np.int64)
             unbounded = np.full(irr.size, np.inf)
             bookings.book_days(
                 self._cols,
@@ -261,7 +273,7 @@ class BlockSupply:
                 pop.block,
                 irr,
                 first,
-                w0 + W - first,
+                stop - first,
                 -unbounded,
                 unbounded,
                 np.ones(irr.size),
@@ -287,6 +299,8 @@ class BlockSupply:
         if self._window_start is None:
             raise RuntimeError("BlockSupply: wells were booked before the first window opened")
         w_end = self._window_start + self.window_days
+        if self.horizon_days is not None:
+            w_end = min(w_end, self.horizon_days)
         wells, first, last, lo, hi, sign = [], [], [], [], [], []
         if joined.size:
             # production starts on the online day: earlier days would book zeros

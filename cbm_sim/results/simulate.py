@@ -90,6 +90,7 @@ def run(
     *,
     seed: int | np.random.SeedSequence | None = None,
     progress: Progress | None = None,
+    daily: bool = True,
 ) -> Results:
     """Simulate ``scenario`` over its horizon.
 
@@ -101,6 +102,10 @@ def run(
         Overrides ``scenario.seed`` (ensembles pass a spawned ``SeedSequence``).
     progress
         Called with the fraction done (0-1) now and then, for progress bars.
+    daily
+        Build the frame of every step (``False``: an empty ``daily`` frame, for studies that
+        read only annual figures: 6·10^5 rows fewer per member). The annual figures and
+        the checks are the same.
 
     Returns
     -------
@@ -113,11 +118,14 @@ def run(
         If any recorded value is NaN or infinite or the balance does not close.
     """
     with _collector_paused():
-        return _run(scenario, seed, progress)
+        return _run(scenario, seed, progress, daily)
 
 
 def _run(
-    scenario: Scenario, seed: int | np.random.SeedSequence | None, progress: Progress | None
+    scenario: Scenario,
+    seed: int | np.random.SeedSequence | None,
+    progress: Progress | None,
+    daily: bool,
 ) -> Results:
     record = engine.run(scenario, seed=seed, progress=progress)
     check_sane(record)
@@ -142,7 +150,7 @@ def _run(
         columns = aggregate_steps(record.columns, first)
         days = step_lengths(first, len(record.step_dates))
     return Results(
-        daily=tidy_daily(dates, columns),
+        daily=tidy_daily(dates, columns if daily else []),
         annual=annualise_series(dates, columns, days),
         events=events_frame_from_columns(*record.events),
         meta=meta,

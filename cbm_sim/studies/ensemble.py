@@ -184,7 +184,8 @@ def run_member(task: MemberTask) -> MemberOutcome:
 
     try:
         member = apply(task.scenario, task.parameters, task.scenario.uncertainty)
-        results = simulate.run(member, seed=task.seed)
+        # a member is summarised by year: no daily frame
+        results = simulate.run(member, seed=task.seed, daily=False)
         wide, statuses = summarise(results, task.measures)
     except Exception as exc:  # a failed member must not sink the ensemble
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,10 +39,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## bench: every benchmark of benchmarks/README.md's figures (about 40 minutes; run it on an
+## idle machine); the output is also kept in benchmarks/out/. bench-quick: the short ones
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_decline.py
-	$(BIN)/python benchmarks/bench_run.py
-	$(BIN)/python benchmarks/bench_cli.py
+	$(BIN)/python benchmarks/bench_all.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/bench_all.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -26,7 +26,8 @@ keeps equal; not imported here: the command line starts without pydantic)."""
     "--fit",
     "refit",
     is_flag=True,
-    help="Refit the parameters (scipy least squares, ~10 s) instead of using the packaged ones.",
+    help="Refit the parameters (scipy least squares; ≈ 114 s on 2 cores, benchmarks/README.md: "
+    "calibrate) instead of using the packaged ones.",
 )
 @click.option(
     "--write-parameters",

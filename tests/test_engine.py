@@ -127,6 +127,25 @@ def test_a_cached_history_is_the_one_a_fresh_process_draws():
     assert build_mod.build(unreliable).rate_scale != first.rate_scale  # another 2021 target
 
 
+def test_a_finished_run_is_freed_without_the_cyclic_collector():
+    """The model lets go of its SimPy events and methods when its run ends (issue 27): the
+    collector no longer walks a run's ~50,000 objects to find them."""
+    import gc
+
+    from cbm_sim.cluster import engine
+    from cbm_sim.cluster.build import Model
+
+    sc = Scenario(horizon=Horizon(end=dt.date(2021, 3, 31)))
+    gc.collect()
+    gc.disable()
+    try:
+        engine.run(sc)
+        alive = [o for o in gc.get_objects() if isinstance(o, Model)]
+    finally:
+        gc.enable()
+    assert alive == []
+
+
 def test_lng_outage_lowers_output_over_exactly_its_duration():
     plant = LNGPlant(
         name="only",

@@ -458,4 +458,8 @@ def run(
     progress: Progress | None = None,
 ) -> RunRecord:
     """Build and simulate ``scenario`` over its horizon; see :func:`cbm_sim.results.run`."""
-    return Simulation(build(scenario, seed)).run(progress)
+    model = build(scenario, seed)
+    try:
+        return Simulation(model).run(progress)
+    finally:
+        model.release()

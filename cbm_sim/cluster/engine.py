@@ -224,9 +224,12 @@ class Simulation:
         pairs, counts = np.unique(
             ready.day.astype(np.int64) * n_blocks + ready.block, return_counts=True
         )
-        for pair, n_block in zip(pairs.tolist(), counts.tolist(), strict=True):
-            day, block = divmod(pair, n_blocks)
-            self.log(day, f"block:{self.blocks_info[block].id}", "wells online", str(n_block))
+        days, blocks = np.divmod(pairs, n_blocks)
+        entity = [f"block:{b.id}" for b in self.blocks_info]
+        self.model.events.extend(
+            (float(d), entity[b], "wells online", str(c))
+            for d, b, c in zip(days.tolist(), blocks.tolist(), counts.tolist(), strict=True)
+        )
 
     def _run_steps(self, k0: int, k1: int) -> None:
         sc = self.scenario

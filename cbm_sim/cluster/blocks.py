@@ -166,21 +166,12 @@ class BlockAgent:
         return drill([self], env, float((self.end - self.start).days + 1))
 
     def _drilled(
-        self,
-        env: simpy.Environment,
-        now: float,
-        scheduled: float,
-        day: float,
-        wtype: int,
-        i: int,
+        self, env: simpy.Environment, now: float, day: float, wtype: int, row: list[float]
     ) -> float:
-        """Book well ``i`` of ``wtype`` whose drilling ended at ``now`` and which joins the
-        population on ``day``: its count, its resource, a ``depletion`` event; returns the
-        share of its curve it starts on."""
-        self.drilled[wtype] += 1
-        self.drilled_day.append(now)
-        self.drilled_type.append(wtype)
-        self.drilled_scheduled.append(scheduled)
+        """The resource's part of a well of ``wtype`` (parameters ``row``) whose drilling
+        ended at ``now`` and which joins the population on ``day``: the share of its curve it
+        starts on, its gas and area booked, a ``depletion`` event the first time the share
+        falls below :data:`DEPLETION_EVENT_FACTOR`."""
         # The resource says which share of its curve the well starts on (production is
         # linear in the rates: the hook-up multiplies them, stepping.add_hookups).
         f = self.resource.factor(now, wtype)
@@ -189,7 +180,7 @@ class BlockAgent:
             k = self.resource.year_index(now)
             detail = f"new wells at {f:.0%} of the type curve: {self.resource.describe(k)}"
             env.process(self._log_at(env, now, "depletion", detail))
-        self.resource.add_well(wtype, day, tuple(self._drawn[wtype][2][i]), f)  # PARAMS order
+        self.resource.add_well(wtype, day, row, f)  # PARAMS order
         return f
 
     def _log_at(self, env: simpy.Environment, day: float, event: str, detail: str) -> Process:
@@ -314,22 +305,29 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
     # dispatch grid) after completion.
     completion = np.array([b.drilling.completion_days for b, _ in queued])
     hookup_day = np.ceil(ends + completion[owner[wells]])
+    # each block's drilling ends, in order
+    end_owner = owner[wells]
+    for pos, (block, _) in enumerate(queued):
+        mine = end_owner == pos
+        block.drilled_day = ends[mine].tolist()
+        block.drilled_type = wtype[wells][mine].tolist()
+        block.drilled_scheduled = scheduled[mine].tolist()
+        block.drilled = {t: block.drilled_type.count(t) for t in (0, 1)}
     # the resource of each block in its wells' order (one Python call per well: the factor
     # depends on the wells drilled before it)
     factor = np.empty(wells.size)
-    agents = [queued[p][0] for p in owner[wells].tolist()]
-    for k, (block, now, sched, day, t, i) in enumerate(
+    agents = [queued[p][0] for p in end_owner.tolist()]
+    for k, (block, now, day, t, i) in enumerate(
         zip(
             agents,
             ends.tolist(),
-            scheduled.tolist(),
             hookup_day.tolist(),
             wtype[wells].tolist(),
             index[wells].tolist(),
             strict=True,
         )
     ):
-        factor[k] = block._drilled(env, now, sched, day, t, i)
+        factor[k] = block._drilled(env, now, day, t, block._drawn[t][2][i])
     blocks_index = np.array([b.info.index for b, _ in queued], dtype=np.int64)
     return Hookups(
         block=blocks_index[owner[wells]],

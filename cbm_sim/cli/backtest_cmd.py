@@ -60,12 +60,12 @@ def backtest_command(
     from cbm_sim.results.rundir import check_target
     from cbm_sim.scenario import load_scenario
     from cbm_sim.studies.backtest import run_backtest
+    from cbm_sim.studies.uncertainty import with_step_days
 
     with _reported(debug):
         scenario = load_scenario(scenario_file)
         if step_days is not None:
-            horizon = scenario.horizon.model_copy(update={"step_days": step_days})
-            scenario = scenario.model_copy(update={"horizon": horizon})
+            scenario = with_step_days(scenario, step_days)
         check_target(output, overwrite=overwrite)  # before any member runs, not after
         console = Console(stderr=True)
         with Bar(console=console, transient=True) as bar:

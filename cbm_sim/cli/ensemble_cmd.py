@@ -80,12 +80,12 @@ def ensemble_command(
     from cbm_sim.scenario import load_scenario
     from cbm_sim.studies import journal
     from cbm_sim.studies.ensemble import MEASURES, run_ensemble
+    from cbm_sim.studies.uncertainty import with_step_days
 
     with _reported(debug):
         scenario = load_scenario(scenario_file)
         if step_days is not None:
-            horizon = scenario.horizon.model_copy(update={"step_days": step_days})
-            scenario = scenario.model_copy(update={"horizon": horizon})
+            scenario = with_step_days(scenario, step_days)
         out_dir = output
         check_target(out_dir, overwrite=overwrite)  # before any member runs, not after
         asked = click.get_current_context().get_parameter_source("with_tornado")

@@ -68,11 +68,11 @@ def sensitivity_command(
 
         from cbm_sim.scenario import load_scenario
         from cbm_sim.studies.sensitivity import saltelli_runs, sobol_indices
+        from cbm_sim.studies.uncertainty import with_step_days
 
         scenario = load_scenario(scenario_file)
         if step_days is not None:
-            horizon = scenario.horizon.model_copy(update={"step_days": step_days})
-            scenario = scenario.model_copy(update={"horizon": horizon})
+            scenario = with_step_days(scenario, step_days)
         years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
         runs = saltelli_runs(n, len(scenario.uncertainty))
         with Bar(console=Console(stderr=True), transient=True) as bar:

@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: every benchmark of benchmarks/README.md's figures (about 40 minutes; run it on an
+## bench: every benchmark of benchmarks/README.md's figures (about 45 minutes; run it on an
 ## idle machine); the output is also kept in benchmarks/out/. bench-quick: the short ones
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_all.py

@@ -5,8 +5,9 @@ Run: ``make bench`` (or ``.venv/bin/python benchmarks/bench_all.py [--quick]``).
 Runs the scripts of this folder in sequence and keeps what they print, with the date, the
 commit and the machine's load, in ``benchmarks/out/bench-<UTC date>.txt``. Each printed line
 starts with the key of its row in ``benchmarks/README.md`` ("Current figures"). ``--quick``
-leaves out the long cases (``calibrate --fit``, ``make demo``, the 200-member ensemble and the
-Sobol study of N = 256): a few minutes instead of about 40. Run it on an idle machine.
+leaves out the long cases (``calibrate --fit``, ``make demo``, the 200-member ensemble, the
+backtest and the Sobol study of N = 256): a few minutes instead of about 45. Run it on an
+idle machine.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def scripts(quick: bool) -> list[list[str]]:
     cli = ["python", "imports", "help", "run", "report"]
     out = [
         ["bench_cli.py", "--cases", *cli] if quick else
-        ["bench_cli.py", "--cases", *cli, "calibrate", "demo", "ensemble"],
+        ["bench_cli.py", "--cases", *cli, "calibrate", "demo", "ensemble", "backtest"],
         ["bench_run.py"],
         ["bench_decline.py"],
         ["bench_sobol.py", "--n", "8", "--workers", "1", "2", "--scheduler", "auto",

@@ -24,7 +24,9 @@ Cases (the goals of issues 16, 17 and 27; ``--cases`` picks some):
 * ``demo`` — ``make demo`` after set-up (audit, run, a 16-member ensemble with its tornado,
   the report; it writes ``reports/`` as ``make demo`` does);
 * ``ensemble`` — ``cbm-sim ensemble scenarios/plan.yaml -n 200 --workers 2 -o DIR
-  --overwrite``, daily, with its tornado (goal < 3 min on 2 cores).
+  --overwrite``, daily, with its tornado (goal < 3 min on 2 cores);
+* ``backtest`` — ``cbm-sim backtest scenarios/backtest-2021.yaml -n 100 --workers 2 -o DIR
+  --overwrite``, the hindcast of ``docs/hindcast.md``.
 
 Every printed line starts with the case's key, the key of its row in ``benchmarks/README.md``.
 """
@@ -45,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 HEAVY = "import numpy, pandas, pyarrow, scipy.optimize, numba, simpy, pydantic"
 QUICK = ("python", "imports", "help", "run", "report")
-LONG = ("calibrate", "demo", "ensemble")
+LONG = ("calibrate", "demo", "ensemble", "backtest")
 
 
 def load() -> str:
@@ -131,6 +133,21 @@ def main() -> None:
                     "2",
                     "-o",
                     str(Path(tmp) / "ensemble"),
+                    "--overwrite",
+                ],
+            ),
+            "backtest": (
+                "cbm-sim backtest scenarios/backtest-2021.yaml -n 100 --workers 2",
+                [
+                    cli,
+                    "backtest",
+                    "scenarios/backtest-2021.yaml",
+                    "-n",
+                    "100",
+                    "--workers",
+                    "2",
+                    "-o",
+                    str(Path(tmp) / "backtest"),
                     "--overwrite",
                 ],
             ),

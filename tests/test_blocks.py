@@ -11,11 +11,13 @@ import simpy
 from resources_helpers import blank_resource
 
 from cbm_sim.cluster.blocks import BlockAgent, drill
+from cbm_sim.cluster.resource import BlockResource
 from cbm_sim.plan.blocks import load_blocks
 from cbm_sim.results import simulate
 from cbm_sim.scenario.model import BlockProgramme, Drilling, Horizon, Resources, Scenario
 from cbm_sim.wells import calibration, decline, stepping
 from cbm_sim.wells.population import WellPopulation
+from cbm_sim.wells.stepping import Hookups
 
 
 def test_the_plan_blocks_and_their_reserves():
@@ -84,13 +86,15 @@ def test_a_programme_beyond_the_reserves_depletes_instead_of_stopping():
     assert drilled["value"].sum() >= 5000 * 3 - 200  # all spudded wells but those in flight
 
 
-def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
-    # a hand-computed block: 1.8 km² proved (20 vertical wells of 0.09 km²), half of its
-    # recoverable gas produced before the run; 30 wells drilled in 2021
-    limit = 1.8 * Resources().abundance_1e8_m3_per_km2 * 1e8
-    agent = _agent(BlockProgramme(vertical_wells_per_year={2021: 30}, rigs=3))
-    agent.resource = blank_resource(proved_m3=limit, produced_m3=0.5 * 0.5 * limit)
-    agent.drilling = Drilling(drilling_days_vertical=1.0)  # every well drilled in 2021
+def _drill_2021(
+    wells: int, resource: BlockResource, rigs: int
+) -> tuple[BlockAgent, list[tuple], Hookups]:
+    """An agent drilling ``wells`` identical vertical wells in 2021 (one day each, so every
+    well is drilled in the year) against ``resource``; the agent, its logged events and its
+    hook-ups."""
+    agent = _agent(BlockProgramme(vertical_wells_per_year={2021: wells}, rigs=rigs))
+    agent.resource = resource
+    agent.drilling = Drilling(drilling_days_vertical=1.0)
     agent.prepare = stepping.prepared_columns
     agent.end = dt.date(2021, 12, 31)
     agent.sample = lambda wtype, klass, n, block: _params(n)
@@ -99,6 +103,15 @@ def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
     env = simpy.Environment()
     hookups = agent.start_drilling(env)
     env.run(until=365.0)
+    return agent, log, hookups
+
+
+def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
+    # a hand-computed block: 1.8 km² proved (20 vertical wells of 0.09 km²), half of its
+    # recoverable gas produced before the run; 30 wells drilled in 2021
+    limit = 1.8 * Resources().abundance_1e8_m3_per_km2 * 1e8
+    resource = blank_resource(proved_m3=limit, produced_m3=0.5 * 0.5 * limit)
+    _, log, hookups = _drill_2021(30, resource, rigs=3)
     qi = hookups.params[:, decline.PARAMS.index("qi")] * hookups.factor
     assert len(qi) == 30
     np.testing.assert_allclose(qi[:20], 1000.0)  # the undrilled acreage: the full curve
@@ -116,15 +129,8 @@ def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
 
 def test_the_depletion_event_names_the_block_state():
     limit = 1e9
-    agent = _agent(BlockProgramme(vertical_wells_per_year={2021: 5}, rigs=1))
-    agent.resource = blank_resource(proved_m3=limit, produced_m3=0.45 * limit, drilled_km2=50.0)
-    agent.end = dt.date(2021, 12, 31)
-    agent.sample = lambda wtype, klass, n, block: _params(n)
-    log: list[tuple] = []
-    agent.log = lambda *a: log.append(a)
-    env = simpy.Environment()
-    hookups = agent.start_drilling(env)
-    env.run(until=365.0)
+    resource = blank_resource(proved_m3=limit, produced_m3=0.45 * limit, drilled_km2=50.0)
+    _, log, hookups = _drill_2021(5, resource, rigs=1)
     qi = hookups.params[:, decline.PARAMS.index("qi")] * hookups.factor
     assert qi.tolist() == pytest.approx([100.0] * 5)
     assert [(e[1], e[2]) for e in log] == [("block:panzhuang", "depletion")]

@@ -239,21 +239,21 @@ def test_unknown_block_in_drilling_is_named():
 # workovers and 2021 did not move. They are the model's outputs, not the
 # plan's targets: a change that moves one must say why, and then update it here.
 PLAN_RUN = {
-    ("surface", "production", 2021): 4268445069.1516194,
-    ("surface", "production", 2025): 6167699195.059522,
-    ("surface", "production", 2030): 4649700644.712309,
-    ("lng", "output", 2025): 650056.8677041496,
-    ("lng", "output", 2030): 461224.76828907256,
-    ("surface", "workovers", 2021): 4972.0,
-    ("surface", "workovers", 2025): 8616.0,
-    ("surface", "workovers", 2030): 11401.0,
-    ("surface", "wells_drilled_vertical", 2025): 1600.0,
+    ("surface", "production", 2021): 4268284076.9099493,
+    ("surface", "production", 2025): 6317723566.259824,
+    ("surface", "production", 2030): 5066524353.861143,
+    ("lng", "output", 2025): 673533.8023148921,
+    ("lng", "output", 2030): 536507.2782089303,
+    ("surface", "workovers", 2021): 4953.0,
+    ("surface", "workovers", 2025): 8510.0,
+    ("surface", "workovers", 2030): 11139.0,
+    ("surface", "wells_drilled_vertical", 2025): 1599.0,
     ("surface", "wells_drilled_horizontal", 2025): 400.0,
-    ("pipeline", "exports", 2021): 1927132155.344787,
+    ("pipeline", "exports", 2021): 1926983236.5780022,
     ("pipeline", "exports", 2025): 1238400000.0000334,
     ("storage", "level", 2025): 0.0,
-    ("demand:industry", "delivered", 2025): 1924164716.8995783,
-    ("demand:industry", "delivered", 2030): 1151556670.5722091,
+    ("demand:industry", "delivered", 2025): 1989562429.0857525,
+    ("demand:industry", "delivered", 2030): 1318702587.2034853,
 }
 
 
@@ -329,15 +329,16 @@ def test_the_plan_run_does_not_dip_in_2022(plan_annual: pd.DataFrame):
 
 
 def test_the_plan_run_drills_what_the_scenario_states(plan_annual: pd.DataFrame):
-    # scenarios/plan.yaml: 5 blocks × (320 vertical + 80 horizontal) a year in 2022-2025,
-    # half that from 2026; depletion makes wells poorer but never stops the rigs. Wells are
-    # counted when drilled (15 or 40 days after spudding), so 2022 and 2026 lag by a few weeks.
+    # scenarios/plan.yaml: 1,600 vertical + 400 horizontal wells a year in 2022-2025 over the
+    # blocks with undrilled proved acreage, half that from 2026; depletion makes wells poorer
+    # but never stops the rigs. Wells are counted when drilled (15 or 40 days after
+    # spudding), so 2022 and 2026 lag by a few weeks.
     plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
     spudded = dict.fromkeys(range(2022, 2031), 0.0)
     for prog in plan.drilling.blocks.values():
         for y in spudded:
-            spudded[y] += value_at(prog.vertical_wells_per_year, y)
-            spudded[y] += value_at(prog.horizontal_wells_per_year, y)
+            for path in (prog.vertical_wells_per_year, prog.horizontal_wells_per_year):
+                spudded[y] += value_at(path, y) if path else 0.0
     assert spudded[2023] == 2000 and spudded[2027] == 1000
     rows = plan_annual[
         (plan_annual["entity"] == "surface")
@@ -345,7 +346,9 @@ def test_the_plan_run_drills_what_the_scenario_states(plan_annual: pd.DataFrame)
     ]
     drilled = rows.groupby("year")["value"].sum()
     for y in (2023, 2024, 2025, 2027, 2028, 2029, 2030):
-        assert drilled[y] == spudded[y], y
+        # wells spudded late in a year are drilled the next, and half-wells a year carry over
+        # (382.5 a year drills 382 and 383 in turn): a year's count within 1 %
+        assert abs(drilled[y] - spudded[y]) <= 0.01 * spudded[y], y
     assert 0.9 * spudded[2022] < drilled[2022] <= spudded[2022]
     in_flight = sum(spudded.values()) - drilled.sum()
     assert 0 <= in_flight < 100

@@ -141,7 +141,7 @@ def test_a_block_below_40_percent_recovered_gives_new_wells_half_their_curve(cas
     assert f >= 1.0 - share - 1e-12
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.tuples(

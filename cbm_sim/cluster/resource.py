@@ -289,10 +289,14 @@ class BlockResource:
     _online: list[float] = field(default_factory=list, init=False, repr=False)
     _rows: list[Sequence[float]] = field(default_factory=list, init=False, repr=False)
     _factors: list[float] = field(default_factory=list, init=False, repr=False)
+    _done: int = field(default=0, init=False, repr=False)
+    """New wells whose constants are in ``_const`` (the rest are still rows)."""
+    _const: dict[str, FloatArray] = field(default_factory=dict, init=False, repr=False)
     _produced: dict[int, float] = field(default_factory=dict, init=False, repr=False)
     _starts: list[float] = field(default_factory=list, init=False, repr=False)
-
     _proved_km2: list[float] = field(default_factory=list, init=False, repr=False)
+    _k: int = field(default=0, init=False, repr=False)
+    _next_start: float = field(default=-math.inf, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._starts = [float(d) for d in self.year_start_days]  # bisect: no numpy per well
@@ -306,15 +310,23 @@ class BlockResource:
 
     def produced_m3(self, k: int) -> float:
         """Gas the block had produced by 1 January of year ``k`` [m³]: its history wells and
-        the run's new wells (each new well's closed-form cumulative, all at once)."""
+        the run's new wells (each new well's closed-form cumulative, all at once; the
+        constants of wells added since the last call are prepared then, once)."""
         if k not in self._produced:
             new = 0.0
-            if self._rows:
-                rows = np.asarray(self._rows, dtype=np.float64)
-                const = decline.prepare_unchecked(*(rows[:, j] for j in range(rows.shape[1])))
-                t = self.year_start_days[k] - np.asarray(self._online)
-                cum = decline.cumulative_prepared(t, const)
-                new = float(np.dot(cum, np.asarray(self._factors)))
+            if len(self._rows) > self._done:
+                rows = np.asarray(self._rows[self._done :], dtype=np.float64)
+                fresh = decline.prepare_unchecked(*(rows[:, j] for j in range(rows.shape[1])))
+                self._const = (
+                    fresh
+                    if not self._const
+                    else {key: np.concatenate((self._const[key], fresh[key])) for key in fresh}
+                )
+                self._done = len(self._rows)
+            if self._const:
+                t = self.year_start_days[k] - np.asarray(self._online[: self._done])
+                cum = decline.cumulative_prepared(t, self._const)
+                new = float(np.dot(cum, np.asarray(self._factors[: self._done])))
             self._produced[k] = float(self.history_produced_m3[k]) + new
         return self._produced[k]
 
@@ -322,10 +334,19 @@ class BlockResource:
         """Proved reserves × recovery factor on 1 January of year ``k`` [m³] (rule 3)."""
         return float(self.proved_m3[k]) * self.rules.recovery_factor
 
+    def undrilled_km2(self, k: int) -> float:
+        """Proved area its wells do not drain yet, in year ``k`` [km²]: where a new well
+        starts on its full curve (the plan scenario places its wells by it)."""
+        return max(self._proved_km2[k] - self.drilled_km2, 0.0)
+
     def factor(self, day: float, well_type: int) -> float:
         """The start factor of a well of ``well_type`` drilled on ``day`` (rule 5), from the
         gas produced by 1 January of its year and the area drilled before it."""
-        k = self.year_index(day)
+        if not self._next_start > day >= self._starts[self._k]:  # a new year (or the first)
+            self._k = self.year_index(day)
+            last = self._k + 1 >= len(self._starts)
+            self._next_start = math.inf if last else self._starts[self._k + 1]
+        k = self._k
         well = self.rules.drainage_km2[well_type]
         if self.drilled_km2 + well <= self._proved_km2[k]:
             return 1.0  # undrilled proved acreage: rule 5 without the produced gas
@@ -348,12 +369,10 @@ class BlockResource:
         self._online.append(float(online_day))
         self._rows.append(params)
         self._factors.append(factor)
-        # a well drilled in a year comes online after that year's 1 January: the produced
-        # gas cached for earlier years stays exact
-        if self._produced:
-            k = self.year_index(online_day)
-            for later in [y for y in self._produced if y > k]:
-                del self._produced[later]
+        # wells are added in time order, each coming online after the 1 January of the year
+        # it was drilled in: the produced gas cached for that year and earlier stays exact
+        if self._produced and online_day < self._starts[max(self._produced)]:
+            self._produced.clear()
 
     def describe(self, k: int) -> str:
         """One line of the block's state on 1 January of year ``k`` (for events)."""

@@ -118,6 +118,10 @@ class Horizon(Model):
         return step_label(self.step_days)  # type: ignore[arg-type]  # validated by _step_days
 
 
+MAX_RIGS = 200
+"""Most rigs one block may work (bounds.py's wells_per_block_year: 200 × 365/15 d ≈ 4,867)."""
+
+
 class BlockProgramme(Model):
     """Drilling programme of one block (wells spudded per year by type)."""
 
@@ -129,7 +133,7 @@ class BlockProgramme(Model):
     last_year: Annotated[int | None, _year_in("programme_year", "last_year")] = Field(
         None, description="no wells after this year"
     )
-    rigs: int = Field(2, ge=0, le=200, description="drilling rigs working in the block")
+    rigs: int = Field(2, ge=0, le=MAX_RIGS, description="drilling rigs working in the block")
     recorded_through: Annotated[int | None, _year_in("programme_year", "recorded_through")] = Field(
         None,
         description="the programme's wells up to this year are recorded drilling (what "
@@ -546,6 +550,7 @@ class Scenario(Model):
 __all__ = [
     "CNG",
     "LNG",
+    "MAX_RIGS",
     "NAME_MAX_CHARS",
     "BlockProgramme",
     "CNGStation",

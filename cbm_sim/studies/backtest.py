@@ -28,6 +28,7 @@ Issue 23's target: :math:`|\text{bias}| \le 10\,\%` and coverage :math:`\ge 70\,
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -41,9 +42,11 @@ import pandas as pd
 from cbm_sim.plan.blocks import block_ids
 from cbm_sim.plan.packaged import read_packaged
 from cbm_sim.scenario.model import Scenario
+from cbm_sim.studies.ensemble import MemberTask, member_draws
 from cbm_sim.studies.execution import Progress, execute
-from cbm_sim.studies.sampling import apply, check_uncertainty, sample
+from cbm_sim.studies.sampling import apply, check_uncertainty
 from cbm_sim.units import WAN, YI
+from cbm_sim.wells.calibration import Reported, row_date, row_fields
 
 if TYPE_CHECKING:
     from cbm_sim.results.frames import Results
@@ -90,31 +93,15 @@ SKILL_COLUMNS: Final[tuple[str, ...]] = (
 its unit, the P50's error and whether the observation lies inside P10-P90."""
 
 
-@dataclass(frozen=True)
-class Observation:
+@dataclass(frozen=True, kw_only=True)
+class Observation(Reported):
     """One row of the post-2021 record (``history.yaml``, ``hindcast``)."""
 
-    id: str
-    metric: str
-    year: int
-    value: float
-    unit: str
-    kind: str
-    tolerance: float
-    known: dt.date
     scored: bool
-    source: str
     definition: str = ""
     why: str = ""
-    block: str | None = None
-    blocks: tuple[str, ...] = ()
-    until: dt.date | None = None
     date: dt.date | None = None
-
-    @property
-    def group(self) -> tuple[str, ...]:
-        """The block ids the observation sums (one for a block metric, none for the city)."""
-        return (self.block,) if self.block is not None else self.blocks
+    """The day of a daily-rate metric (``blocks_rate_1e4_m3_per_day``)."""
 
     def modelled(self) -> bool:
         """Whether a run computes this observation's metric."""
@@ -122,15 +109,7 @@ class Observation:
 
 
 def _date(row: Mapping[str, Any], key: str) -> dt.date | None:
-    raw = row.get(key)
-    if raw is None:
-        return None
-    try:
-        return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
-    except ValueError:
-        raise ValueError(
-            f"observation {row.get('id')}: {key} must be a date, got {raw!r}"
-        ) from None
+    return row_date(row, key, "observation")
 
 
 def load_observations(doc: Mapping[str, Any] | None = None) -> tuple[Observation, ...]:
@@ -153,21 +132,11 @@ def load_observations(doc: Mapping[str, Any] | None = None) -> tuple[Observation
                 f"observation {row.get('id')}: missing known (the date it became public)"
             )
         o = Observation(
-            id=str(row["id"]),
-            metric=str(row["metric"]),
-            year=int(row["year"]),
-            value=float(row["value"]),
-            unit=str(row["unit"]),
-            kind=str(row["kind"]),
-            tolerance=float(row["tolerance"]),
+            **row_fields(row, "observation"),
             known=known,
             scored=bool(row.get("scored", False)),
-            source=str(row.get("source", "")),
             definition=str(row.get("definition", "")),
             why=str(row.get("why", "")),
-            block=None if row.get("block") is None else str(row["block"]),
-            blocks=tuple(str(b) for b in row.get("blocks") or ()),
-            until=_date(row, "until"),
             date=_date(row, "date"),
         )
         problem = _problem(o, known_blocks)
@@ -277,7 +246,6 @@ def produced_before_start(
     """Gas every block's history wells produced before the scenario's start [m³]: the same
     history the run builds (its stream of ``seed``), at the wells' availability (the run
     loses that share of every well's gas to workovers, and its 2021 is fitted with it)."""
-    from cbm_sim import units
     from cbm_sim.cluster.build import stream
     from cbm_sim.wells import history, stepping
 
@@ -285,23 +253,8 @@ def produced_before_start(
     past = stepping.initial_history(stream(seed, "history"), scenario.wells, cal)
     start = float((scenario.horizon.start - history.EPOCH).days)
     first = float(past.pop.online_day.min())
-    rel = scenario.wells
-    availability = max(
-        1.0 - rel.pump_failures_per_well_year * rel.workover_days / units.DAYS_PER_YEAR, 0.05
-    )
-    by_block = past.pop.daily_volume_by_block(first, start) * availability
+    by_block = past.pop.daily_volume_by_block(first, start) * stepping.availability(scenario.wells)
     return {b: float(v) for b, v in zip(past.pop.block_ids, by_block, strict=True)}
-
-
-@dataclass(frozen=True)
-class MemberTask:
-    """One member of the hindcast: the scenario, its sampled inputs and its seed."""
-
-    index: int
-    scenario: Scenario
-    parameters: dict[str, float]
-    seed: np.random.SeedSequence
-    observations: tuple[Observation, ...]
 
 
 @dataclass(frozen=True)
@@ -314,15 +267,16 @@ class MemberValues:
     error: str | None = None
 
 
-def run_member(task: MemberTask) -> MemberValues:
-    """Run one member and compute every observation; an exception fails the member only."""
+def run_member(task: MemberTask, observations: Sequence[Observation]) -> MemberValues:
+    """Run one member (an ensemble's task) and compute every observation; an exception
+    fails the member only."""
     from cbm_sim.results import simulate
 
     try:
         member = apply(task.scenario, task.parameters, task.scenario.uncertainty)
         results = simulate.run(member, seed=task.seed)
         before = produced_before_start(member, task.seed)
-        values = {o.id: observe(results, o, before) for o in task.observations}
+        values = {o.id: observe(results, o, before) for o in observations}
     except Exception as exc:  # a failed member must not sink the hindcast
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return MemberValues(task.index, task.parameters, {}, error=detail)
@@ -475,7 +429,6 @@ def run_backtest(
         If ``n < 1``, an uncertain input is malformed, or the scenario's horizon does not
         start on 2021-01-01 (the history's vantage) or ends before an observation's year.
     """
-    from cbm_sim.studies.ensemble import member_seeds
 
     if n < 1:
         raise ValueError(f"a backtest needs n >= 1 members, got {n}")
@@ -492,13 +445,12 @@ def run_backtest(
         )
     check_uncertainty(scenario)
     root = scenario.seed if seed is None else seed
-    tasks = []
-    for i, ss in enumerate(member_seeds(root, n)):
-        rng = np.random.Generator(np.random.PCG64(ss))
-        params = sample(scenario.uncertainty, rng, scenario.correlations)
-        tasks.append(MemberTask(i, scenario, params, ss, obs))
+    tasks = [
+        MemberTask(i, scenario, params, ss, ())
+        for i, (ss, params) in enumerate(member_draws(scenario, n, root))
+    ]
     outcomes = execute(
-        run_member,
+        functools.partial(run_member, observations=obs),
         tasks,
         workers=workers,
         scheduler=scheduler,

@@ -57,6 +57,7 @@ __all__ = [
     "collect",
     "execute",
     "frozen_distribution",
+    "member_draws",
     "member_seeds",
     "probability_of_reaching",
     "run_ensemble",
@@ -353,6 +354,18 @@ def member_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(n)
 
 
+def member_draws(
+    scenario: Scenario, n: int, seed: int
+) -> list[tuple[np.random.SeedSequence, dict[str, float]]]:
+    """Each member's seed sequence and its sampled inputs (a PCG64 generator on the
+    sequence), members ``0..n-1``: the draws of every study that runs members."""
+    out = []
+    for ss in member_seeds(seed, n):
+        rng = np.random.Generator(np.random.PCG64(ss))
+        out.append((ss, sample(scenario.uncertainty, rng, scenario.correlations)))
+    return out
+
+
 def run_ensemble(
     scenario: Scenario,
     n: int,
@@ -399,11 +412,10 @@ def run_ensemble(
         raise ValueError(f"an ensemble needs n >= 1 members, got {n}")
     check_uncertainty(scenario)
     root = scenario.seed if seed is None else seed
-    tasks = []
-    for i, ss in enumerate(member_seeds(root, n)):
-        rng = np.random.Generator(np.random.PCG64(ss))
-        params = sample(scenario.uncertainty, rng, scenario.correlations)
-        tasks.append(MemberTask(i, scenario, params, ss, tuple(measures)))
+    tasks = [
+        MemberTask(i, scenario, params, ss, tuple(measures))
+        for i, (ss, params) in enumerate(member_draws(scenario, n, root))
+    ]
     done: dict[int, MemberOutcome] = {}
     on_result = None
     if journal is not None:

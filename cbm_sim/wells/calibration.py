@@ -125,9 +125,10 @@ BLOCK_LEVELS = tuple(
 """Blocks with their own fitted level (a reported production series each, history.yaml)."""
 
 
-@dataclass(frozen=True)
-class Target:
-    """One reported figure of ``data/history.yaml``."""
+@dataclass(frozen=True, kw_only=True)
+class Reported:
+    """What every row of ``data/history.yaml`` states: a reported figure, the quantity the
+    model computes for it (``metric``), how it is compared, its source and its date."""
 
     id: str
     metric: str
@@ -136,7 +137,6 @@ class Target:
     unit: str
     kind: str
     tolerance: float
-    weight: float
     source: str
     block: str | None = None
     """Block id for block-level metrics (``block_production_1e8_m3``)."""
@@ -147,6 +147,18 @@ class Target:
     """End date (exclusive) of a cumulative metric (``blocks_cumulative_1e8_m3``)."""
     known: dt.date = dt.date(1900, 1, 1)
     """The date the figure became public (its source's date; ``history.yaml``)."""
+
+    @property
+    def group(self) -> tuple[str, ...]:
+        """The block ids the figure sums (one for a block metric, none for the city)."""
+        return (self.block,) if self.block is not None else self.blocks
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target(Reported):
+    """One calibration target of ``data/history.yaml`` (its ``targets`` section)."""
+
+    weight: float
     vantage: bool = False
     """The plan's own statement of the end of 2021 (its baseline): the vantage point every
     vintage shares, whatever its date (see :func:`as_of`)."""
@@ -188,18 +200,8 @@ def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
     out = []
     for row in raw["targets"]:
         t = Target(
-            id=str(row["id"]),
-            metric=str(row["metric"]),
-            year=int(row["year"]),
-            value=float(row["value"]),
-            unit=str(row["unit"]),
-            kind=str(row["kind"]),
-            tolerance=float(row["tolerance"]),
+            **row_fields(row),
             weight=float(row["weight"]),
-            source=str(row.get("source", "")),
-            block=None if row.get("block") is None else str(row["block"]),
-            blocks=tuple(str(b) for b in row.get("blocks") or ()),
-            until=None if row.get("until") is None else dt.date.fromisoformat(str(row["until"])),
             known=_known_date(row),
             vantage=bool(row.get("vantage", False)),
         )
@@ -223,15 +225,53 @@ def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
     return tuple(out)
 
 
-def _known_date(row: Mapping[str, Any]) -> dt.date:
-    """The ``known`` date of a row of ``history.yaml`` (required: the data's vintage)."""
-    raw = row.get("known")
+def row_date(row: Mapping[str, Any], key: str, what: str = "target") -> dt.date | None:
+    """The date ``row[key]`` of a row of ``history.yaml`` (``None`` when absent).
+
+    Raises
+    ------
+    ValueError
+        If it is not an ISO date (the message names the row and the key).
+    """
+    raw = row.get(key)
     if raw is None:
-        raise ValueError(f"target {row.get('id')}: missing known (the date it became public)")
+        return None
     try:
         return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
     except ValueError:
-        raise ValueError(f"target {row.get('id')}: known must be a date, got {raw!r}") from None
+        raise ValueError(f"{what} {row.get('id')}: {key} must be a date, got {raw!r}") from None
+
+
+def row_fields(row: Mapping[str, Any], what: str = "target") -> dict[str, Any]:
+    """The fields every row of ``history.yaml`` has (targets and the post-2021 record),
+    typed: ``id, metric, year, value, unit, kind, tolerance, source, block, blocks, until``.
+
+    Raises
+    ------
+    ValueError
+        If ``until`` is not an ISO date (the message names the row).
+    """
+    return {
+        "id": str(row["id"]),
+        "metric": str(row["metric"]),
+        "year": int(row["year"]),
+        "value": float(row["value"]),
+        "unit": str(row["unit"]),
+        "kind": str(row["kind"]),
+        "tolerance": float(row["tolerance"]),
+        "source": str(row.get("source", "")),
+        "block": None if row.get("block") is None else str(row["block"]),
+        "blocks": tuple(str(b) for b in row.get("blocks") or ()),
+        "until": row_date(row, "until", what),
+    }
+
+
+def _known_date(row: Mapping[str, Any]) -> dt.date:
+    """The ``known`` date of a row of ``history.yaml`` (required: the data's vintage)."""
+    known = row_date(row, "known")
+    if known is None:
+        raise ValueError(f"target {row.get('id')}: missing known (the date it became public)")
+    return known
 
 
 VINTAGE_2021 = dt.date(2021, 12, 31)

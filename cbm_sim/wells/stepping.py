@@ -104,13 +104,20 @@ def initial_history(
     the simulated 2021 output, with its workovers, matches the plan (ch1 §2 二: 42.67 亿m³).
     ``calibration``: the packaged one by default.
     """
-    availability = 1.0
-    if reliability is not None:
-        lost = reliability.pump_failures_per_well_year * reliability.workover_days
-        availability = max(1.0 - lost / units.DAYS_PER_YEAR, 0.05)
     return history.calibrated_history(
-        rng, target_m3=history.PRODUCTION_2021_M3 / availability, calibration=calibration
+        rng,
+        target_m3=history.PRODUCTION_2021_M3 / availability(reliability),
+        calibration=calibration,
     )
+
+
+def availability(reliability: WellReliability | None) -> float:
+    """Expected share of a year a well is not down for a workover [-]:
+    ``1 - failures/yr × workover days / 365.25`` (at least 0.05; 1 without reliability)."""
+    if reliability is None:
+        return 1.0
+    lost = reliability.pump_failures_per_well_year * reliability.workover_days
+    return max(1.0 - lost / units.DAYS_PER_YEAR, 0.05)
 
 
 def initial_population(

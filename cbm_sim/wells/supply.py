@@ -204,6 +204,18 @@ class BlockSupply:
                 self._cols[j, sl] = new[k]
             self._n = n
 
+    def _producing(self, idx: IntArray) -> IntArray:
+        """The wells of ``idx`` that can produce: a dry well (``qi`` and ``q_start`` 0, the
+        type curves' non-producing share) has a cumulative of exactly 0 at every time, so
+        its terms would add exact zeros to the block sums (~27 % of the plan run's wells)."""
+        return idx[self._wet(idx)]
+
+    def _wet(self, idx: IntArray) -> npt.NDArray[np.bool_]:
+        """Which wells of ``idx`` are not dry (see :meth:`_producing`)."""
+        rows = self._cols[:, idx]
+        wet: npt.NDArray[np.bool_] = (rows[_COL["qi"]] != 0.0) | (rows[_COL["q_start"]] != 0.0)
+        return wet
+
     def _constants(self, idx: IntArray) -> dict[str, FloatArray]:
         # np.take keeps the rows contiguous (fancy indexing on axis 1 would give a
         # column-major result, whose broadcasting ops cost ~5x more)
@@ -249,7 +261,8 @@ class BlockSupply:
                 "BlockSupply models no abandonment (stepping.py: none within the horizon); "
                 f"well {int(np.flatnonzero(np.isfinite(pop.abandon_day[:n]))[0])} is abandoned"
             )
-        live = np.flatnonzero(pop.online_day[:n] < w0 + W)  # the rest produce nothing yet
+        # the rest produce nothing yet, or nothing at all (dry wells)
+        live = self._producing(np.flatnonzero(pop.online_day[:n] < w0 + W))
         smooth = self._interpolable(live, float(w0))
         window = np.zeros((self.n_blocks, W))
         reg = live[smooth]
@@ -291,9 +304,10 @@ class BlockSupply:
         the window's volumes (compiled: :mod:`cbm_sim.wells.bookings`)."""
         n = self._sync()
         self._count_new_wells()
-        joined = np.arange(self._n_accounted, n)
+        joined = self._producing(np.arange(self._n_accounted, n))  # dry wells book zeros
         self._n_accounted = n
-        queued, self._queued = self._queued, []
+        queued = [(w[k], f[k], u[k]) for w, f, u in self._queued if (k := self._wet(w)).any()]
+        self._queued = []
         if not joined.size and not queued:
             return
         if self._window_start is None:

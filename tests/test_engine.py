@@ -238,22 +238,34 @@ def test_unknown_block_in_drilling_is_named():
 # (+36 % in 2025, +44 % in 2030), LNG output and industry deliveries rose; drilling,
 # workovers and 2021 did not move. They are the model's outputs, not the
 # plan's targets: a change that moves one must say why, and then update it here.
+# Recomputed 2026-12-07 (issue 24) when the dispatch ranked the market tier by netback (the
+# contracts above the take-or-pay floor joined it at the field price) and the contracts took
+# the receiving grids' winter shape (40 % in the heating season, was 30 %): chemicals (3.49
+# 元/m3 net) and LNG (2.52 in 2025) now come before industry (2.50), so LNG 2025 rose from
+# 39.29 to 48.20 万t, LNG 2030 fell from 20.44 to 0 (the gas left after chemicals and transport
+# goes to LNG before industry, and none is left by 2029), industry 2025 fell from 12.06 to
+# 1.70 亿m3 and 2030 from 5.81 to 1.59; production, wells, workovers and exports did not move.
+# Recomputed when issue 23's resource model (h-forecast) and issue 24's netback dispatch
+# (h-money, on main) met in h-speed's merge of main: the resource model's gas (surface 63.2 /
+# 50.7 亿m³ in 2025 / 2030) routed by netback: LNG 2025 67.35 -> 99.89 万t, 2030 53.65 -> 46.64;
+# industry 2025 19.90 -> 10.28 亿m3, 2030 13.19 -> 2.00; production, wells, workovers and 2021
+# as h-forecast's (the same merge without h-speed's commits gives every value bit for bit).
 PLAN_RUN = {
     ("surface", "production", 2021): 4268284076.9099493,
     ("surface", "production", 2025): 6317723566.259824,
     ("surface", "production", 2030): 5066524353.861143,
-    ("lng", "output", 2025): 673533.8023148921,
-    ("lng", "output", 2030): 536507.2782089303,
+    ("lng", "output", 2025): 998903.3047762098,
+    ("lng", "output", 2030): 466405.36913970386,
     ("surface", "workovers", 2021): 4953.0,
     ("surface", "workovers", 2025): 8510.0,
     ("surface", "workovers", 2030): 11139.0,
     ("surface", "wells_drilled_vertical", 2025): 1599.0,
     ("surface", "wells_drilled_horizontal", 2025): 400.0,
     ("pipeline", "exports", 2021): 1926983236.5780022,
-    ("pipeline", "exports", 2025): 1238400000.0000334,
+    ("pipeline", "exports", 2025): 1238399999.9999619,
     ("storage", "level", 2025): 0.0,
-    ("demand:industry", "delivered", 2025): 1989562429.0857525,
-    ("demand:industry", "delivered", 2030): 1318702587.2034853,
+    ("demand:industry", "delivered", 2025): 1027786870.0090815,
+    ("demand:industry", "delivered", 2030): 200399400.0,
 }
 
 
@@ -318,6 +330,33 @@ def test_a_monthly_plan_run_has_the_annual_totals_of_the_daily_run(plan_run):
     assert len(dates) == 120 and (dates.dt.day == 1).all()
     residual = monthly.daily.query("entity == 'balance' and quantity == 'residual'")["value"]
     assert residual.abs().max() <= simulate.BALANCE_TOLERANCE_M3
+
+
+# The plan run's output value, 亿元 (all sub-clusters, science city included), recorded
+# 2026-12-07 (issue 24) when output value moved to the basis of the plan's 2021 statistic (each
+# category at its 2021 level × cited prices), green finance, insurance and the training base got
+# drivers, and the dispatch ranked markets by netback: 2025 338.9 → 320.1, 2030 484.8 → 249.9
+# (green finance 180 → 4.3 and insurance 35 → 0.4 in 2030 from their drivers, mine-gas use at
+# a quarter of the plan's basis, LNG 2030 to 0). The model's outputs, not the plan's targets.
+# Recomputed in h-speed's merge of main, issue 23's resource model meeting it (more gas: 2025
+# 320.1 -> 400.2, 2030 249.9 -> 340.9; 2021 160.90 -> 160.89).
+PLAN_VALUE = {2021: 160.8948855052683, 2025: 400.16066069064937, 2030: 340.8983456707149}
+
+
+def test_the_plan_run_s_output_value_and_its_2021_backtest(plan_run):
+    from cbm_sim.economics.valuation import backtest_2021, summary, value
+
+    values = value(plan_run)
+    totals = summary(values).query("sub_cluster == 'total'").set_index("year")["value_1e8_yuan"]
+    for year, want in PLAN_VALUE.items():
+        assert totals[year] == pytest.approx(want, rel=1e-9), (year, totals[year])
+    # issue 24: like for like with the plan's 150.3 (ch1 §2 八), within 2 % in total and 5 % in
+    # each category — the levels are in-sample, so this tests the simulated 2021 volumes
+    bt = backtest_2021(plan_run, values=values).set_index("category")
+    assert abs(bt.loc["total", "gap_pct"]) < 2.0
+    cats = bt.drop(["total", "outside_2021_statistics"])
+    assert (cats["gap_pct"].abs() < 5.0).all(), cats["gap_pct"]
+    assert bt["in_sample"].drop("outside_2021_statistics").all()
 
 
 def test_the_plan_run_does_not_dip_in_2022(plan_annual: pd.DataFrame):
@@ -394,9 +433,42 @@ def test_plan_exports_stay_at_or_above_the_contracts_whenever_gas_allows(plan_ru
     )["contracts"]
     annual = c.groupby(c.index.year).sum()
     assert (annual["delivered"] >= annual["take_or_pay_floor"]).all()
-    assert annual.loc[2021, "delivered"] == pytest.approx(0.8 * 19.35e8, rel=1e-9)
+    # 2021: the floor and most of the rest (above the floor the contracts earn the field
+    # price, below the local markets' netbacks, so some winter volume stays in the city)
+    assert 0.8 * 15.48e8 < annual.loc[2021, "delivered"] <= 15.48e8
     # the 2021 total (contracts and the rest) still matches the plan's 19.35 亿m3 (ch1 §2 四)
     assert plan_run.annual_value("pipeline", "exports", 2021) == pytest.approx(19.35e8, rel=0.01)
+
+
+def _winter_summer(series: pd.Series) -> pd.DataFrame:
+    """Mean daily figure of Dec-Feb and Jun-Aug, per year."""
+    month = series.index.month
+    winter = series[(month == 12) | (month <= 2)]
+    summer = series[(month >= 6) & (month <= 8)]
+    return pd.DataFrame(
+        {
+            "winter": winter.groupby(winter.index.year).mean(),
+            "summer": summer.groupby(summer.index.year).mean(),
+        }
+    )
+
+
+def test_plan_exports_follow_the_receiving_grids_winter_peak(plan_run):
+    # contracts deliver 40 % of their annual quantity in the 120-day heating season (the
+    # national winter share, scenarios/plan.yaml): contracted exports exceed summer's every
+    # year, and so do all exports over the plan period (2022-2030; in 2021 the summer's
+    # surplus also leaves uncontracted, 19.35亿m3 in all, ch1 §2 四)
+    contracted = _winter_summer(plan_run.daily_series("contracts", "delivered"))
+    assert (contracted["winter"] > contracted["summer"]).all(), contracted
+    exports = _winter_summer(plan_run.daily_series("pipeline", "exports"))
+    plan_period = exports.loc[2022:]
+    assert (plan_period["winter"] > plan_period["summer"]).all(), exports
+    assert exports["winter"].mean() > exports["summer"].mean()
+    # the take-or-pay floor still holds, year by year
+    floor = plan_run.daily_series("contracts", "take_or_pay_floor")
+    delivered = plan_run.daily_series("contracts", "delivered")
+    by_year = delivered.groupby(delivered.index.year).sum()
+    assert (by_year >= floor.groupby(floor.index.year).sum() * (1 - 1e-12)).all()
 
 
 def _plan_2021(**update: object) -> Scenario:

@@ -362,7 +362,8 @@ def member_draws(
     out = []
     for ss in member_seeds(seed, n):
         rng = np.random.Generator(np.random.PCG64(ss))
-        out.append((ss, sample(scenario.uncertainty, rng, scenario.correlations)))
+        last = scenario.horizon.end.year  # year-to-year factors to the horizon's end
+        out.append((ss, sample(scenario.uncertainty, rng, scenario.correlations, last)))
     return out
 
 

@@ -9,7 +9,19 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cbm_sim.cli.app import _debug_option, _num, _reported, main, output_option
+from cbm_sim.cli.app import (
+    BadInput,
+    _debug_option,
+    _num,
+    _reported,
+    main,
+    output_option,
+    overwrite_option,
+)
+
+CALIBRATION_MARK = "# Calibrated type-curve adjustment and drilling-history shape"
+"""How a calibration.yaml written by ``calibrate --write-parameters`` begins
+(:func:`cbm_sim.wells.calibration.write_calibration`): such a file may be replaced."""
 
 CALIBRATION_FILES = ("calibration.yaml", "calibration-2021.yaml")
 """The packaged calibrations (as ``cbm_sim.scenario.model.CALIBRATION_FILES``, which a test
@@ -31,18 +43,22 @@ keeps equal; not imported here: the command line starts without pydantic)."""
 )
 @click.option(
     "--write-parameters",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="With --fit: write the fitted parameters as a calibration.yaml to this path.",
 )
 @click.option(
     "--write-reserves",
-    type=click.Path(dir_okay=False, exists=True, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Rewrite the unitemised proved reserves of this blocks.yaml from the packaged "
     "calibration (the rule of its sources.reserves_remainder; run after --write-parameters), "
     "or of a vintage's calibration-*.yaml from that vintage (with --calibration).",
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the history compared."
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the history compared.",
 )
 @click.option(
     "--as-of",
@@ -60,6 +76,7 @@ keeps equal; not imported here: the command line starts without pydantic)."""
     help="Packaged calibration compared (without --fit): everything known today, or the "
     "2021 vintage.",
 )
+@overwrite_option
 @_debug_option
 def calibrate_command(
     output: Path | None,
@@ -69,6 +86,7 @@ def calibrate_command(
     seed: int,
     as_of: dt.datetime | None,
     calibration_file: str,
+    overwrite: bool,
     debug: bool,
 ) -> None:
     """Compare the calibrated well history with every reported figure (calibration targets
@@ -87,8 +105,17 @@ def calibrate_command(
     vintage = None if as_of is None else as_of.date()
     console = Console(width=200)
     with _reported(debug):
+        from cbm_sim.results import ownership, writer
         from cbm_sim.wells import calibration, history
 
+        marked = ownership.text_starting(CALIBRATION_MARK)
+        # every output checked before the fit (a minute or two: benchmarks/README.md)
+        if output is not None:
+            writer.check(writer.Output(output), overwrite=overwrite)
+        if write_parameters is not None:
+            writer.check(writer.Output(write_parameters, recognise=marked), overwrite=overwrite)
+        if write_reserves is not None:
+            writer.check(writer.Output(write_reserves, keep=True), overwrite=overwrite)
         cal = None if refit else history.packaged_calibration(calibration_file)
         if refit:
             result = calibration.fit(vintage=vintage)
@@ -99,10 +126,13 @@ def calibrate_command(
                 + ("" if vintage is None else f"; rows known by {vintage}")
             )
             if write_parameters is not None:
-                calibration.write_calibration(result, write_parameters, vintage=vintage)
+                with writer.staged_file(
+                    write_parameters, overwrite=overwrite, recognise=marked
+                ) as staged:
+                    calibration.write_calibration(result, staged, vintage=vintage)
                 console.print(f"wrote parameters to {write_parameters}")
         if write_reserves is not None:
-            written = calibration.write_unitemised_reserves(write_reserves, calibration_file)
+            written = _rewrite_reserves(write_reserves, calibration_file)
             console.print(f"wrote the reserves of {len(written)} blocks to {write_reserves}")
         params = calibration.parameters_table(cal)
         shown = "refitted" if refit else f"cbm_sim/data/{calibration_file}"
@@ -146,6 +176,53 @@ def calibrate_command(
             "weight 0 = backtest only; NaN = not modelled"
         )
         if output is not None:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(output, index=False, encoding="utf-8")
+            with writer.staged_file(output, overwrite=overwrite) as staged:
+                frame.to_csv(staged, index=False, encoding="utf-8")
             click.echo(f"wrote {len(frame)} targets to {output}")
+
+
+def _rewrite_reserves(path: Path, calibration_file: str) -> dict[str, float]:
+    """``--write-reserves``: the blocks.yaml (or a vintage's calibration-*.yaml) edited in a
+    copy, swapped in whole if every block was found (a wrong file is bad input, left as it
+    was)."""
+    from cbm_sim.results import writer
+    from cbm_sim.wells import calibration
+
+    copy: Path | None = None
+    try:
+        with writer.staged_edit(path) as copy:
+            written = calibration.write_unitemised_reserves(copy, calibration_file)
+            _check_reserves(copy, written)  # the edited file says what was written, as YAML
+            return written
+    except (ValueError, UnicodeDecodeError) as exc:
+        reason = str(exc) if copy is None else str(exc).replace(str(copy), str(path))
+        raise BadInput(f"--write-reserves {path}: not a blocks.yaml to rewrite: {reason}") from None
+
+
+def _check_reserves(path: Path, written: dict[str, float]) -> None:
+    """The rewritten blocks.yaml must read back (YAML, without characters YAML forbids) with
+    the reserves written.
+
+    Raises
+    ------
+    ValueError
+        Naming what does not read back.
+    """
+    import yaml
+
+    from cbm_sim.scenario import reading
+
+    text = reading.read_text(path)
+    reading.check_printable(text)
+    try:
+        doc = yaml.safe_load(text)
+        if isinstance(doc, dict) and "parameters" in doc:  # a vintage's calibration file
+            records = {str(b): {"proved_reserves_m3": v} for b, v in doc["reserves_m3"].items()}
+        else:
+            records = {str(r["id"]): r for r in doc["blocks"]}
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: does not read back as blocks ({type(exc).__name__})") from None
+    for block, value in written.items():
+        got = records.get(block, {}).get("proved_reserves_m3")
+        if not isinstance(got, int | float) or float(got) != value:
+            raise ValueError(f"{path}: block {block!r} does not read back {value:g} m3")

@@ -53,6 +53,7 @@ from cbm_sim.scenario.base import (
 )
 from cbm_sim.scenario.steps import CALENDAR_STEPS, MAX_STEP_DAYS, StepDays, step_label
 from cbm_sim.scenario.uncertainty import (
+    correlation_problem,
     distribution_problem,
     is_time_path,
     parent_value,
@@ -520,6 +521,11 @@ class Scenario(Model):
                     f"the pair {a!r}, {b!r} is correlated twice", ("correlations", i, "inputs")
                 )
             seen.add(pair)
+        problem = correlation_problem(
+            list(self.uncertainty), [(*c.inputs, c.rank) for c in self.correlations]
+        )
+        if problem is not None:  # found at validate, not when an ensemble first samples
+            raise FieldError(problem, ("correlations",))
         return self
 
     @model_validator(mode="after")

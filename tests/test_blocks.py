@@ -10,13 +10,14 @@ import pytest
 import simpy
 from resources_helpers import blank_resource
 
-from cbm_sim.cluster.blocks import BlockAgent
+from cbm_sim.cluster.blocks import BlockAgent, drill
 from cbm_sim.cluster.resource import BlockResource
 from cbm_sim.plan.blocks import load_blocks
 from cbm_sim.results import simulate
 from cbm_sim.scenario.model import BlockProgramme, Drilling, Horizon, Resources, Scenario
 from cbm_sim.wells import calibration, decline, stepping
 from cbm_sim.wells.population import WellPopulation
+from cbm_sim.wells.stepping import Hookups
 
 
 def test_the_plan_blocks_and_their_reserves():
@@ -37,7 +38,6 @@ def _agent(programme: BlockProgramme) -> BlockAgent:
         resource=blank_resource(),
         start=dt.date(2021, 1, 1),
         end=dt.date(2030, 12, 31),
-        hookups=[],
         log=lambda *a: None,
         sample=lambda *a: {},
     )
@@ -86,9 +86,12 @@ def test_a_programme_beyond_the_reserves_depletes_instead_of_stopping():
     assert drilled["value"].sum() >= 5000 * 3 - 200  # all spudded wells but those in flight
 
 
-def _drill_2021(wells: int, resource: BlockResource, rigs: int) -> tuple[BlockAgent, list[tuple]]:
+def _drill_2021(
+    wells: int, resource: BlockResource, rigs: int
+) -> tuple[BlockAgent, list[tuple], Hookups]:
     """An agent drilling ``wells`` identical vertical wells in 2021 (one day each, so every
-    well is drilled in the year) against ``resource``; the agent and its logged events."""
+    well is drilled in the year) against ``resource``; the agent, its logged events and its
+    hook-ups."""
     agent = _agent(BlockProgramme(vertical_wells_per_year={2021: wells}, rigs=rigs))
     agent.resource = resource
     agent.drilling = Drilling(drilling_days_vertical=1.0)
@@ -98,9 +101,9 @@ def _drill_2021(wells: int, resource: BlockResource, rigs: int) -> tuple[BlockAg
     log: list[tuple] = []
     agent.log = lambda *a: log.append(a)
     env = simpy.Environment()
-    agent.start_drilling(env)
+    hookups = agent.start_drilling(env)
     env.run(until=365.0)
-    return agent, log
+    return agent, log, hookups
 
 
 def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
@@ -108,14 +111,14 @@ def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
     # recoverable gas produced before the run; 30 wells drilled in 2021
     limit = 1.8 * Resources().abundance_1e8_m3_per_km2 * 1e8
     resource = blank_resource(proved_m3=limit, produced_m3=0.5 * 0.5 * limit)
-    agent, log = _drill_2021(30, resource, rigs=3)
-    qi = np.array([h.params["qi"] * h.factor for h in agent.hookups])
+    _, log, hookups = _drill_2021(30, resource, rigs=3)
+    qi = hookups.params[:, decline.PARAMS.index("qi")] * hookups.factor
     assert len(qi) == 30
     np.testing.assert_allclose(qi[:20], 1000.0)  # the undrilled acreage: the full curve
     np.testing.assert_allclose(qi[20:], 500.0)  # infill: half of the recoverable gas left
     # joining the population, the wells' rates and decline constants are multiplied
     pop = WellPopulation(len(load_blocks()))
-    const = stepping.add_hookups(pop, agent.hookups[-2:])
+    const = stepping.add_hookups(pop, hookups.rows(28, 30))
     np.testing.assert_allclose(pop.qi, [500.0, 500.0])
     np.testing.assert_allclose(pop.q_start, [50.0, 50.0])
     half = {k: v[0] for k, v in _params(1, qi=500.0).items()} | {"q_start": 50.0}
@@ -127,8 +130,9 @@ def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
 def test_the_depletion_event_names_the_block_state():
     limit = 1e9
     resource = blank_resource(proved_m3=limit, produced_m3=0.45 * limit, drilled_km2=50.0)
-    agent, log = _drill_2021(5, resource, rigs=1)
-    assert [h.params["qi"] * h.factor for h in agent.hookups] == pytest.approx([100.0] * 5)
+    _, log, hookups = _drill_2021(5, resource, rigs=1)
+    qi = hookups.params[:, decline.PARAMS.index("qi")] * hookups.factor
+    assert qi.tolist() == pytest.approx([100.0] * 5)
     assert [(e[1], e[2]) for e in log] == [("block:panzhuang", "depletion")]
     assert log[0][3].startswith("new wells at 10% of the type curve: produced 4.50 of 5.00")
 
@@ -170,7 +174,7 @@ def test_rigs_drill_in_spud_order_as_a_fifo_queue():
     agent.end = dt.date(2023, 12, 31)
     spuds = agent.spud_days()
     env = simpy.Environment()
-    agent.start_drilling(env)
+    hookups = agent.start_drilling(env)
     horizon = float((agent.end - agent.start).days + 1)
     env.run(until=horizon)
 
@@ -186,4 +190,82 @@ def test_rigs_drill_in_spud_order_as_a_fifo_queue():
             ends.append((end, wtype))
     assert len(ends) < len(spuds)  # the queue built up: two rigs cannot keep pace
     np.testing.assert_allclose(sorted(agent.drilled_at), sorted(ends))
-    assert [h.day for h in agent.hookups] == sorted(h.day for h in agent.hookups)
+    assert (np.diff(hookups.day) >= 0).all()
+
+
+def _simpy_rigs(blocks: list[BlockAgent], until: float) -> list[tuple[int, int, float]]:
+    """The rigs as they were before issue 27: one SimPy process per rig, each taking its
+    block's next well in spud order. Returns ``(block, queue position, drilling end)`` of
+    every drilling end, in the order SimPy processed them."""
+    env = simpy.Environment()
+    out: list[tuple[int, int, float]] = []
+    for b, agent in enumerate(blocks):
+        queue = agent.spud_days()
+        state = {"next": 0}
+        d = agent.drilling
+
+        def rig(b=b, queue=queue, state=state, d=d):  # type: ignore[no-untyped-def]
+            while state["next"] < len(queue):
+                k = state["next"]
+                state["next"] += 1
+                day, wtype = queue[k]
+                if day > env.now:
+                    yield env.timeout(day - env.now)
+                yield env.timeout(d.drilling_days_horizontal if wtype else d.drilling_days_vertical)
+                out.append((b, k, env.now))
+
+        for _ in range(min(agent.programme.rigs, len(queue))):
+            env.process(rig())
+    env.run(until=until)
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_compiled_rigs_end_and_order_wells_as_simpy_processes_did(seed):
+    # identical programmes in several blocks end wells at the same times: SimPy ordered
+    # them by when they were scheduled, and the hook-ups (the population's order) must too
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for b in range(4):
+        prog = BlockProgramme(
+            vertical_wells_per_year={2021: int(rng.integers(20, 200))},
+            horizontal_wells_per_year={2021: int(rng.integers(0, 60))},
+            rigs=int(rng.integers(1, 6)),
+            first_year=2021 + (b % 2),
+        )
+        agent = _agent(prog if b < 3 else blocks[0].programme)  # the last one as the first
+        agent.info = load_blocks()[b]
+        days = float(rng.choice([1.0, 7.5, 15.0]))
+        agent.drilling = Drilling(drilling_days_vertical=days) if b < 3 else blocks[0].drilling
+        agent.end = dt.date(2023, 12, 31)
+        agent.sample = lambda wtype, klass, n, block: _params(n)
+        blocks.append(agent)
+    until = float((blocks[0].end - blocks[0].start).days + 1)
+    want = _simpy_rigs(blocks, until)
+    tied = {t for b, _, t in want if b == 0} & {t for b, _, t in want if b == 3}
+    assert tied  # the case that needs SimPy's order
+    hookups = drill(blocks, simpy.Environment(), until)
+    assert len(hookups) == len(want)
+    got_blocks = hookups.block.tolist()
+    assert got_blocks == [load_blocks()[b].index for b, _, _ in want]
+    ends = [agent.drilled_day for agent in blocks]
+    for b in range(len(blocks)):
+        mine = [t for bb, _, t in want if bb == b]
+        assert ends[b] == mine  # bit for bit, SimPy's float arithmetic
+    completion = Drilling().completion_days
+    assert hookups.day.tolist() == [float(np.ceil(t + completion)) for _, _, t in want]
+
+
+def test_a_drilling_end_at_the_dispatch_wake_counts_in_the_next_run_as_in_simpy():
+    # 365 wells in 2021, one spudded at every mid-day, drilled in 15 days: a well ends at
+    # 255.5, the first wake of the dispatch. SimPy processed the dispatch first (its wake was
+    # scheduled at time 0, the rig's end at 240.5), so that well counted on the next day.
+    drilling = Drilling(
+        drilling_days_vertical=15.0,
+        blocks={"panzhuang": BlockProgramme(vertical_wells_per_year={2021: 365}, rigs=20)},
+    )
+    sc = Scenario(horizon=Horizon(end=dt.date(2021, 12, 31)), drilling=drilling)
+    drilled = simulate.run(sc).daily_series("block:panzhuang", "wells_drilled").to_numpy()
+    assert drilled[:15].sum() == 0 and (drilled[15:255] == 1).all()
+    assert drilled[255] == 0 and drilled[256] == 2 and (drilled[257:364] == 1).all()
+    assert drilled[364] == 0  # ends at the last wake, 364.5: after it nothing is recorded

@@ -337,7 +337,6 @@ def _agent(achieved: float) -> BlockAgent:
         resource=blank_resource(),
         start=dt.date(2021, 1, 1),
         end=dt.date(2030, 12, 31),
-        hookups=[],
         log=lambda *a: None,
         sample=lambda *a: {},
     )

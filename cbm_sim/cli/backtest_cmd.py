@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cbm_sim.cli.app import _debug_option, _reported, main, output_option
+from cbm_sim.cli.app import _debug_option, _reported, main, output_option, step_days_option
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,12 +29,9 @@ if TYPE_CHECKING:
 @click.option(
     "--seed", type=click.IntRange(min=0), default=None, help="root seed (default: the scenario's)"
 )
-@click.option(
-    "--step-days",
-    type=click.IntRange(min=1, max=31),
-    default=None,
-    help="dispatch step [days] instead of the scenario's (30: a quick look; partial-year "
-    "observations are then summed over whole steps)",
+@step_days_option(
+    "step of each member's results instead of the scenario's (the dispatch is daily; "
+    "partial-year observations are summed over the steps that start in them)"
 )
 @output_option("Directory for the skill table and the members' values.", True)
 @click.option("--overwrite", is_flag=True, help="replace a previous backtest folder")
@@ -45,7 +42,7 @@ def backtest_command(
     workers: int | None,
     scheduler: str | None,
     seed: int | None,
-    step_days: int | None,
+    step_days: int | str | None,
     output: Path,
     overwrite: bool,
     debug: bool,
@@ -63,12 +60,12 @@ def backtest_command(
     from cbm_sim.results.rundir import check_target
     from cbm_sim.scenario import load_scenario
     from cbm_sim.studies.backtest import run_backtest
+    from cbm_sim.studies.uncertainty import with_step_days
 
     with _reported(debug):
         scenario = load_scenario(scenario_file)
         if step_days is not None:
-            horizon = scenario.horizon.model_copy(update={"step_days": step_days})
-            scenario = scenario.model_copy(update={"horizon": horizon})
+            scenario = with_step_days(scenario, step_days)
         check_target(output, overwrite=overwrite)  # before any member runs, not after
         console = Console(stderr=True)
         with Bar(console=console, transient=True) as bar:

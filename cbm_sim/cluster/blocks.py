@@ -1,11 +1,18 @@
-"""Blocks (区块) as SimPy agents: drilling programmes, rigs, and where new wells find gas.
+"""Blocks (区块): drilling programmes, rigs, and where new wells find gas.
 
 Each block drills its programme (wells spudded per year by type, from the scenario) with its
-own rigs, each a SimPy process that takes the block's next well in spud order when it is
-free (a FIFO queue: a well starts on its spud day or when a rig frees up, whichever is
-later). A well occupies a rig for its drilling days, then waits its completion days
-(fracturing, pump, hook-up) and joins the well population at hook-up, where it starts
-dewatering.
+own rigs: a FIFO queue served by the block's rigs, a well starting on its spud day or when a
+rig frees up, whichever is later. A well occupies a rig for its drilling days, then waits its
+completion days (fracturing, pump, hook-up) and joins the well population at hook-up, where
+it starts dewatering.
+
+Nothing in a run acts on the rigs (drilling does not look at flows, prices or facilities), so
+the whole programme is drilled when the run is built (:func:`drill`): the rigs of every block
+are one event loop in compiled code (:func:`_rig_events`), which orders simultaneous events as
+SimPy did when every rig was a SimPy process (by time, then by the order they were
+scheduled), so the wells join the population in the same order and every result is the same
+bit for bit (issue 27: the processes cost two SimPy events and a Python object per well).
+The engine takes the hook-ups and drilling ends as its dispatch reaches them.
 
 Depletion: when a well's drilling ends, the block's resource (:mod:`cbm_sim.cluster.resource`)
 says which share of its type curve it starts on — the full curve on undrilled proved acreage,
@@ -17,13 +24,14 @@ first fall below half of the type curve is recorded as a ``depletion`` event.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import heapq
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import simpy
+from numba import njit
 
 from cbm_sim.cluster.facilities import Process
 from cbm_sim.cluster.resource import BlockResource
@@ -31,7 +39,7 @@ from cbm_sim.plan.blocks import BlockInfo
 from cbm_sim.scenario.model import BlockProgramme, Drilling
 from cbm_sim.scenario.paths import value_at
 from cbm_sim.wells import decline
-from cbm_sim.wells.stepping import Hookup
+from cbm_sim.wells.stepping import Hookups
 
 DEPLETION_EVENT_FACTOR = 0.5
 """A ``depletion`` event is logged when a block's new wells first fall below this factor
@@ -54,22 +62,34 @@ class BlockAgent:
     resource: BlockResource
     start: dt.date
     end: dt.date
-    hookups: list[Hookup]
     log: Callable[[float, str, str, str], None]
     sample: SampleParams
     prepare: Prepare | None = None
     drilled: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0})
-    drilled_at: list[tuple[float, int]] = field(default_factory=list)
-    """``(day, well_type)`` of every well drilled, in order of day."""
-    _queue: list[tuple[float, int, int]] = field(default_factory=list, init=False, repr=False)
-    """``(spud day, well type, index among the drawn wells)`` the rigs will drill, in order."""
-    _next_well: int = field(default=0, init=False, repr=False)
+    drilled_day: list[float] = field(default_factory=list)
+    """Day every well's drilling ended [day since the start], in order of day."""
+    drilled_type: list[int] = field(default_factory=list)
+    """Type of every well drilled, as :attr:`drilled_day`."""
+    drilled_scheduled: list[float] = field(default_factory=list)
+    """When each drilling end was scheduled (its rig's previous event) [day], as
+    :attr:`drilled_day`: it orders a drilling end against the dispatch at the same time."""
+    _spuds: list[tuple[float, int]] = field(default_factory=list, init=False, repr=False)
+    """``(spud day, well type)`` of the wells the rigs will drill, in spud order."""
+    _index: list[int] = field(default_factory=list, init=False, repr=False)
+    """Each queued well's index among the drawn wells of its type."""
+    _drawn: dict[int, Any] = field(default_factory=dict, init=False, repr=False)
+    _rigs: int = field(default=0, init=False, repr=False)
     _depletion_logged: bool = field(default=False, init=False, repr=False)
 
     @property
     def entity(self) -> str:
         """Entity name in the results."""
         return f"block:{self.info.id}"
+
+    @property
+    def drilled_at(self) -> list[tuple[float, int]]:
+        """``(day, well_type)`` of every well drilled, in order of day."""
+        return list(zip(self.drilled_day, self.drilled_type, strict=True))
 
     def spud_days(self) -> list[tuple[float, int]]:
         """Spud times (days since start) and well types of the whole programme, in order.
@@ -108,15 +128,16 @@ class BlockAgent:
         out.sort()
         return out
 
-    def start_drilling(self, env: simpy.Environment) -> None:
-        """Register the drilling programme with the environment."""
+    def plan_drilling(self) -> int:
+        """Draw the programme's wells and queue them for the rigs; the rigs that will serve
+        the queue (0: nothing to drill, or no rigs, which is logged)."""
         spuds = self.spud_days()
         if not spuds:
-            return
+            return 0
         rigs = self.programme.rigs if self.programme else 0
         if rigs == 0:
             self.log(0.0, self.entity, "no rigs", f"{len(spuds)} planned wells not drilled")
-            return
+            return 0
         # Every planned well's parameters are drawn up front, in one vectorised call per
         # well type (same stream, same order as drawing them one by one at spud time); the
         # resource scales a well's rates when its drilling ends (_drilled).
@@ -132,64 +153,187 @@ class BlockAgent:
             params = self.sample(wtype, self.info.klass, n, self.info.id)
             params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
             constants = self.prepare(params) if self.prepare is not None else None
-            # one row of Python floats per well, made at once: the hook-up's parameters
             rows = np.column_stack([params[k] for k in decline.PARAMS])
-            drawn[wtype] = (decline.PARAMS, constants, rows.tolist())
-        self._queue.extend(
-            (day, wtype, i) for (day, wtype), i in zip(spuds, index.tolist(), strict=True)
-        )
-        # Each rig takes the next well in spud order when it is free and drills it from its
-        # spud day (or at once, if that has passed): a FIFO queue for the block's rigs.
-        for _ in range(min(rigs, len(self._queue))):
-            env.process(self._rig(env, drawn))
+            # one row of Python floats per well, made at once: the resource's record of it
+            drawn[wtype] = (rows, constants, rows.tolist())
+        self._spuds, self._index, self._drawn = spuds, index.tolist(), drawn
+        self._rigs = min(rigs, len(spuds))
+        return self._rigs
 
-    def _rig(self, env: simpy.Environment, drawn: dict[int, Any]) -> Process:
-        d = self.drilling
-        while self._next_well < len(self._queue):
-            day, wtype, i = self._queue[self._next_well]
-            self._next_well += 1
-            if day > env.now:
-                yield env.timeout(day - env.now)
-            yield env.timeout(d.drilling_days_horizontal if wtype else d.drilling_days_vertical)
-            keys, constants, rows = drawn[wtype]
-            params = dict(zip(keys, rows[i], strict=True))
-            self._drilled(env, wtype, params, None if constants is None else constants[:, i])
+    def start_drilling(self, env: simpy.Environment) -> Hookups:
+        """Drill this block's programme alone (:func:`drill` of one block) to the end of its
+        horizon: its hook-ups, in order."""
+        return drill([self], env, float((self.end - self.start).days + 1))
 
     def _drilled(
-        self,
-        env: simpy.Environment,
-        wtype: int,
-        params: dict[str, float],
-        constants: npt.NDArray[np.float64] | None,
-    ) -> None:
-        d = self.drilling
-        self.drilled[wtype] += 1
-        self.drilled_at.append((env.now, wtype))
-        # Completion takes the same days for every well and needs no rig, so the hook-up
-        # day is known when drilling ends: the well joins the population at the next whole
-        # day (the dispatch grid) after completion. Appending it now keeps the list in
-        # order of day (drilling ends arrive in time order) and saves a timeout per well.
-        day = float(np.ceil(env.now + d.completion_days))
+        self, env: simpy.Environment, now: float, day: float, wtype: int, row: list[float]
+    ) -> float:
+        """The resource's part of a well of ``wtype`` (parameters ``row``) whose drilling
+        ended at ``now`` and which joins the population on ``day``: the share of its curve it
+        starts on, its gas and area booked, a ``depletion`` event the first time the share
+        falls below :data:`DEPLETION_EVENT_FACTOR`."""
         # The resource says which share of its curve the well starts on (production is
         # linear in the rates: the hook-up multiplies them, stepping.add_hookups).
-        f = self.resource.factor(env.now, wtype)
+        f = self.resource.factor(now, wtype)
         if f < DEPLETION_EVENT_FACTOR and not self._depletion_logged:
             self._depletion_logged = True
-            k = self.resource.year_index(env.now)
-            self.log(
-                env.now,
-                self.entity,
-                "depletion",
-                f"new wells at {f:.0%} of the type curve: {self.resource.describe(k)}",
-            )
-        self.resource.add_well(wtype, day, tuple(params.values()), f)  # PARAMS order
-        self.hookups.append(
-            Hookup(
-                block=self.info.index,
-                well_type=wtype,
-                day=day,
-                params=params,
-                constants=constants,
-                factor=f,
-            )
+            k = self.resource.year_index(now)
+            detail = f"new wells at {f:.0%} of the type curve: {self.resource.describe(k)}"
+            env.process(self._log_at(env, now, "depletion", detail))
+        self.resource.add_well(wtype, day, row, f)  # PARAMS order
+        return f
+
+    def _log_at(self, env: simpy.Environment, day: float, event: str, detail: str) -> Process:
+        """Log ``event`` when the simulation reaches ``day`` (in order with the others)."""
+        if day > env.now:
+            yield env.timeout(day - env.now)
+        self.log(env.now, self.entity, event, detail)
+
+
+SPUD, END = 0, 1
+"""Kinds of rig event: a rig waiting for a well's spud day, a well's drilling ending."""
+
+
+@njit(cache=True)
+def _rig_events(  # type: ignore[no-untyped-def]  # numba infers the types
+    spud_day, first, count, rigs, drilling_days, until
+):
+    """The drilling ends of every block's rigs in the order SimPy processed them.
+
+    Block ``b`` queues wells ``first[b] … first[b] + count[b] - 1`` (spud days, in spud
+    order) for its ``rigs[b]`` rigs. Each rig, when free at ``now``, takes the block's next
+    well ``j``: it waits until the spud day if that is later (``now + (spud - now)``, the
+    float arithmetic of a SimPy timeout), then drills it for ``drilling_days[j]``. Events
+    are taken in order of time, then of scheduling (SimPy's event ids; the rigs start in
+    block and rig order at time 0), up to ``until`` (excluded, as ``env.run(until)``).
+
+    Returns the queued well of each drilling end, its time and when it was scheduled.
+    """
+    n_rigs = rigs.sum()
+    rig_block = np.empty(n_rigs, dtype=np.int64)
+    nxt = first.copy()
+    heap = [(0.0, 0, 0, 0, 0, 0.0)]  # (time, order, rig, kind, well, scheduled at)
+    heap.pop()
+    seq = 0
+    r = 0
+    for b in range(first.size):
+        for _ in range(rigs[b]):
+            rig_block[r] = b
+            r += 1
+    for r in range(n_rigs):  # every rig starts at time 0, in block and rig order
+        b = rig_block[r]
+        if nxt[b] < first[b] + count[b]:
+            j = nxt[b]
+            nxt[b] += 1
+            if spud_day[j] > 0.0:
+                heapq.heappush(heap, (0.0 + (spud_day[j] - 0.0), seq, r, SPUD, j, 0.0))
+            else:
+                heapq.heappush(heap, (0.0 + drilling_days[j], seq, r, END, j, 0.0))
+            seq += 1
+    out_well = np.empty(spud_day.size, dtype=np.int64)  # at most every queued well
+    out_time = np.empty(spud_day.size)
+    out_scheduled = np.empty(spud_day.size)
+    m = 0
+    while heap:
+        now, _, r, kind, j, scheduled = heapq.heappop(heap)
+        if now >= until:
+            break
+        if kind == SPUD:
+            heapq.heappush(heap, (now + drilling_days[j], seq, r, END, j, now))
+            seq += 1
+            continue
+        out_well[m] = j
+        out_time[m] = now
+        out_scheduled[m] = scheduled
+        m += 1
+        b = rig_block[r]
+        if nxt[b] < first[b] + count[b]:
+            k = nxt[b]
+            nxt[b] += 1
+            if spud_day[k] > now:
+                heapq.heappush(heap, (now + (spud_day[k] - now), seq, r, SPUD, k, now))
+            else:
+                heapq.heappush(heap, (now + drilling_days[k], seq, r, END, k, now))
+            seq += 1
+    return out_well[:m], out_time[:m], out_scheduled[:m]
+
+
+def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) -> Hookups:
+    """Drill every block's programme up to ``until`` [day] (excluded): each block's
+    drilling ends (:attr:`BlockAgent.drilled_day`), resource and events, and the hook-ups of
+    all blocks in the order the wells finished drilling (:class:`Hookups`).
+
+    Blocks are taken in order (their wells are drawn in that order from the shared stream).
+    """
+    queued = [(b, rigs) for b in blocks if (rigs := b.plan_drilling()) > 0]
+    if not queued:
+        return Hookups.empty()
+    count = np.array([len(b._spuds) for b, _ in queued], dtype=np.int64)
+    first = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
+    spud = np.array([day for b, _ in queued for day, _ in b._spuds], dtype=np.float64)
+    wtype = np.array([w for b, _ in queued for _, w in b._spuds], dtype=np.int64)
+    owner = np.repeat(np.arange(len(queued)), count)
+    days_by_type = np.array(
+        [
+            [b.drilling.drilling_days_vertical, b.drilling.drilling_days_horizontal]
+            for b, _ in queued
+        ]
+    )
+    wells, ends, scheduled = _rig_events(
+        spud,
+        first,
+        count,
+        np.array([r for _, r in queued], dtype=np.int64),
+        days_by_type[owner, wtype],
+        float(until),
+    )
+    # every queued well's parameters and constants, in queue order (drawn per block and type)
+    params = np.empty((spud.size, len(decline.PARAMS)))
+    with_constants = all(b.prepare is not None for b, _ in queued)
+    constants = np.empty((len(decline.PREPARED_KEYS), spud.size)) if with_constants else None
+    index = np.empty(spud.size, dtype=np.int64)
+    for pos, (b, _) in enumerate(queued):
+        span = slice(int(first[pos]), int(first[pos] + count[pos]))
+        index[span] = b._index
+        for t, (rows, cols, _) in b._drawn.items():
+            at = np.flatnonzero(wtype[span] == t) + first[pos]
+            params[at] = rows[index[at]]
+            if constants is not None:
+                constants[:, at] = cols[:, index[at]]
+    # Completion takes the same days for every well and needs no rig, so the hook-up day is
+    # known when drilling ends: the well joins the population at the next whole day (the
+    # dispatch grid) after completion.
+    completion = np.array([b.drilling.completion_days for b, _ in queued])
+    hookup_day = np.ceil(ends + completion[owner[wells]])
+    # each block's drilling ends, in order
+    end_owner = owner[wells]
+    for pos, (block, _) in enumerate(queued):
+        mine = end_owner == pos
+        block.drilled_day = ends[mine].tolist()
+        block.drilled_type = wtype[wells][mine].tolist()
+        block.drilled_scheduled = scheduled[mine].tolist()
+        block.drilled = {t: block.drilled_type.count(t) for t in (0, 1)}
+    # the resource of each block in its wells' order (one Python call per well: the factor
+    # depends on the wells drilled before it)
+    factor = np.empty(wells.size)
+    agents = [queued[p][0] for p in end_owner.tolist()]
+    for k, (block, now, day, t, i) in enumerate(
+        zip(
+            agents,
+            ends.tolist(),
+            hookup_day.tolist(),
+            wtype[wells].tolist(),
+            index[wells].tolist(),
+            strict=True,
         )
+    ):
+        factor[k] = block._drilled(env, now, day, t, block._drawn[t][2][i])
+    blocks_index = np.array([b.info.index for b, _ in queued], dtype=np.int64)
+    return Hookups(
+        block=blocks_index[owner[wells]],
+        well_type=wtype[wells].astype(np.int8),
+        day=hookup_day,
+        params=params[wells],
+        constants=None if constants is None else constants[:, wells],
+        factor=factor,
+    )

@@ -17,7 +17,7 @@ import datetime as dt
 from typing import Annotated, Literal, Self
 
 import yaml
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from cbm_sim import bounds
 from cbm_sim.scenario.assets import (
@@ -51,6 +51,7 @@ from cbm_sim.scenario.base import (
     _schema,
     _year_in,
 )
+from cbm_sim.scenario.steps import CALENDAR_STEPS, MAX_STEP_DAYS, StepDays, step_label
 from cbm_sim.scenario.uncertainty import (
     correlation_problem,
     distribution_problem,
@@ -62,12 +63,36 @@ from cbm_sim.scenario.uncertainty import (
 from cbm_sim.scenario.valuation_inputs import ValuationConfig
 
 
+def _step_days(value: object) -> StepDays:
+    """``horizon.step_days``: a whole number of days 1-31 (also as text, as the command line
+    gives it) or ``month`` / ``quarter``."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lower() in CALENDAR_STEPS:
+        return value.strip().lower()  # type: ignore[return-value]  # a key of CALENDAR_STEPS
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_STEP_DAYS:
+        return value
+    raise ValueError(
+        f"expected a whole number of days 1-{MAX_STEP_DAYS} or one of "
+        f"{', '.join(CALENDAR_STEPS)}; got {value!r}"
+    )
+
+
 class Horizon(Model):
-    """Simulated period and dispatch step."""
+    """Simulated period and the step of the recorded results."""
 
     start: dt.date = Field(dt.date(2021, 1, 1), description="first simulated day")
     end: dt.date = Field(dt.date(2030, 12, 31), description="last simulated day (inclusive)")
-    step_days: int = Field(1, ge=1, le=31, description="dispatch step [days]")
+    step_days: Annotated[int | str, BeforeValidator(_step_days)] = Field(
+        1,
+        description=(
+            "step of the recorded results: 1-31 days (counted from every 1 January, no step "
+            "spans two years), 'month' or 'quarter' (calendar); the dispatch runs every day "
+            "whatever the step (cbm_sim/scenario/steps.py)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Horizon:
@@ -87,6 +112,11 @@ class Horizon(Model):
     def n_days(self) -> int:
         """Number of simulated days, both ends included."""
         return (self.end - self.start).days + 1
+
+    @property
+    def step_label(self) -> str:
+        """The step as a report says it: ``day``, ``7 days``, ``month``, ``quarter``."""
+        return step_label(self.step_days)  # type: ignore[arg-type]  # validated by _step_days
 
 
 MAX_RIGS = 200

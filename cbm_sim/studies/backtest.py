@@ -191,6 +191,17 @@ def _between(series: pd.Series, start: dt.date, end: dt.date) -> float:
     return float(series[sel].sum())
 
 
+def _last_step_end(results: Results, starts: pd.DatetimeIndex) -> pd.Timestamp:
+    """The day after the last step of ``results``: the day after the horizon's end (meta),
+    else the last step as long as ``step_days`` days (or as the step before it)."""
+    if "end" in results.meta:
+        return pd.Timestamp(results.meta["end"]) + pd.Timedelta(days=1)
+    step = results.meta.get("step_days")
+    if isinstance(step, int):
+        return starts[-1] + pd.Timedelta(days=step)
+    return starts[-1] + (starts[-1] - starts[-2] if len(starts) > 1 else pd.Timedelta(days=1))
+
+
 def observe(results: Results, obs: Observation, produced_before_m3: Mapping[str, float]) -> float:
     """The value of ``obs`` in one run, in its unit (``nan``: not modelled or out of the run).
 
@@ -223,10 +234,12 @@ def observe(results: Results, obs: Observation, produced_before_m3: Mapping[str,
         first = obs.date.replace(day=1)
         last = (first + dt.timedelta(days=32)).replace(day=1)
         series = _block_series(results, blocks, "surface_production")
-        # the mean rate of the steps that start in the month (a month's days when daily)
-        steps = int(np.count_nonzero((series.index >= pd.Timestamp(first))
-                                     & (series.index < pd.Timestamp(last))))  # fmt: skip
-        days = steps * int(results.meta["step_days"])
+        # the mean rate of the steps that start in the month (a month's days when daily or
+        # monthly): their gas over the days they cover (steps: cbm_sim/scenario/steps.py)
+        starts = series.index
+        ends = starts[1:].append(pd.DatetimeIndex([_last_step_end(results, starts)]))
+        sel = (starts >= pd.Timestamp(first)) & (starts < pd.Timestamp(last))
+        days = int(np.sum((ends[sel] - starts[sel]).days))
         return _between(series, first, last) / days / WAN if days else math.nan
     if m == "blocks_cumulative_1e8_m3":
         assert obs.until is not None
@@ -292,7 +305,7 @@ class BacktestResult:
     """``member, error`` of the members that failed."""
     seed: int
     scenario: str
-    step_days: int
+    step_days: int | str
 
     @property
     def n(self) -> int:

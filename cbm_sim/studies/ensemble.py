@@ -189,7 +189,8 @@ def run_member(task: MemberTask) -> MemberOutcome:
 
     try:
         member = apply(task.scenario, task.parameters, task.scenario.uncertainty)
-        results = simulate.run(member, seed=task.seed)
+        # a member is summarised by year: no daily frame
+        results = simulate.run(member, seed=task.seed, daily=False)
         wide, statuses = summarise(results, task.measures)
     except Exception as exc:  # a failed member must not sink the ensemble
         return MemberOutcome(task.index, task.parameters, error=_member_error(exc))

@@ -207,7 +207,7 @@ def quantity_in_year(scenario: Scenario, quantity: str, year: int) -> float:
     """``quantity`` (plan id, base units m³ or 元) in ``year`` of the deterministic run."""
     from cbm_sim.results import simulate
 
-    wide, _ = summarise(simulate.run(scenario), measures_for(quantity))
+    wide, _ = summarise(simulate.run(scenario, daily=False), measures_for(quantity))
     return _read(wide, quantity, year)
 
 

@@ -154,8 +154,7 @@ class BlockAgent:
             params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
             constants = self.prepare(params) if self.prepare is not None else None
             rows = np.column_stack([params[k] for k in decline.PARAMS])
-            # one row of Python floats per well, made at once: the resource's record of it
-            drawn[wtype] = (rows, constants, rows.tolist())
+            drawn[wtype] = (rows, constants)
         self._spuds, self._index, self._drawn = spuds, index.tolist(), drawn
         self._rigs = min(rigs, len(spuds))
         return self._rigs
@@ -166,17 +165,17 @@ class BlockAgent:
         return drill([self], env, float((self.end - self.start).days + 1))
 
     def _drilled_all(
-        self, at: np.ndarray, factor: np.ndarray, hookup_day: np.ndarray, drawn: np.ndarray
+        self, at: np.ndarray, factor: np.ndarray, hookup_day: np.ndarray, rows: np.ndarray
     ) -> list[tuple[int, BlockAgent, float, str]]:
         """The resource's part of every well this block drilled, at once (``at``: their
         positions among all blocks' drilling ends): the share of its curve each starts on
         (written into ``factor``), their gas and area booked, and the ``depletion`` event of
         the first well below :data:`DEPLETION_EVENT_FACTOR` (its position, this block, its
-        day, its detail; none if logged before). ``hookup_day`` and ``drawn`` (each well's
-        index among the drawn wells of its type) are in the order of :attr:`drilled_day`."""
+        day, its detail; none if logged before). ``hookup_day`` and ``rows`` (each well's
+        parameters, :data:`cbm_sim.wells.decline.PARAMS` order) are in the order of
+        :attr:`drilled_day`."""
         days = self.drilled_day
         types = self.drilled_type
-        rows = [self._drawn[t][2][i] for t, i in zip(types, drawn.tolist(), strict=True)]
         f, before = self.resource.add_wells(days, types, hookup_day.tolist(), rows)
         factor[at] = f
         low = np.flatnonzero(f < DEPLETION_EVENT_FACTOR)
@@ -303,7 +302,7 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
     for pos, (b, _) in enumerate(queued):
         span = slice(int(first[pos]), int(first[pos] + count[pos]))
         index[span] = b._index
-        for t, (rows, cols, _) in b._drawn.items():
+        for t, (rows, cols) in b._drawn.items():
             at = np.flatnonzero(wtype[span] == t) + first[pos]
             params[at] = rows[index[at]]
             if constants is not None:
@@ -328,7 +327,7 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
     for pos, (block, _) in enumerate(queued):
         mine = np.flatnonzero(end_owner == pos)
         if mine.size:
-            depleted += block._drilled_all(mine, factor, hookup_day[mine], index[wells][mine])
+            depleted += block._drilled_all(mine, factor, hookup_day[mine], params[wells[mine]])
     # depletion events in the order of the wells (the order the single calls made them)
     for _, block, now, detail in sorted(depleted, key=lambda e: e[0]):
         env.process(block._log_at(env, now, "depletion", detail))

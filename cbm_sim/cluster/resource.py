@@ -287,7 +287,8 @@ class BlockResource:
     history_produced_m3: FloatArray
     drilled_km2: float
     _online: list[float] = field(default_factory=list, init=False, repr=False)
-    _rows: list[Sequence[float]] = field(default_factory=list, init=False, repr=False)
+    _rows: list[FloatArray] = field(default_factory=list, init=False, repr=False)
+    """Parameters of the new wells not yet in ``_const``, in chunks of rows."""
     _factors: list[float] = field(default_factory=list, init=False, repr=False)
     _done: int = field(default=0, init=False, repr=False)
     """New wells whose constants are in ``_const`` (the rest are still rows)."""
@@ -314,15 +315,16 @@ class BlockResource:
         constants of wells added since the last call are prepared then, once)."""
         if k not in self._produced:
             new = 0.0
-            if len(self._rows) > self._done:
-                rows = np.asarray(self._rows[self._done :], dtype=np.float64)
+            if self._rows:
+                rows = np.concatenate(self._rows)
                 fresh = decline.prepare_unchecked(*(rows[:, j] for j in range(rows.shape[1])))
                 self._const = (
                     fresh
                     if not self._const
                     else {key: np.concatenate((self._const[key], fresh[key])) for key in fresh}
                 )
-                self._done = len(self._rows)
+                self._done += rows.shape[0]
+                self._rows.clear()
             if self._const:
                 t = self.year_start_days[k] - np.asarray(self._online[: self._done])
                 cum = decline.cumulative_prepared(t, self._const)
@@ -367,7 +369,7 @@ class BlockResource:
         rates multiplied by ``factor``)."""
         self.drilled_km2 += self.rules.drainage_km2[well_type]
         self._online.append(float(online_day))
-        self._rows.append(params)
+        self._rows.append(np.asarray(params, dtype=np.float64).reshape(1, -1))
         self._factors.append(factor)
         # wells are added in time order, each coming online after the 1 January of the year
         # it was drilled in: the produced gas cached for that year and earlier stays exact
@@ -379,7 +381,7 @@ class BlockResource:
         days: Sequence[float],
         well_types: Sequence[int],
         online_days: Sequence[float],
-        rows: Sequence[Sequence[float]],
+        rows: npt.ArrayLike,
     ) -> tuple[FloatArray, FloatArray]:
         """:meth:`factor` then :meth:`add_well` for each of many wells, in order, at once per
         year: the start factor of every well and the area drilled before each [km²].
@@ -393,6 +395,7 @@ class BlockResource:
         added before it (:func:`start_factors` is :func:`start_factor` elementwise).
         """
         n = len(days)
+        rows = np.asarray(rows, dtype=np.float64).reshape(n, -1)
         types = np.asarray(well_types, dtype=np.int64)
         area = np.asarray(self.rules.drainage_km2, dtype=np.float64)[types]
         after = np.add.accumulate(np.concatenate(([self.drilled_km2], area)))
@@ -427,16 +430,14 @@ class BlockResource:
         self._k, self._next_start = 0, -math.inf  # factor() finds its year again
         return factors, before
 
-    def _extend(
-        self, online: list[float], rows: Sequence[Sequence[float]], factors: FloatArray
-    ) -> None:
+    def _extend(self, online: list[float], rows: FloatArray, factors: FloatArray) -> None:
         """Record wells whose factors are known (:meth:`add_well` without the drilled area)."""
         if not online:
             return
         if self._produced and min(online) < self._starts[max(self._produced)]:
             self._produced.clear()  # as add_well (never in time order: online ≥ drilling end)
         self._online.extend(online)
-        self._rows.extend(rows)
+        self._rows.append(np.asarray(rows, dtype=np.float64))
         self._factors.extend(factors.tolist())
 
     def describe(self, k: int, drilled_km2: float | None = None) -> str:

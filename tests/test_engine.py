@@ -247,12 +247,17 @@ def test_unknown_block_in_drilling_is_named():
 # 1.70 亿m3 and 2030 from 5.81 to 1.59; production, wells, workovers and exports did not move.
 # Merged (issues 23 and 24): with the resource model's gas, LNG 2025 99.89 and 2030 46.64 万t,
 # industry 2025 10.28 and 2030 2.00 亿m3; production, wells and workovers as issue 23's.
+# The development rule (issue 23, h-skill: new wells in 马必, 马必东, 柿庄南, 柿庄北 draw the
+# class curve, typecurves.yaml new_wells: class): 马必's plan wells (672 a year) from 0.39 of
+# the ramping curve to 1.0, its 2025 output 6.02 → 14.48 亿m3; surface production 2025 63.18 →
+# 71.64 and 2030 50.67 → 60.25 亿m3, LNG 2030 46.64 → 103.74 万t, industry 2025 10.28 → 18.09;
+# wells, workovers, exports and 2021 unchanged.
 PLAN_RUN = {
     ("surface", "production", 2021): 4268284076.9099493,
-    ("surface", "production", 2025): 6317723566.259824,
-    ("surface", "production", 2030): 5066524353.861143,
-    ("lng", "output", 2025): 998903.3047762098,
-    ("lng", "output", 2030): 466405.36913970386,
+    ("surface", "production", 2025): 7163796892.134699,
+    ("surface", "production", 2030): 6024724090.141118,
+    ("lng", "output", 2025): 1000000.000000065,
+    ("lng", "output", 2030): 1037385.6034267142,
     ("surface", "workovers", 2021): 4953.0,
     ("surface", "workovers", 2025): 8510.0,
     ("surface", "workovers", 2030): 11139.0,
@@ -261,8 +266,8 @@ PLAN_RUN = {
     ("pipeline", "exports", 2021): 1926983236.5780022,
     ("pipeline", "exports", 2025): 1238399999.9999619,
     ("storage", "level", 2025): 0.0,
-    ("demand:industry", "delivered", 2025): 1027786870.0090815,
-    ("demand:industry", "delivered", 2030): 200399400.0,
+    ("demand:industry", "delivered", 2025): 1808709431.4560385,
+    ("demand:industry", "delivered", 2030): 201541066.21110004,
 }
 
 
@@ -336,8 +341,10 @@ def test_a_monthly_plan_run_has_the_annual_totals_of_the_daily_run(plan_run):
 # (green finance 180 → 4.3 and insurance 35 → 0.4 in 2030 from their drivers, mine-gas use at
 # a quarter of the plan's basis, LNG 2030 to 0). Merged with issue 23's resource model and its
 # wells by undrilled acreage: 2025 320.1 → 400.2, 2030 249.9 → 340.9 (surface production
-# 45.2 → 63.2 and 32.3 → 50.7 亿m³). The model's outputs, not the plan's targets.
-PLAN_VALUE = {2021: 160.8948855052683, 2025: 400.16066069064937, 2030: 340.8983456707149}
+# 45.2 → 63.2 and 32.3 → 50.7 亿m³). The development rule (h-skill, PLAN_RUN above): 2025
+# 400.2 → 438.4, 2030 340.9 → 383.2 (surface production 63.2 → 71.6 and 50.7 → 60.2 亿m³).
+# The model's outputs, not the plan's targets.
+PLAN_VALUE = {2021: 160.8948855052683, 2025: 438.41298402049637, 2030: 383.20784246122736}
 
 
 def test_the_plan_run_s_output_value_and_its_2021_backtest(plan_run):

@@ -236,3 +236,35 @@ def test_a_block_without_proved_reserves_produces_once_they_are_filed():
     assert all(v == 0.0 for v in never.values())  # drilled, but nothing proved: no gas
     assert after[2022] == 0.0  # the wells of 2022 were drilled before the filing
     assert after[2023] > 0.0 and after[2024] > after[2023]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 3000.0), st.integers(0, 1), st.floats(0.0, 120.0)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.floats(0.5, 40.0),
+)
+def test_wells_added_at_once_are_the_single_calls_bit_for_bit(wells, proved_1e8_m3):
+    """BlockResource.add_wells (one call per block, year by year) against factor + add_well
+    per well: the same factors, drilled area and produced gas, bit for bit."""
+    wells = sorted(wells)
+    p = {"qi": 1500.0, "di": 0.3, "b": 0.5, "d_term": 0.05, "t_incline": 200.0,
+         "q_start": 150.0, "t_plateau": 0.0}  # fmt: skip
+    rows = [[p[k] * (1.0 + 0.01 * j) for k in decline.PARAMS] for j in range(len(wells))]
+    one, many = (blank_resource(proved_m3=proved_1e8_m3 * YI, produced_m3=0.3 * YI,
+                                drilled_km2=0.5) for _ in range(2))  # fmt: skip
+    want = []
+    for (day, t, lag), row in zip(wells, rows, strict=True):
+        want.append(one.factor(day, t))
+        one.add_well(t, day + lag, row, want[-1])
+    got, before = many.add_wells(
+        [w[0] for w in wells], [w[1] for w in wells], [w[0] + w[2] for w in wells], rows
+    )
+    assert got.tolist() == want
+    assert many.drilled_km2 == one.drilled_km2
+    assert before[0] == 0.5
+    for k in range(len(one.year_start_days)):
+        assert many.produced_m3(k) == one.produced_m3(k)

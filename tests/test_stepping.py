@@ -92,3 +92,32 @@ def test_block_group_scales_are_bounded():
         TypeCurveScaling(producing_share_scale=1.2)
     with pytest.raises(ValueError, match="proved_blocks_peak_scale"):
         TypeCurveScaling(proved_blocks_peak_scale=0.0)
+
+
+def test_development_rule_draws_the_class_curve_for_the_plans_underdeveloped_blocks():
+    """The development rule (typecurves.yaml new_wells: class): new wells of 马必 … draw the
+    class's level and producing share with the same draws as a block without a level of its
+    own, times development_blocks_peak_scale; a block outside the rule keeps its level."""
+    import numpy as np
+
+    from cbm_sim.scenario.model import TypeCurveScaling
+    from cbm_sim.wells import history
+    from cbm_sim.wells.stepping import new_well_sampler
+
+    cal = history.packaged_calibration("calibration-2021.yaml")
+    adj = cal.adjustment
+    assert adj.block_level("mabi") < 0.5  # the level the rule sets aside (its past wells')
+
+    def draw(block: str | None, scaling: TypeCurveScaling | None = None) -> dict:
+        sample = new_well_sampler(scaling or TypeCurveScaling(), np.random.default_rng(7),
+                                  calibration=cal)  # fmt: skip
+        return sample(0, "ramping", 3000, block)
+
+    classed = draw(None)
+    np.testing.assert_array_equal(draw("mabi")["qi"], classed["qi"])
+    np.testing.assert_array_equal(draw("shizhuang_south")["qi"], classed["qi"])
+    tripled = draw("mabi", TypeCurveScaling(development_blocks_peak_scale=3.0))
+    np.testing.assert_allclose(tripled["qi"], 3.0 * classed["qi"])
+    # 郑庄 (a developed block) keeps its own level; the development scale does not touch it
+    own = draw("zhengzhuang", TypeCurveScaling(development_blocks_peak_scale=3.0))
+    np.testing.assert_allclose(own["qi"], adj.block_level("zhengzhuang") * classed["qi"])

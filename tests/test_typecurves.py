@@ -210,3 +210,28 @@ def test_calibrated_plateau_adds_to_the_curve_per_well_type() -> None:
 def test_bad_calibrated_plateau_rejected(pairs: tuple, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         typecurves.CurveAdjustment(levels=(), plateau_days=pairs)
+
+
+def test_development_rule_covers_the_blocks_the_plan_names_underdeveloped():
+    """Plan ch1 §3 一 names 马必、马必东、柿庄南、柿庄北 long not fully developed: the rule
+    covers exactly these (every block in the same situation, not only 马必)."""
+    from cbm_sim.wells import history
+    from cbm_sim.wells.typecurves import development_blocks
+
+    assert development_blocks() == frozenset(history.UNDERDEVELOPED_BLOCKS)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"new_wells": "design"}, "new_wells must be one of"),
+        ({"new_wells": "class"}, "new_wells: class without a new_wells_source"),
+        ({"new_wells": "class", "new_wells_source": "  "}, "new_wells: class without"),
+    ],
+)
+def test_new_wells_entry_is_checked(entry, message):
+    from cbm_sim.wells.typecurves import parse_new_wells
+
+    with pytest.raises(ValueError, match=f"block mabi: {message}"):
+        parse_new_wells({"mabi": {"level": "calibrated", "source": "s", **entry}})
+    assert parse_new_wells({"mabi": {"level": "class", "source": "s"}}) == {}

@@ -140,7 +140,7 @@ class BlockAgent:
             return 0
         # Every planned well's parameters are drawn up front, in one vectorised call per
         # well type (same stream, same order as drawing them one by one at spud time); the
-        # resource scales a well's rates when its drilling ends (_drilled).
+        # resource scales a well's rates when its drilling ends (_drilled_all).
         types = np.array([w for _, w in spuds])
         index = np.empty(types.size, dtype=np.int64)
         drawn = {}
@@ -154,8 +154,7 @@ class BlockAgent:
             params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
             constants = self.prepare(params) if self.prepare is not None else None
             rows = np.column_stack([params[k] for k in decline.PARAMS])
-            # one row of Python floats per well, made at once: the resource's record of it
-            drawn[wtype] = (rows, constants, rows.tolist())
+            drawn[wtype] = (rows, constants)
         self._spuds, self._index, self._drawn = spuds, index.tolist(), drawn
         self._rigs = min(rigs, len(spuds))
         return self._rigs
@@ -165,23 +164,31 @@ class BlockAgent:
         horizon: its hook-ups, in order."""
         return drill([self], env, float((self.end - self.start).days + 1))
 
-    def _drilled(
-        self, env: simpy.Environment, now: float, day: float, wtype: int, row: list[float]
-    ) -> float:
-        """The resource's part of a well of ``wtype`` (parameters ``row``) whose drilling
-        ended at ``now`` and which joins the population on ``day``: the share of its curve it
-        starts on, its gas and area booked, a ``depletion`` event the first time the share
-        falls below :data:`DEPLETION_EVENT_FACTOR`."""
-        # The resource says which share of its curve the well starts on (production is
-        # linear in the rates: the hook-up multiplies them, stepping.add_hookups).
-        f = self.resource.factor(now, wtype)
-        if f < DEPLETION_EVENT_FACTOR and not self._depletion_logged:
-            self._depletion_logged = True
-            k = self.resource.year_index(now)
-            detail = f"new wells at {f:.0%} of the type curve: {self.resource.describe(k)}"
-            env.process(self._log_at(env, now, "depletion", detail))
-        self.resource.add_well(wtype, day, row, f)  # PARAMS order
-        return f
+    def _drilled_all(
+        self, at: np.ndarray, factor: np.ndarray, hookup_day: np.ndarray, rows: np.ndarray
+    ) -> list[tuple[int, BlockAgent, float, str]]:
+        """The resource's part of every well this block drilled, at once (``at``: their
+        positions among all blocks' drilling ends): the share of its curve each starts on
+        (written into ``factor``), their gas and area booked, and the ``depletion`` event of
+        the first well below :data:`DEPLETION_EVENT_FACTOR` (its position, this block, its
+        day, its detail; none if logged before). ``hookup_day`` and ``rows`` (each well's
+        parameters, :data:`cbm_sim.wells.decline.PARAMS` order) are in the order of
+        :attr:`drilled_day`."""
+        days = self.drilled_day
+        types = self.drilled_type
+        f, before = self.resource.add_wells(days, types, hookup_day.tolist(), rows)
+        factor[at] = f
+        low = np.flatnonzero(f < DEPLETION_EVENT_FACTOR)
+        if not low.size or self._depletion_logged:
+            return []
+        self._depletion_logged = True
+        j = int(low[0])
+        k = self.resource.year_index(days[j])
+        detail = (
+            f"new wells at {f[j]:.0%} of the type curve: "
+            f"{self.resource.describe(k, float(before[j]))}"
+        )
+        return [(int(at[j]), self, days[j], detail)]
 
     def _log_at(self, env: simpy.Environment, day: float, event: str, detail: str) -> Process:
         """Log ``event`` when the simulation reaches ``day`` (in order with the others)."""
@@ -295,7 +302,7 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
     for pos, (b, _) in enumerate(queued):
         span = slice(int(first[pos]), int(first[pos] + count[pos]))
         index[span] = b._index
-        for t, (rows, cols, _) in b._drawn.items():
+        for t, (rows, cols) in b._drawn.items():
             at = np.flatnonzero(wtype[span] == t) + first[pos]
             params[at] = rows[index[at]]
             if constants is not None:
@@ -313,21 +320,17 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
         block.drilled_type = wtype[wells][mine].tolist()
         block.drilled_scheduled = scheduled[mine].tolist()
         block.drilled = {t: block.drilled_type.count(t) for t in (0, 1)}
-    # the resource of each block in its wells' order (one Python call per well: the factor
-    # depends on the wells drilled before it)
+    # the resource of each block in its wells' order, one call per block (the factor depends
+    # on the wells drilled before it: BlockResource.add_wells goes year by year)
     factor = np.empty(wells.size)
-    agents = [queued[p][0] for p in end_owner.tolist()]
-    for k, (block, now, day, t, i) in enumerate(
-        zip(
-            agents,
-            ends.tolist(),
-            hookup_day.tolist(),
-            wtype[wells].tolist(),
-            index[wells].tolist(),
-            strict=True,
-        )
-    ):
-        factor[k] = block._drilled(env, now, day, t, block._drawn[t][2][i])
+    depleted: list[tuple[int, BlockAgent, float, str]] = []
+    for pos, (block, _) in enumerate(queued):
+        mine = np.flatnonzero(end_owner == pos)
+        if mine.size:
+            depleted += block._drilled_all(mine, factor, hookup_day[mine], params[wells[mine]])
+    # depletion events in the order of the wells (the order the single calls made them)
+    for _, block, now, detail in sorted(depleted, key=lambda e: e[0]):
+        env.process(block._log_at(env, now, "depletion", detail))
     blocks_index = np.array([b.info.index for b, _ in queued], dtype=np.int64)
     return Hookups(
         block=blocks_index[owner[wells]],

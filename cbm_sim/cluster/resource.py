@@ -287,7 +287,8 @@ class BlockResource:
     history_produced_m3: FloatArray
     drilled_km2: float
     _online: list[float] = field(default_factory=list, init=False, repr=False)
-    _rows: list[Sequence[float]] = field(default_factory=list, init=False, repr=False)
+    _rows: list[FloatArray] = field(default_factory=list, init=False, repr=False)
+    """Parameters of the new wells not yet in ``_const``, in chunks of rows."""
     _factors: list[float] = field(default_factory=list, init=False, repr=False)
     _done: int = field(default=0, init=False, repr=False)
     """New wells whose constants are in ``_const`` (the rest are still rows)."""
@@ -314,15 +315,16 @@ class BlockResource:
         constants of wells added since the last call are prepared then, once)."""
         if k not in self._produced:
             new = 0.0
-            if len(self._rows) > self._done:
-                rows = np.asarray(self._rows[self._done :], dtype=np.float64)
+            if self._rows:
+                rows = np.concatenate(self._rows)
                 fresh = decline.prepare_unchecked(*(rows[:, j] for j in range(rows.shape[1])))
                 self._const = (
                     fresh
                     if not self._const
                     else {key: np.concatenate((self._const[key], fresh[key])) for key in fresh}
                 )
-                self._done = len(self._rows)
+                self._done += rows.shape[0]
+                self._rows.clear()
             if self._const:
                 t = self.year_start_days[k] - np.asarray(self._online[: self._done])
                 cum = decline.cumulative_prepared(t, self._const)
@@ -367,20 +369,86 @@ class BlockResource:
         rates multiplied by ``factor``)."""
         self.drilled_km2 += self.rules.drainage_km2[well_type]
         self._online.append(float(online_day))
-        self._rows.append(params)
+        self._rows.append(np.asarray(params, dtype=np.float64).reshape(1, -1))
         self._factors.append(factor)
         # wells are added in time order, each coming online after the 1 January of the year
         # it was drilled in: the produced gas cached for that year and earlier stays exact
         if self._produced and online_day < self._starts[max(self._produced)]:
             self._produced.clear()
 
-    def describe(self, k: int) -> str:
-        """One line of the block's state on 1 January of year ``k`` (for events)."""
+    def add_wells(
+        self,
+        days: Sequence[float],
+        well_types: Sequence[int],
+        online_days: Sequence[float],
+        rows: npt.ArrayLike,
+    ) -> tuple[FloatArray, FloatArray]:
+        """:meth:`factor` then :meth:`add_well` for each of many wells, in order, at once per
+        year: the start factor of every well and the area drilled before each [km²].
+
+        ``days`` (drilling ends, non-decreasing), ``well_types``, ``online_days`` and
+        ``rows`` (parameters in :data:`cbm_sim.wells.decline.PARAMS` order) as the single
+        calls take them. The result is the single calls' bit for bit: the drilled area is
+        summed well by well (``np.add.accumulate``), a year's wells on undrilled acreage get
+        1.0 as :meth:`factor`'s shortcut does, and the gas produced by 1 January of a year is
+        evaluated when the first well of that year that needs it is reached, with the wells
+        added before it (:func:`start_factors` is :func:`start_factor` elementwise).
+        """
+        n = len(days)
+        rows = np.asarray(rows, dtype=np.float64).reshape(n, -1)
+        types = np.asarray(well_types, dtype=np.int64)
+        area = np.asarray(self.rules.drainage_km2, dtype=np.float64)[types]
+        after = np.add.accumulate(np.concatenate(([self.drilled_km2], area)))
+        before = after[:-1]
+        factors = np.ones(n)
+        year = np.searchsorted(np.asarray(self._starts), np.asarray(days), side="right") - 1
+        year = np.clip(year, 0, len(self._starts) - 1)
+        online = [float(d) for d in online_days]
+        added = 0
+        bounds_ = np.flatnonzero(np.diff(year)) + 1
+        for lo, hi in zip(
+            np.concatenate(([0], bounds_)).tolist(), np.append(bounds_, n).tolist(), strict=True
+        ):
+            k = int(year[lo])
+            proved_km2 = self._proved_km2[k]
+            infill = np.flatnonzero(before[lo:hi] + area[lo:hi] > proved_km2) + lo
+            if not infill.size:
+                continue
+            first = int(infill[0])
+            self._extend(online[added:first], rows[added:first], factors[added:first])
+            added = first
+            factors[infill] = start_factors(
+                self.produced_m3(k),
+                float(self.proved_m3[k]),
+                self.area_km2,
+                before[infill],
+                area[infill],
+                self.rules,
+            )
+        self._extend(online[added:], rows[added:], factors[added:])
+        self.drilled_km2 = float(after[-1])
+        self._k, self._next_start = 0, -math.inf  # factor() finds its year again
+        return factors, before
+
+    def _extend(self, online: list[float], rows: FloatArray, factors: FloatArray) -> None:
+        """Record wells whose factors are known (:meth:`add_well` without the drilled area)."""
+        if not online:
+            return
+        if self._produced and min(online) < self._starts[max(self._produced)]:
+            self._produced.clear()  # as add_well (never in time order: online ≥ drilling end)
+        self._online.extend(online)
+        self._rows.append(np.asarray(rows, dtype=np.float64))
+        self._factors.extend(factors.tolist())
+
+    def describe(self, k: int, drilled_km2: float | None = None) -> str:
+        """One line of the block's state on 1 January of year ``k`` (for events), with the
+        area drilled so far (or ``drilled_km2``, the area drilled before a given well)."""
         proved = float(self.proved_m3[k])
+        drilled = self.drilled_km2 if drilled_km2 is None else drilled_km2
         return (
             f"produced {self.produced_m3(k) / YI:.2f} of {self.recoverable_m3(k) / YI:.2f} 亿m3 "
             f"recoverable (proved {proved / YI:.2f} × {self.rules.recovery_factor:g}); drilled "
-            f"{self.drilled_km2:.1f} of "
+            f"{drilled:.1f} of "
             f"{min(self.area_km2, proved / self.rules.abundance_m3_per_km2):.1f} km2 proved"
         )
 

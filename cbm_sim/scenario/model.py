@@ -282,6 +282,14 @@ class TypeCurveScaling(Model):
     horizontal_peak_scale: float = Field(
         1.0, gt=0, le=10, description="peak-rate multiplier of new horizontal wells"
     )
+    development_blocks_peak_scale: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description="peak-rate multiplier of new wells in the blocks of the development rule "
+        "(马必, 马必东, 柿庄南, 柿庄北: the class curve stands for their development wells; "
+        "typecurves.yaml, new_wells: class)",
+    )
 
     def peak_scale(self, block_class: str, well_type: int = 0) -> float:
         """The peak-rate multiplier of new wells of ``block_class``: the overall one times the

@@ -162,19 +162,27 @@ def new_well_sampler(
     (:meth:`cbm_sim.wells.typecurves.TypeCurve.from_draws` with the packaged
     :class:`~cbm_sim.wells.typecurves.CurveAdjustment`, the block's level, and ``rate_scale``,
     the run's exact 2021 factor, :attr:`cbm_sim.wells.history.History.rate_scale`), producing
-    share included.
+    share included. In the blocks of the development rule
+    (:func:`cbm_sim.wells.typecurves.development_blocks`: 马必, 马必东, 柿庄南, 柿庄北) new
+    wells are development wells: they draw the class's level and producing share, not the
+    block's own, times ``development_blocks_peak_scale``.
     The scenario's type-curve multipliers then apply on top, to new wells only: the 2021
     population is the calibrated past and stays as it is.
     """
     cal = calibration if calibration is not None else history.packaged_calibration()
+    development = typecurves.development_blocks()
 
     def sample(
         well_type: int, block_class: str, n: int, block_id: str | None = None
     ) -> dict[str, FloatArray]:
         curve = typecurves.typecurve(WELL_TYPES[well_type], block_class)
-        p = curve.sample(n, rng, rate_scale, cal.adjustment, block_id)
+        own = block_id is not None and block_id in development
+        # the same draws either way (the block only picks the level and the share)
+        p = curve.sample(n, rng, rate_scale, cal.adjustment, None if own else block_id)
         p = {k: np.asarray(p[k], dtype=np.float64) for k in PARAMS}
         scale = scaling.peak_scale(curve.block_class, well_type)
+        if own:
+            scale *= scaling.development_blocks_peak_scale
         p["qi"] = p["qi"] * scale
         p["q_start"] = np.minimum(p["q_start"] * scale, p["qi"])
         if scaling.producing_share_scale < 1.0:

@@ -343,6 +343,52 @@ def block_producing_shares() -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+NEW_WELL_KINDS = ("block", "class")
+"""How a block's new wells (drilled in a run) take their level: ``block`` — the block's own
+(its fitted level and producing share, as its past wells); ``class`` — the development rule
+(:func:`development_blocks`)."""
+
+
+@cache
+def development_blocks() -> frozenset[str]:
+    """Blocks whose new wells are development wells drawn from their class's curve
+    (``new_wells: class`` in the ``blocks:`` section of ``typecurves.yaml``).
+
+    The rule (issue 23, docs/hindcast.md §5): the plan names 马必、马必东、柿庄南、柿庄北
+    as blocks long not fully developed (长期未得到全面开发, ch1 §3 一) and programmes the
+    build-up of 马必 and 柿庄南 (建产区达产, ch4 §1 一). What their wells did before 2022 is
+    the record of that under-development, so the wells a run drills there take the
+    calibrated level and producing share of the block's class (``ramping`` or ``proved``),
+    not the block's own fitted level (``block_level_<id>``) or cited share: the block's
+    past wells keep them.
+    """
+    return frozenset(parse_new_wells(read_packaged("typecurves.yaml").get("blocks", {})))
+
+
+def parse_new_wells(section: dict[str, Any]) -> dict[str, str]:
+    """The blocks of a ``blocks:`` section whose ``new_wells`` is ``class``, with its source.
+
+    Raises
+    ------
+    ValueError
+        If ``new_wells`` has an unknown kind or ``class`` comes without a
+        ``new_wells_source`` (the message names the block).
+    """
+    out: dict[str, str] = {}
+    for block, entry in section.items():
+        kind = str(entry.get("new_wells", "block"))
+        if kind not in NEW_WELL_KINDS:
+            raise ValueError(
+                f"block {block}: new_wells must be one of {NEW_WELL_KINDS}; got {kind!r}"
+            )
+        source = str(entry.get("new_wells_source", "")).strip()
+        if kind == "class":
+            if not source:
+                raise ValueError(f"block {block}: new_wells: class without a new_wells_source")
+            out[str(block)] = source
+    return out
+
+
 def parse_block_curves(section: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """Validate the ``blocks:`` section of ``typecurves.yaml`` (see :func:`block_curves`)."""
     out: dict[str, tuple[str, str]] = {}

@@ -223,6 +223,15 @@ def _input_entry(path: str) -> tuple[Name, _Path] | None:
     return None
 
 
+_DISTRIBUTION_FIELDS: Final[frozenset[str]] = frozenset(
+    {"dist", "low", "mode", "high", "mean", "sd", "op", "from_year", "paths"}
+)
+
+
+def _named_input(pattern: str, lang: Lang) -> str:
+    return table()["inputs"][pattern](lang)
+
+
 def has_input_name(path: str) -> bool:
     """Whether the table names ``path`` (a scenario field or a study factor)."""
     return _input_entry(path) is not None or lookup("factors", path) is not None
@@ -250,6 +259,19 @@ def input_name(path: str, lang: Lang, *, detail: str | None = None) -> str:
         does not know is returned as written (a user's own factor name).
     """
     _lang(lang)
+    parts = path.split(".")
+    if parts[0] == "uncertainty" and len(parts) > 1:  # an entry's key may hold dots
+        field = parts[-1] if len(parts) > 2 and parts[-1] in _DISTRIBUTION_FIELDS else None
+        entry = ".".join(parts[1:-1] if field else parts[1:])
+        what = input_name(entry, lang)
+        if field:
+            what += (
+                f"·{_named_input(f'uncertainty.*.{field}', lang)}"
+                if lang == "zh"
+                else (f" — {_named_input(f'uncertainty.*.{field}', lang).lower()}")
+            )
+        head = _named_input("uncertainty", lang)
+        return f"{head}：{what}" if lang == "zh" else f"{head}: {what}"
     found = _input_entry(path)
     if found is None:
         factor = lookup("factors", path)

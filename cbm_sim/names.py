@@ -41,6 +41,8 @@ SECTIONS: Final[tuple[str, ...]] = (
     "targets",
     "blocks",
     "statuses",
+    "calibration",
+    "metrics",
 )
 """The sections of ``names.yaml``: what kind of id each names."""
 
@@ -122,6 +124,22 @@ def item_name(item: str, lang: Lang, sub_cluster: str | None = None) -> str:
     if sub_cluster is not None and item.startswith(f"output.{sub_cluster}."):
         item = item[len(f"output.{sub_cluster}.") :]
     return _named("items", item, lang)
+
+
+def calibration_name(target_id: str, metric: str, year: int | None, lang: Lang) -> str:
+    """A calibration target of the well history: its own entry, else its metric's name after
+    the block its id starts with and its year (潘庄 2018年产量 / Panzhuang production 2018)."""
+    own = lookup("calibration", target_id)
+    if own is not None:
+        return own(lang)
+    blocks = table()["blocks"]
+    block = max((b for b in blocks if target_id.startswith(f"{b}_")), key=len, default=None)
+    what = _named("metrics", metric, lang)
+    when = "" if year is None else (f"{year}年" if lang == "zh" else f" {year}")
+    if block is None:
+        return f"{when}{what}" if lang == "zh" else f"{what}{when}"
+    who = blocks[block](lang)
+    return f"{who}{when}{what}" if lang == "zh" else f"{who} {what}{when}"
 
 
 def status_name(status: str, lang: Lang) -> str:
@@ -357,6 +375,7 @@ __all__ = [
     "Lang",
     "Name",
     "block_name",
+    "calibration_name",
     "has_input_name",
     "input_name",
     "input_unit",

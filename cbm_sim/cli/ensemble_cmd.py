@@ -141,7 +141,15 @@ def ensemble_command(
                 if "output.total" in result.members:
                     _print_spread(result, swings, stage)
 
-        result.to_dir(out_dir, overwrite=overwrite, extra=add_tornado)
+        from cbm_sim.scenario.provenance import provenance
+
+        study = provenance(
+            scenario,
+            scenario_file=str(scenario_file),
+            tornado=bool(with_tornado and scenario.uncertainty),
+        )
+        study["seed"] = root  # the ensemble's root seed (--seed), not the file's
+        result.to_dir(out_dir, overwrite=overwrite, extra=add_tornado, meta=study)
         journal.remove(kept)
     _print_ensemble_summary(result, Console())
     click.echo(

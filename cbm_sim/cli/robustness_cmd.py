@@ -78,6 +78,7 @@ def robustness_command(
         import cbm_sim
         from cbm_sim.results.rundir import check_target, staged_directory
         from cbm_sim.scenario.files import load_scenario
+        from cbm_sim.scenario.provenance import provenance
         from cbm_sim.studies.robustness import robustness, swings_for
 
         scenario = load_scenario(scenario_file)
@@ -95,10 +96,9 @@ def robustness_command(
         with staged_directory(output, overwrite=overwrite) as stage:
             table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
             meta = {
-                "scenario": scenario.name,
+                **provenance(scenario, kind="robustness", cases=1 + 2 * len(swings)),
                 "scenario_file": str(scenario_file),
                 "cbm_sim_version": cbm_sim.__version__,
-                "seed": scenario.seed,
                 "swings": [s.name for s in swings],
                 "files": [ROBUSTNESS_FILE],
             }

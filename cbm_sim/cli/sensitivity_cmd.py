@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cbm_sim.cli.app import _debug_option, _reported, main, output_option
+from cbm_sim.results.integrity import META, read_meta, verify, write_meta
 
 SOBOL_FILE = "sobol.csv"
 """Name of the indices file in the output directory (read by ``cbm-sim report --ensemble``)."""
@@ -69,8 +70,11 @@ def sensitivity_command(
         from rich.progress import Progress as Bar
 
         from cbm_sim.scenario import load_scenario
+        from cbm_sim.scenario.provenance import provenance
         from cbm_sim.studies.sensitivity import saltelli_runs, sobol_indices
 
+        if (output / META).is_file():  # an ensemble folder: refuse a damaged one up front
+            verify(output)
         scenario = load_scenario(scenario_file)
         if step_days is not None:
             horizon = scenario.horizon.model_copy(update={"step_days": step_days})
@@ -90,6 +94,10 @@ def sensitivity_command(
             )
         output.mkdir(parents=True, exist_ok=True)
         frame.to_csv(target, index=False, encoding="utf-8")
+        study = provenance(scenario, kind="sobol", n=n, runs=runs, inputs=len(scenario.uncertainty))
+        if seed is not None:
+            study["seed"] = seed  # the design's seed (--seed), not the file's
+        _record(output, study)
         console = Console()
         for year, part in frame.groupby("year", sort=True):
             table = Table(title=f"Sobol indices of output.total {year} (N = {n}, {runs} runs)")
@@ -105,3 +113,19 @@ def sensitivity_command(
                 )
             console.print(table)
         click.echo(f"wrote {target}")
+
+
+_SEALS = frozenset({"files", "sha256", "meta_sha256", "cbm_sim_version", "scenario_sha256"})
+
+
+def _record(output: Path, study: dict[str, object]) -> None:
+    """Record the Sobol study's provenance in ``output``'s ``meta.json`` (as ``sobol``),
+    resealing an ensemble folder with ``sobol.csv`` among its files, or starting a
+    ``meta.json`` of its own in a new folder."""
+    if (output / META).is_file():
+        meta = read_meta(output)
+        files = [str(f) for f in meta.get("files", []) if f != META]
+        kept = {k: v for k, v in meta.items() if k not in _SEALS}
+        write_meta(output, {**kept, "sobol": study}, sorted({*files, SOBOL_FILE}))
+    else:
+        write_meta(output, {**study, "sobol": study}, [SOBOL_FILE])

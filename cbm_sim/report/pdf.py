@@ -33,7 +33,6 @@ from cbm_sim.report.charts import (
     TARGET_YEARS,
     EnsembleFrames,
     balance_chart,
-    cover_chart,
     facilities_chart,
     fan_chart,
     label,
@@ -57,8 +56,12 @@ from cbm_sim.report.page import (
     page_width,
     show_for_file,
 )
+from cbm_sim.report.summary import GoalSeekRun
 from cbm_sim.report.tables import probability_table_pages, value_table_pages
 from cbm_sim.results.frames import Results
+
+if TYPE_CHECKING:
+    from cbm_sim.studies.diff import Diff
 
 if TYPE_CHECKING:  # pypdf is imported when a report is written, not with the CLI
     from pypdf import PageObject, PdfWriter
@@ -80,6 +83,16 @@ class ReportInputs:
     production_targets_m3: Mapping[int, float] | None = None
     robustness: pd.DataFrame | None = None
     appendix: bool = False
+    goal_seeks: tuple[GoalSeekRun, ...] = ()
+    """Goal-seek runs (their ``meta.json``'s ``goal_seek`` blocks): "what it would take"."""
+    skill: pd.DataFrame | None = None
+    """A backtest's skill table (``--backtest DIR``'s ``skill.csv``): the summary's hindcast
+    line (:data:`cbm_sim.report.summary.SKILL_COLUMNS`)."""
+    studies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Provenance of each study drawn (``ensemble``, ``sobol``, ``robustness``: scenario,
+    seed, step, members; :func:`cbm_sim.scenario.provenance.provenance`)."""
+    compare: Diff | None = None
+    """What differs from another scenario or run (``--compare``): the comparison pages."""
 
 
 @dataclass
@@ -97,6 +110,8 @@ class Page:
     caption: str
     kind: str = "figure"
     title_args: dict[str, object] = field(default_factory=dict)
+    note: str = ""
+    """Appended to the caption (e.g. the step a study ran with, when not the run's)."""
 
 
 PageBuilder = Callable[[ReportInputs], list[Page]]
@@ -104,16 +119,98 @@ Progress = Callable[[str, int, int], None]
 """Called with (page name, pages done, pages in all) after each page is written."""
 
 
-def _cover(r: ReportInputs) -> list[Page]:
+def _summary(r: ReportInputs) -> list[Page]:
+    from cbm_sim.report.calibration_charts import calibration_frame
+    from cbm_sim.report.summary import summary_facts, summary_pages
+    from cbm_sim.report.value_charts import scenario_text
+
+    frames = r.ensemble
+    facts = summary_facts(
+        r.targets,
+        values=r.values,
+        percentiles=None if frames is None else frames.percentiles,
+        probabilities=None if frames is None else frames.probabilities,
+        tornado=None if frames is None else frames.tornado,
+        robustness=r.robustness,
+        goal_seeks=r.goal_seeks,
+        calibration=calibration_frame(),
+        skill=r.skill,
+        steps=_steps(r),
+    )
+    name, description = scenario_text(r.results, r.lang)
+    meta = r.results.meta
+    run_facts = label("summary.run_facts", r.lang).format(
+        start=meta.get("start", "?"),
+        end=meta.get("end", "?"),
+        step=step_words(_steps(r).get("run"), r.lang),
+        seed=meta.get("seed", "?"),
+        version=meta.get("cbm_sim_version", cbm_sim.__version__),
+    )
+    figures = summary_pages(
+        facts,
+        r.lang,
+        scenario_name=name,
+        description=description,
+        run_facts=run_facts,
+        scenario=r.results.scenario,
+    )
     return [
-        Page(
-            "cover",
-            cover_chart(r.results, r.targets, r.lang, values=r.values),
-            "title.cover",
-            "",
-            "cover",
-        )
+        Page("summary" if k == 0 else f"summary_{k + 1}", fig, "title.summary", "", "cover")
+        for k, fig in enumerate(figures)
     ]
+
+
+def _steps(r: ReportInputs) -> dict[str, Any]:
+    """The dispatch step of the run and of each study drawn (None where unknown)."""
+    scenario = r.results.scenario
+    run = r.results.meta.get(
+        "step_days", getattr(getattr(scenario, "horizon", None), "step_days", None)
+    )
+    out: dict[str, Any] = {"run": run}
+    for study, block in r.studies.items():
+        out[study] = block.get("step_days")
+    return out
+
+
+def step_words(step: Any, lang: Lang) -> str:
+    """A dispatch step in words: 逐日 / daily, 30天 / 30-day, 逐月 / monthly …"""
+    from cbm_sim.report.summary import _step
+
+    return _step(step, lang)
+
+
+def _step_note(r: ReportInputs, study: str) -> str:
+    """The caption's note when ``study`` ran with another step than the run ("" else)."""
+    steps = _steps(r)
+    if study not in steps or steps[study] is None or steps[study] == steps["run"]:
+        return ""
+    return label("fmt.step_note", r.lang).format(
+        study=label(f"word.study_{study}", r.lang),
+        step=step_words(steps[study], r.lang),
+        run=step_words(steps["run"], r.lang),
+    )
+
+
+def _base_note(r: ReportInputs, tornado: pd.DataFrame, year: int) -> str:
+    """The tornado page's note when its base (the scenario as written, at the study's step)
+    is not the run's total of that year: says both and why ("" when they agree to 0.05)."""
+    hit = r.targets[(r.targets["sub_cluster"] == "total") & (r.targets["year"] == year)]
+    if hit.empty or "base" not in tornado.columns:
+        return ""
+    unit = str(tornado["unit"].iloc[0]) if "unit" in tornado.columns else "元"
+    from cbm_sim import units
+
+    base = units.convert(float(tornado["base"].iloc[0]), unit, "亿元")
+    run = float(hit["simulated"].iloc[0])
+    if round(base, 1) == round(run, 1):
+        return ""
+    steps = _steps(r)
+    return label("fmt.base_note", r.lang).format(
+        base=base,
+        run=run,
+        step=step_words(steps.get("ensemble"), r.lang),
+        run_step=step_words(steps.get("run"), r.lang),
+    )
 
 
 def _supply(r: ReportInputs) -> list[Page]:
@@ -183,18 +280,21 @@ def _ensemble(r: ReportInputs) -> list[Page]:
         if r.production_targets_m3 is None
         else {int(y): float(v) for y, v in r.production_targets_m3.items()}
     )
+    note = _step_note(r, "ensemble")
     pages = [
         Page(
             "fan_production",
             fan_chart(frames.percentiles, "production.total", r.lang, targets_base=production),
             "title.fan_production",
             "caption.fan",
+            note=note,
         ),
         Page(
             "fan_value",
             fan_chart(frames.percentiles, "output.total", r.lang),
             "title.fan_value",
             "caption.fan",
+            note=note,
         ),
     ]
     if frames.probabilities is not None:
@@ -204,6 +304,7 @@ def _ensemble(r: ReportInputs) -> list[Page]:
                 probability_chart(frames.probabilities, r.lang),
                 "title.probability",
                 "caption.probability",
+                note=note,
             )
         )
         for k, table in enumerate(probability_table_pages(frames.probabilities, r.lang)):
@@ -225,23 +326,54 @@ def _ensemble(r: ReportInputs) -> list[Page]:
                 pages.append(
                     Page(
                         f"tornado_{year}",
-                        tornado_chart(rows, r.lang),
+                        tornado_chart(rows, r.lang, scenario=r.results.scenario),
                         "title.tornado_year",
                         "caption.tornado",
                         title_args={"year": year},
+                        note=_base_note(r, rows, year) or note,
                     )
                 )
         else:
             pages.append(
-                Page("tornado", tornado_chart(tornado, r.lang), "title.tornado", "caption.tornado")
+                Page(
+                    "tornado",
+                    tornado_chart(tornado, r.lang, scenario=r.results.scenario),
+                    "title.tornado",
+                    "caption.tornado",
+                    note=note,
+                )
             )
     if frames.sobol is not None:
         from cbm_sim.report.sensitivity_charts import sobol_chart
 
         pages.append(
-            Page("sobol", sobol_chart(frames.sobol, r.lang), "title.sobol", "caption.sobol")
+            Page(
+                "sobol",
+                sobol_chart(frames.sobol, r.lang, scenario=r.results.scenario),
+                "title.sobol",
+                "caption.sobol",
+                note=_step_note(r, "sobol"),
+            )
         )
     return pages
+
+
+def _compare(r: ReportInputs) -> list[Page]:
+    if r.compare is None:
+        return []
+    from cbm_sim.report.diff_pages import diff_pages
+
+    return [
+        Page(
+            "compare" if k == 0 else f"compare_{k + 1}",
+            fig,
+            "title.compare",
+            "caption.compare",
+            "table",
+            title_args={"a": r.compare.a, "b": r.compare.b},
+        )
+        for k, fig in enumerate(diff_pages(r.compare, r.lang))
+    ]
 
 
 def _calibration(r: ReportInputs) -> list[Page]:
@@ -271,8 +403,9 @@ def _robustness(r: ReportInputs) -> list[Page]:
             "title.robustness",
             "caption.robustness",
             "table",
+            note=_step_note(r, "robustness"),
         )
-        for k, fig in enumerate(robustness_pages(r.robustness, r.lang))
+        for k, fig in enumerate(robustness_pages(r.robustness, r.lang, scenario=r.results.scenario))
     ]
 
 
@@ -288,16 +421,19 @@ def _audit(r: ReportInputs) -> list[Page]:
 
 
 PAGE_BUILDERS: list[PageBuilder] = [
-    _cover,
+    _summary,
     _supply,
     _value,
     _calibration,
+    _compare,
     _ensemble,
     _robustness,
     _audit,
 ]
-"""The report's pages, in order: cover, supply, value and tables, the calibration of the
-well history, ensemble (if given), "what flips it" (if given), the plan audit (appendix)."""
+"""The report's pages, in order: the summary, supply, value and tables, the calibration of
+the well history, the comparison with another scenario (if given), ensemble (if given),
+"what flips it" (if given), the plan audit (appendix); the table of contents is inserted
+after the summary (:func:`render_pages`)."""
 
 
 def build_pages(inputs: ReportInputs, extra_pages: Sequence[PageBuilder] = ()) -> list[Page]:
@@ -348,24 +484,60 @@ class RenderedPage:
 def render_pages(
     inputs: ReportInputs, footer: str, extra_pages: Sequence[PageBuilder] = ()
 ) -> list[RenderedPage]:
-    """Build every page and add its caption, footer and page number ("k / n").
+    """Build every page, insert the table of contents after the summary, and add each page's
+    caption, footer and page number ("k / n").
 
     Call inside :func:`~cbm_sim.report.fonts.use_report_style` and
     :func:`~cbm_sim.report.page.page_width` (as :func:`write_report` does).
     """
-    numbered = _numbered(build_pages(inputs, extra_pages), inputs.lang)
+    pages = build_pages(inputs, extra_pages)
+    lead = 0
+    while lead < len(pages) and pages[lead].kind == "cover":
+        lead += 1
+    numbered = _numbered(pages, inputs.lang)
+    toc: list[Page] = []
+    for _ in range(3):  # the contents' own length moves the page numbers after it
+        entries = _contents(numbered, lead, len(toc))
+        fresh = [
+            Page(
+                "contents" if k == 0 else f"contents_{k + 1}", fig, "title.contents", "", "contents"
+            )
+            for k, fig in enumerate(contents_pages(entries, inputs.lang))
+        ]
+        if len(fresh) == len(toc):
+            break
+        toc = fresh
+    toc = fresh
+    numbered = numbered[:lead] + _numbered(toc, inputs.lang) + numbered[lead:]
     out = []
     for k, (page, title, caption) in enumerate(numbered, start=1):
+        shown = caption if page.kind not in ("cover", "contents") else ""
+        if page.note:
+            shown = f"{shown}{'' if inputs.lang == 'zh' else ' '}{page.note}"
         texts = page_texts(page.figure) or add_page_texts(
-            page.figure,
-            caption=caption if page.kind != "cover" else "",
-            footer=footer,
-            cjk=inputs.lang == "zh",
+            page.figure, caption=shown, footer=footer, cjk=inputs.lang == "zh"
         )
         texts.page_number.set_text(f"{k} / {len(numbered)}")
         show_for_file(page.figure, single=False)
         out.append(RenderedPage(page, title, caption))
     return out
+
+
+def _contents(
+    numbered: list[tuple[Page, str, str]], lead: int, toc_pages: int
+) -> list[tuple[str, int]]:
+    """(title, page number) of every titled page after the contents, a continued table once."""
+    entries: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    for k, (_, title, _) in enumerate(numbered):
+        if k < lead:
+            continue
+        number = k + 1 + toc_pages
+        if title in seen:
+            continue
+        seen.add(title)
+        entries.append((title, number))
+    return entries
 
 
 def _numbered(pages: list[Page], lang: Lang) -> list[tuple[Page, str, str]]:
@@ -386,6 +558,20 @@ def _numbered(pages: list[Page], lang: Lang) -> list[tuple[Page, str, str]]:
     return out
 
 
+def contents_pages(entries: Sequence[tuple[str, int]], lang: Lang) -> list[Figure]:
+    """The table of contents: each page's numbered title and its page number."""
+    from cbm_sim.report.flow import Flow
+    from cbm_sim.report.tables import Row
+
+    with use_report_style(lang):
+        flow = Flow(lang)
+        flow.text(label("title.contents", lang), 15.0, gap_pt=8.0)
+        rows = [Row([title, str(number)]) for title, number in entries]
+        flow.table([[label("word.section", lang), label("word.page", lang)]], rows, (0.88, 0.12),
+                   wrapped=(0,))  # fmt: skip
+    return flow.pages
+
+
 def write_report(
     results: Results,
     out_pdf: str | Path,
@@ -402,6 +588,10 @@ def write_report(
     progress: Progress | None = None,
     robustness: pd.DataFrame | None = None,
     audit_appendix: bool = True,
+    goal_seeks: Sequence[GoalSeekRun] = (),
+    skill: pd.DataFrame | None = None,
+    studies: Mapping[str, Mapping[str, Any]] | None = None,
+    compare: Diff | None = None,
 ) -> Path:
     """Write the PDF report and each chart as PDF and PNG beside it.
 
@@ -436,6 +626,17 @@ def write_report(
         The "what flips it" table of ``cbm-sim robustness`` (adds its pages).
     audit_appendix
         End the report with the plan audit (:func:`cbm_sim.report.audit_pages.audit_pages`).
+    goal_seeks
+        Goal-seek searches (their run folders' ``goal_seek`` records): the summary's "what it
+        would take".
+    skill
+        A backtest's skill table: the summary's hindcast line.
+    studies
+        Provenance of the ensemble, Sobol and robustness studies (their ``meta.json``): each
+        page says the step its study ran with when it is not the run's.
+    compare
+        What differs from another scenario or run (:func:`cbm_sim.studies.diff.diff`): adds
+        the comparison pages.
 
     Returns
     -------
@@ -461,7 +662,18 @@ def write_report(
     scenario = str(results.meta.get("scenario", getattr(results.scenario, "name", "?")))
     footer = footer_text(results, lang)
     inputs = ReportInputs(
-        results, lang, targets, values, frames, production_targets_m3, robustness, audit_appendix
+        results,
+        lang,
+        targets,
+        values,
+        frames,
+        production_targets_m3,
+        robustness,
+        audit_appendix,
+        tuple(goal_seeks),
+        skill,
+        dict(studies or {}),
+        compare,
     )
     buffer = io.BytesIO()
     with use_report_style(lang), page_width(page_width_cm):

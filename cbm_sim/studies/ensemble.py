@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -289,13 +289,17 @@ class EnsembleResult:
         *,
         overwrite: bool = False,
         extra: Callable[[Path], None] | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> Path:
         """Write the ensemble's folder ``path`` atomically, as ``cbm-sim run`` writes a run:
         staged beside it and renamed into place whole, with ``meta.json`` (SHA-256 of every
         file). ``--overwrite`` replaces a previous cbm-sim folder whole (no file of the old
         one, e.g. its ``tornado.csv``, survives) and never an unrelated folder.
 
-        ``extra(stage)`` may add files (``tornado.csv``) before the folder is sealed.
+        ``extra(stage)`` may add files (``tornado.csv``) before the folder is sealed;
+        ``meta`` adds to ``meta.json`` (the provenance of
+        :func:`cbm_sim.scenario.provenance.provenance`: scenario, assumptions hash, seed,
+        step, version), which :meth:`from_dir` and ``cbm-sim report`` read back.
 
         Raises
         ------
@@ -311,7 +315,14 @@ class EnsembleResult:
             if extra is not None:
                 extra(stage)
             files = [p.name for p in stage.iterdir() if p.is_file()]
-            write_meta(stage, {"kind": "ensemble", "n": self.n, "seed": self.seed}, files)
+            own = {
+                "kind": "ensemble",
+                "n": self.n,
+                "members": self.n,
+                "members_ok": int(self.members["member"].nunique()) if len(self.members) else 0,
+                "parameters": list(self.parameters),
+            }
+            write_meta(stage, {**dict(meta or {}), **own, "seed": self.seed}, files)
         return out
 
     def write(self, out: Path) -> None:

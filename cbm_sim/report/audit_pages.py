@@ -161,7 +161,7 @@ def subject_text(subject: str, lang: Lang) -> str:
     """An audit subject for the report: plan ids by their names, the audit's phrases in the
     report's language (English: as the audit writes them, Chinese units in Latin)."""
     if lang == "en":
-        return _english(subject)
+        return _ID.sub(lambda m: target_name(m.group(0), lang), _english(subject))
     text = subject
     for en, zh in _TERMS:
         text = text.replace(en, zh)
@@ -232,8 +232,14 @@ def _references(ref: str, lang: Lang) -> str:
     return shown
 
 
+_SEVERITY_SHORT_EN: Final[dict[str, str]] = {"inconsistency": "incons."}
+"""English severities short enough for a table column (the counts table spells them out)."""
+
+
 def _severity_word(severity: str, lang: Lang) -> str:
-    return _SEVERITY_SHORT[severity] if lang == "zh" else severity
+    if lang == "zh":
+        return _SEVERITY_SHORT[severity]
+    return _SEVERITY_SHORT_EN.get(severity, severity)
 
 
 def _findings(frame: pd.DataFrame, lang: Lang, flow: Flow) -> None:

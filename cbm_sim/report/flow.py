@@ -116,7 +116,7 @@ class Flow:
         the first column and the columns ``left`` are left-aligned."""
         if abs(sum(widths) - 1.0) > 1e-9 or any(len(h) != len(widths) for h in header):
             raise ValueError(f"expected header rows of {len(widths)} cells and widths adding to 1")
-        head = wrap_rows([Row(list(h), total=True) for h in header], widths, wrapped=wrapped)
+        head = wrap_rows([Row(list(h), total=True) for h in header], widths)  # every column
         body = wrap_rows(rows, widths, wrapped=wrapped)
         head_in = sum(r.height_in for r in head)
         k = 0

@@ -24,7 +24,14 @@ from cbm_sim.economics.targets import MET, TARGET_YEARS
 from cbm_sim.economics.valuation import SUB_CLUSTERS
 from cbm_sim.report.flow import Flow
 from cbm_sim.report.fonts import Lang, use_report_style
-from cbm_sim.report.style import MET_COLOUR, MET_MARK, SHORT_COLOUR, SHORT_MARK, label
+from cbm_sim.report.style import (
+    MET_COLOUR,
+    MET_MARK,
+    SHORT_COLOUR,
+    SHORT_MARK,
+    label,
+    unit_label,
+)
 from cbm_sim.report.tables import Row
 
 DRIVERS: Final[int] = 5
@@ -432,8 +439,6 @@ def _physical_rows(facts: SummaryFacts, t: _Words, years: list[int]) -> list[Row
         if part.empty:
             continue
         unit = str(part["unit"].iloc[0])
-        from cbm_sim.report.style import unit_label
-
         row = Row([f"{names.target_name(plan_id, t.lang)}（{unit_label(unit, t.lang)}）"
                    if t.lang == "zh" else
                    f"{names.target_name(plan_id, t.lang)} ({unit_label(unit, t.lang)})"],
@@ -487,8 +492,9 @@ def _take_section(flow: Flow, facts: SummaryFacts, t: _Words) -> None:
         what = names.target_name(g.quantity, t.lang)
         lever = names.input_name(g.lever, t.lang)
         key = "goal_reached" if g.converged else "goal_missed"
+        unit = unit_label(g.unit.replace("³", "3"), t.lang)
         flow.text(
-            "• " + t(key, year=g.year, what=what, target=g.target, unit=g.unit, lever=lever,
+            "• " + t(key, year=g.year, what=what, target=g.target, unit=unit, lever=lever,
                      value=g.value, achieved=g.achieved),
             gap_pt=1.5,
         )  # fmt: skip

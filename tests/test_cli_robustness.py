@@ -41,7 +41,12 @@ def test_robustness_writes_its_table_and_prints_the_flips(robustness_dir):
     assert set(table["year"]) == {2025, 2030}
     assert "gas_price" in set(table["assumption"])
     assert "drilling" not in set(table["assumption"])  # the default scenario drills nothing
-    assert (out / "meta.json").is_file()
+    import json
+
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    for key in ("scenario", "assumptions_sha256", "seed", "step_days", "cbm_sim_version"):
+        assert key in meta, key
+    assert meta["kind"] == "robustness" and meta["cases"] == 1 + 2 * len(meta["swings"])
     assert "what flips the verdict" in printed and "total" in printed
 
 

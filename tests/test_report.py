@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import warnings
@@ -275,7 +276,9 @@ MARGINS_PT = (20 * MM, 10 * MM, PAGE_W - 20 * MM, PAGE_H - 15 * MM)
 TOLERANCE_PT = 0.5
 
 
+@functools.cache
 def _pages(path: Path) -> list[list[Box]]:
+    """The text boxes of every page (parsed once per file: the tests below share them)."""
     reader = PdfReader(path)
     return [text_boxes(page, reader) for page in reader.pages]
 
@@ -309,12 +312,15 @@ def test_the_measure_finds_an_overlap_and_a_text_off_the_margin() -> None:
 
     from matplotlib.figure import Figure
 
+    from cbm_sim.report.fonts import use_report_style
+
     fig = Figure(figsize=A4_IN)
     fig.text(0.3, 0.5, "drilling.achieved_share", fontsize=9)
     fig.text(0.32, 0.5, "valuation.green_finance_1e8_yuan", fontsize=9)
     fig.text(0.01, 0.99, "方差分解敏感性", fontsize=11, va="top")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="pdf")
+    with use_report_style("zh"):
+        fig.savefig(buffer, format="pdf")
     buffer.seek(0)
     reader = PdfReader(buffer)
     problems = _layout_problems([text_boxes(reader.pages[0], reader)])
@@ -329,6 +335,7 @@ def test_every_chart_file_holds_its_chart_whole(zh_report) -> None:
     axes, outside the box, would be neither."""
     zh_pdf = zh_report[0]
     reader = PdfReader(zh_pdf)
+    pages = _pages(zh_pdf)
     files = {}
     for path in sorted((zh_pdf.parent / f"{zh_pdf.stem}_charts").glob("*.pdf")):
         chart = PdfReader(path)
@@ -337,7 +344,7 @@ def test_every_chart_file_holds_its_chart_whole(zh_report) -> None:
     assert len(titles) == len(reader.pages)
     column_left = (A4_IN[0] * 72.0 - DEFAULT_PAGE_WIDTH_CM / 2.54 * 72.0) / 2
     column_right = A4_IN[0] * 72.0 - column_left
-    for number, (page, title) in enumerate(zip(reader.pages, titles, strict=True), start=1):
+    for number, title in enumerate(titles, start=1):
         chart = files[title].pop(0)
         box = chart.pages[0].mediabox
         width, height = float(box.width), float(box.height)
@@ -346,7 +353,7 @@ def test_every_chart_file_holds_its_chart_whole(zh_report) -> None:
             assert text.y0 >= -TOLERANCE_PT and text.y1 <= height + TOLERANCE_PT, (title, text)
         chart_bottom = PAGE_H - TOP_MARGIN_IN * 72.0 - (height - CHART_FOOTER_BAND_IN * 72.0)
         lines: dict[float, list[Box]] = {}
-        for text in text_boxes(page, reader):
+        for text in pages[number - 1]:
             if text.y0 >= chart_bottom - TOLERANCE_PT:
                 continue  # inside the chart box: in the chart file
             assert text.y1 < chart_bottom + TOLERANCE_PT, (number, title, text)  # not across it
@@ -372,10 +379,9 @@ ALLOWED = re.compile(r"\.(yaml|csv|json|py|pdf|png)$|^cbm_sim")
 
 
 def test_no_page_of_the_chinese_report_shows_a_raw_field_name(zh_report) -> None:
-    reader = PdfReader(zh_report[0])
     found = {}
-    for number, page in enumerate(reader.pages, start=1):
-        text = " ".join(b.text for b in text_boxes(page, reader))
+    for number, boxes in enumerate(_pages(zh_report[0]), start=1):
+        text = " ".join(b.text for b in boxes)
         for match in RAW.findall(text):
             if not ALLOWED.search(match):
                 found.setdefault(match, number)

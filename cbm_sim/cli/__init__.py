@@ -9,6 +9,7 @@ from __future__ import annotations
 from cbm_sim.cli import (  # noqa: F401 - importing a command module registers its command
     calibrate_cmd,
     compare_cmd,
+    diff_cmd,
     ensemble_cmd,
     goalseek_cmd,
     plan_cmd,

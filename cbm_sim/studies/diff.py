@@ -403,6 +403,18 @@ _ORDER: Final[list[str]] = [
 ]
 
 
+_TARGET_ORDER: Final[list[str]] = [
+    "output.total",
+    *(f"output.{sc}" for sc in SUB_CLUSTERS),
+    "production.total",
+    "production.surface",
+    "production.underground",
+    "lng.output",
+]
+"""Targets in the order a planner reads them: cluster, sub-clusters, production, LNG; then
+items, then the other physical targets."""
+
+
 def _outputs(a: Side, b: Side) -> pd.DataFrame:
     sa, sb = _series(a), _series(b)
     wide = sa.merge(sb, on=["year", "quantity", "unit"], how="outer", suffixes=("_a", "_b"))
@@ -464,6 +476,14 @@ def _targets(a: Side, b: Side) -> pd.DataFrame:
     wide["target_value"] = wide["target_value_a"].fillna(wide["target_value_b"])
     wide["status_a"] = wide["status_a"].fillna("—")
     wide["status_b"] = wide["status_b"].fillna("—")
+    rank = {t: k for k, t in enumerate(_TARGET_ORDER)}
+    wide = wide.assign(
+        _rank=[
+            rank.get(t, len(rank) + (0 if str(t).startswith("output.") else 1))
+            for t in wide["target"]
+        ]
+    )
+    wide = wide.sort_values(["year", "_rank"], kind="stable").drop(columns="_rank")
     out = _deltas(wide)
     out["status_changed"] = out["status_a"] != out["status_b"]
     out["moved"] = out["moved"] | out["status_changed"]

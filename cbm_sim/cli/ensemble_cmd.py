@@ -170,7 +170,7 @@ def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
     for col in ("year", "quantity", "P10", "P50", "P90"):
         table.add_column(col, justify="left" if col == "quantity" else "right")
     for r in pct.itertuples(index=False):
-        table.add_row(str(r.year), r.quantity, *(f"{v / 1e8:,.1f}" for v in (r.p10, r.p50, r.p90)))
+        table.add_row(str(r.year), r.quantity, *(f"{v:,.1f}" for v in (r.p10, r.p50, r.p90)))
     console.print(table)
     prob = result.probabilities()
     table = Table(title="P(meet target): share of members, Monte Carlo error")

@@ -193,7 +193,7 @@ def run_member(task: MemberTask) -> MemberOutcome:
 
 
 # --------------------------------------------------------------------------- the ensemble
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EnsembleResult:
     """Per-member annual summaries of an ensemble.
 
@@ -202,7 +202,9 @@ class EnsembleResult:
     members
         One row per successful member × year: ``member``, ``year``, the sampled inputs
         (one column per dotted path) and the quantities of :func:`summarise`
-        (``production.*`` in m³, ``output.*`` in 元).
+        (``production.*`` in m³, ``output.*`` in 元: the raw member summaries, as
+        ``members.parquet``; :meth:`members_long` and :meth:`percentiles` give them in the
+        planner's units with a ``unit`` column, as the CSVs).
     statuses
         ``member, year, target, status, simulated, target_value`` (target check, 2025/2030).
     failures
@@ -227,9 +229,62 @@ class EnsembleResult:
         fixed = {"member", "year", *self.parameters}
         return [c for c in self.members.columns if c not in fixed]
 
-    def percentiles(self) -> pd.DataFrame:
+    def __repr__(self) -> str:
+        ran = int(self.members["member"].nunique()) if len(self.members) else 0
+        return (
+            f"EnsembleResult(n={self.n}, ran={ran}, failed={len(self.failures)}, "
+            f"seed={self.seed}, inputs={len(self.parameters)}, "
+            f"years={_span(self.members)}, quantities={len(self.quantities())})"
+        )
+
+    @property
+    def plot(self) -> Any:
+        """Charts of this ensemble, each a matplotlib ``Figure``: ``.fan(quantity, lang)``,
+        ``.probability(lang)`` (:mod:`cbm_sim.report.plots`)."""
+        from cbm_sim.results.frames import PlotAccessor
+
+        return PlotAccessor(self, "ensemble")
+
+    @classmethod
+    def from_dir(cls, directory: str | Path, *, verify: bool = True) -> EnsembleResult:
+        """An ensemble folder written by :meth:`to_dir` (``cbm-sim ensemble -o``), read back:
+        members and statuses from their Parquet files, failures from ``failures.csv``, ``n``,
+        ``seed`` and the sampled inputs from ``meta.json`` (verified unless ``verify`` is
+        false).
+
+        Raises
+        ------
+        DamagedRunError
+            If the folder fails verification or lacks a file.
+        """
+        from cbm_sim.results import integrity
+
+        src = Path(directory)
+        wanted = ("members.parquet", "statuses.parquet", "failures.csv")
+        meta = integrity.verify(src, require=wanted) if verify else integrity.read_meta(src)
+        missing = [n for n in wanted if not (src / n).is_file()]
+        if missing:
+            raise integrity.DamagedRunError(f"{src}: missing {missing}; not an ensemble folder")
+        members = pd.read_parquet(src / "members.parquet")
+        statuses = pd.read_parquet(src / "statuses.parquet")
+        failures = pd.read_csv(src / "failures.csv")
+        parameters = meta.get("parameters")
+        if not isinstance(parameters, list):  # an older folder: the columns between year
+            fixed = [c for c in members.columns if c not in ("member", "year")]
+            parameters = [c for c in fixed if not c.startswith(("production.", "output."))]
+        return cls(
+            members,
+            statuses,
+            failures,
+            int(meta.get("n", members["member"].nunique() + len(failures))),
+            int(meta.get("seed", 0)),
+            tuple(str(p) for p in parameters),
+        )
+
+    def percentiles(self, *, base: bool = False) -> pd.DataFrame:
         """``year, quantity, unit, p10, p50, p90`` over the successful members (linear
-        interpolation between order statistics, numpy's default)."""
+        interpolation between order statistics, numpy's default), in the planner's units as
+        ``percentiles.csv`` (亿m3, 亿元); ``base=True``: in m3 and 元."""
         long = self.members.melt(
             id_vars=["member", "year"], value_vars=self.quantities(), var_name="quantity"
         )
@@ -245,7 +300,7 @@ class EnsembleResult:
                 for q in out["quantity"]
             ],
         )
-        return out
+        return out if base else to_planner(out, ("p10", "p50", "p90"))
 
     def probabilities(self) -> pd.DataFrame:
         """Probability of meeting every target of the target check, with its Monte Carlo error.
@@ -330,19 +385,17 @@ class EnsembleResult:
         ``probabilities.csv`` and ``failures.csv`` into the existing directory ``out``."""
         for name, frame in (("members", self.members), ("statuses", self.statuses)):
             frame.to_parquet(out / f"{name}.parquet", index=False)
-        self.members_long().pipe(to_planner).to_csv(out / "members.csv", index=False)
+        self.members_long().to_csv(out / "members.csv", index=False)
         self.statuses.to_csv(out / "statuses.csv", index=False, encoding="utf-8")
-        to_planner(self.percentiles(), ("p10", "p50", "p90")).to_csv(
-            out / "percentiles.csv", index=False, encoding="utf-8"
-        )
+        self.percentiles().to_csv(out / "percentiles.csv", index=False, encoding="utf-8")
         self.probabilities().assign(unit="fraction").to_csv(
             out / "probabilities.csv", index=False, encoding="utf-8"
         )
         self.failures.to_csv(out / "failures.csv", index=False, encoding="utf-8")
 
-    def members_long(self) -> pd.DataFrame:
+    def members_long(self, *, base: bool = False) -> pd.DataFrame:
         """:attr:`members` long: ``member, year, <sampled inputs>, quantity, unit, value``
-        (base units m3 and 元)."""
+        in the planner's units as ``members.csv`` (亿m3, 亿元); ``base=True``: m3 and 元."""
         ids = ["member", "year", *self.parameters]
         long = self.members.melt(id_vars=ids, value_vars=self.quantities(), var_name="quantity")
         long.insert(
@@ -353,9 +406,16 @@ class EnsembleResult:
                 for q in long["quantity"]
             ],
         )
-        return long.sort_values(["member", "year", "quantity"], kind="stable").reset_index(
+        long = long.sort_values(["member", "year", "quantity"], kind="stable").reset_index(
             drop=True
         )
+        return long if base else to_planner(long)
+
+
+def _span(members: pd.DataFrame) -> str:
+    if members.empty:
+        return "none"
+    return f"{int(members['year'].min())}..{int(members['year'].max())}"
 
 
 def member_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:

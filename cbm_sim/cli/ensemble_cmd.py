@@ -161,6 +161,7 @@ def ensemble_command(
 
 
 def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
+    from cbm_sim import names
 
     pct = result.percentiles()
     pct = pct[
@@ -170,7 +171,8 @@ def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
     for col in ("year", "quantity", "P10", "P50", "P90"):
         table.add_column(col, justify="left" if col == "quantity" else "right")
     for r in pct.itertuples(index=False):
-        table.add_row(str(r.year), r.quantity, *(f"{v:,.1f}" for v in (r.p10, r.p50, r.p90)))
+        shown = (f"{v:,.1f}" for v in (r.p10, r.p50, r.p90))
+        table.add_row(str(r.year), names.target_name(str(r.quantity), "en"), *shown)
     console.print(table)
     prob = result.probabilities()
     table = Table(title="P(meet target): share of members, Monte Carlo error")
@@ -182,7 +184,7 @@ def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
     for r in prob.itertuples(index=False):
         table.add_row(
             str(r.year),
-            r.target,
+            names.target_name(str(r.target), "en"),
             f"{r.probability:.2f}",
             f"{r.std_error:.2f}",
             f"{r.wilson_low:.2f}–{r.wilson_high:.2f}",

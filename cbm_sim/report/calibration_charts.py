@@ -103,7 +103,7 @@ def calibration_table_pages(frame: pd.DataFrame, lang: Lang = "zh") -> list[Figu
                 colours={6: MET_COLOUR if met else SHORT_COLOUR},
             )
         )
-    widths = (0.37, 0.07, 0.10, 0.11, 0.12, 0.09, 0.07, 0.07)
+    widths = (0.35, 0.07, 0.10, 0.11, 0.11, 0.11, 0.07, 0.08)
     rows = wrap_rows(rows, widths, wrapped=(0,))
     pages = _pages_of(rows, rows_per_page(1)) if rows else [[]]
     with use_report_style(lang):

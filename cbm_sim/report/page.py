@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -206,8 +207,12 @@ def _measured_ems(ch: str, family: tuple[str, ...]) -> float:
         renderer = _renderer()
         prop = FontProperties(family=list(family), size=100.0)
         probe = f"x{ch}x"
-        width = renderer.get_text_width_height_descent(probe, prop, ismath=False)[0]
-        width -= renderer.get_text_width_height_descent("xx", prop, ismath=False)[0]
+        with warnings.catch_warnings(record=True) as missing:  # a glyph the fonts lack
+            warnings.simplefilter("always")
+            width = renderer.get_text_width_height_descent(probe, prop, ismath=False)[0]
+            width -= renderer.get_text_width_height_descent("xx", prop, ismath=False)[0]
+        if missing:  # measured as a box glyph: the estimate is nearer
+            return 1.0 if _CJK.match(ch) else 0.6
         return max(width * 72.0 / renderer.dpi / 100.0, 0.0) * 1.02
     except Exception:  # no renderer (a broken font install): the estimate
         return 1.0 if _CJK.match(ch) else 0.6

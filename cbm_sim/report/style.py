@@ -464,11 +464,15 @@ def label(key: str, lang: Lang) -> str:
 
 
 def unit_label(unit: str, lang: Lang) -> str:
-    """A plan unit for display: as the plan writes it in Chinese (``亿m3``), with powers of
-    ten in English (亿 = 10⁸, 万 = 10⁴: ``10⁸ m³``), so an English table has no Han characters."""
+    """A plan unit for display: as the plan writes it in Chinese (``亿m³``, ``亿m³/年``, counts
+    as 个), with powers of ten in English (亿 = 10⁸, 万 = 10⁴: ``10⁸ m³``), so an English table
+    has no Han characters."""
     check_lang(lang)
     if lang == "zh":
-        return unit
+        words = {"count": "个", "fraction": "比例", "day": "天", "year": "年"}
+        if unit in words:
+            return words[unit]
+        return unit.replace("m3", "m³").replace("/yr", "/年").replace("/d", "/日")
     text = unit.replace("m3", "m³").replace("元", " CNY").replace("tce", " tce")
     text = text.replace("亿", "10⁸ ").replace("万", "10⁴ ")
     return " ".join(text.split())

@@ -67,7 +67,7 @@ def diff_pages(d: Diff, lang: Lang) -> list[Figure]:
             flow.table([header], rows, (0.27, 0.17, 0.17, 0.39), left=(3,))
         out = d.outputs[d.outputs["year"].isin(TARGET_YEARS)]
         flow.heading(label("compare.outputs", lang))
-        header = [label("summary.col.input", lang), label("summary.col.year", lang), d.a, d.b,
+        header = [label("compare.col.output", lang), label("summary.col.year", lang), d.a, d.b,
                   "Δ", "Δ %"]  # fmt: skip
         rows = []
         for _, r in out.iterrows():
@@ -90,7 +90,7 @@ def diff_pages(d: Diff, lang: Lang) -> list[Figure]:
         t = d.targets
         shown = t[t["target"].isin(HEADLINE) | t["status_changed"]]
         flow.heading(label("compare.targets", lang))
-        header = [label("summary.col.input", lang), label("summary.col.year", lang),
+        header = [label("compare.col.target", lang), label("summary.col.year", lang),
                   label("summary.col.target", lang), d.a, d.b]  # fmt: skip
         rows = []
         for _, r in shown.iterrows():

@@ -340,6 +340,8 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "compare.inputs": ("改动的输入（{n}项）", "Changed inputs ({n})"),
     "compare.no_inputs": ("两者输入相同。", "The two have the same inputs."),
+    "compare.col.output": ("产出", "Output"),
+    "compare.col.target": ("目标", "Target"),
     "compare.source": (
         "来源（比较情景的文件:行 # 注释）",
         "Source (the compared file:line # comment)",

@@ -28,32 +28,14 @@ from cbm_sim.cli.app import (
 from cbm_sim.cli.run_cmd import _simulate
 
 
-def _load_results(source: Path, console: Console, *, verify: bool = True) -> Results:
-    """Results from a ``run -o`` directory (verified unless ``verify`` is false), or from
-    running a scenario file.
-
-    Raises
-    ------
-    DamagedRunError
-        If the directory fails verification, or lacks ``scenario.yaml``: the valuation needs
-        the run's own prices, and the defaults would silently value it at other prices.
-    """
+def _load_results(source: Path, scenario: Scenario, console: Console) -> Results:
+    """Results from a ``run -o`` directory (already verified by :func:`_scenario_of`), or
+    from running the scenario file's ``scenario``."""
     from cbm_sim.results.frames import Results as _Results
-    from cbm_sim.results.integrity import DamagedRunError
-    from cbm_sim.scenario.files import load_scenario
 
     if source.is_dir():
-        if verify:
-            from cbm_sim.results.integrity import verify as verify_folder
-
-            verify_folder(source, require=("scenario.yaml",))
-        if not (source / "scenario.yaml").is_file():
-            raise DamagedRunError(
-                f"{source / 'scenario.yaml'}: missing; the report values the run at the "
-                "prices of its own scenario and will not guess them"
-            )
-        return _Results.from_parquet(source, verify=False)  # verified above
-    return _simulate(load_scenario(source), console)
+        return _Results.from_parquet(source, verify=False)  # verified with its scenario
+    return _simulate(scenario, console)
 
 
 def _scenario_of(source: Path, *, verify: bool = True) -> Scenario:
@@ -360,7 +342,7 @@ def report_command(
             robustness, studies["robustness"] = _load_robustness(robustness_dir, scenario, own=own)
         goal_seeks = _load_goal_seeks(goal_seek_dirs, scenario, verify=verify)
         skill = _load_skill(backtest_dir) if backtest_dir is not None else None
-        results = _load_results(source, console, verify=False)  # verified above
+        results = _load_results(source, scenario, console)
         compare = (
             _compare_with(compare_source, source, results, console, verify=verify)
             if compare_source is not None

@@ -51,16 +51,23 @@ def _values_and_targets(results: Results) -> tuple[pd.DataFrame, pd.DataFrame]:
     return values, check_targets(results, values)
 
 
-@_register("results", "production")
-def production(results: Results, lang: Lang = "en") -> Figure:
-    """Production by block and coal-mine drainage, with the plan's targets."""
-    return charts.production_chart(results, check_lang(lang))
+def _of_run(chart: Callable[[Results, Lang], Figure]) -> Callable[..., Figure]:
+    """A chart of a run alone, as a ``.plot`` helper taking ``lang``."""
+
+    def draw(results: Results, lang: Lang = "en") -> Figure:
+        return chart(results, check_lang(lang))
+
+    draw.__doc__ = chart.__doc__
+    return draw
 
 
-@_register("results", "balance")
-def balance(results: Results, lang: Lang = "en") -> Figure:
-    """The annual gas balance: supply and uses."""
-    return charts.balance_chart(results, check_lang(lang))
+for _name, _chart in {
+    "production": charts.production_chart,  # by block and coal-mine drainage, with targets
+    "balance": charts.balance_chart,  # the annual gas balance: supply and uses
+    "facilities": charts.facilities_chart,  # utilisation and outage days
+    "storage": charts.storage_chart,  # gas in storage against the 3-day rule
+}.items():
+    PLOTTERS[("results", _name)] = _of_run(_chart)
 
 
 @_register("results", "sankey")
@@ -101,13 +108,4 @@ def probability(ensemble: Any, lang: Lang = "en") -> Figure:
     return charts.probability_chart(ensemble.probabilities(), check_lang(lang))
 
 
-__all__ = [
-    "balance",
-    "facilities",
-    "fan",
-    "probability",
-    "production",
-    "sankey",
-    "storage",
-    "value_by_sub_cluster",
-]
+__all__ = ["fan", "probability", "sankey", "value_by_sub_cluster"]

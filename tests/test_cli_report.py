@@ -114,3 +114,26 @@ def test_report_of_a_missing_source_names_it(tmp_path):
     )
     assert got.exit_code == 2
     assert "nope" in got.output
+
+
+def test_report_refuses_folders_that_are_not_what_the_option_reads(run_dir, tmp_path):
+    """--goal-seek needs a goal-seek run's record, --backtest a skill table: one line each."""
+    pdf = str(tmp_path / "x.pdf")
+    got = CliRunner().invoke(main, ["report", str(run_dir), "-o", pdf, "--goal-seek", str(run_dir)])
+    assert got.exit_code == 2 and "is not a goal-seek run" in got.output
+    got = CliRunner().invoke(main, ["report", str(run_dir), "-o", pdf, "--backtest", str(tmp_path)])
+    assert got.exit_code == 2 and "has no skill.csv" in got.output
+    (tmp_path / "skill.csv").write_text("quantity,bias\nproduction.total,1\n", encoding="utf-8")
+    got = CliRunner().invoke(main, ["report", str(run_dir), "-o", pdf, "--backtest", str(tmp_path)])
+    assert got.exit_code == 2 and "lacks columns ['mape', 'coverage']" in got.output
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_goal_seek_record_names_what_it_lacks():
+    from cbm_sim.report.summary import GoalSeekRun
+
+    record = {"quantity": "production.total", "year": 2025, "target": 100.0, "unit": "亿m³",
+              "lever": "drilling", "value": 3.74, "achieved": 100.0, "converged": True}  # fmt: skip
+    assert GoalSeekRun.from_meta(record).value == 3.74
+    with pytest.raises(ValueError, match=r"goal-seek record lacks \['achieved'\]"):
+        GoalSeekRun.from_meta({k: v for k, v in record.items() if k != "achieved"})

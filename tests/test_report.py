@@ -314,12 +314,12 @@ def test_the_measure_finds_an_overlap_and_a_text_off_the_margin() -> None:
 
     from cbm_sim.report.fonts import use_report_style
 
-    fig = Figure(figsize=A4_IN)
-    fig.text(0.3, 0.5, "drilling.achieved_share", fontsize=9)
-    fig.text(0.32, 0.5, "valuation.green_finance_1e8_yuan", fontsize=9)
-    fig.text(0.01, 0.99, "方差分解敏感性", fontsize=11, va="top")
     buffer = io.BytesIO()
-    with use_report_style("zh"):
+    with use_report_style("zh"):  # the texts take their font when made
+        fig = Figure(figsize=A4_IN)
+        fig.text(0.3, 0.5, "drilling.achieved_share", fontsize=9)
+        fig.text(0.32, 0.5, "valuation.green_finance_1e8_yuan", fontsize=9)
+        fig.text(0.01, 0.99, "方差分解敏感性", fontsize=11, va="top")
         fig.savefig(buffer, format="pdf")
     buffer.seek(0)
     reader = PdfReader(buffer)

@@ -274,6 +274,17 @@ register(
     )
 )
 
+register(
+    Bound(
+        "year_sd",
+        0.0,
+        2.0,
+        "sd of log",
+        "year-to-year volatility of a sampled path (sd of the log of a yearly factor); "
+        "assumption: 2 (a factor of e² ≈ 7 at one sd) is far above any price's annual swing",
+    )
+)
+
 # --- scenario inputs (cbm_sim.scenario.model) -----------------------------------------------
 # Every numeric field of a scenario has finite limits (issue #18: an infinite repair time or
 # 1e300 in a path was accepted and then crashed the run or filled it with NaN). Limits are

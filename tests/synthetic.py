@@ -245,6 +245,8 @@ def build_targets(values: pd.DataFrame) -> pd.DataFrame:
                 gap,
                 100 * gap / tgt,
                 status,
+                "computed",  # basis: the synthetic run simulates everything
+                "target",  # target_kind
                 0.0,  # exogenous: none in the synthetic run
                 sim,
                 gap,

@@ -308,7 +308,11 @@ def test_value_table_lists_every_item_of_both_years(synth: Synthetic) -> None:
     assert cells[(row, 1)].get_text().get_text() == f"{item.loc[2025, 'simulated']:,.1f}"
     assert cells[(row, 5)].get_text().get_text() == f"{item.loc[2030, 'target']:,.1f}"
     status = cells[(row, 3)].get_text().get_text()
-    assert status in ("✓ 达成", "✗ 未达成")
+    expected = "✓" if item.loc[2025, "status"] == "met" else "✗"
+    assert status == expected  # the mark alone: the last column is the basis
+    last = max(c for _, c in cells)
+    assert cells[(1, last)].get_text().get_text() == "性质"  # basis (issue 24)
+    assert cells[(row, last)].get_text().get_text() == ""  # computed against a plain target
 
 
 # --- ensemble charts -------------------------------------------------------------------------

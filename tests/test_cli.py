@@ -296,13 +296,26 @@ def test_run_writes_the_output_contract(tmp_path: Path) -> None:
     from cbm_sim.economics.valuation import backtest_2021
     from cbm_sim.results import Results
 
-    total = backtest_2021(Results.from_parquet(out)).set_index("sub_cluster").loc["total"]
+    backtest = backtest_2021(Results.from_parquet(out)).set_index("category")
+    total = backtest.loc["total"]
     assert total["plan_1e8_yuan"] == 150.3
-    assert f"backtest 2021: {total['simulated_1e8_yuan']:,.1f} of the plan's 150.3 亿元" in (
-        result.output
-    )
+    assert (
+        "backtest 2021, the plan's five categories (ch1 §2 八), like for like: "
+        f"{total['simulated_1e8_yuan']:,.1f} of the plan's 150.3 亿元"
+    ) in result.output
+    gas_use = backtest.loc["gas_use"]
+    assert f"gas use {gas_use['simulated_1e8_yuan']:,.1f} / 4.7" in result.output
+    assert "outside the 2021 statistic (not counted)" in result.output
     targets = pd.read_csv(out / "targets.csv")
     assert {"physical", "total"} <= set(targets["sub_cluster"])
+    # every row says what its figure is; the CLI prints the same marks (issue 24)
+    assert targets["basis"].isin(["computed", "input", "exogenous", "computed + exogenous"]).all()
+    rows = targets.set_index(["item", "year"])
+    assert rows.loc[("production.underground", 2025), "basis"] == "input"
+    assert rows.loc[("pipeline.exports", 2025), "target_kind"] == "cap"
+    underground = next(ln for ln in result.output.splitlines() if "production.underground" in ln)
+    exports = next(ln for ln in result.output.splitlines() if "pipeline.exports" in ln)
+    assert "input" in underground and "cap" in exports
     again = CliRunner().invoke(main, ["run", str(scenario), "-o", str(out), "--overwrite"])
     assert again.exit_code == 0, again.output
 

@@ -11,6 +11,8 @@ from cbm_sim.cluster.dispatch import greedy_allocate, route, route_steps, tiered
 
 volumes = st.floats(min_value=0.0, max_value=1e9, allow_nan=False)
 shares = st.floats(min_value=0.0, max_value=1.0)
+# netbacks [元/m3] from a few values, so that ties (shared pro rata) are common
+netbacks = st.sampled_from([0.0, 0.5, 1.9, 2.52, 2.52, 3.49, -0.3])
 
 
 @st.composite
@@ -34,6 +36,12 @@ def step_inputs(draw):
         "withdraw": draw(st.booleans()),
         "reserve_fill_m3": draw(volumes),
         "reserve_fill_tier": draw(st.integers(-1, n_local + 2)),
+        "tiers": np.array(
+            draw(st.lists(st.integers(0, 5), min_size=n_local + 2, max_size=n_local + 2))
+        ),
+        "netback_yuan_per_m3": np.array(
+            draw(st.lists(netbacks, min_size=n_local + 2, max_size=n_local + 2))
+        ),
     }
 
 
@@ -127,12 +135,16 @@ def test_take_or_pay_floor_before_local_markets_and_the_rest_after(
     # field use, residential, commercial, transport, industry, chemicals, CNG, LNG,
     # contract up to its floor, contract above it
     requests = np.array([0.0, 30.0, 0.0, 0.0, 50.0, 0.0, 0.0, 0.0, 40.0, 10.0])
+    # above the floor the contracts compete by netback: the field price (1.9 元/m3) is below
+    # industry's (3.0 less 0.5 of distribution)
+    netback = np.array([0.0, 0, 0, 3.5, 2.5, 3.49, 3.19, 2.52, 0, 1.9])
     f = _route(
         surface_m3=supply,
         requests_m3=requests,
         n_local=6,
         tiers=DISPATCH_TIERS,
         export_limit_m3=70.0,
+        netback_yuan_per_m3=netback,
     )
     assert f.allocated[1] == 30.0
     assert f.allocated[8] == pytest.approx(floor_got)
@@ -222,6 +234,7 @@ TIERS = np.array([0, 1, 2, 4, 4, 4, 4, 4])
 def runs_of_steps(draw):
     m = draw(st.integers(1, 12))
     n_req = TIERS.size
+    priced = draw(st.booleans())  # also the compiled kernel without netbacks (all equal)
 
     def col(strategy):
         return np.array(draw(st.lists(strategy, min_size=m, max_size=m)))
@@ -248,6 +261,13 @@ def runs_of_steps(draw):
         "export_limit_m3": col(volumes),
         "reserve_need_m3": col(volumes),
         "reserve_fill_tier": 3,
+        "netback_yuan_per_m3": np.array(
+            draw(
+                st.lists(st.lists(netbacks, min_size=n_req, max_size=n_req), min_size=m, max_size=m)
+            )
+        )
+        if priced
+        else None,
     }
 
 
@@ -274,6 +294,9 @@ def _route_one_by_one(kw: dict) -> dict[str, list]:
             export_limit_m3=kw["export_limit_m3"][i],
             reserve_fill_m3=kw["reserve_need_m3"][i] - level,
             reserve_fill_tier=kw["reserve_fill_tier"],
+            netback_yuan_per_m3=None
+            if kw["netback_yuan_per_m3"] is None
+            else kw["netback_yuan_per_m3"][i],
         )
         new = level + f.injection - f.withdrawal
         if new < -1e-6 or new > cap + 1e-6:
@@ -341,6 +364,14 @@ def test_route_steps_carries_the_stock_through_winter():
         ({"n_local": 9}, r"n_local must be in \[0, 8\]; got 9"),
         ({"surface_m3": np.zeros(2)}, r"surface_m3 has shape \(2,\); expected \(1,\)"),
         ({"inject": np.zeros(4, dtype=bool)}, r"inject has shape \(4,\); expected \(1,\)"),
+        (
+            {"netback_yuan_per_m3": np.zeros((1, 7))},
+            r"netback_yuan_per_m3 has shape \(1, 7\); expected \(1, 8\)",
+        ),
+        (
+            {"netback_yuan_per_m3": np.full((1, 8), np.nan)},
+            r"netback_yuan_per_m3 must be finite; got a NaN or an infinity",
+        ),
     ],
 )
 def test_route_steps_names_the_bad_argument(change, message):
@@ -364,3 +395,49 @@ def test_route_steps_names_the_bad_argument(change, message):
     }
     with pytest.raises(ValueError, match=message):
         route_steps(**{**kw, **change})
+
+
+# -- netback: within a tier the highest netback first ---------------------------------------
+MARKET = np.array([0, 1, 2, 5, 5, 5, 5, 5, 4, 5])
+"""The engine's tiers (field use, residential, commercial, transport, industry, chemicals, CNG,
+LNG, contracts up to the floor, contracts above it)."""
+
+
+def test_within_the_market_tier_the_highest_netback_is_served_first():
+    # 100 m3 after 民生 (30) and the floor (20): LNG (netback 3.0) before industry (2.5), then
+    # the contracts above the floor (1.9) get what is left
+    requests = np.array([0.0, 30.0, 0.0, 0.0, 40.0, 0.0, 0.0, 35.0, 20.0, 30.0])
+    netback = np.array([0, 0, 0, 3.5, 2.5, 3.49, 3.19, 3.0, 0, 1.9])
+    f = _route(surface_m3=100.0, requests_m3=requests, n_local=6, tiers=MARKET,
+               netback_yuan_per_m3=netback)  # fmt: skip
+    np.testing.assert_allclose(f.allocated[[1, 8, 7, 4, 9]], [30.0, 20.0, 35.0, 15.0, 0.0])
+    # a higher LNG price puts LNG behind industry when its netback falls below industry's
+    low = netback.copy()
+    low[7] = 2.0
+    g = _route(surface_m3=100.0, requests_m3=requests, n_local=6, tiers=MARKET,
+               netback_yuan_per_m3=low)  # fmt: skip
+    np.testing.assert_allclose(g.allocated[[4, 7]], [40.0, 10.0])
+    # equal netbacks share a shortage pro rata, as the tiers always did
+    tie = netback.copy()
+    tie[7] = 2.5
+    h = _route(surface_m3=100.0, requests_m3=requests, n_local=6, tiers=MARKET,
+               netback_yuan_per_m3=tie)  # fmt: skip
+    np.testing.assert_allclose(h.allocated[[4, 7]], [50.0 * 40 / 75, 50.0 * 35 / 75])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    volumes,
+    st.lists(st.tuples(volumes, st.integers(0, 2), netbacks), min_size=1, max_size=8),
+)
+def test_no_request_gets_gas_while_a_better_one_in_its_tier_is_short(supply, reqs):
+    requests = np.array([r for r, _, _ in reqs])
+    tiers = np.array([t for _, t, _ in reqs])
+    netback = np.array([n for _, _, n in reqs])
+    got = tiered_allocate(supply, requests, tiers, netback)
+    assert np.isclose(got.sum(), min(supply, requests.sum()), rtol=1e-9, atol=1e-6)
+    short = got < requests - 1e-6 * (1 + requests)
+    for k in np.flatnonzero(short):
+        # everything served after k in the order (tier, −netback) got nothing
+        later = (tiers > tiers[k]) | ((tiers == tiers[k]) & (netback < netback[k]))
+        assert np.all(got[later] <= 1e-6)

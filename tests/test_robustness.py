@@ -58,15 +58,12 @@ def test_relative_swings_scale_scalars_and_absolute_ones_replace_them(plan):
 
 
 def test_default_swings_cover_every_per_well_and_exogenous_item(plan):
+    # every well cost the valuation charges (the training base is no cost of the well)
     per_well = {t.field for s in ITEMS for t in s.terms if t.driver == WELLS_EQ}
-    assert per_well <= set(PER_WELL_FIELDS)
+    assert per_well - {"training_yuan_per_well_drilled"} <= set(PER_WELL_FIELDS)
     assert "dewatering_yuan_per_active_well_year" in PER_WELL_FIELDS
-    assert set(EXOGENOUS_FIELDS) == {
-        "science_city_1e8_yuan",
-        "training_base_1e8_yuan",
-        "green_finance_1e8_yuan",
-        "insurance_1e8_yuan",
-    }
+    # issue 24: training, green finance and insurance have drivers; the science city has none
+    assert set(EXOGENOUS_FIELDS) == {"science_city_1e8_yuan"}
     swings = {s.name: s for s in default_swings(plan)}
     assert set(swings) == {
         "gas_price",
@@ -90,7 +87,10 @@ def test_default_swings_cover_every_per_well_and_exogenous_item(plan):
     assert "contracts" not in {s.name for s in default_swings(no_contracts)}
     assert all(s.source for s in swings.values())
     assert "GB 21522" in swings["carbon_baseline"].source
-    assert swings["gas_price"].valuation_only and not swings["peak_rate"].valuation_only
+    # prices rank the dispatch's markets (netback): a price swing is simulated again; a
+    # per-well unit value or the carbon baseline only re-values the run
+    assert not swings["gas_price"].valuation_only and not swings["peak_rate"].valuation_only
+    assert swings["per_well_values"].valuation_only and swings["carbon_baseline"].valuation_only
     bare = plan.model_copy(update={"uncertainty": {}, "correlations": []})
     assert swings_for(bare) == default_swings(bare)
     assert swings_for(plan) == uncertainty_swings(plan)  # the shipped plan states its ranges

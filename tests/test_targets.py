@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from fixtures_results import plan_series, results_from
 
-from cbm_sim.economics.targets import EXCEEDED, MET, SHORT, TARGET_COLUMNS, check_targets, status
+from cbm_sim.economics.targets import (
+    EXCEEDED,
+    MET,
+    SHORT,
+    TARGET_COLUMNS,
+    check_targets,
+    mark,
+    status,
+)
 from cbm_sim.economics.valuation import SUB_CLUSTERS
 from cbm_sim.scenario.valuation_inputs import ValuationConfig
 
@@ -50,15 +58,29 @@ def test_status_rules(simulated, target, comparator, expected):
     assert status(simulated, target, comparator) == expected
 
 
+def _lng_value_1e8_yuan(tonnes: float, year: int = 2025) -> float:
+    """LNG at the cited price and the compression & liquefaction category's 2021 level."""
+    cfg = ValuationConfig.default()
+    price = cfg.unit_value("lng_price_yuan_per_t", [year])[0]
+    return tonnes * price * cfg.level_of("lng_price_yuan_per_t") / 1e8
+
+
 def test_plan_volumes_meet_their_targets_and_columns_are_the_contract():
     assert tuple(_frame().columns) == TARGET_COLUMNS
     frame = _check()
-    for id in ("output.processing.pipeline", "lng.output", "production.total", "pipeline.exports"):
+    for id in ("lng.output", "production.total", "pipeline.exports"):
         assert frame.loc[id, "status"] == MET, id
-    # the plan's 100万t at the cited LNG price (not the plan-implied 6000 元/t) falls short of 60
-    lng_price = ValuationConfig.default().unit_value("lng_price_yuan_per_t", [2025])[0]
-    assert frame.loc["output.processing.lng", "simulated"] == pytest.approx(100e4 * lng_price / 1e8)
+    # the plan's 100万t at the cited LNG price on the 2021 statistic's basis (not the
+    # plan-implied 6000 元/t) falls short of 60
+    assert frame.loc["output.processing.lng", "simulated"] == pytest.approx(
+        _lng_value_1e8_yuan(100e4)
+    )
     assert frame.loc["output.processing.lng", "status"] == SHORT
+    # the pipeline tariff on the statistic's basis: the 2021 level (10.2亿元 for 19.35亿m3 at
+    # the plan's 2025 tariff of 23/30 元/m3) leaves the plan's 30亿m3 short of its 23亿元
+    level = 10.2 / (19.35 * 23 / 30)
+    assert frame.loc["output.processing.pipeline", "simulated"] == pytest.approx(23 * level)
+    assert frame.loc["output.processing.pipeline", "status"] == SHORT
     assert frame.loc["production.total", "simulated"] == pytest.approx(100.0)  # 亿m3
     assert frame.loc["lng.output", "unit"] == "万t"
     assert set(frame["year"]) == {2025}
@@ -68,8 +90,9 @@ def test_less_lng_is_short_and_more_exports_exceed_the_cap():
     frame = _check(changes={("lng", "output"): 80e4, ("pipeline", "exports"): 35e8})
     assert frame.loc["lng.output", "status"] == SHORT
     assert frame.loc["lng.output", "gap"] == pytest.approx(-20.0)
-    lng_price = ValuationConfig.default().unit_value("lng_price_yuan_per_t", [2025])[0]
-    assert frame.loc["output.processing.lng", "gap"] == pytest.approx(80e4 * lng_price / 1e8 - 60)
+    assert frame.loc["output.processing.lng", "gap"] == pytest.approx(
+        _lng_value_1e8_yuan(80e4) - 60
+    )
     assert frame.loc["pipeline.exports", "status"] == EXCEEDED
     assert frame.loc["pipeline.exports", "comparator"] == "max"
     frame = _check(changes={("pipeline", "exports"): 25e8})
@@ -80,7 +103,7 @@ def test_chemicals_2025_uses_the_summary_figure_and_notes_the_detail():
     row = _check().loc["output.utilisation.chemicals"]
     assert row["target"] == 18.0
     assert "55" in row["note"]
-    assert row["status"] == MET  # 13.8亿m3 at 55/13.8 元/m3 = 55 ≥ 18
+    assert row["status"] == MET  # 13.8亿m3 at 55/13.8 元/m3 × the city-gas level ≈ 56 ≥ 18
 
 
 def test_power_generation_2030_target_is_the_misdated_figure():
@@ -122,11 +145,12 @@ def test_exogenous_part_and_the_verdict_without_it():
     from cbm_sim.scenario.valuation_inputs import ValuationConfig
 
     cfg = ValuationConfig.default()
-    exo = {f: cfg.unit_value(f, [2030])[0] / 1e8 for f in (
-        "science_city_1e8_yuan", "training_base_1e8_yuan", "green_finance_1e8_yuan",
-        "insurance_1e8_yuan")}  # fmt: skip
+    # the science city is the one item without a driver (plan ch4 §4: 35亿元 in 2030)
+    exo = cfg.unit_value("science_city_1e8_yuan", [2030])[0] / 1e8
+    assert exo == pytest.approx(35.0)
     total = frame.loc["output.total"]
-    assert total["exogenous"] == pytest.approx(sum(exo.values()))
+    assert total["exogenous"] == pytest.approx(exo)
+    assert total["basis"] == "computed + exogenous"
     assert total["simulated_excl_exogenous"] == pytest.approx(
         total["simulated"] - total["exogenous"]
     )
@@ -134,13 +158,14 @@ def test_exogenous_part_and_the_verdict_without_it():
         total["simulated_excl_exogenous"] - total["target"]
     )
     science = frame.loc["output.science"]
-    assert science["exogenous"] == pytest.approx(science["simulated"])  # nothing simulated
-    assert science["status"] == MET
+    # the training base follows the wells drilled: 500 + 4.3 × 50 at 6,000 元 each
+    training = (500 + 4.3 * 50) * 6000 / 1e8
+    assert science["simulated"] == pytest.approx(exo + training)
+    assert science["exogenous"] == pytest.approx(exo)
     assert science["status_excl_exogenous"] == SHORT
+    assert frame.loc["output.science.science_city", "basis"] == "exogenous"
     assert frame.loc["output.exploration", "exogenous"] == 0.0
-    assert frame.loc["output.radiating.green_finance", "exogenous"] == pytest.approx(
-        exo["green_finance_1e8_yuan"]
-    )
+    assert frame.loc["output.radiating.green_finance", "exogenous"] == 0.0  # has a driver now
     physical = frame[frame["sub_cluster"] == "physical"]
     assert (physical["exogenous"] == 0.0).all()
     assert (physical["status_excl_exogenous"] == physical["status"]).all()
@@ -151,3 +176,38 @@ def test_no_mine_gas_drained_is_a_utilisation_rate_of_zero_not_nan():
     frame = _check(changes={("mine_gas", "drainage"): 0.0, ("mine_gas", "utilised"): 0.0})
     row = frame.loc["minegas.utilisation_rate"]
     assert row["simulated"] == 0.0 and row["status"] == SHORT
+
+
+def test_each_row_says_what_the_figure_is_and_which_targets_are_caps():
+    frame = _check()
+    # passed on from the scenario, not simulated
+    for id in ("production.underground", "lng.plants", "power.plants", "minegas.heating_gas"):
+        assert frame.loc[id, "basis"] == "input", id
+    # the model's own figures
+    for id in ("production.surface", "lng.output", "pipeline.exports", "power.generation"):
+        assert frame.loc[id, "basis"] == "computed", id
+    # the drained volume × a price is an input's value; surface gas is computed
+    assert frame.loc["output.exploration.underground", "basis"] == "input"
+    assert frame.loc["output.exploration.surface", "basis"] == "computed"
+    assert frame.loc["output.exploration", "basis"] == "computed"
+    # 外输 控制在30亿立方米以内 is a cap, 利用率保持在60%以上 a floor
+    assert frame.loc["pipeline.exports", "target_kind"] == "cap"
+    assert frame.loc["minegas.utilisation_rate", "target_kind"] == "floor"
+    assert frame.loc["output.total", "target_kind"] == "target"
+    assert mark("input", "cap") == "input · cap"
+    assert mark("computed", "target") == ""
+    assert mark("computed + exogenous", "target") == "part exogenous"
+
+
+def test_a_demand_is_an_input_only_when_it_was_delivered_in_full():
+    delivered = 2.73e8
+    full = {("demand:residential", "demand"): delivered, ("demand:residential", "shortfall"): 0.0}
+    assert _check(changes=full).loc["local_use.residential", "basis"] == "input"
+    short = {
+        **full,
+        ("demand:residential", "demand"): 3e8,
+        ("demand:residential", "shortfall"): 0.27e8,
+    }
+    assert _check(changes=short).loc["local_use.residential", "basis"] == "computed"
+    # results without the demand series say nothing of it: computed
+    assert _check().loc["local_use.residential", "basis"] == "computed"

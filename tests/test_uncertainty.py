@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -109,13 +110,87 @@ def test_shipped_scenarios_carry_the_uncertainties_of_the_issue(name: str) -> No
     if name == "plan":
         wanted |= {
             "commissioning.delay_days",
-            "valuation.green_finance_1e8_yuan",
-            "valuation.insurance_1e8_yuan",
+            "regulated_prices",
+            "valuation.green_finance_yuan_per_yuan_year",
+            "valuation.insurance_premium_per_yuan_year",
             "valuation.science_city_1e8_yuan",
-            "valuation.training_base_1e8_yuan",
+            "valuation.training_yuan_per_well_drilled",
         }
     assert wanted <= set(s.uncertainty)
     check_uncertainty(s)
+
+
+PRICE_PATHS = (
+    "surface_gas_price_yuan_per_m3",
+    "lng_price_yuan_per_t",
+    "carbon_price_yuan_per_t_co2e",
+)
+
+
+@pytest.mark.parametrize("name", ["plan", "business-as-usual"])
+def test_every_price_held_flat_beyond_two_years_has_a_spread_and_the_cited_ones_volatility(
+    name: str,
+) -> None:
+    # issue 24: no price may be one figure held flat for more than two years of the horizon
+    # without a spread in the uncertainty section; the cited paths also move year to year
+    s = load_scenario(SCENARIOS[0].parent / f"{name}.yaml")
+    spread: dict[str, Distribution] = {}
+    for key, spec in s.uncertainty.items():
+        for path in spec.paths or [key]:
+            spread[path.removeprefix("valuation.")] = spec
+    years = np.arange(s.horizon.start.year, s.horizon.end.year + 1)
+    for field in type(s.valuation).model_fields:
+        leaf = getattr(s.valuation, field)
+        if not isinstance(leaf, dict) or field in ("levels_2021", "carbon_baseline_share"):
+            continue  # not prices: the 2021 fit, and a share that a standard fixes
+        values = s.valuation.unit_value(field, years)
+        run = longest = 1
+        for a, b in itertools.pairwise(values):
+            run = run + 1 if a == b else 1
+            longest = max(longest, run)
+        if longest > 2 and np.any(values > 0):
+            assert field in spread, f"{name}: {field} is held flat {longest} years without a spread"
+    for field in PRICE_PATHS:
+        spec = spread[field]
+        assert spec.year_sd is not None and spec.year_sd > 0, field
+    # the yearly volatility starts after the last cited year of each price
+    assert spread["lng_price_yuan_per_t"].from_year == 2026
+    assert spread["surface_gas_price_yuan_per_m3"].from_year == 2024
+
+
+def test_year_to_year_factors_are_seeded_independent_and_act_on_single_years() -> None:
+    spec = Distribution(dist="normal", mean=1.0, sd=1e-12, from_year=2026, year_sd=0.2)
+    lng = "valuation.lng_price_yuan_per_t"
+    first = sample({lng: spec}, np.random.default_rng(7), last_year=2030)
+    again = sample({lng: spec}, np.random.default_rng(7), last_year=2030)
+    assert first == again  # the member's generator decides
+    assert set(first) == {lng, *(f"{lng}@{y}" for y in range(2026, 2031))}
+    assert first[lng] == pytest.approx(1.0)
+    factors = np.array([first[f"{lng}@{y}"] for y in range(2026, 2031)])
+    assert len(set(factors.round(12))) == 5  # one per year, not one for the decade
+    plan = load_scenario(SCENARIOS[0].parent / "plan.yaml")
+    member = apply(plan, first, {lng: spec})
+    years = np.arange(2021, 2031)
+    base = plan.valuation.unit_value("lng_price_yuan_per_t", years)
+    got = member.valuation.unit_value("lng_price_yuan_per_t", years)
+    np.testing.assert_allclose(got[:5], base[:5])  # the cited years are kept
+    np.testing.assert_allclose(got[5:] / base[5:], factors * first[lng])
+    # without last_year (sensitivity, robustness) or year_sd nothing more is drawn
+    assert set(sample({lng: spec}, np.random.default_rng(7))) == {lng}
+    # mean 1 and the stated spread of the log over many draws
+    many = sample(
+        {lng: spec.model_copy(update={"from_year": 1990})}, np.random.default_rng(1), last_year=2100
+    )
+    logs = np.log([v for k, v in many.items() if "@" in k])
+    assert np.exp(logs).mean() == pytest.approx(1.0, abs=0.05)
+    assert logs.std() == pytest.approx(0.2, abs=0.03)
+
+
+def test_year_sd_needs_from_year_and_stays_in_bounds() -> None:
+    with pytest.raises(ValidationError, match=r"year_sd .* needs from_year"):
+        Distribution(dist="uniform", low=0.9, high=1.1, year_sd=0.1)
+    with pytest.raises(ValidationError, match="year_sd"):
+        Distribution(dist="uniform", low=0.9, high=1.1, from_year=2026, year_sd=5.0)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
@@ -141,9 +216,9 @@ def test_children_inherit_the_plan_section_and_keep_their_own_values() -> None:
     member = apply(low, {"gas_prices": 1.1}, low.uncertainty)
     # the stress case's scale stays, the sample multiplies the prices on top of it
     assert member.valuation.gas_price_scale == low.valuation.gas_price_scale == 0.7
-    lng = "lng_price_yuan_per_t"
-    assert member.valuation.unit_value(lng, [2030])[0] == pytest.approx(
-        1.1 * low.valuation.unit_value(lng, [2030])[0]
+    industry = "industry_price_yuan_per_m3"
+    assert member.valuation.unit_value(industry, [2030])[0] == pytest.approx(
+        1.1 * low.valuation.unit_value(industry, [2030])[0]
     )
 
 
@@ -327,7 +402,7 @@ def test_describe_restrict_and_step_days() -> None:
     assert list(table["input"]) == list(plan.uncertainty)
     assert (table["p10"] <= table["p50"]).all() and (table["p50"] <= table["p90"]).all()
     gas = table.set_index("input").loc["gas_prices"]
-    assert "valuation.lng_price_yuan_per_t" in gas["acts_on"] and gas["from_year"] == 2022
+    assert "valuation.industry_price_yuan_per_m3" in gas["acts_on"] and gas["from_year"] == 2024
     sub = restrict(plan, [INDUSTRY, CHEMICALS])
     assert list(sub.uncertainty) == [INDUSTRY, CHEMICALS] and len(sub.correlations) == 1
     assert restrict(plan, [INDUSTRY]).correlations == []
@@ -360,7 +435,7 @@ uncertainty:
   gas: {dist: triangular, low: 0.82, mode: 1.0, high: 1.18, from_year: 2022, paths: [
       valuation.surface_gas_price_yuan_per_m3, valuation.lng_price_yuan_per_t]}
   # assumption: a test input
-  valuation.green_finance_1e8_yuan: {dist: uniform, low: 0.0, high: 2.0, from_year: 2022}
+  valuation.insurance_premium_per_yuan_year: {dist: uniform, low: 0.0, high: 2.0, from_year: 2022}
   # assumption: a test input
   valuation.science_city_1e8_yuan: {dist: uniform, low: 0.0, high: 2.0, from_year: 2022}
 """

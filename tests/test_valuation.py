@@ -1,4 +1,4 @@
-"""Tests of cbm_sim.economics.valuation: arithmetic, plan-implied prices, 2021 calibration."""
+"""Tests of cbm_sim.economics.valuation: arithmetic, cited prices, the plan's 2021 basis."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from cbm_sim import units
+from cbm_sim.economics.drivers import AnnualTable
 from cbm_sim.economics.valuation import (
     BASIS_PLAN,
     BASIS_SCENARIO,
@@ -24,6 +25,7 @@ from cbm_sim.economics.valuation import (
     ValuationConfig,
     backtest_2021,
     config_of,
+    green_loans_yuan,
     item_totals,
     price_table,
     required_series,
@@ -32,6 +34,7 @@ from cbm_sim.economics.valuation import (
     value_2021_split,
 )
 from cbm_sim.plan.figures import load_plan
+from cbm_sim.scenario.valuation_inputs import defaults
 
 WELLS = {
     "wells_drilled_vertical": 500.0,
@@ -62,8 +65,9 @@ def test_frame_has_every_item_of_every_year_and_value_is_driver_times_unit_value
     assert set(frame["basis"]) == {BASIS_SIMULATED, BASIS_PLAN}
 
 
-def test_a_price_times_a_volume():
-    # 1.2e6 t of LNG at 5000 元/t = 60亿元; 2e8 m3 exported at 0.5 元/m3 = 1亿元.
+def test_a_price_times_a_volume_times_the_category_level():
+    # 1.2e6 t of LNG at 5000 元/t = 60亿元; 2e8 m3 exported at 0.5 元/m3 = 1亿元; each on the
+    # 2021 statistic's basis (its category's level); a level of 1 leaves price × volume.
     series = {k: {2026: v} for k, v in plan_series(2025, WELLS).items()}
     series[("lng", "output")] = {2026: 1.2e6}
     series[("pipeline", "exports")] = {2026: 2e8}
@@ -71,8 +75,15 @@ def test_a_price_times_a_volume():
         lng_price_yuan_per_t={2026: 5000.0}, pipeline_tariff_yuan_per_m3={2020: 0.5}
     )
     got = _items_yi(results_from(series), cfg)
+    levels = defaults().levels
+    assert got["processing.lng"] == pytest.approx(60.0 * levels["compression_liquefaction"])
+    assert got["processing.pipeline"] == pytest.approx(1.0 * levels["pipeline"])
+    unit = ValuationConfig(
+        lng_price_yuan_per_t={2026: 5000.0},
+        levels_2021={"compression_liquefaction": 1.0, "pipeline": 1.0},
+    )
+    got = _items_yi(results_from(series), unit)
     assert got["processing.lng"] == pytest.approx(60.0)
-    assert got["processing.pipeline"] == pytest.approx(1.0)
 
 
 def test_unit_value_paths_interpolate_linearly_between_stated_years():
@@ -81,15 +92,25 @@ def test_unit_value_paths_interpolate_linearly_between_stated_years():
         cfg.unit_value("lng_price_yuan_per_t", [2020, 2023, 2030]), [4000.0, 5000.0, 6000.0]
     )
     # 亿元 paths count in 元 per year
-    cfg = ValuationConfig(green_finance_1e8_yuan={2025: 12.0})
-    assert cfg.unit_value("green_finance_1e8_yuan", [2025])[0] == 12e8
+    cfg = ValuationConfig(science_city_1e8_yuan={2025: 12.0})
+    assert cfg.unit_value("science_city_1e8_yuan", [2025])[0] == 12e8
 
 
-def test_default_prices_are_the_plan_implied_quotients():
+def test_default_prices_are_the_plan_implied_quotients_moved_by_their_index():
     # Figures typed from the plan text (ch4 §1-§3), independent of the YAML derivations.
     cfg = ValuationConfig.default()
-    assert cfg.residential_price_yuan_per_m3[2025] == pytest.approx(6.8 / 2.73)
-    assert cfg.residential_price_yuan_per_m3[2030] == pytest.approx(7.5 / 3.0)
+    # a regulated tariff: the plan's 2025 quotient, held flat (its spread is in uncertainty)
+    assert cfg.residential_price_yuan_per_m3 == {2025: pytest.approx(6.8 / 2.73)}
+    # 瓦斯发电产值 (electricity and heat) 19.09亿元 / 37.56亿kWh, not 0.582 from memory
+    assert cfg.mine_power_value_yuan_per_kwh == {2025: pytest.approx(19.09 / 37.56)}
+    # gas sold in the city moves with 蓝焰's realised price: 1.78, 2.188, 1.90 元/m3 (2021-23)
+    commercial = 7.0 / 1.78  # ch4 §3 二, 2025
+    np.testing.assert_allclose(
+        cfg.unit_value("commercial_price_yuan_per_m3", [2021, 2022, 2023, 2025, 2030]),
+        [commercial * 1.78 / 1.90, commercial * 2.188 / 1.90, commercial, commercial, commercial],
+    )
+    src = cfg.price_source("industry_price_yuan_per_m3", 2021)
+    assert src.startswith("assumption") and "index: 蓝焰控股 2021" in src
     # drilling & fracturing comes from the well cost model, not 8.5亿元 / a well count
     assert cfg.drilling_fracturing_yuan_per_well_eq == {2021: 750000.0}
 
@@ -97,10 +118,16 @@ def test_default_prices_are_the_plan_implied_quotients():
 # Cited price paths, typed from their sources (valuation.yaml cites each): (field, year, value,
 # a phrase of the year's source).
 CITED = [
-    ("surface_gas_price_yuan_per_m3", 2018, 1.64, "AAG Energy 2018 annual results"),
-    ("surface_gas_price_yuan_per_m3", 2020, 1.47, "AAG Energy 1H2020"),
-    ("lng_price_yuan_per_t", 2023, 4249.18, "Yicai Global"),
-    ("mine_power_value_yuan_per_kwh", 2021, 0.332 + 0.25, "assumption: Shanxi coal benchmark"),
+    ("surface_gas_price_yuan_per_m3", 2021, 1.78, "民生证券 2022-04-22"),
+    ("surface_gas_price_yuan_per_m3", 2022, 1.90 / (1 - 0.1316), "13.16 %"),
+    ("surface_gas_price_yuan_per_m3", 2023, 1.90, "联合资信"),
+    ("lng_price_yuan_per_t", 2021, 4050.3, "2021年7月上旬"),
+    ("lng_price_yuan_per_t", 2022, (4906.5 + 5877 / (1 - 0.3641)) / 2, "2022年1月中旬"),
+    ("lng_price_yuan_per_t", 2023, (6104 + 5877 + 4249.18) / 3, "Yicai Global"),
+    ("lng_price_yuan_per_t", 2024, 4215 / (1 - 0.084), "SunSirs"),
+    ("lng_price_yuan_per_t", 2025, 4215.0, "SunSirs"),
+    ("green_finance_yuan_per_yuan_year", 2023, 0.0169 / 0.8, "NIM 1.69 %"),
+    ("green_finance_yuan_per_yuan_year", 2024, 0.0154 / 0.8, "NIM 1.54 %"),
     ("carbon_price_yuan_per_t_co2e", 2021, 42.8, "SEEE"),
     ("carbon_price_yuan_per_t_co2e", 2022, 55.3, "中新网"),
     ("carbon_price_yuan_per_t_co2e", 2023, 68.15, "国际节能环保网"),
@@ -113,19 +140,20 @@ CITED = [
 @pytest.mark.parametrize(("field", "year", "price", "phrase"), CITED)
 def test_cited_price_paths_give_the_cited_value_and_its_source(field, year, price, phrase):
     cfg = ValuationConfig.default()
-    assert cfg.unit_value(field, [year])[0] == pytest.approx(price)
+    assert cfg.unit_value(field, [year])[0] == pytest.approx(price, rel=2e-4)  # rounded in YAML
     assert phrase in cfg.price_source(field, year)
 
 
-def test_years_after_the_last_cited_one_are_held_flat_and_say_so():
+def test_years_after_the_last_cited_one_are_a_stated_path_and_say_so():
     cfg = ValuationConfig.default()
-    for field in {c[0] for c in CITED}:
+    for field in {c[0] for c in CITED} - {"carbon_price_yuan_per_t_co2e"}:
         last = max(y for f, y, _, _ in CITED if f == field)
         np.testing.assert_allclose(
             cfg.unit_value(field, [last + 1, last + 5]), cfg.unit_value(field, [last, last])
         )
-        assert cfg.price_source(field, last + 1).startswith("held flat")
-        assert f"{last}: " in cfg.price_source(field, last + 1)
+        src = cfg.price_source(field, last + 1)
+        assert src.startswith("held at") and "stated path" in src, field
+        assert f"{last}: " in src
 
 
 def test_carbon_price_rises_linearly_from_the_2025_average_to_the_2030_outlook():
@@ -140,9 +168,6 @@ def test_carbon_price_rises_linearly_from_the_2025_average_to_the_2030_outlook()
 
 def test_price_sources_of_gaps_scenario_values_and_unknown_fields():
     cfg = ValuationConfig.default()
-    # 2019 lies between the two cited AAG prices
-    src = cfg.price_source("surface_gas_price_yuan_per_m3", 2019)
-    assert src.startswith("linear between 2018") and "and 2020" in src
     assert cfg.price_source("carbon_price_yuan_per_t_co2e", 2019).startswith("held flat before")
     # an uncited field gives its field-level source
     assert cfg.price_source("cng_price_yuan_per_m3", 2025).startswith("plan ch4 §2")
@@ -168,7 +193,9 @@ def test_gas_price_scale_scales_the_cited_gas_prices_not_the_tariff():
 
 def test_price_table_lists_every_cited_price_with_its_source():
     table = price_table(ValuationConfig.default(), [2021, 2030])
-    assert set(table["field"]) == {c[0] for c in CITED}
+    indexed = set(defaults().indices)
+    assert "industry_price_yuan_per_m3" in indexed
+    assert set(table["field"]) == {c[0] for c in CITED} | indexed
     assert len(table) == 2 * len(set(table["field"]))
     row = table.set_index(["field", "year"]).loc[("carbon_price_yuan_per_t_co2e", 2021)]
     assert row["value"] == pytest.approx(42.8)
@@ -176,27 +203,53 @@ def test_price_table_lists_every_cited_price_with_its_source():
     assert "SEEE" in row["source"]
 
 
-@pytest.mark.parametrize("year", [2025, 2030])
 @pytest.mark.parametrize(
-    "key",
+    ("key", "category"),
     [
-        "exploration.underground",
-        "processing.cng",
-        "processing.pipeline",
-        "processing.storage",
-        "utilisation.residential",
-        "utilisation.commercial",
-        "utilisation.chemicals",
-        "utilisation.mine_gas.heating",
-        "logistics.lng_logistics",
+        ("exploration.underground", "exploration"),
+        ("processing.cng", "compression_liquefaction"),
+        ("processing.pipeline", "pipeline"),
+        ("processing.storage", "city_gas"),
+        ("utilisation.residential", "city_gas"),
+        ("utilisation.commercial", "city_gas"),
+        ("utilisation.chemicals", "city_gas"),
+        ("utilisation.mine_gas.power", "gas_use"),
+        ("utilisation.mine_gas.heating", "gas_use"),
+        ("logistics.lng_logistics", None),
     ],
 )
-def test_plan_volumes_at_default_prices_give_the_plan_values(key, year):
-    # items priced by a cited path (surface gas, LNG, mine power) are tested above instead
+def test_plan_2025_volumes_give_the_plan_values_on_the_2021_basis(key, category):
+    # the plan's 2025 volumes at the plan's own 2025 unit values give its 2025 value, times
+    # the category's level: the basis of the plan's 2021 statistic (1 outside the categories)
     plan = load_plan()
     # the section body (detail) pairs the value with its volume (chemicals 2025: 55亿元)
-    stated = plan.figure(f"output.{key}", year, statement="detail").value
-    assert _items_yi(plan_results(year, WELLS), year=year)[key] == pytest.approx(stated, rel=1e-9)
+    stated = plan.figure(f"output.{key}", 2025, statement="detail").value
+    level = 1.0 if category is None else defaults().levels[category]
+    got = _items_yi(plan_results(2025, WELLS), year=2025)[key]
+    assert got == pytest.approx(stated * level, rel=1e-9)
+
+
+# The plan's 2021 volumes (ch1 §2 二-七, typed here) and the five categories (ch1 §2 八)
+SURFACE_2021, DRAINED_2021 = 42.67, 20.7
+POWER_KWH_2021, HEATING_2021 = 33.68, 12.35 - 9.05
+
+
+def test_each_category_level_is_its_2021_statistic_over_its_volumes_at_2021_prices():
+    levels = defaults().levels
+    # exploration: surface at 蓝焰's 1.78 元/m3, drained gas at the plan's 0.5 (11/22, 2025)
+    # moved by the surface price index to 2021 (× 1.78 / 1.90)
+    at_prices = SURFACE_2021 * 1.78 + DRAINED_2021 * (11 / 22) * 1.78 / 1.90
+    assert levels["exploration"] == pytest.approx(75.8 / at_prices)
+    # pipeline: 19.35亿m3 at the plan's 2025 tariff 23/30 元/m3 (regulated, flat)
+    assert levels["pipeline"] == pytest.approx(10.2 / (19.35 * 23 / 30))
+    # gas use: the plan's own 2025 basis (19.09/37.56 元/kWh, heating 2.91/2.88 元/m3 at the
+    # 2021 index); the 2021 statistic is about a quarter of it
+    at_prices = POWER_KWH_2021 * 19.09 / 37.56 + HEATING_2021 * (2.91 / 2.88) * 1.78 / 1.90
+    assert levels["gas_use"] == pytest.approx(4.7 / at_prices)
+    assert 0.2 < levels["gas_use"] < 0.3
+    cfg = ValuationConfig.default()
+    assert cfg.level_of("lng_price_yuan_per_t") == levels["compression_liquefaction"]
+    assert cfg.level_of("drilling_fracturing_yuan_per_well_eq") == 1.0
 
 
 def test_carbon_is_credited_only_above_the_baseline():
@@ -215,52 +268,48 @@ def test_carbon_is_credited_only_above_the_baseline():
         ValuationConfig(carbon_baseline_share={2025: 1.5})
 
 
-def test_2021_split_reproduces_the_calibrated_categories_and_values_cited_prices_as_cited():
+def test_the_plan_2021_volumes_reproduce_every_category_in_sample():
     split = value_2021_split(plan_results(2021)).set_index("category")
-    # categories priced only by the 2021 calibration reproduce the plan (ch1 §2 八, 亿元)
-    for cat, plan_value in {"city_gas": 21.6, "pipeline": 10.2}.items():
-        assert split.loc[cat, "simulated_1e8_yuan"] == pytest.approx(plan_value, rel=0.02), cat
-    # gas_use: power at the cited tariff (not calibrated) plus heating at the category factor
-    # fixed by the 2025 reference values; 2021 figures typed from ch1 §2 三/七: 33.68亿kWh,
-    # heating gas 12.35 − 9.05 = 3.30亿m3; 2025 heating value 2.91亿元 / 2.88亿m3 (ch4 §3 六).
-    power = 33.68 * 0.582
-    heat_ref = 2.91 / 2.88
-    factor = 4.7 / (power + 3.30 * heat_ref)
-    expected = power + 3.30 * heat_ref * factor
-    assert split.loc["gas_use", "simulated_1e8_yuan"] == pytest.approx(expected, rel=1e-3)
+    plan_2021 = {
+        "exploration": 75.8,
+        "compression_liquefaction": 38.0,
+        "city_gas": 21.6,
+        "pipeline": 10.2,
+        "gas_use": 4.7,
+    }  # ch1 §2 八, 亿元
+    for cat, plan_value in plan_2021.items():
+        assert split.loc[cat, "plan_1e8_yuan"] == plan_value
+        assert split.loc[cat, "simulated_1e8_yuan"] == pytest.approx(plan_value, rel=1e-9), cat
+        assert split.loc[cat, "in_sample"]
     total = split.loc["total"]
     assert total["plan_1e8_yuan"] == 150.3
+    assert total["simulated_1e8_yuan"] == pytest.approx(150.3)
     assert total["gap_pct"] == pytest.approx(100 * (total["simulated_1e8_yuan"] / 150.3 - 1))
-    # with no wells drilled, only LNG logistics lies outside: 84.37万t × 100 元/t (2025 path),
-    # and a trace of carbon credit (the 2021 baseline 59.66 % is the plan's rounded rate)
+    # with no wells drilled, only LNG logistics and insurance of the active wells (none here)
+    # lie outside: 84.37万t × 100 元/t (2025 path), and a trace of carbon credit (the 2021
+    # baseline 59.66 % is the plan's rounded rate)
     outside = split.loc["outside_2021_statistics", "simulated_1e8_yuan"]
     assert outside == pytest.approx(84.37e4 * 100.0 / units.YI, rel=1e-3)
 
 
-def test_backtest_2021_reports_each_sub_cluster_and_the_error_of_the_total():
+def test_backtest_2021_compares_the_five_categories_like_for_like():
     results = plan_results(2021)
-    bt = backtest_2021(results).set_index("sub_cluster")
-    assert list(bt.index) == [*SUB_CLUSTERS, "total"]
-    by_sc = summary(value(results)).query("year == 2021").set_index("sub_cluster")
-    np.testing.assert_allclose(
-        bt["simulated_1e8_yuan"], by_sc.loc[list(bt.index), "value_1e8_yuan"], rtol=1e-12
+    bt = backtest_2021(results).set_index("category")
+    assert list(bt.index) == [*defaults().categories, "total", "outside_2021_statistics"]
+    cats = bt.drop(["total", "outside_2021_statistics"])
+    # the total is the five categories only, against the plan's 150.3 (ch1 §2 八)
+    assert bt.loc["total", "simulated_1e8_yuan"] == pytest.approx(cats["simulated_1e8_yuan"].sum())
+    assert bt.loc["total", "plan_1e8_yuan"] == 150.3
+    assert np.isnan(bt.loc["outside_2021_statistics", "plan_1e8_yuan"])
+    by_sc = summary(value(results)).query("year == 2021")["value_1e8_yuan"].iloc[-1]
+    assert by_sc == pytest.approx(
+        bt.loc["total", "simulated_1e8_yuan"]
+        + bt.loc["outside_2021_statistics", "simulated_1e8_yuan"]
     )
-    total = bt.loc["total"]
-    assert total["plan_1e8_yuan"] == 150.3  # ch1 §2 八
-    assert total["error_1e8_yuan"] == pytest.approx(total["simulated_1e8_yuan"] - 150.3)
-    assert total["error_pct"] == pytest.approx(100 * total["error_1e8_yuan"] / 150.3)
-    assert bt["plan_1e8_yuan"].drop("total").isna().all()
-    # in-sample: the calibrated items (pipeline, city gas, CNG, drained gas, heating) but not
-    # the cited prices: surface gas at 1.47 元/m3 is out of sample
-    assert 0.0 < total["calibrated_1e8_yuan"] < total["simulated_1e8_yuan"]
-    surface = item_totals(value(results)).set_index(["year", "sub_cluster", "item"])
-    cited = surface.loc[(2021, "exploration", "surface"), "value_yuan"] / units.YI
-    assert bt.loc["exploration", "calibrated_1e8_yuan"] == pytest.approx(
-        bt.loc["exploration", "simulated_1e8_yuan"] - cited
-    )
+    np.testing.assert_allclose(cats["level"], list(defaults().levels.values()))
     # a valuation already computed (as `cbm-sim run` has it) gives the same backtest
     pd.testing.assert_frame_equal(
-        backtest_2021(results, values=value(results)).set_index("sub_cluster"), bt
+        backtest_2021(results, values=value(results)).set_index("category"), bt
     )
 
 
@@ -269,17 +318,23 @@ def test_backtest_2021_rejects_a_run_without_the_year():
         backtest_2021(plan_results(2025))
 
 
-def test_backtest_2021_counts_a_scenario_price_as_out_of_sample():
+def test_a_scenario_price_moves_the_category_and_a_scenario_level_is_out_of_sample():
+    # a price changes the value at the same level (the statistic's basis stays)
     cfg = ValuationConfig(pipeline_tariff_yuan_per_m3={2021: 0.5})
-    bt = backtest_2021(plan_results(2021), cfg).set_index("sub_cluster")
-    default = backtest_2021(plan_results(2021)).set_index("sub_cluster")
-    pipeline_2021 = 19.35 * 0.5  # plan ch1 §2 八: 19.35亿m3 exported in 2021
-    assert bt.loc["processing", "calibrated_1e8_yuan"] == pytest.approx(
-        default.loc["processing", "calibrated_1e8_yuan"] - 10.2, rel=1e-2
-    )
-    assert bt.loc["processing", "simulated_1e8_yuan"] == pytest.approx(
-        default.loc["processing", "simulated_1e8_yuan"] - 10.2 + pipeline_2021, rel=1e-2
-    )
+    bt = backtest_2021(plan_results(2021), cfg).set_index("category")
+    level = defaults().levels["pipeline"]
+    assert bt.loc["pipeline", "simulated_1e8_yuan"] == pytest.approx(19.35 * 0.5 * level)
+    assert bt.loc["pipeline", "in_sample"]
+    # a level a scenario sets is not the 2021 fit
+    mine = backtest_2021(plan_results(2021), ValuationConfig(levels_2021={"gas_use": 1.0}))
+    mine = mine.set_index("category")
+    assert not mine.loc["gas_use", "in_sample"] and not mine.loc["total", "in_sample"]
+    assert mine.loc["exploration", "in_sample"]
+    assert mine.loc["gas_use", "simulated_1e8_yuan"] > 4 * 4.7  # the plan's 2025 basis
+    with pytest.raises(ValidationError, match="unknown categories \\['mining'\\]"):
+        ValuationConfig(levels_2021={"mining": 1.0})
+    with pytest.raises(ValidationError, match="levels_2021 of gas_use"):
+        ValuationConfig(levels_2021={"gas_use": -1.0})
 
 
 def test_2021_split_moves_with_the_simulated_volumes():
@@ -310,19 +365,35 @@ def test_fewer_wells_drilled_give_less_production_services_value(vertical, horiz
         assert less < more
 
 
-def test_exogenous_items_are_labelled_plan_assumption_or_scenario():
+def test_only_the_science_city_is_exogenous_and_it_is_labelled():
     results = plan_results(2025, WELLS)
     frame = value(results)
     exo = frame[frame["driver_unit"] == "year"]
-    assert set(exo["item"]) == {"science_city", "training_base", "green_finance", "insurance"}
+    assert set(exo["item"]) == {"science_city"}
     assert set(exo["basis"]) == {BASIS_PLAN}
-    changed = value(results, ValuationConfig(green_finance_1e8_yuan={2025: 3.0}))
-    basis = changed.set_index("item")["basis"]
-    assert basis["green_finance"] == BASIS_SCENARIO
-    assert basis["insurance"] == BASIS_PLAN
-    assert ValuationConfig(green_finance_1e8_yuan={2025: 3.0}).sources()[
-        "green_finance_1e8_yuan"
-    ] == ("scenario")
+    changed = value(results, ValuationConfig(science_city_1e8_yuan={2025: 3.0}))
+    assert changed.set_index("item").loc["science_city", "basis"] == BASIS_SCENARIO
+    sources = ValuationConfig(science_city_1e8_yuan={2025: 3.0}).sources()
+    assert sources["science_city_1e8_yuan"] == "scenario"
+    assert sources["levels_2021"].startswith("calibration")
+
+
+def test_green_finance_is_the_margin_on_the_green_loans_of_the_run_s_wells():
+    # closed form: 1,000 vertical wells in 2022 and none after; 2.4 百万元 each, 70 % borrowed,
+    # repaid over 10 years: outstanding 2022 1.68e9, 2025 1.68e9 × (1 − 3/10)
+    series = {k: dict.fromkeys((2022, 2023, 2025), v) for k, v in plan_series(2025).items()}
+    series[("surface", "wells_drilled_vertical")] = {2022: 1000.0, 2023: 0.0, 2025: 0.0}
+    series[("surface", "wells_drilled_horizontal")] = {2022: 0.0, 2023: 0.0, 2025: 0.0}
+    results = results_from(series)
+    cfg = ValuationConfig.default()
+    loans = green_loans_yuan(AnnualTable(results), [2022, 2025], cfg)
+    np.testing.assert_allclose(loans, [0.7 * 2.4e9, 0.7 * 2.4e9 * 0.7])
+    got = _items_yi(results, year=2025)["radiating.green_finance"]
+    assert got == pytest.approx(0.7 * 2.4e9 * 0.7 * 0.0154 / 0.8 / units.YI)
+    # insurance: the active wells at 2.4 百万元 each, 1.2‰ a year
+    assert _items_yi(plan_results(2025, WELLS), year=2025)["radiating.insurance"] == pytest.approx(
+        9000 * 2.4e6 * 0.0012 / units.YI
+    )
 
 
 def test_every_default_names_its_source():
@@ -343,7 +414,7 @@ def test_every_default_names_its_source():
     [
         ("lng_price_yuan_per_t", {2025: -5.0}),
         ("residential_price_yuan_per_m3", {2025: float("nan")}),
-        ("green_finance_1e8_yuan", {2025: -12.0}),
+        ("insurance_premium_per_yuan_year", {2025: -12.0}),
     ],
 )
 def test_negative_or_nan_unit_values_are_rejected_naming_field_and_value(field, bad):
@@ -397,8 +468,10 @@ def test_summary_adds_items_to_sub_clusters_and_total():
     summ = summary(frame).set_index("sub_cluster")
     assert list(summ.index) == [*SUB_CLUSTERS, "total"]
     assert summ.loc["total", "value_yuan"] == pytest.approx(frame["value_yuan"].sum())
-    # surface gas at the cited 1.47 元/m3 on the plan's 78亿m3, drained gas at the plan's 11亿元
-    assert summ.loc["exploration", "value_1e8_yuan"] == pytest.approx(78.0 * 1.47 + 11.0)
+    # surface gas at 蓝焰's 1.90 元/m3 (held from 2023) on the plan's 78亿m3, drained gas at the
+    # plan's 11亿元, both at the exploration level
+    level = defaults().levels["exploration"]
+    assert summ.loc["exploration", "value_1e8_yuan"] == pytest.approx((78.0 * 1.90 + 11.0) * level)
 
 
 def test_config_of_reads_the_scenario_section():

@@ -66,9 +66,21 @@ def _headline(targets: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(["_order", "sub_cluster", "year"]).drop(columns="_order")
 
 
-_COLUMNS = ("sub-cluster", "sim.", "exog.", "w/o exog.", "target", "status", "w/o exog.")
+_COLUMNS = (
+    "sub-cluster", "sim.", "exog.", "w/o exog.", "target", "status", "w/o exog.", "basis"
+)  # fmt: skip
 """Columns of the verdict table of one year: the simulated value, its exogenous (not
-simulated) part, the value without it, the target, and the status with and without it."""
+simulated) part, the value without it, the target, the status with and without it, and what
+the figure is (``economics.targets.mark``: input, exogenous, computed + exogenous; a cap)."""
+
+
+def _mark(row: pd.Series) -> str:
+    """The row's basis and target-kind mark; empty for a target check written before them."""
+    from cbm_sim.economics.targets import mark
+
+    if "basis" not in row.index or not isinstance(row["basis"], str):
+        return ""
+    return mark(str(row["basis"]), str(row["target_kind"]))
 
 
 def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
@@ -95,6 +107,7 @@ def _print_targets(targets: pd.DataFrame, console: Console, title: str) -> None:
                 f"{r['target']:,.1f}",
                 _status_cell(str(r["status"])),
                 _status_cell(str(r["status_excl_exogenous"])) if split else "",
+                _mark(r),
             )
         console.print(table)
     _print_physical(targets, console)
@@ -128,21 +141,33 @@ def _print_physical(targets: pd.DataFrame, console: Console) -> None:
     if rows.empty:
         return
 
-    table = Table(title="physical targets: simulated / plan (the plan's units)")
+    table = Table(
+        title="physical targets: simulated / plan (the plan's units); basis: input = the "
+        "scenario's own figure passed on, cap = a ceiling, floor = a minimum"
+    )
     table.add_column("target", no_wrap=True)
     table.add_column("unit", no_wrap=True)
     for y in _TARGET_YEARS:
         table.add_column(str(y), justify="right", no_wrap=True)
+    table.add_column("basis", no_wrap=True)
     for plan_id, part in rows.groupby("item", sort=False):
         cells = [str(plan_id), str(part["unit"].iloc[0])]
+        marks: dict[int, str] = {}
         for year in _TARGET_YEARS:
             hit = part[part["year"] == year]
             if hit.empty:
                 cells.append("")
                 continue
             r = hit.iloc[0]
-            mark = "[green]✓[/]" if r["status"] == "met" else "[bold red]✗[/]"
-            cells.append(f"{_short_num(r['simulated'])} / {_short_num(r['target'])} {mark}")
+            tick = "[green]✓[/]" if r["status"] == "met" else "[bold red]✗[/]"
+            marks[year] = _mark(r)
+            cells.append(f"{_short_num(r['simulated'])} / {_short_num(r['target'])} {tick}")
+        distinct = set(marks.values())
+        cells.append(
+            distinct.pop()
+            if len(distinct) == 1
+            else "; ".join(f"{y}: {m or 'computed'}" for y, m in marks.items())
+        )
         table.add_row(*cells)
     console.print(table)
 
@@ -206,7 +231,9 @@ def run_command(
             source=scenario_file,
             robustness_workers=workers if with_robustness else None,
         )
-        _print_targets(targets, Console(), f"{scenario.name}: output value vs the plan (亿元)")
+        # at least 110 columns: the tables carry a basis column (piped output defaults to 80)
+        wide = Console(width=max(Console().width, 110))
+        _print_targets(targets, wide, f"{scenario.name}: output value vs the plan (亿元)")
         if backtest is not None:
             click.echo(backtest_line(backtest))
         if table is not None:
@@ -277,13 +304,27 @@ BACKTEST_YEAR = 2021
 
 
 def backtest_line(backtest: pd.DataFrame) -> str:
-    """One console line of the 2021 valuation backtest (total row of ``backtest_2021``)."""
-    total = backtest[backtest["sub_cluster"] == "total"].iloc[0]
+    """The console lines of the 2021 valuation backtest (``backtest_2021``): the five
+    categories of the plan's 2021 statistic and their total against 150.3亿元, like for like."""
+    rows = backtest.set_index("category")
+    total = rows.loc["total"]
+    cats = [c for c in rows.index if c not in ("total", "outside_2021_statistics")]
+    parts = ", ".join(
+        f"{c.replace('_', ' ')} {rows.loc[c, 'simulated_1e8_yuan']:,.1f} / "
+        f"{rows.loc[c, 'plan_1e8_yuan']:,.1f} ({_signed(rows.loc[c, 'gap_pct'])} %)"
+        for c in cats
+    )
+    how = (
+        "levels fitted to 2021 (in-sample): a test of the simulated 2021 volumes only"
+        if bool(total["in_sample"])
+        else "levels not the 2021 fit (a scenario changed them): out of sample"
+    )
+    outside = rows.loc["outside_2021_statistics", "simulated_1e8_yuan"]
     return (
-        f"backtest {BACKTEST_YEAR}: {total['simulated_1e8_yuan']:,.1f} of the plan's "
-        f"{total['plan_1e8_yuan']:,.1f} 亿元 ({_signed(total['error_pct'])} %; "
-        f"{total['calibrated_1e8_yuan']:,.1f} of it from unit values calibrated to "
-        f"{BACKTEST_YEAR}, not a test)"
+        f"backtest {BACKTEST_YEAR}, the plan's five categories (ch1 §2 八), like for like: "
+        f"{total['simulated_1e8_yuan']:,.1f} of the plan's {total['plan_1e8_yuan']:,.1f} 亿元 "
+        f"({_signed(total['gap_pct'])} %)\n  {parts}\n  {how}; outside the 2021 statistic "
+        f"(not counted): {outside:,.1f} 亿元"
     )
 
 

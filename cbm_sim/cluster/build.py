@@ -26,7 +26,7 @@ import simpy
 
 from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
-from cbm_sim.cluster import minegas
+from cbm_sim.cluster import minegas, netback
 from cbm_sim.cluster.blocks import BlockAgent
 from cbm_sim.cluster.facilities import Facility, day_index
 from cbm_sim.cluster.storage import StorageAgent
@@ -160,6 +160,8 @@ class Model:
     lng: list[Facility] = field(init=False)
     lines: list[Facility] = field(init=False)
     storage: StorageAgent = field(init=False)
+    netback: npt.NDArray[np.float64] = field(init=False)
+    """Netback of each dispatch request in each step [元/m³] (:mod:`cbm_sim.cluster.netback`)."""
 
 
 def build(scenario: Scenario, seed: Seed | None = None) -> Model:
@@ -187,6 +189,9 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
         blocks_info=load_blocks(),
     )
     model.demand = demand_series(scenario, model.days)
+    model.netback = netback.per_step(
+        scenario.valuation, model.days.year.to_numpy()[model.starts], scenario.lng.feed_gas_m3_per_t
+    )
     _build_wells(model)
     _build_blocks(model)
     _build_facilities(model)

@@ -1,20 +1,23 @@
-"""The dispatch step: routing one step's gas from supply to uses, by priority.
+"""The dispatch step: routing one step's gas from supply to uses, by priority and netback.
 
 Priority (documented, plan ch4 §3 一 "优先保障民生": residential first):
 
 1. coal-mine gas: the usable share goes to mine heating/living gas, then to mine-gas power up
    to the plants' capacity; the rest is vented (low-concentration gas cannot be used);
 2. surface gas by tiers: field own use and losses (physical, first), then residential (民生),
-   then commercial (公商福业), then one tier shared *pro rata* by transport, industry,
-   chemicals, CNG and LNG feed (assumption: the plan ranks none of these above the others,
-   so a shortage is shared in proportion to the requests rather than starving the last);
-   The caller adds the producers' outbound contracts as two requests: up to their
-   take-or-pay floor in a tier before the pro-rata tier, above it in a tier after it
-   (:data:`cbm_sim.cluster.engine.DISPATCH_TIERS`);
+   then commercial (公商福业); the caller adds the storage reserves and the producers'
+   outbound contracts up to their take-or-pay floor as tiers of their own
+   (:data:`cbm_sim.cluster.engine.DISPATCH_TIERS`), then one market tier in which transport,
+   industry, chemicals, CNG, LNG and the contracted volumes above the floor compete: **within a
+   tier, gas goes to the request with the highest netback first** (its price net of
+   processing and transport, :mod:`cbm_sim.cluster.netback`, 元/m³), and requests with equal
+   netbacks share a shortage in proportion to their size (so the tiers before the market,
+   whose netbacks are all equal, are shared pro rata as before);
 3. storage is withdrawn only outside the injection season (winter peak shaving) and only to
    cover a shortfall of the local sectors (field use to chemicals), never for CNG, LNG or
    exports, at most ``storage_max_rate_m3`` (the caller passes the sites' send-out capacity
-   outside the injection season); withdrawn gas goes to the local shortfalls by the same tiers;
+   outside the injection season); withdrawn gas goes to the local shortfalls by the same tiers
+   and netbacks;
 4. in the injection season storage is filled up to the plan's reserve rules (ch1 §2 四: 3 days
    of demand, 5 % of city-gas use) as a request of its own tier, placed by the caller (the
    simulation: after 公商福业, before the pro-rata tier — reserves are a legal duty), and
@@ -57,30 +60,36 @@ def greedy_allocate(supply: float, requests: npt.NDArray[np.float64]) -> npt.NDA
 
 
 def tiered_allocate(
-    supply: float, requests: npt.NDArray[np.float64], tiers: npt.NDArray[np.int64]
+    supply: float,
+    requests: npt.NDArray[np.float64],
+    tiers: npt.NDArray[np.int64],
+    netback: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]:
-    r"""Serve tiers in ascending order; within a tier that cannot be served in full, share
+    r"""Serve tiers in ascending order and, within a tier, netbacks in descending order; a
+    group of requests with the same tier and netback that cannot be served in full shares
     what is left in proportion to the requests.
 
-    .. math:: a_k = r_k \min\bigl(1, \max(0, S - R_{<t}) / R_t\bigr)
+    .. math:: a_k = r_k \min\bigl(1, \max(0, S - R_{<g}) / R_g\bigr)
 
-    with :math:`R_t` the requests of tier :math:`t = t_k` and :math:`R_{<t}` those of the
-    tiers before it.
+    with :math:`R_g` the requests of the group :math:`g = (t_k, n_k)` and :math:`R_{<g}` those
+    of the groups before it (lower tier, or same tier and higher netback). ``netback=None``:
+    every netback equal, i.e. pro rata within each tier.
     """
     # A handful of requests per step: plain floats beat numpy's per-call overhead here.
     req = requests.tolist()
     tier_of = tiers.tolist()
-    per_tier: dict[int, float] = {}
-    for r, t in zip(req, tier_of, strict=True):
-        per_tier[t] = per_tier.get(t, 0.0) + r
-    share: dict[int, float] = {}
+    nb = [0.0] * len(req) if netback is None else netback.tolist()
+    per_group: dict[tuple[int, float], float] = {}
+    for r, t, n in zip(req, tier_of, nb, strict=True):
+        per_group[(t, n)] = per_group.get((t, n), 0.0) + r
+    share: dict[tuple[int, float], float] = {}
     left = supply
-    for t in sorted(per_tier):
-        total = per_tier[t]
+    for g in sorted(per_group, key=lambda g: (g[0], -g[1])):
+        total = per_group[g]
         # left >= total first: a tiny total must not overflow the division
-        share[t] = (1.0 if left >= total else max(left, 0.0) / total) if total > 0.0 else 0.0
+        share[g] = (1.0 if left >= total else max(left, 0.0) / total) if total > 0.0 else 0.0
         left -= total
-    return np.array([r * share[t] for r, t in zip(req, tier_of, strict=True)])
+    return np.array([r * share[(t, n)] for r, t, n in zip(req, tier_of, nb, strict=True)])
 
 
 def route(
@@ -101,6 +110,7 @@ def route(
     withdraw: bool = True,
     reserve_fill_m3: float = 0.0,
     reserve_fill_tier: int = -1,
+    netback_yuan_per_m3: npt.NDArray[np.float64] | None = None,
 ) -> StepFlows:
     """Route one step's gas.
 
@@ -130,6 +140,9 @@ def route(
         it); storage beyond that is filled from what remains only.
     export_limit_m3
         ``min(pipeline capacity, outbound cap)`` over the step [m³].
+    netback_yuan_per_m3
+        Netback of each request [元/m³]: within a tier the highest is served first; ``None``
+        = all equal (pro rata within each tier).
 
     Returns
     -------
@@ -144,11 +157,15 @@ def route(
 
     if tiers is None:
         tiers = np.arange(len(requests_m3))
+    netback = np.zeros(len(requests_m3)) if netback_yuan_per_m3 is None else netback_yuan_per_m3
     room = max(min(storage_capacity_m3 - storage_level_m3, storage_max_rate_m3), 0.0)
     fill = min(max(reserve_fill_m3, 0.0), room) if inject else 0.0
     # The reserve fill is one more request, in its own tier, ahead of the tiers above it.
     served = tiered_allocate(
-        surface_m3, np.append(requests_m3, fill), np.append(tiers, reserve_fill_tier)
+        surface_m3,
+        np.append(requests_m3, fill),
+        np.append(tiers, reserve_fill_tier),
+        np.append(netback, 0.0),
     )
     allocated, reserve_in = served[:-1], float(served[-1])
     local_short = requests_m3[:n_local] - allocated[:n_local]
@@ -156,7 +173,9 @@ def route(
         min(storage_level_m3, storage_max_rate_m3, float(np.sum(local_short))) if withdraw else 0.0
     )
     if withdrawal > 0.0:
-        allocated[:n_local] += tiered_allocate(withdrawal, local_short, tiers[:n_local])
+        allocated[:n_local] += tiered_allocate(
+            withdrawal, local_short, tiers[:n_local], netback[:n_local]
+        )
     remaining = max(surface_m3 + withdrawal - float(np.sum(allocated)) - reserve_in, 0.0)
     surplus_in = min(remaining, room - reserve_in) if inject and withdrawal == 0.0 else 0.0
     injection = reserve_in + max(surplus_in, 0.0)
@@ -177,19 +196,36 @@ def route(
 
 # --------------------------------------------------------------------------- many steps
 @njit(cache=True)
-def _tiered_into(supply, requests, tiers, order, out):  # type: ignore[no-untyped-def]  # numba infers the types
-    """:func:`tiered_allocate` into ``out``; ``order`` lists the distinct tiers ascending."""
+def _tiered_into(supply, requests, tiers, netback, idx, out):  # type: ignore[no-untyped-def]  # numba infers the types
+    """:func:`tiered_allocate` into ``out``; ``idx`` is scratch space of ``requests.size``."""
+    n = requests.size
+    for k in range(n):
+        idx[k] = k
+    # insertion sort by (tier ascending, netback descending): a handful of requests
+    for a in range(1, n):
+        key = idx[a]
+        b = a - 1
+        while b >= 0 and (
+            tiers[idx[b]] > tiers[key]
+            or (tiers[idx[b]] == tiers[key] and netback[idx[b]] < netback[key])
+        ):
+            idx[b + 1] = idx[b]
+            b -= 1
+        idx[b + 1] = key
     left = supply
-    for t in order:
+    a = 0
+    while a < n:
+        t, nb = tiers[idx[a]], netback[idx[a]]
+        b = a
         total = 0.0
-        for k in range(requests.size):
-            if tiers[k] == t:
-                total += requests[k]
+        while b < n and tiers[idx[b]] == t and netback[idx[b]] == nb:
+            total += requests[idx[b]]
+            b += 1
         share = (1.0 if left >= total else max(left, 0.0) / total) if total > 0.0 else 0.0
         left -= total
-        for k in range(requests.size):
-            if tiers[k] == t:
-                out[k] = requests[k] * share
+        for c in range(a, b):
+            out[idx[c]] = requests[idx[c]] * share
+        a = b
 
 
 @njit(cache=True)
@@ -198,8 +234,7 @@ def _route_steps(  # type: ignore[no-untyped-def]  # numba infers the types
     requests,
     n_local,
     tiers,
-    order,
-    local_order,
+    netback,
     drainage,
     usable_share,
     heating_need,
@@ -218,9 +253,13 @@ def _route_steps(  # type: ignore[no-untyped-def]  # numba infers the types
 ):
     m, r = requests.shape
     req = np.empty(r + 1)
+    nb = np.zeros(r + 1)
     served = np.empty(r + 1)
+    idx = np.empty(r + 1, dtype=np.int64)
     short = np.empty(n_local)
     extra = np.empty(n_local)
+    local_tiers = tiers[:n_local].copy()
+    local_nb = np.empty(n_local)
     lvl = level0
     for i in range(m):
         usable = usable_share[i] * drainage[i]
@@ -234,16 +273,18 @@ def _route_steps(  # type: ignore[no-untyped-def]  # numba infers the types
         fill = min(max(reserve_need[i] - lvl, 0.0), room) if inject[i] else 0.0
         for k in range(r):
             req[k] = requests[i, k]
+            nb[k] = netback[i, k]
         req[r] = fill
-        _tiered_into(surface[i], req, tiers, order, served)
+        _tiered_into(surface[i], req, tiers, nb, idx, served)
         reserve_in = served[r]
         total_short = 0.0
         for k in range(n_local):
             short[k] = requests[i, k] - served[k]
+            local_nb[k] = netback[i, k]
             total_short += short[k]
         withdrawal = min(lvl, max_rate[i], total_short) if withdraw[i] else 0.0
         if withdrawal > 0.0:
-            _tiered_into(withdrawal, short, tiers[:n_local], local_order, extra)
+            _tiered_into(withdrawal, short, local_tiers, local_nb, idx, extra)
             for k in range(n_local):
                 served[k] += extra[k]
         given = 0.0
@@ -305,19 +346,22 @@ def route_steps(
     export_limit_m3: npt.ArrayLike,
     reserve_need_m3: npt.ArrayLike,
     reserve_fill_tier: int,
+    netback_yuan_per_m3: npt.ArrayLike | None = None,
 ) -> StepsFlows:
     """Route consecutive steps in order, carrying the storage stock from one to the next.
 
     Step ``i`` is :func:`route` with the ``i``-th entry of every array argument (rows of
     ``requests_m3``), ``storage_level_m3`` the stock left by step ``i - 1`` (the argument
     for the first step), and ``reserve_fill_m3 = reserve_need_m3[i] - stock``: the same
-    rules, as one compiled loop (the stock makes each step depend on the one before).
-    Tests check it against :func:`route` step by step.
+    rules, as one compiled loop (the stock makes each step depend on the one before);
+    ``netback_yuan_per_m3`` is ``(steps, requests)`` (``None``: all equal). Tests check it
+    against :func:`route` step by step.
 
     Raises
     ------
     ValueError
-        On arrays of different lengths or requests of the wrong width.
+        On arrays of different lengths, requests or netbacks of the wrong width, or a netback
+        that is not finite.
     RuntimeError
         When a step would take the stock outside ``0 .. capacity`` (as
         :meth:`cbm_sim.cluster.storage.StorageAgent.apply`).
@@ -331,6 +375,15 @@ def route_steps(
         raise ValueError(f"tiers has shape {tier.shape}; the requests are {r} wide")
     if not 0 <= n_local <= r:
         raise ValueError(f"n_local must be in [0, {r}]; got {n_local}")
+    netback = (
+        np.zeros((m, r))
+        if netback_yuan_per_m3 is None
+        else np.ascontiguousarray(netback_yuan_per_m3, dtype=np.float64)
+    )
+    if netback.shape != (m, r):
+        raise ValueError(f"netback_yuan_per_m3 has shape {netback.shape}; expected ({m}, {r})")
+    if not np.isfinite(netback).all():
+        raise ValueError("netback_yuan_per_m3 must be finite; got a NaN or an infinity")
     per_step = {
         "surface_m3": surface_m3,
         "mine_drainage_m3": mine_drainage_m3,
@@ -364,8 +417,7 @@ def route_steps(
         req,
         n_local,
         all_tiers,
-        np.unique(all_tiers),
-        np.unique(tier[:n_local]),
+        netback,
         arrays["mine_drainage_m3"],
         arrays["mine_usable_share"],
         arrays["mine_heating_m3"],

@@ -58,20 +58,18 @@ markets: the contract holders (CNPC, CNOOC: 90 % of the mining-right area, plan 
 sell their gas under their own contracts, and below the floor the buyer pays for gas it does
 not take, so the seller delivers it first (assumption: the floor binds the seller's dispatch
 as it binds the buyer's payment)."""
-PRO_RATA_TIER = 5
-"""Transport, industry, chemicals, CNG and LNG share one tier pro rata (dispatch.py)."""
-ABOVE_FLOOR_TIER = 6
-"""Contracted volumes above the take-or-pay floor come after the local markets (assumption:
-above the floor the buyer does not pay for gas it does not take, so the holders sell it where
-it is asked for, and the plan wants local use first, ch4 §3; residual exports come last)."""
-DISPATCH_TIERS = np.array(
-    [0, 1, 2, *[PRO_RATA_TIER] * 5, CONTRACT_TIER, ABOVE_FLOOR_TIER], dtype=np.int64
-)
+MARKET_TIER = 5
+"""Transport, industry, chemicals, CNG, LNG and the contracted volumes above the take-or-pay
+floor compete in one tier by netback (:mod:`cbm_sim.cluster.netback`): the highest netback is
+served first, equal netbacks share pro rata (dispatch.py). Above the floor the buyer does not
+pay for gas it does not take, so those volumes go out only where they earn the most."""
+DISPATCH_TIERS = np.array([0, 1, 2, *[MARKET_TIER] * 5, CONTRACT_TIER, MARKET_TIER], dtype=np.int64)
 """Tiers of (field use, residential, commercial, transport, industry, chemicals, CNG, LNG,
-contracted exports up to the floor, contracted exports above it): 民生 first (plan ch4 §3 一),
-then 公商福业, then the storage reserves (:data:`RESERVE_FILL_TIER`), then the contracts up to
-their take-or-pay floor (:data:`CONTRACT_TIER`), then the local non-民生 markets
-(:data:`PRO_RATA_TIER`), then the contracts above the floor (:data:`ABOVE_FLOOR_TIER`)."""
+contracted exports up to the floor, contracted exports above it) — the columns of
+:data:`cbm_sim.cluster.netback.REQUESTS`: 民生 first (plan ch4 §3 一), then 公商福业, then the
+storage reserves (:data:`RESERVE_FILL_TIER`), then the contracts up to their take-or-pay floor
+(:data:`CONTRACT_TIER`), then the markets by netback (:data:`MARKET_TIER`); residual exports
+(beyond the contracts) take what is left."""
 
 
 @dataclass
@@ -151,6 +149,7 @@ class Simulation:
         self.hookups = m.hookups
         self.blocks = m.blocks
         self.cng, self.lng, self.lines, self.storage = m.cng, m.lng, m.lines, m.storage
+        self._netback = m.netback
         self._storage_initialised = False
         self._drilled_seen = [0] * len(self.blocks)  # drilling ends already recorded
 
@@ -237,7 +236,7 @@ class Simulation:
         pipe_cap = total_capacity_at(self.lines, times) * dt_days
         export_limit = np.minimum(pipe_cap, sums["export_cap"]) if self._export_capped else pipe_cap
         # Contracts: the holders' share of the surface output, within the outbound limit,
-        # in two requests: up to the take-or-pay floor and above it (DISPATCH_TIERS);
+        # in two requests: up to the take-or-pay floor and above it (DISPATCH_TIERS, netback);
         # exports beyond the contracts take what is left of the limit (dispatch.py).
         holders = sc.contracts.holders_share * potential
         contract_req = np.minimum(np.minimum(sums["contracted"], export_limit), holders)
@@ -279,6 +278,7 @@ class Simulation:
             export_limit_m3=export_limit - contract_req,
             reserve_need_m3=np.maximum(need3, need5),
             reserve_fill_tier=RESERVE_FILL_TIER,
+            netback_yuan_per_m3=self._netback[k0:k1],
         )
         st.level_m3 = float(flows.level[-1])
 

@@ -74,6 +74,10 @@ class AnnualTable:
         found = have[at] == want if have.size else np.zeros(want.shape, dtype=bool)
         return np.where(found, values[at] if have.size else 0.0, 0.0)
 
+    def has(self, entity: str, quantity: str) -> bool:
+        """Whether the results hold the series at all."""
+        return (entity, quantity) in self._series
+
     def unit(self, entity: str, quantity: str) -> str:
         """Unit of a series as recorded (``""`` if absent)."""
         return self._units.get((entity, quantity), "")

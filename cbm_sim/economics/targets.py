@@ -23,6 +23,15 @@ without it (``simulated_excl_exogenous``, ``gap_excl_exogenous``, ``status_excl_
 a target met only thanks to the plan's own numbers is not met by the simulation. Physical rows
 have no exogenous part (0).
 
+What the simulated figure is (``basis``). A figure the run only passes on is marked ``input``
+(the mine gas drained, the plants and stations in service, the pipelines' and the storage's
+capacity, the mine heating gas, and a local demand the dispatch delivered in full: the
+scenario's own path); a figure the model works out is ``computed``; an item with no simulated
+driver is ``exogenous`` and a total holding both ``computed + exogenous``. A value row takes
+the basis of its drivers (the drained volume × a price is ``input``). ``target_kind`` says how
+the plan states the target: ``cap`` (控制在…以内, met when at or below it), ``floor`` (不低于)
+or ``target`` (力争/约). :func:`mark` is the short form that the CLI and the report print.
+
 Figures stated twice. Where the plan states a target in a summary and again in a section body
 with different values (chemicals 2025: 18亿元 in the ch4 §3 summary, 55亿元 in ch4 §3 五), the
 summary figure is the target, because the summary's items add up to the sub-cluster total; the
@@ -53,6 +62,69 @@ from cbm_sim.results.frames import TARGET_COLUMNS, Results
 TARGET_YEARS: Final[tuple[int, ...]] = (2025, 2030)
 MET, SHORT, EXCEEDED = "met", "short", "exceeded"
 _RTOL: Final[float] = 1e-9
+COMPUTED, INPUT, EXOGENOUS_BASIS = "computed", "input", "exogenous"
+PART_EXOGENOUS: Final[str] = "computed + exogenous"
+TARGET_KINDS: Final[dict[str, str]] = {"max": "cap", "min": "floor"}
+"""Comparator → kind of target; ``approx`` and ``exact`` are plain targets."""
+_SHORTFALL_RTOL: Final[float] = 1e-6
+
+
+def target_kind(comparator: str) -> str:
+    """``cap``, ``floor`` or ``target`` for a plan comparator."""
+    return TARGET_KINDS.get(comparator, "target")
+
+
+_SHORT: Final[dict[str, str]] = {COMPUTED: "", PART_EXOGENOUS: "part exogenous"}
+
+
+def mark(basis: str, kind: str) -> str:
+    """The row's mark as printed by the CLI and the report: what the figure is (unless
+    computed) and the target's kind (if a cap or a floor), e.g. ``input``, ``cap``,
+    ``input · floor``, ``part exogenous``; ``""`` for a computed figure against a plain
+    target."""
+    words = (_SHORT.get(basis, basis), "" if kind == "target" else kind)
+    return " · ".join(w for w in words if w)
+
+
+def _combined(parts: list[str]) -> str:
+    """The basis of a total from the bases of its parts."""
+    kinds = set(parts)
+    if not kinds:
+        return COMPUTED
+    if kinds == {EXOGENOUS_BASIS}:
+        return EXOGENOUS_BASIS
+    if EXOGENOUS_BASIS in kinds or PART_EXOGENOUS in kinds:
+        return PART_EXOGENOUS
+    return INPUT if kinds == {INPUT} else COMPUTED
+
+
+def _delivered_in_full(sector: str) -> Callable[[AnnualTable, int], str]:
+    """``input`` when the year's demand of ``sector`` was delivered in full, else computed."""
+
+    def basis(t: AnnualTable, y: int) -> str:
+        if not t.has(f"demand:{sector}", "shortfall"):
+            return COMPUTED  # results without the demand series: nothing says it was met
+        demand = float(t.get(f"demand:{sector}", "demand", [y])[0])
+        short = float(t.get(f"demand:{sector}", "shortfall", [y])[0])
+        return INPUT if short <= _SHORTFALL_RTOL * max(demand, 1.0) else COMPUTED
+
+    return basis
+
+
+_INPUT_DRIVERS: Final[frozenset[str]] = frozenset(
+    {"mine_gas.drainage", "storage.storage_capacity", "mine_heating.gas_used"}
+)
+"""Valuation drivers that are scenario inputs passed on by the run."""
+
+
+def _driver_basis(table: AnnualTable, driver: str, year: int) -> str:
+    if driver in _INPUT_DRIVERS:
+        return INPUT
+    if driver.startswith("demand:") and driver.endswith(".delivered"):
+        return _delivered_in_full(driver.removeprefix("demand:").removesuffix(".delivered"))(
+            table, year
+        )
+    return COMPUTED
 
 
 def stated_decimals(value: float) -> int:
@@ -104,6 +176,7 @@ def _row(
     fig: Figure,
     note: str,
     exogenous: float = 0.0,
+    basis: str = COMPUTED,
 ) -> dict[str, object]:
     target = float(fig.value)
     gap = simulated - target
@@ -117,6 +190,8 @@ def _row(
         "gap": gap,
         "gap_pct": 100.0 * gap / target if target else np.nan,
         "status": status(simulated, target, fig.comparator),
+        "basis": basis,
+        "target_kind": target_kind(fig.comparator),
         "exogenous": exogenous,
         "simulated_excl_exogenous": inner,
         "gap_excl_exogenous": inner - target,
@@ -129,7 +204,9 @@ def _row(
     }
 
 
-def _value_rows(valuation: pd.DataFrame, plan: Plan, year: int) -> list[dict[str, object]]:
+def _value_rows(
+    valuation: pd.DataFrame, table: AnnualTable, plan: Plan, year: int
+) -> list[dict[str, object]]:
     in_year = valuation[valuation["year"] == year]
     if in_year.empty:
         return []
@@ -138,27 +215,39 @@ def _value_rows(valuation: pd.DataFrame, plan: Plan, year: int) -> list[dict[str
     outside = in_year["basis"] != BASIS_SIMULATED
     ex = (in_year["value_yuan"].where(outside, 0.0) / units.YI).groupby(key, sort=False).sum()
     ex_yi = ex.to_dict()
-    # (plan id, sub_cluster, item, simulated 亿元, exogenous part 亿元)
-    wanted: list[tuple[str, str, str, float, float]] = [
-        ("output.total", "total", "total", sum(yi.values()), sum(ex_yi.values()))
-    ]
+    bases: dict[str, list[str]] = {}
+    for k, drv, out in zip(key, in_year["driver"], outside, strict=True):
+        bases.setdefault(k, []).append(
+            EXOGENOUS_BASIS if out else _driver_basis(table, str(drv), year)
+        )
+    basis = {k: _combined(v) for k, v in bases.items()}
+    # (plan id, sub_cluster, item, simulated 亿元, exogenous part 亿元, basis)
+    wanted: list[tuple[str, str, str, float, float, str]] = [
+        ("output.total", "total", "total", sum(yi.values()), sum(ex_yi.values()),
+         _combined(list(basis.values())))
+    ]  # fmt: skip
     for sc in SUB_CLUSTERS:
         in_sc = [spec.key for spec in ITEMS if spec.sub_cluster == sc]
         wanted.append(
-            (f"output.{sc}", sc, "total", sum(yi[k] for k in in_sc), sum(ex_yi[k] for k in in_sc))
-        )
+            (f"output.{sc}", sc, "total", sum(yi[k] for k in in_sc), sum(ex_yi[k] for k in in_sc),
+             _combined([basis[k] for k in in_sc]))
+        )  # fmt: skip
         for k in in_sc:
             item = k.split(".", 1)[1]
             if item == "mine_gas.power":
                 heat = "utilisation.mine_gas.heating"
-                mine = (yi[k] + yi[heat], ex_yi[k] + ex_yi[heat])
+                mine = (
+                    yi[k] + yi[heat],
+                    ex_yi[k] + ex_yi[heat],
+                    _combined([basis[k], basis[heat]]),
+                )
                 wanted.append(("output.utilisation.mine_gas", sc, "mine_gas", *mine))
-            wanted.append((f"output.{k}", sc, item, yi[k], ex_yi[k]))
+            wanted.append((f"output.{k}", sc, item, yi[k], ex_yi[k], basis[k]))
     rows = []
-    for id, sc, item, simulated, exogenous in wanted:
+    for id, sc, item, simulated, exogenous, how in wanted:
         got = choose_target(plan, id, year)
         if got is not None:
-            rows.append(_row(year, sc, item, simulated, got[0], got[1], exogenous))
+            rows.append(_row(year, sc, item, simulated, got[0], got[1], exogenous, how))
     return rows
 
 
@@ -193,6 +282,30 @@ def _ratio(num: _Reader, den: _Reader) -> _Reader:
 
 _SURFACE = _series("surface", "production")
 _DRAINAGE = _series("mine_gas", "drainage")
+_Basis = Callable[[AnnualTable, int], str]
+
+
+def _fixed(basis: str) -> _Basis:
+    return lambda t, y: basis
+
+
+PHYSICAL_BASIS: Final[dict[str, _Basis]] = {
+    "production.underground": _fixed(INPUT),  # mine_gas.drainage_1e8_m3_per_year
+    "minegas.utilisation_rate": _fixed(INPUT),  # mine_gas.usable_share (plants never bind)
+    "lng.plants": _fixed(INPUT),
+    "cng.stations": _fixed(INPUT),
+    "pipeline.capacity": _fixed(INPUT),
+    "storage.project_capacity": _fixed(INPUT),
+    "local_use.residential": _delivered_in_full("residential"),
+    "local_use.commercial": _delivered_in_full("commercial"),
+    "local_use.chemicals": _delivered_in_full("chemicals"),
+    "power.capacity": _fixed(INPUT),
+    "power.plants": _fixed(INPUT),
+    "minegas.heating_gas": _fixed(INPUT),  # mine_gas.heating_gas_1e8_m3_per_year, served first
+}
+"""Physical targets whose simulated figure is (or may be) a scenario input; any other is
+``computed``."""
+
 PHYSICAL: Final[dict[str, tuple[_Reader, str]]] = {
     "production.total": (_sum(_SURFACE, _DRAINAGE), "surface.production + mine_gas.drainage"),
     "production.surface": (_SURFACE, "surface.production"),
@@ -234,8 +347,17 @@ def _physical_rows(table: AnnualTable, plan: Plan, year: int) -> list[dict[str, 
             continue
         fig, note = got
         simulated = units.from_base(reader(table, year), fig.unit)
+        basis = PHYSICAL_BASIS.get(id, _fixed(COMPUTED))(table, year)
         rows.append(
-            _row(year, "physical", id, simulated, fig, "; ".join(filter(None, [what, note])))
+            _row(
+                year,
+                "physical",
+                id,
+                simulated,
+                fig,
+                "; ".join(filter(None, [what, note])),
+                basis=basis,
+            )
         )
     return rows
 
@@ -274,6 +396,6 @@ def check_targets(
     for year in years:
         if year not in covered:
             continue
-        rows += _value_rows(valuation, plan, year)
+        rows += _value_rows(valuation, table, plan, year)
         rows += _physical_rows(table, plan, year)
     return pd.DataFrame(rows, columns=list(TARGET_COLUMNS))

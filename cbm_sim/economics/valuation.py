@@ -8,20 +8,22 @@ wells, workovers, CO2e avoided …) times a unit-value time path of :class:`Valu
 
     V_{i}(y) = \\sum_{k} D_{ik}(y)\\, p_{ik}(y) \\quad [元]
 
-Items without a physical driver (science city, training base, green finance, insurance) are
-explicit exogenous paths [亿元/yr], labelled ``exogenous (plan assumption)`` while they hold the
-packaged default and ``exogenous (scenario)`` once a scenario changes them.
+The one item without a physical driver (the science city) is an explicit exogenous path
+[亿元/yr], labelled ``exogenous (plan assumption)`` while it holds the packaged default and
+``exogenous (scenario)`` once a scenario changes it. The training base is driven by the wells
+drilled, green finance by the green credit outstanding from the run's well investment
+(:data:`GREEN_LOANS`), insurance by the active wells' replacement value (:data:`INSURED_ASSETS`).
 
-Defaults (``cbm_sim/data/valuation.yaml``) carry a ``source`` each. Where the plan states a value
-with its volume, the default is the plan's implied unit value, computed from the packaged plan
-data at load time (e.g. residential 6.8亿元 / 2.73亿m³ in 2025). Drilling-driven items use a
+Defaults (``cbm_sim/data/valuation.yaml``) carry a ``source`` each. Drilling-driven items use a
 public-cost assumption per vertical-well equivalent (``vertical + horizontal_well_equivalent ×
 horizontal``), so that a run drilling fewer wells than the plan has in mind falls short.
 
-2021 calibration (:func:`value_2021_split`): the plan's 2021 total, 150.3亿元 (ch1 §2 八), comes in
-five categories; the 2021 unit value of each category's items is its 2025 value times one factor
-per category, chosen so that the plan's own 2021 volumes reproduce the category's 2021 value.
-The mapping of items to categories is documented in the YAML file.
+The plan's basis (:func:`value_2021_split`): the plan's 2021 total, 150.3亿元 (ch1 §2 八), comes
+in five categories. An item of a category is valued at the category's level (fitted to 2021:
+the plan's 2021 value over its 2021 volumes at the 2021 prices, in-sample) times its price: a
+cited market price or the plan's own 2025 unit value moved by a cited price index. So the 2021
+volumes reproduce each category, and later years move with the simulated volumes and the
+prices only. The mapping of items to categories is documented in the YAML file.
 """
 
 from __future__ import annotations
@@ -41,11 +43,13 @@ from cbm_sim.results.frames import Results
 from cbm_sim.scenario.valuation_inputs import (
     CO2E_AVOIDED,
     EXOGENOUS,
+    GREEN_LOANS,
+    INSURED_ASSETS,
     ITEMS,
     SUB_CLUSTERS,
     WELLS_EQ,
     ValuationConfig,
-    calibrated_2021_fields,
+    cost_model,
     defaults,
     unit_of,
 )
@@ -61,6 +65,7 @@ VALUE_COLUMNS: Final[tuple[str, ...]] = (
     "driver_unit",
     "unit_value",
     "unit_value_unit",
+    "level",
     "value_yuan",
     "basis",
 )
@@ -81,10 +86,18 @@ def driver_values(
     years = np.asarray(years)
     if driver == WELLS_EQ:
         h = config.horizontal_well_equivalent
-        vert = table.get("surface", "wells_drilled_vertical", years)
-        horiz = table.get("surface", "wells_drilled_horizontal", years)
         label = f"surface.wells_drilled_vertical + {h:g} × surface.wells_drilled_horizontal"
-        return label, "vertical-well equivalent", vert + h * horiz
+        return label, "vertical-well equivalent", wells_eq(table, years, config)
+    if driver == GREEN_LOANS:
+        label = (
+            f"{config.green_loan_share:g} × well capex of the wells drilled, repaid over "
+            f"{config.green_loan_tenor_years:g} years"
+        )
+        return label, "元", green_loans_yuan(table, years, config)
+    if driver == INSURED_ASSETS:
+        capex = cost_model().capex_total_yuan_per_well_eq
+        label = f"surface.wells_active_mean × {capex:,.0f} 元 (well capex per vertical-well eq.)"
+        return label, "元", table.get("surface", "wells_active_mean", years) * capex
     if driver == CO2E_AVOIDED:
         used = table.get("mine_gas", "utilised", years)
         drained = table.get("mine_gas", "drainage", years)
@@ -96,6 +109,40 @@ def driver_values(
         return "year (exogenous)", "year", np.ones(len(years), dtype=np.float64)
     entity, quantity = _split(driver)
     return driver, table.unit(entity, quantity), table.get(entity, quantity, years)
+
+
+def wells_eq(table: AnnualTable, years: npt.ArrayLike, config: ValuationConfig) -> FloatArray:
+    """Vertical-well equivalents drilled in each of ``years``."""
+    vert = table.get("surface", "wells_drilled_vertical", years)
+    horiz = table.get("surface", "wells_drilled_horizontal", years)
+    return vert + config.horizontal_well_equivalent * horiz
+
+
+def green_loans_yuan(
+    table: AnnualTable, years: npt.ArrayLike, config: ValuationConfig
+) -> FloatArray:
+    r"""Green credit outstanding at the end of each of ``years`` [元].
+
+    A year :math:`k`'s well investment :math:`I_k` (vertical-well equivalents drilled × the
+    well cost model's capex) is borrowed at the share :math:`s` and repaid in equal instalments
+    over :math:`T` years:
+
+    .. math:: L_y = s \sum_{k \le y} I_k \max\bigl(0, 1 - (y - k) / T\bigr)
+
+    Only the run's own investment counts (wells drilled before the run are not in it).
+    """
+    years = np.asarray(years, dtype=np.int64)
+    capex = cost_model().capex_total_yuan_per_well_eq
+    first = int(years.min()) if years.size else 0
+    span = np.arange(first, int(years.max()) + 1 if years.size else first)
+    invest = wells_eq(table, span, config) * capex
+    out = np.zeros(years.size)
+    for j, y in enumerate(years):
+        age = y - span[span <= y]
+        out[j] = np.sum(
+            invest[span <= y] * np.maximum(0.0, 1.0 - age / config.green_loan_tenor_years)
+        )
+    return config.green_loan_share * out
 
 
 def value(results: Results, config: ValuationConfig | None = None) -> pd.DataFrame:
@@ -113,7 +160,9 @@ def value(results: Results, config: ValuationConfig | None = None) -> pd.DataFra
     pandas.DataFrame
         Columns :data:`VALUE_COLUMNS`; one row per year × item × term (items with two
         drivers — base services, equipment — have two rows per year). ``value_yuan`` [元] =
-        ``driver_value × unit_value``; ``basis`` is ``simulated`` or ``exogenous (…)``.
+        ``driver_value × unit_value``; ``unit_value`` is ``level`` (the item's 2021 category
+        level, 1 outside the five categories) × the price; ``basis`` is ``simulated`` or
+        ``exogenous (…)``.
 
     Raises
     ------
@@ -127,7 +176,8 @@ def value(results: Results, config: ValuationConfig | None = None) -> pd.DataFra
     for spec in ITEMS:
         for term in spec.terms:
             label, unit, drv = driver_values(table, term.driver, years, cfg)
-            price = cfg.unit_value(term.field, years)
+            level = cfg.level_of(term.field)
+            price = cfg.unit_value(term.field, years) * level
             if term.driver != EXOGENOUS:
                 basis = BASIS_SIMULATED
             else:
@@ -143,6 +193,7 @@ def value(results: Results, config: ValuationConfig | None = None) -> pd.DataFra
                         "driver_unit": unit,
                         "unit_value": price,
                         "unit_value_unit": unit_of(term.field),
+                        "level": level,
                         "value_yuan": drv * price,
                         "basis": basis,
                     }
@@ -157,11 +208,13 @@ def required_series() -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for spec in ITEMS:
         for term in spec.terms:
-            if term.driver == WELLS_EQ:
+            if term.driver in (WELLS_EQ, GREEN_LOANS):
                 out += [
                     ("surface", "wells_drilled_vertical"),
                     ("surface", "wells_drilled_horizontal"),
                 ]
+            elif term.driver == INSURED_ASSETS:
+                out.append(("surface", "wells_active_mean"))
             elif term.driver == CO2E_AVOIDED:
                 out += [("mine_gas", "utilised"), ("mine_gas", "vented"), ("mine_gas", "drainage")]
             elif term.driver != EXOGENOUS:
@@ -197,48 +250,87 @@ def summary(valuation: pd.DataFrame) -> pd.DataFrame:
     return out[["year", "sub_cluster", "value_yuan", "value_1e8_yuan"]]
 
 
+BACKTEST_COLUMNS: Final[tuple[str, ...]] = (
+    "category",
+    "items",
+    "simulated_1e8_yuan",
+    "plan_1e8_yuan",
+    "gap_1e8_yuan",
+    "gap_pct",
+    "level",
+    "in_sample",
+    "ref",
+)
+"""Columns of :func:`value_2021_split` and :func:`backtest_2021`."""
+
+
 def value_2021_split(
     results: Results,
     config: ValuationConfig | None = None,
     plan: Plan | None = None,
     year: int = 2021,
+    values: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The simulated value of ``year`` in the five categories of the plan's 2021 statistic.
 
-    Categories and their items are in ``cbm_sim/data/valuation.yaml`` (``calibration_2021``):
+    Categories and their items are in ``cbm_sim/data/valuation.yaml`` (``levels_2021``):
     exploration ← surface + underground; compression_liquefaction ← cng + lng; city_gas ← the
     five local sales + storage; pipeline ← pipeline; gas_use ← mine-gas power + heating. Items
     of the sub-clusters the plan builds (science … radiating) are reported in
-    ``outside_2021_statistics``; ``total`` sums the five categories (plan: 150.3亿元).
+    ``outside_2021_statistics``; ``total`` sums the five categories (plan: 150.3亿元), like for
+    like.
+
+    Parameters
+    ----------
+    results
+        A run; ``values`` its valuation if already computed (``value(results, config)``).
+    config, plan, year
+        Unit values (default: the run's), plan figures (default: packaged), the year.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``category, items, simulated_1e8_yuan, plan_1e8_yuan, gap_pct, ref``.
+        Columns :data:`BACKTEST_COLUMNS` [亿元]: one row per category, ``total`` and
+        ``outside_2021_statistics``; ``gap = simulated − plan``; ``level`` the category's
+        level; ``in_sample`` True where the level is the packaged fit to 2021 and the year is
+        2021 (then only the simulated volumes are tested).
     """
+    cfg = config if config is not None else config_of(results)
     plan = plan if plan is not None else load_plan()
-    vals = item_totals(value(results, config))
+    vals = item_totals(value(results, cfg) if values is None else values)
     vals = vals[vals["year"] == year]
     by_key = dict(
         zip(vals["sub_cluster"] + "." + vals["item"], vals["value_yuan"] / units.YI, strict=True)
     )
+    d = defaults()
     rows = []
     counted: set[str] = set()
-    for cat, (plan_id, keys) in defaults().categories.items():
+    for cat, (plan_id, keys) in d.categories.items():
         counted |= set(keys)
         fig = plan.figure(plan_id, 2021)
-        rows.append((cat, ", ".join(keys), sum(by_key[k] for k in keys), fig.value, fig.ref))
+        level = float(cfg.levels_2021[cat])
+        fitted = year == 2021 and math.isclose(level, d.levels[cat], rel_tol=1e-12)
+        simulated = sum(by_key[k] for k in keys)
+        rows.append((cat, ", ".join(keys), simulated, fig.value, level, fitted, fig.ref))
     total = plan.figure("output.total", 2021)
-    rows.append(("total", "the five categories", sum(r[2] for r in rows), total.value, total.ref))
+    in_sample = all(r[5] for r in rows)
+    rows.append(
+        ("total", "the five categories", sum(r[2] for r in rows), total.value, math.nan,
+         in_sample, total.ref)
+    )  # fmt: skip
     rest = [k for k in by_key if k not in counted]
     rows.append(
-        ("outside_2021_statistics", ", ".join(rest), sum(by_key[k] for k in rest), math.nan, "")
-    )
+        ("outside_2021_statistics", ", ".join(rest), sum(by_key[k] for k in rest), math.nan,
+         math.nan, False, "")
+    )  # fmt: skip
     out = pd.DataFrame(
-        rows, columns=["category", "items", "simulated_1e8_yuan", "plan_1e8_yuan", "ref"]
-    )
-    out["gap_pct"] = 100.0 * (out["simulated_1e8_yuan"] / out["plan_1e8_yuan"] - 1.0)
-    return out[["category", "items", "simulated_1e8_yuan", "plan_1e8_yuan", "gap_pct", "ref"]]
+        rows,
+        columns=["category", "items", "simulated_1e8_yuan", "plan_1e8_yuan", "level",
+                 "in_sample", "ref"],
+    )  # fmt: skip
+    out["gap_1e8_yuan"] = out["simulated_1e8_yuan"] - out["plan_1e8_yuan"]
+    out["gap_pct"] = 100.0 * out["gap_1e8_yuan"] / out["plan_1e8_yuan"]
+    return out[list(BACKTEST_COLUMNS)]
 
 
 def backtest_2021(
@@ -248,66 +340,28 @@ def backtest_2021(
     year: int = 2021,
     values: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The run's 2021 output value by sub-cluster against the plan's 2021 total, with its error.
+    """The run's 2021 output value in the plan's five 2021 categories against the plan's.
 
-    A backtest, not a fit: the cited price paths (gas, LNG, electricity, carbon) are not tuned
-    to it. Items whose 2021 unit value is still the plan's 2021 calibration
-    (``calibrate_2021`` in ``cbm_sim/data/valuation.yaml``) are in-sample; their share is
-    reported in ``calibrated_1e8_yuan`` so that a reader sees how much of the match is built in.
-
-    Parameters
-    ----------
-    results
-        A run that simulates ``year``.
-    config
-        Unit values; default: the scenario's valuation section, else the packaged defaults.
-    plan
-        Plan figures; default: the packaged plan (``output.total`` of ``year``: 150.3亿元,
-        ch1 §2 八).
-    year
-        The backtest year.
-    values
-        The run's valuation, ``value(results, config)``, if already computed (as
-        :func:`cbm_sim.economics.targets.check_targets` takes it); computed when None.
+    Like for like: the five categories of ch1 §2 八 and their total against 150.3亿元; the
+    items outside the 2021 statistic are a row of their own, not in the total. The levels are
+    fitted to 2021 (``in_sample``): with the plan's own 2021 volumes each category is met
+    exactly, so the backtest tests the simulated 2021 volumes (surface output, LNG, exports,
+    local use, mine power) and nothing else.
 
     Returns
     -------
     pandas.DataFrame
-        One row per sub-cluster of :data:`SUB_CLUSTERS` and a ``total`` row; columns
-        ``sub_cluster, simulated_1e8_yuan, calibrated_1e8_yuan, plan_1e8_yuan, error_1e8_yuan,
-        error_pct`` [亿元]; the plan figure and the error are on the ``total`` row only (the plan
-        states no 2021 value per sub-cluster).
+        As :func:`value_2021_split`.
 
     Raises
     ------
     ValueError
         If the run does not simulate ``year``.
     """
-    cfg = config if config is not None else config_of(results)
-    plan = plan if plan is not None else load_plan()
-    vals = value(results, cfg) if values is None else values
-    vals = vals[vals["year"] == year]
-    if vals.empty:
+    vals = value(results, config) if values is None else values
+    if not (vals["year"] == year).any():
         raise ValueError(f"the run does not simulate {year}; the backtest needs that year")
-    calibrated = calibrated_2021_fields() if year == 2021 else frozenset()
-    # value() lists one row per term, in ITEMS order, for each year
-    term_fields = [term.field for spec in ITEMS for term in spec.terms]
-    in_sample = np.array([f in calibrated and cfg.is_default(f) for f in term_fields])
-    by_sc = vals.groupby("sub_cluster")["value_yuan"].sum().reindex(SUB_CLUSTERS, fill_value=0.0)
-    cal_sc = vals[in_sample].groupby("sub_cluster")["value_yuan"].sum()
-    cal_sc = cal_sc.reindex(SUB_CLUSTERS, fill_value=0.0)
-    out = pd.DataFrame(
-        {
-            "sub_cluster": [*SUB_CLUSTERS, "total"],
-            "simulated_1e8_yuan": [*(by_sc / units.YI), by_sc.sum() / units.YI],
-            "calibrated_1e8_yuan": [*(cal_sc / units.YI), cal_sc.sum() / units.YI],
-        }
-    )
-    target = plan.figure("output.total", year).value
-    out["plan_1e8_yuan"] = np.where(out["sub_cluster"] == "total", target, math.nan)
-    out["error_1e8_yuan"] = out["simulated_1e8_yuan"] - out["plan_1e8_yuan"]
-    out["error_pct"] = 100.0 * out["error_1e8_yuan"] / out["plan_1e8_yuan"]
-    return out
+    return value_2021_split(results, config, plan, year, vals)
 
 
 def price_table(config: ValuationConfig, years: npt.ArrayLike) -> pd.DataFrame:
@@ -324,13 +378,13 @@ def price_table(config: ValuationConfig, years: npt.ArrayLike) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``field, year, value, unit, source``: one row per cited price field (those of
-        ``valuation.yaml`` with a source per year) and year; ``source`` as
-        :meth:`ValuationConfig.price_source` gives it.
+        ``valuation.yaml`` with a source per year, and those moved by a price index) and year;
+        ``source`` as :meth:`ValuationConfig.price_source` gives it.
     """
     years = np.asarray(years, dtype=np.int64)
     rows = [
         (field, int(y), float(v), unit_of(field), config.price_source(field, int(y)))
-        for field in sorted(defaults().year_sources)
+        for field in sorted({*defaults().year_sources, *defaults().indices})
         for y, v in zip(years, config.unit_value(field, years), strict=True)
     ]
     return pd.DataFrame(rows, columns=["field", "year", "value", "unit", "source"])

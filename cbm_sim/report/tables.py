@@ -2,8 +2,12 @@
 
 A table is drawn at the text-column width with 9 pt text (:mod:`cbm_sim.report.page`), one
 row per line, numbers right-aligned; the status of a row is a mark (✓ met, ✗ short) in a
-colour-blind-safe colour, never colour alone. Items whose value is exogenous (the plan's own
-figure, ``basis`` of the valuation frame) carry a ``*``.
+colour-blind-safe colour, never colour alone (the target tables print the mark alone, their
+last column is the basis). Items whose value is exogenous (the plan's own
+figure, ``basis`` of the valuation frame) carry a ``*``. The target tables' last column says what
+a simulated figure is and what kind of target it meets (:func:`cbm_sim.economics.targets.mark`:
+input, exogenous, part exogenous; cap, floor), the same marks as ``cbm-sim run`` and
+``targets.csv``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
-from cbm_sim.economics.targets import MET, TARGET_COLUMNS, TARGET_YEARS
+from cbm_sim.economics.targets import MET, TARGET_COLUMNS, TARGET_YEARS, mark
 from cbm_sim.economics.valuation import SUB_CLUSTERS
 from cbm_sim.report.fonts import Lang, use_report_style
 from cbm_sim.report.page import (
@@ -48,6 +52,32 @@ ROW_IN: Final[float] = 0.20
 TITLE_IN: Final[float] = 0.40
 """Room for the table's title above its first row [in]."""
 EXOGENOUS_MARK: Final[str] = "*"
+BASIS_WORDS: Final[dict[str, tuple[str, str]]] = {
+    "input": ("输入", "input"),
+    "exogenous": ("外生", "exog."),
+    "part exogenous": ("部分外生", "part exog."),
+    "cap": ("上限", "cap"),
+    "floor": ("下限", "floor"),
+    "basis": ("性质", "basis"),
+}
+"""The words of a target row's mark (:func:`cbm_sim.economics.targets.mark`), zh and en."""
+
+
+def _basis_cell(rows: pd.DataFrame, lang: Lang) -> str:
+    """The mark of a target's rows (one per year), in ``lang``: one mark when the years agree,
+    else each year's."""
+    if "basis" not in rows.columns:
+        return ""
+    k = 0 if lang == "zh" else 1
+
+    def words(r: pd.Series) -> str:
+        m = mark(str(r["basis"]), str(r["target_kind"]))
+        return " · ".join(BASIS_WORDS[w][k] for w in m.split(" · ")) if m else ""
+
+    marks = {int(y): words(r) for y, r in rows.iterrows()}
+    if len(set(marks.values())) == 1:
+        return next(iter(marks.values()))
+    return "; ".join(f"{y}: {m or '—'}" for y, m in marks.items())
 
 
 LINE_IN: Final[float] = MIN_FONT_PT * 1.25 / 72.0
@@ -196,6 +226,13 @@ def _status(status: str, lang: Lang) -> tuple[str, str]:
     return f"{MET_MARK if met else SHORT_MARK} {word}", MET_COLOUR if met else SHORT_COLOUR
 
 
+def _tick(status: str) -> tuple[str, str]:
+    """The mark of a status alone (✓ met, ✗ short or exceeded), and its colour: the target
+    tables keep their width for the basis column."""
+    met = status == MET
+    return (MET_MARK if met else SHORT_MARK), MET_COLOUR if met else SHORT_COLOUR
+
+
 def _is_total(item: object) -> bool:
     return item is None or (isinstance(item, float) and np.isnan(item)) or item in ("", "total")
 
@@ -281,15 +318,17 @@ def value_table_pages(
                     row.cells += ["—", "—", ""]
                     continue
                 r = by_year.loc[year]
-                mark, colour = _status(str(r["status"]), lang)
+                tick, colour = _tick(str(r["status"]))
                 row.colours[len(row.cells) + 2] = colour
-                row.cells += [_num(r["simulated"]), _num(r["target"]), mark]
+                row.cells += [_num(r["simulated"]), _num(r["target"]), tick]
+            row.cells.append(_basis_cell(by_year, lang))
             rows.append(row)
-    words = [label(f"word.{w}", lang) for w in ("sim_short", "target", "status")]
+    words = [*(label(f"word.{w}", lang) for w in ("sim_short", "target")), ""]  # ✓/✗ below
     header = _year_header([label("word.item", lang)], years, words)
-    name_w = 0.37 if len(years) == 2 else 0.55
-    per_year = (1.0 - name_w) / len(years)
-    widths = [name_w, *[per_year * f for _ in years for f in (0.365, 0.32, 0.315)]]
+    header = [[*header[0], ""], [*header[1], BASIS_WORDS["basis"][0 if lang == "zh" else 1]]]
+    name_w, basis_w = (0.37, 0.13) if len(years) == 2 else (0.45, 0.15)
+    per_year = (1.0 - name_w - basis_w) / len(years)
+    widths = [name_w, *[per_year * f for _ in years for f in (0.42, 0.40, 0.18)], basis_w]
     title = label("title.value_table", lang)
     with use_report_style(lang):
         return [
@@ -319,15 +358,19 @@ def physical_table_chart(targets: pd.DataFrame, lang: Lang) -> Figure:
                 continue
             r = by_year.loc[year]
             digits = 2 if abs(float(r["target"])) < 10 else 1
-            mark, colour = _status(str(r["status"]), lang)
+            tick, colour = _tick(str(r["status"]))
             row.colours[len(row.cells) + 2] = colour
-            row.cells += [_num(r["simulated"], digits), _num(r["target"], digits), mark]
+            row.cells += [_num(r["simulated"], digits), _num(r["target"], digits), tick]
+        row.cells.append(_basis_cell(by_year, lang))
         rows.append(row)
-    words = [label(f"word.{w}", lang) for w in ("sim_short", "target", "status")]
+    words = [*(label(f"word.{w}", lang) for w in ("sim_short", "target")), ""]  # ✓/✗ below
     header = _year_header([label("word.target", lang), label("word.unit", lang)], years, words)
-    name_w, unit_w = (0.31, 0.10) if len(years) == 2 else (0.45, 0.15)
-    per_year = (1.0 - name_w - unit_w) / len(years)
-    widths = [name_w, unit_w, *[per_year * f for _ in years for f in (0.35, 0.33, 0.32)]]
+    header = [[*header[0], ""], [*header[1], BASIS_WORDS["basis"][0 if lang == "zh" else 1]]]
+    name_w, unit_w, basis_w = (0.31, 0.11, 0.16) if len(years) == 2 else (0.40, 0.12, 0.15)
+    per_year = (1.0 - name_w - unit_w - basis_w) / len(years)
+    widths = [
+        name_w, unit_w, *[per_year * f for _ in years for f in (0.42, 0.40, 0.18)], basis_w
+    ]  # fmt: skip
     with use_report_style(lang):
         return table_figure(label("title.physical_table", lang), header, rows, widths)
 

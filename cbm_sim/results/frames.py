@@ -31,6 +31,8 @@ TARGET_COLUMNS: tuple[str, ...] = (
     "gap",
     "gap_pct",
     "status",
+    "basis",
+    "target_kind",
     "exogenous",
     "simulated_excl_exogenous",
     "gap_excl_exogenous",
@@ -45,7 +47,11 @@ TARGET_COLUMNS: tuple[str, ...] = (
 
 ``exogenous`` is the part of ``simulated`` that is not simulated (valuation items with an
 exogenous basis: the plan's own 亿元 paths); ``simulated_excl_exogenous``, its gap and status
-are the verdict on the simulated part alone."""
+are the verdict on the simulated part alone. ``basis`` says what the simulated figure is:
+``computed`` by the model, an ``input`` of the scenario (a figure the run only passes on, e.g.
+the mine gas drained, or a demand delivered in full), ``exogenous`` (the plan's own 亿元) or
+``computed + exogenous``; ``target_kind`` is ``cap`` (控制在…以内), ``floor`` (不低于) or
+``target`` (力争/约)."""
 
 # Quantities that are stocks or counts at a moment: their annual figure is the year-end value
 # (the last step of the year); every other quantity is a flow and is summed over the year.

@@ -175,12 +175,13 @@ class Pipelines(Model):
 class Contract(Model):
     """An outbound sales contract of the producers, delivered through the outbound pipelines.
 
-    The annual contract quantity (ACQ) is delivered with a winter profile: the share
-    ``heating_season_share`` of it over the heating season (15 November to 14 March, the
-    season of NDRC's 2018 contract rules, Reuters 2018-04-27), the rest evenly over the other
-    days. ``take_or_pay_share`` is the buyer's floor (the share of the ACQ it pays for even if
-    not taken); the dispatch serves the floor before the local non-民生 markets and the rest
-    after them, and records the floor not delivered as ``contracts.deficiency``.
+    The annual contract quantity (ACQ) is delivered with the receiving grids' winter profile:
+    the share ``heating_season_share`` of it over the heating season (15 November to 14 March,
+    the season of NDRC's 2018 contract rules, Reuters 2018-04-27; 120 days, so 0.33 would be
+    flat), the rest evenly over the other days. ``take_or_pay_share`` is the buyer's floor
+    (the share of the ACQ it pays for even if not taken); the dispatch serves the floor before
+    the local non-民生 markets, the rest in competition with them by netback, and records the
+    floor not delivered as ``contracts.deficiency``.
     """
 
     name: str
@@ -196,9 +197,10 @@ class Contracts(Model):
 
     Contracted volumes up to their take-or-pay floor are served after 民生 (residential,
     commercial) and the storage reserves and before the local non-民生 markets (transport,
-    industry, chemicals, CNG, LNG); volumes above the floor after those markets
-    (:data:`cbm_sim.cluster.engine.DISPATCH_TIERS`); all from the contract holders' share of
-    surface output, within the outbound pipelines' capacity and the outbound cap.
+    industry, chemicals, CNG, LNG); volumes above the floor compete with those markets by
+    netback, at the field price (:data:`cbm_sim.cluster.engine.DISPATCH_TIERS`,
+    :mod:`cbm_sim.cluster.netback`); all from the contract holders' share of surface output,
+    within the outbound pipelines' capacity and the outbound cap.
     """
 
     outbound: list[Contract] = Field(default_factory=list)

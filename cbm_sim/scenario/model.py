@@ -289,7 +289,10 @@ class Distribution(Model):
     numbers), ``scale`` multiplies it (the default for ``{year: value}`` paths), ``add`` adds
     to it. ``from_year`` (paths only) leaves the years before it as written, so that a known
     2021 baseline is not sampled. ``paths`` makes the entry a shared factor: one sample acts
-    on every listed field (the entry's key is then a name, not a path).
+    on every listed field (the entry's key is then a name, not a path). ``year_sd`` adds a
+    year-to-year volatility to a path: an ensemble member also draws one lognormal factor
+    (mean 1, sd of its log ``year_sd``) for every year from ``from_year`` to the horizon's end,
+    from its own generator (:mod:`cbm_sim.studies.sampling`).
     """
 
     dist: Literal["uniform", "triangular", "normal", "truncnorm", "lognormal"]
@@ -307,6 +310,13 @@ class Distribution(Model):
     paths: list[str] | None = Field(
         None, min_length=1, description="shared factor: the dotted paths one sample acts on"
     )
+    year_sd: float | None = Field(
+        None,
+        gt=0,
+        le=bounds.BOUNDS["year_sd"].hi,
+        description="paths: year-to-year volatility, the sd of the log of an independent "
+        "factor (mean 1) drawn for every year from from_year to the horizon's end",
+    )
 
     @model_validator(mode="after")
     def _parameters_fit(self) -> Self:
@@ -315,6 +325,11 @@ class Distribution(Model):
         )
         if problem is not None:
             raise ValueError(problem)
+        if self.year_sd is not None and self.from_year is None:
+            raise ValueError(
+                f"year_sd (year-to-year volatility) needs from_year, the first year it acts "
+                f"on; got year_sd={self.year_sd} without it"
+            )
         return self
 
 

@@ -1,10 +1,13 @@
-"""The valuation section of a scenario: unit values, prices and exogenous paths, with defaults.
+"""The valuation section of a scenario: prices, unit values, 2021 levels, with defaults.
 
 Every field of :class:`ValuationConfig` defaults to ``cbm_sim/data/valuation.yaml`` (each with a
 ``source``), resolved against the packaged plan data; :data:`ITEMS` says which simulated driver
-each field multiplies in which sub-cluster item (plan ch4 §1–§8). The valuation itself —
-drivers × unit values over a run — is :mod:`cbm_sim.economics.valuation`; this module is only
-its input, so that a scenario can be validated without the economics layer.
+each field multiplies in which sub-cluster item (plan ch4 §1–§8). Items of the plan's five 2021
+categories (ch1 §2 八) are valued at their category's level (``levels_2021``, fitted to the 2021
+statistic) times a price; the dispatch ranks markets by the same prices without the levels
+(:mod:`cbm_sim.cluster.netback`). The valuation itself — drivers × unit values over a run — is
+:mod:`cbm_sim.economics.valuation`; this module is only its input, so that a scenario can be
+validated without the economics layer.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ SUB_CLUSTERS: Final[tuple[str, ...]] = (
 
 WELLS_EQ: Final[str] = "wells_drilled_eq"
 CO2E_AVOIDED: Final[str] = "mine_gas.utilised→co2e_avoided"
+GREEN_LOANS: Final[str] = "green_loans_outstanding"
+"""Driver: green credit outstanding from the run's well investment [元] (economics.valuation)."""
+INSURED_ASSETS: Final[str] = "insured_well_assets"
+"""Driver: active wells at the well cost model's capex per vertical-well equivalent [元]."""
 EXOGENOUS: Final[str] = "exogenous"
 
 bounds.register(
@@ -87,6 +94,34 @@ bounds.register(
         "-",
         "multiplier on every gas, LNG and CNG price (scenarios and the goal-seek price lever); "
         "assumption: 0..10 covers any stress case",
+    )
+)
+bounds.register(
+    bounds.Bound(
+        "valuation_level",
+        0.0,
+        100.0,
+        "-",
+        "level of a 2021 category: its 2021 statistic over its volumes at market prices; "
+        "assumption: 0..100 admits any statistical basis, rejects nonsense",
+    )
+)
+bounds.register(
+    bounds.Bound(
+        "green_loan_share",
+        0.0,
+        1.0,
+        "share of the well investment",
+        "share of the wells' capital borrowed as green credit (a share)",
+    )
+)
+bounds.register(
+    bounds.Bound(
+        "green_loan_tenor_years",
+        1.0,
+        50.0,
+        "yr",
+        "repayment period of the green loans; assumption: 1..50 years covers any project loan",
     )
 )
 bounds.register(
@@ -148,7 +183,7 @@ ITEMS: Final[tuple[ItemSpec, ...]] = (
         ("mine_heating.gas_used", "mine_heating_price_yuan_per_m3"),
     ),
     _item("science", "science_city", (EXOGENOUS, "science_city_1e8_yuan")),
-    _item("science", "training_base", (EXOGENOUS, "training_base_1e8_yuan")),
+    _item("science", "training_base", (WELLS_EQ, "training_yuan_per_well_drilled")),
     _item("services", "pre_drilling", (WELLS_EQ, "pre_drilling_yuan_per_well_eq")),
     _item("services", "drilling_fracturing", (WELLS_EQ, "drilling_fracturing_yuan_per_well_eq")),
     _item(
@@ -179,14 +214,35 @@ ITEMS: Final[tuple[ItemSpec, ...]] = (
     _item("logistics", "equipment_trading", (WELLS_EQ, "equipment_trading_yuan_per_well_eq")),
     _item("logistics", "lng_logistics", ("lng.output", "lng_logistics_yuan_per_t")),
     _item("radiating", "carbon_trading", (CO2E_AVOIDED, "carbon_price_yuan_per_t_co2e")),
-    _item("radiating", "green_finance", (EXOGENOUS, "green_finance_1e8_yuan")),
-    _item("radiating", "insurance", (EXOGENOUS, "insurance_1e8_yuan")),
+    _item("radiating", "green_finance", (GREEN_LOANS, "green_finance_yuan_per_yuan_year")),
+    _item("radiating", "insurance", (INSURED_ASSETS, "insurance_premium_per_yuan_year")),
 )
 """Every item of plan ch4 §1–§8 with its valuation terms (mine gas as power + heating)."""
 
-_SCALARS: Final[frozenset[str]] = frozenset(
-    {"horizontal_well_equivalent", "gwp100_ch4", "ch4_density_kg_per_m3", "gas_price_scale"}
+COST_SCALARS: Final[frozenset[str]] = frozenset(
+    {
+        "distribution_cost_yuan_per_m3",
+        "compression_cost_yuan_per_m3",
+        "liquefaction_cost_yuan_per_m3",
+    }
 )
+"""What the dispatch's netback subtracts from a market's price [元/m3 of gas]."""
+_SCALARS: Final[frozenset[str]] = frozenset(
+    {
+        "horizontal_well_equivalent",
+        "gwp100_ch4",
+        "ch4_density_kg_per_m3",
+        "gas_price_scale",
+        "green_loan_share",
+        "green_loan_tenor_years",
+        *COST_SCALARS,
+    }
+)
+_SCALAR_BOUNDS: Final[Mapping[str, str]] = {
+    "green_loan_share": "green_loan_share",
+    "green_loan_tenor_years": "green_loan_tenor_years",
+    **dict.fromkeys(COST_SCALARS, "valuation_unit_value"),
+}
 GAS_PRICE_FIELDS: Final[frozenset[str]] = frozenset(
     {
         "surface_gas_price_yuan_per_m3",
@@ -226,10 +282,22 @@ class Defaults:
     units: Mapping[str, str]
     categories: Mapping[str, tuple[str, tuple[str, ...]]]
     """2021 category → (plan id of its 2021 value, item keys)."""
+    levels: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    """2021 category → its level (the 2021 statistic over its volumes at the default prices)."""
     year_sources: Mapping[str, Mapping[int, str]] = dataclasses.field(default_factory=dict)
     """Cited price paths: field → {year: source of that year's value}."""
     beyond: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """Cited price paths: field → how years after the last cited one are filled."""
+    indices: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Fields that move with a price index: field → the index field."""
+
+    def category_of(self, field: str) -> str | None:
+        """The 2021 category whose items ``field`` values, if any."""
+        by_key = {spec.key: spec for spec in ITEMS}
+        for cat, (_, keys) in self.categories.items():
+            if any(t.field == field for k in keys for t in by_key[k].terms):
+                return cat
+        return None
 
 
 def _raw() -> dict[str, Any]:
@@ -238,7 +306,7 @@ def _raw() -> dict[str, Any]:
 
 
 class _Resolver:
-    """Evaluates the YAML's path entries (numbers, expressions, 2021 calibrations)."""
+    """Evaluates the YAML's path entries (numbers, expressions, cited values, indexed paths)."""
 
     def __init__(self, raw: Mapping[str, Any], plan: Plan) -> None:
         self.fields: Mapping[str, Any] = raw["fields"]
@@ -248,7 +316,7 @@ class _Resolver:
         self._active: set[str] = set()
 
     def resolve(self, name: str) -> Any:
-        """The field's scalar, or its path without the 2021 calibration entries."""
+        """The field's scalar, or its path (an indexed field at every year of its index)."""
         if name in self.done:
             return self.done[name]
         if name not in self.fields:
@@ -258,23 +326,44 @@ class _Resolver:
         self._active.add(name)
         spec = self.fields[name]
         if spec.get("cost_model"):
-            # flat: a cost per well in 2021 prices, no calibration factor drifting to a trend
+            # flat: a cost per well in 2021 prices
             out: Any = {2021: cost_model().unit_values().get(name, 0.0)}
         elif "value" in spec:
             out = float(spec["value"])
         else:
             out = {}
             for year, entry in spec["path"].items():
-                if isinstance(entry, dict) and "value" in entry:
+                if isinstance(entry, dict):
+                    if "value" not in entry or "source" not in entry:
+                        raise ValuationError(
+                            f"valuation.yaml: field {name!r}, year {year}: a cited entry needs "
+                            f"'value' and 'source', got {sorted(entry)}"
+                        )
                     self.year_sources.setdefault(name, {})[int(year)] = " ".join(
                         str(entry["source"]).split()
                     )
                     out[int(year)] = self.entry(name, int(year), entry["value"])
-                elif not isinstance(entry, dict):
+                else:
                     out[int(year)] = self.entry(name, int(year), entry)
+            if spec.get("index"):
+                out = self.indexed(name, out, str(spec["index"]))
         self._active.discard(name)
         self.done[name] = out
         return out
+
+    def indexed(self, name: str, path: dict[int, float], index: str) -> dict[int, float]:
+        """``path`` (one reference year) moved by ``index`` at every year the index states."""
+        if len(path) != 1:
+            raise ValuationError(
+                f"valuation.yaml: field {name!r} moves with {index!r}, so its path needs one "
+                f"reference year, got {sorted(path)}"
+            )
+        ((ref_year, ref),) = path.items()
+        idx = self.resolve(index)
+        if not isinstance(idx, dict):
+            raise ValuationError(f"valuation.yaml: index {index!r} of {name!r} is not a path")
+        base = value_at(idx, ref_year)
+        return {y: ref * value_at(idx, y) / base for y in sorted({ref_year, *idx})}
 
     def at(self, name: str, year: int) -> float:
         """The field's value in ``year`` (paths interpolated, flat outside)."""
@@ -292,7 +381,7 @@ class _Resolver:
                 return self.plan.base(ident, pinned if pinned is not None else year)
             if ident in _CONSTANTS:
                 return _CONSTANTS[ident]
-            return self.at(ident, year)
+            return self.at(ident, pinned if pinned is not None else year)
 
         try:
             return float(_walk(ast.parse(expr.strip(), mode="eval").body, expr, lookup))
@@ -450,51 +539,55 @@ def defaults() -> Defaults:
     raw = _raw()
     plan = load_plan()
     res = _Resolver(raw, plan)
-    missing = set(ValuationConfig.model_fields) ^ set(raw["fields"])
+    fields = set(ValuationConfig.model_fields) - {"levels_2021"}
+    missing = fields ^ set(raw["fields"])
     if missing:
         raise ValuationError(f"valuation.yaml and ValuationConfig disagree on fields {missing}")
     values = {name: res.resolve(name) for name in raw["fields"]}
-    cal = raw["calibration_2021"]
-    categories = {
-        cat: (str(spec["plan"]), tuple(spec["items"])) for cat, spec in cal["categories"].items()
-    }
-    by_key = {spec.key: spec for spec in ITEMS}
-    ref = int(cal["reference_year"])
-    for cat, (plan_id, keys) in categories.items():
-        terms = [t for k in keys for t in by_key[k].terms]
-        volume_value = sum(
-            res.expression(str(cal["drivers"][t.driver]), 2021, f"driver {t.driver!r}")
-            * res.at(t.field, ref)
-            for t in terms
-        )
-        factor = plan.base(plan_id, 2021) / volume_value
-        for t in terms:
-            path = raw["fields"][t.field]["path"]
-            if path.get(2021) == {"calibrate_2021": cat}:
-                values[t.field] = {2021: factor * res.at(t.field, ref), **values[t.field]}
+    spec = raw["levels_2021"]
+    categories = {cat: (str(c["plan"]), tuple(c["items"])) for cat, c in spec["categories"].items()}
     return Defaults(
         paths={k: dict(sorted(v.items())) if isinstance(v, dict) else v for k, v in values.items()},
         sources={k: " ".join(str(v["source"]).split()) for k, v in raw["fields"].items()},
         units={k: str(v["unit"]) for k, v in raw["fields"].items()},
         categories=categories,
+        levels=_levels(res, categories, spec),
         year_sources=res.year_sources,
         beyond={
             k: " ".join(str(v["beyond"]).split()) for k, v in raw["fields"].items() if "beyond" in v
         },
+        indices={k: str(v["index"]) for k, v in raw["fields"].items() if v.get("index")},
     )
+
+
+def _levels(
+    res: _Resolver, categories: Mapping[str, tuple[str, tuple[str, ...]]], spec: Mapping[str, Any]
+) -> dict[str, float]:
+    """Each category's level: its 2021 statistic over Σ 2021 volume × 2021 price (in-sample)."""
+    by_key = {s.key: s for s in ITEMS}
+    year = int(spec["year"])
+    out = {}
+    for cat, (plan_id, keys) in categories.items():
+        at_prices = sum(
+            res.expression(str(spec["drivers"][t.driver]), year, f"driver {t.driver!r}")
+            * res.at(t.field, year)
+            for k in keys
+            for t in by_key[k].terms
+        )
+        if at_prices <= 0:
+            raise ValuationError(f"valuation.yaml: category {cat!r} has no 2021 volume to fit")
+        out[cat] = res.plan.base(plan_id, year) / at_prices
+    return out
 
 
 def calibrated_2021_fields() -> frozenset[str]:
-    """Fields whose packaged 2021 value is the plan's 2021 calibration (``calibrate_2021``).
+    """Fields valued at a level fitted to 2021: every field of the five 2021 categories.
 
-    Their 2021 value is in-sample for a 2021 backtest; the cited price paths are not among them.
+    Their 2021 value is in-sample for a 2021 backtest (the level makes the plan's own 2021
+    volumes give the plan's 2021 value of the category); only the simulated volumes are tested.
     """
-    return frozenset(
-        name
-        for name, spec in _raw()["fields"].items()
-        if isinstance((spec.get("path") or {}).get(2021), dict)
-        and "calibrate_2021" in spec["path"][2021]
-    )
+    d = defaults()
+    return frozenset(f for f in d.paths if d.category_of(f) is not None)
 
 
 def _default(name: str) -> Any:
@@ -511,6 +604,10 @@ def _field(name: str, description: str) -> Any:
 # --------------------------------------------------------------------------------------------
 
 TimePath = dict[int, float]
+LEVELS_SOURCE: Final[str] = (
+    "calibration: each category's value in the plan's 2021 statistic (ch1 §2 八) over its 2021 "
+    "volumes at the 2021 prices (valuation.yaml, levels_2021; in-sample)"
+)
 
 
 class ValuationConfig(BaseModel):
@@ -601,15 +698,36 @@ class ValuationConfig(BaseModel):
         "share of mine gas drained whose utilisation is the baseline (not credited) [-]",
     )
     science_city_1e8_yuan: TimePath = _field("science_city_1e8_yuan", "科创城 [亿元/yr], exogenous")
-    training_base_1e8_yuan: TimePath = _field(
-        "training_base_1e8_yuan", "实训基地 [亿元/yr], exogenous"
+    training_yuan_per_well_drilled: TimePath = _field(
+        "training_yuan_per_well_drilled", "实训基地, per vertical-well equivalent drilled [元]"
     )
-    green_finance_1e8_yuan: TimePath = _field(
-        "green_finance_1e8_yuan", "绿色金融 [亿元/yr], exogenous"
+    green_finance_yuan_per_yuan_year: TimePath = _field(
+        "green_finance_yuan_per_yuan_year", "绿色金融, per 元 of green loans outstanding [元/yr]"
     )
-    insurance_1e8_yuan: TimePath = _field("insurance_1e8_yuan", "保险 [亿元/yr], exogenous")
+    green_loan_share: float = _field(
+        "green_loan_share", "share of the wells' capital borrowed as green credit [-]"
+    )
+    green_loan_tenor_years: float = _field(
+        "green_loan_tenor_years", "years over which the green loans are repaid [yr]"
+    )
+    insurance_premium_per_yuan_year: TimePath = _field(
+        "insurance_premium_per_yuan_year", "保险, premium per 元 insured [元/yr]"
+    )
+    distribution_cost_yuan_per_m3: float = _field(
+        "distribution_cost_yuan_per_m3", "netback: local distribution of gas [元/m3]"
+    )
+    compression_cost_yuan_per_m3: float = _field(
+        "compression_cost_yuan_per_m3", "netback: compression to CNG [元/m3 of feed]"
+    )
+    liquefaction_cost_yuan_per_m3: float = _field(
+        "liquefaction_cost_yuan_per_m3", "netback: liquefaction [元/m3 of feed]"
+    )
     gas_price_scale: float = _field(
         "gas_price_scale", "multiplier on every gas/CNG/LNG price (GAS_PRICE_FIELDS)"
+    )
+    levels_2021: dict[str, float] = Field(
+        default_factory=lambda: dict(defaults().levels),
+        description="level of each 2021 category (ch1 §2 八), fitted to the 2021 statistic",
     )
 
     @field_validator("*", mode="after")
@@ -617,8 +735,18 @@ class ValuationConfig(BaseModel):
     def _in_bounds(cls, v: Any, info: Any) -> Any:
         name = info.field_name
         if name in _SCALARS:
-            _check(name, name, v)
+            _check(_SCALAR_BOUNDS.get(name, name), name, v)
             return v
+        if name == "levels_2021":
+            unknown = set(v) - set(defaults().categories)
+            if unknown:
+                raise ValueError(
+                    f"levels_2021: unknown categories {sorted(unknown)}; expected some of "
+                    f"{', '.join(defaults().categories)}"
+                )
+            for cat, level in v.items():
+                _check("valuation_level", f"levels_2021 of {cat}", level)
+            return {**defaults().levels, **v}
         if not v:
             raise ValueError(f"{name}: a time path needs at least one {{year: value}} entry")
         bound = "carbon_baseline_share" if name == "carbon_baseline_share" else None
@@ -635,23 +763,25 @@ class ValuationConfig(BaseModel):
 
     def is_default(self, field: str) -> bool:
         """Whether ``field`` holds the packaged default."""
+        if field == "levels_2021":
+            return self.levels_2021 == dict(defaults().levels)
         return bool(getattr(self, field) == defaults().paths[field])
 
     def sources(self) -> dict[str, str]:
         """Source of every field: the YAML's, or ``scenario`` where a scenario changed it."""
-        return {
-            f: defaults().sources[f] if self.is_default(f) else "scenario"
-            for f in type(self).model_fields
-        }
+        known = {**defaults().sources, "levels_2021": LEVELS_SOURCE}
+        return {f: known[f] if self.is_default(f) else "scenario" for f in type(self).model_fields}
 
     def price_source(self, field: str, year: int) -> str:
         """Where the value of ``field`` in ``year`` comes from.
 
         Cited price paths (``surface_gas_price_yuan_per_m3``, ``lng_price_yuan_per_t``,
-        ``mine_power_value_yuan_per_kwh``, ``carbon_price_yuan_per_t_co2e``) give a source per
-        cited year; a year after the last cited one says how it is filled (held flat, labelled
-        in ``valuation.yaml``), a year between two cited ones that it is interpolated. Other
-        fields give the field's source; a field a scenario changed gives ``scenario``.
+        ``carbon_price_yuan_per_t_co2e``, ``green_finance_yuan_per_yuan_year``) give a source
+        per cited year; a year after the last cited one says how it is filled (a stated path,
+        labelled in ``valuation.yaml``), a year between two cited ones that it is interpolated.
+        A field that moves with a price index gives its own source and the index's for the
+        year. Other fields give the field's source; a field a scenario changed gives
+        ``scenario``.
 
         Raises
         ------
@@ -662,6 +792,9 @@ class ValuationConfig(BaseModel):
             raise KeyError(f"unknown valuation field {field!r}")
         if not self.is_default(field):
             return "scenario"
+        index = defaults().indices.get(field)
+        if index is not None:
+            return f"{defaults().sources[field]}; index: {self.price_source(index, year)}"
         cited = defaults().year_sources.get(field)
         if not cited:
             return defaults().sources[field]
@@ -676,8 +809,14 @@ class ValuationConfig(BaseModel):
         after = min(y for y in cited if y > year)
         return f"linear between {before} ({cited[before]}) and {after} ({cited[after]})"
 
+    def level_of(self, field: str) -> float:
+        """The 2021 level of the category whose items ``field`` values; 1 outside them."""
+        cat = defaults().category_of(field)
+        return 1.0 if cat is None else float(self.levels_2021[cat])
+
     def unit_value(self, field: str, years: npt.ArrayLike) -> npt.NDArray[np.float64]:
-        """Unit value of a path field at ``years``, in 元 per driver unit (亿元 paths → 元/yr)."""
+        """Price or unit value of a path field at ``years``, in 元 per driver unit (亿元 paths
+        → 元/yr); the valuation multiplies it by :meth:`level_of`."""
         scale = units.YI if field.endswith("_1e8_yuan") else 1.0
         if field in GAS_PRICE_FIELDS:
             scale *= self.gas_price_scale

@@ -472,7 +472,7 @@ def run_ensemble(
     tasks = []
     for i, ss in enumerate(member_seeds(root, n)):
         rng = np.random.Generator(np.random.PCG64(ss))
-        params = sample(scenario.uncertainty, rng, scenario.correlations)
+        params = sample(scenario.uncertainty, rng, scenario.correlations, scenario.horizon.end.year)
         tasks.append(MemberTask(i, scenario, params, ss, tuple(measures)))
     done: dict[int, MemberOutcome] = {}
     on_result = None

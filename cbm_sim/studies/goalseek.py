@@ -9,7 +9,8 @@ Levers (multipliers, 1 = the scenario as written):
   curves' peak rates);
 * ``price`` scales every price path of :class:`cbm_sim.economics.valuation.ValuationConfig` (the
   ``{year: value}`` fields named ``*_price_*``: gas, CNG, LNG, sector and carbon prices).
-  Prices do not feed back into the simulation, so this lever revalues one run.
+  Prices rank the markets of the dispatch (netback, :mod:`cbm_sim.cluster.netback`), so each
+  setting is simulated again, like the other levers.
 
 The quantity is read from the deterministic run (the scenario's seed) in ``target_year``.
 The solver assumes the quantity does not decrease as the lever grows; it brackets the root
@@ -20,7 +21,6 @@ final bracket (where the target is met), within ``xtol``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -308,22 +308,12 @@ def goal_seek(
     metric = resolve_quantity(quantity)
     measures_for(metric)
 
-    if lever == "price":
-        if not metric.startswith("output."):
-            raise ValueError(f"the price lever moves output values only, not {metric!r}")
-        from cbm_sim.results import simulate
+    if lever == "price" and not metric.startswith("output."):
+        raise ValueError(f"the price lever moves output values only, not {metric!r}")
 
-        results = simulate.run(scenario)
-
-        def f(x: float) -> float:
-            # Same physical run, revalued: Results carries the scenario whose prices it uses.
-            priced = dataclasses.replace(results, scenario=apply_lever(scenario, "price", x))
-            return _read(summarise(priced, ("value",))[0], metric, target_year) / 1e8
-
-    else:
-
-        def f(x: float) -> float:
-            return quantity_in_year(apply_lever(scenario, lever, x), metric, target_year) / 1e8
+    def f(x: float) -> float:
+        # prices feed the dispatch's netbacks: every setting is a run of its own
+        return quantity_in_year(apply_lever(scenario, lever, x), metric, target_year) / 1e8
 
     def reported(x: float) -> float:
         y = f(x)

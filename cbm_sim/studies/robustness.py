@@ -32,6 +32,7 @@ from typing import Final
 
 import pandas as pd
 
+from cbm_sim.cluster.netback import PRICE_FIELDS
 from cbm_sim.results.frames import Results
 from cbm_sim.scenario.model import Distribution, Scenario
 from cbm_sim.scenario.uncertainty import is_time_path as _is_time_path
@@ -107,8 +108,12 @@ class Swing:
 
     @property
     def valuation_only(self) -> bool:
-        """Whether the swing moves only the valuation section (a re-valuation suffices)."""
-        return all(p.startswith("valuation.") for p in self.paths)
+        """Whether the swing moves only what the valuation alone reads (a re-valuation
+        suffices): not the prices that rank the dispatch's markets (netback)."""
+        return all(
+            p.startswith("valuation.") and p.removeprefix("valuation.") not in PRICE_FIELDS
+            for p in self.paths
+        )
 
     def values(self, scenario: Scenario, end: str) -> dict[str, float]:
         """The ``apply`` mapping of this swing at its ``"low"`` or ``"high"`` end (keyed by its
@@ -161,8 +166,8 @@ CONTRACTS_SOURCE: Final[str] = (
     "contract (plan ch1 §2 四), against the plan scenario's 80 %"
 )
 EXOGENOUS_SOURCE: Final[str] = (
-    "assumption: ±50 % on the items the model does not simulate (science city, training "
-    "base, green finance, insurance: the plan's own 亿元, plan ch4 §4 and §8)"
+    "assumption: ±50 % on the items the model does not simulate (the science city: the "
+    "plan's own 亿元, plan ch4 §4)"
 )
 CARBON_SOURCE: Final[str] = (
     "0.5966-1 × the carbon baseline path: the base credits no mine-gas utilisation from 2025, as "

@@ -84,16 +84,27 @@ def frozen_distribution(path: str, spec: Distribution) -> Any:
     return stats.lognorm(s=math.sqrt(sigma2), scale=math.exp(math.log(mean) - sigma2 / 2))
 
 
+YEAR_SEP = "@"
+"""Joins an input's name and a year in the key of a year-to-year factor (``name@2027``)."""
+
+
 def sample(
     uncertainty: Mapping[str, Distribution],
     rng: np.random.Generator,
     correlations: Sequence[RankCorrelation] = (),
+    last_year: int | None = None,
 ) -> dict[str, float]:
     """One draw of every uncertain input, in the mapping's order, from ``rng``.
 
     Inputs are drawn through a Gaussian copula (:mod:`cbm_sim.studies.correlation`): the
     stated rank ``correlations`` hold, every other pair is independent, and each input
-    keeps its marginal distribution.
+    keeps its marginal distribution. Then, for every input with a ``year_sd`` and every year
+    from its ``from_year`` to ``last_year``, one year-to-year factor ``name@year``:
+
+    .. math:: f_y = \\exp(\\sigma z_y - \\sigma^2 / 2), \\qquad z_y \\sim N(0, 1),
+
+    independent across years (mean 1; :func:`apply` multiplies that year of the path by it).
+    Inputs without ``year_sd`` draw nothing more, so their samples do not change.
     """
     from cbm_sim.studies.correlation import correlated_uniforms, correlation_matrix
 
@@ -102,10 +113,18 @@ def sample(
         return {}
     chol = np.linalg.cholesky(correlation_matrix(names, correlations)).astype(np.float64)
     u = correlated_uniforms(chol, rng)
-    return {
+    out = {
         path: float(frozen_distribution(path, uncertainty[path]).ppf(u[j]))
         for j, path in enumerate(names)
     }
+    for name, spec in uncertainty.items():
+        if spec.year_sd is None or spec.from_year is None or last_year is None:
+            continue
+        years = range(spec.from_year, last_year + 1)
+        z = rng.standard_normal(len(years))
+        factors = np.exp(spec.year_sd * z - 0.5 * spec.year_sd**2)
+        out.update({f"{name}{YEAR_SEP}{y}": float(f) for y, f in zip(years, factors, strict=True)})
+    return out
 
 
 # --------------------------------------------------------------------------- dotted paths
@@ -168,7 +187,9 @@ def apply(
     Without ``specs`` each key of ``values`` is a dotted path: a number is set to its value
     and a ``{year: value}`` path scaled by it. With ``specs`` (a scenario's ``uncertainty``)
     a key found there acts as its :class:`~cbm_sim.scenario.model.Distribution` says
-    (``op``, ``from_year``, ``paths`` of a shared factor).
+    (``op``, ``from_year``, ``paths`` of a shared factor). A key ``name@year`` (from
+    :func:`sample`, ``year_sd``) multiplies that year of the input's path(s), after the
+    levels.
 
     Raises
     ------
@@ -179,14 +200,43 @@ def apply(
         If the changed scenario is invalid (e.g. a value outside a field's bounds).
     """
     data = scenario.model_dump(mode="python")
+    yearly: dict[str, dict[int, float]] = {}
     for name, value in values.items():
+        if YEAR_SEP in name:
+            base, year = name.rsplit(YEAR_SEP, 1)
+            yearly.setdefault(base, {})[int(year)] = value
+            continue
         spec = None if specs is None else specs.get(name)
         for path in targets_of(name, spec):
             node, key = _parent(data, path)
             leaf = node[key]
             op = _operation(path, leaf, spec)
             node[key] = _act(leaf, op, value, None if spec is None else spec.from_year)
+    # year-to-year factors act after every level: on the path as the levels left it
+    for name, factors in yearly.items():
+        spec = None if specs is None else specs.get(name)
+        for path in targets_of(name, spec):
+            node, key = _parent(data, path)
+            node[key] = _by_year(path, node[key], factors)
     return Scenario.model_validate(data)
+
+
+def _by_year(path: str, leaf: Any, factors: Mapping[int, float]) -> dict[int, float]:
+    """``leaf`` with the value of each year of ``factors`` multiplied by its factor (a knot
+    per year, so that every year gets its own value and no other year moves)."""
+    from cbm_sim.scenario.paths import value_at
+
+    if not _is_time_path(leaf):
+        raise ValueError(
+            f"uncertainty path {path!r}: year-to-year factors act on {{year: value}} paths, "
+            f"got {type(leaf).__name__} {leaf!r}"
+        )
+    out = {year: float(v) for year, v in leaf.items()}
+    for year in sorted(factors):
+        out.setdefault(year - 1, value_at(leaf, year - 1))
+        out.setdefault(year + 1, value_at(leaf, year + 1))
+    out.update({year: value_at(leaf, year) * f for year, f in factors.items()})
+    return dict(sorted(out.items()))
 
 
 def check_uncertainty(scenario: Scenario) -> None:

@@ -43,6 +43,7 @@ SECTIONS: Final[tuple[str, ...]] = (
     "statuses",
     "calibration",
     "metrics",
+    "categories",
 )
 """The sections of ``names.yaml``: what kind of id each names."""
 
@@ -230,6 +231,10 @@ def _input_entry(path: str) -> tuple[Name, _Path] | None:
     if parsed.pattern in inputs:
         return inputs[parsed.pattern], parsed
     parts = parsed.pattern.split(".")
+    keyed = ".".join([*parts[:-1], "*"])  # a mapping's entry (valuation.levels_2021.<key>)
+    if len(parts) > 1 and keyed in inputs:
+        key = parts[-1]
+        return _with_key(inputs[keyed], key), parsed
     for cut in range(1, len(parts)):  # "*.reliability.…" stands for any owner
         wild = "*." + ".".join(parts[cut:])
         if wild in inputs:
@@ -241,13 +246,26 @@ def _input_entry(path: str) -> tuple[Name, _Path] | None:
     return None
 
 
-_DISTRIBUTION_FIELDS: Final[frozenset[str]] = frozenset(
-    {"dist", "low", "mode", "high", "mean", "sd", "op", "from_year", "paths"}
-)
+def _distribution_fields() -> frozenset[str]:
+    """The fields of an uncertainty entry (``dist``, ``low`` …): the table's
+    ``uncertainty.*.<field>`` entries."""
+    return frozenset(
+        k.rpartition(".")[2] for k in table()["inputs"] if k.startswith("uncertainty.*.")
+    )
 
 
 def _named_input(pattern: str, lang: Lang) -> str:
     return table()["inputs"][pattern](lang)
+
+
+def _with_key(name: Name, key: str) -> Name:
+    """``name`` of a mapping's entry, the entry named where the table knows its key (a
+    sub-cluster, an item or a 2021 category of the plan)."""
+    for section in ("sub_clusters", "items", "categories"):
+        known = lookup(section, key)
+        if known is not None:
+            return Name(f"{name.zh}（{known.zh}）", f"{name.en} ({known.en})")
+    return Name(f"{name.zh}（{key}）", f"{name.en} ({key})")
 
 
 def has_input_name(path: str) -> bool:
@@ -279,7 +297,7 @@ def input_name(path: str, lang: Lang, *, detail: str | None = None) -> str:
     _lang(lang)
     parts = path.split(".")
     if parts[0] == "uncertainty" and len(parts) > 1:  # an entry's key may hold dots
-        field = parts[-1] if len(parts) > 2 and parts[-1] in _DISTRIBUTION_FIELDS else None
+        field = parts[-1] if len(parts) > 2 and parts[-1] in _distribution_fields() else None
         entry = ".".join(parts[1:-1] if field else parts[1:])
         what = input_name(entry, lang)
         if field:

@@ -65,7 +65,9 @@ def test_every_named_input_is_a_scenario_field() -> None:
     """No stale entry: a pattern in the table is a field of the schema (or a wildcard)."""
     fields = _schema_paths()
     stale = [
-        key for key in names.table()["inputs"] if not key.startswith("*.") and key not in fields
+        key
+        for key in names.table()["inputs"]
+        if not key.startswith("*.") and key.removesuffix(".*") not in fields
     ]
     assert not stale, f"names.yaml names fields the scenario no longer has: {stale}"
 
@@ -109,6 +111,15 @@ def test_shipped_uncertainty_entries_have_names(path: Path) -> None:
     for entry in scenario.uncertainty:
         assert names.has_input_name(entry), f"{path.name}: {entry}"
         assert names.input_name(entry, "en") != entry
+
+
+def test_the_2021_categories_are_named() -> None:
+    from cbm_sim.scenario.valuation_inputs import defaults
+
+    for category in defaults().levels:
+        assert names.lookup("categories", category) is not None, category
+        shown = names.input_name(f"valuation.levels_2021.{category}", "en")
+        assert category not in shown.split("(")[0], shown
 
 
 def test_default_swings_have_names() -> None:

@@ -252,9 +252,11 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "summary.col.sub_cluster": ("子集群 / 目标", "Sub-cluster / target"),
     "summary.col.sim_target": ("模拟 / 目标", "sim. / target"),
     "summary.gaps_note": (
-        "产值单位亿元，实物量为规划所列单位；✓达成、✗未达成；P为集合模拟的达标概率。",
+        "产值单位亿元，实物量为规划所列单位；✓达成、✗未达成；P为集合模拟的达标概率；"
+        "其后为数值的性质（外生、输入等，见产值表）。",
         "Output value in 10⁸ CNY, physical targets in the plan's units; ✓ met, ✗ short; P: "
-        "the ensemble's probability of meeting it.",
+        "the ensemble's probability of meeting it; then what the figure is (exogenous, input "
+        "…; see the value table).",
     ),
     "summary.drivers": ("主要驱动因素", "The largest drivers"),
     "summary.col.input": ("输入", "Input"),

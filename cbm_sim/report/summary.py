@@ -135,9 +135,9 @@ def summary_facts(
     years = [y for y in TARGET_YEARS if y in set(targets["year"].astype(int))]
     verdicts = _verdicts(targets, values, percentiles, probabilities, years)
     subs = targets[targets["sub_cluster"].isin(SUB_CLUSTERS) & targets["item"].map(_is_total)]
-    sub_clusters = subs[["year", "sub_cluster", "simulated", "target", "status"]].reset_index(
-        drop=True
-    )
+    marks = [c for c in ("basis", "target_kind") if c in subs.columns]
+    sub_clusters = subs[["year", "sub_cluster", "simulated", "target", "status", *marks]]
+    sub_clusters = sub_clusters.reset_index(drop=True)
     physical = _physical(targets, percentiles, probabilities, years)
     drivers = _drivers(tornado, robustness)
     flips = None
@@ -326,6 +326,22 @@ class _Words:
         text = label(f"summary.{key}", self.lang)
         return text.format(**kw) if kw else text
 
+    def basis(self, row: pd.Series) -> str:
+        """The target row's basis mark (input, exogenous, cap …) in the page's language,
+        "" for a computed figure or a target check without marks."""
+        if "basis" not in row.index or "target_kind" not in row.index:
+            return ""
+        from cbm_sim.economics.targets import mark
+        from cbm_sim.report.tables import BASIS_WORDS
+
+        words = mark(str(row["basis"]), str(row["target_kind"]))
+        k = 0 if self.lang == "zh" else 1
+        return (
+            " · ".join(BASIS_WORDS[w][k] if w in BASIS_WORDS else w for w in words.split(" · "))
+            if words
+            else ""
+        )
+
     def sep(self) -> str:
         return "；" if self.lang == "zh" else "; "
 
@@ -421,7 +437,9 @@ def _gap_section(flow: Flow, facts: SummaryFacts, t: _Words) -> None:
                 continue
             h = hit.iloc[0]
             mark, colour = t.status(str(h["status"]))
-            row.cells.append(f"{_num(h['simulated'])} / {_num(h['target'], 0)} {mark.split()[0]}")
+            text = f"{_num(h['simulated'])} / {_num(h['target'], 0)} {mark.split()[0]}"
+            basis = t.basis(h)
+            row.cells.append(f"{text} {basis}" if basis else text)
             row.colours[len(row.cells) - 1] = colour
         rows.append(row)
     for r in _physical_rows(facts, t, years):

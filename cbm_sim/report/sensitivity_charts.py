@@ -121,6 +121,7 @@ def sobol_chart(
             ax.set_title(str(year))
             # Indices lie in [0, 1]; a small N gives intervals far outside, clipped here.
             ax.set_xlim(*X_LIMITS)
+            ax.set_xticks([0.0, 0.5, 1.0])  # inside the limits: no label at a panel's edge
             wide = part[["S1_low", "ST_low"]].min().min() < X_LIMITS[0] or (
                 part[["S1_high", "ST_high"]].max().max() > X_LIMITS[1]
             )

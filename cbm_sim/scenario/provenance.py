@@ -66,10 +66,13 @@ def mismatch(study: Mapping[str, Any], scenario: Scenario, what: str) -> str | N
     own = assumptions_sha256(scenario)
     if recorded == own:
         return None
+    name = study.get("scenario", "?")
+    which = (
+        f"another version of scenario {name!r}" if name == scenario.name else f"scenario {name!r}"
+    )
     return (
-        f"{what} is of scenario {study.get('scenario', '?')!r} (assumptions "
-        f"{recorded[:12]}), not of the run's {scenario.name!r} ({own[:12]}); "
-        "run it on the same scenario"
+        f"{what} is of {which} (assumptions {recorded[:12]}), not of the run's "
+        f"{scenario.name!r} ({own[:12]}); run it on the same scenario"
     )
 
 

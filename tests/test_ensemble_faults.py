@@ -5,7 +5,9 @@ the undisturbed result; a scheduler without workers or out of reach fails within
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
 import signal
 import time
@@ -34,6 +36,19 @@ YAML = (
     "uncertainty:\n  type_curves.peak_rate_scale: {dist: uniform, low: 0.8, high: 1.2}\n"
 )
 PRODUCTION = ("production",)
+
+
+def _count_members(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The indices of the members run from now on (in order)."""
+    ran: list[int] = []
+    real = ensemble.run_member
+
+    def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
+        ran.append(task.index)
+        return real(task)
+
+    monkeypatch.setattr(ensemble, "run_member", counting)
+    return ran
 
 
 def test_output_folder_is_checked_before_any_member_runs(
@@ -86,19 +101,66 @@ def test_a_failed_ensemble_keeps_its_members_and_resumes(
             SCENARIO, 4, workers=1, seed=3, measures=PRODUCTION, journal=kept,
             progress=die_after_two,
         )  # fmt: skip
-    assert sorted(journal.read_members(kept)) == [0, 1]
-    ran: list[int] = []
-    real = ensemble.run_member
-
-    def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
-        ran.append(task.index)
-        return real(task)
-
-    monkeypatch.setattr(ensemble, "run_member", counting)
+    assert sorted(p.name for p in kept.glob("member-*.json")) == [
+        "member-000000.json",
+        "member-000001.json",
+    ]
+    ran = _count_members(monkeypatch)
     resumed = run_ensemble(SCENARIO, 4, workers=1, seed=3, measures=PRODUCTION, journal=kept)
     assert ran == [2, 3]  # only the members not yet finished
     pd.testing.assert_frame_equal(resumed.members, undisturbed.members)
     pd.testing.assert_frame_equal(resumed.failures, undisturbed.failures)
+
+
+def _tamper(path: Path, how: str) -> None:
+    body = json.loads(path.read_text(encoding="utf-8"))
+    if how == "output x 10":  # the attack of issue 26: one member's output multiplied by 10
+        column = body["wide"]["columns"].index("production.total")
+        for row in body["wide"]["data"]:
+            row[column] *= 10
+    elif how == "truncated":
+        path.write_text(path.read_text(encoding="utf-8")[:100], encoding="utf-8")
+        return
+    elif how == "another seed":  # a well-formed entry of another run, checksum and all
+        body["seed"]["root"] = 4
+        body["sha256"] = journal.entry_digest(body)
+    elif how == "another version":
+        body["cbm_sim_version"] = "0.0.1"
+        body["sha256"] = journal.entry_digest(body)
+    elif how == "failed":  # a failure is never taken as a result
+        body.update(error="RuntimeError: out of memory", wide=None, statuses=None)
+        body["sha256"] = journal.entry_digest(body)
+    path.write_text(json.dumps(body), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("how", "why"),
+    [
+        ("output x 10", "its checksum differs"),
+        ("truncated", "unreadable"),
+        ("another seed", "another run's entry (seed differs)"),
+        ("another version", "another run's entry (cbm-sim version differs)"),
+        ("failed", None),
+    ],
+)
+def test_a_damaged_or_foreign_journal_entry_is_recomputed_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, why: str | None
+) -> None:
+    kept = tmp_path / ".ens.members-x"
+    first = run_ensemble(SCENARIO, 3, workers=1, seed=3, measures=PRODUCTION, journal=kept)
+    _tamper(kept / "member-000001.json", how)
+    ran = _count_members(monkeypatch)
+    said: list[str] = []
+    again = run_ensemble(
+        SCENARIO, 3, workers=1, seed=3, measures=PRODUCTION, journal=kept, notify=said.append
+    )
+    assert ran == [1]  # only the damaged, foreign or failed member runs again
+    pd.testing.assert_frame_equal(again.members, first.members)  # never the tampered values
+    if why is None:
+        assert said == []  # a failure is run again quietly: it is no damage
+    else:
+        assert len(said) == 1 and "1 journal entry damaged or from another run" in said[0]
+        assert f"member-000001.json: {why}" in said[0], said[0]
 
 
 def test_an_unreachable_scheduler_fails_within_its_timeout() -> None:
@@ -236,16 +298,70 @@ def test_an_interrupted_ensemble_command_resumes_from_its_members(
     assert first.exit_code == 130
     assert "2 finished members kept in" in first.output and "interrupted" in first.output
     assert not out.exists()
-    ran: list[int] = []
-
-    def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
-        ran.append(task.index)
-        return real(task)
-
-    monkeypatch.setattr(ensemble, "run_member", counting)
+    (kept,) = tmp_path.glob(".ens.members-*")
+    _tamper(kept / "member-000001.json", "output x 10")  # issue 26: used on resume before
+    monkeypatch.setattr(ensemble, "run_member", real)
+    ran = _count_members(monkeypatch)
     second = CliRunner().invoke(main, [*args, "-o", str(out)])
     assert second.exit_code == 0, second.output
-    assert ran == [2, 3]
+    assert ran == [1, 2, 3]  # the tampered member is recomputed, and the command says so
+    assert "1 journal entry damaged or from another run, recomputed" in second.output
     for name in ("members.csv", "statuses.csv", "percentiles.csv", "probabilities.csv"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
     assert not any(p.name.startswith(".ens.") for p in tmp_path.iterdir())  # journal removed
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_dask_ensemble_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "s.yaml").write_text(YAML, encoding="utf-8")
+    args = ["ensemble", "s.yaml", "-n", "12", "--workers", "2", "--no-tornado", "-o", "ens"]
+    with (tmp_path / "err").open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from cbm_sim.__main__ import _entry; _entry()", *args],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,  # Ctrl-C reaches the group: this process and its workers
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler),
+        )
+        deadline = time.monotonic() + 240
+        while not list(tmp_path.glob(".ens.members-*/member-*.json")):
+            assert proc.poll() is None and time.monotonic() < deadline, "no member finished"
+            time.sleep(0.1)
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=120)
+    lines = (tmp_path / "err").read_text(encoding="utf-8").strip().splitlines()
+    assert proc.returncode == 130, lines
+    assert len(lines) == 1 and lines[0].startswith("interrupted"), lines  # no worker tracebacks
+    assert "finished members kept in" in lines[0] and not (tmp_path / "ens").exists()
+
+
+@pytest.mark.slow
+def test_a_scheduler_lost_mid_run_is_one_line() -> None:
+    """Issue 26: a scheduler killed mid-run dumped every cancelled task's key."""
+    from dask.distributed import LocalCluster
+
+    def slow(x: int) -> int:
+        time.sleep(0.5)
+        return x
+
+    cluster = LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},
+    )
+    try:
+
+        def lose(fraction: float) -> None:  # the scheduler goes away under the run
+            cluster.scheduler.loop.add_callback(cluster.scheduler.close)
+
+        with pytest.raises(SchedulerError, match=r"^lost the Dask scheduler at \S+ \(\w+\)$"):
+            execute(slow, list(range(6)), scheduler=cluster.scheduler_address, progress=lose,
+                    timeout_s=10)  # fmt: skip
+    finally:
+        with contextlib.suppress(Exception):  # its scheduler is gone: do not wait 30 s for it
+            cluster.close(timeout=1)

@@ -24,10 +24,11 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
 from cbm_sim.cli import main
+from cbm_sim.results import integrity
 from cbm_sim.scenario.files import load_scenario
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
@@ -89,7 +90,11 @@ def _set(doc: Any, path: tuple[Any, ...], value: Any, *, delete: bool = False) -
 def mutants(draw: st.DrawFn) -> tuple[str, bytes]:
     """A shipped scenario (by name) and a mutated text of it."""
     source = draw(st.sampled_from(SCENARIOS))
-    text = source.read_text(encoding="utf-8")
+    return source.name, _mutate(draw, source.read_text(encoding="utf-8"), source.parent)
+
+
+def _mutate(draw: st.DrawFn, text: str, folder: Path) -> bytes:
+    """``text`` (a YAML file of ``folder``) with one mutation."""
     kind = draw(st.sampled_from(["value", "value", "value", "delete", "add", "text"]))
     if kind == "text":
         data = text.encode("utf-8")
@@ -110,10 +115,10 @@ def mutants(draw: st.DrawFn) -> tuple[str, bytes]:
             )
         else:
             data = data[:at] + draw(st.binary(min_size=1, max_size=8)) + data[at:]
-        return source.name, data
+        return data
     doc = yaml.safe_load(text)
     if "extends" in doc:  # resolve the parent by path relative to the shipped folder
-        doc["extends"] = str(source.parent / doc["extends"])
+        doc["extends"] = str(folder / doc["extends"])
     paths = _paths(doc)
     path = draw(st.sampled_from(paths))
     if kind == "delete":
@@ -127,7 +132,7 @@ def mutants(draw: st.DrawFn) -> tuple[str, bytes]:
     else:
         _set(doc, path, draw(st.sampled_from(HOSTILE)))
     body = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
-    return source.name, body.encode("utf-8")
+    return body.encode("utf-8")
 
 
 def _check_run(path: Path) -> None:
@@ -172,3 +177,109 @@ def test_validate_accepts_only_what_runs_sanely(
             assert _LOCATED.match(line), f"no file:line in {line[:200]!r}"
     else:
         _check_run(Path(name))
+
+
+# --------------------------------------------------------------------------- the commands
+# Issue 26: the contract holds for every command that reads a scenario, not only validate:
+# exit 0 with a folder that verifies, or a refusal in one line per problem (exit 2; goal-seek
+# may also say in one line that the target is out of reach, exit 1); never a traceback.
+# The bases are small (5 years, monthly steps, three uncertain inputs) so that an accepted
+# mutant runs in seconds; each command's examples are bounded by FUZZ_COMMAND_EXAMPLES.
+FUZZ_COMMAND_EXAMPLES = int(os.environ.get("FUZZ_COMMAND_EXAMPLES", "4"))
+SMALL = """\
+name: small
+horizon: {start: 2021-01-01, end: 2025-12-31, step_days: 30}
+lng:
+  plants:
+    - {name: A, capacity_t_per_day: 500, commissioned: 2023-06-01}
+storage:
+  projects:
+    - {name: T, capacity_1e4_m3: 100, commissioned: 2024-01-01}
+uncertainty:
+  type_curves.peak_rate_scale: {dist: triangular, low: 0.8, mode: 1.0, high: 1.2}
+  wells.pump_failures_per_well_year: {dist: uniform, low: 0.1, high: 0.3}
+  demand.industry.annual_1e8_m3: {dist: uniform, low: 0.9, high: 1.1}
+correlations:
+  - {inputs: [type_curves.peak_rate_scale, wells.pump_failures_per_well_year], rank: -0.3}
+"""
+COMMANDS = {
+    "ensemble": ["ensemble", "s.yaml", "-n", "2", "--workers", "1", "--no-tornado", "-o", "out"],
+    "goal-seek": ["goal-seek", "s.yaml", "--lever", "price", "--target", "2025:150"],
+    "robustness": ["robustness", "s.yaml", "-o", "out"],
+}
+_ONE_LINE_ERROR = re.compile(r"^(error: |interrupted)")
+
+
+def _contract(result: object, exits: tuple[int, ...]) -> None:
+    output = result.output  # type: ignore[attr-defined]
+    code = result.exit_code  # type: ignore[attr-defined]
+    assert "Traceback" not in output, output
+    assert code in exits, (code, output, result.exception)  # type: ignore[attr-defined]
+    if code:
+        lines = [ln for ln in output.splitlines() if ln.strip() and not ln.startswith("│")]
+        errors = [ln for ln in lines if _LOCATED.match(ln) or _ONE_LINE_ERROR.match(ln)]
+        assert errors, f"a refusal must say why: {output[-500:]}"
+
+
+@st.composite
+def small_mutants(draw: st.DrawFn) -> bytes:
+    """The small base with one mutation."""
+    return _mutate(draw, SMALL, Path.cwd())
+
+
+BLOCKS = Path(__file__).parent.parent / "cbm_sim" / "data" / "blocks.yaml"
+
+
+@st.composite
+def blocks_mutants(draw: st.DrawFn) -> bytes:
+    """The packaged blocks.yaml with one mutation."""
+    return _mutate(draw, BLOCKS.read_text(encoding="utf-8"), BLOCKS.parent)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@settings(
+    max_examples=FUZZ_COMMAND_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@seed(7)  # the same mutants every run (hypothesis' database replays a failure first)
+@given(mutant=small_mutants())
+def test_commands_keep_the_contract_on_mutated_scenarios(
+    command: str, mutant: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "s.yaml").write_bytes(mutant)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(main, COMMANDS[command])
+    finally:
+        os.chdir(cwd)
+    _contract(result, (0, 1, 2) if command == "goal-seek" else (0, 2))
+    event(f"{command}: exit {result.exit_code}")
+    if result.exit_code == 0 and command != "goal-seek":
+        integrity.verify(folder / "out")
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=FUZZ_COMMAND_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@seed(7)
+@given(mutant=blocks_mutants())
+def test_calibrate_write_reserves_keeps_the_contract_on_mutated_blocks(
+    mutant: bytes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """``calibrate`` reads no scenario; its input file is the blocks.yaml it rewrites."""
+    path = tmp_path_factory.mktemp("fuzz") / "blocks.yaml"
+    path.write_bytes(mutant)
+    result = CliRunner().invoke(main, ["calibrate", "--write-reserves", str(path)])
+    _contract(result, (0, 2))
+    event(f"calibrate --write-reserves: exit {result.exit_code}")
+    if result.exit_code == 2:
+        assert path.read_bytes() == mutant  # a refused file is left as it was
+    else:
+        yaml.safe_load(path.read_text(encoding="utf-8"))  # rewritten whole, still YAML

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -40,6 +41,17 @@ def test_unreachable_target_reports_how_close() -> None:
     assert not res.converged
     assert res.value == 3.0 and res.achieved == 6.0
     assert "cannot reach 10" in res.message and "6" in res.message and "-40.00%" in res.message
+
+
+def test_a_search_not_converged_within_its_iterations_says_so(monkeypatch) -> None:
+    from cbm_sim import bounds
+
+    assert bounds.BOUNDS["goal_seek_iterations"].hi == 100  # brentq's own default
+    cut = dataclasses.replace(bounds.BOUNDS["goal_seek_iterations"], hi=2.0)
+    monkeypatch.setitem(bounds.BOUNDS, "goal_seek_iterations", cut)
+    res = solve_monotone(lambda x: x**3, 2.0, (0.0, 4.0), xtol=1e-9)
+    assert not res.converged and "not converged within 2 refinements" in res.message
+    assert res.achieved >= 2.0  # the best setting found that meets the target
 
 
 def test_target_met_at_lower_bound() -> None:

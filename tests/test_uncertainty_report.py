@@ -15,6 +15,7 @@ from cbm_sim.cli import main
 from cbm_sim.report.pdf import build_charts
 from cbm_sim.report.sensitivity_charts import sobol_chart
 from cbm_sim.report.tables import HEADLINE_TARGETS
+from cbm_sim.results import integrity
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +130,16 @@ def test_sensitivity_command_writes_sobol_indices(tmp_path) -> None:
     assert meta["sobol"]["step_days"] == 30 and meta["sobol"]["scenario"] == "tiny-uncertain"
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 2 and "--overwrite" in again.output
+    # the folder is sealed: meta.json vouches for sobol.csv (issue 26)
+    meta = integrity.verify(out, require=("sobol.csv",))
+    assert meta["kind"] == "sensitivity" and meta["sobol"]["n"] == 4
+    # a folder cbm-sim did not write gets no sobol.csv, --overwrite or not
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine", encoding="utf-8")
+    refused = CliRunner().invoke(main, [*args[:-1], str(mine), "--overwrite"])
+    assert refused.exit_code == 2 and "not a folder cbm-sim wrote" in refused.output
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
 
 
 @pytest.mark.parametrize(

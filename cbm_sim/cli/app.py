@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,12 @@ if TYPE_CHECKING:
 
 _BAD_INPUT = 2
 """Exit status for bad input (an invalid scenario or option, a refused output directory)."""
+
+
+class BadInput(click.ClickException):
+    """Bad input found after the options were read (exit 2, one line ``error: …``)."""
+
+    exit_code = _BAD_INPUT
 
 
 class _OneLineErrors(click.Group):
@@ -85,19 +92,36 @@ def _no_verify_option(func: Callable[..., None]) -> Callable[..., None]:
 
 
 def _refuse_existing_file(path: Path, overwrite: bool) -> None:
-    """Refuse to write over an existing file unless ``overwrite`` (exit 2 via _reported).
+    """Refuse an ``-o`` file that may not be written, before any work (exit 2 via _reported):
+    :func:`check_output` of a file."""
+    check_output(path, overwrite)
+
+
+def check_output(path: Path, overwrite: bool, *, folder: bool = False) -> None:
+    """Refuse an output that may not be written, before any work is done (exit 2 via
+    :func:`_reported`): it exists without ``--overwrite``, is not cbm-sim's to replace, is a
+    link, or its folder cannot be made (:func:`cbm_sim.results.writer.check`).
+
+    Write it afterwards with :func:`cbm_sim.results.writer.staged_file` (or
+    ``staged_folder``, ``write_text``): the one writer of every command.
 
     Raises
     ------
     OutputExistsError
-        If ``path`` exists (or is a dangling link) and ``overwrite`` is false, or is a folder.
+        One line naming the output and why.
     """
-    from cbm_sim.results.rundir import OutputExistsError
+    from cbm_sim.results import writer
 
-    if path.is_dir():
-        raise OutputExistsError(f"{path} is a directory; expected a file name")
-    if (path.exists() or path.is_symlink()) and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
+    writer.check(writer.Output(path, folder=folder), overwrite=overwrite)
+
+
+def overwrite_option(func: Callable[..., None]) -> Callable[..., None]:
+    """``--overwrite`` as every command spells it."""
+    return click.option(
+        "--overwrite",
+        is_flag=True,
+        help="Replace an output cbm-sim wrote before (never a file or folder it did not write).",
+    )(func)
 
 
 def _status_cell(status: str) -> str:
@@ -147,6 +171,63 @@ def output_option(
     )
 
 
+def progress_bar(console: Any, *columns: Any) -> Any:
+    """A transient rich progress bar on ``console``, shown only on a terminal: elsewhere (a
+    log, a pipe) rich would leave an empty line, and the error contract is one line."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+
+
+_SCHEDULER = re.compile(
+    r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+    r":(?P<port>[0-9]{1,5})$"
+)
+
+
+def _scheduler_address(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+    """A Dask scheduler address, ``[tcp://]host:port`` (also tls, ucx, ws, wss), checked before
+    any work: a malformed one is bad input, not a scheduler that does not answer."""
+    if text is None:
+        return None
+    match = _SCHEDULER.match(text)
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise click.BadParameter(
+            f"expected a Dask scheduler address such as tcp://host:8786, got {shown!r}"
+        )
+    return text
+
+
+def scheduler_option(func: Callable[..., None]) -> Callable[..., None]:
+    """``--scheduler ADDRESS`` as every study command spells it (checked at once)."""
+    return click.option(
+        "--scheduler",
+        default=None,
+        callback=_scheduler_address,
+        help="Address of a Dask scheduler, tcp://host:port.",
+    )(func)
+
+
+def check_count(name: str, value: int, what: str, option: str) -> None:
+    """Refuse a count above its bound of :mod:`cbm_sim.bounds` (``name``), with the reason.
+
+    Raises
+    ------
+    click.BadParameter
+        Naming ``option``, the limit and why it is there.
+    """
+    from cbm_sim import bounds
+
+    bound = bounds.BOUNDS[name]
+    if not bound.contains(value):
+        raise click.BadParameter(
+            f"{value:,} {what} is more than the limit of {bound.hi:,.0f} {bound.unit} "
+            f"({bound.doc})",
+            param_hint=option,
+        )
+
+
 def _debug_option(func: Callable[..., None]) -> Callable[..., None]:
     return click.option("--debug", is_flag=True, help="On error, show the full Python traceback.")(
         func
@@ -173,10 +254,11 @@ def _reported(debug: bool) -> Iterator[None]:
             raise
         click.echo(str(exc) if isinstance(exc, ScenarioError) else f"error: {exc}", err=True)
         sys.exit(_BAD_INPUT)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if debug:
             raise
-        click.echo("interrupted; no results written", err=True)
+        note = f"; {exc}" if str(exc) else ""
+        click.echo(f"interrupted; no results written{note}", err=True)
         sys.exit(130)
     except Exception as exc:
         if debug:

@@ -123,10 +123,9 @@ def print_diff(d: Diff, console: Console, lang: str, *, all_years: bool = False)
 
 
 def _write(d: Diff, output: Path, *, overwrite: bool) -> None:
-    from cbm_sim.results.integrity import write_meta
-    from cbm_sim.results.rundir import staged_directory
+    from cbm_sim.results import writer
 
-    with staged_directory(output, overwrite=overwrite) as stage:
+    meta = {"kind": "diff", "a": d.a, "b": d.b}
+    with writer.staged_folder(output, overwrite=overwrite, meta=meta) as stage:  # sealed
         for file, frame in zip(DIFF_FILES, (d.inputs, d.outputs, d.targets), strict=True):
             frame.to_csv(stage / file, index=False, encoding="utf-8")
-        write_meta(stage, {"kind": "diff", "a": d.a, "b": d.b}, DIFF_FILES)

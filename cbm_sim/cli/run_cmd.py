@@ -20,13 +20,15 @@ if TYPE_CHECKING:
 from cbm_sim.cli.app import (
     _BAD_INPUT,
     _TARGET_YEARS,
+    BadInput,
     _debug_option,
-    _refuse_existing_file,
     _reported,
     _signed,
     _status_cell,
     main,
     output_option,
+    overwrite_option,
+    progress_bar,
 )
 
 
@@ -34,7 +36,6 @@ def _simulate(scenario: Scenario, console: Console) -> Results:
     """Run the simulation with a progress bar (on stderr, hidden when not a terminal)."""
     from rich.progress import (
         BarColumn,
-        Progress,
         TaskProgressColumn,
         TextColumn,
         TimeElapsedColumn,
@@ -48,7 +49,7 @@ def _simulate(scenario: Scenario, console: Console) -> Results:
         TaskProgressColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as bar:
+    with progress_bar(console, *columns) as bar:
         task = bar.add_task(f"simulating {scenario.name}", total=1.0)
         return run(scenario, progress=lambda done: bar.update(task, completed=done))
 
@@ -183,7 +184,7 @@ def _short_num(x: float) -> str:
     "Results directory (default: runs/<scenario name>). Written whole or not at all.", False
 )
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
+@overwrite_option
 @click.option(
     "--robustness",
     "with_robustness",
@@ -273,6 +274,7 @@ def write_run_directory(
     """
     from cbm_sim.economics.targets import check_targets
     from cbm_sim.economics.valuation import backtest_2021, value
+    from cbm_sim.results import integrity
     from cbm_sim.results.rundir import check_target, staged_directory, write_run
 
     check_target(out, overwrite=overwrite)  # refuse before a long run, not after
@@ -292,10 +294,14 @@ def write_run_directory(
         table = None
         if robustness_workers is not None:
             from cbm_sim.cli.robustness_cmd import ROBUSTNESS_FILE
-            from cbm_sim.studies.robustness import robustness
+            from cbm_sim.studies.robustness import SwingError, robustness
 
-            table = robustness(scenario, workers=robustness_workers, base_results=results)
+            try:
+                table = robustness(scenario, workers=robustness_workers, base_results=results)
+            except SwingError as exc:
+                raise BadInput(str(exc)) from None
             table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
+            integrity.reseal(stage)  # meta.json vouches for robustness.csv too
     return targets, table, backtest
 
 
@@ -357,7 +363,7 @@ def validate_command(scenario_files: tuple[Path, ...], debug: bool) -> None:
 
 @main.command("schema")
 @output_option("Write to this file instead of standard output.", False, directory=False)
-@click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
+@overwrite_option
 @_debug_option
 def schema_command(output: Path | None, overwrite: bool, debug: bool) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
@@ -368,38 +374,7 @@ def schema_command(output: Path | None, overwrite: bool, debug: bool) -> None:
         if output is None:
             click.echo(text)
         else:
-            check_writable(output)
-            _refuse_existing_file(output, overwrite)
-            write_text_output(output, text + "\n")
+            from cbm_sim.results import writer
+
+            writer.write_text(output, text + "\n", overwrite=overwrite)
             click.echo(f"wrote {output}")
-
-
-def check_writable(output: Path) -> None:
-    """Refuse an ``-o`` file whose folder does not exist, before any work is done.
-
-    Raises
-    ------
-    click.BadParameter
-        Naming ``-o/--output`` and the missing folder.
-    """
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        raise click.BadParameter(
-            f"cannot write {output}: no folder {parent}", param_hint="'-o/--output'"
-        )
-
-
-def write_text_output(output: Path, text: str) -> None:
-    """Write ``text`` to the ``-o`` file; a path that cannot be written is bad input.
-
-    Raises
-    ------
-    click.BadParameter
-        Naming ``-o/--output`` and the reason (e.g. a missing parent directory).
-    """
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise click.BadParameter(
-            f"cannot write {output}: {exc.strerror or exc}", param_hint="'-o/--output'"
-        ) from None

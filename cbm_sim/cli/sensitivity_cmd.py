@@ -9,8 +9,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cbm_sim.cli.app import _debug_option, _reported, main, output_option
-from cbm_sim.results.integrity import META, read_meta, verify, write_meta
+from cbm_sim.cli.app import (
+    BadInput,
+    _debug_option,
+    _reported,
+    check_count,
+    main,
+    output_option,
+    progress_bar,
+    scheduler_option,
+)
 
 SOBOL_FILE = "sobol.csv"
 """Name of the indices file in the output directory (read by ``cbm-sim report --ensemble``)."""
@@ -32,15 +40,24 @@ SOBOL_FILE = "sobol.csv"
     default=None,
     help="local worker processes (1 = no Dask)",
 )
-@click.option("--scheduler", default=None, help="address of a Dask scheduler, tcp://host:port")
-@click.option("--seed", type=int, default=None, help="seed of the design (default: the scenario's)")
+@scheduler_option
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="seed of the design (default: the scenario's)",
+)
 @click.option(
     "--step-days",
     type=click.IntRange(min=1, max=31),
     default=None,
     help="dispatch step [days] instead of the scenario's",
 )
-@click.option("--overwrite", is_flag=True, help=f"replace an existing {SOBOL_FILE} in OUT")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help=f"replace the {SOBOL_FILE} a previous `sensitivity` wrote into OUT",
+)
 @_debug_option
 def sensitivity_command(
     scenario_file: str,
@@ -62,26 +79,26 @@ def sensitivity_command(
     if n & (n - 1):
         raise click.BadParameter(f"must be a power of 2, got {n}", param_hint="--sobol")
     target = output / SOBOL_FILE
-    if target.exists() and not overwrite:
-        raise click.BadParameter(
-            f"{target} exists; pass --overwrite to replace it", param_hint="'-o/--output'"
-        )
     with _reported(debug):
-        from rich.progress import Progress as Bar
-
+        from cbm_sim.results import writer
         from cbm_sim.scenario import load_scenario
         from cbm_sim.scenario.provenance import provenance
         from cbm_sim.studies.sensitivity import saltelli_runs, sobol_indices
 
-        if (output / META).is_file():  # an ensemble folder: refuse a damaged one up front
-            verify(output)
+        check_count("study_runs", n, "base samples", "'--sobol'")
+        # OUT is a new folder, or a cbm-sim folder (an ensemble's) that gets sobol.csv added
+        writer.check(writer.Output(output, folder=True, keep=True), overwrite=overwrite)
+        if (target.exists() or target.is_symlink()) and not overwrite:
+            raise BadInput(f"{target} exists; pass --overwrite to replace it")
         scenario = load_scenario(scenario_file)
         if step_days is not None:
             horizon = scenario.horizon.model_copy(update={"step_days": step_days})
             scenario = scenario.model_copy(update={"horizon": horizon})
         years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
         runs = saltelli_runs(n, len(scenario.uncertainty))
-        with Bar(console=Console(stderr=True), transient=True) as bar:
+        check_count("study_runs", runs, f"runs (N × ({len(scenario.uncertainty)} inputs + 2))",
+                    "'--sobol'")  # fmt: skip
+        with progress_bar(Console(stderr=True)) as bar:
             task = bar.add_task(f"Sobol design, {runs} runs", total=1.0)
             frame = sobol_indices(
                 scenario,
@@ -92,12 +109,13 @@ def sensitivity_command(
                 seed=seed,
                 progress=lambda f: bar.update(task, completed=f),
             )
-        output.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(target, index=False, encoding="utf-8")
         study = provenance(scenario, kind="sobol", n=n, runs=runs, inputs=len(scenario.uncertainty))
         if seed is not None:
             study["seed"] = seed  # the design's seed (--seed), not the file's
-        _record(output, study)
+        new = not output.exists()
+        meta = {"sobol": study, **({"kind": "sensitivity"} if new else {})}
+        with writer.staged_folder(output, keep=True, meta=meta) as stage:
+            frame.to_csv(stage / SOBOL_FILE, index=False, encoding="utf-8")
         console = Console()
         for year, part in frame.groupby("year", sort=True):
             table = Table(title=f"Sobol indices of output.total {year} (N = {n}, {runs} runs)")
@@ -113,19 +131,3 @@ def sensitivity_command(
                 )
             console.print(table)
         click.echo(f"wrote {target}")
-
-
-_SEALS = frozenset({"files", "sha256", "meta_sha256", "cbm_sim_version", "scenario_sha256"})
-
-
-def _record(output: Path, study: dict[str, object]) -> None:
-    """Record the Sobol study's provenance in ``output``'s ``meta.json`` (as ``sobol``),
-    resealing an ensemble folder with ``sobol.csv`` among its files, or starting a
-    ``meta.json`` of its own in a new folder."""
-    if (output / META).is_file():
-        meta = read_meta(output)
-        files = [str(f) for f in meta.get("files", []) if f != META]
-        kept = {k: v for k, v in meta.items() if k not in _SEALS}
-        write_meta(output, {**kept, "sobol": study}, sorted({*files, SOBOL_FILE}))
-    else:
-        write_meta(output, {**study, "sobol": study}, [SOBOL_FILE])

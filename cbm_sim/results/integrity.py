@@ -41,10 +41,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _meta_digest(meta: Mapping[str, Any]) -> str:
+def meta_digest(meta: Mapping[str, Any]) -> str:
+    """SHA-256 of ``meta`` without its ``meta_sha256`` field (what that field must hold)."""
     body = {k: v for k, v in meta.items() if k != "meta_sha256"}
     text = json.dumps(body, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_meta_digest = meta_digest
 
 
 def write_meta(directory: Path, meta: Mapping[str, Any], files: Iterable[str]) -> dict[str, Any]:
@@ -70,6 +74,26 @@ def write_meta(directory: Path, meta: Mapping[str, Any], files: Iterable[str]) -
         json.dumps(out, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
     )
     return out
+
+
+_DERIVED = ("files", "sha256", "meta_sha256", "scenario_sha256", "cbm_sim_version")
+"""The fields of ``meta.json`` that :func:`write_meta` computes."""
+
+
+def reseal(directory: Path, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``meta.json`` again over every file now in ``directory`` (files added after it
+    was written, e.g. ``robustness.csv`` beside a run), keeping its own fields, updated by
+    ``meta``.
+
+    Returns
+    -------
+    dict
+        The metadata as written.
+    """
+    old = read_meta(directory) if (directory / META).is_file() else {}
+    body = {k: v for k, v in old.items() if k not in _DERIVED}
+    files = [p.name for p in directory.iterdir() if p.is_file()]
+    return write_meta(directory, {**body, **dict(meta or {})}, files)
 
 
 def read_meta(directory: Path) -> dict[str, Any]:

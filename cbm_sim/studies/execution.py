@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
-from typing import Any, Final, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Generic, TypeVar
 
 Progress = Callable[[float], None]
 T = TypeVar("T")
@@ -89,7 +90,8 @@ def execute(
 
     cluster = None
     if scheduler is None:
-        with dask.config.set(WORKER_ENVIRON):
+        # the workers ignore Ctrl-C (dask_setup below): it is this process's to handle
+        with dask.config.set({**WORKER_ENVIRON, "distributed.worker.preload": [__name__]}):
             cluster = LocalCluster(
                 n_workers=workers or os.cpu_count() or 1,
                 threads_per_worker=1,
@@ -108,18 +110,100 @@ def execute(
                 f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s "
                 f"({type(exc).__name__}: {exc})"
             ) from None
+    job = _Job(func, items, progress, on_result, timeout_s, scheduler or "the local cluster")
+    # through client.close(): its attempts to reach a lost scheduler log tracebacks too
+    with _lost_connection_told_once():
+        return _run_on(client, cluster, job)
+
+
+@dataclass(frozen=True)
+class _Job(Generic[T, R]):
+    """The items of one :func:`execute` on Dask and what to do as each finishes."""
+
+    func: Callable[[T], R]
+    items: Sequence[T]
+    progress: Progress | None
+    on_result: Callable[[int, R], None] | None
+    timeout_s: float
+    where: str  # the scheduler, for messages
+
+
+def _run_on(client: Any, cluster: Any, job: _Job[T, R]) -> list[R]:
+    """Gather ``job`` on ``client``, then close it (and our ``cluster``) whatever happens."""
+    interrupted = False
     try:
         # distributed's wait() uses the process's default client; another client of the
         # caller's (a notebook's, a test's) on another event loop would bind our futures'
         # events to that loop ("bound to a different event loop"), so ours is made current
         with client.as_current():
-            return _gather(client, func, items, progress, on_result, timeout_s, scheduler)
-    finally:
+            return _gather(client, job)
+    except KeyboardInterrupt:
+        interrupted = True
+        _quiet()  # the user asked to stop: the cluster's shutdown noise is not news
         if cluster is not None:
+            _stop_workers(cluster)
+        raise
+    finally:
+        if cluster is not None and not interrupted:
             settle(client, len(cluster.workers))
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+class _DropConnectionTracebacks:
+    """A logging filter: drop the tracebacks distributed's client logs while it tries to
+    reach a scheduler that is gone (the command says so in one line, SchedulerError)."""
+
+    def filter(self, record: Any) -> bool:
+        import asyncio
+
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, asyncio.CancelledError | OSError)
+
+
+@contextlib.contextmanager
+def _lost_connection_told_once() -> Iterator[None]:
+    import logging
+
+    logger = logging.getLogger("distributed.client")
+    quiet = _DropConnectionTracebacks()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def dask_setup(worker: Any) -> None:
+    """Run in each worker of our local cluster as it starts (Dask preload): Ctrl-C reaches
+    the whole process group, and a worker that took it would print a traceback; this
+    process stops the cluster instead."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(cluster: Any) -> None:
+    """End our local workers at once (not restarted, nothing logged): a worker closed while
+    its task runs would warn about the cancelled task on the terminal."""
+    import signal
+
+    for nanny in list(cluster.workers.values()):
+        with contextlib.suppress(Exception):  # a nanny already gone is fine
+            nanny.close_gracefully()  # no restart of a worker that goes away
+            if nanny.pid:
+                os.kill(nanny.pid, signal.SIGKILL)
+
+
+def _quiet() -> None:
+    """Silence Dask's loggers in this process (the cluster is being torn down on purpose)."""
+    import logging
+
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def settle(client: Any, workers: int, timeout_s: float = 30.0) -> None:
@@ -141,22 +225,26 @@ def _workers(client: Any) -> int:
     return len(client.scheduler_info().get("workers", {}))
 
 
-def _gather(
-    client: Any,
-    func: Callable[[T], R],
-    items: Sequence[T],
-    progress: Progress | None,
-    on_result: Callable[[int, R], None] | None,
-    timeout_s: float,
-    scheduler: str | None,
-) -> list[R]:
+def _gather(client: Any, job: _Job[T, R]) -> list[R]:
     """Submit every item, collect the results as they finish, retry items of dead workers."""
+    from concurrent.futures import CancelledError
+
+    try:
+        return _collect(client, job)
+    except (CancelledError, OSError) as exc:
+        # a lost scheduler cancels every future (distributed lists them all): one line instead
+        raise SchedulerError(
+            f"lost the Dask scheduler at {job.where} ({type(exc).__name__})"
+        ) from None
+
+
+def _collect(client: Any, job: _Job[T, R]) -> list[R]:
     import time
 
     from dask.distributed import wait
     from distributed import KilledWorker
 
-    where = scheduler or "the local cluster"
+    func, items, timeout_s, where = job.func, job.items, job.timeout_s, job.where
     try:
         client.wait_for_workers(1, timeout=timeout_s)
     except (TimeoutError, OSError) as exc:
@@ -203,8 +291,8 @@ def _gather(
                 pending.add(again)
                 continue
             results[k] = value
-            if on_result is not None:
-                on_result(k, value)
-            if progress is not None:
-                progress(len(results) / n)
+            if job.on_result is not None:
+                job.on_result(k, value)
+            if job.progress is not None:
+                job.progress(len(results) / n)
     return [results[k] for k in range(n)]

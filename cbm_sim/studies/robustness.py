@@ -40,7 +40,12 @@ from cbm_sim.scenario.uncertainty import parent as _parent
 from cbm_sim.scenario.valuation_inputs import EXOGENOUS, ITEMS, SUB_CLUSTERS
 from cbm_sim.studies.ensemble import TARGET_YEARS
 from cbm_sim.studies.execution import Progress, execute
-from cbm_sim.studies.sampling import apply, check_uncertainty, frozen_distribution
+from cbm_sim.studies.sampling import (
+    apply,
+    check_uncertainty,
+    frozen_distribution,
+    invalid_because,
+)
 
 ROBUSTNESS_COLUMNS: Final[tuple[str, ...]] = (
     "year",
@@ -192,6 +197,10 @@ EXOGENOUS_FIELDS: Final[tuple[str, ...]] = tuple(
     sorted({t.field for spec in ITEMS for t in spec.terms if t.driver == EXOGENOUS})
 )
 """Valuation fields of the exogenous (not simulated) items [亿元/yr]."""
+
+
+class SwingError(ValueError):
+    """An assumption's low or high end makes the scenario invalid (bad input, before any run)."""
 
 
 def default_swings(scenario: Scenario) -> list[Swing]:
@@ -346,7 +355,15 @@ def robustness(
     for s in swings:
         for end in (LOW, HIGH):
             specs = None if s.spec is None else {s.name: s.spec}
-            members[(s.name, end)] = apply(scenario, s.values(scenario, end), specs)
+            values = s.values(scenario, end)
+            try:
+                members[(s.name, end)] = apply(scenario, values, specs)
+            except ValueError as exc:  # pydantic's ValidationError is one
+                shown = ", ".join(f"{k} = {v:g}" for k, v in values.items())
+                raise SwingError(
+                    f"assumption {s.name!r} at its {end} end ({shown}) makes the scenario "
+                    f"invalid: {invalid_because(exc)}"
+                ) from None
             if not s.valuation_only:
                 simulated.append((s.name, end))
     from cbm_sim.results import simulate

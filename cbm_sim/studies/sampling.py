@@ -259,3 +259,16 @@ def check_uncertainty(scenario: Scenario) -> None:
             node, key = _parent(data, path)
             _operation(path, node[key], spec)
     correlation_matrix(list(scenario.uncertainty), scenario.correlations)
+
+
+def invalid_because(exc: Exception) -> str:
+    """What a sampled scenario the model refused breaks, in one line: the fields and rules of
+    a pydantic ``ValidationError`` (not the values: those are the sample's), else the error."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'scenario'}: {err['msg']}"
+            for err in exc.errors()[:3]
+        )
+    return " ".join(str(exc).split())

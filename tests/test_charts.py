@@ -455,13 +455,13 @@ def test_label_spreading_keeps_order_gap_and_centre(ys: list[float], gap: float)
 @settings(max_examples=60, deadline=None)
 @given(st.text(alphabet="晋城煤层气abc de", max_size=200), st.floats(0.5, 6.0))
 def test_wrap_respects_width_and_keeps_the_text(text: str, width_in: float) -> None:
-    from cbm_sim.report.page import wrap
+    from cbm_sim.report.page import _char_ems, wrap
 
     lines = wrap(text, width_in, 9.0).split("\n")
     limit = width_in * 72.0 / 9.0  # ems per line
 
-    def ems(s: str) -> float:
-        return sum(1.0 if ord(ch) > 0x2E7F else 0.6 for ch in s)
+    def ems(s: str) -> float:  # each glyph's measured width, as wrap measures it
+        return sum(_char_ems(ch) for ch in s)
 
     # a line is over the limit only when it is one unbreakable token
     assert all(ems(ln) <= limit + 1e-9 or (" " not in ln.strip() and ems(ln) > 0) for ln in lines)

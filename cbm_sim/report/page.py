@@ -153,6 +153,8 @@ _TOKEN = re.compile("|".join(re.escape(p) for p in _UNBROKEN) + rf"|[{_HAN}]|\s+
 
 _CLOSING: Final[str] = "，。、；：！？）》」』】〕”’,.;:!?)]}%"
 """Punctuation a line never starts with (it stays with the word before it)."""
+_OPENING: Final[str] = "（《「『【〔“‘([{"
+"""Punctuation a line never ends with (it stays with the word after it)."""
 
 
 def wrap(text: str, width_in: float, size_pt: float, *, cjk: bool = True) -> str:
@@ -181,13 +183,16 @@ def wrap(text: str, width_in: float, size_pt: float, *, cjk: bool = True) -> str
 
 
 def _tokens(paragraph: str) -> list[str]:
-    """Break units: :data:`_TOKEN` matches, closing punctuation joined to the unit before."""
+    """Break units: :data:`_TOKEN` matches, closing punctuation joined to the unit before and
+    opening punctuation to the unit after (a line neither starts with "）" nor ends with "（")."""
     out: list[str] = []
+    opening = False
     for token in _TOKEN.findall(paragraph):
-        if out and token[0] in _CLOSING and not out[-1].isspace():
+        if out and ((token[0] in _CLOSING and not out[-1].isspace()) or opening):
             out[-1] += token
         else:
             out.append(token)
+        opening = token[-1] in _OPENING and not token.isspace()
     return out
 
 

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 demo: $(STAMP)
 	$(BIN)/cbm-sim plan audit --status discrepancy
 	$(BIN)/cbm-sim run scenarios/plan.yaml -o reports/plan --overwrite
-	# a small ensemble of the shipped uncertainty (16 members, monthly steps, 2 workers) and
-	# its tornado, for the fan, probability and tornado pages of the report
-	$(BIN)/cbm-sim ensemble scenarios/plan.yaml -n 16 --workers 2 --step-days 30 \
+	# a small ensemble of the shipped uncertainty (16 members, 2 workers, dispatched daily and
+	# recorded by month) and its tornado, for the fan, probability and tornado pages
+	$(BIN)/cbm-sim ensemble scenarios/plan.yaml -n 16 --workers 2 --step-days month \
 		-o reports/plan-ensemble --overwrite
 	$(BIN)/cbm-sim report reports/plan -o reports/plan.pdf --lang zh --ensemble reports/plan-ensemble \
 		--overwrite
@@ -39,10 +39,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## bench: every benchmark of benchmarks/README.md's figures (about 45 minutes; run it on an
+## idle machine); the output is also kept in benchmarks/out/. bench-quick: the short ones
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_decline.py
-	$(BIN)/python benchmarks/bench_run.py
-	$(BIN)/python benchmarks/bench_cli.py
+	$(BIN)/python benchmarks/bench_all.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/bench_all.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,22 +1,38 @@
-"""Benchmark: the plan scenario end to end, and the per-well SimPy reference it replaces.
+"""Benchmark: the plan scenario end to end in one process, and what one study member costs.
 
-Run: ``.venv/bin/python benchmarks/bench_run.py [--wells 400]``
+Run: ``.venv/bin/python benchmarks/bench_run.py [--repeat 7] [--references --wells 100]``
 
-Prints the wall time and peak memory (tracemalloc) of one full daily run of
-``scenarios/plan.yaml`` (2021-2030), then compares the engine's well supply
-(:class:`cbm_sim.wells.supply.BlockSupply`: Chebyshev windows plus exact per-day corrections) with
-two references on the 2021 wells over the whole horizon: the exact per-well kernel of every
-step (:class:`cbm_sim.wells.stepping.StepVolumes`, the engine's previous path) on all wells, and
-a naive one — every well its own SimPy process stepping daily, computing its day's gas from
-:func:`cbm_sim.wells.decline.cumulative` — on a subset, scaled to all wells. Totals must agree to
-1e-9 relative.
+**Per member** (issue 27's goal: ≤ 0.25 worker-seconds per daily plan-scenario member): the
+CPU seconds (``time.process_time``: user + system of this process, so that other jobs on the
+machine do not count) of
+
+* ``run`` — ``simulate.run(plan.yaml)`` with its daily frame, as ``cbm-sim run`` does;
+* ``member`` — an ensemble member: ``simulate.run(..., daily=False)``, valued and
+  target-checked (:func:`cbm_sim.studies.ensemble.summarise`), its own seed each time;
+* ``sobol`` — a Sobol or tornado run: the scenario's seed, valued (``measures=("value",)``),
+  as :func:`cbm_sim.studies.sensitivity.sobol_indices` runs it;
+
+each the median of ``--repeat`` runs after two warm-up runs, in a process whose imports are
+frozen out of the garbage collector's sight as a study worker's are
+(:mod:`cbm_sim.studies.execution`). The load average is printed: CPU time moves less than
+wall time with other jobs, but not nothing (caches, frequency), so publish idle figures.
+
+``--references`` also times the engine's well supply against two references on the 2021
+wells over the whole horizon, as before issue 27: :class:`cbm_sim.wells.supply.BlockSupply`
+(Chebyshev windows plus exact per-day corrections), the exact per-well kernel of every step
+(:class:`cbm_sim.wells.stepping.StepVolumes`), and a naive one — every well its own SimPy
+process stepping daily, computing its day's gas from :func:`cbm_sim.wells.decline.cumulative`
+— on ``--wells`` of them, scaled to all wells; totals must agree to 1e-9 relative.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import os
+import statistics
 import time
-import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +40,7 @@ import simpy
 
 from cbm_sim.results import simulate
 from cbm_sim.scenario.files import load_scenario
+from cbm_sim.studies.ensemble import member_seeds, summarise
 from cbm_sim.wells import decline
 from cbm_sim.wells.population import WellPopulation
 from cbm_sim.wells.stepping import PARAMS, StepVolumes, initial_population
@@ -53,29 +70,65 @@ def naive_per_well(pop: WellPopulation, idx: np.ndarray) -> float:
     return total[0]
 
 
+def cpu_median(work: Callable[[int], object], repeat: int) -> tuple[float, list[float]]:
+    """Median CPU seconds of ``work(i)`` over ``repeat`` calls, after two warm-up calls."""
+    work(-1)
+    work(-2)
+    samples = []
+    for i in range(repeat):
+        t0 = time.process_time()
+        work(i)
+        samples.append(time.process_time() - t0)
+    return statistics.median(samples), samples
+
+
+def members(repeat: int) -> None:
+    """Print the CPU seconds of a run, an ensemble member and a Sobol run."""
+    scenario = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "plan.yaml")
+    seeds = member_seeds(scenario.seed, repeat + 2)
+    gc.freeze()  # as a study worker does before its first member (studies/execution.py)
+    cases: dict[str, tuple[str, Callable[[int], object]]] = {
+        "run": (
+            "simulate.run(plan.yaml), daily frame included",
+            lambda i: simulate.run(scenario),
+        ),
+        "member": (
+            "ensemble member: run (no daily frame), value, targets",
+            lambda i: summarise(simulate.run(scenario, seed=seeds[i], daily=False)),
+        ),
+        "sobol": (
+            "Sobol/tornado run: the scenario's seed, value",
+            lambda i: summarise(simulate.run(scenario, daily=False), ("value",)),
+        ),
+    }
+    for key, (what, work) in cases.items():
+        before = os.getloadavg()[0]
+        med, samples = cpu_median(work, repeat)
+        listed = ", ".join(f"{t:.3f}" for t in samples)
+        print(
+            f"{key:8s} {what}: median {med:.3f} CPU s ({listed}); load {before:.2f} before, "
+            f"{os.getloadavg()[0]:.2f} after, {os.cpu_count()} CPUs",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wells", type=int, default=400, help="wells in the naive reference")
-    args = parser.parse_args()
-
-    scenario = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "plan.yaml")
-    times = []
-    for _ in range(3):  # the first run also pays for imports and caches (numba included)
-        t0 = time.perf_counter()
-        res = simulate.run(scenario)
-        times.append(time.perf_counter() - t0)
-    tracemalloc.start()  # a separate run: tracemalloc slows Python code several times
-    simulate.run(scenario)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    print(
-        f"plan scenario, daily 2021-2030: {min(times):.2f} s (runs: "
-        f"{', '.join(f'{t:.2f}' for t in times)} s), peak traced memory {peak / 2**20:.0f} MiB"
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs of each case")
+    parser.add_argument(
+        "--references", action="store_true", help="also time the well supply's references"
     )
-    print(f"  wells at end: {res.meta['wells_at_end']}, daily rows: {len(res.daily)}")
+    parser.add_argument("--wells", type=int, default=100, help="wells in the naive reference")
+    args = parser.parse_args()
+    members(args.repeat)
+    if args.references:
+        references(args.wells)
 
+
+def references(wells: int) -> None:
+    """The well supply against the exact per-step kernel and the naive per-well SimPy."""
     pop = initial_population(np.random.default_rng(1))
-    idx = np.random.default_rng(2).choice(len(pop), size=min(args.wells, len(pop)), replace=False)
+    idx = np.random.default_rng(2).choice(len(pop), size=min(wells, len(pop)), replace=False)
     sub = WellPopulation(pop.n_blocks)
     sub.add_cohort(
         pop.block[idx],

@@ -446,3 +446,55 @@ register(
         "a search not converged within 100 reports it (exit 1) instead of running on",
     )
 )
+
+# --- resources (cbm_sim.cluster.resource, scenario section resources; issue 23) -----------
+register(
+    Bound(
+        "recovery_factor",
+        0.0,
+        1.0,
+        "fraction",
+        "share of a block's gas in place its wells can recover; a share, 0 excluded (a block "
+        "with nothing recoverable has no proved reserves instead)",
+        lo_open=True,
+    )
+)
+register(
+    Bound(
+        "abundance_1e8_m3_per_km2",
+        0.5,
+        10.0,
+        "亿m3/km2",
+        "gas in place per km² of a block; the plan's range for southern Qinshui is 1.7-2.8 "
+        "(ch1 §1 一); assumption: 0.5-10 holds any coal basin's CBM abundance",
+    )
+)
+register(
+    Bound(
+        "proving_rate_per_year",
+        0.0,
+        1.0,
+        "1/yr",
+        "share of a block's still unproved resource that exploration proves each year; a share",
+    )
+)
+register(
+    Bound(
+        "drainage_area_km2",
+        0.001,
+        10.0,
+        "km2",
+        "area one well drains; assumption: from a 30 m × 30 m pattern to 10 km² (beyond the "
+        "longest multilateral horizontal wells)",
+    )
+)
+register(
+    Bound(
+        "proved_reserves_1e8_m3",
+        0.0,
+        20000.0,
+        "亿m3",
+        "proved reserves of one block; assumption: 20,000 亿m3 is 3× the city's whole resource "
+        "of 6,141 亿m3 (plan ch1 §1 一)",
+    )
+)

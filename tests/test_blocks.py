@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import re
 
 import numpy as np
 import pytest
 import simpy
+from resources_helpers import blank_resource
 
-from cbm_sim.cluster.blocks import BlockAgent, depletion_factor
+from cbm_sim.cluster.blocks import BlockAgent, drill
+from cbm_sim.cluster.resource import BlockResource
 from cbm_sim.plan.blocks import load_blocks
 from cbm_sim.results import simulate
-from cbm_sim.scenario.model import BlockProgramme, Drilling, Horizon, Scenario
-from cbm_sim.wells import calibration
+from cbm_sim.scenario.model import BlockProgramme, Drilling, Horizon, Resources, Scenario
+from cbm_sim.wells import calibration, decline, stepping
+from cbm_sim.wells.population import WellPopulation
+from cbm_sim.wells.stepping import Hookups
 
 
 def test_the_plan_blocks_and_their_reserves():
@@ -32,14 +35,19 @@ def _agent(programme: BlockProgramme) -> BlockAgent:
         info=load_blocks()[0],
         programme=programme,
         drilling=Drilling(),
-        booked_eur_m3=0.0,
+        resource=blank_resource(),
         start=dt.date(2021, 1, 1),
         end=dt.date(2030, 12, 31),
-        hookups=[],
         log=lambda *a: None,
         sample=lambda *a: {},
-        well_eur=lambda p: p,
     )
+
+
+def _params(n: int, qi: float = 1000.0) -> dict[str, np.ndarray]:
+    """Decline parameters of ``n`` identical wells."""
+    one = {"qi": qi, "di": 0.3, "b": 0.5, "d_term": 0.05, "t_incline": 100.0,
+           "q_start": 100.0, "t_plateau": 0.0}  # fmt: skip
+    return {k: np.full(n, one[k]) for k in decline.PARAMS}
 
 
 def test_fractional_wells_carry_over_between_years():
@@ -62,9 +70,9 @@ def test_programme_respects_first_and_last_year():
 
 
 def test_a_programme_beyond_the_reserves_depletes_instead_of_stopping():
-    # 潘庄 (proved 377.48 亿m³, ch1 §2 一) is a producing block: 5,000 more wells a year
-    # cannot all be booked against half of its reserves; they are all drilled, poorer and
-    # poorer, and the booked EUR never passes the recoverable limit.
+    # 潘庄 (proved 377.48 亿m³, ch1 §2 一) is a producing block: 5,000 more wells a year fill
+    # its undrilled acreage within months, then infill a drained area; they are all drilled,
+    # poorer and poorer as the block's produced gas grows
     drilling = Drilling(
         blocks={"panzhuang": BlockProgramme(vertical_wells_per_year={2022: 5000}, rigs=200)}
     )
@@ -73,54 +81,66 @@ def test_a_programme_beyond_the_reserves_depletes_instead_of_stopping():
     assert not (res.events["event"] == "reserves wall").any()
     dep = res.events[res.events["event"] == "depletion"]
     assert list(dep["entity"]) == ["block:panzhuang"]
-    assert "proved × recovery factor" in dep["detail"].iloc[0]
+    assert "recoverable (proved 377.48 × 0.5)" in dep["detail"].iloc[0]
     drilled = res.annual.query("quantity == 'wells_drilled' and entity == 'block:panzhuang'")
     assert drilled["value"].sum() >= 5000 * 3 - 200  # all spudded wells but those in flight
 
 
-def test_depletion_factor_rule_and_guards():
-    assert depletion_factor(0.0, 100.0) == 1.0
-    assert depletion_factor(25.0, 100.0) == pytest.approx(0.75)
-    assert depletion_factor(150.0, 100.0) == 0.0
-    assert depletion_factor(1e12, None) == 1.0  # no stated reserves: no depletion
-    with pytest.raises(ValueError, match=re.escape("booked_m3 must be >= 0; got -1.0")):
-        depletion_factor(-1.0, 100.0)
-    with pytest.raises(ValueError, match=re.escape("recoverable_m3 must be > 0 or None; got 0.0")):
-        depletion_factor(1.0, 0.0)
-
-
-def test_depleted_wells_are_poorer_and_booking_stays_below_the_limit():
-    prog = BlockProgramme(vertical_wells_per_year={2021: 200}, rigs=50)
-    agent = _agent(prog)
+def _drill_2021(
+    wells: int, resource: BlockResource, rigs: int
+) -> tuple[BlockAgent, list[tuple], Hookups]:
+    """An agent drilling ``wells`` identical vertical wells in 2021 (one day each, so every
+    well is drilled in the year) against ``resource``; the agent, its logged events and its
+    hook-ups."""
+    agent = _agent(BlockProgramme(vertical_wells_per_year={2021: wells}, rigs=rigs))
+    agent.resource = resource
+    agent.drilling = Drilling(drilling_days_vertical=1.0)
+    agent.prepare = stepping.prepared_columns
     agent.end = dt.date(2021, 12, 31)
-    limit = agent.recoverable_m3
-    agent.booked_eur_m3 = 0.9 * limit
-    agent.sample = lambda wtype, klass, n, block: {
-        "qi": np.full(n, 1000.0),
-        "q_start": np.full(n, 100.0),
-    }
-    agent.well_eur = lambda p: np.full(p["qi"].size, 0.01 * limit)
+    agent.sample = lambda wtype, klass, n, block: _params(n)
+    log: list[tuple] = []
+    agent.log = lambda *a: log.append(a)
     env = simpy.Environment()
-    agent.start_drilling(env)
+    hookups = agent.start_drilling(env)
     env.run(until=365.0)
-    qi = np.array([h.params["qi"] for h in agent.hookups])
-    assert qi[0] == pytest.approx(100.0)  # 10 % of the recoverable gas is left
-    # the closed form equals the rule applied well after well
-    booked, want = 0.9 * limit, []
-    for _ in qi:
-        f = depletion_factor(booked, limit)
-        want.append(1000.0 * f)
-        booked += f * 0.01 * limit
-    np.testing.assert_allclose(qi, want, rtol=1e-12)
-    assert np.all(np.diff(qi) < 0)  # each well finds less
-    assert agent.booked_eur_m3 < limit
-    assert len(agent.hookups) == agent.drilled[0] > 150  # drilling did not stop
+    return agent, log, hookups
+
+
+def test_new_wells_fill_the_fresh_acreage_then_infill_the_drained_area():
+    # a hand-computed block: 1.8 km² proved (20 vertical wells of 0.09 km²), half of its
+    # recoverable gas produced before the run; 30 wells drilled in 2021
+    limit = 1.8 * Resources().abundance_1e8_m3_per_km2 * 1e8
+    resource = blank_resource(proved_m3=limit, produced_m3=0.5 * 0.5 * limit)
+    _, log, hookups = _drill_2021(30, resource, rigs=3)
+    qi = hookups.params[:, decline.PARAMS.index("qi")] * hookups.factor
+    assert len(qi) == 30
+    np.testing.assert_allclose(qi[:20], 1000.0)  # the undrilled acreage: the full curve
+    np.testing.assert_allclose(qi[20:], 500.0)  # infill: half of the recoverable gas left
+    # joining the population, the wells' rates and decline constants are multiplied
+    pop = WellPopulation(len(load_blocks()))
+    const = stepping.add_hookups(pop, hookups.rows(28, 30))
+    np.testing.assert_allclose(pop.qi, [500.0, 500.0])
+    np.testing.assert_allclose(pop.q_start, [50.0, 50.0])
+    half = {k: v[0] for k, v in _params(1, qi=500.0).items()} | {"q_start": 50.0}
+    want = decline.prepare(**half)
+    np.testing.assert_allclose(const[:, 1], [want[k] for k in decline.PREPARED_KEYS], rtol=1e-14)
+    assert [e[2] for e in log] == []  # 50 %: not below half of the curve, no event
+
+
+def test_the_depletion_event_names_the_block_state():
+    limit = 1e9
+    resource = blank_resource(proved_m3=limit, produced_m3=0.45 * limit, drilled_km2=50.0)
+    _, log, hookups = _drill_2021(5, resource, rigs=1)
+    qi = hookups.params[:, decline.PARAMS.index("qi")] * hookups.factor
+    assert qi.tolist() == pytest.approx([100.0] * 5)
+    assert [(e[1], e[2]) for e in log] == [("block:panzhuang", "depletion")]
+    assert log[0][3].startswith("new wells at 10% of the type curve: produced 4.50 of 5.00")
 
 
 def test_no_block_starts_above_its_recoverable_limit():
     # the EUR of every block's end-2021 wells against proved × the default recovery factor,
     # for the packaged seeds of the history (issue 13)
-    rf = Drilling().recovery_factor
+    rf = Resources().recovery_factor
     for seed in (0, 1, 20220930):
         eur = calibration.block_eur_m3(seed)
         for b in load_blocks():
@@ -150,12 +170,11 @@ def test_rigs_drill_in_spud_order_as_a_fifo_queue():
     drilling = Drilling()
     agent = _agent(prog)
     agent.drilling = drilling
-    agent.sample = lambda wtype, klass, n, block: {"qi": np.ones(n)}
-    agent.well_eur = lambda p: np.zeros(p["qi"].size)
+    agent.sample = lambda wtype, klass, n, block: _params(n)
     agent.end = dt.date(2023, 12, 31)
     spuds = agent.spud_days()
     env = simpy.Environment()
-    agent.start_drilling(env)
+    hookups = agent.start_drilling(env)
     horizon = float((agent.end - agent.start).days + 1)
     env.run(until=horizon)
 
@@ -171,4 +190,82 @@ def test_rigs_drill_in_spud_order_as_a_fifo_queue():
             ends.append((end, wtype))
     assert len(ends) < len(spuds)  # the queue built up: two rigs cannot keep pace
     np.testing.assert_allclose(sorted(agent.drilled_at), sorted(ends))
-    assert [h.day for h in agent.hookups] == sorted(h.day for h in agent.hookups)
+    assert (np.diff(hookups.day) >= 0).all()
+
+
+def _simpy_rigs(blocks: list[BlockAgent], until: float) -> list[tuple[int, int, float]]:
+    """The rigs as they were before issue 27: one SimPy process per rig, each taking its
+    block's next well in spud order. Returns ``(block, queue position, drilling end)`` of
+    every drilling end, in the order SimPy processed them."""
+    env = simpy.Environment()
+    out: list[tuple[int, int, float]] = []
+    for b, agent in enumerate(blocks):
+        queue = agent.spud_days()
+        state = {"next": 0}
+        d = agent.drilling
+
+        def rig(b=b, queue=queue, state=state, d=d):  # type: ignore[no-untyped-def]
+            while state["next"] < len(queue):
+                k = state["next"]
+                state["next"] += 1
+                day, wtype = queue[k]
+                if day > env.now:
+                    yield env.timeout(day - env.now)
+                yield env.timeout(d.drilling_days_horizontal if wtype else d.drilling_days_vertical)
+                out.append((b, k, env.now))
+
+        for _ in range(min(agent.programme.rigs, len(queue))):
+            env.process(rig())
+    env.run(until=until)
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_compiled_rigs_end_and_order_wells_as_simpy_processes_did(seed):
+    # identical programmes in several blocks end wells at the same times: SimPy ordered
+    # them by when they were scheduled, and the hook-ups (the population's order) must too
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for b in range(4):
+        prog = BlockProgramme(
+            vertical_wells_per_year={2021: int(rng.integers(20, 200))},
+            horizontal_wells_per_year={2021: int(rng.integers(0, 60))},
+            rigs=int(rng.integers(1, 6)),
+            first_year=2021 + (b % 2),
+        )
+        agent = _agent(prog if b < 3 else blocks[0].programme)  # the last one as the first
+        agent.info = load_blocks()[b]
+        days = float(rng.choice([1.0, 7.5, 15.0]))
+        agent.drilling = Drilling(drilling_days_vertical=days) if b < 3 else blocks[0].drilling
+        agent.end = dt.date(2023, 12, 31)
+        agent.sample = lambda wtype, klass, n, block: _params(n)
+        blocks.append(agent)
+    until = float((blocks[0].end - blocks[0].start).days + 1)
+    want = _simpy_rigs(blocks, until)
+    tied = {t for b, _, t in want if b == 0} & {t for b, _, t in want if b == 3}
+    assert tied  # the case that needs SimPy's order
+    hookups = drill(blocks, simpy.Environment(), until)
+    assert len(hookups) == len(want)
+    got_blocks = hookups.block.tolist()
+    assert got_blocks == [load_blocks()[b].index for b, _, _ in want]
+    ends = [agent.drilled_day for agent in blocks]
+    for b in range(len(blocks)):
+        mine = [t for bb, _, t in want if bb == b]
+        assert ends[b] == mine  # bit for bit, SimPy's float arithmetic
+    completion = Drilling().completion_days
+    assert hookups.day.tolist() == [float(np.ceil(t + completion)) for _, _, t in want]
+
+
+def test_a_drilling_end_at_the_dispatch_wake_counts_in_the_next_run_as_in_simpy():
+    # 365 wells in 2021, one spudded at every mid-day, drilled in 15 days: a well ends at
+    # 255.5, the first wake of the dispatch. SimPy processed the dispatch first (its wake was
+    # scheduled at time 0, the rig's end at 240.5), so that well counted on the next day.
+    drilling = Drilling(
+        drilling_days_vertical=15.0,
+        blocks={"panzhuang": BlockProgramme(vertical_wells_per_year={2021: 365}, rigs=20)},
+    )
+    sc = Scenario(horizon=Horizon(end=dt.date(2021, 12, 31)), drilling=drilling)
+    drilled = simulate.run(sc).daily_series("block:panzhuang", "wells_drilled").to_numpy()
+    assert drilled[:15].sum() == 0 and (drilled[15:255] == 1).all()
+    assert drilled[255] == 0 and drilled[256] == 2 and (drilled[257:364] == 1).all()
+    assert drilled[364] == 0  # ends at the last wake, 364.5: after it nothing is recorded

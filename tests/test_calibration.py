@@ -30,6 +30,7 @@ ROW = {
     "tolerance": 2.0,
     "weight": 1.0,
     "source": "test",
+    "known": "2021-06-30",
 }
 
 
@@ -99,7 +100,7 @@ def test_bad_group_rows_are_refused() -> None:
     cum = ROW | {"metric": "blocks_cumulative_1e8_m3"}
     with pytest.raises(ValueError, match=r"target x: metric blocks_cumulative_1e8_m3 needs an end"):
         calibration.load_targets({"targets": [cum]})
-    with pytest.raises(ValueError, match="Invalid isoformat string: 'midsummer'"):
+    with pytest.raises(ValueError, match="target x: until must be a date, got 'midsummer'"):
         calibration.load_targets({"targets": [cum | {"until": "midsummer"}]})
 
 
@@ -160,3 +161,55 @@ def test_plateau_parameters_cover_the_cited_well_within_the_decline_bound() -> N
     assert cal.adjustment.plateau_days_of("vertical") == 123.0
     assert cal.adjustment.plateau_days_of("horizontal") == 456.0
     np.testing.assert_array_equal(calibration.vector_from_calibration(cal), x)
+
+
+# --------------------------------------------------------------------------- data vintages
+def test_every_row_says_when_it_became_public() -> None:
+    targets = calibration.load_targets()
+    assert all(t.known > dt.date(2000, 1, 1) for t in targets)
+    # the plan's own rows are its baseline, published with it (晋市政发〔2022〕28号, 2022-09-30)
+    plan = [t for t in targets if t.source.startswith("plan ch")]
+    assert plan and all(t.vantage and t.known == dt.date(2022, 9, 30) for t in plan)
+    with pytest.raises(ValueError, match="target x: missing known"):
+        calibration.load_targets({"targets": [{k: v for k, v in ROW.items() if k != "known"}]})
+    with pytest.raises(ValueError, match="target x: known must be a date, got 'soon'"):
+        calibration.load_targets({"targets": [ROW | {"known": "soon"}]})
+
+
+def test_as_of_fits_only_the_rows_known_by_then() -> None:
+    targets = calibration.load_targets()
+    vintage = calibration.as_of(targets, calibration.VINTAGE_2021)
+    for full, v in zip(targets, vintage, strict=True):
+        if full.vantage or full.known <= dt.date(2021, 12, 31):
+            assert v == full
+        else:  # later rows stay in the table, weight 0: reported, not fitted
+            assert v.weight == 0.0 and v.known > dt.date(2021, 12, 31)
+    pairs = zip(targets, vintage, strict=True)
+    dropped = {t.id for t, v in pairs if t.weight > 0 and v.weight == 0}
+    # AAG's FY2021 results (2022-03), Huabei's field (2022-06), CNOOC's 潘河 (2023-08), the
+    # national producing share (探矿工程 2023), 秦勇 et al. (2022-01)
+    assert dropped == {
+        "panzhuang_2021", "mabi_2021", "huabei_cumulative_2022", "huabei_production_2021",
+        "panhe_rate_2023", "producing_share_national", "growth_2020_national",
+    }  # fmt: skip
+    # the objective sees only the vintage's rows: one residual each, plus the ridge
+    draws = history.HistoryDraws.draw(np.random.default_rng(0))
+    x = calibration.vector_from_calibration(history.packaged_calibration())
+    n_ridge = sum(p.multiplier for p in calibration.PARAMETERS)
+    got = calibration.residuals(x, draws, vintage)
+    assert got.size == sum(t.weight > 0 for t in vintage) + n_ridge
+    frame = calibration.backtest(0, targets=targets, vintage=calibration.VINTAGE_2021)
+    assert set(frame.loc[frame["weight"] == 0, "id"]) >= dropped
+    assert (frame["known"] == [t.known.isoformat() for t in targets]).all()
+
+
+def test_the_2021_vintage_ships_with_its_own_fit_and_reserves() -> None:
+    doc = read_packaged("calibration-2021.yaml")
+    assert doc["vintage"] == "2021-12-31"
+    assert "the rows known by 2021-12-31" in doc["source"]
+    old, new = history.packaged_calibration(), history.packaged_calibration("calibration-2021.yaml")
+    assert old != new
+    # its own allocation of the 236.35 亿m³ the plan does not itemise, by its own wells
+    assert sum(dict(new.reserves_m3).values()) == pytest.approx(236.35e8, rel=1e-9)
+    assert new.proved_reserves_m3("panzhuang", 377.48e8) == 377.48e8  # itemised: the plan's
+    assert old.reserves_m3 == ()  # the shipped calibration's are blocks.yaml's

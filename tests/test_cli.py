@@ -401,3 +401,61 @@ def test_calibrate_write_reserves_rewrites_a_blocks_file(tmp_path: Path) -> None
     }
     for block, value in calibration.unitemised_allocation_m3().items():
         assert written[block] == pytest.approx(value, abs=5e6)
+
+
+def test_calibrate_as_of_marks_the_later_rows_as_not_fitted(tmp_path: Path) -> None:
+    out = tmp_path / "vintage.csv"
+    args = ["calibrate", "--as-of", "2021-12-31", "--calibration", "calibration-2021.yaml"]
+    result = CliRunner().invoke(main, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "fitted: the rows known by 2021-12-31 and the plan's baseline" in result.output
+    frame = pd.read_csv(out).set_index("id")
+    assert frame.loc["panzhuang_2021", "weight"] == 0  # AAG's FY2021 results: 2022-03
+    assert frame.loc["panzhuang_2020", "weight"] == 0.5
+    assert frame.loc["production_2021", "known"] == "2022-09-30"  # the plan's baseline
+    bad = CliRunner().invoke(main, ["calibrate", "--fit", "--calibration", "calibration-2021.yaml"])
+    assert bad.exit_code == 2 and "--calibration picks a packaged calibration" in bad.output
+
+
+def test_cli_knows_the_packaged_calibrations() -> None:
+    from cbm_sim.cli.calibrate_cmd import CALIBRATION_FILES
+    from cbm_sim.scenario import model
+
+    assert model.CALIBRATION_FILES == CALIBRATION_FILES
+
+
+def _ensemble_dir(folder: Path, kind: str = "ensemble") -> Path:
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "year": [2025, 2030],
+            "quantity": ["output.total", "output.total"],
+            "unit": ["亿元", "亿元"],
+            "p10": [300.0, 320.0],
+            "p50": [329.3, 430.5],
+            "p90": [400.7, 551.3],
+        }
+    ).to_csv(folder / "percentiles.csv", index=False)
+    write_meta(folder, {"kind": kind, "n": 8, "seed": 1}, ["percentiles.csv"])
+    return folder
+
+
+def test_the_as_written_run_is_printed_beside_the_ensemble_centre(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from cbm_sim.cli.run_cmd import print_centre, read_percentiles
+
+    targets = pd.read_csv(_run_dir(tmp_path / "r", "plan", 450.0) / "targets.csv")
+    percentiles = read_percentiles(_ensemble_dir(tmp_path / "e"))
+    buffer = io.StringIO()
+    print_centre(targets, percentiles, Console(file=buffer, width=160), "runs/plan-ensemble")
+    text = buffer.getvalue()
+    assert "as-written run and the ensemble (runs/plan-ensemble)" in text
+    assert "│ 2025 │ output.total (亿元) │      450.0 │ 329.3 │ 300.0–400.7 │   500.0 │" in text
+    assert "900.0 │ 430.5 │ 320.0–551.3 │ 1,000.0" in text
+    with pytest.raises(click.BadParameter, match="is not an ensemble folder"):
+        read_percentiles(_ensemble_dir(tmp_path / "run", kind="run"))
+    with pytest.raises(click.BadParameter, match=r"meta\.json"):
+        read_percentiles(tmp_path)

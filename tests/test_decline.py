@@ -455,3 +455,21 @@ def test_invalid_plateau_rejected_with_its_value(bad: float) -> None:
         decline.time_to_limit(100.0, 0.3, 0.5, q_limit=1.0, t_plateau=bad)
     with pytest.raises(ValueError, match=msg):
         decline.prepare(100.0, 0.3, 0.5, t_plateau=bad)
+
+
+def test_scaling_prepared_constants_is_preparing_scaled_rates():
+    # production is linear in qi and q_start: scaling the rate-linear constants by f gives
+    # the constants (and the cumulative) of the wells with both rates multiplied by f
+    p = {"qi": np.array([800.0, 2500.0]), "di": np.array([0.3, 0.8]), "b": np.array([0.0, 1.0]),
+         "d_term": np.array([0.05, 0.1]), "t_incline": np.array([0.0, 300.0]),
+         "q_start": np.array([0.0, 200.0]), "t_plateau": np.array([100.0, 0.0])}  # fmt: skip
+    cols = np.stack([decline.prepare(**p)[k] for k in decline.PREPARED_KEYS])
+    scaled = decline.scale_prepared_rates(cols, 0.37)
+    want = decline.prepare(**(p | {"qi": 0.37 * p["qi"], "q_start": 0.37 * p["q_start"]}))
+    np.testing.assert_allclose(scaled, [want[k] for k in decline.PREPARED_KEYS], rtol=1e-14)
+    assert not np.shares_memory(scaled, cols)
+    t = np.array([[50.0, 4000.0], [500.0, 9000.0]])
+    k = dict(zip(decline.PREPARED_KEYS, scaled, strict=True))
+    np.testing.assert_allclose(
+        decline.cumulative_prepared(t, k), 0.37 * decline.cumulative(t, **p), rtol=1e-12
+    )

@@ -99,6 +99,53 @@ def test_same_seed_same_run_other_seed_differs():
     assert a.meta["seed"] == sc.seed
 
 
+def test_a_cached_history_is_the_one_a_fresh_process_draws():
+    """The 2021 wells are calibrated once per process and seed (issue 27): a run gets its
+    own copy, so a run that drilled and failed wells leaves the next run's history as drawn,
+    and a fresh draw (cache emptied) gives the same wells bit for bit."""
+    from cbm_sim.cluster import build as build_mod
+    from cbm_sim.wells.population import WellPopulation
+
+    sc = Scenario(horizon=Horizon(end=dt.date(2021, 3, 31)))
+    first = build_mod.build(sc)
+    simulate.run(sc)  # a whole run on the cached history: adds wells, puts some down
+    again = build_mod.build(sc)
+    build_mod._HISTORIES.clear()
+    fresh = build_mod.build(sc)
+    other = build_mod.build(sc, seed=sc.seed + 1)
+    columns = [f for f in WellPopulation.__dataclass_fields__ if f not in ("n_blocks", "block_ids")]
+    for col in columns:
+        a, b, c = (getattr(m.pop, col) for m in (first, again, fresh))
+        assert a.tobytes() == b.tobytes() == c.tobytes(), col
+    assert first.pop.online_day is not again.pop.online_day
+    assert first.rate_scale == fresh.rate_scale != other.rate_scale
+    for a, b in zip(first.blocks, fresh.blocks, strict=True):  # the history's gas by year
+        assert a.resource.history_produced_m3.tobytes() == b.resource.history_produced_m3.tobytes()
+    unreliable = sc.model_copy(
+        update={"wells": sc.wells.model_copy(update={"pump_failures_per_well_year": 0.9})}
+    )
+    assert build_mod.build(unreliable).rate_scale != first.rate_scale  # another 2021 target
+
+
+def test_a_finished_run_is_freed_without_the_cyclic_collector():
+    """The model lets go of its SimPy events and methods when its run ends (issue 27): the
+    collector no longer walks a run's ~50,000 objects to find them."""
+    import gc
+
+    from cbm_sim.cluster import engine
+    from cbm_sim.cluster.build import Model
+
+    sc = Scenario(horizon=Horizon(end=dt.date(2021, 3, 31)))
+    gc.collect()
+    gc.disable()
+    try:
+        engine.run(sc)
+        alive = [o for o in gc.get_objects() if isinstance(o, Model)]
+    finally:
+        gc.enable()
+    assert alive == []
+
+
 def test_lng_outage_lowers_output_over_exactly_its_duration():
     plant = LNGPlant(
         name="only",
@@ -185,7 +232,11 @@ def test_unknown_block_in_drilling_is_named():
 # the floor after the local markets): 2025/2030 exports fell to the floor, LNG output and
 # industry deliveries rose; nothing else moved. Recomputed again 2026-12-07 (issue 13) after
 # the refit with a producing share per block class and the 郑庄/潘河 levels: surface production,
-# workovers, LNG, 2021 exports and industry deliveries moved. They are the model's outputs, not the
+# workovers, LNG, 2021 exports and industry deliveries moved. Recomputed again (issue 23) when
+# the resource model replaced the booking rule: new wells start on the full curve on undrilled
+# proved acreage and at 1 - produced/recoverable when they infill, so surface production
+# (+36 % in 2025, +44 % in 2030), LNG output and industry deliveries rose; drilling,
+# workovers and 2021 did not move. They are the model's outputs, not the
 # plan's targets: a change that moves one must say why, and then update it here.
 # Recomputed 2026-12-07 (issue 24) when the dispatch ranked the market tier by netback (the
 # contracts above the take-or-pay floor joined it at the field price) and the contracts took
@@ -194,22 +245,24 @@ def test_unknown_block_in_drilling_is_named():
 # 39.29 to 48.20 万t, LNG 2030 fell from 20.44 to 0 (the gas left after chemicals and transport
 # goes to LNG before industry, and none is left by 2029), industry 2025 fell from 12.06 to
 # 1.70 亿m3 and 2030 from 5.81 to 1.59; production, wells, workovers and exports did not move.
+# Merged (issues 23 and 24): with the resource model's gas, LNG 2025 99.89 and 2030 46.64 万t,
+# industry 2025 10.28 and 2030 2.00 亿m3; production, wells and workovers as issue 23's.
 PLAN_RUN = {
-    ("surface", "production", 2021): 4268445069.1516194,
-    ("surface", "production", 2025): 4521935038.1824045,
-    ("surface", "production", 2030): 3227247185.640886,
-    ("lng", "output", 2025): 482039.77772734966,
-    ("lng", "output", 2030): 0.0,
-    ("surface", "workovers", 2021): 4972.0,
-    ("surface", "workovers", 2025): 8616.0,
-    ("surface", "workovers", 2030): 11401.0,
-    ("surface", "wells_drilled_vertical", 2025): 1600.0,
+    ("surface", "production", 2021): 4268284076.9099493,
+    ("surface", "production", 2025): 6317723566.259824,
+    ("surface", "production", 2030): 5066524353.861143,
+    ("lng", "output", 2025): 998903.3047762098,
+    ("lng", "output", 2030): 466405.36913970386,
+    ("surface", "workovers", 2021): 4953.0,
+    ("surface", "workovers", 2025): 8510.0,
+    ("surface", "workovers", 2030): 11139.0,
+    ("surface", "wells_drilled_vertical", 2025): 1599.0,
     ("surface", "wells_drilled_horizontal", 2025): 400.0,
-    ("pipeline", "exports", 2021): 1927132155.344787,
-    ("pipeline", "exports", 2025): 1238400000.0000334,
+    ("pipeline", "exports", 2021): 1926983236.5780022,
+    ("pipeline", "exports", 2025): 1238399999.9999619,
     ("storage", "level", 2025): 0.0,
-    ("demand:industry", "delivered", 2025): 170050000.0,
-    ("demand:industry", "delivered", 2030): 158788225.11596444,
+    ("demand:industry", "delivered", 2025): 1027786870.0090815,
+    ("demand:industry", "delivered", 2030): 200399400.0,
 }
 
 
@@ -235,13 +288,56 @@ def test_the_plan_run_reproduces_its_recorded_figures(plan_run):
         assert got == pytest.approx(want, rel=1e-9), (entity, quantity, year, got)
 
 
+def test_the_plan_run_is_bit_identical_to_its_pinned_annual_results(plan_run):
+    """Every annual value, the daily values' digest, the wells and events of the daily plan
+    run equal ``tests/data/plan_annual.csv.gz`` bit for bit (pinned before the speed work of
+    issue 27: rigs in batches, caches and kernels must move nothing; a change meant to move
+    the answers re-pins with ``tests/pin_plan_run.py`` in its own commit)."""
+    import gzip
+
+    from pin_plan_run import PINS, header, rows
+
+    pinned = gzip.decompress(PINS.read_bytes()).decode("utf-8").splitlines()
+    assert header(plan_run) == pinned[1:4]
+    got = rows(plan_run.annual)
+    want = pinned[4:]
+    moved = [(w, g) for w, g in zip(want, got, strict=False) if w != g]
+    assert len(got) == len(want) and not moved, (len(got), len(want), moved[:5])
+
+
+@pytest.mark.slow
+def test_a_monthly_plan_run_has_the_annual_totals_of_the_daily_run(plan_run):
+    """Issue 27: every year and every quantity of a monthly run within 0.5 % of the daily
+    run (30-day steps that did not end on 31 December were off by up to 7 %). The dispatch
+    runs daily and months are sums of days, so they agree to rounding; the gas balance
+    closes in every month as in every day."""
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    horizon = plan.horizon.model_copy(update={"step_days": "month"})
+    monthly = simulate.run(plan.model_copy(update={"horizon": horizon}))
+    keys = ["entity", "quantity", "unit", "year"]
+
+    def table(res: Results) -> pd.DataFrame:
+        return res.annual.astype(dict.fromkeys(keys[:3], str)).set_index(keys)["value"].sort_index()
+
+    daily, month = table(plan_run), table(monthly)
+    assert month.index.equals(daily.index)
+    np.testing.assert_allclose(month, daily, rtol=5e-3, atol=1e-6)  # the issue's criterion
+    np.testing.assert_allclose(month, daily, rtol=1e-12, atol=1e-6)  # what summing days gives
+    dates = monthly.daily["date"].drop_duplicates()
+    assert len(dates) == 120 and (dates.dt.day == 1).all()
+    residual = monthly.daily.query("entity == 'balance' and quantity == 'residual'")["value"]
+    assert residual.abs().max() <= simulate.BALANCE_TOLERANCE_M3
+
+
 # The plan run's output value, 亿元 (all sub-clusters, science city included), recorded
 # 2026-12-07 (issue 24) when output value moved to the basis of the plan's 2021 statistic (each
 # category at its 2021 level × cited prices), green finance, insurance and the training base got
 # drivers, and the dispatch ranked markets by netback: 2025 338.9 → 320.1, 2030 484.8 → 249.9
 # (green finance 180 → 4.3 and insurance 35 → 0.4 in 2030 from their drivers, mine-gas use at
-# a quarter of the plan's basis, LNG 2030 to 0). The model's outputs, not the plan's targets.
-PLAN_VALUE = {2021: 160.90355695246186, 2025: 320.0903429879611, 2030: 249.8865938181201}
+# a quarter of the plan's basis, LNG 2030 to 0). Merged with issue 23's resource model and its
+# wells by undrilled acreage: 2025 320.1 → 400.2, 2030 249.9 → 340.9 (surface production
+# 45.2 → 63.2 and 32.3 → 50.7 亿m³). The model's outputs, not the plan's targets.
+PLAN_VALUE = {2021: 160.8948855052683, 2025: 400.16066069064937, 2030: 340.8983456707149}
 
 
 def test_the_plan_run_s_output_value_and_its_2021_backtest(plan_run):
@@ -269,15 +365,16 @@ def test_the_plan_run_does_not_dip_in_2022(plan_annual: pd.DataFrame):
 
 
 def test_the_plan_run_drills_what_the_scenario_states(plan_annual: pd.DataFrame):
-    # scenarios/plan.yaml: 5 blocks × (320 vertical + 80 horizontal) a year in 2022-2025,
-    # half that from 2026; depletion makes wells poorer but never stops the rigs. Wells are
-    # counted when drilled (15 or 40 days after spudding), so 2022 and 2026 lag by a few weeks.
+    # scenarios/plan.yaml: 1,600 vertical + 400 horizontal wells a year in 2022-2025 over the
+    # blocks with undrilled proved acreage, half that from 2026; depletion makes wells poorer
+    # but never stops the rigs. Wells are counted when drilled (15 or 40 days after
+    # spudding), so 2022 and 2026 lag by a few weeks.
     plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
     spudded = dict.fromkeys(range(2022, 2031), 0.0)
     for prog in plan.drilling.blocks.values():
         for y in spudded:
-            spudded[y] += value_at(prog.vertical_wells_per_year, y)
-            spudded[y] += value_at(prog.horizontal_wells_per_year, y)
+            for path in (prog.vertical_wells_per_year, prog.horizontal_wells_per_year):
+                spudded[y] += value_at(path, y) if path else 0.0
     assert spudded[2023] == 2000 and spudded[2027] == 1000
     rows = plan_annual[
         (plan_annual["entity"] == "surface")
@@ -285,7 +382,9 @@ def test_the_plan_run_drills_what_the_scenario_states(plan_annual: pd.DataFrame)
     ]
     drilled = rows.groupby("year")["value"].sum()
     for y in (2023, 2024, 2025, 2027, 2028, 2029, 2030):
-        assert drilled[y] == spudded[y], y
+        # wells spudded late in a year are drilled the next, and half-wells a year carry over
+        # (382.5 a year drills 382 and 383 in turn): a year's count within 1 %
+        assert abs(drilled[y] - spudded[y]) <= 0.01 * spudded[y], y
     assert 0.9 * spudded[2022] < drilled[2022] <= spudded[2022]
     in_flight = sum(spudded.values()) - drilled.sum()
     assert 0 <= in_flight < 100
@@ -370,8 +469,9 @@ def test_plan_exports_follow_the_receiving_grids_winter_peak(plan_run):
 
 
 def _plan_2021(**update: object) -> Scenario:
-    """The plan scenario over 2021 only, weekly: facilities commissioned later are left out
-    (a scenario refuses commissioning dates outside its horizon) and so is its uncertainty."""
+    """The plan scenario over 2021 only, daily (the dispatch's own step, where its rules hold
+    step by step): facilities commissioned later are left out (a scenario refuses
+    commissioning dates outside its horizon) and so is its uncertainty."""
     data = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml").model_dump()
     end = dt.date(2021, 12, 31)
     for section, key in (("lng", "plants"), ("cng", "stations"), ("pipelines", "lines")):
@@ -379,7 +479,7 @@ def _plan_2021(**update: object) -> Scenario:
     data["storage"]["projects"] = [
         f for f in data["storage"]["projects"] if not (f["commissioned"] or end) > end
     ]
-    data.update(uncertainty={}, correlations=[], horizon={"end": end, "step_days": 7}, **update)
+    data.update(uncertainty={}, correlations=[], horizon={"end": end, "step_days": 1}, **update)
     return Scenario.model_validate(data)
 
 
@@ -472,8 +572,8 @@ def test_storage_send_out_limits_the_winter_withdrawal():
     s = wide(tight)
     sites = len(storage["projects"])
     assert (s["withdrawal"] <= s["sendout_capacity"] * (1 + 1e-12)).all()
-    # weekly steps: 7 days × 10万m3/d per site
-    assert s["sendout_capacity"].max() == pytest.approx(sites * 7 * 10e4)
+    # daily steps: 10万m3/d per site
+    assert s["sendout_capacity"].max() == pytest.approx(sites * 10e4)
     binding = s["withdrawal"] >= s["sendout_capacity"] * (1 - 1e-9)
     assert binding.any()
     assert wide(free)["withdrawal"].max() > s["withdrawal"].max()

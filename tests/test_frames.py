@@ -146,3 +146,43 @@ def test_plot_helpers_return_figures_and_name_the_charts(run_folder):
         results.plot.nope()
     with pytest.raises(ValueError, match="year 2040 is outside"):
         results.plot.sankey(2040)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    start=st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)),
+    n_days=st.integers(1, 900),
+    step=st.sampled_from([1, 7, 30, "month", "quarter"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_coarse_step_run_has_the_annual_figures_of_its_days(start, n_days, step, seed):
+    """Days summed into calendar steps (no step spans two years) and then into years give
+    the years of the days: flows, stocks at year end, means and day shares by day."""
+    from cbm_sim.results.frames import aggregate_steps
+    from cbm_sim.scenario.steps import step_lengths, step_starts
+
+    dates = pd.date_range(start, periods=n_days, freq="D")
+    rng = np.random.default_rng(seed)
+    kinds = ["production", "level", "wells_active_mean", "available"]
+    series = [(f"e{i}", q, "m3", rng.normal(size=n_days)) for i, q in enumerate(kinds)]
+    first = step_starts(start, dates[-1].date(), step)
+    coarse = aggregate_steps(series, first)
+    got = annualise_series(dates[first], coarse, step_lengths(first, n_days))
+    want = annualise_series(dates, series)
+    pd.testing.assert_frame_equal(got, want, check_categorical=False, rtol=1e-12, atol=1e-9)
+    # within a step: flows summed, the stock on its last day, means and shares averaged
+    last = np.append(first[1:], n_days) - 1
+    np.testing.assert_allclose(coarse[0][3], np.add.reduceat(series[0][3], first))
+    np.testing.assert_array_equal(coarse[1][3], series[1][3][last])
+    days = last + 1 - first
+    np.testing.assert_allclose(coarse[3][3], np.add.reduceat(series[3][3], first) / days)
+
+
+def test_aggregate_steps_refuses_steps_that_do_not_tile_the_days():
+    from cbm_sim.results.frames import aggregate_steps
+
+    series = [("surface", "production", "m3", np.ones(5))]
+    with pytest.raises(ValueError, match=r"step starts must increase from 0 within the 5 days"):
+        aggregate_steps(series, np.array([1, 3]))
+    with pytest.raises(ValueError, match=r"step_days has shape \(2,\); expected \(5,\)"):
+        annualise_series(pd.date_range("2021-01-01", periods=5), series, np.ones(2))

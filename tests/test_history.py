@@ -228,6 +228,7 @@ def test_bad_target_rows_are_refused() -> None:
         "tolerance": 0.1,
         "weight": 1.0,
         "source": "plan",
+        "known": "2022-09-30",
     }
     with pytest.raises(ValueError, match="target x: kind must be one of"):
         calibration.load_targets({"targets": [row | {"kind": "about"}]})

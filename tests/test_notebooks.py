@@ -27,7 +27,7 @@ from cbm_sim.scenario.files import load_scenario  # noqa: E402
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SCENARIOS = NOTEBOOKS.parent / "scenarios"
-FAST_STEP_DAYS = 30  # monthly dispatch: a scenario runs in ~3 s instead of ~10 s
+FAST_STEP_DAYS = 30  # 30-day steps of the results (the dispatch is daily): smaller frames
 PROBE_MARK = "NOTEBOOK-PROBE:"
 ALL = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 

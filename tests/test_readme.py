@@ -267,3 +267,127 @@ def test_readme_blocks_run_in_order_in_a_fresh_directory(tmp_path: Path) -> None
                      "runs/pipeline-delay/meta.json", "value_vs_target.png"):  # fmt: skip
         assert (tmp_path / produced).exists(), produced
     assert len(ran) >= 10
+
+
+# --------------------------------------------------------------------------- timing figures
+BENCHMARKS = ROOT / "benchmarks" / "README.md"
+TIMING = re.compile(
+    r"(?<![\w.,–-])(?P<value>\d+(?:\.\d+)?(?:\s?[–-]\s?\d+(?:\.\d+)?)?)\s?"
+    r"(?P<unit>worker-s|minutes|min|seconds|s)(?![\w-])"
+)
+BENCH_MARK = re.compile(r"<!-- bench:(?P<key>[\w-]+)(?P<why> \([^)]+\))? -->")
+HELP_SOURCE = re.compile(r"benchmarks/README\.md: (?P<key>[\w-]+)")
+UNITS = {"s": "s", "seconds": "s", "min": "min", "minutes": "min", "worker-s": "worker-s"}
+
+
+def benchmark_rows(text: str) -> dict[str, str]:
+    """The rows of benchmarks/README.md's "Current figures" table, by key."""
+    section = text.split("## Current figures", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        match = re.match(r"\|\s*`(?P<key>[\w-]+)`\s*\|", line)
+        if match:
+            rows[match["key"]] = line
+    return rows
+
+
+def figures(text: str) -> list[tuple[list[float], str, int]]:
+    """Every timing figure of ``text``: its numbers (a range gives two), unit and position."""
+    out = []
+    for m in TIMING.finditer(text):
+        numbers = [float(x) for x in re.split(r"\s?[–-]\s?", m["value"])]
+        out.append((numbers, UNITS[m["unit"]], m.end()))
+    return out
+
+
+def quoted(numbers: list[float], unit: str, written: str, row: str) -> bool:
+    """Whether every number of a figure, as precise as written, is a figure of ``row``."""
+    decimals = len(written.split(".")[1]) if "." in written else 0
+    in_row = [(n, u) for ns, u, _ in figures(row) for n in ns]
+    return all(
+        any(u == unit and round(n, decimals) == value for n, u in in_row) for value in numbers
+    )
+
+
+def prose(markdown: str) -> str:
+    """``markdown`` without its fenced blocks and readme-test markers (commands, not figures)."""
+    text = re.sub(r"^```.*?^```", "", markdown, flags=re.M | re.S)
+    return re.sub(r"<!--\s*readme-test:.*?-->", "", text, flags=re.S)
+
+
+def unquoted(text: str, rows: dict[str, str], marker: re.Pattern[str]) -> list[str]:
+    """The timing figures of ``text`` that are not marked with a key of ``rows`` right after
+    them, or do not match that row."""
+    bad = []
+    for numbers, unit, end in figures(text):
+        figure = text[max(0, end - 25) : end].split("\n")[-1].strip()
+        mark = marker.match(text, end) if marker is BENCH_MARK else marker.search(text, end)
+        if mark is None or (marker is HELP_SOURCE and mark.start() - end > 60):
+            bad.append(f"{figure!r}: no benchmarks/README.md key after it")
+        elif mark["key"] == "none":
+            if marker is HELP_SOURCE or not mark["why"]:
+                bad.append(f"{figure!r}: 'none' needs a reason")
+        elif mark["key"] not in rows:
+            bad.append(f"{figure!r}: unknown key {mark['key']!r}")
+        else:
+            written = TIMING.search(text, end - len(figure) - 1)
+            assert written is not None
+            first = re.split(r"\s?[–-]\s?", written["value"])[0]
+            if not quoted(numbers, unit, first, rows[mark["key"]]):
+                bad.append(f"{figure!r}: not in benchmarks/README.md row {mark['key']!r}")
+    return bad
+
+
+def test_timing_figures_are_found_and_matched() -> None:
+    rows = {
+        "run": "| `run` | ≤ 1.5 s | x | **1.51 s** wall; 15–19 s loaded; 29 min; 0.50 worker-s |"
+    }
+    assert [f[:2] for f in figures("took 1.5 s, 15–19 s and 2 min, 0.50 worker-s")] == [
+        ([1.5], "s"),
+        ([15.0, 19.0], "s"),
+        ([2.0], "min"),
+        ([0.5], "worker-s"),
+    ]
+    assert figures("ch1 §2, 25 inputs, 3652 days, 7 % (load 6–10), 256-day, v1.5 s2") == []
+    good = (
+        "1.5 s<!-- bench:run --> and 15–19 s<!-- bench:run -->, "
+        "30 s<!-- bench:none (a time-out) -->"
+    )
+    assert unquoted(good, rows, BENCH_MARK) == []
+    bad = unquoted("1.4 s<!-- bench:run -->, 2 s, 3 s<!-- bench:nope -->", rows, BENCH_MARK)
+    assert [b.split(": ", 1)[1] for b in bad] == [
+        "not in benchmarks/README.md row 'run'",
+        "no benchmarks/README.md key after it",
+        "unknown key 'nope'",
+    ]
+    assert unquoted("(≈ 1.51 s on 2 cores, benchmarks/README.md: run)", rows, HELP_SOURCE) == []
+
+
+def test_every_timing_figure_of_the_readme_is_a_benchmark_figure() -> None:
+    """Issue 27: the README and docs/ quote only figures of benchmarks/README.md's table,
+    each marked with its key (a figure that drifts from the measurements fails here)."""
+    rows = benchmark_rows(BENCHMARKS.read_text(encoding="utf-8"))
+    assert {"run", "report", "calibrate", "ensemble", "member", "sobol"} <= set(rows)
+    for doc in (README, *sorted((ROOT / "docs").glob("*.md"))):
+        bad = unquoted(prose(doc.read_text(encoding="utf-8")), rows, BENCH_MARK)
+        assert bad == [], doc.name
+
+
+def test_every_timing_figure_of_the_help_is_a_benchmark_figure() -> None:
+    """The same for every help text of the command line (options and commands)."""
+    import click
+
+    from cbm_sim.cli import main
+
+    rows = benchmark_rows(BENCHMARKS.read_text(encoding="utf-8"))
+    texts = []
+
+    def walk(command: click.Command) -> None:
+        texts.append(command.help or "")
+        texts.extend(getattr(p, "help", None) or "" for p in command.params)
+        for sub in getattr(command, "commands", {}).values():
+            walk(sub)
+
+    walk(main)
+    bad = [b for text in texts for b in unquoted(text, rows, HELP_SOURCE)]
+    assert bad == []

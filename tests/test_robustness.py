@@ -54,7 +54,8 @@ def test_relative_swings_scale_scalars_and_absolute_ones_replace_them(plan):
     assert absolute.values(low_price, "low") == {"valuation.horizontal_well_equivalent": 4.3}
     path = Swing("d", ("drilling.blocks.mabi.vertical_wells_per_year",), 0.5, 1.2, True, "s")
     member = apply(plan, path.values(plan, "low"))
-    assert member.drilling.blocks["mabi"].vertical_wells_per_year[2022] == 160  # 320 × 0.5
+    written = plan.drilling.blocks["mabi"].vertical_wells_per_year[2022]
+    assert member.drilling.blocks["mabi"].vertical_wells_per_year[2022] == 0.5 * written
 
 
 def test_default_swings_cover_every_per_well_and_exogenous_item(plan):
@@ -75,7 +76,15 @@ def test_default_swings_cover_every_per_well_and_exogenous_item(plan):
         "exogenous_items",
         "carbon_baseline",
     }
-    assert len(swings["drilling"].paths) == 10  # five blocks × vertical, horizontal
+    # every programme path the plan writes (10 blocks × vertical, horizontal; block_15 has no
+    # horizontal wells)
+    written = [
+        path
+        for prog in plan.drilling.blocks.values()
+        for path in (prog.vertical_wells_per_year, prog.horizontal_wells_per_year)
+        if path
+    ]
+    assert len(swings["drilling"].paths) == len(written) == 19
     assert swings["contracts"].paths == ("contracts.outbound.0.annual_1e8_m3",)
     no_contracts = plan.model_copy(
         update={

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from cbm_sim.bounds import BOUNDS
 from cbm_sim.scenario.files import ScenarioError, load_scenario, scenario_from_text
-from cbm_sim.scenario.model import Scenario
+from cbm_sim.scenario.model import BlockProgramme, Horizon, Scenario
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
 NUMERIC_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp"}
@@ -245,7 +245,9 @@ def test_shipped_scenario_runs_and_conserves_gas(path: Path) -> None:
     scenario = load_scenario(path)
     results = run(scenario)
     years = sorted(results.annual["year"].unique())
-    assert years == list(range(2021, 2031))
+    # every year of the horizon: the plan's to 2030, the hindcast's (backtest-2021) to 2025
+    assert years == list(range(2021, scenario.horizon.end.year + 1))
+    assert scenario.horizon.end.year in (2025, 2030)
     residual = results.annual_series("balance", "residual").abs().max()
     produced = results.annual_series("surface", "potential").max()
     assert residual <= 1e-9 * produced
@@ -346,3 +348,58 @@ def test_validate_reports_field_and_cross_field_problems_together(tmp_path: Path
         (7, "uncertainty.type_curves.decline_scale"),  # low > high (a field)
         (8, "uncertainty.lng.plants.0.name"),  # not a number (a rule of the whole scenario)
     ], err.value
+
+
+def test_the_plan_scenario_drills_what_the_readme_says() -> None:
+    # README, "What it answers": "an assumed programme of 2,000 new wells a year in
+    # 2022–2025 (20 % horizontal), halved from 2026, placed in proportion to each proved
+    # block's undrilled proved acreage" — held against scenarios/plan.yaml
+    import re
+
+    from cbm_sim.cluster import build
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    said = re.search(
+        r"programme\s+of ([\d,]+) new wells a year in (\d{4})–(\d{4}) \((\d+) % horizontal\), "
+        r"halved from (\d{4}), placed in\s+proportion to each proved block's undrilled proved "
+        r"acreage",
+        readme,
+    )
+    assert said is not None, "the README no longer states the plan scenario's programme"
+    total, first, last, horizontal, halved = said.groups()
+    total_wells = float(total.replace(",", ""))
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    blocks = plan.drilling.blocks
+
+    def wells(year: int) -> tuple[float, float]:
+        v, h = zip(*(wells_of(b, year) for b in blocks.values()), strict=True)
+        return sum(v), sum(h)
+
+    for year in range(int(first), int(last) + 1):
+        v, h = wells(year)
+        assert v + h == total_wells, year
+        assert h == pytest.approx(int(horizontal) / 100 * total_wells)
+    v, h = wells(int(halved))
+    assert v + h == pytest.approx(total_wells / 2)
+    assert all(b.first_year == int(first) for b in blocks.values())
+    # the allocation: each proved block's share of the wells is its share of the undrilled
+    # proved acreage at the end of 2021 (largest remainders to whole wells: ±1 per type)
+    m = build.build(Scenario(horizon=Horizon(end=dt.date(2022, 12, 31), step_days=30)))
+    room = {
+        b.info.id: b.resource.undrilled_km2(1)
+        for b in m.blocks
+        if b.info.proved_reserves_m3 is not None
+    }
+    for block_id, km2 in room.items():
+        prog = blocks.get(block_id)
+        got = 0.0 if prog is None else sum(wells_of(prog, int(first)))
+        assert got == pytest.approx(total_wells * km2 / sum(room.values()), abs=2), block_id
+
+
+def wells_of(prog: BlockProgramme, year: int) -> tuple[float, float]:
+    """A block programme's vertical and horizontal wells in ``year``."""
+    from cbm_sim.scenario.paths import value_at
+
+    v = value_at(prog.vertical_wells_per_year, year) if prog.vertical_wells_per_year else 0.0
+    h = value_at(prog.horizontal_wells_per_year, year) if prog.horizontal_wells_per_year else 0.0
+    return v, h

@@ -224,3 +224,47 @@ def test_a_well_added_after_its_online_day_is_counted_from_the_next_step(supply)
     counts = supply.step(14, 21)[1]
     assert counts.total.sum() == before + 1
     assert supply.producing_count(21) == counts.active.sum()
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_dry_wells_change_no_bit_of_the_block_gas(seed):
+    """Dry wells (qi = q_start = 0: the type curves' non-producing share) are left out of
+    the windows and bookings (issue 27): their cumulative is exactly 0, so the block gas is
+    the same as without them (to the sign of an exact zero), hook-ups and workovers
+    included; they still count as wells online."""
+    rng = np.random.default_rng(seed)
+    parts = [_cohort(rng, 150, -3000.0, 2900.0), _cohort(rng, 40, 280.0, 40.0)]
+    downs = [(int(rng.integers(0, 150)), float(d)) for d in rng.integers(0, 500, 12)]
+
+    def dry(part: dict) -> dict:
+        return part | {"qi": np.zeros_like(part["qi"]), "q_start": np.zeros_like(part["qi"])}
+
+    gas, online = [], []
+    for with_dry in (False, True):
+        pop = WellPopulation(N_BLOCKS)
+        if with_dry:
+            pop.add_cohort(**dry(parts[1]))  # before the wet wells: their order is kept
+        first = len(pop)
+        pop.add_cohort(**parts[0])
+        supply = BlockSupply(pop, N_BLOCKS)
+        out, counted = [], []
+        for d0 in range(0, 600):
+            if d0 == 250:
+                if with_dry:
+                    pop.add_cohort(**dry(parts[0]))
+                pop.add_cohort(**parts[1])
+            for well, day in downs:
+                w = first + well
+                if day == d0 and pop.online_day[w] <= d0 and not pop.down_until_day[w] > d0:
+                    supply.set_down([w], float(d0), d0 + 7.0)
+            g, counts = supply.step(d0, d0 + 1)
+            out.append(g)
+            counted.append(counts.total.sum())
+            if with_dry and d0 % 50 == 0:  # against the exact per-well volumes
+                want = pop.daily_volume_by_block(float(d0), d0 + 1.0)
+                np.testing.assert_allclose(g, want, rtol=1e-9, atol=1e-6)
+        gas.append(np.array(out))
+        online.append(np.array(counted))
+    np.testing.assert_array_equal(gas[1], gas[0])
+    assert (online[1] >= online[0]).all() and (online[1] > online[0]).any()

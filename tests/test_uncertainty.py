@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 from pydantic import ValidationError
+from resources_helpers import blank_resource
 from scipy import stats
 
 from cbm_sim.cluster.blocks import BlockAgent
@@ -333,13 +334,11 @@ def _agent(achieved: float) -> BlockAgent:
             vertical_wells_per_year={2021: 100}, horizontal_wells_per_year={2021: 10}
         ),
         drilling=Drilling(achieved_share=achieved),
-        booked_eur_m3=0.0,
+        resource=blank_resource(),
         start=dt.date(2021, 1, 1),
         end=dt.date(2030, 12, 31),
-        hookups=[],
         log=lambda *a: None,
         sample=lambda *a: {},
-        well_eur=lambda p: p,
     )
 
 

@@ -7,6 +7,7 @@ Top of the data flow: commands import the lower stages only inside their bodies,
 from __future__ import annotations
 
 from cbm_sim.cli import (  # noqa: F401 - importing a command module registers its command
+    backtest_cmd,
     calibrate_cmd,
     compare_cmd,
     diff_cmd,

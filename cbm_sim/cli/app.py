@@ -171,6 +171,25 @@ def output_option(
     )
 
 
+class _StepDays(click.ParamType):
+    """``--step-days``: 1-31 days, ``month`` or ``quarter`` (``horizon.step_days``)."""
+
+    name = "1-31|month|quarter"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from cbm_sim.scenario.model import Horizon
+
+        try:
+            return Horizon(step_days=value).step_days
+        except ValueError:
+            self.fail(f"expected 1-31 days, month or quarter; got {value!r}", param, ctx)
+
+
+def step_days_option(help_text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--step-days`` as the study commands spell it (``horizon.step_days``)."""
+    return click.option("--step-days", type=_StepDays(), default=None, help=help_text)
+
+
 def progress_bar(console: Any, *columns: Any) -> Any:
     """A transient rich progress bar on ``console``, shown only on a terminal: elsewhere (a
     log, a pipe) rich would leave an empty line, and the error contract is one line."""

@@ -26,6 +26,7 @@ from cbm_sim.cli.app import (
     overwrite_option,
     progress_bar,
     scheduler_option,
+    step_days_option,
 )
 
 # -- uncertainty: the study modules (scipy, dask) are imported only when a command runs --
@@ -65,11 +66,9 @@ GOAL_SEEK_LEVERS = ("drilling", "peak_rate", "price")
     show_default=True,
     help="also swing each uncertain input between its P10 and P90 (tornado.csv)",
 )
-@click.option(
-    "--step-days",
-    type=click.IntRange(min=1, max=31),
-    default=None,
-    help="dispatch step [days] instead of the scenario's (e.g. 30 for a quick ensemble)",
+@step_days_option(
+    "step of each member's results instead of the scenario's; members are summarised "
+    "by year and dispatched daily, so neither the answers nor the time depend on it"
 )
 @_debug_option
 def ensemble_command(
@@ -81,7 +80,7 @@ def ensemble_command(
     output: Path,
     overwrite: bool,
     with_tornado: bool,
-    step_days: int | None,
+    step_days: int | str | None,
     debug: bool,
 ) -> None:
     """Run an N-member Monte Carlo ensemble of SCENARIO_FILE and write its summaries.
@@ -105,13 +104,13 @@ def ensemble_command(
         failure_reasons,
         run_ensemble,
     )
+    from cbm_sim.studies.uncertainty import with_step_days
 
     with _reported(debug):
         check_count("study_runs", n, "members", "'-n' / '--members'")
         scenario = load_scenario(scenario_file)
         if step_days is not None:
-            horizon = scenario.horizon.model_copy(update={"step_days": step_days})
-            scenario = scenario.model_copy(update={"horizon": horizon})
+            scenario = with_step_days(scenario, step_days)
         out_dir = output
         check_target(out_dir, overwrite=overwrite)  # before any member runs, not after
         asked = click.get_current_context().get_parameter_source("with_tornado")

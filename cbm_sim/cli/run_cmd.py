@@ -198,6 +198,13 @@ def _short_num(x: float) -> str:
     show_default=True,
     help="Worker processes for --robustness (1 = no Dask).",
 )
+@click.option(
+    "--ensemble",
+    "ensemble_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="An ensemble folder of the same scenario (cbm-sim ensemble -o DIR): print its P50 "
+    "and P10-P90 beside this as-written run.",
+)
 @_debug_option
 def run_command(
     scenario_file: Path,
@@ -206,14 +213,18 @@ def run_command(
     overwrite: bool,
     with_robustness: bool,
     workers: int,
+    ensemble_dir: Path | None,
     debug: bool,
 ) -> None:
     """Simulate SCENARIO and write its results, target check and valuation.
 
     Writes annual.csv/.parquet, daily.parquet, events.parquet, targets.csv, valuation.csv,
     meta.json and scenario.yaml (see README, "Output contract"); prints the target verdict
-    for 2025 and 2030, with and without the exogenous items. With --robustness, also
-    robustness.csv and the assumptions that flip each verdict. Bad input exits with status 2.
+    for 2025 and 2030, with and without the exogenous items. The single run is the
+    as-written run: one seed, every uncertain input as the scenario states it; with
+    --ensemble DIR the ensemble's P50 and P10-P90 are printed beside it. With --robustness,
+    also robustness.csv and the assumptions that flip each verdict. Bad input exits with
+    status 2.
     """
 
     console = Console(stderr=True)
@@ -223,6 +234,7 @@ def run_command(
         scenario = load_scenario(scenario_file)
         if seed is not None:
             scenario = scenario.model_copy(update={"seed": seed})
+        percentiles = None if ensemble_dir is None else read_percentiles(ensemble_dir)
         out = output if output is not None else _default_output(scenario.name)
         targets, table, backtest = write_run_directory(
             scenario,
@@ -234,7 +246,10 @@ def run_command(
         )
         # at least 110 columns: the tables carry a basis column (piped output defaults to 80)
         wide = Console(width=max(Console().width, 110))
-        _print_targets(targets, wide, f"{scenario.name}: output value vs the plan (亿元)")
+        title = f"{scenario.name}, as-written run: output value vs the plan (亿元)"
+        _print_targets(targets, wide, title)
+        if percentiles is not None:
+            print_centre(targets, percentiles, wide, str(ensemble_dir))
         if backtest is not None:
             click.echo(backtest_line(backtest))
         if table is not None:
@@ -303,6 +318,71 @@ def write_run_directory(
             table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
             integrity.reseal(stage)  # meta.json vouches for robustness.csv too
     return targets, table, backtest
+
+
+CENTRE_QUANTITIES = (
+    ("output.total", "亿元"),
+    ("production.total", "亿m3"),
+    ("production.surface", "亿m3"),
+)
+"""What ``run --ensemble`` prints beside the as-written run (the ensemble's percentiles.csv
+quantities, in the plan's units)."""
+
+
+def read_percentiles(folder: Path) -> pd.DataFrame:
+    """The ``percentiles.csv`` of an ensemble folder, verified against its ``meta.json``.
+
+    Raises
+    ------
+    click.BadParameter
+        Naming ``--ensemble``: not an ensemble folder, damaged, or without percentiles.
+    """
+    import pandas as pd
+
+    from cbm_sim.results.integrity import verify
+
+    try:
+        meta = verify(folder, require=["percentiles.csv"])
+    except Exception as exc:  # the integrity errors name the file at fault
+        raise click.BadParameter(f"{folder}: {exc}", param_hint="'--ensemble'") from None
+    if meta.get("kind") != "ensemble":
+        raise click.BadParameter(
+            f"{folder} is not an ensemble folder (meta.json kind {meta.get('kind')!r})",
+            param_hint="'--ensemble'",
+        )
+    return pd.read_csv(folder / "percentiles.csv")
+
+
+def print_centre(
+    targets: pd.DataFrame, percentiles: pd.DataFrame, console: Console, source: str
+) -> None:
+    """The ensemble's P50 and P10-P90 beside the as-written run, for the headline quantities
+    of 2025 and 2030 (the centre of the distribution, not one best-case run)."""
+    table = Table(title=f"as-written run and the ensemble ({source})")
+    for col in ("year", "quantity", "as-written", "P50", "P10–P90", "target"):
+        table.add_column(col, justify="left" if col == "quantity" else "right")
+    for year in _TARGET_YEARS:
+        for quantity, unit in CENTRE_QUANTITIES:
+            rows = percentiles[
+                (percentiles["year"] == year) & (percentiles["quantity"] == quantity)
+            ]
+            if rows.empty:
+                continue
+            p = rows.iloc[0]
+            run = targets[(targets["year"] == year) & (targets["item"].astype(str) == quantity)]
+            if quantity == "output.total":
+                run = targets[(targets["year"] == year) & (targets["sub_cluster"] == "total")]
+            as_written = float(run["simulated"].iloc[0]) if len(run) else float("nan")
+            target = float(run["target"].iloc[0]) if len(run) else float("nan")
+            table.add_row(
+                str(year),
+                f"{quantity} ({unit})",
+                f"{as_written:,.1f}",
+                f"{p['p50']:,.1f}",
+                f"{p['p10']:,.1f}–{p['p90']:,.1f}",
+                f"{target:,.1f}",
+            )
+    console.print(table)
 
 
 BACKTEST_YEAR = 2021

@@ -18,6 +18,7 @@ from cbm_sim.cli.app import (
     output_option,
     progress_bar,
     scheduler_option,
+    step_days_option,
 )
 
 SOBOL_FILE = "sobol.csv"
@@ -47,11 +48,9 @@ SOBOL_FILE = "sobol.csv"
     default=None,
     help="seed of the design (default: the scenario's)",
 )
-@click.option(
-    "--step-days",
-    type=click.IntRange(min=1, max=31),
-    default=None,
-    help="dispatch step [days] instead of the scenario's",
+@step_days_option(
+    "step of each run's results instead of the scenario's; runs are read by year and "
+    "dispatched daily, so neither the indices nor the time depend on it"
 )
 @click.option(
     "--overwrite",
@@ -66,7 +65,7 @@ def sensitivity_command(
     workers: int | None,
     scheduler: str | None,
     seed: int | None,
-    step_days: int | None,
+    step_days: int | str | None,
     overwrite: bool,
     debug: bool,
 ) -> None:
@@ -84,6 +83,7 @@ def sensitivity_command(
         from cbm_sim.scenario import load_scenario
         from cbm_sim.scenario.provenance import provenance
         from cbm_sim.studies.sensitivity import saltelli_runs, sobol_indices
+        from cbm_sim.studies.uncertainty import with_step_days
 
         check_count("study_runs", n, "base samples", "'--sobol'")
         # OUT is a new folder, or a cbm-sim folder (an ensemble's) that gets sobol.csv added
@@ -92,8 +92,7 @@ def sensitivity_command(
             raise BadInput(f"{target} exists; pass --overwrite to replace it")
         scenario = load_scenario(scenario_file)
         if step_days is not None:
-            horizon = scenario.horizon.model_copy(update={"step_days": step_days})
-            scenario = scenario.model_copy(update={"horizon": horizon})
+            scenario = with_step_days(scenario, step_days)
         years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
         runs = saltelli_runs(n, len(scenario.uncertainty))
         check_count("study_runs", runs, f"runs (N × ({len(scenario.uncertainty)} inputs + 2))",

@@ -1,35 +1,45 @@
-"""Blocks (区块) as SimPy agents: reserves, development class, rigs and drilling programmes.
+"""Blocks (区块): drilling programmes, rigs, and where new wells find gas.
 
 Each block drills its programme (wells spudded per year by type, from the scenario) with its
-own rigs, each a SimPy process that takes the block's next well in spud order when it is
-free (a FIFO queue: a well starts on its spud day or when a rig frees up, whichever is
-later). A well occupies a rig for its drilling days, then waits its completion days
-(fracturing, pump, hook-up) and joins the well population at hook-up, where it starts
-dewatering.
+own rigs: a FIFO queue served by the block's rigs, a well starting on its spud day or when a
+rig frees up, whichever is later. A well occupies a rig for its drilling days, then waits its
+completion days (fracturing, pump, hook-up) and joins the well population at hook-up, where
+it starts dewatering.
 
-Depletion (no reserves wall): a block's recoverable gas is ``proved reserves × recovery
-factor``; each new well's peak and start rates are multiplied by :func:`depletion_factor` of
-the share of it that the block's wells have already booked (EUR, in spud order), so new wells
-get poorer as the block is drained and drilling never stops overnight. The day a block's new
-wells fall below half of the type curve is recorded as a ``depletion`` event.
+Nothing in a run acts on the rigs (drilling does not look at flows, prices or facilities), so
+the whole programme is drilled when the run is built (:func:`drill`): the rigs of every block
+are one event loop in compiled code (:func:`_rig_events`), which orders simultaneous events as
+SimPy did when every rig was a SimPy process (by time, then by the order they were
+scheduled), so the wells join the population in the same order and every result is the same
+bit for bit (issue 27: the processes cost two SimPy events and a Python object per well).
+The engine takes the hook-ups and drilling ends as its dispatch reaches them.
+
+Depletion: when a well's drilling ends, the block's resource (:mod:`cbm_sim.cluster.resource`)
+says which share of its type curve it starts on — the full curve on undrilled proved acreage,
+the undepleted share of the drained area's recoverable gas (driven by the gas *produced*, not
+booked) when it infills; nothing where no reserves are proved. The day a block's new wells
+first fall below half of the type curve is recorded as a ``depletion`` event.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import heapq
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import simpy
+from numba import njit
 
 from cbm_sim.cluster.facilities import Process
+from cbm_sim.cluster.resource import BlockResource
 from cbm_sim.plan.blocks import BlockInfo
 from cbm_sim.scenario.model import BlockProgramme, Drilling
 from cbm_sim.scenario.paths import value_at
-from cbm_sim.wells.stepping import Hookup
+from cbm_sim.wells import decline
+from cbm_sim.wells.stepping import Hookups
 
 DEPLETION_EVENT_FACTOR = 0.5
 """A ``depletion`` event is logged when a block's new wells first fall below this factor
@@ -37,40 +47,9 @@ DEPLETION_EVENT_FACTOR = 0.5
 
 SampleParams = Callable[[int, str, int, str], dict[str, np.ndarray]]
 """``(well_type, block_class, n, block_id) -> {parameter: array}`` for new wells."""
-WellEur = Callable[[dict[str, np.ndarray]], np.ndarray]
-"""EUR [m³] of wells with the given parameters."""
 Prepare = Callable[[dict[str, np.ndarray]], np.ndarray]
 """Decline constants ``(keys, n)`` of wells with the given parameters (one call per programme
 instead of one per hook-up day)."""
-
-
-def depletion_factor(booked_m3: float, recoverable_m3: float | None) -> float:
-    r"""Productivity of a block's next well relative to the type curve [-].
-
-    assumption (no published rule was found linking CBM well productivity to a block's
-    recovered share): a new well's peak rate is proportional to the block's remaining
-    recoverable gas, :math:`f = \max(0, 1 - B/R)` with :math:`B` the EUR booked by the block's
-    wells and :math:`R` = proved reserves × recovery factor — the well drains the same area,
-    which holds that share of its original gas. Booking :math:`f \times` EUR per well, the
-    booked total approaches :math:`R` but never passes it. Blocks without stated proved
-    reserves (``recoverable_m3=None``) do not deplete.
-
-    Raises
-    ------
-    ValueError
-        If ``recoverable_m3`` is not positive or ``booked_m3`` is negative.
-    """
-    if booked_m3 < 0:
-        raise ValueError(f"booked_m3 must be >= 0; got {booked_m3!r}")
-    if recoverable_m3 is None:
-        return 1.0
-    if not recoverable_m3 > 0:
-        raise ValueError(f"recoverable_m3 must be > 0 or None; got {recoverable_m3!r}")
-    return max(0.0, 1.0 - booked_m3 / recoverable_m3)
-
-
-_RATE_KEYS = ("qi", "q_start")
-"""Parameters proportional to a well's productivity (depletion scales them)."""
 
 
 @dataclass
@@ -80,20 +59,27 @@ class BlockAgent:
     info: BlockInfo
     programme: BlockProgramme | None
     drilling: Drilling
-    booked_eur_m3: float
+    resource: BlockResource
     start: dt.date
     end: dt.date
-    hookups: list[Hookup]
     log: Callable[[float, str, str, str], None]
     sample: SampleParams
-    well_eur: WellEur
     prepare: Prepare | None = None
     drilled: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0})
-    drilled_at: list[tuple[float, int]] = field(default_factory=list)
-    """``(day, well_type)`` of every well drilled, in order of day."""
-    _queue: list[tuple[float, int, int]] = field(default_factory=list, init=False, repr=False)
-    """``(spud day, well type, index among the drawn wells)`` the rigs will drill, in order."""
-    _next_well: int = field(default=0, init=False, repr=False)
+    drilled_day: list[float] = field(default_factory=list)
+    """Day every well's drilling ended [day since the start], in order of day."""
+    drilled_type: list[int] = field(default_factory=list)
+    """Type of every well drilled, as :attr:`drilled_day`."""
+    drilled_scheduled: list[float] = field(default_factory=list)
+    """When each drilling end was scheduled (its rig's previous event) [day], as
+    :attr:`drilled_day`: it orders a drilling end against the dispatch at the same time."""
+    _spuds: list[tuple[float, int]] = field(default_factory=list, init=False, repr=False)
+    """``(spud day, well type)`` of the wells the rigs will drill, in spud order."""
+    _index: list[int] = field(default_factory=list, init=False, repr=False)
+    """Each queued well's index among the drawn wells of its type."""
+    _drawn: dict[int, Any] = field(default_factory=dict, init=False, repr=False)
+    _rigs: int = field(default=0, init=False, repr=False)
+    _depletion_logged: bool = field(default=False, init=False, repr=False)
 
     @property
     def entity(self) -> str:
@@ -101,18 +87,17 @@ class BlockAgent:
         return f"block:{self.info.id}"
 
     @property
-    def recoverable_m3(self) -> float | None:
-        """EUR the block's wells may book in all [m³] (``None``: no proved reserves stated)."""
-        if self.info.proved_reserves_m3 is None:
-            return None
-        return self.info.proved_reserves_m3 * self.drilling.recovery_factor
+    def drilled_at(self) -> list[tuple[float, int]]:
+        """``(day, well_type)`` of every well drilled, in order of day."""
+        return list(zip(self.drilled_day, self.drilled_type, strict=True))
 
     def spud_days(self) -> list[tuple[float, int]]:
         """Spud times (days since start) and well types of the whole programme, in order.
 
         Wells of a year are spread evenly over it; fractional wells per year carry over to
         the next year, so a programme of 0.5 wells/yr drills one well every two years. The
-        programme's wells are multiplied by ``drilling.achieved_share`` (1 = as programmed).
+        programme's wells are multiplied by ``drilling.achieved_share`` (1 = as programmed),
+        except in the years up to ``recorded_through`` (recorded drilling, not a plan).
         """
         prog = self.programme
         if prog is None:
@@ -133,7 +118,9 @@ class BlockAgent:
             for wtype, path in enumerate(paths):
                 if not path:
                     continue
-                wanted = value_at(path, year) * share * achieved + carry[wtype]
+                recorded = prog.recorded_through is not None and year <= prog.recorded_through
+                wanted = value_at(path, year) * share * (1.0 if recorded else achieved)
+                wanted += carry[wtype]
                 n = int(np.floor(wanted + 1e-9))
                 carry[wtype] = wanted - n
                 offset = (y0 - self.start).days
@@ -141,113 +128,212 @@ class BlockAgent:
         out.sort()
         return out
 
-    def start_drilling(self, env: simpy.Environment) -> None:
-        """Register the drilling programme with the environment."""
+    def plan_drilling(self) -> int:
+        """Draw the programme's wells and queue them for the rigs; the rigs that will serve
+        the queue (0: nothing to drill, or no rigs, which is logged)."""
         spuds = self.spud_days()
         if not spuds:
-            return
+            return 0
         rigs = self.programme.rigs if self.programme else 0
         if rigs == 0:
             self.log(0.0, self.entity, "no rigs", f"{len(spuds)} planned wells not drilled")
-            return
-        # Every planned well's parameters and EUR are drawn up front, in one vectorised call
-        # per well type (same stream, same order as drawing them one by one at spud time).
+            return 0
+        # Every planned well's parameters are drawn up front, in one vectorised call per
+        # well type (same stream, same order as drawing them one by one at spud time); the
+        # resource scales a well's rates when its drilling ends (_drilled).
         types = np.array([w for _, w in spuds])
-        drawn_params: dict[int, dict[str, np.ndarray]] = {}
-        drawn_eur: dict[int, np.ndarray] = {}
-        for wtype in (0, 1):
-            n = int(np.count_nonzero(types == wtype))
-            if n:
-                drawn_params[wtype] = self.sample(wtype, self.info.klass, n, self.info.id)
-                drawn_eur[wtype] = np.asarray(self.well_eur(drawn_params[wtype]), dtype=float)
-        # Depletion: each well's factor depends on the EUR booked before it, in spud order,
-        # and every EUR is drawn now. The remaining recoverable gas r = R - B falls by the
-        # factor (1 - e/R) with each well of full EUR e (B grows by f·e = r·e/R), so the
-        # factors f = r/R are an exclusive cumulative product (0 for good once a well would
-        # take all of r): the rule of depletion_factor, well after well, without a loop.
         index = np.empty(types.size, dtype=np.int64)
+        drawn = {}
         for wtype in (0, 1):
             sel = types == wtype
-            index[sel] = np.arange(np.count_nonzero(sel))
-        eur = np.empty(types.size)
-        for wtype, values in drawn_eur.items():
-            eur[types == wtype] = values
-        limit = self.recoverable_m3
-        if limit is None:
-            f = np.ones(types.size)
-        else:
-            keep = np.maximum(1.0 - eur / limit, 0.0)
-            before = np.concatenate(([1.0], np.cumprod(keep)[:-1]))
-            f = depletion_factor(self.booked_eur_m3, limit) * before
-        self.booked_eur_m3 += float(np.dot(f, eur))
-        factors = {w: f[types == w] for w in drawn_eur}
-        self._queue.extend(
-            (day, wtype, int(i)) for (day, wtype), i in zip(spuds, index, strict=True)
-        )
-        low = np.flatnonzero(f < DEPLETION_EVENT_FACTOR)
-        if low.size:
-            k = int(low[0])
-            env.process(self._depleted(env, spuds[k][0], float(f[k]), limit))
-        drawn = {}
-        for wtype, params in drawn_params.items():
-            params = dict(params)
-            for key in (k for k in _RATE_KEYS if k in params):
-                params[key] = np.asarray(params[key], dtype=np.float64) * factors[wtype]
+            n = int(np.count_nonzero(sel))
+            index[sel] = np.arange(n)
+            if not n:
+                continue
+            params = self.sample(wtype, self.info.klass, n, self.info.id)
+            params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
             constants = self.prepare(params) if self.prepare is not None else None
-            # one row of Python floats per well, made at once: the hook-up's parameters
-            rows = np.column_stack([np.asarray(v, dtype=np.float64) for v in params.values()])
-            drawn[wtype] = (tuple(params), constants, rows.tolist())
-        # Each rig takes the next well in spud order when it is free and drills it from its
-        # spud day (or at once, if that has passed): a FIFO queue for the block's rigs.
-        for _ in range(min(rigs, len(self._queue))):
-            env.process(self._rig(env, drawn))
+            rows = np.column_stack([params[k] for k in decline.PARAMS])
+            # one row of Python floats per well, made at once: the resource's record of it
+            drawn[wtype] = (rows, constants, rows.tolist())
+        self._spuds, self._index, self._drawn = spuds, index.tolist(), drawn
+        self._rigs = min(rigs, len(spuds))
+        return self._rigs
 
-    def _depleted(
-        self, env: simpy.Environment, day: float, factor: float, limit: float | None
-    ) -> Process:
-        if day > env.now:
-            yield env.timeout(day - env.now)
-        self.log(
-            env.now,
-            self.entity,
-            "depletion",
-            f"new wells at {factor:.0%} of the type curve: the block's wells have booked "
-            f"{1.0 - factor:.0%} of {(limit or 0.0) / 1e8:.2f} 亿m3 (proved × recovery factor)",
-        )
-
-    def _rig(self, env: simpy.Environment, drawn: dict[int, Any]) -> Process:
-        d = self.drilling
-        while self._next_well < len(self._queue):
-            day, wtype, i = self._queue[self._next_well]
-            self._next_well += 1
-            if day > env.now:
-                yield env.timeout(day - env.now)
-            yield env.timeout(d.drilling_days_horizontal if wtype else d.drilling_days_vertical)
-            keys, constants, rows = drawn[wtype]
-            params = dict(zip(keys, rows[i], strict=True))
-            self._drilled(env, wtype, params, None if constants is None else constants[:, i])
+    def start_drilling(self, env: simpy.Environment) -> Hookups:
+        """Drill this block's programme alone (:func:`drill` of one block) to the end of its
+        horizon: its hook-ups, in order."""
+        return drill([self], env, float((self.end - self.start).days + 1))
 
     def _drilled(
-        self,
-        env: simpy.Environment,
-        wtype: int,
-        params: dict[str, float],
-        constants: npt.NDArray[np.float64] | None,
-    ) -> None:
-        d = self.drilling
-        self.drilled[wtype] += 1
-        self.drilled_at.append((env.now, wtype))
-        # Completion takes the same days for every well and needs no rig, so the hook-up
-        # day is known when drilling ends: the well joins the population at the next whole
-        # day (the dispatch grid) after completion. Appending it now keeps the list in
-        # order of day (drilling ends arrive in time order) and saves a timeout per well.
-        day = float(np.ceil(env.now + d.completion_days))
-        self.hookups.append(
-            Hookup(
-                block=self.info.index,
-                well_type=wtype,
-                day=day,
-                params=params,
-                constants=constants,
-            )
+        self, env: simpy.Environment, now: float, day: float, wtype: int, row: list[float]
+    ) -> float:
+        """The resource's part of a well of ``wtype`` (parameters ``row``) whose drilling
+        ended at ``now`` and which joins the population on ``day``: the share of its curve it
+        starts on, its gas and area booked, a ``depletion`` event the first time the share
+        falls below :data:`DEPLETION_EVENT_FACTOR`."""
+        # The resource says which share of its curve the well starts on (production is
+        # linear in the rates: the hook-up multiplies them, stepping.add_hookups).
+        f = self.resource.factor(now, wtype)
+        if f < DEPLETION_EVENT_FACTOR and not self._depletion_logged:
+            self._depletion_logged = True
+            k = self.resource.year_index(now)
+            detail = f"new wells at {f:.0%} of the type curve: {self.resource.describe(k)}"
+            env.process(self._log_at(env, now, "depletion", detail))
+        self.resource.add_well(wtype, day, row, f)  # PARAMS order
+        return f
+
+    def _log_at(self, env: simpy.Environment, day: float, event: str, detail: str) -> Process:
+        """Log ``event`` when the simulation reaches ``day`` (in order with the others)."""
+        if day > env.now:
+            yield env.timeout(day - env.now)
+        self.log(env.now, self.entity, event, detail)
+
+
+SPUD, END = 0, 1
+"""Kinds of rig event: a rig waiting for a well's spud day, a well's drilling ending."""
+
+
+@njit(cache=True)
+def _rig_events(  # type: ignore[no-untyped-def]  # numba infers the types
+    spud_day, first, count, rigs, drilling_days, until
+):
+    """The drilling ends of every block's rigs in the order SimPy processed them.
+
+    Block ``b`` queues wells ``first[b] … first[b] + count[b] - 1`` (spud days, in spud
+    order) for its ``rigs[b]`` rigs. Each rig, when free at ``now``, takes the block's next
+    well ``j``: it waits until the spud day if that is later (``now + (spud - now)``, the
+    float arithmetic of a SimPy timeout), then drills it for ``drilling_days[j]``. Events
+    are taken in order of time, then of scheduling (SimPy's event ids; the rigs start in
+    block and rig order at time 0), up to ``until`` (excluded, as ``env.run(until)``).
+
+    Returns the queued well of each drilling end, its time and when it was scheduled.
+    """
+    n_rigs = rigs.sum()
+    rig_block = np.empty(n_rigs, dtype=np.int64)
+    nxt = first.copy()
+    heap = [(0.0, 0, 0, 0, 0, 0.0)]  # (time, order, rig, kind, well, scheduled at)
+    heap.pop()
+    seq = 0
+    r = 0
+    for b in range(first.size):
+        for _ in range(rigs[b]):
+            rig_block[r] = b
+            r += 1
+    for r in range(n_rigs):  # every rig starts at time 0, in block and rig order
+        b = rig_block[r]
+        if nxt[b] < first[b] + count[b]:
+            j = nxt[b]
+            nxt[b] += 1
+            if spud_day[j] > 0.0:
+                heapq.heappush(heap, (0.0 + (spud_day[j] - 0.0), seq, r, SPUD, j, 0.0))
+            else:
+                heapq.heappush(heap, (0.0 + drilling_days[j], seq, r, END, j, 0.0))
+            seq += 1
+    out_well = np.empty(spud_day.size, dtype=np.int64)  # at most every queued well
+    out_time = np.empty(spud_day.size)
+    out_scheduled = np.empty(spud_day.size)
+    m = 0
+    while heap:
+        now, _, r, kind, j, scheduled = heapq.heappop(heap)
+        if now >= until:
+            break
+        if kind == SPUD:
+            heapq.heappush(heap, (now + drilling_days[j], seq, r, END, j, now))
+            seq += 1
+            continue
+        out_well[m] = j
+        out_time[m] = now
+        out_scheduled[m] = scheduled
+        m += 1
+        b = rig_block[r]
+        if nxt[b] < first[b] + count[b]:
+            k = nxt[b]
+            nxt[b] += 1
+            if spud_day[k] > now:
+                heapq.heappush(heap, (now + (spud_day[k] - now), seq, r, SPUD, k, now))
+            else:
+                heapq.heappush(heap, (now + drilling_days[k], seq, r, END, k, now))
+            seq += 1
+    return out_well[:m], out_time[:m], out_scheduled[:m]
+
+
+def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) -> Hookups:
+    """Drill every block's programme up to ``until`` [day] (excluded): each block's
+    drilling ends (:attr:`BlockAgent.drilled_day`), resource and events, and the hook-ups of
+    all blocks in the order the wells finished drilling (:class:`Hookups`).
+
+    Blocks are taken in order (their wells are drawn in that order from the shared stream).
+    """
+    queued = [(b, rigs) for b in blocks if (rigs := b.plan_drilling()) > 0]
+    if not queued:
+        return Hookups.empty()
+    count = np.array([len(b._spuds) for b, _ in queued], dtype=np.int64)
+    first = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
+    spud = np.array([day for b, _ in queued for day, _ in b._spuds], dtype=np.float64)
+    wtype = np.array([w for b, _ in queued for _, w in b._spuds], dtype=np.int64)
+    owner = np.repeat(np.arange(len(queued)), count)
+    days_by_type = np.array(
+        [
+            [b.drilling.drilling_days_vertical, b.drilling.drilling_days_horizontal]
+            for b, _ in queued
+        ]
+    )
+    wells, ends, scheduled = _rig_events(
+        spud,
+        first,
+        count,
+        np.array([r for _, r in queued], dtype=np.int64),
+        days_by_type[owner, wtype],
+        float(until),
+    )
+    # every queued well's parameters and constants, in queue order (drawn per block and type)
+    params = np.empty((spud.size, len(decline.PARAMS)))
+    with_constants = all(b.prepare is not None for b, _ in queued)
+    constants = np.empty((len(decline.PREPARED_KEYS), spud.size)) if with_constants else None
+    index = np.empty(spud.size, dtype=np.int64)
+    for pos, (b, _) in enumerate(queued):
+        span = slice(int(first[pos]), int(first[pos] + count[pos]))
+        index[span] = b._index
+        for t, (rows, cols, _) in b._drawn.items():
+            at = np.flatnonzero(wtype[span] == t) + first[pos]
+            params[at] = rows[index[at]]
+            if constants is not None:
+                constants[:, at] = cols[:, index[at]]
+    # Completion takes the same days for every well and needs no rig, so the hook-up day is
+    # known when drilling ends: the well joins the population at the next whole day (the
+    # dispatch grid) after completion.
+    completion = np.array([b.drilling.completion_days for b, _ in queued])
+    hookup_day = np.ceil(ends + completion[owner[wells]])
+    # each block's drilling ends, in order
+    end_owner = owner[wells]
+    for pos, (block, _) in enumerate(queued):
+        mine = end_owner == pos
+        block.drilled_day = ends[mine].tolist()
+        block.drilled_type = wtype[wells][mine].tolist()
+        block.drilled_scheduled = scheduled[mine].tolist()
+        block.drilled = {t: block.drilled_type.count(t) for t in (0, 1)}
+    # the resource of each block in its wells' order (one Python call per well: the factor
+    # depends on the wells drilled before it)
+    factor = np.empty(wells.size)
+    agents = [queued[p][0] for p in end_owner.tolist()]
+    for k, (block, now, day, t, i) in enumerate(
+        zip(
+            agents,
+            ends.tolist(),
+            hookup_day.tolist(),
+            wtype[wells].tolist(),
+            index[wells].tolist(),
+            strict=True,
         )
+    ):
+        factor[k] = block._drilled(env, now, day, t, block._drawn[t][2][i])
+    blocks_index = np.array([b.info.index for b, _ in queued], dtype=np.int64)
+    return Hookups(
+        block=blocks_index[owner[wells]],
+        well_type=wtype[wells].astype(np.int8),
+        day=hookup_day,
+        params=params[wells],
+        constants=None if constants is None else constants[:, wells],
+        factor=factor,
+    )

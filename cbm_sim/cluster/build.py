@@ -1,10 +1,10 @@
 """Builds the cluster model of one run from a scenario: demand, wells, blocks, facilities.
 
 :func:`build` turns a validated :class:`~cbm_sim.scenario.Scenario` into a :class:`Model`:
-the day grid and dispatch steps, every demand and mine-gas series of the horizon (daily, and
-cumulative so that a step's volume is a difference), the 2021 well population and its
-per-block supply, the block agents with their rigs, the CNG/LNG plants, pipelines and
-storage, each registered with one :class:`simpy.Environment`. Running it is
+the day grid (the dispatch steps are days), every demand and mine-gas series of the
+horizon (daily, and cumulative so that a step's volume is a difference), the 2021 well
+population and its per-block supply, the block agents with their rigs, the CNG/LNG plants,
+pipelines and storage, each registered with one :class:`simpy.Environment`. Running it is
 :mod:`cbm_sim.cluster.engine`'s job.
 
 Randomness: every process has its own :class:`numpy.random.Generator`, spawned from the
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,20 +27,26 @@ import simpy
 
 from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
-from cbm_sim.cluster import minegas, netback
-from cbm_sim.cluster.blocks import BlockAgent
+from cbm_sim.cluster import minegas, netback, resource
+from cbm_sim.cluster.blocks import BlockAgent, drill
 from cbm_sim.cluster.facilities import Facility, day_index
 from cbm_sim.cluster.storage import StorageAgent
 from cbm_sim.plan.blocks import BlockInfo, load_blocks
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.scenario.paths import interpolate
-from cbm_sim.wells import stepping
+from cbm_sim.wells import history, stepping
 from cbm_sim.wells.population import WellPopulation
-from cbm_sim.wells.stepping import Hookup
+from cbm_sim.wells.stepping import Hookups
 from cbm_sim.wells.supply import BlockSupply
 
 FloatArray = npt.NDArray[np.float64]
 Seed = int | np.random.SeedSequence
+
+
+def _stream_seed(seed: Seed, name: str) -> np.random.SeedSequence:
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    key = (*root.spawn_key, zlib.crc32(name.encode("utf-8")))
+    return np.random.SeedSequence(root.entropy, spawn_key=key)
 
 
 def stream(seed: Seed, name: str) -> np.random.Generator:
@@ -48,9 +55,55 @@ def stream(seed: Seed, name: str) -> np.random.Generator:
     The key is a CRC of the name, not a counter, so adding a process does not shift the
     streams of the others.
     """
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    key = (*root.spawn_key, zlib.crc32(name.encode("utf-8")))
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(root.entropy, spawn_key=key)))
+    return np.random.Generator(np.random.PCG64(_stream_seed(seed, name)))
+
+
+HISTORY_CACHE_SIZE = 4
+"""Calibrated 2021 histories kept per process, keyed by what they depend on (the seed's
+``history`` stream, the wells' reliability, the calibration). A Sobol study runs every case
+with the scenario's seed, so each worker draws and calibrates its 2021 wells once; the
+members of an ensemble differ in seed and miss (a few MB each: assumption, a handful is
+plenty)."""
+
+
+@dataclass
+class _History:
+    """A cached history and what has been computed from it alone (keyed by its inputs)."""
+
+    pop: WellPopulation
+    rate_scale: float
+    derived: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+
+_HISTORIES: OrderedDict[tuple[Any, ...], _History] = OrderedDict()
+
+
+def _history(m: Model) -> _History:
+    """The cached history of ``m``'s seed, reliability and calibration (drawn if new).
+
+    Its population must not be written: the run takes :meth:`WellPopulation.copy`.
+    """
+    rel = m.scenario.wells
+    ss = _stream_seed(m.seed, "history")
+    entropy = ss.entropy if isinstance(ss.entropy, int) else tuple(ss.entropy or ())
+    key = (
+        entropy,
+        ss.spawn_key,
+        ss.pool_size,
+        rel.pump_failures_per_well_year,
+        rel.workover_days,
+        m.calibration,
+    )
+    hit = _HISTORIES.get(key)
+    if hit is None:
+        rng = np.random.Generator(np.random.PCG64(ss))
+        past = stepping.initial_history(rng, rel, m.calibration)
+        hit = _HISTORIES[key] = _History(past.pop, past.rate_scale)
+        while len(_HISTORIES) > HISTORY_CACHE_SIZE:
+            _HISTORIES.popitem(last=False)
+    else:
+        _HISTORIES.move_to_end(key)
+    return hit
 
 
 @dataclass
@@ -131,37 +184,59 @@ class Model:
     seed: Seed
     env: simpy.Environment
     days: pd.DatetimeIndex
-    step: int
     blocks_info: tuple[BlockInfo, ...]
     events: list[tuple[float, str, str, str]] = field(default_factory=list)
-    hookups: list[Hookup] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.origin: dt.date = self.scenario.horizon.start
         self.months = self.days.month.to_numpy()
-        self.n_steps = int(np.ceil(len(self.days) / self.step))
-        self.starts = np.arange(self.n_steps, dtype=np.int64) * self.step
-        self.ends = np.minimum(self.starts + self.step, len(self.days))
+        # the dispatch steps are days, whatever the step of the recorded results
+        # (cbm_sim/scenario/steps.py: results.simulate sums the days into those steps)
+        self.n_steps = len(self.days)
+        self.starts = np.arange(self.n_steps, dtype=np.int64)
+        self.ends = self.starts + 1
 
     def log(self, day: float, entity: str, event: str, detail: str) -> None:
         """Record a discrete event at ``day`` (days since the start)."""
         # Days are turned into timestamps once, at the end: this runs for every event.
         self.events.append((float(day), entity, event, detail))
 
+    def release(self) -> None:
+        """Drop the references that make a finished model a cycle (the SimPy events still
+        queued past the horizon, which hold the processes; the blocks' ``log``, a method of
+        the model), so that it is freed as soon as the run lets go of it: the cyclic
+        collector walked ~50,000 objects a run to find it (issue 27)."""
+        queue = self.env._queue  # (time, priority, id, event): a waiting process and its
+        for *_, event in queue:  # event refer to each other (its callback, its target)
+            event.callbacks = None  # type: ignore[assignment]  # SimPy's mark of "processed"
+        queue.clear()
+        for block in self.blocks:
+            block.log = _released
+
     # set by build()
     demand: DemandSeries = field(init=False)
     pop: WellPopulation = field(init=False)
+    calibration: history.Calibration = field(init=False)
+    """The packaged calibration the scenario names (``type_curves.calibration``)."""
     rate_scale: float = field(init=False)
     """The history's exact 2021 factor on peak rates, applied to new wells too."""
+    history: _History = field(init=False)
+    """The (cached) history the run's population was copied from."""
     supply: BlockSupply = field(init=False)
     fail_rng: np.random.Generator = field(init=False)
     blocks: list[BlockAgent] = field(init=False)
+    hookups: Hookups = field(init=False)
+    """Every well the rigs drill in the horizon, in the order they finish drilling."""
     cng: list[Facility] = field(init=False)
     lng: list[Facility] = field(init=False)
     lines: list[Facility] = field(init=False)
     storage: StorageAgent = field(init=False)
     netback: npt.NDArray[np.float64] = field(init=False)
     """Netback of each dispatch request in each step [元/m³] (:mod:`cbm_sim.cluster.netback`)."""
+
+
+def _released(day: float, entity: str, event: str, detail: str) -> None:
+    raise RuntimeError("the model was released: its run is over")
 
 
 def build(scenario: Scenario, seed: Seed | None = None) -> Model:
@@ -185,7 +260,6 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
         seed=scenario.seed if seed is None else seed,
         env=simpy.Environment(),
         days=pd.date_range(hz.start, hz.end, freq="D"),
-        step=hz.step_days,
         blocks_info=load_blocks(),
     )
     model.demand = demand_series(scenario, model.days)
@@ -200,10 +274,11 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
 
 def _build_wells(m: Model) -> None:
     sc = m.scenario
-    past = stepping.initial_history(stream(m.seed, "history"), sc.wells)
-    m.pop = past.pop
-    m.rate_scale = past.rate_scale
-    m.supply = BlockSupply(m.pop, len(m.blocks_info), m.step)
+    m.calibration = history.packaged_calibration(sc.type_curves.calibration)
+    m.history = _history(m)
+    m.pop = m.history.pop.copy()
+    m.rate_scale = m.history.rate_scale
+    m.supply = BlockSupply(m.pop, len(m.blocks_info), horizon_days=len(m.days))
     m.fail_rng = stream(m.seed, "pump-failures")
 
 
@@ -213,28 +288,88 @@ def _build_blocks(m: Model) -> None:
     unknown = sorted(set(sc.drilling.blocks) - known)
     if unknown:
         raise ValueError(f"unknown block(s) {unknown} in drilling; known: {sorted(known)}")
-    booked = stepping.eur_by_block(m.pop, len(m.blocks_info))
     sampler = stepping.new_well_sampler(
-        sc.type_curves, stream(m.seed, "new-wells"), rate_scale=m.rate_scale
+        sc.type_curves,
+        stream(m.seed, "new-wells"),
+        rate_scale=m.rate_scale,
+        calibration=m.calibration,
     )
+    resources = block_resources(m)
     m.blocks = [
         BlockAgent(
             info=info,
             programme=sc.drilling.blocks.get(info.id),
             drilling=sc.drilling,
-            booked_eur_m3=float(booked[info.index]),
+            resource=resources[info.index],
             start=sc.horizon.start,
             end=sc.horizon.end,
-            hookups=m.hookups,
             log=m.log,
             sample=sampler,
-            well_eur=stepping.params_eur,
             prepare=stepping.prepared_columns,
         )
         for info in m.blocks_info
     ]
-    for block in m.blocks:
-        block.start_drilling(m.env)
+    # nothing acts on the rigs: the whole programme is drilled now (blocks.drill)
+    m.hookups = drill(m.blocks, m.env, float(len(m.days)))
+
+
+def block_resources(m: Model) -> list[resource.BlockResource]:
+    """Every block's resource at the start of the run (:mod:`cbm_sim.cluster.resource`):
+    area, proved reserves on each 1 January of the horizon, the gas its wells drilled before
+    the run had produced by then, and the area they drain."""
+    sc = m.scenario
+    res = sc.resources
+    rules = resource.ResourceRules(
+        recovery_factor=res.recovery_factor,
+        abundance_m3_per_km2=res.abundance_1e8_m3_per_km2 * units.YI,
+        proving_rate_per_year=res.proving_rate_per_year,
+        drainage_km2=(res.drainage_area_km2_vertical, res.drainage_area_km2_horizontal),
+    )
+    years = list(range(sc.horizon.start.year, sc.horizon.end.year + 1))
+    starts = np.array([float((dt.date(y, 1, 1) - m.origin).days) for y in years])
+    pop = m.pop
+    n_blocks = len(m.blocks_info)
+    # the history's own gas, the same for every run of its seed (cached with it)
+    key = ("produced", tuple(starts.tolist()), n_blocks)
+    if key not in m.history.derived:
+        past = m.history.pop
+        m.history.derived[key] = resource.history_produced_by_year(
+            past.online_day,
+            past.block,
+            {k: getattr(past, k) for k in stepping.PARAMS},
+            starts,
+            n_blocks,
+        )
+    produced = m.history.derived[key].copy()
+    drained = np.zeros(n_blocks)
+    for wtype in (0, 1):
+        count = np.bincount(pop.block[pop.well_type == wtype], minlength=n_blocks)
+        drained += count * rules.drainage_km2[wtype]
+    # the calibration's own allocation of the reserves the plan does not itemise (a vintage's)
+    filed = [m.calibration.proved_reserves_m3(b.id, b.proved_reserves_m3) for b in m.blocks_info]
+    areas = resource.block_areas_km2(filed, rules.abundance_m3_per_km2)
+    out = []
+    for b in m.blocks_info:
+        stated = res.filings.get(b.id)
+        proved = resource.proved_by_year(
+            filed[b.index],
+            resource.unfiled_resource_m3(float(areas[b.index]), rules),
+            years,
+            rules.proving_rate_per_year,
+            None if stated is None else {y: v * units.YI for y, v in stated.items()},
+        )
+        out.append(
+            resource.BlockResource(
+                block_id=b.id,
+                area_km2=float(areas[b.index]),
+                rules=rules,
+                year_start_days=starts,
+                proved_m3=proved,
+                history_produced_m3=produced[:, b.index],
+                drilled_km2=float(drained[b.index]),
+            )
+        )
+    return out
 
 
 def commission_day(m: Model, day: dt.date | None) -> float | None:

@@ -7,20 +7,25 @@ start):
   join the population at hook-up);
 * the life of every facility: commissioning, random trips and repairs, yearly maintenance
   (each facility keeps the history of its state);
-* the dispatch, whose step is ``step_days`` read at mid-day (so that it sees every
-  whole-day event of the step's first day): new wells hook up, pumps fail and go down for
-  workover (:mod:`cbm_sim.wells.failures`), the wells' gas per block comes from
+* the dispatch, whose step is a day, read at mid-day (so that it sees every whole-day
+  event of the day): new wells hook up, pumps fail and go down for workover
+  (:mod:`cbm_sim.wells.failures`), the wells' gas per block comes from
   :class:`cbm_sim.wells.supply.BlockSupply`, and
   :func:`cbm_sim.cluster.dispatch.route_steps` sends it to
-  its uses by priority, step after step, carrying the storage stock.
+  its uses by priority, day after day, carrying the storage stock.
+
+The dispatch always routes every day: the step of the recorded results
+(``horizon.step_days``: days, months, quarters) is a sum of days made by
+:mod:`cbm_sim.results.simulate` (:mod:`cbm_sim.scenario.steps`), so a monthly run is the
+daily run summed by calendar month. Routing a month's gas at once would average winter
+peaks, outages and storage dynamics away (and cost about as much: the routing is compiled).
 
 No other process reads the dispatch's flows, so the dispatch process wakes once per run of
-steps (a supply window, 256 days when daily) at the mid-day of the run's last step and
-routes each step of the run in order, from the state every process had at that step's
-mid-day (facility histories, drilling ends, hook-up days, per-day well counts). The flows
-are those of waking every step (checked on the plan scenario without pump failures: equal
-to 1e-8 relative against the per-step engine it replaced), at one round of Python per run
-instead of per day.
+days (a supply window, 256 days) at the mid-day of the run's last day and routes each day
+of the run in order, from the state every process had at that day's mid-day (facility
+histories, drilling ends, hook-up days, per-day well counts). The flows are those of waking
+every day (checked on the plan scenario without pump failures: equal to 1e-8 relative
+against the per-step engine it replaced), at one round of Python per run instead of per day.
 
 The model is built by :mod:`cbm_sim.cluster.build`; this module runs it and returns what it
 recorded as plain arrays (:class:`RunRecord`), which :mod:`cbm_sim.results` turns into frames.
@@ -28,9 +33,9 @@ recorded as plain arrays (:class:`RunRecord`), which :mod:`cbm_sim.results` turn
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -113,6 +118,15 @@ class _Recorder:
         return per_block + [(e, q, u, v) for (e, q, u), v in self.series.items()]
 
 
+class EventColumns(NamedTuple):
+    """The discrete events of a run, one sequence per column, in the order they happened."""
+
+    time: pd.DatetimeIndex
+    entity: tuple[str, ...]
+    event: tuple[str, ...]
+    detail: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """What a run recorded, as plain arrays: turned into tidy frames by :mod:`cbm_sim.results`."""
@@ -121,8 +135,8 @@ class RunRecord:
     """First day of every dispatch step."""
     columns: list[tuple[str, str, str, npt.NDArray[np.float64]]]
     """Every series as ``(entity, quantity, unit, value per step)``."""
-    events: list[tuple[pd.Timestamp, str, str, str]]
-    """Discrete events as ``(time, entity, event, detail)``."""
+    events: EventColumns
+    """Discrete events, column by column."""
     wells_at_end: int
 
 
@@ -135,7 +149,6 @@ class Simulation:
         self.scenario = m.scenario
         self.env = m.env
         self.days = m.days
-        self.step = m.step
         self.n_steps = m.n_steps
         self._starts, self._ends, self._months = m.starts, m.ends, m.months
         self.blocks_info = m.blocks_info
@@ -147,11 +160,17 @@ class Simulation:
         self._mine = d.mine
         self.pop, self._supply, self._fail_rng = m.pop, m.supply, m.fail_rng
         self.hookups = m.hookups
+        self._hooked = 0  # wells of the hook-ups already in the population
         self.blocks = m.blocks
         self.cng, self.lng, self.lines, self.storage = m.cng, m.lng, m.lines, m.storage
         self._netback = m.netback
         self._storage_initialised = False
         self._drilled_seen = [0] * len(self.blocks)  # drilling ends already recorded
+        self._drilled = [
+            (np.asarray(b.drilled_day), np.asarray(b.drilled_type), np.asarray(b.drilled_scheduled))
+            for b in self.blocks
+        ]
+        self._last_wake = 0.0  # when the dispatch's current wake was scheduled
 
     def log(self, day: float, entity: str, event: str, detail: str) -> None:
         """Record a discrete event at ``day`` (days since the start)."""
@@ -164,7 +183,7 @@ class Simulation:
         return self.record()
 
     def _dispatch(self, progress: Progress | None) -> Process:
-        """The dispatch process: routes every step, a run of steps at a time.
+        """The dispatch process: routes every day, a run of days at a time.
 
         Nothing in the other processes depends on the dispatch (drilling, facilities and
         pump failures do not look at flows), so the process wakes at the last step of a
@@ -173,39 +192,43 @@ class Simulation:
         same flows as waking every step, with one Python round per run instead of per day.
         A run ends at the end of a supply window (:class:`cbm_sim.wells.supply.BlockSupply`).
         """
-        per_run = self._supply.window_days // self.step
+        per_run = self._supply.window_days
         for k0 in range(0, self.n_steps, per_run):
             k1 = min(k0 + per_run, self.n_steps)
             wake = float(self._starts[k1 - 1]) + 0.5  # mid-day of the run's last step
             if wake > self.env.now:
                 yield self.env.timeout(wake - self.env.now)
             self._run_steps(k0, k1)
+            self._last_wake = self.env.now
             if progress is not None:
                 progress(k1 / self.n_steps)
 
     def _hook_up(self, limit_day: int) -> None:
         """Add the wells hooked up on or before ``limit_day`` to the population."""
-        if not self.hookups:
-            return
-        # Wells are appended as they finish drilling, in simulation time, and all take the
-        # same completion days, so the list is in order of day: the ready ones are a prefix.
-        n = 0
-        for h in self.hookups:
-            if h.day > limit_day:
-                break
-            n += 1
+        # Wells come in the order they finished drilling, and all take the same completion
+        # days, so the ready ones are the next run of the list.
+        rest = self.hookups.day[self._hooked :]
+        late = np.flatnonzero(rest > limit_day)
+        n = int(late[0]) if late.size else rest.size
         if n == 0:
             return
-        ready = self.hookups[:n]
-        del self.hookups[:n]
+        ready = self.hookups.rows(self._hooked, self._hooked + n)
+        self._hooked += n
         first = len(self.pop)
         constants = stepping.add_hookups(self.pop, ready)
         if constants is not None:
             self._supply.add_constants(first, constants)
-        # logged at the start of the step that holds the hook-up day
-        counts = Counter((int(h.day) // self.step * self.step, h.block) for h in ready)
-        for (day, block), n_block in sorted(counts.items()):
-            self.log(day, f"block:{self.blocks_info[block].id}", "wells online", str(n_block))
+        # logged at the start of the day that holds the hook-up, per day and block in order
+        n_blocks = len(self.blocks_info)
+        pairs, counts = np.unique(
+            ready.day.astype(np.int64) * n_blocks + ready.block, return_counts=True
+        )
+        days, blocks = np.divmod(pairs, n_blocks)
+        entity = [f"block:{b.id}" for b in self.blocks_info]
+        self.model.events.extend(
+            (float(d), entity[b], "wells online", str(c))
+            for d, b, c in zip(days.tolist(), blocks.tolist(), counts.tolist(), strict=True)
+        )
 
     def _run_steps(self, k0: int, k1: int) -> None:
         sc = self.scenario
@@ -214,7 +237,7 @@ class Simulation:
         ends = self._ends[k0:k1]
         dt_days = (ends - starts).astype(np.float64)
         times = (starts + 0.5).astype(np.float64, copy=False)
-        self._hook_up(int(starts[-1]) + self.step - 1)
+        self._hook_up(int(ends[-1]) - 1)
         rate = sc.wells.pump_failures_per_well_year
         if rate > 0:
             workovers = self._supply.fail(
@@ -382,19 +405,29 @@ class Simulation:
         row: dict[tuple[str, str, str], npt.NDArray[np.float64]],
     ) -> None:
         """Wells drilled per block and type in each step: those whose drilling ended after
-        the previous step's mid-day and by this one's."""
+        the previous step's mid-day and by this one's.
+
+        The rigs drilled the whole programme when the run was built (:func:`blocks.drill`);
+        a drilling end at the very time of the dispatch's wake counts now if it was
+        scheduled before the wake was (SimPy's order of simultaneous events, which the
+        rigs' processes had: at time 0 every rig starts before the dispatch).
+        """
         per_block = np.zeros((k1 - k0, len(self.blocks)))
         by_type = np.zeros((k1 - k0, 2))
         limit = times[-1]
-        for b, block in enumerate(self.blocks):
-            log = block.drilled_at
+        before = self._last_wake
+        for b, (day, wtype_all, scheduled) in enumerate(self._drilled):
             lo = self._drilled_seen[b]
-            hi = lo
-            while hi < len(log) and log[hi][0] <= limit:
+            hi = lo + int(np.searchsorted(day[lo:], limit, side="left"))
+            while (
+                hi < day.size
+                and day[hi] == limit
+                and (scheduled[hi] < before or scheduled[hi] == before == 0.0)
+            ):
                 hi += 1
             if hi == lo:
                 continue
-            when, wtype = (np.array(c) for c in zip(*log[lo:hi], strict=True))
+            when, wtype = day[lo:hi], wtype_all[lo:hi]
             step = np.searchsorted(times, when, side="left")
             per_block[:, b] = np.bincount(step, minlength=k1 - k0)
             for t in (0, 1):
@@ -404,19 +437,19 @@ class Simulation:
         row["surface", "wells_drilled_vertical", "count"] = by_type[:, 0]
         row["surface", "wells_drilled_horizontal", "count"] = by_type[:, 1]
 
-    def _event_rows(self) -> list[tuple[pd.Timestamp, str, str, str]]:
+    def _event_columns(self) -> EventColumns:
         if not self.model.events:
-            return []
+            return EventColumns(pd.DatetimeIndex([]).as_unit("ns"), (), (), ())
         days, entities, kinds, details = zip(*self.model.events, strict=True)
         times = self.days[0] + pd.to_timedelta(np.asarray(days), unit="D")
-        return list(zip(times, entities, kinds, details, strict=True))
+        return EventColumns(times, entities, kinds, details)
 
     def record(self) -> RunRecord:
         """The recorded series and events as plain arrays."""
         return RunRecord(
-            step_dates=self.days[:: self.step],
+            step_dates=self.days,
             columns=self.rec.columns(),
-            events=self._event_rows(),
+            events=self._event_columns(),
             wells_at_end=len(self.pop),
         )
 
@@ -428,4 +461,8 @@ def run(
     progress: Progress | None = None,
 ) -> RunRecord:
     """Build and simulate ``scenario`` over its horizon; see :func:`cbm_sim.results.run`."""
-    return Simulation(build(scenario, seed)).run(progress)
+    model = build(scenario, seed)
+    try:
+        return Simulation(model).run(progress)
+    finally:
+        model.release()

@@ -66,6 +66,7 @@ class Facility:
     _in_service: bool = field(init=False, default=False, repr=False)
     _down: bool = field(init=False, default=False, repr=False)
     _env: simpy.Environment | None = field(init=False, default=None, repr=False)
+    _arrays: tuple[npt.NDArray[Any], ...] | None = field(init=False, default=None, repr=False)
 
     @property
     def in_service(self) -> bool:
@@ -99,7 +100,10 @@ class Facility:
         t = np.asarray(times, dtype=np.float64)
         if not self.history:
             return np.zeros(t.shape, dtype=bool), np.zeros(t.shape, dtype=bool)
-        when, serving, down = (np.array(c) for c in zip(*self.history, strict=True))
+        if self._arrays is None or self._arrays[0].size != len(self.history):
+            # the history only grows: arrays of it made again only when it has
+            self._arrays = tuple(np.array(c) for c in zip(*self.history, strict=True))
+        when, serving, down = self._arrays
         i = np.searchsorted(when, t, side="right") - 1
         before = i < 0
         i = np.maximum(i, 0)

@@ -17,7 +17,7 @@ import datetime as dt
 from typing import Annotated, Literal, Self
 
 import yaml
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from cbm_sim import bounds
 from cbm_sim.scenario.assets import (
@@ -51,6 +51,7 @@ from cbm_sim.scenario.base import (
     _schema,
     _year_in,
 )
+from cbm_sim.scenario.steps import CALENDAR_STEPS, MAX_STEP_DAYS, StepDays, step_label
 from cbm_sim.scenario.uncertainty import (
     correlation_problem,
     distribution_problem,
@@ -62,12 +63,36 @@ from cbm_sim.scenario.uncertainty import (
 from cbm_sim.scenario.valuation_inputs import ValuationConfig
 
 
+def _step_days(value: object) -> StepDays:
+    """``horizon.step_days``: a whole number of days 1-31 (also as text, as the command line
+    gives it) or ``month`` / ``quarter``."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lower() in CALENDAR_STEPS:
+        return value.strip().lower()  # type: ignore[return-value]  # a key of CALENDAR_STEPS
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_STEP_DAYS:
+        return value
+    raise ValueError(
+        f"expected a whole number of days 1-{MAX_STEP_DAYS} or one of "
+        f"{', '.join(CALENDAR_STEPS)}; got {value!r}"
+    )
+
+
 class Horizon(Model):
-    """Simulated period and dispatch step."""
+    """Simulated period and the step of the recorded results."""
 
     start: dt.date = Field(dt.date(2021, 1, 1), description="first simulated day")
     end: dt.date = Field(dt.date(2030, 12, 31), description="last simulated day (inclusive)")
-    step_days: int = Field(1, ge=1, le=31, description="dispatch step [days]")
+    step_days: Annotated[int | str, BeforeValidator(_step_days)] = Field(
+        1,
+        description=(
+            "step of the recorded results: 1-31 days (counted from every 1 January, no step "
+            "spans two years), 'month' or 'quarter' (calendar); the dispatch runs every day "
+            "whatever the step (cbm_sim/scenario/steps.py)"
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Horizon:
@@ -88,6 +113,15 @@ class Horizon(Model):
         """Number of simulated days, both ends included."""
         return (self.end - self.start).days + 1
 
+    @property
+    def step_label(self) -> str:
+        """The step as a report says it: ``day``, ``7 days``, ``month``, ``quarter``."""
+        return step_label(self.step_days)  # type: ignore[arg-type]  # validated by _step_days
+
+
+MAX_RIGS = 200
+"""Most rigs one block may work (bounds.py's wells_per_block_year: 200 × 365/15 d ≈ 4,867)."""
+
 
 class BlockProgramme(Model):
     """Drilling programme of one block (wells spudded per year by type)."""
@@ -100,7 +134,12 @@ class BlockProgramme(Model):
     last_year: Annotated[int | None, _year_in("programme_year", "last_year")] = Field(
         None, description="no wells after this year"
     )
-    rigs: int = Field(2, ge=0, le=200, description="drilling rigs working in the block")
+    rigs: int = Field(2, ge=0, le=MAX_RIGS, description="drilling rigs working in the block")
+    recorded_through: Annotated[int | None, _year_in("programme_year", "recorded_through")] = Field(
+        None,
+        description="the programme's wells up to this year are recorded drilling (what "
+        "was drilled), not a plan: drilling.achieved_share does not scale them",
+    )
 
     @model_validator(mode="after")
     def _years_ordered(self) -> BlockProgramme:
@@ -130,10 +169,6 @@ class Drilling(Model):
     drilling_days_horizontal: float = Field(40.0, gt=0, le=365)
     # assumption: fracturing, pump installation and hook-up to gathering, ~1 month.
     completion_days: float = Field(30.0, ge=0, le=730)
-    # assumption: CBM recovery factors of 40-60 % are usual for high-rank coal; proved
-    # reserves × 0.5 is the block's recoverable gas, against which new wells deplete
-    # (cbm_sim.cluster.blocks.depletion_factor).
-    recovery_factor: float = Field(0.5, gt=0, le=1)
     # 1 = every programmed well is drilled; an ensemble samples it (drilling achieved vs
     # programmed). Multiplies the wells of every block's programme, every year.
     achieved_share: float = Field(
@@ -144,8 +179,82 @@ class Drilling(Model):
     )
 
 
+FilingsPath = Annotated[
+    NonNegPath,
+    _bounded_path("proved_reserves_1e8_m3"),
+    _schema("proved_reserves_1e8_m3", path=True),
+]
+"""A block's proved reserves [亿m³] from 1 January of each stated year on (a step path)."""
+
+
+class Resources(Model):
+    """Each block's gas as a resource: recovery, abundance, exploration and well spacing.
+
+    The rules that use these figures are :mod:`cbm_sim.cluster.resource` (docs/resources.md).
+    """
+
+    # source: the share of proved geological reserves that is technically recoverable,
+    # 1613.4 of 3179.3 亿m³ = 0.507 in China's new CBM filings of 2023 (Xinhua 2024-04-23,
+    # via m.14z7q.com/xw/cycj/20240423/243419.html); lower at the resource level: 10.87 of
+    # 36.81 万亿m³ = 0.30 (2006 national evaluation) and 12.50 of 30 = 0.42 (2015 dynamic
+    # evaluation), both as summarised by 孙杰 et al. 2018 (victorzhang.cn/page/2018/0704/
+    # 16560826.shtml). A block's recoverable gas is its proved reserves × this share.
+    recovery_factor: Annotated[float, _bounded("recovery_factor"), _schema("recovery_factor")] = (
+        Field(0.5, description="recoverable share of a block's proved gas in place")
+    )
+    # plan ch1 §1 一: 6141 亿m³ of resources in the rights' 2744.988 km² (ch1 §1 二), the
+    # plan's 1.7-2.8 亿m³/km² (southern Qinshui, 2006 evaluation) applied: 2.237 on average.
+    abundance_1e8_m3_per_km2: Annotated[
+        float, _bounded("abundance_1e8_m3_per_km2"), _schema("abundance_1e8_m3_per_km2")
+    ] = Field(6141.0 / 2744.988, description="gas in place per km² [亿m³/km²]")
+    # assumption: the unproved resource is proved at the city's own historical pace: 60.36 %
+    # of the resource was proved in the 19 years of scale exploration 2003-2021 (plan ch1 §2
+    # 一: 探明程度 60.36 %; 2003 the start of scale development), a constant share
+    # 1 - (1 - 0.6036)^(1/19) = 4.75 % a year of what is still unproved. Acts on the blocks
+    # without a filing (blocks.yaml) that `filings` does not name.
+    proving_rate_per_year: Annotated[
+        float, _bounded("proving_rate_per_year"), _schema("proving_rate_per_year")
+    ] = Field(
+        1.0 - (1.0 - 0.6036) ** (1.0 / 19.0),
+        description="share of an unfiled block's unproved resource proved each year",
+    )
+    # assumption: a vertical well drains a 300 m × 300 m square (0.09 km²), the common
+    # square pattern of southern Qinshui vertical wells (no spacing figure was retrieved:
+    # docs/resources.md lists the searches); a horizontal well drains 3 × that, in
+    # proportion to the calibrated horizontal/vertical productivity of 3.0 (history.yaml,
+    # 柿庄 2,000-3,000 vs 5,000-10,000 m³/d): the same gas per km² drained.
+    drainage_area_km2_vertical: Annotated[
+        float, _bounded("drainage_area_km2"), _schema("drainage_area_km2")
+    ] = Field(0.09, description="area one vertical well drains [km²]")
+    drainage_area_km2_horizontal: Annotated[
+        float, _bounded("drainage_area_km2"), _schema("drainage_area_km2")
+    ] = Field(0.27, description="area one horizontal well drains [km²]")
+    filings: dict[BlockId, FilingsPath] = Field(
+        default_factory=dict,
+        description="proved reserves [亿m³] of a block from 1 January of each stated year on "
+        "(replaces the block's packaged reserves and the proving rule from that year)",
+        json_schema_extra=_block_names_schema,
+    )
+
+    def drainage_area_km2(self, well_type: int) -> float:
+        """Area a well of ``well_type`` (0 vertical, 1 horizontal) drains [km²]."""
+        return self.drainage_area_km2_horizontal if well_type else self.drainage_area_km2_vertical
+
+
+CALIBRATION_FILES = ("calibration.yaml", "calibration-2021.yaml")
+"""The packaged calibrations (``cbm_sim/data``): fitted to everything known today, and the
+hindcast's vintage, fitted to what was known by 2021-12-31 (``cbm-sim calibrate --as-of``)."""
+
+
 class TypeCurveScaling(Model):
     """Multipliers applied to the packaged type curves (1 = as published/calibrated)."""
+
+    calibration: Literal["calibration.yaml", "calibration-2021.yaml"] = Field(
+        "calibration.yaml",
+        description="packaged calibration the history and the new wells draw from: "
+        "calibration.yaml (everything known today) or calibration-2021.yaml (the rows known "
+        "by 2021-12-31: the hindcast's vintage)",
+    )
 
     peak_rate_scale: float = Field(1.0, gt=0, le=10)
     incline_days_scale: Annotated[
@@ -170,16 +279,21 @@ class TypeCurveScaling(Model):
         le=1,
         description="share of the calibrated producing new wells that do produce (1: as fitted)",
     )
+    horizontal_peak_scale: float = Field(
+        1.0, gt=0, le=10, description="peak-rate multiplier of new horizontal wells"
+    )
 
-    def peak_scale(self, block_class: str) -> float:
+    def peak_scale(self, block_class: str, well_type: int = 0) -> float:
         """The peak-rate multiplier of new wells of ``block_class``: the overall one times the
-        block group's (``producing``, ``ramping``, ``proved``; an unknown class: overall)."""
+        block group's (``producing``, ``ramping``, ``proved``; an unknown class: overall),
+        times ``horizontal_peak_scale`` for horizontal wells (``well_type`` 1)."""
         group = {
             "producing": self.producing_blocks_peak_scale,
             "ramping": self.ramping_blocks_peak_scale,
             "proved": self.proved_blocks_peak_scale,
         }.get(block_class, 1.0)
-        return self.peak_rate_scale * group
+        horizontal = self.horizontal_peak_scale if well_type == 1 else 1.0
+        return self.peak_rate_scale * group * horizontal
 
 
 class WellReliability(Model):
@@ -378,6 +492,7 @@ class Scenario(Model):
     )
     horizon: Horizon = Field(default_factory=Horizon)
     drilling: Drilling = Field(default_factory=Drilling)
+    resources: Resources = Field(default_factory=Resources)
     type_curves: TypeCurveScaling = Field(default_factory=TypeCurveScaling)
     wells: WellReliability = Field(default_factory=WellReliability)
     mine_gas: MineGas = Field(default_factory=MineGas)
@@ -479,6 +594,7 @@ class Scenario(Model):
 __all__ = [
     "CNG",
     "LNG",
+    "MAX_RIGS",
     "NAME_MAX_CHARS",
     "BlockProgramme",
     "CNGStation",
@@ -501,6 +617,7 @@ __all__ = [
     "RankCorrelation",
     "Reliability",
     "Residential",
+    "Resources",
     "Scenario",
     "Sector",
     "Storage",

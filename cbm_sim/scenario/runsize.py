@@ -82,7 +82,8 @@ def estimate(scenario: Scenario) -> RunSize:
     """The size of a run of ``scenario`` (see the module docstring for the model)."""
     wells = planned_wells_by_block(scenario)
     planned = int(sum(wells.values()))
-    steps = -(-scenario.horizon.n_days // scenario.horizon.step_days)
+    # the dispatch records every day whatever the step of the results (scenario/steps.py)
+    steps = scenario.horizon.n_days
     facilities = (
         len(scenario.lng.plants)
         + len(scenario.cng.stations)
@@ -142,6 +143,6 @@ def check(scenario: Scenario, limit_bytes: float | None = None) -> RunSize:
     raise RunTooLargeError(
         f"run too large for this machine: {size.describe()}, more than the "
         f"{limit / 1e9:.1f} GB available (limit {MAX_RUN_BYTES / 2**30:.0f} GiB); plan fewer "
-        "wells, a shorter horizon or longer steps",
+        "wells or a shorter horizon",
         loc,
     )

@@ -61,6 +61,7 @@ __all__ = [
     "collect",
     "execute",
     "frozen_distribution",
+    "member_draws",
     "member_seeds",
     "probability_of_reaching",
     "run_ensemble",
@@ -188,7 +189,8 @@ def run_member(task: MemberTask) -> MemberOutcome:
 
     try:
         member = apply(task.scenario, task.parameters, task.scenario.uncertainty)
-        results = simulate.run(member, seed=task.seed)
+        # a member is summarised by year: no daily frame
+        results = simulate.run(member, seed=task.seed, daily=False)
         wide, statuses = summarise(results, task.measures)
     except Exception as exc:  # a failed member must not sink the ensemble
         return MemberOutcome(task.index, task.parameters, error=_member_error(exc))
@@ -437,6 +439,19 @@ def member_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(n)
 
 
+def member_draws(
+    scenario: Scenario, n: int, seed: int
+) -> list[tuple[np.random.SeedSequence, dict[str, float]]]:
+    """Each member's seed sequence and its sampled inputs (a PCG64 generator on the
+    sequence), members ``0..n-1``: the draws of every study that runs members."""
+    out = []
+    for ss in member_seeds(seed, n):
+        rng = np.random.Generator(np.random.PCG64(ss))
+        draw = sample(scenario.uncertainty, rng, scenario.correlations, scenario.horizon.end.year)
+        out.append((ss, draw))
+    return out
+
+
 def run_ensemble(
     scenario: Scenario,
     n: int,
@@ -489,12 +504,11 @@ def run_ensemble(
     bounds.check("study_runs", n)
     check_uncertainty(scenario)
     root = scenario.seed if seed is None else seed
-    seeds = member_seeds(root, n)
-    tasks = []
-    for i, ss in enumerate(seeds):
-        rng = np.random.Generator(np.random.PCG64(ss))
-        params = sample(scenario.uncertainty, rng, scenario.correlations, scenario.horizon.end.year)
-        tasks.append(MemberTask(i, scenario, params, ss, tuple(measures)))
+    draws = member_draws(scenario, n, root)
+    seeds = [ss for ss, _ in draws]
+    tasks = [
+        MemberTask(i, scenario, params, ss, tuple(measures)) for i, (ss, params) in enumerate(draws)
+    ]
     done: dict[int, MemberOutcome] = {}
     on_result = None
     if journal is not None:

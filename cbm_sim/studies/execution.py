@@ -42,6 +42,27 @@ configuration reference). A member's result depends only on its seed, so a retri
 equals an undisturbed one."""
 
 
+class _Frozen:
+    """``func`` run in a worker process: before its first item the process's objects (the
+    imported libraries, ~10^6 of them) are moved out of the garbage collector's sight
+    (``gc.freeze``), so that the collections a member starts walk only its own objects
+    (measured, issue 27: 0.05 s of a member's CPU in collections, 0.02 s frozen). Only in
+    Dask's worker processes, which run nothing but items: never in the caller's process."""
+
+    frozen = False  # per process: set in the worker on its first item
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        self.func = func
+
+    def __call__(self, item: Any) -> Any:
+        if not _Frozen.frozen:
+            import gc
+
+            gc.freeze()
+            _Frozen.frozen = True
+        return self.func(item)
+
+
 class SchedulerError(RuntimeError):
     """The Dask scheduler cannot be reached, has no workers, or keeps losing them."""
 
@@ -253,6 +274,7 @@ def _collect(client: Any, job: _Job[T, R]) -> list[R]:
             f"{type(exc).__name__})"
         ) from None
     n = len(items)
+    func = _Frozen(func)
     index = {client.submit(func, item, pure=False): k for k, item in enumerate(items)}
     results: dict[int, R] = {}
     deaths = [0] * n

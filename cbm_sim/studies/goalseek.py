@@ -3,8 +3,8 @@
 Levers (multipliers, 1 = the scenario as written):
 
 * ``drilling`` scales every block's ``vertical_wells_per_year`` and
-  ``horizontal_wells_per_year`` paths, and its rigs with them (rounded up; a faster
-  programme needs the rigs to drill it);
+  ``horizontal_wells_per_year`` paths, and its rigs with them (rounded up, at most a block's
+  200 rigs, ``scenario.model.MAX_RIGS``; a faster programme needs the rigs to drill it);
 * ``peak_rate`` sets ``type_curves.peak_rate_scale`` (a multiplier of the packaged type
   curves' peak rates);
 * ``price`` scales every price path of :class:`cbm_sim.economics.valuation.ValuationConfig` (the
@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from cbm_sim.bounds import BOUNDS
-from cbm_sim.scenario.model import Scenario
+from cbm_sim.scenario.model import MAX_RIGS, Scenario
 from cbm_sim.studies.ensemble import summarise
 from cbm_sim.studies.sampling import apply
 from cbm_sim.studies.sensitivity import measures_for, resolve_quantity
@@ -174,8 +174,10 @@ def apply_lever(scenario: Scenario, lever: str, x: float) -> Scenario:
                 for kind in ("vertical", "horizontal")
             },
         )
+        # the rigs scale with the wells, up to a block's limit (a block already at it drills
+        # what its rigs can: the queue of cluster/blocks.py)
         blocks = {
-            name: prog.model_copy(update={"rigs": max(1, math.ceil(prog.rigs * x))})
+            name: prog.model_copy(update={"rigs": min(MAX_RIGS, max(1, math.ceil(prog.rigs * x)))})
             if prog.rigs > 0
             else prog
             for name, prog in paced.drilling.blocks.items()
@@ -205,7 +207,7 @@ def quantity_in_year(scenario: Scenario, quantity: str, year: int) -> float:
     """``quantity`` (plan id, base units m³ or 元) in ``year`` of the deterministic run."""
     from cbm_sim.results import simulate
 
-    wide, _ = summarise(simulate.run(scenario), measures_for(quantity))
+    wide, _ = summarise(simulate.run(scenario, daily=False), measures_for(quantity))
     return _read(wide, quantity, year)
 
 

@@ -2,7 +2,7 @@
 
 :func:`describe` lists every uncertain input with its distribution, how it acts, and its
 P10/P50/P90; :func:`restrict` keeps some inputs (and the correlations among them), e.g. for a
-quick Sobol study; :func:`with_step_days` changes the dispatch step only.
+quick Sobol study; :func:`with_step_days` changes the step of the recorded results only.
 """
 
 from __future__ import annotations
@@ -86,8 +86,9 @@ def restrict(scenario: Scenario, inputs: Sequence[str] | None) -> Scenario:
     )
 
 
-def with_step_days(scenario: Scenario, step_days: int) -> Scenario:
-    """``scenario`` with dispatch step ``step_days`` [days] (validated: 1..31)."""
+def with_step_days(scenario: Scenario, step_days: int | str) -> Scenario:
+    """``scenario`` with the step of its recorded results ``step_days`` (validated: 1-31
+    days, ``month`` or ``quarter``; :mod:`cbm_sim.scenario.steps`)."""
     horizon = scenario.horizon.model_validate(
         {**scenario.horizon.model_dump(), "step_days": step_days}
     )

@@ -125,9 +125,10 @@ BLOCK_LEVELS = tuple(
 """Blocks with their own fitted level (a reported production series each, history.yaml)."""
 
 
-@dataclass(frozen=True)
-class Target:
-    """One reported figure of ``data/history.yaml``."""
+@dataclass(frozen=True, kw_only=True)
+class Reported:
+    """What every row of ``data/history.yaml`` states: a reported figure, the quantity the
+    model computes for it (``metric``), how it is compared, its source and its date."""
 
     id: str
     metric: str
@@ -136,7 +137,6 @@ class Target:
     unit: str
     kind: str
     tolerance: float
-    weight: float
     source: str
     block: str | None = None
     """Block id for block-level metrics (``block_production_1e8_m3``)."""
@@ -145,6 +145,27 @@ class Target:
     ``blocks_cumulative_1e8_m3``): an operator's field that spans several blocks."""
     until: dt.date | None = None
     """End date (exclusive) of a cumulative metric (``blocks_cumulative_1e8_m3``)."""
+    known: dt.date = dt.date(1900, 1, 1)
+    """The date the figure became public (its source's date; ``history.yaml``)."""
+
+    @property
+    def group(self) -> tuple[str, ...]:
+        """The block ids the figure sums (one for a block metric, none for the city)."""
+        return (self.block,) if self.block is not None else self.blocks
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target(Reported):
+    """One calibration target of ``data/history.yaml`` (its ``targets`` section)."""
+
+    weight: float
+    vantage: bool = False
+    """The plan's own statement of the end of 2021 (its baseline): the vantage point every
+    vintage shares, whatever its date (see :func:`as_of`)."""
+
+    def known_by(self, date: dt.date) -> bool:
+        """Whether the figure was public on ``date`` (or is the plan's baseline)."""
+        return self.vantage or self.known <= date
 
     def residual(self, simulated: float) -> float:
         """Residual in units of the tolerance (0 inside a one-sided bound)."""
@@ -179,18 +200,10 @@ def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
     out = []
     for row in raw["targets"]:
         t = Target(
-            id=str(row["id"]),
-            metric=str(row["metric"]),
-            year=int(row["year"]),
-            value=float(row["value"]),
-            unit=str(row["unit"]),
-            kind=str(row["kind"]),
-            tolerance=float(row["tolerance"]),
+            **row_fields(row),
             weight=float(row["weight"]),
-            source=str(row.get("source", "")),
-            block=None if row.get("block") is None else str(row["block"]),
-            blocks=tuple(str(b) for b in row.get("blocks") or ()),
-            until=None if row.get("until") is None else dt.date.fromisoformat(str(row["until"])),
+            known=_known_date(row),
+            vantage=bool(row.get("vantage", False)),
         )
         if t.kind not in KINDS:
             raise ValueError(f"target {t.id}: kind must be one of {KINDS}; got {t.kind!r}")
@@ -210,6 +223,72 @@ def load_targets(doc: Mapping[str, Any] | None = None) -> tuple[Target, ...]:
             raise ValueError(f"target {t.id}: metric {t.metric} needs an end date (until)")
         out.append(t)
     return tuple(out)
+
+
+def row_date(row: Mapping[str, Any], key: str, what: str = "target") -> dt.date | None:
+    """The date ``row[key]`` of a row of ``history.yaml`` (``None`` when absent).
+
+    Raises
+    ------
+    ValueError
+        If it is not an ISO date (the message names the row and the key).
+    """
+    raw = row.get(key)
+    if raw is None:
+        return None
+    try:
+        return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
+    except ValueError:
+        raise ValueError(f"{what} {row.get('id')}: {key} must be a date, got {raw!r}") from None
+
+
+def row_fields(row: Mapping[str, Any], what: str = "target") -> dict[str, Any]:
+    """The fields every row of ``history.yaml`` has (targets and the post-2021 record),
+    typed: ``id, metric, year, value, unit, kind, tolerance, source, block, blocks, until``.
+
+    Raises
+    ------
+    ValueError
+        If ``until`` is not an ISO date (the message names the row).
+    """
+    return {
+        "id": str(row["id"]),
+        "metric": str(row["metric"]),
+        "year": int(row["year"]),
+        "value": float(row["value"]),
+        "unit": str(row["unit"]),
+        "kind": str(row["kind"]),
+        "tolerance": float(row["tolerance"]),
+        "source": str(row.get("source", "")),
+        "block": None if row.get("block") is None else str(row["block"]),
+        "blocks": tuple(str(b) for b in row.get("blocks") or ()),
+        "until": row_date(row, "until", what),
+    }
+
+
+def _known_date(row: Mapping[str, Any]) -> dt.date:
+    """The ``known`` date of a row of ``history.yaml`` (required: the data's vintage)."""
+    known = row_date(row, "known")
+    if known is None:
+        raise ValueError(f"target {row.get('id')}: missing known (the date it became public)")
+    return known
+
+
+VINTAGE_2021 = dt.date(2021, 12, 31)
+"""The hindcast's vintage: what was public by the end of 2021 (issue 23), with the plan's own
+statement of that date (its baseline)."""
+
+
+def as_of(targets: Sequence[Target], date: dt.date) -> tuple[Target, ...]:
+    """The targets of a vintage: those known by ``date`` keep their weight, the others are
+    reported but not fitted (weight 0).
+
+    The plan's own statements of the end of 2021 (``vantage: true``: its 2021 production,
+    wells, capacity, investment and the reserves-based bounds) are in every vintage: they
+    are the baseline every run starts from, published with the plan (2022-09-30); a vintage
+    asks what was known *besides* the plan's baseline.
+    """
+    return tuple(t if t.known_by(date) else replace(t, weight=0.0) for t in targets)
 
 
 def calibration_from_vector(x: Sequence[float]) -> Calibration:
@@ -356,7 +435,7 @@ def _recovered_share(hist: History, block: str | None, factor: npt.NDArray[np.fl
     """EUR of a block's end-2021 wells / (proved reserves × default recovery factor);
     ``block=None``: the 10 blocks whose reserves the plan does not itemise, together
     (their reserves sum to :data:`UNITEMISED_RESERVES_M3` whatever the allocation)."""
-    from cbm_sim.scenario.model import Drilling
+    from cbm_sim.scenario.model import Resources
     from cbm_sim.wells import stepping
 
     blocks = load_blocks()
@@ -372,7 +451,7 @@ def _recovered_share(hist: History, block: str | None, factor: npt.NDArray[np.fl
     sel = np.isin(pop.block, [b.index for b in group])
     per_well = stepping.params_eur({k: getattr(pop, k)[sel] for k in stepping.PARAMS})
     eur = float(np.dot(per_well, factor[pop.block[sel]]))
-    return eur / (reserves * Drilling().recovery_factor)
+    return eur / (reserves * Resources().recovery_factor)
 
 
 def _expected_metrics(
@@ -413,11 +492,18 @@ class FitResult:
     evaluations: int
 
 
-def fit(seed: int = FIT_SEED, targets: Sequence[Target] | None = None) -> FitResult:
-    """Fit :data:`PARAMETERS` to the weighted targets (``scipy.optimize.least_squares``)."""
+def fit(
+    seed: int = FIT_SEED,
+    targets: Sequence[Target] | None = None,
+    vintage: dt.date | None = None,
+) -> FitResult:
+    """Fit :data:`PARAMETERS` to the weighted targets (``scipy.optimize.least_squares``);
+    with ``vintage``, only to those known by that date (:func:`as_of`)."""
     from scipy.optimize import least_squares
 
     tg = tuple(targets) if targets is not None else load_targets()
+    if vintage is not None:
+        tg = as_of(tg, vintage)
     draws = HistoryDraws.draw(np.random.default_rng(seed))
     x0 = np.array([p.start for p in PARAMETERS])
     lo = np.array([p.lo for p in PARAMETERS])
@@ -445,14 +531,18 @@ def backtest(
     seed: int | np.random.Generator = 0,
     calibration: Calibration | None = None,
     targets: Sequence[Target] | None = None,
+    vintage: dt.date | None = None,
 ) -> pd.DataFrame:
     """Every target with its simulated value on one seed's history (the run's population:
     packaged calibration, exact 2021 factor, producing wells drawn).
 
     Columns: ``id, metric, year, simulated, reported, unit, kind, error, rel_error, met,
-    weight, source``; ``error = simulated − reported``.
+    weight, source, known``; ``error = simulated − reported``. With ``vintage``, the rows
+    known after it have weight 0 (reported, not fitted: :func:`as_of`).
     """
     tg = tuple(targets) if targets is not None else load_targets()
+    if vintage is not None:
+        tg = as_of(tg, vintage)
     hist = history.calibrated_history(seed, calibration=calibration)
     sim = metrics(hist, tg)
     rows = []
@@ -472,6 +562,7 @@ def backtest(
                 "met": t.met(s),
                 "weight": t.weight,
                 "source": t.source,
+                "known": t.known.isoformat(),
             }
         )
     return pd.DataFrame(rows)
@@ -496,35 +587,53 @@ def parameters_table(calibration: Calibration | None = None) -> pd.DataFrame:
     )
 
 
-def write_calibration(result: FitResult, path: Path, seed: int = FIT_SEED) -> None:
-    """Write a fit as a ``calibration.yaml`` (the packaged file's format)."""
+def write_calibration(
+    result: FitResult,
+    path: Path,
+    seed: int = FIT_SEED,
+    vintage: dt.date | None = None,
+    name: str | None = None,
+) -> None:
+    """Write a fit as a ``calibration.yaml`` (the packaged file's format); ``vintage``: the
+    date the fit's rows were known by (``cbm-sim calibrate --as-of``); ``name``: the file's
+    name in its regeneration command (default ``path``'s, which may be a staging copy's)."""
     x = vector_from_calibration(result.calibration)
     stamp = dt.date.today().isoformat()
+    rows = (
+        "every row"
+        if vintage is None
+        else f"the rows known by {vintage.isoformat()} and the plan's baseline"
+    )
     source = (
-        f"fitted by `cbm-sim calibrate` to cbm_sim/data/history.yaml "
+        f"fitted by `cbm-sim calibrate` to {rows} of cbm_sim/data/history.yaml "
         f"(weighted least squares, seed {seed}, J = {result.cost:.4g}, {stamp})"
     )
     doc = {
         "source": source,
+        "vintage": None if vintage is None else vintage.isoformat(),
         "parameters": {
             p.name: {"value": round(float(v), 6), "bounds": [p.lo, p.hi], "source": source}
             for p, v in zip(PARAMETERS, x, strict=True)
         },
     }
+    as_of_option = "" if vintage is None else f" --as-of {vintage.isoformat()}"
     header = (
         "# Calibrated type-curve adjustment and drilling-history shape "
-        "(cbm_sim.wells.calibration).\n# Regenerate: cbm-sim calibrate --fit "
-        "--write-parameters cbm_sim/data/calibration.yaml\n"
+        f"(cbm_sim.wells.calibration).\n# Regenerate: cbm-sim calibrate --fit{as_of_option} "
+        f"--write-parameters cbm_sim/data/{name or path.name}\n"
     )
     path.write_text(header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), "utf-8")
 
 
-def block_eur_m3(seed: int | np.random.Generator = 0) -> npt.NDArray[np.float64]:
+def block_eur_m3(
+    seed: int | np.random.Generator = 0, calibration: Calibration | None = None
+) -> npt.NDArray[np.float64]:
     """EUR booked by each block's end-2021 wells on one seed's history [m³] (down to the
-    economic-limit rate of :mod:`cbm_sim.wells.stepping`)."""
+    economic-limit rate of :mod:`cbm_sim.wells.stepping`; the packaged calibration unless
+    ``calibration``)."""
     from cbm_sim.wells import stepping
 
-    pop = history.calibrated_history(seed).pop
+    pop = history.calibrated_history(seed, calibration=calibration).pop
     return stepping.eur_by_block(pop, len(load_blocks()))
 
 
@@ -534,7 +643,9 @@ UNITEMISED_FLOOR = 0.01
 探明区建产 can start there)."""
 
 
-def unitemised_allocation_m3(seeds: Sequence[int] = tuple(range(10))) -> dict[str, float]:
+def unitemised_allocation_m3(
+    seeds: Sequence[int] = tuple(range(10)), calibration: Calibration | None = None
+) -> dict[str, float]:
     """The rule that splits the reserves the plan does not itemise over their blocks [m³].
 
     Each of the 10 proved blocks whose reserves are labelled assumptions in ``blocks.yaml``
@@ -545,30 +656,50 @@ def unitemised_allocation_m3(seeds: Sequence[int] = tuple(range(10))) -> dict[st
     after a refit).
     """
     group = [b for b in load_blocks() if b.proved_reserves_m3 and b.source.startswith("assumption")]
-    eur = np.mean([block_eur_m3(s) for s in seeds], axis=0)[[b.index for b in group]]
+    eur = np.mean([block_eur_m3(s, calibration) for s in seeds], axis=0)
+    eur = eur[[b.index for b in group]]
     floor = UNITEMISED_FLOOR * UNITEMISED_RESERVES_M3
     rest = UNITEMISED_RESERVES_M3 - floor * np.count_nonzero(eur <= 0)
     share = np.where(eur > 0, rest * eur / eur[eur > 0].sum(), floor)
     return {b.id: float(v) for b, v in zip(group, share, strict=True)}
 
 
-def write_unitemised_reserves(path: Path) -> dict[str, float]:
-    """Rewrite the unitemised ``proved_reserves_m3`` of a ``blocks.yaml`` with
-    :func:`unitemised_allocation_m3` of the packaged calibration, rounded to 10⁶ m³ (the
-    largest block absorbs the rounding, so the 10 still add up to
-    :data:`UNITEMISED_RESERVES_M3` exactly). Returns the values written [m³].
+def _rounded_allocation(calibration: Calibration | None) -> dict[str, int]:
+    """:func:`unitemised_allocation_m3` in whole 10⁶ m³, the largest block absorbing the
+    rounding so that the 10 still add up to :data:`UNITEMISED_RESERVES_M3` exactly."""
+    millions = {
+        b: round(v / 1e6) for b, v in unitemised_allocation_m3(calibration=calibration).items()
+    }
+    largest = max(millions, key=millions.__getitem__)
+    millions[largest] += round(UNITEMISED_RESERVES_M3 / 1e6) - sum(millions.values())
+    return millions
+
+
+def write_unitemised_reserves(
+    path: Path, calibration_file: str = history.CALIBRATION_FILE
+) -> dict[str, float]:
+    """Rewrite the unitemised reserves with :func:`unitemised_allocation_m3` of a packaged
+    calibration, rounded to 10⁶ m³: in a ``blocks.yaml`` (its ``proved_reserves_m3``; the
+    shipped calibration's) or in a vintage's ``calibration-*.yaml`` (its ``reserves_m3``
+    section, which the runs of that vintage use instead). Returns the values written [m³].
 
     Raises
     ------
     ValueError
-        If a block of the allocation is not found once in the file (the message names it).
+        If a block of the allocation is not found once in a ``blocks.yaml`` (the message
+        names it).
     """
     import re
 
-    millions = {b: round(v / 1e6) for b, v in unitemised_allocation_m3().items()}
-    largest = max(millions, key=millions.__getitem__)
-    millions[largest] += round(UNITEMISED_RESERVES_M3 / 1e6) - sum(millions.values())
+    millions = _rounded_allocation(history.packaged_calibration(calibration_file))
     text = path.read_text("utf-8")
+    doc = yaml.safe_load(text)
+    if isinstance(doc, dict) and "parameters" in doc:  # a calibration file
+        doc["reserves_m3"] = {b: float(m * 10**6) for b, m in millions.items()}
+        head = "".join(line for line in text.splitlines(True) if line.startswith("#"))
+        body = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
+        path.write_text(head + body, "utf-8")
+        return {b: float(m * 10**6) for b, m in millions.items()}
     for block, m in millions.items():
         pattern = re.compile(rf"(  - id: {block}\n(?:    .*\n)*?    proved_reserves_m3: )\S+")
         text, n = pattern.subn(rf"\g<1>{float(m * 10**6)!r}", text)

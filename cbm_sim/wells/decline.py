@@ -488,6 +488,22 @@ PREPARED_KEYS: tuple[str, ...] = (
 )
 """Names of the per-well constants made by :func:`prepare`."""
 
+RATE_LINEAR_KEYS: tuple[str, ...] = ("q_start", "half_rise", "k_hyp", "k_exp", "k_harm", "qi")
+"""The constants of :data:`PREPARED_KEYS` proportional to the rates: multiplying ``qi`` and
+``q_start`` by ``f`` multiplies these by ``f`` and leaves the others (the cumulative too is
+multiplied by ``f``)."""
+_RATE_ROWS = np.array([PREPARED_KEYS.index(k) for k in RATE_LINEAR_KEYS])
+
+
+def scale_prepared_rates(columns: FloatArray, factor: float | FloatArray) -> FloatArray:
+    """Constants of wells whose ``qi`` and ``q_start`` are multiplied by ``factor`` (one, or
+    one per well), from their constants ``columns`` (``(len(PREPARED_KEYS),)`` or
+    ``(len(PREPARED_KEYS), n)``, :func:`cbm_sim.wells.stepping.prepared_columns`); a new
+    array, ``columns`` unchanged."""
+    out = np.array(columns, dtype=np.float64, copy=True)
+    out[_RATE_ROWS] *= factor
+    return out
+
 
 def prepare(
     qi: ArrayLike,

@@ -157,13 +157,26 @@ class Calibration:
 
     adjustment: CurveAdjustment
     shape: HistoryShape
+    reserves_m3: tuple[tuple[str, float], ...] = ()
+    """Proved reserves of the blocks the plan does not itemise, allocated by this
+    calibration's wells (``calibration.unitemised_allocation_m3``) where they differ from
+    ``blocks.yaml`` (which holds the shipped calibration's): a vintage carries its own."""
+
+    def proved_reserves_m3(self, block_id: str, packaged: float | None) -> float | None:
+        """A block's proved reserves under this calibration [m³] (``packaged``: blocks.yaml's)."""
+        return dict(self.reserves_m3).get(block_id, packaged)
+
+
+CALIBRATION_FILE = "calibration.yaml"
+"""The shipped calibration: fitted to every row of ``history.yaml`` (all that is known today)."""
 
 
 @cache
-def packaged_calibration() -> Calibration:
-    """The calibration shipped in ``cbm_sim/data/calibration.yaml`` (fitted by
-    ``cbm-sim calibrate``; every value there says so)."""
-    doc = read_packaged("calibration.yaml")["parameters"]
+def packaged_calibration(name: str = CALIBRATION_FILE) -> Calibration:
+    """A calibration shipped in ``cbm_sim/data`` (fitted by ``cbm-sim calibrate``; every
+    value there says so): ``calibration.yaml``, or a vintage such as
+    ``calibration-2021.yaml`` (only the rows known by 2021-12-31)."""
+    doc = read_packaged(name)["parameters"]
 
     def v(name: str) -> float:
         return float(doc[name]["value"])
@@ -190,7 +203,12 @@ def packaged_calibration() -> Calibration:
         centre_horizontal_year=v("centre_horizontal_year"),
         trend_per_year=v("trend_per_year"),
     )
-    return Calibration(adjustment=adj, shape=shape)
+    reserves = read_packaged(name).get("reserves_m3") or {}
+    return Calibration(
+        adjustment=adj,
+        shape=shape,
+        reserves_m3=tuple((str(b), float(m3)) for b, m3 in reserves.items()),
+    )
 
 
 def annual_wells(shape: HistoryShape) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, cast
 
 import numpy as np
@@ -251,6 +251,15 @@ class WellPopulation:
         for name, values in new.items():
             buffers[name][n0:n] = values
             setattr(self, name, buffers[name][:n])
+
+    def copy(self) -> WellPopulation:
+        """An independent copy with its own arrays (a run appends wells and writes states)."""
+        columns = {
+            f.name: getattr(self, f.name).copy()
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        }
+        return replace(self, **columns)
 
     # --- state changes -------------------------------------------------------------------------
     def _index(self, where: npt.ArrayLike) -> IntArray:

@@ -16,7 +16,7 @@ stays as the exact per-well reference it is tested and benchmarked against.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,20 +36,65 @@ PARAMS = decline.PARAMS
 ECONOMIC_LIMIT_M3_PER_DAY = 100.0
 
 
-@dataclass
-class Hookup:
-    """A well that has finished completion and joins the population at ``day``."""
+@dataclass(frozen=True)
+class Hookups:
+    """Wells that finished completion, in the order they finished drilling (and so of
+    ``day``: all take the same completion days), one array per column.
 
-    block: int
-    well_type: int
-    day: float
-    params: dict[str, float]
-    constants: npt.NDArray[np.float64] | None = None
-    """The well's decline constants (``decline.PREPARED_KEYS`` order), if prepared ahead."""
+    Attributes
+    ----------
+    block, well_type
+        Block index and ``VERTICAL``/``HORIZONTAL`` of each well.
+    day
+        The day each well joins the population (hook-up) [day since the run's start].
+    params
+        Its drawn decline parameters, ``(wells, len(PARAMS))`` in :data:`PARAMS` order.
+    constants
+        Its decline constants ``(len(decline.PREPARED_KEYS), wells)``, if prepared ahead.
+    factor
+        Share of its drawn curve each well starts on (its block's resource,
+        :mod:`cbm_sim.cluster.resource`): multiplies ``qi`` and ``q_start`` (and the
+        constants proportional to them) when the well joins the population.
+    """
+
+    block: npt.NDArray[np.int64]
+    well_type: npt.NDArray[np.int8]
+    day: FloatArray
+    params: FloatArray
+    constants: FloatArray | None
+    factor: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.day.size)
+
+    def rows(self, lo: int, hi: int) -> Hookups:
+        """Wells ``lo … hi - 1``."""
+        return Hookups(
+            block=self.block[lo:hi],
+            well_type=self.well_type[lo:hi],
+            day=self.day[lo:hi],
+            params=self.params[lo:hi],
+            constants=None if self.constants is None else self.constants[:, lo:hi],
+            factor=self.factor[lo:hi],
+        )
+
+    @classmethod
+    def empty(cls) -> Hookups:
+        """No wells."""
+        return cls(
+            block=np.zeros(0, dtype=np.int64),
+            well_type=np.zeros(0, dtype=np.int8),
+            day=np.zeros(0),
+            params=np.zeros((0, len(PARAMS))),
+            constants=None,
+            factor=np.zeros(0),
+        )
 
 
 def initial_history(
-    rng: np.random.Generator, reliability: WellReliability | None = None
+    rng: np.random.Generator,
+    reliability: WellReliability | None = None,
+    calibration: history.Calibration | None = None,
 ) -> history.History:
     """The calibrated history to end-2021 (wells drilled 2003-2021; those of late 2021 come
     online in early 2022).
@@ -57,12 +102,22 @@ def initial_history(
     The target of the exact 2021 fit is the plan's 2021 surface production divided by the
     expected availability of a well, ``1 - failures/yr × workover days / 365.25``, so that
     the simulated 2021 output, with its workovers, matches the plan (ch1 §2 二: 42.67 亿m³).
+    ``calibration``: the packaged one by default.
     """
-    availability = 1.0
-    if reliability is not None:
-        lost = reliability.pump_failures_per_well_year * reliability.workover_days
-        availability = max(1.0 - lost / units.DAYS_PER_YEAR, 0.05)
-    return history.calibrated_history(rng, target_m3=history.PRODUCTION_2021_M3 / availability)
+    return history.calibrated_history(
+        rng,
+        target_m3=history.PRODUCTION_2021_M3 / availability(reliability),
+        calibration=calibration,
+    )
+
+
+def availability(reliability: WellReliability | None) -> float:
+    """Expected share of a year a well is not down for a workover [-]:
+    ``1 - failures/yr × workover days / 365.25`` (at least 0.05; 1 without reliability)."""
+    if reliability is None:
+        return 1.0
+    lost = reliability.pump_failures_per_well_year * reliability.workover_days
+    return max(1.0 - lost / units.DAYS_PER_YEAR, 0.05)
 
 
 def initial_population(
@@ -119,7 +174,7 @@ def new_well_sampler(
         curve = typecurves.typecurve(WELL_TYPES[well_type], block_class)
         p = curve.sample(n, rng, rate_scale, cal.adjustment, block_id)
         p = {k: np.asarray(p[k], dtype=np.float64) for k in PARAMS}
-        scale = scaling.peak_scale(curve.block_class)
+        scale = scaling.peak_scale(curve.block_class, well_type)
         p["qi"] = p["qi"] * scale
         p["q_start"] = np.minimum(p["q_start"] * scale, p["qi"])
         if scaling.producing_share_scale < 1.0:
@@ -228,24 +283,31 @@ def prepared_columns(params: dict[str, FloatArray]) -> FloatArray:
     return np.stack([k[key] for key in decline.PREPARED_KEYS])
 
 
-def add_hookups(pop: WellPopulation, ready: Sequence[Hookup]) -> FloatArray | None:
-    """Append wells that finished completion, in one cohort.
+def add_hookups(pop: WellPopulation, ready: Hookups) -> FloatArray | None:
+    """Append wells that finished completion, in one cohort, their rates multiplied by their
+    factors.
 
     Their parameters were drawn from the validated type curves (``typecurves.py`` checks
     every value against ``bounds.py`` on load), so the population's checks are skipped.
-    Returns their decline constants ``(keys, len(ready))`` if every hook-up carries them.
+    Returns their decline constants ``(keys, len(ready))`` if they were prepared ahead.
     """
-    params = {k: np.array([h.params[k] for h in ready]) for k in PARAMS}
+    params = {k: np.ascontiguousarray(ready.params[:, j]) for j, k in enumerate(PARAMS)}
+    factors = ready.factor
+    scaled = not np.all(factors == 1.0)
+    if scaled:  # production is linear in the two rates (decline.RATE_LINEAR_KEYS)
+        params["qi"] = params["qi"] * factors
+        params["q_start"] = params["q_start"] * factors
     pop.add_cohort(
-        block=np.array([h.block for h in ready], dtype=np.int64),
-        well_type=np.array([h.well_type for h in ready], dtype=np.int8),
-        online_day=np.array([h.day for h in ready]),
+        block=np.ascontiguousarray(ready.block, dtype=np.int64),
+        well_type=np.ascontiguousarray(ready.well_type, dtype=np.int8),
+        online_day=np.ascontiguousarray(ready.day, dtype=np.float64),
         **params,
         validate=False,
     )
-    if any(h.constants is None for h in ready):
+    if ready.constants is None:
         return None
-    return np.stack([h.constants for h in ready if h.constants is not None], axis=1)
+    constants = np.ascontiguousarray(ready.constants)
+    return decline.scale_prepared_rates(constants, factors) if scaled else constants
 
 
 def down_mask(pop: WellPopulation, day: float) -> npt.NDArray[np.bool_]:

@@ -330,6 +330,11 @@ def input_name(path: str, lang: Lang, *, detail: str | None = None) -> str:
 
 UNIT_SUFFIXES: Final[tuple[tuple[str, str, str], ...]] = (
     ("_1e8_m3_per_year", "亿m³/年", "10⁸ m³/yr"),
+    ("_1e8_m3_per_km2", "亿m³/km²", "10⁸ m³/km²"),
+    ("_km2_vertical", "km²", "km²"),
+    ("_km2_horizontal", "km²", "km²"),
+    ("_rate_per_year", "比例/年", "share/yr"),
+    ("_years", "年", "years"),
     ("_1e8_m3", "亿m³", "10⁸ m³"),
     ("_1e8_yuan", "亿元", "10⁸ CNY"),
     ("_1e4_m3_per_day", "万m³/日", "10⁴ m³/d"),

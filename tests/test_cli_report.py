@@ -123,9 +123,9 @@ def test_report_refuses_folders_that_are_not_what_the_option_reads(run_dir, tmp_
     assert got.exit_code == 2 and "is not a goal-seek run" in got.output
     got = CliRunner().invoke(main, ["report", str(run_dir), "-o", pdf, "--backtest", str(tmp_path)])
     assert got.exit_code == 2 and "has no skill.csv" in got.output
-    (tmp_path / "skill.csv").write_text("quantity,bias\nproduction.total,1\n", encoding="utf-8")
+    (tmp_path / "skill.csv").write_text("id,year\nproduction_2022,2022\n", encoding="utf-8")
     got = CliRunner().invoke(main, ["report", str(run_dir), "-o", pdf, "--backtest", str(tmp_path)])
-    assert got.exit_code == 2 and "lacks columns ['mape', 'coverage']" in got.output
+    assert got.exit_code == 2 and "lacks columns ['observed'" in got.output
     assert not (tmp_path / "x.pdf").exists()
 
 

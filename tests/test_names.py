@@ -122,6 +122,18 @@ def test_the_2021_categories_are_named() -> None:
         assert category not in shown.split("(")[0], shown
 
 
+def test_every_calibration_and_hindcast_target_is_named() -> None:
+    """The calibration page and the hindcast pages name each target, never by its id."""
+    from cbm_sim.plan.packaged import read_packaged
+
+    history = read_packaged("history.yaml")
+    rows = [*history["targets"], *history["hindcast"]]
+    for row in rows:
+        for lang in ("zh", "en"):
+            shown = names.calibration_name(row["id"], row["metric"], row.get("year"), lang)
+            assert shown != row["id"] and "_" not in shown, (row["id"], shown)
+
+
 def test_default_swings_have_names() -> None:
     from cbm_sim.studies.robustness import default_swings
 

@@ -187,10 +187,10 @@ SKILL_FILE = "skill.csv"
 
 
 def _load_skill(directory: Path) -> pd.DataFrame:
-    """A backtest folder's skill table (:data:`cbm_sim.report.summary.SKILL_COLUMNS`)."""
+    """A backtest folder's skill table (``cbm-sim backtest -o``'s ``skill.csv``)."""
     import pandas as pd
 
-    from cbm_sim.report.summary import SKILL_COLUMNS
+    from cbm_sim.report.hindcast_charts import SKILL_COLUMNS
 
     path = directory / SKILL_FILE
     if not path.is_file():
@@ -199,7 +199,7 @@ def _load_skill(directory: Path) -> pd.DataFrame:
             param_hint="--backtest",
         )
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise click.BadParameter(f"{path}: unreadable ({exc})", param_hint="--backtest") from None
     missing = [c for c in SKILL_COLUMNS if c not in frame.columns]
@@ -267,8 +267,8 @@ def _compare_with(
     "--backtest",
     "backtest_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help=f"A `cbm-sim backtest -o` folder: its {SKILL_FILE} (quantity, bias, mape, coverage) "
-    "gives the summary's hindcast-skill line.",
+    help=f"A `cbm-sim backtest -o` folder: its {SKILL_FILE} gives the hindcast pages and the "
+    "summary's skill line (bias, MAPE, P10-P90 coverage).",
 )
 @click.option(
     "--compare",

@@ -10,7 +10,7 @@ page titles and captions).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,14 @@ _COLUMNS: Final[dict[str, list[str]]] = {
 }
 
 
+def _name(row: Any, lang: Lang) -> str:
+    """An observation by its display name (:func:`cbm_sim.names.calibration_name`), never its
+    id."""
+    from cbm_sim.names import calibration_name
+
+    return calibration_name(str(row.id), str(getattr(row, "metric", "")), None, lang)
+
+
 def _scored(skill: pd.DataFrame) -> pd.DataFrame:
     require_columns(skill, SKILL_COLUMNS, "skill table")
     rows = skill[skill["scored"].astype(bool)]
@@ -137,7 +145,10 @@ def skill_chart(skill: pd.DataFrame, lang: Lang = "zh") -> Figure:
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_yticks(y)
         ax.set_yticklabels(
-            [f"{r.id} ({r.year})" + ("" if r.kind == "equal" else " ≥") for r in rows.itertuples()]
+            [
+                f"{_name(r, lang)} ({r.year})" + ("" if r.kind == "equal" else " ≥")
+                for r in rows.itertuples()
+            ]
         )
         ax.set_xlabel(text["x"])
         finite = np.concatenate([lo, hi])[np.isfinite(np.concatenate([lo, hi]))]
@@ -173,7 +184,7 @@ def skill_table_pages(skill: pd.DataFrame, lang: Lang = "zh") -> list[Figure]:
         body.append(
             Row(
                 [
-                    str(r.id),
+                    _name(r, lang),
                     str(r.year),
                     _fmt(r.observed) + bound,
                     _fmt(r.p10),

@@ -54,8 +54,8 @@ class ReportInputs:
     goal_seeks: tuple[GoalSeekRun, ...] = ()
     """Goal-seek runs (their ``meta.json``'s ``goal_seek`` blocks): "what it would take"."""
     skill: pd.DataFrame | None = None
-    """A backtest's skill table (``--backtest DIR``'s ``skill.csv``): the summary's hindcast
-    line (:data:`cbm_sim.report.summary.SKILL_COLUMNS`)."""
+    """A backtest's skill table (``--backtest DIR``'s ``skill.csv``, ``cbm-sim backtest``): the
+    summary's hindcast line and the hindcast pages."""
     studies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Provenance of each study drawn (``ensemble``, ``sobol``, ``robustness``: scenario,
     seed, step, members; :func:`cbm_sim.scenario.provenance.provenance`)."""
@@ -375,6 +375,15 @@ def _robustness(r: ReportInputs) -> list[Page]:
     ]
 
 
+def _hindcast(r: ReportInputs) -> list[Page]:
+    """The hindcast's chart and table (``cbm-sim backtest``'s ``skill.csv``, ``--backtest``)."""
+    if r.skill is None or not r.skill["scored"].astype(bool).any():
+        return []
+    from cbm_sim.report.hindcast_charts import hindcast_pages
+
+    return hindcast_pages(r.skill)(r)
+
+
 def _audit(r: ReportInputs) -> list[Page]:
     if not r.appendix:
         return []
@@ -394,12 +403,13 @@ PAGE_BUILDERS: list[PageBuilder] = [
     _compare,
     _ensemble,
     _robustness,
+    _hindcast,
     _audit,
 ]
 """The report's pages, in order: the summary, supply, value and tables, the calibration of
 the well history, the comparison with another scenario (if given), ensemble (if given),
-"what flips it" (if given), the plan audit (appendix); the table of contents is inserted
-after the summary (:func:`render_pages`)."""
+"what flips it" (if given), the hindcast (if given), the plan audit (appendix); the table of
+contents is inserted after the summary (:func:`cbm_sim.report.pdf.render_pages`)."""
 
 
 def build_pages(inputs: ReportInputs, extra_pages: Sequence[PageBuilder] = ()) -> list[Page]:

@@ -298,11 +298,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "Calibration: the well history meets {met} of the {total} historical targets it is "
         "fitted and checked against (calibration page).",
     ),
-    "summary.skill": ("回测技能：", "Hindcast skill: "),
-    "summary.skill_item": (
-        "{what}偏差{bias:+.1f}%、MAPE {mape:.1f}%、P10–P90覆盖{coverage:.0f}%",
-        "{what} bias {bias:+.1f} %, MAPE {mape:.1f} %, P10–P90 coverage {coverage:.0f} %",
-    ),
+    "summary.skill": ("回测技能（见回测页）：", "Hindcast skill (hindcast page): "),
     "summary.no_skill": (
         "回测技能：未提供（cbm-sim backtest，再以 --backtest 目录加入报告）。",
         "Hindcast skill: not given (cbm-sim backtest, then --backtest DIR).",

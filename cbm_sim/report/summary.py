@@ -42,10 +42,10 @@ PHYSICAL_HEADLINES: Final[tuple[str, ...]] = (
     "lng.output",
 )
 """Physical targets the summary shows beside the value (plan ch3 §3: production and LNG)."""
-SKILL_COLUMNS: Final[tuple[str, ...]] = ("quantity", "bias", "mape", "coverage")
-"""Columns ``--backtest DIR``'s skill table must have (``skill.csv``: one row per quantity;
-``bias`` and ``mape`` in %, ``coverage`` the share of years inside the P10–P90 band, 0–1;
-optional ``as_of`` and ``years``)."""
+SKILL_COLUMNS: Final[tuple[str, ...]] = ("rel_error", "inside", "scored")
+"""Columns of ``cbm-sim backtest``'s ``skill.csv`` the summary reads (one row per observation;
+bias, MAPE and P10–P90 coverage over the scored ones:
+:func:`cbm_sim.report.hindcast_charts.summary_line`)."""
 
 
 @dataclass(frozen=True)
@@ -525,13 +525,10 @@ def _rests_section(flow: Flow, facts: SummaryFacts, t: _Words, scenario: object)
     if facts.calibration is not None:
         met, total = facts.calibration
         flow.text("• " + t("calibration", met=met, total=total), gap_pt=1.5)
-    if facts.skill is not None and len(facts.skill):
-        parts = [
-            t("skill_item", what=names.target_name(str(r["quantity"]), t.lang),
-              bias=float(r["bias"]), mape=float(r["mape"]), coverage=100 * float(r["coverage"]))
-            for _, r in facts.skill.iterrows()
-        ]  # fmt: skip
-        flow.text("• " + t("skill") + t.sep().join(parts), gap_pt=1.5)
+    if facts.skill is not None and facts.skill["scored"].astype(bool).any():
+        from cbm_sim.report.hindcast_charts import summary_line
+
+        flow.text("• " + t("skill") + summary_line(facts.skill, t.lang), gap_pt=1.5)
     else:
         flow.text("• " + t("no_skill"), gap_pt=1.5, color="#444444")
     v = facts.verdicts

@@ -133,6 +133,8 @@ def calibration_name(target_id: str, metric: str, year: int | None, lang: Lang) 
     own = lookup("calibration", target_id)
     if own is not None:
         return own(lang)
+    if lookup("metrics", metric) is None:  # neither the target nor its metric is known
+        return target_id
     blocks = table()["blocks"]
     block = max((b for b in blocks if target_id.startswith(f"{b}_")), key=len, default=None)
     what = _named("metrics", metric, lang)

@@ -17,9 +17,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cbm_sim.report.fonts import Lang, check_lang, use_report_style
-from cbm_sim.report.page import chart_width_in, page_figure, wrap
+from cbm_sim.report.page import box_title, chart_width_in, page_figure, wrap
 from cbm_sim.report.style import LABELS, MET_COLOUR, SHORT_COLOUR, require_columns
-from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure
+from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure, wrap_rows
 
 if TYPE_CHECKING:
     from cbm_sim.report.pdf import PageBuilder
@@ -138,15 +138,20 @@ def skill_chart(skill: pd.DataFrame, lang: Lang = "zh") -> Figure:
     inside = rows["inside"].astype(bool).to_numpy()
     colours = [MET_COLOUR if ok else SHORT_COLOUR for ok in inside]
     with use_report_style(lang):
-        fig = page_figure(min(chart_width_in() * 0.35 + 0.28 * len(rows), 7.5))
+        fig = page_figure(min(chart_width_in() * 0.35 + 0.36 * len(rows), 8.5))
+        # the summary across the top of the chart box (inside it, never past its edge)
+        box_title(fig, summary_line(skill, lang), size=9.0, cjk=lang == "zh")
         ax = fig.add_subplot()
         ax.hlines(y, lo, hi, colors=colours, linewidth=5, alpha=0.45, label=text["band"])
         ax.scatter(mid, y, color=colours, zorder=3, s=18, label=text["p50"])
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_yticks(y)
+        room = chart_width_in() * 0.42  # the names wrap to this, the bands get the rest
         ax.set_yticklabels(
             [
-                f"{_name(r, lang)} ({r.year})" + ("" if r.kind == "equal" else " ≥")
+                wrap(
+                    f"{_name(r, lang)} ({r.year})" + ("" if r.kind == "equal" else " ≥"), room, 9.0
+                )
                 for r in rows.itertuples()
             ]
         )
@@ -154,9 +159,6 @@ def skill_chart(skill: pd.DataFrame, lang: Lang = "zh") -> Figure:
         finite = np.concatenate([lo, hi])[np.isfinite(np.concatenate([lo, hi]))]
         right = max(1.3, float(finite.max()) * 1.05) if finite.size else 1.3
         ax.set_xlim(0.0, right)
-        # the summary above the axes, wrapped to their width (the labels take the left)
-        line = summary_line(skill, lang)
-        ax.set_title(wrap(line, chart_width_in() * 0.5, 9.0, cjk=lang == "zh"), loc="left")
         ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -197,11 +199,12 @@ def skill_table_pages(skill: pd.DataFrame, lang: Lang = "zh") -> list[Figure]:
             )
         )
     widths = (0.34, 0.08, 0.12, 0.10, 0.10, 0.10, 0.09, 0.07)
+    body = wrap_rows(body, widths, wrapped=(0,))
     title = f"{text['title']}: {summary_line(skill, lang)}"
     with use_report_style(lang):
         return [
             table_figure(title, [_COLUMNS[lang]], page, widths)
-            for page in _pages_of(body, rows_per_page(1))
+            for page in _pages_of(body, rows_per_page(1) - 2)  # a two-line title
             if page
         ]
 

@@ -146,15 +146,17 @@ def table_figure(
         raise ValueError(f"expected header rows of {columns} cells and widths adding to 1")
     all_rows = [Row(list(h), total=True) for h in header] + list(rows)
     body_in = sum(r.height_in for r in all_rows)
-    height = TITLE_IN + body_in
+    title_in = TITLE_IN + wrap(title, chart_width_in(), MIN_FONT_PT + 1).count("\n") * LINE_IN
+    height = title_in + body_in
     if height > max_chart_height_in() + 1e-9:
         raise ValueError(f"{len(rows)} rows do not fit one page at {MIN_FONT_PT} pt")
     fig = new_figure(height, layout=False)
     ax = fig.add_axes(box_fraction(fig))
     ax.set_axis_off()
+    title = wrap(title, chart_width_in(), MIN_FONT_PT + 1)  # a long title takes two lines
     ax.text(0.0, 1.0, title, ha="left", va="top", fontsize=MIN_FONT_PT + 1,
             transform=ax.transAxes)  # fmt: skip
-    draw_table(ax, TITLE_IN, all_rows, widths, header_rows=len(header), left=left)
+    draw_table(ax, title_in, all_rows, widths, header_rows=len(header), left=left)
     return fig
 
 

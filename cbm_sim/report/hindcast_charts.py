@@ -2,15 +2,14 @@
 
 :func:`skill_chart` draws each held-out observation against the members' P10-P90 band and
 P50, as ratios to the observation (1 = the observation); :func:`skill_table_pages` is the
-table. :func:`hindcast_pages` makes a :data:`cbm_sim.report.pdf.PageBuilder` of both for
-:func:`cbm_sim.report.pdf.write_report`'s ``extra_pages`` (self-contained: it brings its own
-page titles and captions).
+table; :func:`cbm_sim.report.pages.hindcast_pages` makes a page builder of both (the report
+adds it with ``--backtest``; the page titles and captions are added to the labels here).
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -20,9 +19,6 @@ from cbm_sim.report.fonts import Lang, check_lang, use_report_style
 from cbm_sim.report.page import box_title, chart_width_in, page_figure, wrap
 from cbm_sim.report.style import LABELS, MET_COLOUR, SHORT_COLOUR, require_columns
 from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure, wrap_rows
-
-if TYPE_CHECKING:
-    from cbm_sim.report.pdf import PageBuilder
 
 SKILL_COLUMNS: Final[tuple[str, ...]] = (
     "id",
@@ -207,18 +203,3 @@ def skill_table_pages(skill: pd.DataFrame, lang: Lang = "zh") -> list[Figure]:
             for page in _pages_of(body, rows_per_page(1) - 2)  # a two-line title
             if page
         ]
-
-
-def hindcast_pages(skill: pd.DataFrame) -> PageBuilder:
-    """A page builder of the chart and the table, for ``write_report(extra_pages=...)``."""
-    from cbm_sim.report.pdf import Page, ReportInputs
-
-    def build(inputs: ReportInputs) -> list[Page]:
-        pages = [Page("hindcast", skill_chart(skill, inputs.lang), "title.hindcast",
-                      "caption.hindcast")]  # fmt: skip
-        for k, fig in enumerate(skill_table_pages(skill, inputs.lang)):
-            name = "hindcast_table" if k == 0 else f"hindcast_table_{k + 1}"
-            pages.append(Page(name, fig, "title.hindcast_table", "caption.hindcast_table", "table"))
-        return pages
-
-    return build

@@ -375,12 +375,26 @@ def _robustness(r: ReportInputs) -> list[Page]:
     ]
 
 
+def hindcast_pages(skill: pd.DataFrame) -> PageBuilder:
+    """A page builder of the hindcast's chart and table (``cbm-sim backtest``'s
+    ``skill.csv``), e.g. for ``write_report(extra_pages=...)``."""
+    from cbm_sim.report.hindcast_charts import skill_chart, skill_table_pages
+
+    def build(inputs: ReportInputs) -> list[Page]:
+        pages = [Page("hindcast", skill_chart(skill, inputs.lang), "title.hindcast",
+                      "caption.hindcast")]  # fmt: skip
+        for k, fig in enumerate(skill_table_pages(skill, inputs.lang)):
+            name = "hindcast_table" if k == 0 else f"hindcast_table_{k + 1}"
+            pages.append(Page(name, fig, "title.hindcast_table", "caption.hindcast_table", "table"))
+        return pages
+
+    return build
+
+
 def _hindcast(r: ReportInputs) -> list[Page]:
-    """The hindcast's chart and table (``cbm-sim backtest``'s ``skill.csv``, ``--backtest``)."""
+    """The hindcast's pages when the report was given a backtest (``--backtest``)."""
     if r.skill is None or not r.skill["scored"].astype(bool).any():
         return []
-    from cbm_sim.report.hindcast_charts import hindcast_pages
-
     return hindcast_pages(r.skill)(r)
 
 
@@ -424,5 +438,6 @@ __all__ = [
     "PageBuilder",
     "ReportInputs",
     "build_pages",
+    "hindcast_pages",
     "step_words",
 ]

@@ -12,6 +12,8 @@ do with them, never the numbers themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -345,3 +347,110 @@ def build(seed: int = 7) -> Synthetic:
         targets=build_targets(values),
         ensemble=build_ensemble(results, values),
     )
+
+
+# --------------------------------------------------------------------------- a full report
+# Frames of every optional page at the sizes that broke the layout before (issue 25): the 25
+# uncertain inputs of scenarios/plan.yaml by their real names, a Sobol study at N = 2, a
+# robustness table whose flips name many assumptions, the comparison with pipeline-delay.
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def full_tornado(plan: Any) -> pd.DataFrame:
+    rows = []
+    for year, base in ((2025, 335e8), (2030, 478e8)):
+        for k, path in enumerate(plan.uncertainty):
+            swing = (25 - k) * 1.7e8 * (1 + (k % 3))
+            rows.append((path, year, base - swing, base + 0.6 * swing, base))
+    frame = pd.DataFrame(rows, columns=["input", "year", "low_value", "high_value", "base"])
+    return frame.assign(metric="output.total", unit="元")
+
+
+def full_robustness(plan: Any) -> pd.DataFrame:
+    from cbm_sim.report.robustness_charts import CHART_COLUMNS
+
+    rows = []
+    for year in (2025, 2030):
+        for t, target in enumerate(["output.total", "output.services", "output.science"]):
+            for k, path in enumerate(plan.uncertainty):
+                flips = "" if (k + t) % 3 else ("low" if k % 2 else "high")
+                rows.append((year, target, path, 339.0, 500.0, "short", 300.0, 380.0, flips))
+    return pd.DataFrame(rows, columns=list(CHART_COLUMNS))
+
+
+def full_sobol(plan: Any) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for year in (2025, 2030):
+        for path in plan.uncertainty:
+            s1, st = rng.uniform(-0.3, 1.8), rng.uniform(-0.1, 1.2)
+            rows.append((year, path, s1, s1 - 0.8, s1 + 0.8, st, st - 0.6, st + 0.7))
+    frame = pd.DataFrame(
+        rows, columns=["year", "input", "S1", "S1_low", "S1_high", "ST", "ST_low", "ST_high"]
+    )
+    return frame.assign(n=2, runs=54, metric="output.total")
+
+
+def full_compare(synth: Synthetic) -> Any:
+    from cbm_sim.results.rundir import valuation_csv
+    from cbm_sim.scenario.files import field_sources, load_scenario
+    from cbm_sim.studies.diff import Side, diff
+    from cbm_sim.units import to_planner
+
+    def side(name: str, file: str, scale: float) -> Side:
+        path = ROOT / "scenarios" / file
+        targets = synth.targets.assign(simulated=synth.targets["simulated"] * scale)
+        return Side(
+            name,
+            load_scenario(path, check_size=False),
+            to_planner(synth.results.annual),
+            valuation_csv(synth.valuation),
+            targets,
+            field_sources(path),
+        )
+
+    return diff(side("plan", "plan.yaml", 1.0), side("pipeline-delay", "pipeline-delay.yaml", 0.9))
+
+
+def full_skill() -> pd.DataFrame:
+    """A hindcast skill table (``cbm-sim backtest``'s ``skill.csv``) of the real observations
+    of ``history.yaml``: their ids, metrics and years, invented values."""
+    from cbm_sim.plan.packaged import read_packaged
+
+    rows = []
+    for k, obs in enumerate(read_packaged("history.yaml")["hindcast"]):
+        observed = 10.0 + k
+        p50 = observed * (0.8 + 0.03 * (k % 9))
+        rows.append({
+            "id": obs["id"], "metric": obs["metric"], "year": obs["year"],
+            "observed": observed, "unit": "1e8 m3", "kind": obs.get("kind", "equal"),
+            "p10": 0.85 * p50, "p50": p50, "p90": 1.15 * p50,
+            "rel_error": p50 / observed - 1.0, "inside": abs(p50 / observed - 1.0) < 0.12,
+            "scored": k % 4 != 3,
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def full_report_kwargs(synth: Synthetic) -> dict[str, Any]:
+    """``write_report`` arguments for a report with every optional page (see above)."""
+    from cbm_sim.report.summary import GoalSeekRun
+    from cbm_sim.scenario.files import load_scenario
+
+    plan = load_scenario(ROOT / "scenarios/plan.yaml", check_size=False)
+    frames = synth.ensemble
+    return {
+        "ensemble": EnsembleFrames(
+            percentiles=frames.percentiles,
+            probabilities=frames.probabilities,
+            tornado=full_tornado(plan),
+            sobol=full_sobol(plan),
+        ),
+        "robustness": full_robustness(plan),
+        "goal_seeks": (
+            GoalSeekRun("production.total", 2025, 100.0, "亿m³", "drilling", 3.74, 100.0, True),
+            GoalSeekRun("output.total", 2030, 1000.0, "亿元", "drilling", 4.0, 769.2, False),
+        ),
+        "skill": full_skill(),
+        "studies": {"ensemble": {"step_days": 30}, "sobol": {"step_days": 30}},
+        "compare": full_compare(synth),
+    }

@@ -110,7 +110,7 @@ def test_unknown_label_and_language_are_named() -> None:
 def test_every_chart_has_finite_data(synth: Synthetic) -> None:
     figures = all_charts(synth, "zh")
     assert list(figures) == [
-        "cover",
+        "summary",
         "production",
         "balance",
         "sankey_2025",
@@ -345,8 +345,34 @@ def test_tornado_bars_run_from_base_to_each_bound(synth: Synthetic) -> None:
     assert all(b.get_x() == pytest.approx(base) for b in bars)
     ends = sorted(b.get_x() + b.get_width() for b in bars)
     assert ends == pytest.approx(sorted([*tor["low_value"] / 1e8, *tor["high_value"] / 1e8]))
-    ticks = [t.get_text() for t in ax.get_yticklabels()]
-    assert ticks[0] == "Gas price"  # widest swing first
+    # each input's name is written above its bar, the widest swing first; no tick labels
+    names = [t.get_text() for t in ax.texts if not t.get_text().lstrip().startswith(("+", "-"))]
+    assert names[0] == "Gas price" and ax.get_yticklabels() == []
+
+
+def test_a_tornado_of_many_inputs_shows_the_top_twelve_and_sums_the_rest() -> None:
+    from cbm_sim.report.ensemble_charts import tornado_rows
+
+    base = 100e8
+    tor = pd.DataFrame(
+        {
+            "input": [f"x{k}" for k in range(20)],
+            "low_value": [base - (20 - k) * 1e8 for k in range(20)],
+            "high_value": [base + (20 - k) * 0.5e8 for k in range(20)],
+            "base": base,
+            "label_en": [f"input {k}" for k in range(20)],
+        }
+    )
+    rows = tornado_rows(tor, "en")
+    assert len(rows) == 13 and list(rows["name"][:2]) == ["input 0", "input 1"]
+    rest = rows.iloc[-1]
+    assert rest["name"] == "The other 8 inputs together" and bool(rest["rest"])
+    # the rest's ends add up the swings of inputs 12..19 below and above the base
+    below = sum((20 - k) for k in range(12, 20))
+    assert rest["low"] == pytest.approx(100.0 - below)
+    assert rest["high"] == pytest.approx(100.0 + 0.5 * below)
+    fig = charts.tornado_chart(tor, "en")
+    assert len([p for p in fig.axes[0].patches if isinstance(p, Rectangle)]) == 2 * 13
 
 
 # --- bad inputs ------------------------------------------------------------------------------
@@ -429,13 +455,13 @@ def test_label_spreading_keeps_order_gap_and_centre(ys: list[float], gap: float)
 @settings(max_examples=60, deadline=None)
 @given(st.text(alphabet="晋城煤层气abc de", max_size=200), st.floats(0.5, 6.0))
 def test_wrap_respects_width_and_keeps_the_text(text: str, width_in: float) -> None:
-    from cbm_sim.report.page import wrap
+    from cbm_sim.report.page import _char_ems, wrap
 
     lines = wrap(text, width_in, 9.0).split("\n")
     limit = width_in * 72.0 / 9.0  # ems per line
 
-    def ems(s: str) -> float:
-        return sum(1.0 if ord(ch) > 0x2E7F else 0.6 for ch in s)
+    def ems(s: str) -> float:  # each glyph's measured width, as wrap measures it
+        return sum(_char_ems(ch) for ch in s)
 
     # a line is over the limit only when it is one unbreakable token
     assert all(ems(ln) <= limit + 1e-9 or (" " not in ln.strip() and ems(ln) > 0) for ln in lines)

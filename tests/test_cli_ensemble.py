@@ -33,6 +33,18 @@ def test_ensemble_writes_summaries_prints_probabilities_and_tornado(tmp_path):
     assert set(tornado["input"]) == {"type_curves.peak_rate_scale"}
     # more productive new wells can only add value
     assert (tornado["high_value"] >= tornado["low_value"]).all()
+    # provenance: which scenario, seed, step and members (issues 25, 27)
+    import json
+
+    from cbm_sim.scenario.files import load_scenario
+    from cbm_sim.scenario.provenance import assumptions_sha256
+
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["scenario"] == "tiny-uncertain" and meta["kind"] == "ensemble"
+    assert meta["assumptions_sha256"] == assumptions_sha256(load_scenario(path))
+    assert (meta["step_days"], meta["members"], meta["members_ok"]) == (30, 3, 3)
+    assert meta["seed"] == 20220930 and meta["tornado"] is True
+    assert meta["parameters"] == ["type_curves.peak_rate_scale"]
 
 
 def test_ensemble_rejects_zero_members(tmp_path):

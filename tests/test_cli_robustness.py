@@ -41,8 +41,14 @@ def test_robustness_writes_its_table_and_prints_the_flips(robustness_dir):
     assert set(table["year"]) == {2025, 2030}
     assert "gas_price" in set(table["assumption"])
     assert "drilling" not in set(table["assumption"])  # the default scenario drills nothing
-    assert (out / "meta.json").is_file()
-    assert "what flips the verdict" in printed and "total" in printed
+    import json
+
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    for key in ("scenario", "assumptions_sha256", "seed", "step_days", "cbm_sim_version"):
+        assert key in meta, key
+    assert meta["kind"] == "robustness" and meta["cases"] == 1 + 2 * len(meta["swings"])
+    assert "what flips the verdict" in printed and "Cluster" in printed  # names, not ids
+    assert "output.total" not in printed
 
 
 def test_robustness_refuses_an_existing_directory(scenario_file, robustness_dir):
@@ -73,7 +79,12 @@ def test_report_gains_the_robustness_page(scenario_file, robustness_dir, tmp_pat
          str(robustness_dir[0])],
     )  # fmt: skip
     assert got.exit_code == 0, got.output
-    assert len(PdfReader(tmp_path / "b.pdf").pages) == len(PdfReader(tmp_path / "a.pdf").pages) + 1
+    # (the summary may take a second page: its drivers now come from the table)
+    before = [item.title for item in PdfReader(tmp_path / "a.pdf").outline if item.title != "摘要"]
+    after = [item.title for item in PdfReader(tmp_path / "b.pdf").outline if item.title != "摘要"]
+    added = [t for t in after if t not in before]  # the table's pages (numbered after it)
+    assert added and len(after) == len(before) + len(added)
+    assert all("稳健性" in t for t in added), added
     assert (tmp_path / "b_charts" / "robustness.png").is_file()
     bad = CliRunner().invoke(
         main, ["report", str(run_dir), "-o", str(tmp_path / "c.pdf"), "--robustness", str(run_dir)]

@@ -163,6 +163,19 @@ def test_failed_member_is_reported_and_does_not_sink_the_rest(tmp_path) -> None:
     out = result.to_dir(tmp_path / "ens")
     back = pd.read_parquet(out / "members.parquet")
     pd.testing.assert_frame_equal(back, result.members, check_dtype=False)
+    # read back whole, and the Python frames say what the files say (planner units)
+    from cbm_sim.studies.ensemble import EnsembleResult
+
+    loaded = EnsembleResult.from_dir(out)
+    assert (loaded.n, loaded.seed, loaded.parameters) == (6, 3, result.parameters)
+    pd.testing.assert_frame_equal(loaded.members, result.members, check_dtype=False)
+    written = pd.read_csv(out / "percentiles.csv")
+    pd.testing.assert_frame_equal(loaded.percentiles(), written, check_dtype=False)
+    assert set(written["unit"]) == {"亿m3"}
+    base = loaded.percentiles(base=True)
+    assert set(base["unit"]) == {"m3"}
+    assert np.allclose(base["p50"], written["p50"] * 1e8)
+    assert repr(loaded).startswith("EnsembleResult(n=6, ") and "\n" not in repr(loaded)
     assert (out / "failures.csv").exists() and (out / "percentiles.csv").exists()
     # CSVs long, in planner units with a unit column; Parquet in base units
     members = pd.read_csv(out / "members.csv")

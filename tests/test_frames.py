@@ -37,9 +37,11 @@ def test_a_typo_in_a_lookup_is_a_key_error_not_a_zero():
     daily = _daily()
     res = Results(daily=daily, annual=annualise(daily), events=events_frame([]))
     assert res.annual_value("surface", "production", 2022) == 7.0
-    assert res.annual_value("surface", "production", 2030) == 0.0
     with pytest.raises(KeyError, match="prodution"):
         res.annual_value("surface", "prodution", 2022)
+    # a year the run does not cover is an error naming the range, not a silent zero
+    with pytest.raises(ValueError, match=r"year 2040 is outside the run's years 2021\.\.2022"):
+        res.annual_value("surface", "production", 2040)
 
 
 def test_series_of_the_wrong_length_is_refused():
@@ -71,6 +73,79 @@ def test_annualise_series_equals_annualise_of_the_daily_frame(start, n_days, ste
     want = annualise(tidy_daily(dates, series))
     got = annualise_series(dates, series)
     pd.testing.assert_frame_equal(got, want, check_categorical=False, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- for analysts
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    """A run folder as ``cbm-sim run -o`` writes it, of the synthetic run (no simulation)."""
+    import sys
+    from dataclasses import replace
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from synthetic import build
+
+    from cbm_sim.results.rundir import write_run
+    from cbm_sim.scenario.model import Scenario
+
+    synth = build()
+    results = replace(synth.results, scenario=Scenario(name="synthetic-test"))
+    out = tmp_path_factory.mktemp("run") / "synthetic"
+    out.mkdir()
+    write_run(out, results, targets=synth.targets, valuation=synth.valuation)
+    return out
+
+
+def test_python_frames_and_files_agree_on_units(run_folder):
+    """``table()`` is ``annual.csv`` (planner units with their unit column); the base values
+    are one call away and convert back exactly."""
+    results = Results.from_dir(run_folder)
+    shown = results.table()
+    written = pd.read_csv(run_folder / "annual.csv")
+    pd.testing.assert_frame_equal(
+        shown.reset_index(drop=True), written, check_dtype=False, check_exact=False, rtol=1e-12
+    )
+    assert set(shown["unit"]) >= {"亿m3", "万t", "count"} and "m3" not in set(shown["unit"])
+    base = results.table(base=True)
+    assert set(base["unit"]) >= {"m3", "t"}
+    volume = (base["unit"] == "m3").to_numpy()
+    assert np.allclose(shown.loc[volume, "value"] * 1e8, base.loc[volume, "value"], rtol=1e-12)
+
+
+def test_from_dir_loads_targets_and_valuation_and_summarises(run_folder):
+    results = Results.from_dir(run_folder)
+    assert results.targets is not None and "status" in results.targets
+    assert results.valuation is not None and set(results.valuation["unit"]) == {"亿元"}
+    summary = results.summary()
+    assert summary.loc["production.total", "unit"] == "亿m3"
+    assert summary.loc["output.total", "unit"] == "亿元"
+    assert summary.loc["output.total.status", 2025] in ("met", "short")
+    total = results.valuation.groupby("year")["value"].sum()
+    assert summary.loc["output.total", 2030] == pytest.approx(total[2030])
+    production = results.table().query("entity == 'surface' and quantity == 'production'")
+    surface = production.set_index("year")["value"]
+    assert summary.loc["production.surface", 2025] == pytest.approx(surface[2025])
+
+
+def test_repr_is_one_short_line_and_the_notebook_view_a_table(run_folder):
+    results = Results.from_dir(run_folder)
+    text = repr(results)
+    assert "\n" not in text and len(text) < 250
+    assert "scenario='synthetic-test'" in text and "with targets and valuation" in text
+    assert "<table" in results._repr_html_()
+
+
+def test_plot_helpers_return_figures_and_name_the_charts(run_folder):
+    from matplotlib.figure import Figure
+
+    results = Results.from_dir(run_folder)
+    assert isinstance(results.plot.production(lang="en"), Figure)
+    assert isinstance(results.plot.value(lang="zh"), Figure)
+    with pytest.raises(AttributeError, match="the charts are: balance, facilities"):
+        results.plot.nope()
+    with pytest.raises(ValueError, match="year 2040 is outside"):
+        results.plot.sankey(2040)
 
 
 @settings(max_examples=40, deadline=None)

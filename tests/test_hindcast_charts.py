@@ -8,12 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cbm_sim.report.hindcast_charts import (
-    hindcast_pages,
-    skill_chart,
-    skill_table_pages,
-    summary_line,
-)
+from cbm_sim.report.hindcast_charts import skill_chart, skill_table_pages, summary_line
+from cbm_sim.report.pages import hindcast_pages
 from cbm_sim.report.style import label
 
 

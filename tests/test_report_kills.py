@@ -27,8 +27,8 @@ from cbm_sim.results import integrity, writer
 
 TINY = "name: tiny\nhorizon: {end: 2025-12-31, step_days: 30}\n"
 _FEW_PAGES = (
-    "import cbm_sim.report.pdf as pdf\n"
-    "pdf.PAGE_BUILDERS[:] = [pdf._cover, pdf._value]\n"  # five pages, both PNG writers busy
+    "import cbm_sim.report.pages as pages\n"
+    "pages.PAGE_BUILDERS[:] = [pages._summary, pages._value]\n"  # both PNG writers busy
 )
 _MAIN = "from cbm_sim.__main__ import _entry\n_entry()\n"
 
@@ -38,17 +38,17 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def old_report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A run folder and a complete (old) report of it, written in this process."""
-    import cbm_sim.report.pdf as pdf
+    import cbm_sim.report.pages as pages
 
     base = tmp_path_factory.mktemp("report")
     (base / "tiny.yaml").write_text(TINY, encoding="utf-8")
     assert CliRunner().invoke(main, ["run", str(base / "tiny.yaml"), "-o", str(base / "run")])
-    saved = list(pdf.PAGE_BUILDERS)
-    pdf.PAGE_BUILDERS[:] = [pdf._cover, pdf._value]
+    saved = list(pages.PAGE_BUILDERS)
+    pages.PAGE_BUILDERS[:] = [pages._summary, pages._value]
     try:
         done = CliRunner().invoke(main, ["report", str(base / "run"), "-o", str(base / "r.pdf")])
     finally:
-        pdf.PAGE_BUILDERS[:] = saved
+        pages.PAGE_BUILDERS[:] = saved
     assert done.exit_code == 0, done.output
     yield base
 

@@ -129,8 +129,10 @@ def test_report_pdf_one_page_size_footer_numbers_bookmarks(
         assert f"{k} / {n}" in text, k
     titles = [item.title for item in reader.outline]
     assert len(titles) == n
-    assert titles[1].startswith("Figure 1. ") and any(t.startswith("Table 1. ") for t in titles)
-    assert "Figure 1. " in reader.pages[1].extract_text()  # the caption
+    first = next(k for k, t in enumerate(titles) if t.startswith("Figure 1. "))
+    assert titles[0] == "Summary" and "Contents" in titles[:first]
+    assert any(t.startswith("Table 1. ") for t in titles)
+    assert "Figure 1. " in reader.pages[first].extract_text()  # the caption
     # every single-chart file: the chart at the column width, with the footer under it
     for name, _, _ in seen:
         chart = PdfReader(tmp_path / "r_charts" / f"{name}.pdf")

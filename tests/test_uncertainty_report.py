@@ -81,8 +81,13 @@ def test_probability_page_shows_the_headline_targets_only() -> None:
 def test_sobol_chart_orders_by_total_index_and_names_bad_input() -> None:
     fig = sobol_chart(_sobol_frame(), "zh")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["gas_prices", "type_curves.peak_rate_scale", "per_well_values"]
-    assert len(fig.axes) == 2 and "N = 256" in fig._suptitle.get_text()
+    assert labels == ["气价水平（气、CNG、LNG同步）", "新井峰值产量倍数", "单井服务与装备产值"]
+    texts = [t.get_text() for t in fig.texts]
+    assert len(fig.axes) == 2 and any("N = 256" in t for t in texts)  # the title, in the box
+    assert not any(t.startswith("注意") for t in texts)  # N = 256: no warning
+    small = _sobol_frame().assign(n=2, S1=lambda f: f["S1"] + 1.0)
+    warned = [t.get_text() for t in sobol_chart(small, "en").texts]
+    assert any(t.startswith("Warning: with a base sample of N = 2") for t in warned)
     with pytest.raises(ValueError, match="ST_high"):
         sobol_chart(_sobol_frame().drop(columns="ST_high"), "en")
     with pytest.raises(ValueError, match="got 0"):
@@ -118,6 +123,11 @@ def test_sensitivity_command_writes_sobol_indices(tmp_path) -> None:
     assert by.loc["type_curves.peak_rate_scale", "ST"] > 0.9
     assert by.loc["valuation.carbon_price_yuan_per_t_co2e", "ST"] == pytest.approx(0.0, abs=1e-9)
     assert "Sobol indices of output.total 2025" in got.output
+    import json
+
+    meta = json.loads((out / "meta.json").read_text(encoding="utf-8"))
+    assert meta["sobol"]["n"] == 4 and meta["sobol"]["runs"] == 16
+    assert meta["sobol"]["step_days"] == 30 and meta["sobol"]["scenario"] == "tiny-uncertain"
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 2 and "--overwrite" in again.output
     # the folder is sealed: meta.json vouches for sobol.csv (issue 26)

@@ -10,6 +10,7 @@ from cbm_sim.cli import (  # noqa: F401 - importing a command module registers i
     backtest_cmd,
     calibrate_cmd,
     compare_cmd,
+    diff_cmd,
     ensemble_cmd,
     goalseek_cmd,
     plan_cmd,

@@ -170,7 +170,15 @@ def ensemble_command(
                 if "output.total" in result.members:
                     _print_spread(result, swings, stage)
 
-        result.to_dir(out_dir, overwrite=overwrite, extra=add_tornado)
+        from cbm_sim.scenario.provenance import provenance
+
+        study = provenance(
+            scenario,
+            scenario_file=str(scenario_file),
+            tornado=bool(with_tornado and scenario.uncertainty),
+        )
+        study["seed"] = root  # the ensemble's root seed (--seed), not the file's
+        result.to_dir(out_dir, overwrite=overwrite, extra=add_tornado, meta=study)
         journal.remove(kept)
     _print_ensemble_summary(result, Console())
     click.echo(
@@ -186,6 +194,7 @@ def ensemble_command(
 
 
 def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
+    from cbm_sim import names
 
     pct = result.percentiles()
     pct = pct[
@@ -195,7 +204,8 @@ def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
     for col in ("year", "quantity", "P10", "P50", "P90"):
         table.add_column(col, justify="left" if col == "quantity" else "right")
     for r in pct.itertuples(index=False):
-        table.add_row(str(r.year), r.quantity, *(f"{v / 1e8:,.1f}" for v in (r.p10, r.p50, r.p90)))
+        shown = (f"{v:,.1f}" for v in (r.p10, r.p50, r.p90))
+        table.add_row(str(r.year), names.target_name(str(r.quantity), "en"), *shown)
     console.print(table)
     prob = result.probabilities()
     table = Table(title="P(meet target): share of members, Monte Carlo error")
@@ -207,7 +217,7 @@ def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:
     for r in prob.itertuples(index=False):
         table.add_row(
             str(r.year),
-            r.target,
+            names.target_name(str(r.target), "en"),
             f"{r.probability:.2f}",
             f"{r.std_error:.2f}",
             f"{r.wilson_low:.2f}–{r.wilson_high:.2f}",

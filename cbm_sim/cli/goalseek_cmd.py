@@ -138,8 +138,28 @@ def goal_seek_command(
 
             found = apply_lever(scenario, lever, result.value)
             found = found.model_copy(update={"name": f"{scenario.name}-{lever}-{result.value:.4g}"})
+            from cbm_sim.scenario.provenance import provenance
+
+            search = provenance(
+                scenario,
+                kind="goal-seek",
+                quantity=quantity,
+                year=year,
+                target=result.target,
+                unit=unit,
+                lever=lever,
+                value=result.value,
+                achieved=result.achieved,
+                converged=bool(result.converged),
+                bounds=[low, high],
+            )
             write_run_directory(
-                found, output, overwrite=overwrite, console=console, source=scenario_file
+                found,
+                output,
+                overwrite=overwrite,
+                console=console,
+                source=scenario_file,
+                extra_meta={"goal_seek": search},
             )
             click.echo(f"wrote {output}")
         if not result.converged:

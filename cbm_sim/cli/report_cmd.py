@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -11,8 +11,12 @@ from rich.console import Console
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cbm_sim.report.charts import EnsembleFrames
+    from cbm_sim.report.summary import GoalSeekRun
     from cbm_sim.results.frames import Results
     from cbm_sim.results.writer import Output
+    from cbm_sim.scenario.model import Scenario
+    from cbm_sim.studies.diff import Diff
 
 from cbm_sim.cli.app import (
     _debug_option,
@@ -25,17 +29,20 @@ from cbm_sim.cli.app import (
 from cbm_sim.cli.run_cmd import _simulate
 
 
-def _load_results(source: Path, console: Console, *, verify: bool = True) -> Results:
-    """Results from a ``run -o`` directory (verified unless ``verify`` is false), or from
-    running a scenario file.
-
-    Raises
-    ------
-    DamagedRunError
-        If the directory fails verification, or lacks ``scenario.yaml``: the valuation needs
-        the run's own prices, and the defaults would silently value it at other prices.
-    """
+def _load_results(source: Path, scenario: Scenario, console: Console) -> Results:
+    """Results from a ``run -o`` directory (already verified by :func:`_scenario_of`), or
+    from running the scenario file's ``scenario``."""
     from cbm_sim.results.frames import Results as _Results
+
+    if source.is_dir():
+        return _Results.from_parquet(source, verify=False)  # verified with its scenario
+    return _simulate(scenario, console)
+
+
+def _scenario_of(source: Path, *, verify: bool = True) -> Scenario:
+    """The scenario a report is of: the run folder's ``scenario.yaml`` (after verification)
+    or the scenario file, read before anything is simulated so that a study of another
+    scenario is refused first."""
     from cbm_sim.results.integrity import DamagedRunError
     from cbm_sim.scenario.files import load_scenario
 
@@ -49,11 +56,32 @@ def _load_results(source: Path, console: Console, *, verify: bool = True) -> Res
                 f"{source / 'scenario.yaml'}: missing; the report values the run at the "
                 "prices of its own scenario and will not guess them"
             )
-        return _Results.from_parquet(source, verify=False)  # verified above
-    return _simulate(load_scenario(source), console)
+        return load_scenario(source / "scenario.yaml", check_size=False)
+    return load_scenario(source)
 
 
-def _load_ensemble(directory: Path, *, verify: bool = True):
+def _provenance(block: object, scenario: Scenario, what: str, hint: str) -> dict[str, Any]:
+    """A study's provenance block, refused (exit 2, one line) when it is of another scenario;
+    a block without one (an older folder) is accepted with a warning."""
+    from cbm_sim.scenario.provenance import mismatch
+
+    study = dict(block) if isinstance(block, dict) else {}
+    problem = mismatch(study, scenario, what)
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint=hint)
+    if "assumptions_sha256" not in study:
+        click.echo(
+            f"warning: {what} records no scenario (an older cbm-sim?): cannot check that it is "
+            f"of {scenario.name!r}",
+            err=True,
+        )
+    return study
+
+
+def _load_ensemble(
+    directory: Path, scenario: Scenario, *, verify: bool = True
+) -> tuple[EnsembleFrames, dict[str, dict[str, Any]]]:
+    """The ensemble's frames and the provenance of the ensemble (and of its Sobol study)."""
     import pandas as pd
 
     from cbm_sim.report.charts import EnsembleFrames
@@ -65,22 +93,38 @@ def _load_ensemble(directory: Path, *, verify: bool = True):
             f"{directory} is not a cbm-sim ensemble directory (missing {', '.join(missing)})",
             param_hint="'--ensemble'",
         )
-    if verify and (directory / integrity.META).is_file():
+    meta: dict[str, Any] = {}
+    if (directory / integrity.META).is_file():
         try:
-            integrity.verify(directory, require=("percentiles.csv", "probabilities.csv"))
+            meta = (
+                integrity.verify(directory, require=("percentiles.csv", "probabilities.csv"))
+                if verify
+                else integrity.read_meta(directory)
+            )
         except integrity.DamagedRunError as exc:
             raise click.BadParameter(str(exc), param_hint="--ensemble") from None
+    studies = {"ensemble": _provenance(meta, scenario, f"the ensemble {directory}", "--ensemble")}
     tornado = directory / "tornado.csv"
     sobol = directory / "sobol.csv"  # written there by `cbm-sim sensitivity -o DIRECTORY`
-    return EnsembleFrames(
+    if sobol.is_file():
+        block = meta.get("sobol", meta if meta.get("kind") == "sobol" else {})
+        studies["sobol"] = _provenance(block, scenario, f"the Sobol study {sobol}", "--ensemble")
+    frames = EnsembleFrames(
         percentiles=pd.read_csv(directory / "percentiles.csv"),
         probabilities=pd.read_csv(directory / "probabilities.csv"),
         tornado=pd.read_csv(tornado) if tornado.is_file() else None,
         sobol=pd.read_csv(sobol) if sobol.is_file() else None,
     )
+    return frames, studies
 
 
-def _load_robustness(directory: Path) -> pd.DataFrame:
+def _load_robustness(
+    directory: Path, scenario: Scenario, *, own: bool
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The robustness table and its provenance (``own``: the run folder's own table, of the
+    run's scenario by construction)."""
+    import json
+
     import pandas as pd
 
     from cbm_sim.cli.robustness_cmd import ROBUSTNESS_FILE
@@ -91,9 +135,101 @@ def _load_robustness(directory: Path) -> pd.DataFrame:
             f"{directory} is not a cbm-sim robustness directory (missing {ROBUSTNESS_FILE})",
             param_hint="--robustness",
         )
-    return pd.read_csv(path, keep_default_na=False, na_values=[""]).assign(
+    block: dict[str, Any] = {}
+    if not own and (directory / "meta.json").is_file():
+        try:
+            block = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise click.BadParameter(
+                f"{directory / 'meta.json'}: unreadable", param_hint="--robustness"
+            ) from None
+    study = (
+        {"step_days": scenario.horizon.step_days}
+        if own
+        else _provenance(block, scenario, f"the robustness table {path}", "--robustness")
+    )
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""]).assign(
         flips=lambda f: f["flips"].fillna("")
     )
+    return table, study
+
+
+def _load_goal_seeks(
+    directories: tuple[Path, ...], scenario: Scenario, *, verify: bool = True
+) -> tuple[GoalSeekRun, ...]:
+    """The goal-seek searches recorded in run folders written by ``goal-seek -o``."""
+    from cbm_sim.report.summary import GoalSeekRun
+    from cbm_sim.results import integrity
+
+    out = []
+    for directory in directories:
+        try:
+            meta = integrity.verify(directory) if verify else integrity.read_meta(directory)
+        except integrity.DamagedRunError as exc:
+            raise click.BadParameter(str(exc), param_hint="--goal-seek") from None
+        block = meta.get("goal_seek")
+        if not isinstance(block, dict):
+            raise click.BadParameter(
+                f"{directory} is not a goal-seek run (its meta.json has no goal_seek record; "
+                "write one with cbm-sim goal-seek … -o DIR)",
+                param_hint="--goal-seek",
+            )
+        _provenance(block, scenario, f"the goal-seek run {directory}", "--goal-seek")
+        try:
+            out.append(GoalSeekRun.from_meta(block))
+        except ValueError as exc:
+            raise click.BadParameter(f"{directory}: {exc}", param_hint="--goal-seek") from None
+    return tuple(out)
+
+
+SKILL_FILE = "skill.csv"
+"""The skill table ``--backtest DIR`` reads (``cbm-sim backtest -o DIR``)."""
+
+
+def _load_skill(directory: Path) -> pd.DataFrame:
+    """A backtest folder's skill table (``cbm-sim backtest -o``'s ``skill.csv``)."""
+    import pandas as pd
+
+    from cbm_sim.report.hindcast_charts import SKILL_COLUMNS
+
+    path = directory / SKILL_FILE
+    if not path.is_file():
+        raise click.BadParameter(
+            f"{directory} has no {SKILL_FILE} (a cbm-sim backtest -o folder)",
+            param_hint="--backtest",
+        )
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise click.BadParameter(f"{path}: unreadable ({exc})", param_hint="--backtest") from None
+    missing = [c for c in SKILL_COLUMNS if c not in frame.columns]
+    if missing:
+        raise click.BadParameter(f"{path}: lacks columns {missing}", param_hint="--backtest")
+    return frame
+
+
+def _compare_with(
+    other: Path, source: Path, results: Results, console: Console, *, verify: bool = True
+) -> Diff:
+    """What differs between the report's run (A) and ``other`` (B: a run folder or a scenario
+    file, which is run)."""
+    from cbm_sim.scenario.files import field_sources, load_scenario
+    from cbm_sim.studies.diff import Side, diff
+
+    def sources_of(where: Path, meta: dict[str, Any]) -> dict[str, Any]:
+        origin = where if where.is_file() else Path(str(meta.get("scenario_file", "")))
+        try:
+            return dict(field_sources(origin)) if origin.is_file() else {}
+        except ValueError:  # the origin no longer parses: no sources, not a failed report
+            return {}
+
+    a = Side.from_results(results, sources=sources_of(source, dict(results.meta)))
+    if other.is_dir():
+        b = Side.from_dir(other, verify=verify)
+    else:
+        scenario = load_scenario(other)
+        b = Side.from_results(_simulate(scenario, console), sources=sources_of(other, {}))
+    return diff(a, b)
 
 
 @main.command("report")
@@ -120,6 +256,27 @@ def _load_robustness(directory: Path) -> pd.DataFrame:
     help="A `cbm-sim robustness -o` directory: adds the 'what flips it' page (default: the "
     "results directory's own robustness.csv, if `run --robustness` wrote one).",
 )
+@click.option(
+    "--goal-seek",
+    "goal_seek_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A `cbm-sim goal-seek … -o` folder (repeatable): the summary's 'what it would take'.",
+)
+@click.option(
+    "--backtest",
+    "backtest_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help=f"A `cbm-sim backtest -o` folder: its {SKILL_FILE} gives the hindcast pages and the "
+    "summary's skill line (bias, MAPE, P10-P90 coverage).",
+)
+@click.option(
+    "--compare",
+    "compare_source",
+    type=click.Path(exists=True, path_type=Path),
+    help="Another run folder or scenario file: adds the pages of `cbm-sim diff` (changed "
+    "inputs, moved outputs, target verdicts).",
+)
 @_no_verify_option
 @click.option(
     "--page-width",
@@ -141,6 +298,9 @@ def report_command(
     lang: str,
     ensemble_dir: Path | None,
     robustness_dir: Path | None,
+    goal_seek_dirs: tuple[Path, ...],
+    backtest_dir: Path | None,
+    compare_source: Path | None,
     no_verify: bool,
     page_width_cm: float,
     overwrite: bool,
@@ -175,13 +335,25 @@ def report_command(
                 f"expected {bound.lo:g}..{bound.hi:g} cm ({bound.doc}), got {page_width_cm:g}",
                 param_hint="'--page-width'",
             )
-        ensemble = (
-            _load_ensemble(ensemble_dir, verify=not no_verify) if ensemble_dir is not None else None
-        )
-        if robustness_dir is None and source.is_dir() and (source / "robustness.csv").is_file():
+        verify = not no_verify
+        scenario = _scenario_of(source, verify=verify)  # studies are checked against it first
+        ensemble, studies = None, dict[str, dict[str, Any]]()
+        if ensemble_dir is not None:
+            ensemble, studies = _load_ensemble(ensemble_dir, scenario, verify=verify)
+        own = robustness_dir is None and source.is_dir() and (source / "robustness.csv").is_file()
+        if own:
             robustness_dir = source  # a `run --robustness` directory carries its own table
-        robustness = _load_robustness(robustness_dir) if robustness_dir is not None else None
-        results = _load_results(source, console, verify=not no_verify)
+        robustness = None
+        if robustness_dir is not None:
+            robustness, studies["robustness"] = _load_robustness(robustness_dir, scenario, own=own)
+        goal_seeks = _load_goal_seeks(goal_seek_dirs, scenario, verify=verify)
+        skill = _load_skill(backtest_dir) if backtest_dir is not None else None
+        results = _load_results(source, scenario, console)
+        compare = (
+            _compare_with(compare_source, source, results, console, verify=verify)
+            if compare_source is not None
+            else None
+        )
         columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
         with (
             progress_bar(console, *columns) as bar,
@@ -200,6 +372,10 @@ def report_command(
                 robustness=robustness,
                 page_width_cm=page_width_cm,
                 progress=step,
+                goal_seeks=goal_seeks,
+                skill=skill,
+                studies=studies,
+                compare=compare,
             )
             seal_charts(charts, pdf, output.name)
         click.echo(f"wrote {output} and its charts in {outputs[1].path}")

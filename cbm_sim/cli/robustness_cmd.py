@@ -30,20 +30,26 @@ ROBUSTNESS_FILE = "robustness.csv"
 def print_flips(table: pd.DataFrame, console: Console, title: str) -> None:
     """One line per year × target: the base verdict and the assumptions that flip it."""
 
-    from cbm_sim.studies.robustness import flipped_by
+    from cbm_sim import names
 
     out = Table(title=title)
     for col in ("year", "target", "sim.", "target value", "status", "flipped by (end)"):
         out.add_column(col, justify="right" if col in ("sim.", "target value") else "left")
-    for r in flipped_by(table).itertuples(index=False):
-        style = "green" if r.base_status == "met" else "bold red"
+    for (year, target), rows in table.groupby(["year", "target"], sort=False):
+        first = rows.iloc[0]
+        hits = [
+            f"{names.input_name(str(r.assumption), 'en')} ({r.flips})"
+            for r in rows.itertuples(index=False)
+            if r.flips
+        ]
+        style = "green" if first["base_status"] == "met" else "bold red"
         out.add_row(
-            str(r.year),
-            r.target.removeprefix("output."),
-            f"{r.base_simulated:,.1f}",
-            f"{r.target_value:,.1f}",
-            f"[{style}]{r.base_status}[/]",
-            r.flipped_by or "— (holds)",
+            str(int(year)),
+            names.target_name(str(target), "en"),
+            f"{first['base_simulated']:,.1f}",
+            f"{first['target_value']:,.1f}",
+            f"[{style}]{first['base_status']}[/]",
+            "; ".join(hits) or "— (holds)",
         )
     console.print(out)
 
@@ -84,6 +90,7 @@ def robustness_command(
         from cbm_sim.results import writer
         from cbm_sim.results.rundir import check_target
         from cbm_sim.scenario.files import load_scenario
+        from cbm_sim.scenario.provenance import provenance
         from cbm_sim.studies.robustness import SwingError, robustness, swings_for
 
         scenario = load_scenario(scenario_file)
@@ -102,10 +109,8 @@ def robustness_command(
             except SwingError as exc:  # found before any swing runs
                 raise BadInput(str(exc)) from None
         meta = {
-            "kind": "robustness",
-            "scenario": scenario.name,
+            **provenance(scenario, kind="robustness", cases=1 + 2 * len(swings)),
             "scenario_file": str(scenario_file),
-            "seed": scenario.seed,
             "swings": [s.name for s in swings],
         }
         # sealed by the writer: meta.json with the SHA-256 of robustness.csv

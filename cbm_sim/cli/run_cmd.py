@@ -267,11 +267,13 @@ def write_run_directory(
     console: Console,
     source: Path,
     robustness_workers: int | None = None,
+    extra_meta: dict[str, object] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """Simulate ``scenario`` and write its run directory ``out`` whole (as ``run -o``).
 
     With ``robustness_workers`` (not None), also the "what flips it" table of the run
     (``robustness.csv``, :func:`cbm_sim.studies.robustness.robustness`) on that many workers.
+    ``extra_meta`` adds to ``meta.json`` (goal-seek records its search there).
 
     Returns
     -------
@@ -302,7 +304,7 @@ def write_run_directory(
             results,
             targets=targets,
             valuation=values,
-            extra_meta={"scenario_file": str(source)},
+            extra_meta={"scenario_file": str(source), **(extra_meta or {})},
         )
         table = None
         if robustness_workers is not None:

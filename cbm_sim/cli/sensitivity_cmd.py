@@ -81,6 +81,7 @@ def sensitivity_command(
     with _reported(debug):
         from cbm_sim.results import writer
         from cbm_sim.scenario import load_scenario
+        from cbm_sim.scenario.provenance import provenance
         from cbm_sim.studies.sensitivity import saltelli_runs, sobol_indices
         from cbm_sim.studies.uncertainty import with_step_days
 
@@ -107,9 +108,11 @@ def sensitivity_command(
                 seed=seed,
                 progress=lambda f: bar.update(task, completed=f),
             )
-        design = {"n": n, "runs": runs, "seed": seed, "scenario": scenario.name}
+        study = provenance(scenario, kind="sobol", n=n, runs=runs, inputs=len(scenario.uncertainty))
+        if seed is not None:
+            study["seed"] = seed  # the design's seed (--seed), not the file's
         new = not output.exists()
-        meta = {"sobol": design, **({"kind": "sensitivity"} if new else {})}
+        meta = {"sobol": study, **({"kind": "sensitivity"} if new else {})}
         with writer.staged_folder(output, keep=True, meta=meta) as stage:
             frame.to_csv(stage / SOBOL_FILE, index=False, encoding="utf-8")
         console = Console()

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from cbm_sim.names import calibration_name
 from cbm_sim.report.fonts import Lang, check_lang, use_report_style
 from cbm_sim.report.style import MET_COLOUR, SHORT_COLOUR
-from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure
+from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure, wrap_rows
 
 _TEXT: dict[str, dict[str, Any]] = {
     "zh": {
         "title": "历史校准与回测（地面抽采，截至2021年底）",
         "cols": ["目标", "年份", "模拟", "报告", "单位", "误差", "达标", "权重"],
-        "note": "权重0 = 仅回测；nan = 未建模。来源见 cbm_sim/data/history.yaml；"
-        "cbm-sim calibrate 可复现。",
         "yes": "是",
         "no": "否",
     },
     "en": {
         "title": "Calibration and backtest of the well history (surface CBM, to end-2021)",
         "cols": ["target", "year", "sim.", "reported", "unit", "error", "met", "w."],
-        "note": "weight 0 = backtest only; nan = not modelled. Sources: cbm_sim/data/history.yaml; "
-        "rerun with cbm-sim calibrate.",
         "yes": "yes",
         "no": "no",
     },
@@ -84,16 +82,19 @@ def calibration_table_pages(frame: pd.DataFrame, lang: Lang = "zh") -> list[Figu
     if missing:
         raise ValueError(f"calibration frame lacks columns {missing}")
     units = _UNITS[lang]
+    bounds = {"at_least": "≥ ", "at_most": "≤ "}
     rows = []
     for r in frame.itertuples(index=False):
         met = bool(r.met)
+        metric = str(getattr(r, "metric", ""))
+        bound = bounds.get(str(getattr(r, "kind", "")), "")
         rows.append(
             Row(
                 [
-                    str(r.id),
+                    calibration_name(str(r.id), metric, None, lang),
                     str(r.year),
                     _fmt(r.simulated),
-                    _fmt(r.reported),
+                    bound + _fmt(r.reported),
                     units.get(str(r.unit), str(r.unit)),
                     _fmt(r.error, sign=True),
                     text["yes"] if met else text["no"],
@@ -102,7 +103,8 @@ def calibration_table_pages(frame: pd.DataFrame, lang: Lang = "zh") -> list[Figu
                 colours={6: MET_COLOUR if met else SHORT_COLOUR},
             )
         )
-    widths = (0.35, 0.07, 0.11, 0.11, 0.12, 0.10, 0.07, 0.07)
+    widths = (0.35, 0.07, 0.10, 0.11, 0.11, 0.11, 0.07, 0.08)
+    rows = wrap_rows(rows, widths, wrapped=(0,))
     pages = _pages_of(rows, rows_per_page(1)) if rows else [[]]
     with use_report_style(lang):
         return [
@@ -117,8 +119,16 @@ def calibration_table_figure(frame: pd.DataFrame, lang: Lang = "zh") -> Figure:
     return calibration_table_pages(frame, lang)[0]
 
 
-def calibration_pages(lang: Lang = "zh") -> list[Figure]:
-    """The calibration/backtest table of the packaged history (seed 0, ``cbm-sim calibrate``)."""
+@cache
+def calibration_frame() -> pd.DataFrame:
+    """The backtest of the packaged history (seed 0, ``cbm-sim calibrate``'s table), computed
+    once per process (about 2 s): the calibration page and the summary's skill line share it.
+    Callers must not modify it."""
     from cbm_sim.wells.calibration import backtest
 
-    return calibration_table_pages(backtest(0), lang)
+    return backtest(0)
+
+
+def calibration_pages(lang: Lang = "zh") -> list[Figure]:
+    """The calibration/backtest table of the packaged history (seed 0, ``cbm-sim calibrate``)."""
+    return calibration_table_pages(calibration_frame(), lang)

@@ -34,14 +34,14 @@ from cbm_sim import units
 from cbm_sim.economics.targets import TARGET_YEARS
 from cbm_sim.economics.valuation import SUB_CLUSTERS
 from cbm_sim.report.fonts import Lang, use_report_style
-from cbm_sim.report.page import chart_width_in
+from cbm_sim.report.page import box_legend, chart_width_in, max_chart_height_in
 from cbm_sim.report.style import (
     MONEY_UNIT,
     VOLUME_UNIT,
     YEAR_COLOURS,
     draw_target_marks,
+    input_label,
     label,
-    label_or_id,
     legend_below,
     new_figure,
     plan_target_base,
@@ -198,43 +198,111 @@ def probability_chart(probabilities: pd.DataFrame, lang: Lang) -> Figure:
         ax.axvline(50, color="#777777", lw=0.6, ls=":")
         ax.set_xlabel(label("axis.probability", lang))
         ax.set_title(label("title.probability", lang))
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=len(years))
+        handles, names = ax.get_legend_handles_labels()
+        box_legend(fig, handles, names, ncols=len(years))
         ax.grid(axis="x", alpha=0.3)
     return fig
 
 
-def tornado_chart(tornado: pd.DataFrame, lang: Lang) -> Figure:
-    """Tornado: the output metric's swing when each input moves to its low and high bound."""
+TORNADO_TOP: Final[int] = 12
+"""Inputs a tornado shows one by one (largest swing first); the others are summed in one row.
+Assumption: twelve labelled rows still read at 9 pt on a page, 25 did not (issue 25)."""
+
+
+def tornado_rows(
+    tornado: pd.DataFrame, lang: Lang, top: int = TORNADO_TOP, *, scenario: object = None
+) -> pd.DataFrame:
+    """The rows a tornado draws, in display units: ``name, low, high, swing`` (low and high
+    are the output with the input at its low / high end), the ``top`` largest swings first
+    and, when more inputs remain, one row "the other k inputs together" whose ends add up
+    their swings below and above the base (the envelope of the rest), and the ``base``.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, the base differs between rows or ``top < 1``.
+    """
     require_columns(tornado, TORNADO_COLUMNS, "tornado frame")
+    if top < 1:
+        raise ValueError(f"top must be >= 1, got {top}")
     unit = str(tornado["unit"].iloc[0]) if "unit" in tornado.columns else "元"
     shown = display_unit(unit)
     bases = tornado["base"].to_numpy(dtype=np.float64)
     if not np.allclose(bases, bases[0]):
         raise ValueError(f"tornado base values differ between rows: {sorted(set(bases))}")
-
-    def conv(col: str) -> np.ndarray:
-        return np.array([units.convert(v, unit, shown) for v in tornado[col]], dtype=np.float64)
-
-    low, high, base = conv("low_value"), conv("high_value"), units.convert(bases[0], unit, shown)
-    swing = np.abs(high - low)
-    order = np.argsort(-swing, kind="stable")
+    factor = units.convert(1.0, unit, shown)
+    low = tornado["low_value"].to_numpy(dtype=np.float64) * factor
+    high = tornado["high_value"].to_numpy(dtype=np.float64) * factor
+    base = float(bases[0]) * factor
     name_col = f"label_{lang}"
-    names = (
-        tornado[name_col]
+    labels = (
+        tornado[name_col].astype(str).to_list()
         if name_col in tornado.columns
-        else tornado["input"].astype(str).map(lambda path: label_or_id("input", path, lang))
-    ).astype(str)
+        else [input_label(str(p), lang, scenario) for p in tornado["input"]]
+    )
+    frame = pd.DataFrame({"name": labels, "low": low, "high": high})
+    frame["swing"] = (frame["high"] - frame["low"]).abs()
+    frame = frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+    head = frame.iloc[:top].assign(rest=False)
+    rest = frame.iloc[top:]
+    if not rest.empty:
+        below = np.minimum(np.minimum(rest["low"], rest["high"]) - base, 0.0).sum()
+        above = np.maximum(np.maximum(rest["low"], rest["high"]) - base, 0.0).sum()
+        other = {
+            "name": label("series.tornado_rest", lang).format(k=len(rest)),
+            "low": base + below,
+            "high": base + above,
+            "swing": above - below,
+            "rest": True,
+        }
+        head = pd.concat([head, pd.DataFrame([other])], ignore_index=True)
+    return head.assign(base=base)
+
+
+def tornado_chart(
+    tornado: pd.DataFrame, lang: Lang, *, top: int = TORNADO_TOP, scenario: object = None
+) -> Figure:
+    """Tornado at the full column width: the output's swing when each input moves to its
+    low and high end, the ``top`` largest one by one and the rest summed in one row
+    (:func:`tornado_rows`). Each input's name is written above its bar, so no label shares
+    a line with another and the bars get the whole width; each bar end carries its value.
+    ``scenario`` (the run's) names list items by their name (a contract, a plant)."""
+    rows = tornado_rows(tornado, lang, top, scenario=scenario)
+    unit = str(tornado["unit"].iloc[0]) if "unit" in tornado.columns else "元"
+    shown = display_unit(unit)
+    base = float(rows["base"].iloc[0])
     with use_report_style(lang):
-        fig = new_figure()
+        fig = new_figure(min(0.42 * len(rows) + 1.5, max_chart_height_in()))
         ax = fig.add_subplot()
-        pos = np.arange(len(order), dtype=np.float64)
-        ax.barh(pos, low[order] - base, left=base, color="#3182bd", label=label("series.low", lang))
-        ax.barh(
-            pos, high[order] - base, left=base, color="#fd8d3c", label=label("series.high", lang)
-        )
+        pos = np.arange(len(rows), dtype=np.float64)
+        grey = rows["rest"].to_numpy()
+        for colour, col, key in (
+            ("#3182bd", "low", "series.low"),
+            ("#fd8d3c", "high", "series.high"),
+        ):
+            widths = rows[col].to_numpy() - base
+            ax.barh(
+                pos[~grey], widths[~grey], 0.42, left=base, color=colour, label=label(key, lang)
+            )
+            if grey.any():
+                ax.barh(pos[grey], widths[grey], 0.42, left=base, color="#bdbdbd",
+                        edgecolor=colour, hatch="///", linewidth=0.6)  # fmt: skip
         ax.axvline(base, color="black", lw=1.0, label=f"{label('series.base', lang)} {base:,.1f}")
-        ax.set_yticks(pos, names.to_numpy()[order])
-        ax.invert_yaxis()
+        lo = float(np.minimum(rows["low"], rows["high"]).min())
+        hi = float(np.maximum(rows["low"], rows["high"]).max())
+        pad = 0.16 * max(hi - lo, 1e-9)
+        ax.set_xlim(lo - pad, hi + pad)  # room for the values at the bar ends
+        for y, r in zip(pos, rows.itertuples(index=False), strict=True):
+            ax.text(0.0, y - 0.27, r.name, transform=ax.get_yaxis_transform(), ha="left",
+                    va="bottom", fontsize=9)  # fmt: skip
+            left, right = min(r.low, r.high), max(r.low, r.high)
+            # both ends on one side of the base: the nearer one is written beside the base
+            ax.text(min(left, base), y, f"{left - base:+,.1f} ", ha="right", va="center",
+                    fontsize=9)  # fmt: skip
+            ax.text(max(right, base), y, f" {right - base:+,.1f}", ha="left", va="center",
+                    fontsize=9)  # fmt: skip
+        ax.set_ylim(len(rows) - 0.5, -0.95)
+        ax.set_yticks([])
         ax.set_xlabel(
             label("axis.production" if shown == VOLUME_UNIT else "axis.output_value", lang)
         )

@@ -2,27 +2,23 @@
 
 :func:`skill_chart` draws each held-out observation against the members' P10-P90 band and
 P50, as ratios to the observation (1 = the observation); :func:`skill_table_pages` is the
-table. :func:`hindcast_pages` makes a :data:`cbm_sim.report.pdf.PageBuilder` of both for
-:func:`cbm_sim.report.pdf.write_report`'s ``extra_pages`` (self-contained: it brings its own
-page titles and captions).
+table; :func:`cbm_sim.report.pages.hindcast_pages` makes a page builder of both (the report
+adds it with ``--backtest``; the page titles and captions are added to the labels here).
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from cbm_sim.report.fonts import Lang, check_lang, use_report_style
-from cbm_sim.report.page import chart_width_in, page_figure, wrap
+from cbm_sim.report.page import box_title, chart_width_in, page_figure, wrap
 from cbm_sim.report.style import LABELS, MET_COLOUR, SHORT_COLOUR, require_columns
-from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure
-
-if TYPE_CHECKING:
-    from cbm_sim.report.pdf import PageBuilder
+from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure, wrap_rows
 
 SKILL_COLUMNS: Final[tuple[str, ...]] = (
     "id",
@@ -93,6 +89,14 @@ _COLUMNS: Final[dict[str, list[str]]] = {
 }
 
 
+def _name(row: Any, lang: Lang) -> str:
+    """An observation by its display name (:func:`cbm_sim.names.calibration_name`), never its
+    id."""
+    from cbm_sim.names import calibration_name
+
+    return calibration_name(str(row.id), str(getattr(row, "metric", "")), None, lang)
+
+
 def _scored(skill: pd.DataFrame) -> pd.DataFrame:
     require_columns(skill, SKILL_COLUMNS, "skill table")
     rows = skill[skill["scored"].astype(bool)]
@@ -130,22 +134,27 @@ def skill_chart(skill: pd.DataFrame, lang: Lang = "zh") -> Figure:
     inside = rows["inside"].astype(bool).to_numpy()
     colours = [MET_COLOUR if ok else SHORT_COLOUR for ok in inside]
     with use_report_style(lang):
-        fig = page_figure(min(chart_width_in() * 0.35 + 0.28 * len(rows), 7.5))
+        fig = page_figure(min(chart_width_in() * 0.35 + 0.36 * len(rows), 8.5))
+        # the summary across the top of the chart box (inside it, never past its edge)
+        box_title(fig, summary_line(skill, lang), size=9.0, cjk=lang == "zh")
         ax = fig.add_subplot()
         ax.hlines(y, lo, hi, colors=colours, linewidth=5, alpha=0.45, label=text["band"])
         ax.scatter(mid, y, color=colours, zorder=3, s=18, label=text["p50"])
         ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_yticks(y)
+        room = chart_width_in() * 0.42  # the names wrap to this, the bands get the rest
         ax.set_yticklabels(
-            [f"{r.id} ({r.year})" + ("" if r.kind == "equal" else " ≥") for r in rows.itertuples()]
+            [
+                wrap(
+                    f"{_name(r, lang)} ({r.year})" + ("" if r.kind == "equal" else " ≥"), room, 9.0
+                )
+                for r in rows.itertuples()
+            ]
         )
         ax.set_xlabel(text["x"])
         finite = np.concatenate([lo, hi])[np.isfinite(np.concatenate([lo, hi]))]
         right = max(1.3, float(finite.max()) * 1.05) if finite.size else 1.3
         ax.set_xlim(0.0, right)
-        # the summary above the axes, wrapped to their width (the labels take the left)
-        line = summary_line(skill, lang)
-        ax.set_title(wrap(line, chart_width_in() * 0.5, 9.0, cjk=lang == "zh"), loc="left")
         ax.grid(axis="x", alpha=0.3)
     return fig
 
@@ -173,7 +182,7 @@ def skill_table_pages(skill: pd.DataFrame, lang: Lang = "zh") -> list[Figure]:
         body.append(
             Row(
                 [
-                    str(r.id),
+                    _name(r, lang),
                     str(r.year),
                     _fmt(r.observed) + bound,
                     _fmt(r.p10),
@@ -186,25 +195,11 @@ def skill_table_pages(skill: pd.DataFrame, lang: Lang = "zh") -> list[Figure]:
             )
         )
     widths = (0.34, 0.08, 0.12, 0.10, 0.10, 0.10, 0.09, 0.07)
+    body = wrap_rows(body, widths, wrapped=(0,))
     title = f"{text['title']}: {summary_line(skill, lang)}"
     with use_report_style(lang):
         return [
             table_figure(title, [_COLUMNS[lang]], page, widths)
-            for page in _pages_of(body, rows_per_page(1))
+            for page in _pages_of(body, rows_per_page(1) - 2)  # a two-line title
             if page
         ]
-
-
-def hindcast_pages(skill: pd.DataFrame) -> PageBuilder:
-    """A page builder of the chart and the table, for ``write_report(extra_pages=...)``."""
-    from cbm_sim.report.pdf import Page, ReportInputs
-
-    def build(inputs: ReportInputs) -> list[Page]:
-        pages = [Page("hindcast", skill_chart(skill, inputs.lang), "title.hindcast",
-                      "caption.hindcast")]  # fmt: skip
-        for k, fig in enumerate(skill_table_pages(skill, inputs.lang)):
-            name = "hindcast_table" if k == 0 else f"hindcast_table_{k + 1}"
-            pages.append(Page(name, fig, "title.hindcast_table", "caption.hindcast_table", "table"))
-        return pages
-
-    return build

@@ -15,14 +15,18 @@ and a one-line footer under it, cut out of the same figure (:func:`chart_file_bb
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.legend import Legend
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
@@ -147,21 +151,28 @@ _HAN = r"\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
 _TOKEN = re.compile("|".join(re.escape(p) for p in _UNBROKEN) + rf"|[{_HAN}]|\s+|[^\s{_HAN}]+")
 
 
+_CLOSING: Final[str] = "，。、；：！？）》」』】〕”’,.;:!?)]}%"
+"""Punctuation a line never starts with (it stays with the word before it)."""
+_OPENING: Final[str] = "（《「『【〔“‘([{"
+"""Punctuation a line never ends with (it stays with the word after it)."""
+
+
 def wrap(text: str, width_in: float, size_pt: float, *, cjk: bool = True) -> str:
     """``text`` broken into lines that fit ``width_in`` at ``size_pt``, between words or
-    between Han characters, never inside a Latin word, a number or the plan's document number.
+    between Han characters, never inside a Latin word, a number or the plan's document number,
+    and never before closing punctuation.
 
-    Assumption: a Han character is 1 em wide and any other character 0.6 em (DejaVu Sans and
-    Noto Sans average below that), so lines err on the short side. ``cjk`` is kept for
-    callers; the measure is the same for both languages.
+    Widths are measured with the current font (matplotlib's renderer, the report style's font
+    list), glyph by glyph, at 102 % (kerning and hinting); where no renderer is available a
+    Han character counts 1 em and any other 0.6 em. ``cjk`` is kept for callers.
     """
     del cjk
     limit = width_in * 72.0 / size_pt  # ems per line
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line, used = "", 0.0
-        for token in _TOKEN.findall(paragraph):
-            ems = sum(1.0 if _CJK.match(ch) else 0.6 for ch in token)
+        for token in _tokens(paragraph):
+            ems = sum(_char_ems(ch) for ch in token)
             if used + ems > limit and line.strip():
                 lines.append(line.rstrip())
                 line, used = ("", 0.0) if token.isspace() else (token, ems)
@@ -169,6 +180,54 @@ def wrap(text: str, width_in: float, size_pt: float, *, cjk: bool = True) -> str
                 line, used = line + token, used + ems
         lines.append(line.rstrip())
     return "\n".join(lines)
+
+
+def _tokens(paragraph: str) -> list[str]:
+    """Break units: :data:`_TOKEN` matches, closing punctuation joined to the unit before and
+    opening punctuation to the unit after (a line neither starts with "）" nor ends with "（")."""
+    out: list[str] = []
+    opening = False
+    for token in _TOKEN.findall(paragraph):
+        if out and ((token[0] in _CLOSING and not out[-1].isspace()) or opening):
+            out[-1] += token
+        else:
+            out.append(token)
+        opening = token[-1] in _OPENING and not token.isspace()
+    return out
+
+
+def _char_ems(ch: str) -> float:
+    """Width of ``ch`` in ems of the current font (estimated when it cannot be measured)."""
+    import matplotlib as mpl
+
+    family = tuple(mpl.rcParams["font.family"])
+    return _measured_ems(ch, family)
+
+
+@functools.cache
+def _measured_ems(ch: str, family: tuple[str, ...]) -> float:
+    try:
+        from matplotlib.font_manager import FontProperties
+
+        renderer = _renderer()
+        prop = FontProperties(family=list(family), size=100.0)
+        probe = f"x{ch}x"
+        with warnings.catch_warnings(record=True) as missing:  # a glyph the fonts lack
+            warnings.simplefilter("always")
+            width = renderer.get_text_width_height_descent(probe, prop, ismath=False)[0]
+            width -= renderer.get_text_width_height_descent("xx", prop, ismath=False)[0]
+        if missing:  # measured as a box glyph: the estimate is nearer
+            return 1.0 if _CJK.match(ch) else 0.6
+        return max(width * 72.0 / renderer.dpi / 100.0, 0.0) * 1.02
+    except Exception:  # no renderer (a broken font install): the estimate
+        return 1.0 if _CJK.match(ch) else 0.6
+
+
+@functools.cache
+def _renderer() -> Any:
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    return RendererAgg(100, 100, 72.0)
 
 
 def add_page_texts(fig: Figure, *, caption: str, footer: str, cjk: bool) -> PageTexts:
@@ -231,3 +290,73 @@ def chart_file_bbox(fig: Figure) -> Bbox:
     """What a single-chart file keeps of the page: the chart box and its footer band [in]."""
     box = chart_box(fig)
     return Bbox.from_extents(box.x0, box.y0 - CHART_FOOTER_BAND_IN, box.x1, box.y1)
+
+
+def _shrink_layout(fig: Figure, top_in: float = 0.0, bottom_in: float = 0.0) -> None:
+    """Keep the top ``top_in`` and bottom ``bottom_in`` of the chart box out of the
+    constrained layout (for a title or a note set there)."""
+    engine = fig.get_layout_engine()
+    if not isinstance(engine, ConstrainedLayoutEngine):
+        raise ValueError("the page has no constrained layout to make room in")
+    box = chart_box(fig)
+    top, bottom = getattr(fig, "_cbm_reserved_in", (0.0, 0.0))
+    top, bottom = top + top_in, bottom + bottom_in
+    fig._cbm_reserved_in = (top, bottom)  # type: ignore[attr-defined]
+    page_w, page_h = A4_IN
+    rect = (
+        box.x0 / page_w,
+        (box.y0 + bottom) / page_h,
+        box.width / page_w,
+        (box.height - top - bottom) / page_h,
+    )
+    engine.set(rect=rect)
+
+
+def box_title(fig: Figure, text: str, *, size: float = 10.0, cjk: bool = True) -> Text:
+    """A title across the top of the chart box (inside it, never in the page margin), the
+    axes laid out below it."""
+    box = chart_box(fig)
+    lines = wrap(text, box.width, size, cjk=cjk)
+    height_in = (lines.count("\n") + 1) * size * 1.3 / 72.0 + 0.06
+    _shrink_layout(fig, top_in=height_in)
+    page_w, page_h = A4_IN
+    return fig.text(
+        (box.x0 + box.width / 2) / page_w, box.y1 / page_h, lines, ha="center", va="top",
+        fontsize=size, linespacing=1.3,
+    )  # fmt: skip
+
+
+def box_note(fig: Figure, text: str, *, size: float = MIN_FONT_PT, color: str = "#000000",
+             cjk: bool = True) -> Text:  # fmt: skip
+    """A note across the bottom of the chart box (a warning the chart file must carry too),
+    the axes laid out above it."""
+    box = chart_box(fig)
+    lines = wrap(text, box.width, size, cjk=cjk)
+    height_in = (lines.count("\n") + 1) * size * 1.3 / 72.0 + 0.08
+    below = getattr(fig, "_cbm_reserved_in", (0.0, 0.0))[1]
+    _shrink_layout(fig, bottom_in=height_in)
+    page_w, page_h = A4_IN
+    return fig.text(
+        box.x0 / page_w, (box.y0 + below) / page_h, lines, ha="left", va="bottom", fontsize=size,
+        linespacing=1.3, color=color,
+    )  # fmt: skip
+
+
+def box_legend(
+    fig: Figure, handles: Sequence[Artist], labels: Sequence[str], *, ncols: int = 3
+) -> Legend:
+    """One legend for the whole chart at the bottom of the chart box (above a
+    :func:`box_note`), the axes laid out above it: every entry inside the box, so the chart
+    file carries it whole."""
+    box = chart_box(fig)
+    rows = -(-len(labels) // max(ncols, 1))
+    height_in = rows * MIN_FONT_PT * 1.6 / 72.0 + 0.1
+    below = getattr(fig, "_cbm_reserved_in", (0.0, 0.0))[1]
+    _shrink_layout(fig, bottom_in=height_in)
+    page_w, page_h = A4_IN
+    anchor = ((box.x0 + box.width / 2) / page_w, (box.y0 + below) / page_h)
+    return fig.legend(
+        list(handles), list(labels), loc="lower center", bbox_to_anchor=anchor, ncols=ncols,
+        frameon=False, fontsize=MIN_FONT_PT, columnspacing=1.2, handlelength=1.5,
+        borderaxespad=0.0,
+    )  # fmt: skip

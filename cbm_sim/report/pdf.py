@@ -1,8 +1,10 @@
 """The PDF report: one A4 page per chart, numbered, captioned, bookmarked, with a footer.
 
-Pages come from :data:`PAGE_BUILDERS`, a list of functions ``ReportInputs → [Page]`` run in
-order; a builder returns no page when its data is missing (no ensemble: no fan charts). To add
-pages (an appendix), append a builder or pass ``extra_pages`` to :func:`write_report`.
+Pages come from :data:`cbm_sim.report.pages.PAGE_BUILDERS`, a list of functions
+``ReportInputs → [Page]`` run in order (the summary first; the table of contents is inserted
+after it here); a builder returns no page when its data is missing (no ensemble: no fan
+charts). To add pages (an appendix), append a builder or pass ``extra_pages`` to
+:func:`write_report`.
 
 Each chart is drawn at the text-column width (``page_width_cm``, default 16 cm, fonts ≥ 9 pt;
 :mod:`cbm_sim.report.page`). :func:`write_report` writes ``<out>.pdf`` (A4 portrait pages,
@@ -22,7 +24,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -32,20 +34,8 @@ from matplotlib.figure import Figure
 
 import cbm_sim
 from cbm_sim.report.charts import (
-    TARGET_YEARS,
     EnsembleFrames,
-    balance_chart,
-    cover_chart,
-    facilities_chart,
-    fan_chart,
     label,
-    physical_table_chart,
-    probability_chart,
-    production_chart,
-    sankey_chart,
-    storage_chart,
-    tornado_chart,
-    value_chart,
 )
 from cbm_sim.report.fonts import Lang, check_lang, use_report_style
 from cbm_sim.report.page import (
@@ -59,8 +49,21 @@ from cbm_sim.report.page import (
     page_width,
     show_for_file,
 )
-from cbm_sim.report.tables import probability_table_pages, value_table_pages
+from cbm_sim.report.pages import (
+    PAGE_BUILDERS,
+    Page,
+    PageBuilder,
+    ReportInputs,
+    build_pages,
+)
+from cbm_sim.report.summary import GoalSeekRun
 from cbm_sim.results.frames import Results
+
+if TYPE_CHECKING:
+    from cbm_sim.studies.diff import Diff
+
+Progress = Callable[[str, int, int], None]
+"""Called with (page name, pages done, pages in all) after each page is written."""
 
 if TYPE_CHECKING:  # pypdf is imported when a report is written, not with the CLI
     from pypdf import PageObject, PdfWriter
@@ -68,244 +71,6 @@ if TYPE_CHECKING:  # pypdf is imported when a report is written, not with the CL
 
 PNG_DPI: Final[int] = 150
 """Resolution of the PNG copies: sharp at the text-column width in a printed report."""
-
-
-@dataclass(frozen=True)
-class ReportInputs:
-    """What the page builders draw from."""
-
-    results: Results
-    lang: Lang
-    targets: pd.DataFrame
-    values: pd.DataFrame | None = None
-    ensemble: EnsembleFrames | None = None
-    production_targets_m3: Mapping[int, float] | None = None
-    robustness: pd.DataFrame | None = None
-    appendix: bool = False
-
-
-@dataclass
-class Page:
-    """One report page: its file name, the figure, and what the caption and bookmark say.
-
-    ``kind`` numbers the page as a figure (``"figure"``), a table (``"table"``) or not at all
-    (``"cover"``); ``caption`` is the label key of the caption's text (after the title, which
-    is the label key ``title``, formatted with ``title_args``).
-    """
-
-    name: str
-    figure: Figure
-    title: str
-    caption: str
-    kind: str = "figure"
-    title_args: dict[str, object] = field(default_factory=dict)
-
-
-PageBuilder = Callable[[ReportInputs], list[Page]]
-Progress = Callable[[str, int, int], None]
-"""Called with (page name, pages done, pages in all) after each page is written."""
-
-
-def _cover(r: ReportInputs) -> list[Page]:
-    return [
-        Page(
-            "cover",
-            cover_chart(r.results, r.targets, r.lang, values=r.values),
-            "title.cover",
-            "",
-            "cover",
-        )
-    ]
-
-
-def _supply(r: ReportInputs) -> list[Page]:
-    pages = [
-        Page(
-            "production",
-            production_chart(r.results, r.lang, targets_m3=r.production_targets_m3),
-            "title.production",
-            "caption.production",
-        ),
-        Page("balance", balance_chart(r.results, r.lang), "title.balance", "caption.balance"),
-    ]
-    years = set(r.results.annual["year"].astype(int))
-    for year in [y for y in TARGET_YEARS if y in years] or [max(years)]:
-        pages.append(
-            Page(
-                f"sankey_{year}",
-                sankey_chart(r.results, year, r.lang),
-                "title.sankey",
-                "caption.sankey",
-                title_args={"year": year},
-            )
-        )
-    pages += [
-        Page(
-            "facilities",
-            facilities_chart(r.results, r.lang),
-            "title.facilities",
-            "caption.facilities",
-        ),
-        Page("storage", storage_chart(r.results, r.lang), "title.storage_short", "caption.storage"),
-    ]
-    return pages
-
-
-def _value(r: ReportInputs) -> list[Page]:
-    return [
-        Page(
-            "value", value_chart(r.targets, r.lang, values=r.values), "title.value", "caption.value"
-        ),
-        *(
-            Page(
-                "value_table" if k == 0 else f"value_table_{k + 1}",
-                fig,
-                "title.value_table",
-                "caption.value_table",
-                "table",
-            )
-            for k, fig in enumerate(value_table_pages(r.targets, r.lang, values=r.values))
-        ),
-        Page(
-            "physical_table",
-            physical_table_chart(r.targets, r.lang),
-            "title.physical_table",
-            "caption.physical_table",
-            "table",
-        ),
-    ]
-
-
-def _ensemble(r: ReportInputs) -> list[Page]:
-    frames = r.ensemble
-    if frames is None:
-        return []
-    production = (
-        None
-        if r.production_targets_m3 is None
-        else {int(y): float(v) for y, v in r.production_targets_m3.items()}
-    )
-    pages = [
-        Page(
-            "fan_production",
-            fan_chart(frames.percentiles, "production.total", r.lang, targets_base=production),
-            "title.fan_production",
-            "caption.fan",
-        ),
-        Page(
-            "fan_value",
-            fan_chart(frames.percentiles, "output.total", r.lang),
-            "title.fan_value",
-            "caption.fan",
-        ),
-    ]
-    if frames.probabilities is not None:
-        pages.append(
-            Page(
-                "probability",
-                probability_chart(frames.probabilities, r.lang),
-                "title.probability",
-                "caption.probability",
-            )
-        )
-        for k, table in enumerate(probability_table_pages(frames.probabilities, r.lang)):
-            pages.append(
-                Page(
-                    "probability_table" if k == 0 else f"probability_table_{k + 1}",
-                    table,
-                    "title.probability_table",
-                    "caption.probability_table",
-                    "table",
-                )
-            )
-    if frames.tornado is not None:
-        tornado = frames.tornado
-        years = sorted(int(y) for y in tornado["year"].unique()) if "year" in tornado else []
-        if len(years) > 1:  # `ensemble --tornado` swings each target year: one page per year
-            for year in years:
-                rows = tornado[tornado["year"] == year].reset_index(drop=True)
-                pages.append(
-                    Page(
-                        f"tornado_{year}",
-                        tornado_chart(rows, r.lang),
-                        "title.tornado_year",
-                        "caption.tornado",
-                        title_args={"year": year},
-                    )
-                )
-        else:
-            pages.append(
-                Page("tornado", tornado_chart(tornado, r.lang), "title.tornado", "caption.tornado")
-            )
-    if frames.sobol is not None:
-        from cbm_sim.report.sensitivity_charts import sobol_chart
-
-        pages.append(
-            Page("sobol", sobol_chart(frames.sobol, r.lang), "title.sobol", "caption.sobol")
-        )
-    return pages
-
-
-def _calibration(r: ReportInputs) -> list[Page]:
-    from cbm_sim.report.calibration_charts import calibration_pages
-
-    return [
-        Page(
-            "calibration" if k == 0 else f"calibration_{k + 1}",
-            fig,
-            "title.calibration",
-            "caption.calibration",
-            "table",
-        )
-        for k, fig in enumerate(calibration_pages(r.lang))
-    ]
-
-
-def _robustness(r: ReportInputs) -> list[Page]:
-    if r.robustness is None:
-        return []
-    from cbm_sim.report.robustness_charts import robustness_pages
-
-    return [
-        Page(
-            "robustness" if k == 0 else f"robustness_{k + 1}",
-            fig,
-            "title.robustness",
-            "caption.robustness",
-            "table",
-        )
-        for k, fig in enumerate(robustness_pages(r.robustness, r.lang))
-    ]
-
-
-def _audit(r: ReportInputs) -> list[Page]:
-    if not r.appendix:
-        return []
-    from cbm_sim.report.audit_pages import audit_pages
-
-    return [
-        Page(f"audit_{k + 1}", fig, "title.audit", "", "appendix")
-        for k, fig in enumerate(audit_pages(lang=r.lang))
-    ]
-
-
-PAGE_BUILDERS: list[PageBuilder] = [
-    _cover,
-    _supply,
-    _value,
-    _calibration,
-    _ensemble,
-    _robustness,
-    _audit,
-]
-"""The report's pages, in order: cover, supply, value and tables, the calibration of the
-well history, ensemble (if given), "what flips it" (if given), the plan audit (appendix)."""
-
-
-def build_pages(inputs: ReportInputs, extra_pages: Sequence[PageBuilder] = ()) -> list[Page]:
-    """Every page of the report, in order (:data:`PAGE_BUILDERS`, then ``extra_pages``)."""
-    check_lang(inputs.lang)
-    return [page for build in (*PAGE_BUILDERS, *extra_pages) for page in build(inputs)]
 
 
 def build_charts(
@@ -350,24 +115,60 @@ class RenderedPage:
 def render_pages(
     inputs: ReportInputs, footer: str, extra_pages: Sequence[PageBuilder] = ()
 ) -> list[RenderedPage]:
-    """Build every page and add its caption, footer and page number ("k / n").
+    """Build every page, insert the table of contents after the summary, and add each page's
+    caption, footer and page number ("k / n").
 
     Call inside :func:`~cbm_sim.report.fonts.use_report_style` and
     :func:`~cbm_sim.report.page.page_width` (as :func:`write_report` does).
     """
-    numbered = _numbered(build_pages(inputs, extra_pages), inputs.lang)
+    pages = build_pages(inputs, extra_pages)
+    lead = 0
+    while lead < len(pages) and pages[lead].kind == "cover":
+        lead += 1
+    numbered = _numbered(pages, inputs.lang)
+    toc: list[Page] = []
+    for _ in range(3):  # the contents' own length moves the page numbers after it
+        entries = _contents(numbered, lead, len(toc))
+        fresh = [
+            Page(
+                "contents" if k == 0 else f"contents_{k + 1}", fig, "title.contents", "", "contents"
+            )
+            for k, fig in enumerate(contents_pages(entries, inputs.lang))
+        ]
+        if len(fresh) == len(toc):
+            break
+        toc = fresh
+    toc = fresh
+    numbered = numbered[:lead] + _numbered(toc, inputs.lang) + numbered[lead:]
     out = []
     for k, (page, title, caption) in enumerate(numbered, start=1):
+        shown = caption if page.kind not in ("cover", "contents") else ""
+        if page.note:
+            shown = f"{shown}{'' if inputs.lang == 'zh' else ' '}{page.note}"
         texts = page_texts(page.figure) or add_page_texts(
-            page.figure,
-            caption=caption if page.kind != "cover" else "",
-            footer=footer,
-            cjk=inputs.lang == "zh",
+            page.figure, caption=shown, footer=footer, cjk=inputs.lang == "zh"
         )
         texts.page_number.set_text(f"{k} / {len(numbered)}")
         show_for_file(page.figure, single=False)
         out.append(RenderedPage(page, title, caption))
     return out
+
+
+def _contents(
+    numbered: list[tuple[Page, str, str]], lead: int, toc_pages: int
+) -> list[tuple[str, int]]:
+    """(title, page number) of every titled page after the contents, a continued table once."""
+    entries: list[tuple[str, int]] = []
+    seen: set[str] = set()
+    for k, (_, title, _) in enumerate(numbered):
+        if k < lead:
+            continue
+        number = k + 1 + toc_pages
+        if title in seen:
+            continue
+        seen.add(title)
+        entries.append((title, number))
+    return entries
 
 
 def _numbered(pages: list[Page], lang: Lang) -> list[tuple[Page, str, str]]:
@@ -388,6 +189,20 @@ def _numbered(pages: list[Page], lang: Lang) -> list[tuple[Page, str, str]]:
     return out
 
 
+def contents_pages(entries: Sequence[tuple[str, int]], lang: Lang) -> list[Figure]:
+    """The table of contents: each page's numbered title and its page number."""
+    from cbm_sim.report.flow import Flow
+    from cbm_sim.report.tables import Row
+
+    with use_report_style(lang):
+        flow = Flow(lang)
+        flow.text(label("title.contents", lang), 15.0, gap_pt=8.0)
+        rows = [Row([title, str(number)]) for title, number in entries]
+        flow.table([[label("word.section", lang), label("word.page", lang)]], rows, (0.88, 0.12),
+                   wrapped=(0,))  # fmt: skip
+    return flow.pages
+
+
 def write_report(
     results: Results,
     out_pdf: str | Path,
@@ -404,6 +219,10 @@ def write_report(
     progress: Progress | None = None,
     robustness: pd.DataFrame | None = None,
     audit_appendix: bool = True,
+    goal_seeks: Sequence[GoalSeekRun] = (),
+    skill: pd.DataFrame | None = None,
+    studies: Mapping[str, Mapping[str, Any]] | None = None,
+    compare: Diff | None = None,
 ) -> Path:
     """Write the PDF report and each chart as PDF and PNG beside it.
 
@@ -438,6 +257,17 @@ def write_report(
         The "what flips it" table of ``cbm-sim robustness`` (adds its pages).
     audit_appendix
         End the report with the plan audit (:func:`cbm_sim.report.audit_pages.audit_pages`).
+    goal_seeks
+        Goal-seek searches (their run folders' ``goal_seek`` records): the summary's "what it
+        would take".
+    skill
+        A backtest's skill table: the summary's hindcast line.
+    studies
+        Provenance of the ensemble, Sobol and robustness studies (their ``meta.json``): each
+        page says the step its study ran with when it is not the run's.
+    compare
+        What differs from another scenario or run (:func:`cbm_sim.studies.diff.diff`): adds
+        the comparison pages.
 
     Returns
     -------
@@ -463,7 +293,18 @@ def write_report(
     scenario = str(results.meta.get("scenario", getattr(results.scenario, "name", "?")))
     footer = footer_text(results, lang)
     inputs = ReportInputs(
-        results, lang, targets, values, frames, production_targets_m3, robustness, audit_appendix
+        results,
+        lang,
+        targets,
+        values,
+        frames,
+        production_targets_m3,
+        robustness,
+        audit_appendix,
+        tuple(goal_seeks),
+        skill,
+        dict(studies or {}),
+        compare,
     )
     buffer = io.BytesIO()
     with use_report_style(lang), page_width(page_width_cm):
@@ -781,3 +622,19 @@ def _ensemble_frames(ensemble: EnsembleFrames | Mapping[str, pd.DataFrame]) -> E
         probabilities=ensemble.get("probabilities"),
         tornado=ensemble.get("tornado"),
     )
+
+
+__all__ = [
+    "PAGE_BUILDERS",
+    "PNG_DPI",
+    "Page",
+    "PageBuilder",
+    "RenderedPage",
+    "ReportInputs",
+    "build_charts",
+    "build_pages",
+    "contents_pages",
+    "footer_text",
+    "render_pages",
+    "write_report",
+]

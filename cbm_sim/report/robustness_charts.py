@@ -15,8 +15,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cbm_sim.report.fonts import Lang, use_report_style
-from cbm_sim.report.style import MET_COLOUR, SHORT_COLOUR, label, require_columns, target_name
-from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure
+from cbm_sim.report.style import (
+    MET_COLOUR,
+    SHORT_COLOUR,
+    input_label,
+    label,
+    require_columns,
+    target_name,
+)
+from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure, wrap_rows
 
 CHART_COLUMNS: Final[tuple[str, ...]] = (
     "year",
@@ -40,20 +47,9 @@ _COLUMNS: Final[dict[str, list[str]]] = {
     "en": ["year and target", "sim./target (10⁸ CNY)", "verdict", "flipped by (▼ low, ▲ high)"],
 }
 _FLIP_MARK: Final[dict[str, str]] = {"": "", "low": "▼", "high": "▲", "low+high": "▼▲"}
-_ASSUMPTION_ZH: Final[dict[str, str]] = {
-    "gas_price": "气价",
-    "per_well_values": "单井价值",
-    "horizontal_well_equivalent": "水平井当量",
-    "peak_rate": "单井峰值产量",
-    "drilling": "钻井数",
-    "exogenous_items": "外生项目",
-    "carbon_baseline": "碳减排基线",
-}
-"""Chinese names of the default swings (``studies.robustness.default_swings``); other
-assumptions (a scenario's uncertainty paths) are shown as named."""
 
 
-def robustness_pages(table: pd.DataFrame, lang: Lang) -> list[Figure]:
+def robustness_pages(table: pd.DataFrame, lang: Lang, *, scenario: object = None) -> list[Figure]:
     """Table pages: per year × target, the base verdict and the assumptions that flip it.
 
     Parameters
@@ -62,6 +58,8 @@ def robustness_pages(table: pd.DataFrame, lang: Lang) -> list[Figure]:
         The robustness table (:data:`CHART_COLUMNS` at least; values in 亿元).
     lang
         ``"zh"`` or ``"en"``.
+    scenario
+        The run's scenario: names a contract or plant an assumption swings by its name.
 
     Raises
     ------
@@ -76,7 +74,7 @@ def robustness_pages(table: pd.DataFrame, lang: Lang) -> list[Figure]:
         status = str(b["base_status"])
         verdict = label(f"word.{status}", lang) if status in ("met", "short") else status
         hits = [
-            f"{_ASSUMPTION_ZH.get(a, a) if lang == 'zh' else a}{_FLIP_MARK.get(f, f)}"
+            f"{input_label(a, lang, scenario)}{_FLIP_MARK.get(f, f)}"
             for a, f in zip(part["assumption"].astype(str), part["flips"], strict=True)
             if f
         ]
@@ -86,15 +84,16 @@ def robustness_pages(table: pd.DataFrame, lang: Lang) -> list[Figure]:
                     f"{int(year)} {target_name(str(target), lang)}",
                     f"{b['base_simulated']:,.0f} / {b['target_value']:,.0f}",
                     verdict,
-                    ", ".join(hits) or "—",
+                    ("、" if lang == "zh" else ", ").join(hits) or "—",
                 ],
                 colours={2: MET_COLOUR if status == "met" else SHORT_COLOUR},
             )
         )
-    widths = (0.30, 0.20, 0.10, 0.40)
+    widths = (0.27, 0.17, 0.10, 0.46)
+    rows = wrap_rows(rows, widths, wrapped=(0, 3))
     with use_report_style(lang):
         return [
-            table_figure(_TITLE[lang], [_COLUMNS[lang]], page, widths)
+            table_figure(_TITLE[lang], [_COLUMNS[lang]], page, widths, left=(3,))
             for page in _pages_of(rows, rows_per_page(1))
             if page
         ]

@@ -8,7 +8,6 @@ labels. Values are converted for display only through :mod:`cbm_sim.units`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import cache
 from typing import Final
 
 import numpy as np
@@ -16,8 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from cbm_sim import units
-from cbm_sim.economics.valuation import SUB_CLUSTERS
+from cbm_sim import names, units
 from cbm_sim.report.fonts import Lang, check_lang
 from cbm_sim.results.frames import Results
 
@@ -83,8 +81,24 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "title.probability": ("达成规划目标的概率", "Probability of meeting each plan target"),
     "title.tornado": ("敏感性分析（龙卷风图）", "Sensitivity (tornado)"),
     "title.sobol": ("方差分解敏感性（Sobol指数）", "Variance-based sensitivity (Sobol indices)"),
-    "axis.sobol": ("指数（95%自助法区间）", "Index (95 % bootstrap interval)"),
+    "axis.sobol": ("指数", "Index"),
     "series.sobol_s1": ("一阶指数 S1", "First-order index S1"),
+    "fmt.sobol_n": ("（N = {n}，{runs} 次模拟）", " (N = {n}, {runs} runs)"),
+    "fmt.sobol_warning": (
+        "注意：基础样本N = {n}，{reasons}，各输入无法相互区分或排序；"
+        "请以N ≥ {reliable}重算（cbm-sim sensitivity --sobol {reliable}）。",
+        "Warning: with a base sample of N = {n}, {reasons}: the inputs cannot be told apart "
+        "or ranked; rerun with N ≥ {reliable} (cbm-sim sensitivity --sobol {reliable}).",
+    ),
+    "fmt.sobol_outside": (
+        "部分指数超出[0, 1]（S1最大{s1:.2f}，ST最小{st:.2f}，为抽样噪声）",
+        "indices fall outside [0, 1] (largest S1 {s1:.2f}, smallest ST {st:.2f}: sampling noise)",
+    ),
+    "fmt.sobol_wide": (
+        "总效应指数95%区间的中位宽度为{width:.2f}",
+        "the total indices' 95 % intervals have a median width of {width:.2f}",
+    ),
+    "word.clipped": ("↔ 区间超出坐标范围", "↔ interval clipped"),
     "series.sobol_st": ("总效应指数 ST", "Total index ST"),
     "title.storage_short": ("储气量与3天储气规则", "Gas in storage and the 3-day rule"),
     "title.physical_table": ("实物量目标核验", "Physical targets of the plan"),
@@ -149,11 +163,12 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     ),
     "title.calibration": ("历史校准与回测", "Calibration and backtest of the well history"),
     "caption.calibration": (
-        "井史参数同时拟合规划所述2021年基线与公开的区块产量（权重0为仅回测；nan为未建模）；"
+        "井史参数同时拟合规划所述2021年基线与公开的区块产量；权重为0的目标仅用于回测，"
+        "不参与拟合；≥、≤为上下限目标。"
         "来源见 cbm_sim/data/history.yaml，cbm-sim calibrate 可复现。",
         "The well history fitted at once to the plan's 2021 baseline and published block "
-        "series (weight 0: backtest only; nan: not modelled); sources in "
-        "cbm_sim/data/history.yaml, rerun with cbm-sim calibrate.",
+        "series; targets of weight 0 are a backtest only, not fitted; ≥ and ≤ mark bounds. "
+        "Sources in cbm_sim/data/history.yaml, rerun with cbm-sim calibrate.",
     ),
     "title.robustness": ("稳健性：哪项假设会翻转达标结论", "What flips the verdict"),
     "caption.robustness": (
@@ -178,40 +193,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "series.route_mine": ("煤矿瓦斯利用", "Mine-site use"),
     "series.mine_power": ("瓦斯发电", "Mine-gas power"),
     "series.mine_heating": ("瓦斯供热", "Mine-gas heating"),
-    "sector.residential": ("民生用气", "Residential"),
-    "sector.commercial": ("公商福业", "Public & commercial"),
-    "sector.transport": ("交通", "Transport"),
-    "sector.industry": ("工业", "Industry"),
-    "sector.chemicals": ("化工", "Chemicals"),
-    "sector.field_use": ("气田自用及损耗", "Field use & losses"),
     "word.unmet": ("未满足", "unmet"),
-    # uncertain inputs (scenario paths) as tornado rows; other paths are shown as written
-    "input.type_curves.peak_rate_scale": ("新井峰值产量倍数", "New-well peak rate (×)"),
-    "input.type_curves.incline_days_scale": ("排采上产期倍数", "Dewatering period (×)"),
-    "input.type_curves.decline_scale": ("递减率倍数", "Decline rate (×)"),
-    "input.wells.pump_failures_per_well_year": ("单井年检泵次数", "Pump failures per well-year"),
-    "input.demand.industry.annual_1e8_m3": ("工业需求（倍数）", "Industrial demand (×)"),
-    "input.demand.chemicals.annual_1e8_m3": ("化工需求（倍数）", "Chemicals demand (×)"),
-    "input.lng.demand_1e4_t_per_year": ("LNG需求（倍数）", "LNG demand (×)"),
-    # physical targets (plan ch4)
-    "target.minegas.utilisation_rate": ("瓦斯利用率", "Mine-gas utilisation rate"),
-    "target.lng.output": ("液化天然气产量", "LNG output"),
-    "target.lng.plants": ("液化工厂数", "LNG plants"),
-    "target.cng.gas": ("压缩天然气量", "CNG volume"),
-    "target.cng.stations": ("压缩母站数", "CNG mother stations"),
-    "target.pipeline.capacity": ("管输能力", "Pipeline capacity"),
-    "target.pipeline.exports": ("管输外输量", "Pipeline exports"),
-    "target.storage.project_capacity": ("储气能力", "Storage capacity"),
-    "target.local_use.residential": ("民生用气量", "Residential gas"),
-    "target.local_use.commercial": ("公商福业用气量", "Public & commercial gas"),
-    "target.local_use.transport": ("交通用气量", "Transport gas"),
-    "target.local_use.industry": ("工业用气量", "Industrial gas"),
-    "target.local_use.chemicals": ("化工用气量", "Chemicals gas"),
-    "target.power.generation": ("瓦斯发电量", "Mine-gas generation"),
-    "target.power.gas": ("发电用瓦斯量", "Mine gas for power"),
-    "target.power.capacity": ("瓦斯发电装机", "Mine-gas power capacity"),
-    "target.power.plants": ("瓦斯电厂数", "Mine-gas power plants"),
-    "target.minegas.heating_gas": ("瓦斯供热用气量", "Mine gas for heating"),
     # series
     "series.mine_gas": ("井下抽采（煤矿瓦斯）", "Coal-mine drainage"),
     "series.other_blocks": ("其他区块", "Other blocks"),
@@ -241,6 +223,158 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "series.low": ("参数取低值", "Input at low value"),
     "series.high": ("参数取高值", "Input at high value"),
     "series.base": ("基准", "Base"),
+    "series.tornado_rest": ("其余{k}项输入合计", "The other {k} inputs together"),
+    # the summary page (report.summary)
+    "summary.verdict": ("结论：集群总产值目标", "Verdict: the cluster's output target"),
+    "summary.col.year": ("年份", "Year"),
+    "summary.col.simulated": ("模拟（亿元）", "Simulated (10⁸ CNY)"),
+    "summary.col.band": ("集合P50（P10–P90）", "Ensemble P50 (P10–P90)"),
+    "summary.col.target": ("目标", "Target"),
+    "summary.col.gap": ("差距（%）", "Gap (%)"),
+    "summary.col.p_met": ("达标概率", "P(met)"),
+    "summary.col.verdict": ("结论", "Verdict"),
+    "summary.exogenous": (
+        "{year}年：其中外生值（规划给定，非模拟）{exo:,.1f}亿元，占{share:.0f}%；模拟部分{rest:,.1f}亿元。",
+        "{year}: of which exogenous (the plan's own figures, not simulated) {exo:,.1f} "
+        "({share:.0f} %), simulated {rest:,.1f}.",
+    ),
+    "summary.no_ensemble": (
+        "未提供集合模拟，故无P10–P90区间与达标概率"
+        "（cbm-sim ensemble，再以 --ensemble 目录加入报告）。",
+        "No ensemble was given, so no P10–P90 band or probability (cbm-sim ensemble, then "
+        "--ensemble DIR).",
+    ),
+    "summary.ensemble_step": (
+        "集合模拟以{step}步长运行（单次运行为{run}）。",
+        "The ensemble ran with {step} steps (the single run: {run}).",
+    ),
+    "summary.gaps": ("分子集群与实物量目标", "Gaps by sub-cluster, production and LNG"),
+    "summary.col.sub_cluster": ("子集群 / 目标", "Sub-cluster / target"),
+    "summary.col.sim_target": ("模拟 / 目标", "sim. / target"),
+    "summary.gaps_note": (
+        "产值单位亿元，实物量为规划所列单位；✓达成、✗未达成；P为集合模拟的达标概率；"
+        "其后为数值的性质（外生、输入等，见产值表）。",
+        "Output value in 10⁸ CNY, physical targets in the plan's units; ✓ met, ✗ short; P: "
+        "the ensemble's probability of meeting it; then what the figure is (exogenous, input "
+        "…; see the value table).",
+    ),
+    "summary.drivers": ("主要驱动因素", "The largest drivers"),
+    "summary.col.input": ("输入", "Input"),
+    "summary.col.swing": ("{year}年摆幅（亿元）", "Swing {year} (10⁸ CNY)"),
+    "summary.no_drivers": (
+        "未提供龙卷风图或稳健性分析，无法列出驱动因素。",
+        "No tornado or robustness table was given: the drivers cannot be named.",
+    ),
+    "summary.drivers_from_tornado": (
+        "摆幅：各输入取其P10与P90时集群总产值之差，其余输入取情景值（龙卷风图）。",
+        "Swing: the cluster total with each input at its P10 and at its P90, the others as "
+        "written (tornado).",
+    ),
+    "summary.drivers_from_robustness": (
+        "摆幅：各假设取其给定低值与高值时集群总产值之差（稳健性分析）。",
+        "Swing: the cluster total with each assumption at its stated low and high end "
+        "(robustness table).",
+    ),
+    "summary.take": ("实现目标需要什么", "What it would take"),
+    "summary.no_goal_seek": (
+        "未提供目标求解结果（cbm-sim goal-seek … -o 目录，再以 --goal-seek 目录加入报告）。",
+        "No goal-seek run was given (cbm-sim goal-seek … -o DIR, then --goal-seek DIR).",
+    ),
+    "summary.goal_reached": (
+        "{year}年{what}达到{target:,.1f} {unit}："
+        "{lever}须为情景的{value:.2f}倍（得{achieved:,.1f}）。",
+        "{what} of {target:,.1f} {unit} in {year}: {lever} × {value:.2f} of the scenario "
+        "(gives {achieved:,.1f}).",
+    ),
+    "summary.goal_missed": (
+        "{year}年{what} {target:,.1f} {unit}："
+        "单靠{lever}无法实现，{value:.2f}倍时仅得{achieved:,.1f}。",
+        "{what} of {target:,.1f} {unit} in {year} is out of reach by {lever} alone: "
+        "× {value:.2f} gives {achieved:,.1f}.",
+    ),
+    "summary.rests": ("结论的依据", "What the verdict rests on"),
+    "summary.calibration": (
+        "校准：井史参数同时拟合{total}项历史目标，达到{met}项（见校准页）。",
+        "Calibration: the well history meets {met} of the {total} historical targets it is "
+        "fitted and checked against (calibration page).",
+    ),
+    "summary.skill": ("回测技能（见回测页）：", "Hindcast skill (hindcast page): "),
+    "summary.no_skill": (
+        "回测技能：未提供（cbm-sim backtest，再以 --backtest 目录加入报告）。",
+        "Hindcast skill: not given (cbm-sim backtest, then --backtest DIR).",
+    ),
+    "summary.exo": (
+        "外生份额（规划给定、未经模拟的产值）：",
+        "Exogenous share (plan figures, not simulated): ",
+    ),
+    "summary.exo_item": (
+        "{year}年{exo:,.1f}亿元（{share:.0f}%）",
+        "{year} {exo:,.1f} ({share:.0f} %)",
+    ),
+    "summary.no_robustness": (
+        "会翻转结论的假设：未运行稳健性分析"
+        "（cbm-sim robustness，再以 --robustness 目录加入报告）。",
+        "Assumptions that flip it: no robustness table was given (cbm-sim robustness, then "
+        "--robustness DIR).",
+    ),
+    "summary.no_flips": (
+        "会翻转结论的假设：在给定的高低取值内，没有任何单项假设翻转集群总产值的结论。",
+        "Assumptions that flip it: none of the stated low/high swings flips the cluster total.",
+    ),
+    "summary.flips": (
+        "会翻转集群总产值结论的假设（▼低值、▲高值）：",
+        "Assumptions whose stated swing flips the cluster total (▼ low, ▲ high): ",
+    ),
+    "summary.run_facts": (
+        "模拟期 {start} – {end} · {step}调度 · 随机种子 {seed} · cbm-sim {version}",
+        "Simulated {start} – {end} · {step} dispatch · seed {seed} · cbm-sim {version}",
+    ),
+    "title.summary": ("摘要", "Summary"),
+    "title.compare": ("与情景“{b}”的比较（基准“{a}”）", "Comparison with '{b}' (base '{a}')"),
+    "caption.compare": (
+        "所有改动的输入（含来源注释）、变化的产量与产值、达标结论变化的目标。",
+        "Every changed input (with its source comment), the production and value that moved, "
+        "the targets whose verdict changed.",
+    ),
+    "compare.inputs": ("改动的输入（{n}项）", "Changed inputs ({n})"),
+    "compare.no_inputs": ("两者输入相同。", "The two have the same inputs."),
+    "compare.col.output": ("产出", "Output"),
+    "compare.col.target": ("目标", "Target"),
+    "compare.source": (
+        "来源（比较情景的文件:行 # 注释）",
+        "Source (the compared file:line # comment)",
+    ),
+    "compare.default": ("模型默认值", "model default"),
+    "compare.outputs": (
+        "产量、LNG与产值（2025、2030年）",
+        "Production, LNG and output value (2025, 2030)",
+    ),
+    "compare.outputs_note": (
+        "阴影行为未变化的产出；各年全部数值见 cbm-sim diff 的CSV。",
+        "Shaded rows did not move; every year is in cbm-sim diff's CSV.",
+    ),
+    "compare.targets": ("达标结论", "Target verdicts"),
+    "compare.targets_note": (
+        "列出集群、各子集群、产量与LNG目标，以及结论变化的其他目标（阴影行为结论变化）。",
+        "The cluster, sub-cluster, production and LNG targets, and any other whose verdict "
+        "changed (shaded: the verdict changed).",
+    ),
+    "word.section": ("章节", "Section"),
+    "word.page": ("页码", "Page"),
+    "word.study_ensemble": ("集合模拟", "The ensemble"),
+    "word.study_sobol": ("Sobol分析", "The Sobol study"),
+    "word.study_robustness": ("稳健性分析", "The robustness study"),
+    "fmt.step_note": (
+        "{study}以{step}步长运行，单次运行为{run}。",
+        "{study} ran with {step} steps; the single run with {run} steps.",
+    ),
+    "fmt.base_note": (
+        "龙卷风图的基准{base:,.1f}亿元为按情景原值、以{step}步长重算的结果；"
+        "单次运行（{run_step}）为{run:,.1f}亿元。",
+        "The tornado's base {base:,.1f} is the scenario as written rerun with {step} steps; "
+        "the single run ({run_step}) gives {run:,.1f}.",
+    ),
+    "title.contents": ("目录", "Contents"),
     # words
     "fmt.verdict": (
         "{year}年：模拟 {simulated:,.1f} 亿元 / 目标 {target:,.0f} 亿元 — {verdict}"
@@ -271,57 +405,28 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "数据来源：cbm-sim模拟；目标：晋市政发〔2022〕28号",
         "Source: cbm-sim simulation; targets: plan 晋市政发〔2022〕28号",
     ),
-    # sub-clusters (plan ch4 §1–§8 headings)
-    "sc.exploration": ("勘探开发", "Exploration & development"),
-    "sc.processing": ("加工储运", "Processing, storage & transport"),
-    "sc.utilisation": ("高效利用", "Utilisation"),
-    "sc.science": ("科技创新", "Science & technology"),
-    "sc.services": ("生产服务", "Production services"),
-    "sc.equipment": ("装备材料", "Equipment & materials"),
-    "sc.logistics": ("物流交易", "Logistics & trading"),
-    "sc.radiating": ("辐射行业", "Radiating industries"),
-    "sc.total": ("集群合计", "Cluster total"),
-    # sub-cluster items (plan ch4 §1–§8)
-    "item.surface": ("地面开发", "Surface development"),
-    "item.underground": ("井下抽采", "Underground drainage"),
-    "item.cng": ("压缩", "CNG"),
-    "item.lng": ("液化", "LNG"),
-    "item.pipeline": ("管输", "Pipeline transport"),
-    "item.storage": ("储气调峰", "Storage & peak shaving"),
-    "item.residential": ("民生用气", "Residential gas"),
-    "item.commercial": ("公商福业用气", "Public & commercial gas"),
-    "item.transport": ("交通用气", "Transport gas"),
-    "item.industry": ("工业用气", "Industrial gas"),
-    "item.chemicals": ("化工用气", "Chemicals gas"),
-    "item.mine_gas": ("瓦斯利用", "Mine-gas use"),
-    "item.mine_gas.power": ("瓦斯发电", "Mine-gas power"),
-    "item.mine_gas.heating": ("瓦斯供热", "Mine-gas heating"),
-    "item.science_city": ("科创城", "Science city"),
-    "item.training_base": ("实训基地", "Training base"),
-    "item.pre_drilling": ("钻前工程", "Pre-drilling works"),
-    "item.drilling_fracturing": ("钻井压裂", "Drilling & fracturing"),
-    "item.dewatering": ("排采", "Dewatering production"),
-    "item.gathering": ("集输", "Gathering"),
-    "item.workover": ("修井", "Workover"),
-    "item.materials_supply": ("物资供应", "Materials supply"),
-    "item.waste_handling": ("废弃物处理", "Waste handling"),
-    "item.base_services": ("基地服务", "Base services"),
-    "item.equipment": ("装备", "Equipment"),
-    "item.tools": ("工具", "Tools"),
-    "item.materials": ("材料", "Materials"),
-    "item.equipment_moving": ("设备搬迁", "Equipment moving"),
-    "item.materials_transport": ("物资运输", "Materials transport"),
-    "item.equipment_trading": ("设备交易", "Equipment trading"),
-    "item.lng_logistics": ("LNG物流", "LNG logistics"),
-    "item.carbon_trading": ("碳交易", "Carbon trading"),
-    "item.green_finance": ("绿色金融", "Green finance"),
-    "item.insurance": ("保险", "Insurance"),
-    # plan ids as target names (probability chart)
-    "target.production.total": ("煤层气总产量", "Total CBM production"),
-    "target.production.surface": ("地面抽采量", "Surface production"),
-    "target.production.underground": ("井下抽采量", "Underground drainage"),
-    "target.output.total": ("集群总产值", "Cluster output value"),
 }
+
+
+def _name_labels() -> dict[str, tuple[str, str]]:
+    """The names of :mod:`cbm_sim.names` as label keys (``sc.<id>``, ``item.<id>``,
+    ``target.<id>``, ``sector.<id>``, ``input.<path>``): one table, no second copy here."""
+    prefixes = {
+        "sub_clusters": "sc",
+        "items": "item",
+        "targets": "target",
+        "sectors": "sector",
+        "inputs": "input",
+        "factors": "input",
+    }
+    return {
+        f"{prefixes[section]}.{key}": (zh, en)
+        for section, key, zh, en in names.rows()
+        if section in prefixes
+    }
+
+
+LABELS.update(_name_labels())
 
 # Colours of the gas-balance groups, fixed so a group has one colour in every chart.
 GROUP_COLOURS: Final[dict[str, str]] = {
@@ -359,18 +464,25 @@ def label(key: str, lang: Lang) -> str:
 
 
 def unit_label(unit: str, lang: Lang) -> str:
-    """A plan unit for display: as the plan writes it in Chinese (``亿m3``), with powers of
-    ten in English (亿 = 10⁸, 万 = 10⁴: ``10⁸ m³``), so an English table has no Han characters."""
+    """A plan unit for display: as the plan writes it in Chinese (``亿m³``, ``亿m³/年``, counts
+    as 个), with powers of ten in English (亿 = 10⁸, 万 = 10⁴: ``10⁸ m³``), so an English table
+    has no Han characters."""
     check_lang(lang)
     if lang == "zh":
-        return unit
+        words = {"count": "个", "fraction": "比例", "day": "天", "year": "年"}
+        if unit in words:
+            return words[unit]
+        return unit.replace("m3", "m³").replace("/yr", "/年").replace("/d", "/日")
     text = unit.replace("m3", "m³").replace("元", " CNY").replace("tce", " tce")
     text = text.replace("亿", "10⁸ ").replace("万", "10⁴ ")
     return " ".join(text.split())
 
 
 def label_or_id(prefix: str, ident: str, lang: Lang) -> str:
-    """Translate a data id (``prefix.ident``) if the dictionary knows it, else print the id."""
+    """Translate a data id (``prefix.ident``) if the dictionary knows it, else print the id;
+    an ``input`` is named by :func:`cbm_sim.names.input_name` (block ids, list indices)."""
+    if prefix == "input":
+        return names.input_name(ident, lang)
     key = f"{prefix}.{ident}"
     return label(key, lang) if key in LABELS else ident
 
@@ -446,21 +558,34 @@ def entities_with_prefix(results: Results, prefix: str, quantity: str) -> list[s
     return sorted(annual.loc[mask, "entity"].astype(str).unique())
 
 
-@cache
-def block_names_zh() -> dict[str, str]:
-    """Chinese block names from the packaged block data (``{}`` if it is not installed yet)."""
-    try:
-        from cbm_sim.plan.blocks import load_blocks
+def input_label(path: str, lang: Lang, scenario: object = None) -> str:
+    """The display name of a scenario path or study factor (:func:`cbm_sim.names.input_name`),
+    a list item named by its ``name`` in ``scenario`` when it has one
+    (``contracts.outbound.0.annual_1e8_m3`` → 合同年供气量（晋城-新乡外输）)."""
+    return names.input_name(path, lang, detail=_item_name(path, scenario))
 
-        return {b.id: b.name_zh for b in load_blocks()}
-    except (ImportError, FileNotFoundError):
-        # Labels fall back to the block id: a readable, never wrong, name.
-        return {}
+
+def _item_name(path: str, scenario: object) -> str | None:
+    """The ``name`` of the list item a path runs through in ``scenario`` (None if none)."""
+    node, found = scenario, None
+    for part in path.split("."):
+        if node is None:
+            return found
+        if part.isdigit() and isinstance(node, list | tuple):
+            k = int(part)
+            node = node[k] if k < len(node) else None
+            named = getattr(node, "name", None)
+            found = named if isinstance(named, str) else found
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            node = getattr(node, part, None)
+    return found
 
 
 def block_label(block_id: str, lang: Lang) -> str:
-    """A block's display name: its Chinese name in Chinese, its id in English."""
-    return block_names_zh().get(block_id, block_id) if lang == "zh" else block_id
+    """A block's display name (:func:`cbm_sim.names.block_name`): 郑庄 / Zhengzhuang."""
+    return names.block_name(block_id, lang)
 
 
 def plan_target_base(plan_id: str, year: int) -> float:
@@ -530,14 +655,5 @@ def draw_target_marks(ax: Axes, targets: Mapping[int, float], lang: Lang) -> np.
 
 
 def target_name(plan_id: str, lang: Lang) -> str:
-    """Display name of a target plan id: ``output.<sc>`` → the sub-cluster's name,
-    ``output.<sc>.<item>`` → sub-cluster · item, a physical id → its label; else the id."""
-    parts = plan_id.split(".")
-    if len(parts) >= 2 and parts[0] == "output" and parts[1] in SUB_CLUSTERS:
-        name = label(f"sc.{parts[1]}", lang)
-        if len(parts) == 2:
-            return name
-        item = ".".join(parts[2:])
-        return f"{name} · {label_or_id('item', item, lang)}"
-    key = f"target.{plan_id}"
-    return label(key, lang) if key in LABELS else plan_id
+    """Display name of a target plan id (:func:`cbm_sim.names.target_name`)."""
+    return names.target_name(plan_id, lang)

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from cbm_sim import units
 from cbm_sim.economics.targets import TARGET_YEARS
 from cbm_sim.report.fonts import Lang, use_report_style
-from cbm_sim.report.page import chart_width_in
+from cbm_sim.report.page import box_legend, chart_width_in
 from cbm_sim.report.style import (
     GROUP_COLOURS,
     STOCK_UNIT,
@@ -247,8 +247,7 @@ def facilities_chart(results: Results, lang: Lang) -> Figure:
         ax_o.grid(axis="y", alpha=0.3)
         # one legend for both panels (the lines name every facility; bars share colours)
         handles, labels = ax_u.get_legend_handles_labels()
-        ax_o.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.45), ncols=3,
-                    frameon=False)  # fmt: skip
+        box_legend(fig, handles, labels, ncols=3)  # inside the chart box: the file keeps it
         ax_u.set_title(label("title.facilities", lang))
     return fig
 

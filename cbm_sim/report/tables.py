@@ -18,13 +18,21 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
 from cbm_sim.economics.targets import MET, TARGET_COLUMNS, TARGET_YEARS, mark
 from cbm_sim.economics.valuation import SUB_CLUSTERS
 from cbm_sim.report.fonts import Lang, use_report_style
-from cbm_sim.report.page import MIN_FONT_PT, box_fraction, chart_box, max_chart_height_in
+from cbm_sim.report.page import (
+    MIN_FONT_PT,
+    box_fraction,
+    chart_box,
+    chart_width_in,
+    max_chart_height_in,
+    wrap,
+)
 from cbm_sim.report.style import (
     LABELS,
     MET_COLOUR,
@@ -72,13 +80,46 @@ def _basis_cell(rows: pd.DataFrame, lang: Lang) -> str:
     return "; ".join(f"{y}: {m or '—'}" for y, m in marks.items())
 
 
+LINE_IN: Final[float] = MIN_FONT_PT * 1.25 / 72.0
+"""Each further line of a wrapped cell adds this much to its row [in] (9 pt, 1.25 leading)."""
+CELL_PAD: Final[float] = 0.04
+"""Horizontal padding of a cell's text, a fraction of the cell's width on each side
+(matplotlib's ``Cell.PAD``)."""
+
+
 @dataclass
 class Row:
-    """One table row: its cells, whether it is a total (shaded), text colours by column."""
+    """One table row: its cells, whether it is a total (shaded), text colours by column, and
+    how many lines its tallest cell takes (set by :func:`wrap_rows`)."""
 
     cells: list[str]
     total: bool = False
     colours: dict[int, str] = field(default_factory=dict)
+    lines: int = 1
+
+    @property
+    def height_in(self) -> float:
+        """The row's height on the page [in]."""
+        return ROW_IN + (self.lines - 1) * LINE_IN
+
+
+def wrap_rows(
+    rows: Sequence[Row], widths: Sequence[float], *, wrapped: Sequence[int] = ()
+) -> list[Row]:
+    """``rows`` with the cells of the columns ``wrapped`` (indices; default every column)
+    broken into lines that fit their column at 9 pt (:func:`cbm_sim.report.page.wrap`), and
+    each row's :attr:`Row.lines` set, so no text runs over its cell."""
+    columns = wrapped if wrapped else range(len(widths))
+    room = [w * chart_width_in() * (1 - 2 * CELL_PAD) for w in widths]
+    out = []
+    for row in rows:
+        cells = list(row.cells)
+        for c in columns:
+            if c < len(cells) and cells[c]:
+                cells[c] = wrap(cells[c], room[c], MIN_FONT_PT)
+        lines = max([cell.count("\n") + 1 for cell in cells] or [1])
+        out.append(Row(cells, row.total, dict(row.colours), lines))
+    return out
 
 
 def table_figure(
@@ -86,8 +127,11 @@ def table_figure(
     header: Sequence[Sequence[str]],
     rows: Sequence[Row],
     widths: Sequence[float],
+    *,
+    left: Sequence[int] = (),
 ) -> Figure:
-    """A page whose chart box holds ``title`` and a table (first column left, rest right).
+    """A page whose chart box holds ``title`` and a table (first column and the columns
+    ``left`` left-aligned, the rest right).
 
     ``header`` is one or more header rows (e.g. the years over their columns, then the column
     names); every cell is one line of 9 pt text.
@@ -101,37 +145,60 @@ def table_figure(
     if abs(sum(widths) - 1.0) > 1e-9 or any(len(h) != columns for h in header):
         raise ValueError(f"expected header rows of {columns} cells and widths adding to 1")
     all_rows = [Row(list(h), total=True) for h in header] + list(rows)
-    height = TITLE_IN + ROW_IN * len(all_rows)
-    if height > max_chart_height_in():
+    body_in = sum(r.height_in for r in all_rows)
+    title_in = TITLE_IN + wrap(title, chart_width_in(), MIN_FONT_PT + 1).count("\n") * LINE_IN
+    height = title_in + body_in
+    if height > max_chart_height_in() + 1e-9:
         raise ValueError(f"{len(rows)} rows do not fit one page at {MIN_FONT_PT} pt")
     fig = new_figure(height, layout=False)
     ax = fig.add_axes(box_fraction(fig))
     ax.set_axis_off()
-    box = chart_box(fig)
+    title = wrap(title, chart_width_in(), MIN_FONT_PT + 1)  # a long title takes two lines
     ax.text(0.0, 1.0, title, ha="left", va="top", fontsize=MIN_FONT_PT + 1,
             transform=ax.transAxes)  # fmt: skip
-    body = ROW_IN * len(all_rows) / box.height
+    draw_table(ax, title_in, all_rows, widths, header_rows=len(header), left=left)
+    return fig
+
+
+def draw_table(
+    ax: Axes,
+    top_in: float,
+    rows: Sequence[Row],
+    widths: Sequence[float],
+    *,
+    header_rows: int = 1,
+    first_left: bool = True,
+    left: Sequence[int] = (),
+) -> float:
+    """Draw ``rows`` (the first ``header_rows`` of them the header) as a table across the
+    axes ``ax`` (a page's chart box), its top ``top_in`` [in] below the box's top; returns
+    the table's height [in]. Numbers right-aligned, the first column (``first_left``) and the
+    columns ``left`` (running text) left-aligned."""
+    box = chart_box(ax.get_figure(root=True))  # type: ignore[arg-type]
+    body_in = sum(r.height_in for r in rows)
+    body = body_in / box.height
     table = ax.table(
-        cellText=[r.cells for r in all_rows],
+        cellText=[r.cells for r in rows],
         colWidths=list(widths),
-        bbox=Bbox.from_bounds(0.0, 1.0 - TITLE_IN / box.height - body, 1.0, body),
+        bbox=Bbox.from_bounds(0.0, 1.0 - top_in / box.height - body, 1.0, body),
         cellLoc="right",
     )
     table.auto_set_font_size(False)
     table.set_fontsize(MIN_FONT_PT)
     for (r, c), cell in table.get_celld().items():
         cell.set_linewidth(0.3)
-        cell.PAD = 0.04
-        if c == 0:
+        cell.PAD = CELL_PAD
+        cell.set_height(rows[r].height_in)  # relative: the bbox scales the rows to fit
+        if (c == 0 and first_left) or c in left:
             cell.get_text().set_horizontalalignment("left")
-        row = all_rows[r]
-        if r < len(header):
+        row = rows[r]
+        if r < header_rows:
             cell.set_facecolor("#e6e6e6")
         elif row.total:
             cell.set_facecolor("#f2f2f2")
         if c in row.colours:
             cell.get_text().set_color(row.colours[c])
-    return fig
+    return body_in
 
 
 def _year_header(
@@ -185,17 +252,26 @@ def rows_per_page(header_rows: int) -> int:
 
 
 def _pages_of(rows: list[Row], per_page: int) -> list[list[Row]]:
-    """``rows`` cut into pages of at most ``per_page``, between groups (a total row starts a
-    group) where a group fits a page."""
+    """``rows`` cut into pages of at most ``per_page`` one-line rows' height (a wrapped row
+    counts for its lines), between groups (a total row starts a group) where a group fits a
+    page."""
+    room = per_page * ROW_IN + 1e-9
+
+    def height(part: list[Row]) -> float:
+        return sum(r.height_in for r in part)
+
     pages: list[list[Row]] = [[]]
     group: list[Row] = []
     for row in [*rows, Row([], total=True)]:  # a sentinel closes the last group
         if row.total and group:
-            if len(pages[-1]) + len(group) > per_page and pages[-1]:
+            if height(pages[-1]) + height(group) > room and pages[-1]:
                 pages.append([])
-            while len(group) > per_page:
-                pages[-1] += group[:per_page]
-                group = group[per_page:]
+            while height(group) > room:
+                k = 1
+                while k < len(group) and height(group[: k + 1]) <= room:
+                    k += 1
+                pages[-1] += group[:k]
+                group = group[k:]
                 pages.append([])
             pages[-1] += group
             group = []

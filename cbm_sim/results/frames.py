@@ -7,14 +7,15 @@ contract in ``docs/architecture.md``; the README lists it for analysts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cbm_sim import units
 from cbm_sim.results import integrity
 
 DAILY_COLUMNS = ("date", "entity", "quantity", "unit", "value")
@@ -75,7 +76,58 @@ MEAN_QUANTITIES = frozenset({"wells_active_mean"})
 DAY_SHARE_QUANTITIES = frozenset({"available"})
 
 
-@dataclass(frozen=True)
+SUMMARY_SERIES: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "production.total": (("surface", "production"), ("mine_gas", "drainage")),
+    "production.surface": (("surface", "production"),),
+    "production.underground": (("mine_gas", "drainage"),),
+    "lng.output": (("lng", "output"),),
+}
+"""The physical rows of :meth:`Results.summary`: plan id → the annual terms it sums."""
+
+PLOTTERS: dict[tuple[str, str], Callable[..., Any]] = {}
+"""Chart functions by (kind, name), registered by :mod:`cbm_sim.report.plots` (the report
+stage draws; the results stage only knows that charts exist: the layers stay one-way)."""
+
+
+class PlotAccessor:
+    """``obj.plot.<name>(...)``: the chart ``name`` of ``obj``, a matplotlib ``Figure``.
+
+    The charts live in the report stage, above this one; they register themselves in
+    :data:`PLOTTERS` when :mod:`cbm_sim.report.plots` is imported, which the first use here
+    does by name (``importlib``), so that this module never imports the report stage.
+    """
+
+    def __init__(self, obj: Any, kind: str) -> None:
+        self._obj, self._kind = obj, kind
+
+    def _ensure(self) -> None:
+        if not any(k == self._kind for k, _ in PLOTTERS):
+            import importlib
+
+            importlib.import_module("cbm_sim.report.plots")
+
+    def __dir__(self) -> list[str]:
+        self._ensure()
+        return sorted(name for kind, name in PLOTTERS if kind == self._kind)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        self._ensure()
+        try:
+            draw = PLOTTERS[(self._kind, name)]
+        except KeyError:
+            known = ", ".join(sorted(n for k, n in PLOTTERS if k == self._kind))
+            raise AttributeError(f"no chart {name!r}; the charts are: {known}") from None
+
+        def chart(*args: Any, **kwargs: Any) -> Any:
+            return draw(self._obj, *args, **kwargs)
+
+        chart.__doc__ = draw.__doc__
+        return chart
+
+
+@dataclass(frozen=True, repr=False)
 class Results:
     """The outcome of one simulation run.
 
@@ -99,14 +151,153 @@ class Results:
     events: pd.DataFrame
     meta: Mapping[str, Any] = field(default_factory=dict)
     scenario: Any = None
+    targets: pd.DataFrame | None = None
+    """The target check as ``targets.csv`` holds it (:meth:`from_dir`; ``None`` for a run in
+    memory: :func:`cbm_sim.economics.targets.check_targets` computes it)."""
+    valuation: pd.DataFrame | None = None
+    """Output value per item and year as ``valuation.csv`` holds it, ``value`` in 亿元
+    (:meth:`from_dir`; ``None`` for a run in memory: :func:`cbm_sim.economics.valuation.value`)."""
+
+    # ----------------------------------------------------------------- for analysts
+    def years(self) -> tuple[int, int]:
+        """The first and last simulated year."""
+        years = self.annual["year"]
+        return int(years.min()), int(years.max())
+
+    def _check_year(self, year: int) -> None:
+        first, last = self.years()
+        if not first <= int(year) <= last:
+            raise ValueError(f"year {year} is outside the run's years {first}..{last}")
+
+    def table(self, *, base: bool = False) -> pd.DataFrame:
+        """The annual figures as ``annual.csv`` states them: ``year, entity, quantity, unit,
+        value`` in the planner's units (亿m3, 亿元, 万t, 亿kWh, with the unit column);
+        ``base=True``: the base units of :attr:`annual` (m3, t, kWh)."""
+        frame = self.annual.loc[:, list(ANNUAL_COLUMNS)]
+        frame = frame.assign(
+            entity=frame["entity"].astype(str),
+            quantity=frame["quantity"].astype(str),
+            unit=frame["unit"].astype(str),
+        )
+        return frame.reset_index(drop=True) if base else units.to_planner(frame)
+
+    def summary(self) -> pd.DataFrame:
+        """The headline figures by year, in planner units (as PyPSA's ``statistics()``).
+
+        Rows: total, surface and coal-mine production (亿m3), LNG output (万t), wells active at
+        year end, output value (亿元, when :attr:`valuation` is loaded) and, for the target
+        years, the cluster total's target and status (when :attr:`targets` is loaded); columns
+        ``name`` (display name), ``unit`` and one per year.
+        """
+        from cbm_sim import names
+
+        table = self.table()
+        rows: list[dict[Any, Any]] = []
+
+        def add(key: str, name: str, unit: str, by_year: Mapping[int, Any]) -> None:
+            row: dict[Any, Any] = {"quantity": key, "name": name, "unit": unit}
+            row.update(by_year)
+            rows.append(row)
+
+        def series(pairs: Sequence[tuple[str, str]]) -> tuple[str, dict[int, float]]:
+            mask = np.zeros(len(table), dtype=bool)
+            for entity, quantity in pairs:
+                mask |= ((table["entity"] == entity) & (table["quantity"] == quantity)).to_numpy()
+            hit = table[mask]
+            unit = str(hit["unit"].iloc[0]) if len(hit) else ""
+            return unit, {int(y): float(v) for y, v in hit.groupby("year")["value"].sum().items()}
+
+        for key, pairs in SUMMARY_SERIES.items():
+            unit, by_year = series(pairs)
+            if by_year:
+                add(key, names.target_name(key, "en"), unit, by_year)
+        unit, by_year = series([("surface", "wells_active")])
+        if by_year:
+            add("wells.active", "Active wells (year end)", unit, by_year)
+        if self.valuation is not None and {"year", "value"} <= set(self.valuation.columns):
+            total = self.valuation.groupby("year")["value"].sum()
+            add("output.total", names.target_name("output.total", "en"), "亿元",
+                {int(y): float(v) for y, v in total.items()})  # fmt: skip
+        if self.targets is not None and {"sub_cluster", "status"} <= set(self.targets.columns):
+            t = self.targets[self.targets["sub_cluster"] == "total"]
+            add("output.total.target", "Cluster output target", "亿元",
+                dict(zip(t["year"].astype(int), t["target"], strict=True)))  # fmt: skip
+            add("output.total.status", "Cluster output verdict", "",
+                dict(zip(t["year"].astype(int), t["status"], strict=True)))  # fmt: skip
+        frame = pd.DataFrame(rows).set_index("quantity")
+        years = sorted(c for c in frame.columns if isinstance(c, int | np.integer))
+        return frame[["name", "unit", *years]]
+
+    def __repr__(self) -> str:
+        first, last = self.years() if len(self.annual) else (None, None)
+        parts = [
+            f"scenario={self.meta.get('scenario', getattr(self.scenario, 'name', '?'))!r}",
+            f"seed={self.meta.get('seed', getattr(self.scenario, 'seed', '?'))}",
+            f"years={first}..{last}",
+            f"step_days={self.meta.get('step_days', '?')}",
+            f"daily={len(self.daily):,} rows",
+            f"annual={len(self.annual):,} rows",
+            f"events={len(self.events):,}",
+        ]
+        loaded = [n for n in ("targets", "valuation") if getattr(self, n) is not None]
+        if loaded:
+            parts.append(f"with {' and '.join(loaded)}")
+        return f"Results({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the one-line description and :meth:`summary` as a table."""
+        import html
+
+        head = html.escape(repr(self))
+        try:
+            body = self.summary().to_html(float_format=lambda v: f"{v:,.2f}")
+        except (KeyError, ValueError):  # a frame without the headline series
+            body = ""
+        return f"<p><code>{head}</code></p>{body}"
+
+    @property
+    def plot(self) -> PlotAccessor:
+        """Charts of this run, each returned as a matplotlib ``Figure`` (the report's own,
+        :mod:`cbm_sim.report.charts`): ``results.plot.production(lang="en")``, ``.balance``,
+        ``.facilities``, ``.storage``, ``.sankey(year)``, ``.value`` (needs the valuation
+        and target check: loaded by :meth:`from_dir`, else computed)."""
+        return PlotAccessor(self, "results")
+
+    @classmethod
+    def from_dir(cls, directory: str | Path, *, verify: bool = True) -> Results:
+        """A run folder (``cbm-sim run -o``) with its target check and valuation
+        (``targets.csv``, ``valuation.csv``, in planner units) as :attr:`targets` and
+        :attr:`valuation`, verified against ``meta.json`` unless ``verify`` is false.
+
+        Raises
+        ------
+        DamagedRunError
+            As :meth:`from_parquet`, or if a CSV cannot be read.
+        """
+        src = Path(directory)
+        base = cls.from_parquet(src, verify=verify)
+        frames: dict[str, pd.DataFrame | None] = {}
+        for name in ("targets", "valuation"):
+            path = src / f"{name}.csv"
+            if not path.is_file():
+                frames[name] = None
+                continue
+            try:
+                frames[name] = pd.read_csv(path, keep_default_na=False, na_values=[""])
+            except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+                raise integrity.DamagedRunError(f"{path}: unreadable ({exc})") from None
+        return replace(base, targets=frames["targets"], valuation=frames["valuation"])
 
     def annual_value(self, entity: str, quantity: str, year: int) -> float:
-        """One annual figure; 0.0 if the series does not exist for that year.
+        """One annual figure in base units; 0.0 if the series has no value that year (a flow
+        that did not happen).
 
         Raises
         ------
         KeyError
             If the entity/quantity pair never occurs in the results (a typo, not a zero).
+        ValueError
+            If ``year`` is outside the run's years (naming them).
         """
         rows = self.annual[
             (self.annual["entity"] == entity) & (self.annual["quantity"] == quantity)
@@ -114,6 +305,7 @@ class Results:
         if rows.empty:
             known = sorted(set(zip(self.annual["entity"], self.annual["quantity"], strict=True)))
             raise KeyError(f"no annual series {entity!r}/{quantity!r}; known: {known[:40]} ...")
+        self._check_year(year)
         hit = rows.loc[rows["year"] == year, "value"]
         return float(hit.sum()) if not hit.empty else 0.0
 

@@ -24,6 +24,7 @@ from cbm_sim.results import integrity, writer
 from cbm_sim.results.frames import ANNUAL_COLUMNS, Results
 from cbm_sim.results.frames import TARGET_COLUMNS as _TARGET_CHECK_COLUMNS
 from cbm_sim.results.ownership import OutputExistsError
+from cbm_sim.scenario.provenance import assumptions_sha256
 from cbm_sim.units import to_planner
 
 __all__ = [
@@ -46,7 +47,8 @@ OUTPUT_FILES: Mapping[str, str] = {
     "events.parquet": "time, entity, event, detail — discrete events",
     "targets.csv": "year, sub_cluster, item, simulated, target, gap, gap_pct, status, ...",
     "valuation.csv": "output value per item and year: value, unit (亿元), driver in planner units",
-    "meta.json": "seed, version, horizon, scenario name, files, SHA-256 of every file",
+    "meta.json": "seed, version, horizon, step, scenario name and assumptions hash, files, "
+    "SHA-256 of every file",
     "scenario.yaml": "the fully resolved scenario that was run",
 }
 """Every file of a run directory and what it holds."""
@@ -163,5 +165,6 @@ def write_run(
     )
     valuation_csv(valuation).to_csv(out / "valuation.csv", index=False, encoding="utf-8")
     (out / "scenario.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
-    integrity.write_meta(out, {**dict(results.meta), **dict(extra_meta or {})}, OUTPUT_FILES)
+    own = {"assumptions_sha256": assumptions_sha256(results.scenario)}
+    integrity.write_meta(out, {**dict(results.meta), **own, **dict(extra_meta or {})}, OUTPUT_FILES)
     return [out / name for name in sorted(OUTPUT_FILES)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -209,7 +209,7 @@ def _member_error(exc: Exception) -> str:
 
 
 # --------------------------------------------------------------------------- the ensemble
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EnsembleResult:
     """Per-member annual summaries of an ensemble.
 
@@ -218,7 +218,9 @@ class EnsembleResult:
     members
         One row per successful member × year: ``member``, ``year``, the sampled inputs
         (one column per dotted path) and the quantities of :func:`summarise`
-        (``production.*`` in m³, ``output.*`` in 元).
+        (``production.*`` in m³, ``output.*`` in 元: the raw member summaries, as
+        ``members.parquet``; :meth:`members_long` and :meth:`percentiles` give them in the
+        planner's units with a ``unit`` column, as the CSVs).
     statuses
         ``member, year, target, status, simulated, target_value`` (target check, 2025/2030).
     failures
@@ -243,9 +245,62 @@ class EnsembleResult:
         fixed = {"member", "year", *self.parameters}
         return [c for c in self.members.columns if c not in fixed]
 
-    def percentiles(self) -> pd.DataFrame:
+    def __repr__(self) -> str:
+        ran = int(self.members["member"].nunique()) if len(self.members) else 0
+        return (
+            f"EnsembleResult(n={self.n}, ran={ran}, failed={len(self.failures)}, "
+            f"seed={self.seed}, inputs={len(self.parameters)}, "
+            f"years={_span(self.members)}, quantities={len(self.quantities())})"
+        )
+
+    @property
+    def plot(self) -> Any:
+        """Charts of this ensemble, each a matplotlib ``Figure``: ``.fan(quantity, lang)``,
+        ``.probability(lang)`` (:mod:`cbm_sim.report.plots`)."""
+        from cbm_sim.results.frames import PlotAccessor
+
+        return PlotAccessor(self, "ensemble")
+
+    @classmethod
+    def from_dir(cls, directory: str | Path, *, verify: bool = True) -> EnsembleResult:
+        """An ensemble folder written by :meth:`to_dir` (``cbm-sim ensemble -o``), read back:
+        members and statuses from their Parquet files, failures from ``failures.csv``, ``n``,
+        ``seed`` and the sampled inputs from ``meta.json`` (verified unless ``verify`` is
+        false).
+
+        Raises
+        ------
+        DamagedRunError
+            If the folder fails verification or lacks a file.
+        """
+        from cbm_sim.results import integrity
+
+        src = Path(directory)
+        wanted = ("members.parquet", "statuses.parquet", "failures.csv")
+        meta = integrity.verify(src, require=wanted) if verify else integrity.read_meta(src)
+        missing = [n for n in wanted if not (src / n).is_file()]
+        if missing:
+            raise integrity.DamagedRunError(f"{src}: missing {missing}; not an ensemble folder")
+        members = pd.read_parquet(src / "members.parquet")
+        statuses = pd.read_parquet(src / "statuses.parquet")
+        failures = pd.read_csv(src / "failures.csv")
+        parameters = meta.get("parameters")
+        if not isinstance(parameters, list):  # an older folder: the columns between year
+            fixed = [c for c in members.columns if c not in ("member", "year")]
+            parameters = [c for c in fixed if not c.startswith(("production.", "output."))]
+        return cls(
+            members,
+            statuses,
+            failures,
+            int(meta.get("n", members["member"].nunique() + len(failures))),
+            int(meta.get("seed", 0)),
+            tuple(str(p) for p in parameters),
+        )
+
+    def percentiles(self, *, base: bool = False) -> pd.DataFrame:
         """``year, quantity, unit, p10, p50, p90`` over the successful members (linear
-        interpolation between order statistics, numpy's default)."""
+        interpolation between order statistics, numpy's default), in the planner's units as
+        ``percentiles.csv`` (亿m3, 亿元); ``base=True``: in m3 and 元."""
         long = self.members.melt(
             id_vars=["member", "year"], value_vars=self.quantities(), var_name="quantity"
         )
@@ -261,7 +316,7 @@ class EnsembleResult:
                 for q in out["quantity"]
             ],
         )
-        return out
+        return out if base else to_planner(out, ("p10", "p50", "p90"))
 
     def probabilities(self) -> pd.DataFrame:
         """Probability of meeting every target of the target check, with its Monte Carlo error.
@@ -305,13 +360,17 @@ class EnsembleResult:
         *,
         overwrite: bool = False,
         extra: Callable[[Path], None] | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> Path:
         """Write the ensemble's folder ``path`` atomically, as ``cbm-sim run`` writes a run:
         staged beside it and renamed into place whole, with ``meta.json`` (SHA-256 of every
         file). ``--overwrite`` replaces a previous cbm-sim folder whole (no file of the old
         one, e.g. its ``tornado.csv``, survives) and never an unrelated folder.
 
-        ``extra(stage)`` may add files (``tornado.csv``) before the folder is sealed.
+        ``extra(stage)`` may add files (``tornado.csv``) before the folder is sealed;
+        ``meta`` adds to ``meta.json`` (the provenance of
+        :func:`cbm_sim.scenario.provenance.provenance`: scenario, assumptions hash, seed,
+        step, version), which :meth:`from_dir` and ``cbm-sim report`` read back.
 
         Raises
         ------
@@ -327,7 +386,14 @@ class EnsembleResult:
             if extra is not None:
                 extra(stage)
             files = [p.name for p in stage.iterdir() if p.is_file()]
-            write_meta(stage, {"kind": "ensemble", "n": self.n, "seed": self.seed}, files)
+            own = {
+                "kind": "ensemble",
+                "n": self.n,
+                "members": self.n,
+                "members_ok": int(self.members["member"].nunique()) if len(self.members) else 0,
+                "parameters": list(self.parameters),
+            }
+            write_meta(stage, {**dict(meta or {}), **own, "seed": self.seed}, files)
         return out
 
     def write(self, out: Path) -> None:
@@ -335,19 +401,17 @@ class EnsembleResult:
         ``probabilities.csv`` and ``failures.csv`` into the existing directory ``out``."""
         for name, frame in (("members", self.members), ("statuses", self.statuses)):
             frame.to_parquet(out / f"{name}.parquet", index=False)
-        self.members_long().pipe(to_planner).to_csv(out / "members.csv", index=False)
+        self.members_long().to_csv(out / "members.csv", index=False)
         self.statuses.to_csv(out / "statuses.csv", index=False, encoding="utf-8")
-        to_planner(self.percentiles(), ("p10", "p50", "p90")).to_csv(
-            out / "percentiles.csv", index=False, encoding="utf-8"
-        )
+        self.percentiles().to_csv(out / "percentiles.csv", index=False, encoding="utf-8")
         self.probabilities().assign(unit="fraction").to_csv(
             out / "probabilities.csv", index=False, encoding="utf-8"
         )
         self.failures.to_csv(out / "failures.csv", index=False, encoding="utf-8")
 
-    def members_long(self) -> pd.DataFrame:
+    def members_long(self, *, base: bool = False) -> pd.DataFrame:
         """:attr:`members` long: ``member, year, <sampled inputs>, quantity, unit, value``
-        (base units m3 and 元)."""
+        in the planner's units as ``members.csv`` (亿m3, 亿元); ``base=True``: m3 and 元."""
         ids = ["member", "year", *self.parameters]
         long = self.members.melt(id_vars=ids, value_vars=self.quantities(), var_name="quantity")
         long.insert(
@@ -358,9 +422,16 @@ class EnsembleResult:
                 for q in long["quantity"]
             ],
         )
-        return long.sort_values(["member", "year", "quantity"], kind="stable").reset_index(
+        long = long.sort_values(["member", "year", "quantity"], kind="stable").reset_index(
             drop=True
         )
+        return long if base else to_planner(long)
+
+
+def _span(members: pd.DataFrame) -> str:
+    if members.empty:
+        return "none"
+    return f"{int(members['year'].min())}..{int(members['year'].max())}"
 
 
 def member_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean studio
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: $(STAMP)
 	$(BIN)/cbm-sim report reports/plan -o reports/plan.pdf --lang zh --ensemble reports/plan-ensemble \
 		--overwrite
 	@echo "demo done: results in reports/plan/ and reports/plan-ensemble/, report at $(CURDIR)/reports/plan.pdf"
+
+## studio: the scenario studio in the browser on http://127.0.0.1:8765 (Ctrl-C stops it)
+studio: $(STAMP)
+	$(BIN)/cbm-sim studio scenarios/plan.yaml
 
 ## test: set up .venv with the test extras; lint, formatting, import layers (import-linter),
 ## types (mypy: strict on wells/ and cluster/), the tests

@@ -413,6 +413,42 @@ def load(path: Path, *, check_size: bool = True) -> Scenario:
     return _validate(data, located, check_size=check_size)
 
 
+def field_lines(path: str | Path) -> dict[str, tuple[str, int]]:
+    """Where every value of a scenario file's resolved data was written: field path (as
+    :class:`Problem` names it, ``lng.plants[8].commissioned``) → (file, line), following
+    ``extends`` (a value inherited from a parent names the parent's file and line).
+
+    Raises
+    ------
+    ScenarioError
+        If the file or its chain cannot be read or parsed (as :func:`load_scenario`).
+    """
+    file = Path(path)
+    source = _display(file)
+    try:
+        text = reading.read_text(file)
+        resolved = file.resolve()
+    except reading.InputError as exc:
+        raise _problem(source, exc.line, "", str(exc)) from None
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise _problem(source, None, "", f"cannot read scenario file: {exc}") from None
+    _, located = _resolve(text, source, resolved.parent, (resolved,))
+    out: dict[str, tuple[str, int]] = {}
+
+    def walk(node: _Located, where: str) -> None:
+        if where:
+            out[where] = (node.file, node.line)
+        if isinstance(node.children, list):
+            for i, kid in enumerate(node.children):
+                walk(kid, f"{where}[{i}]")
+        else:
+            for key, kid in node.children.items():
+                walk(kid, f"{where}.{key}" if where else key)
+
+    walk(located, "")
+    return out
+
+
 def load_scenario(path: str | Path, *, check_size: bool = True) -> Scenario:
     """Read, resolve (``extends``) and validate a scenario file (and, unless ``check_size``
     is false, that a run of it fits this machine: :func:`cbm_sim.scenario.runsize.check`).

@@ -21,13 +21,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import cbm_sim
@@ -252,11 +253,12 @@ def create_app(
     async def _failed(_request: Request, exc: RunFailedError) -> JSONResponse:
         return _error(500, str(exc), [])
 
-    @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
-        return _error(
-            exc.status_code, str(exc.detail), [{"field": "path", "message": str(exc.detail)}]
-        )
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = str(exc.detail)
+        if exc.status_code in (404, 405):  # no route, or not this method: say which
+            message = f"{message}: {request.method} {request.url.path} (see /api/openapi.json)"
+        return _error(exc.status_code, message, [{"field": "path", "message": message}])
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

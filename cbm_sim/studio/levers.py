@@ -52,6 +52,7 @@ TARGET_YEARS: Final[tuple[int, ...]] = (2025, 2030)
 _SUFFIX_UNITS: Final[tuple[tuple[str, str], ...]] = (
     ("_wells_per_year", "wells/yr"),
     ("_1e8_m3_per_year", "亿m3/yr"),
+    ("annual_1e8_m3", "亿m3/yr"),
     ("_1e4_t_per_year", "万t/yr"),
     ("_1e4_m3_per_day", "万m3/d"),
     ("_t_per_day", "t/d"),
@@ -80,10 +81,10 @@ def parse_path(text: str) -> tuple[str | int, ...]:
     parts: list[str | int] = []
     pos = 0
     for match in _PART.finditer(text):
-        gap = text[pos : match.start()]
-        if gap not in ("", ".") or (gap == "." and not parts):
-            raise ValueError(f"not a field path: {text!r}")
         name, index = match.groups()
+        # a name follows a dot (but the first); an index follows its field directly
+        if text[pos : match.start()] != ("." if parts and index is None else ""):
+            raise ValueError(f"not a field path: {text!r}")
         parts.append(int(index) if index is not None else name)
         pos = match.end()
     if not parts or pos != len(text):
@@ -606,7 +607,8 @@ def _set(out: dict[str, Any], base: Any, parts: tuple[str | int, ...], value: An
     src: Any = base
     for k, part in enumerate(parts[:-1]):
         nxt = parts[k + 1]
-        src = src[part] if src is not None else None
+        # a section left at its defaults is not in ``base`` (dumped without defaults)
+        src = value_at(src, (part,)) if src is not None else None
         if isinstance(node, dict):
             if part not in node:
                 node[part] = copy.deepcopy(src) if isinstance(nxt, int) else {}

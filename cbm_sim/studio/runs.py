@@ -108,10 +108,13 @@ def _write(out: str, results: Any, targets: Any, values: Any, source: str, text:
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of ``frame`` as JSON-ready dicts (NaN → None, numpy scalars → Python)."""
+    """Rows of ``frame`` as JSON-ready dicts: NaN and "" → None (as a CSV reads them back),
+    numpy scalars → Python."""
     out = []
     for row in frame.astype(object).where(frame.notna(), None).to_dict("records"):
-        out.append({k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()})
+        out.append(
+            {k: None if v == "" else v.item() if hasattr(v, "item") else v for k, v in row.items()}
+        )
     return out
 
 

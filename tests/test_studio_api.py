@@ -101,8 +101,8 @@ BAD_REQUESTS = [
     ("post", "/api/validate", {"base": "quick", "changes": {"drilling.achieved_share": "x"}},
      422, "drilling.achieved_share"),
     ("post", "/api/validate", {"base": "quick", "name": "a/b"}, 422, "name"),
-    ("post", "/api/runs", {"base": "quick", "changes": {"lng.plants[8].commissioned": "2040-01-01"}},
-     422, "lng.plants[8].commissioned"),
+    ("post", "/api/runs", {"base": "quick",
+     "changes": {"lng.plants[8].commissioned": "2040-01-01"}}, 422, "lng.plants[8].commissioned"),
     ("post", "/api/draft.yaml", {"base": "quick", "changes": {"commissioning.delay_days": -5}},
      422, "commissioning.delay_days"),
     ("post", "/api/scenarios", {"base": "quick", "name": "quick"}, 422, "name"),
@@ -185,7 +185,7 @@ def test_malformed_json_oversized_bodies_and_foreign_hosts_are_refused(studio):
 # --------------------------------------------------------------------------- runs
 @pytest.mark.slow
 def test_a_run_is_an_ordinary_run_folder_and_its_verdict_is_the_folder_s(studio):
-    client, workspace, runner, _ = studio
+    client, workspace, _, _ = studio
     draft = {"base": "quick", "changes": {"drilling.achieved_share": 1.2}, "name": "faster"}
     first = client.post("/api/runs", json=draft)
     assert first.status_code == 200, first.text

@@ -129,6 +129,7 @@ class Workspace:
         self.runs_dir = self.root / "runs" / "studio"
         self._bases: dict[tuple[str, int, int], Base] = {}
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
 
     def files(self) -> dict[str, tuple[Path, bool]]:
         """``{id: (file, saved)}`` of every scenario offered (a saved one never hides a
@@ -164,11 +165,19 @@ class Workspace:
             cached = self._bases.get(key)
         if cached is not None:
             return cached
-        scenario = load_scenario(path)
-        levers = {lever.id: lever for lever in catalogue(scenario, _lines(path))}
-        found = Base(scenario_id, path, scenario, levers, path.read_text(encoding="utf-8"), saved)
-        with self._lock:
-            self._bases[key] = found
+        # one thread reads a base (≈ 1.5 s for the plan scenario); the others asking for it
+        # at the same moment wait for its result instead of reading it again
+        with self._loading:
+            with self._lock:
+                cached = self._bases.get(key)
+            if cached is not None:
+                return cached
+            scenario = load_scenario(path)
+            levers = {lever.id: lever for lever in catalogue(scenario, _lines(path))}
+            text = path.read_text(encoding="utf-8")
+            found = Base(scenario_id, path, scenario, levers, text, saved)
+            with self._lock:
+                self._bases[key] = found
         return found
 
     def extends_ref(self, base: Base) -> str:

@@ -55,6 +55,18 @@ def _cached(key: tuple[str, ...], make: Callable[[], bytes]) -> bytes:
         return svg
 
 
+def warm() -> None:
+    """Import the chart modules and register the fonts (and make the page's font subset), so
+    that the first chart a planner asks for does not pay for it (≈ 1.5 s)."""
+    from cbm_sim.report import charts  # noqa: F401
+    from cbm_sim.report.fonts import report_font_families
+    from cbm_sim.studio.fonts import font_file
+
+    with _lock:
+        report_font_families()
+    font_file("ui.ttf")
+
+
 def valuation_from_csv(folder: Path) -> pd.DataFrame:
     """The valuation frame of a run folder (``valuation.csv``: 亿元 back to 元)."""
     from cbm_sim import units

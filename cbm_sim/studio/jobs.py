@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import threading
 import time
 import uuid
@@ -64,9 +65,28 @@ class Job:
 
 
 # --------------------------------------------------------------------------- in the job process
+def job_process(conn: Connection, server_pid: int) -> None:
+    """A job's process, started before its job: it exits with the server, imports what every
+    job needs and runs the engine once (so a job does not wait for that), then waits for its
+    job ``(kind, params)`` on ``conn`` and runs it (:func:`job_main`)."""
+    from cbm_sim.studio.runs import _warm, exit_with
+
+    exit_with(server_pid)
+    import cbm_sim.report.pdf
+    import cbm_sim.studies.ensemble
+    import cbm_sim.studies.goalseek  # noqa: F401
+
+    _warm()
+    try:
+        kind, params = conn.recv()
+    except (EOFError, OSError):  # the server stopped, or cancelled before the job came
+        return
+    job_main(kind, params, conn)
+
+
 def job_main(kind: str, params: dict[str, Any], conn: Connection) -> None:
-    """Entry point of a job's process: run it, send ``("progress", fraction, message)``
-    now and then and ``("done", result)`` or ``("error", message)`` at the end."""
+    """Run one job, sending ``("progress", fraction, message)`` now and then and
+    ``("done", result)`` or ``("error", message)`` at the end."""
 
     def send(*message: Any) -> None:
         with contextlib.suppress(OSError, ValueError):  # the server went away
@@ -203,8 +223,29 @@ class Jobs:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._slots = threading.Semaphore(MAX_RUNNING)
+        self._closed = False
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._ctx = mp.get_context("spawn")
+        # one process ready for the next job (spawned: the server has threads)
+        self._spare: tuple[Any, Connection] | None = self._spawn()
+
+    def _spawn(self) -> tuple[Any, Connection]:
+        parent, child = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(
+            target=job_process, args=(child, os.getpid()), name="cbm-sim-job", daemon=True
+        )
+        process.start()
+        child.close()
+        return process, parent
+
+    def _take_spare(self) -> tuple[Any, Connection]:
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is None or not spare[0].is_alive():
+            if spare is not None:
+                spare[1].close()
+            spare = self._spawn()
+        return spare
 
     def start(self, kind: str, params: dict[str, Any]) -> Job:
         """Queue a job; it starts when a slot is free.
@@ -268,7 +309,11 @@ class Jobs:
     def close(self) -> None:
         """End every running job's process."""
         with self._lock:
+            self._closed = True
             processes = [j.process for j in self._jobs.values() if j.process is not None]
+            if self._spare is not None:
+                processes.append(self._spare[0])
+                self._spare = None
             for job in self._jobs.values():
                 job.cancel_requested = True
         for process in processes:
@@ -283,12 +328,8 @@ class Jobs:
                     job.finished = job.finished or time.time()
                     return
                 job.status = "running"
-            parent, child = self._ctx.Pipe(duplex=False)
-            process = self._ctx.Process(
-                target=job_main, args=(job.kind, job.params, child), daemon=True
-            )
-            process.start()
-            child.close()
+            process, parent = self._take_spare()
+            parent.send((job.kind, job.params))
             with self._lock:
                 job.process = process
             final = self._watch(job, parent, process)
@@ -297,6 +338,9 @@ class Jobs:
                 process.kill()
                 process.join()
             parent.close()
+            with self._lock:  # the next job's process, started while no job runs
+                if self._spare is None and not self._closed:
+                    self._spare = self._spawn()
             with self._lock:
                 job.process = None
                 job.finished = time.time()

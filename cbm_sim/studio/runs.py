@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import multiprocessing as mp
+import os
 import re
 import shutil
 import threading
@@ -55,9 +56,28 @@ class BusyError(RuntimeError):
     """Too many runs or jobs at once (HTTP 429)."""
 
 
+def exit_with(parent: int) -> None:
+    """End this process when ``parent`` (the server) is gone: a worker never outlives the
+    studio, even one whose server was killed (a watcher thread, once a second)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-server", daemon=True).start()
+
+
+def _start_worker(parent: int, warm: bool) -> None:
+    """Worker initialiser: exit with the server; with ``warm``, import the engine and run a
+    short scenario, so that the first real run does not pay for imports and for loading the
+    compiled kernels."""
+    exit_with(parent)
+    if warm:
+        _warm()
+
+
 def _warm() -> None:
-    """Worker initialiser: import the engine and run a short scenario, so that the first real
-    run does not pay for imports and for loading the compiled kernels."""
     import datetime as dt
 
     from cbm_sim.results import simulate
@@ -164,7 +184,8 @@ class Runner:
         pool = cf.ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=mp.get_context("spawn"),
-            initializer=_warm if self._warm else None,
+            initializer=_start_worker,
+            initargs=(os.getpid(), self._warm),
         )
         if self._warm:  # start every worker now, not at the first lever move
             for _ in range(self.workers):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -81,6 +82,7 @@ def serve(
     import uvicorn
 
     from cbm_sim.scenario.files import load_scenario
+    from cbm_sim.studio import figures
     from cbm_sim.studio.api import create_app
     from cbm_sim.studio.drafts import Workspace
     from cbm_sim.studio.jobs import Jobs
@@ -100,9 +102,10 @@ def serve(
     workspace = Workspace(first.parent, root)
     workspace.saved_dir.mkdir(parents=True, exist_ok=True)
     workspace.runs_dir.mkdir(parents=True, exist_ok=True)
-    say("starting the engine (2 warm worker processes) ...")
+    say(f"starting the engine ({workers} warm worker processes) ...")
     runner = Runner(workspace.runs_dir, workers=workers)
     jobs = Jobs()
+    threading.Thread(target=figures.warm, name="warm-charts", daemon=True).start()
     allowed = (*LOOPBACK_NAMES, f"127.0.0.1:{port}", f"localhost:{port}") if loopback else None
     app = create_app(workspace, runner, jobs, allowed_hosts=allowed)
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host

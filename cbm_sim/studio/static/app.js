@@ -20,6 +20,8 @@ const T = {
     footer: "cbm-sim 情景工作室：本地运行、离线可用；保存的情景是继承基准情景（extends）并只写改变杠杆的 YAML 文件，cbm-sim run 可复现同样的数字。",
     g_drilling: "钻井（分区块、分年）", g_type_curves: "单井类型曲线与产气井比例", g_facilities: "设施投产",
     g_contracts: "外输合同", g_demand: "分行业需求", g_mine_gas: "煤矿瓦斯", g_prices: "价格",
+    c_value: "产值与目标", c_production: "分区块产量", c_sankey_2025: "2025年气量流向",
+    c_sankey_2030: "2030年气量流向", c_balance: "年度气量平衡",
     computing: "模拟中…", ready: "就绪", stale: "（显示的是上一个有效情景的结果）",
     simulated: "模拟", target: "目标", status: "核验", exogenous: "外生值", without_exog: "不含外生值",
     met: "达成", short: "未达成", exceeded: "超限", unit: "单位", item: "项目", gap: "差距",
@@ -48,6 +50,8 @@ const T = {
     footer: "cbm-sim scenario studio: runs locally, works offline; a saved scenario is a YAML file that extends its base and holds only the changed levers, and cbm-sim run reproduces its numbers.",
     g_drilling: "Drilling (by block and year)", g_type_curves: "Type curves and producing share", g_facilities: "Facilities' commissioning",
     g_contracts: "Outbound contracts", g_demand: "Demand by sector", g_mine_gas: "Coal-mine gas", g_prices: "Prices",
+    c_value: "Value vs targets", c_production: "Production by block", c_sankey_2025: "Gas flows 2025",
+    c_sankey_2030: "Gas flows 2030", c_balance: "Gas balance",
     computing: "simulating…", ready: "ready", stale: "(showing the last valid scenario)",
     simulated: "simulated", target: "target", status: "status", exogenous: "exogenous", without_exog: "without exogenous",
     met: "met", short: "short", exceeded: "exceeded", unit: "unit", item: "item", gap: "gap",
@@ -63,7 +67,7 @@ const T = {
 
 const state = {
   lang: "zh", scenario: null, levers: new Map(), values: {}, problems: {}, names: { zh: {}, en: {} },
-  baseRun: null, run: null, seq: 0, pendingSince: null, timer: null, jobs: {}, timings: [],
+  baseRun: null, run: null, seq: 0, pendingSince: null, timer: null, jobs: {}, timings: [], chart: "value",
 };
 window.__studio = state; // read by the browser tests (timings, current run)
 
@@ -322,13 +326,15 @@ function renderVerdict(rows) {
 }
 
 function loadCharts() {
-  if (!state.run) return;
-  for (const chart of ["value", "production", "sankey-2025", "sankey-2030"]) {
-    const img = $(`#chart-${chart}`);
-    img.classList.add("loading");
-    img.onload = () => img.classList.remove("loading");
-    img.src = `/api/runs/${state.run.run}/charts/${chart}.svg?lang=${state.lang}`;
-  }
+  // one chart at a time (drawn by the server from the report's own chart functions): the
+  // verdict of the next lever move does not wait behind charts nobody looks at
+  if (!state.run || $("#tab-charts").hidden) return;
+  const img = $("#chart");
+  const src = `/api/runs/${state.run.run}/charts/${state.chart}.svg?lang=${state.lang}`;
+  if (img.getAttribute("src") === src) return;
+  img.classList.add("loading");
+  img.onload = () => img.classList.remove("loading");
+  img.src = src;
 }
 
 async function loadCompare() {
@@ -518,6 +524,11 @@ async function start() {
   document.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
     document.querySelectorAll(".tabs button").forEach((x) => x.classList.toggle("active", x === b));
     document.querySelectorAll(".tab").forEach((s) => { s.hidden = s.id !== "tab-" + b.dataset.tab; });
+    if (b.dataset.tab === "charts") loadCharts();
+  }));
+  document.querySelectorAll(".chart-picker button").forEach((b) => b.addEventListener("click", () => {
+    document.querySelectorAll(".chart-picker button").forEach((x) => x.classList.toggle("active", x === b));
+    state.chart = b.dataset.chart; loadCharts();
   }));
   $("#ens-run").addEventListener("click", runEnsemble);
   $("#gs-run").addEventListener("click", runGoalSeek);

@@ -188,14 +188,15 @@ CASES: dict[str, tuple[list[str], list[list[str]]]] = {
     # compare
     "compare-not-a-run": (["compare", "full"], [["full", "meta.json", "not a cbm-sim result"]]),
     "compare-bad-scenario": (["compare", "twins.yaml"], [["twins.yaml:5:"]]),
-    # schema, plan audit: an output that cannot be written names the option
+    # schema, plan audit: an output that cannot be written names it (a missing folder is
+    # made; one that is a file cannot be)
     "schema-unwritable": (
-        ["schema", "-o", "no/such/dir/s.json"],
-        [["'-o/--output'", "cannot write"]],
+        ["schema", "-o", "mine.csv/dir/s.json"],
+        [["cannot write mine.csv/dir/s.json", "mine.csv is not a folder"]],
     ),
     "plan-audit-unwritable": (
-        ["plan", "audit", "-o", "no/such/dir/a.csv"],
-        [["'-o/--output'", "cannot write"]],
+        ["plan", "audit", "-o", "mine.csv/dir/a.csv"],
+        [["cannot write mine.csv/dir/a.csv", "mine.csv is not a folder"]],
     ),
     "plan-audit-status": (["plan", "audit", "--status", "bad"], [["'--status'", "'bad'"]]),
     # the group itself
@@ -254,7 +255,7 @@ def test_bad_input_one_line_per_problem_exit_2(
         [*GS, "--target", "2035:1000", "--debug"],
         ["ensemble", "backwards.yaml", "-o", "ens", "--debug"],
         ["report", "good.yaml", "-o", "r.txt", "--debug"],
-        ["schema", "-o", "no/such/dir/s.json", "--debug"],
+        ["schema", "-o", "mine.csv/dir/s.json", "--debug"],
     ],
 )
 def test_debug_lets_the_exception_through(args: list[str], folder: Path) -> None:

@@ -117,28 +117,39 @@ def test_existing_directory_is_refused_without_overwrite(tmp_path: Path) -> None
 
 def test_overwrite_replaces_a_previous_run_only_on_success(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "meta.json").write_text('{"old": true}', encoding="utf-8")
+    with staged_directory(out) as stage:
+        (stage / "x.txt").write_text("old", encoding="utf-8")
+    assert _listing(out) == ["meta.json", "x.txt"]  # sealed: meta.json lists x.txt
     with pytest.raises(RuntimeError), staged_directory(out, overwrite=True) as stage:
-        (stage / "meta.json").write_text('{"new": true}', encoding="utf-8")
+        (stage / "x.txt").write_text("new", encoding="utf-8")
         raise RuntimeError("interrupted")
-    assert (out / "meta.json").read_text(encoding="utf-8") == '{"old": true}'
+    assert (out / "x.txt").read_text(encoding="utf-8") == "old"
     with staged_directory(out, overwrite=True) as stage:
-        (stage / "meta.json").write_text('{"new": true}', encoding="utf-8")
-    assert (out / "meta.json").read_text(encoding="utf-8") == '{"new": true}'
+        (stage / "y.txt").write_text("new", encoding="utf-8")
+    assert _listing(out) == ["meta.json", "y.txt"]  # replaced whole: x.txt does not survive
     assert _listing(tmp_path) == ["run"]
 
 
-def test_overwrite_never_replaces_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("files", "why"),
+    [
+        ({"chapter1.tex": "..."}, "no meta.json"),
+        ({"meta.json": "{}", "precious.txt": "mine"}, "no checksums"),
+    ],
+)
+def test_overwrite_never_replaces_a_directory_that_is_not_a_run(
+    tmp_path: Path, files: dict[str, str], why: str
+) -> None:
     precious = tmp_path / "thesis"
     precious.mkdir()
-    (precious / "chapter1.tex").write_text("...", encoding="utf-8")
+    for name, text in files.items():
+        (precious / name).write_text(text, encoding="utf-8")
     with (
-        pytest.raises(OutputExistsError, match="not a cbm-sim run directory"),
+        pytest.raises(OutputExistsError, match=f"not a folder cbm-sim wrote \\({why}\\)"),
         staged_directory(precious, overwrite=True),
     ):
         pytest.fail("the stage must not be entered")
-    assert _listing(precious) == ["chapter1.tex"]
+    assert _listing(precious) == sorted(files)
 
 
 def test_a_run_directory_reads_back_with_its_scenario(tmp_path):

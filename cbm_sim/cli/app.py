@@ -85,19 +85,36 @@ def _no_verify_option(func: Callable[..., None]) -> Callable[..., None]:
 
 
 def _refuse_existing_file(path: Path, overwrite: bool) -> None:
-    """Refuse to write over an existing file unless ``overwrite`` (exit 2 via _reported).
+    """Refuse an ``-o`` file that may not be written, before any work (exit 2 via _reported):
+    :func:`check_output` of a file."""
+    check_output(path, overwrite)
+
+
+def check_output(path: Path, overwrite: bool, *, folder: bool = False) -> None:
+    """Refuse an output that may not be written, before any work is done (exit 2 via
+    :func:`_reported`): it exists without ``--overwrite``, is not cbm-sim's to replace, is a
+    link, or its folder cannot be made (:func:`cbm_sim.results.writer.check`).
+
+    Write it afterwards with :func:`cbm_sim.results.writer.staged_file` (or
+    ``staged_folder``, ``write_text``): the one writer of every command.
 
     Raises
     ------
     OutputExistsError
-        If ``path`` exists (or is a dangling link) and ``overwrite`` is false, or is a folder.
+        One line naming the output and why.
     """
-    from cbm_sim.results.rundir import OutputExistsError
+    from cbm_sim.results import writer
 
-    if path.is_dir():
-        raise OutputExistsError(f"{path} is a directory; expected a file name")
-    if (path.exists() or path.is_symlink()) and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
+    writer.check(writer.Output(path, folder=folder), overwrite=overwrite)
+
+
+def overwrite_option(func: Callable[..., None]) -> Callable[..., None]:
+    """``--overwrite`` as every command spells it."""
+    return click.option(
+        "--overwrite",
+        is_flag=True,
+        help="Replace an output cbm-sim wrote before (never a file or folder it did not write).",
+    )(func)
 
 
 def _status_cell(status: str) -> str:

@@ -18,12 +18,13 @@ from cbm_sim.cli.app import (
     _TARGET_YEARS,
     _debug_option,
     _no_verify_option,
-    _refuse_existing_file,
     _reported,
     _signed,
     _value,
+    check_output,
     main,
     output_option,
+    overwrite_option,
 )
 from cbm_sim.cli.run_cmd import _is_total, _simulate
 
@@ -112,7 +113,7 @@ def side_by_side(named: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
 @click.argument("sources", metavar="A B ...", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))  # fmt: skip
 @output_option("Write the full side-by-side table to this CSV file.", False, directory=False)
-@click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
+@overwrite_option
 @_no_verify_option
 @_debug_option
 def compare_command(
@@ -128,7 +129,7 @@ def compare_command(
     console = Console(stderr=True)
     with _reported(debug):
         if output is not None:
-            _refuse_existing_file(output, overwrite)  # before any scenario is run
+            check_output(output, overwrite)  # before any scenario is run
         named: list[tuple[str, pd.DataFrame]] = []
         for source in sources:
             name, frame = _targets_of(source, console, verify=not no_verify)
@@ -153,5 +154,8 @@ def compare_command(
             table.add_row(*cells)
         Console().print(table)
         if output is not None:
-            wide.to_csv(output, index=False, encoding="utf-8")
+            from cbm_sim.results import writer
+
+            with writer.staged_file(output, overwrite=overwrite) as staged:
+                wide.to_csv(staged, index=False, encoding="utf-8")
             click.echo(f"wrote {len(wide)} rows to {output}")

@@ -15,9 +15,10 @@ if TYPE_CHECKING:
 from cbm_sim.cli.app import (
     _debug_option,
     _num,
-    _refuse_existing_file,
     _reported,
+    check_output,
     output_option,
+    overwrite_option,
     plan_group,
 )
 
@@ -114,7 +115,7 @@ def render_audit(
     type=click.Choice(["error", "inconsistency", "rounding", "note", "ok"]),
     help="Show only findings with this severity (repeatable); the summary counts all.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
+@overwrite_option
 @_debug_option
 def plan_audit(
     output: Path | None,
@@ -130,17 +131,16 @@ def plan_audit(
     figure worth a look) or ok.
     """
 
-    from cbm_sim.cli.run_cmd import check_writable, write_text_output
     from cbm_sim.plan.audit import audit
+    from cbm_sim.results import writer
 
     with _reported(debug):
         if output is not None:
-            check_writable(output)
-            _refuse_existing_file(output, overwrite)
+            check_output(output, overwrite)
         frame = audit()
         render_audit(frame, Console(width=200), only, severities)
         if output is not None:
-            write_text_output(output, frame.to_csv(index=False))
+            writer.write_text(output, frame.to_csv(index=False), overwrite=overwrite)
             click.echo(f"wrote {len(frame)} findings to {output}")
 
 
@@ -151,7 +151,7 @@ def plan_audit(
 @click.argument("plan_id", metavar="[ID]", required=False)
 @click.option("--year", type=int, default=None, help="Only figures of this (effective) year.")
 @output_option("Also write the rows shown to this CSV file (UTF-8).", False, directory=False)
-@click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
+@overwrite_option
 @_debug_option
 def plan_show(
     plan_id: str | None, year: int | None, output: Path | None, overwrite: bool, debug: bool
@@ -159,12 +159,11 @@ def plan_show(
     """Browse the plan's figures: without ID, every id; with ID (or a prefix such as
     ``output.exploration`` or ``lng``), its stated figures; ``blocks`` lists the block ids
     a scenario's ``drilling.blocks`` takes."""
-    from cbm_sim.cli.run_cmd import check_writable, write_text_output
+    from cbm_sim.results import writer
 
     with _reported(debug):
         if output is not None:
-            check_writable(output)
-            _refuse_existing_file(output, overwrite)
+            check_output(output, overwrite)
         if plan_id == "blocks":
             frame = _blocks_frame()
             title = "blocks (cbm_sim/data/blocks.yaml; ids for drilling.blocks)"
@@ -172,7 +171,7 @@ def plan_show(
             frame, title = _figures_frame(plan_id, year)
         _print_frame(frame, title)
         if output is not None:
-            write_text_output(output, frame.to_csv(index=False))
+            writer.write_text(output, frame.to_csv(index=False), overwrite=overwrite)
             click.echo(f"wrote {len(frame)} rows to {output}")
 
 

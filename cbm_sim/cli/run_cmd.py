@@ -21,12 +21,12 @@ from cbm_sim.cli.app import (
     _BAD_INPUT,
     _TARGET_YEARS,
     _debug_option,
-    _refuse_existing_file,
     _reported,
     _signed,
     _status_cell,
     main,
     output_option,
+    overwrite_option,
 )
 
 
@@ -158,7 +158,7 @@ def _short_num(x: float) -> str:
     "Results directory (default: runs/<scenario name>). Written whole or not at all.", False
 )
 @click.option("--seed", type=click.IntRange(min=0), help="Override the scenario's seed.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
+@overwrite_option
 @click.option(
     "--robustness",
     "with_robustness",
@@ -314,7 +314,7 @@ def validate_command(scenario_files: tuple[Path, ...], debug: bool) -> None:
 
 @main.command("schema")
 @output_option("Write to this file instead of standard output.", False, directory=False)
-@click.option("--overwrite", is_flag=True, help="Replace the -o file if it exists.")
+@overwrite_option
 @_debug_option
 def schema_command(output: Path | None, overwrite: bool, debug: bool) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checks)."""
@@ -325,38 +325,7 @@ def schema_command(output: Path | None, overwrite: bool, debug: bool) -> None:
         if output is None:
             click.echo(text)
         else:
-            check_writable(output)
-            _refuse_existing_file(output, overwrite)
-            write_text_output(output, text + "\n")
+            from cbm_sim.results import writer
+
+            writer.write_text(output, text + "\n", overwrite=overwrite)
             click.echo(f"wrote {output}")
-
-
-def check_writable(output: Path) -> None:
-    """Refuse an ``-o`` file whose folder does not exist, before any work is done.
-
-    Raises
-    ------
-    click.BadParameter
-        Naming ``-o/--output`` and the missing folder.
-    """
-    parent = output.parent if str(output.parent) else Path(".")
-    if not parent.is_dir():
-        raise click.BadParameter(
-            f"cannot write {output}: no folder {parent}", param_hint="'-o/--output'"
-        )
-
-
-def write_text_output(output: Path, text: str) -> None:
-    """Write ``text`` to the ``-o`` file; a path that cannot be written is bad input.
-
-    Raises
-    ------
-    click.BadParameter
-        Naming ``-o/--output`` and the reason (e.g. a missing parent directory).
-    """
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise click.BadParameter(
-            f"cannot write {output}: {exc.strerror or exc}", param_hint="'-o/--output'"
-        ) from None

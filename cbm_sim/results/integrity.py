@@ -41,10 +41,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _meta_digest(meta: Mapping[str, Any]) -> str:
+def meta_digest(meta: Mapping[str, Any]) -> str:
+    """SHA-256 of ``meta`` without its ``meta_sha256`` field (what that field must hold)."""
     body = {k: v for k, v in meta.items() if k != "meta_sha256"}
     text = json.dumps(body, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_meta_digest = meta_digest
 
 
 def write_meta(directory: Path, meta: Mapping[str, Any], files: Iterable[str]) -> dict[str, Any]:

@@ -1,24 +1,17 @@
 """The output contract of ``cbm-sim run -o DIR``, written atomically.
 
-Everything is written into a temporary directory beside ``DIR`` and renamed into place only
-when the whole run has succeeded, so a failed or interrupted run leaves no partial results
-(and, with ``--overwrite``, the previous results stay in place until the new ones are
-complete). The files, columns and units are listed in :data:`OUTPUT_FILES` and documented in
-the README ("Output contract"); ``meta.json`` holds the SHA-256 of every file
+Everything is written into a staging folder beside ``DIR`` and swapped into place only when
+the whole run has succeeded (:mod:`~cbm_sim.results.writer`, the writer every command
+shares), so a failed, interrupted or killed run leaves no partial results, and, with
+``--overwrite``, the previous results stay in place until the new ones are complete; only a
+folder cbm-sim wrote is ever replaced (:mod:`~cbm_sim.results.ownership`). The files, columns
+and units are listed in :data:`OUTPUT_FILES` and documented in the README ("Output
+contract"); ``meta.json`` holds the SHA-256 of every file
 (:mod:`~cbm_sim.results.integrity`), checked by every reader.
-
-Staging folders are named ``.<name>.partial-<id>-<pid>@<host>`` (and, during the swap of an
-``--overwrite``, ``.<name>.old-<id>-<pid>@<host>``): a process killed with SIGKILL cannot
-clean up, so the next run into the same place removes the ones whose process is gone
-(:func:`clean_stale`).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,10 +20,23 @@ from typing import Any
 import pandas as pd
 
 from cbm_sim import units
-from cbm_sim.results import integrity
+from cbm_sim.results import integrity, writer
 from cbm_sim.results.frames import ANNUAL_COLUMNS, Results
 from cbm_sim.results.frames import TARGET_COLUMNS as _TARGET_CHECK_COLUMNS
+from cbm_sim.results.ownership import OutputExistsError
 from cbm_sim.units import to_planner
+
+__all__ = [
+    "OUTPUT_FILES",
+    "RESULTS_MARKER",
+    "TARGET_COLUMNS",
+    "OutputExistsError",
+    "check_target",
+    "clean_stale",
+    "staged_directory",
+    "valuation_csv",
+    "write_run",
+]
 
 OUTPUT_FILES: Mapping[str, str] = {
     "annual.csv": "year, entity, quantity, unit, value — annual figures in planner units "
@@ -48,154 +54,44 @@ OUTPUT_FILES: Mapping[str, str] = {
 TARGET_COLUMNS: tuple[str, ...] = _TARGET_CHECK_COLUMNS[:8]
 """Leading columns of ``targets.csv`` (the target check may add more after them)."""
 
-RESULTS_MARKER = "meta.json"
-"""A directory holding this file is a cbm-sim run directory (may be replaced)."""
-
-
-class OutputExistsError(FileExistsError):
-    """The output directory exists and may not (or must not) be replaced."""
-
-
-def _owner_tag() -> str:
-    """``<pid>@<host>``: who made a staging folder (so that only dead runs' are removed)."""
-    return f"{os.getpid()}@{socket.gethostname()}"
-
-
-def _is_stale(tag: str) -> bool:
-    """Whether the staging folder tagged ``tag`` belongs to a process that no longer runs.
-
-    A folder of another host, or of a live process, is never stale; one without a readable
-    tag (older cbm-sim) is stale.
-    """
-    pid_text, _, host = tag.partition("@")
-    if not pid_text.isdigit():
-        return True
-    if host != socket.gethostname():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, OverflowError, OSError):
-        return False
-    return False
-
-
-def _stale_folders(final: Path, kind: str) -> list[Path]:
-    prefix = f".{final.name}.{kind}-"
-    try:
-        entries = list(final.parent.iterdir())
-    except OSError:
-        return []
-    out = []
-    for entry in entries:
-        if entry.name.startswith(prefix) and entry.is_dir() and not entry.is_symlink():
-            tag = entry.name[len(prefix) :].partition("-")[2]  # <hex>-<pid>@<host>
-            if _is_stale(tag):
-                out.append(entry)
-    return sorted(out)
+RESULTS_MARKER = integrity.META
+"""A cbm-sim result folder holds this file, and it verifies (may then be replaced)."""
 
 
 def clean_stale(final: Path) -> list[Path]:
-    """Remove the staging folders that killed runs left beside ``final``.
-
-    ``.<name>.partial-*`` folders of dead processes are deleted. ``.<name>.old-*`` folders
-    hold complete previous results moved aside for an ``--overwrite`` swap; if the run was
-    killed between its two renames, ``final`` is missing and the newest such folder is
-    renamed back to ``final`` (the old complete results), the others are deleted.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The folders removed or restored.
-    """
-    done = []
-    for folder in _stale_folders(final, "partial"):
-        shutil.rmtree(folder, ignore_errors=True)
-        done.append(folder)
-    olds = _stale_folders(final, "old")
-    if olds and not final.exists() and not final.is_symlink():
-        newest = max(olds, key=lambda p: p.stat().st_mtime)
-        newest.rename(final)
-        olds.remove(newest)
-        done.append(newest)
-    for folder in olds:
-        shutil.rmtree(folder, ignore_errors=True)
-        done.append(folder)
-    return done
+    """Finish or remove what killed writes left beside ``final`` (:func:`writer.recover`)."""
+    return writer.recover(Path(final).parent, [Path(final).name])
 
 
 def check_target(target: Path, *, overwrite: bool) -> None:
-    """Refuse an output path that exists, unless ``overwrite`` and it is safe to replace.
+    """Refuse a result folder that may not be written, before any work is done.
 
-    Only an empty directory or a previous run directory (holding ``meta.json``) is ever
-    replaced, so a mistyped ``-o`` cannot delete unrelated files. Staging folders of killed
-    runs into ``target`` are cleaned first (:func:`clean_stale`).
+    Only an empty folder or one cbm-sim wrote (its ``meta.json`` verifies and lists every
+    file in it) is ever replaced, and only with ``overwrite``; see :func:`writer.check`.
 
     Raises
     ------
     OutputExistsError
-        If ``target`` exists and may not be replaced.
+        If ``target`` may not be written.
     """
-    clean_stale(target)
-    if not target.exists() and not target.is_symlink():
-        return
-    if not overwrite:
-        raise OutputExistsError(f"{target} exists; pass --overwrite to replace it")
-    if not target.is_dir() or target.is_symlink():
-        raise OutputExistsError(f"{target} exists and is not a directory; refusing to replace it")
-    if any(target.iterdir()) and not (target / RESULTS_MARKER).is_file():
-        raise OutputExistsError(
-            f"{target} is not a cbm-sim run directory (no {RESULTS_MARKER}); refusing to replace it"
-        )
+    writer.check(writer.Output(Path(target), folder=True), overwrite=overwrite)
 
 
 @contextmanager
 def staged_directory(target: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """A temporary directory beside ``target`` that becomes ``target`` on success.
+    """A staging folder beside ``target`` that becomes ``target`` whole on success
+    (:func:`writer.staged_folder`; sealed with a ``meta.json`` if it has none).
 
     On any exception (including ``KeyboardInterrupt``) inside the ``with`` block the
-    temporary directory is removed and ``target`` is left as it was.
+    staging folder is removed and ``target`` is left as it was.
 
     Raises
     ------
     OutputExistsError
-        On entry, as :func:`check_target`.
+        On entry and before the swap, as :func:`check_target`.
     """
-    final = Path(target)
-    check_target(final, overwrite=overwrite)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    # the owner's pid and host in the name: a later run removes it once that process is gone;
-    # mkdir gives the permissions an ordinary mkdir would (0777 less the umask)
-    staging = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}-{_owner_tag()}"
-    try:
-        staging.mkdir()
-    except OSError as exc:  # e.g. a name too long once the staging suffix is added
-        raise OutputExistsError(
-            f"cannot create the staging folder beside {final}: {exc.strerror}; use a shorter -o"
-        ) from None
-    try:
-        yield staging
-        check_target(final, overwrite=overwrite)
-        _swap_in(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _swap_in(staging: Path, final: Path) -> None:
-    if not final.exists():
-        staging.rename(final)
-        return
-    # The old results are moved aside, not deleted, until the new ones are in place.
-    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}-{_owner_tag()}")
-    final.rename(old)
-    try:
-        staging.rename(final)
-    except BaseException:
-        old.rename(final)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    with writer.staged_folder(target, overwrite=overwrite) as stage:
+        yield stage
 
 
 def valuation_csv(valuation: pd.DataFrame) -> pd.DataFrame:

@@ -81,7 +81,8 @@ def test_a_scenario_comes_with_its_levers_units_bounds_and_sources(studio):
     body = client.get("/api/scenarios/quick").json()
     levers = {lever["id"]: lever for lever in body["levers"]}
     rigs = levers["drilling.blocks.mabi.rigs"]
-    assert (rigs["unit"], rigs["lo"], rigs["hi"], rigs["base"]) == ("rigs", 0.0, 200.0, 25)
+    assert (rigs["lo"], rigs["hi"], rigs["base"]) == (0.0, 200.0, 25)
+    assert rigs["labels"]["en"] == "Mabi: drilling rigs"
     assert rigs["source"].startswith("assumption:")
     assert body["step_days"] == 30 and body["has_uncertainty"]
     download = client.get("/api/scenarios/quick/yaml")
@@ -214,9 +215,15 @@ def test_a_run_is_an_ordinary_run_folder_and_its_verdict_is_the_folder_s(studio)
     csv = client.get(f"/api/runs/{run['run']}/files/targets.csv")
     assert csv.content == (folder / "targets.csv").read_bytes()
     base = client.post("/api/runs", json={"base": "quick"}).json()
-    moved = client.get(f"/api/runs/{run['run']}/compare/{base['run']}").json()["outputs"]
-    production = [o for o in moved if o["item"] == "production.total" and o["year"] == 2025]
-    assert production and production[0]["draft"] > production[0]["base"]
+    compared = client.get(f"/api/runs/{run['run']}/compare/{base['run']}").json()
+    assert [c["path"] for c in compared["inputs"]] == ["drilling.achieved_share"]
+    production = [
+        o for o in compared["outputs"] if o["quantity"] == "production.total" and o["year"] == 2025
+    ]
+    assert production and production[0]["b"] > production[0]["a"]
+    assert {r["name_en"] for r in run["verdict"] if r["id"] == "output.total"} == {
+        "Cluster output value"
+    }
 
 
 @pytest.mark.slow

@@ -11,14 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cbm_sim import bounds
-from cbm_sim.scenario.files import field_lines, load_scenario
+from cbm_sim.scenario.files import field_sources, load_scenario
 from cbm_sim.scenario.paths import interpolate
 from cbm_sim.studio.levers import (
     GROUPS,
     LeverError,
     catalogue,
     coerce,
-    comment_of,
     format_path,
     overlay,
     parse_path,
@@ -31,7 +30,7 @@ PLAN = Path(__file__).resolve().parents[1] / "scenarios" / "plan.yaml"
 @cache
 def _plan():
     scenario = load_scenario(PLAN)
-    return scenario, {lever.id: lever for lever in catalogue(scenario, field_lines(PLAN))}
+    return scenario, {lever.id: lever for lever in catalogue(scenario, field_sources(PLAN))}
 
 
 # --------------------------------------------------------------------------- field paths
@@ -87,13 +86,21 @@ def test_a_lever_set_in_the_file_cites_the_comment_beside_it():
     assert "Yicai" in price.source  # valuation.yaml's source of the default
 
 
-def test_units_come_from_the_field_names():
+def test_names_and_units_come_from_the_projects_names_table():
     _, levers = _plan()
-    assert levers["drilling.blocks.mabi.vertical_wells_per_year"].unit == "wells/yr"
-    assert levers["demand.industry.annual_1e8_m3"].unit == "亿m3/yr"
-    assert levers["lng.demand_1e4_t_per_year"].unit == "万t/yr"
-    assert levers["type_curves.peak_rate_scale"].unit == "×"
-    assert levers["valuation.lng_price_yuan_per_t"].unit == "元/t"
+    assert levers["drilling.blocks.mabi.vertical_wells_per_year"].units == {
+        "zh": "wells/yr",  # the names table leaves it to the bound (cbm_sim.bounds)
+        "en": "wells/yr",
+    }
+    assert levers["lng.demand_1e4_t_per_year"].units == {"zh": "万t/年", "en": "10⁴ t/yr"}
+    assert levers["type_curves.peak_rate_scale"].units["en"] == "×"
+    assert levers["valuation.lng_price_yuan_per_t"].units["zh"] == "元/t"
+    lng9 = levers["lng.plants[8].commissioned"].labels
+    assert "LNG-9" in lng9["zh"] and "LNG-9" in lng9["en"]  # a list item by its name
+    assert levers["drilling.blocks.mabi.rigs"].labels == {
+        "zh": "马必 钻机数",
+        "en": "Mabi: drilling rigs",
+    }
 
 
 def test_drilling_is_edited_year_by_year_from_the_programmes_first_year():
@@ -101,15 +108,6 @@ def test_drilling_is_edited_year_by_year_from_the_programmes_first_year():
     lever = levers["drilling.blocks.zhengzhuang.vertical_wells_per_year"]
     assert lever.years == tuple(range(2022, 2031))
     assert lever.base[2025] == 320 and lever.base[2026] == 160
-
-
-def test_comment_of_reads_the_comment_beside_or_above_a_line(tmp_path):
-    f = tmp_path / "s.yaml"
-    f.write_text("# above\n# more\nkey: 1\nname: 'a # b'  # why\n", encoding="utf-8")
-    assert comment_of(str(f), 3) == "above more"
-    assert comment_of(str(f), 4) == "why"
-    assert comment_of(str(f), 99) == ""
-    assert comment_of(str(tmp_path / "missing.yaml"), 1) == ""
 
 
 # --------------------------------------------------------------------------- the overlay

@@ -14,6 +14,7 @@ from typing import Final
 import pandas as pd
 from matplotlib.figure import Figure
 
+from cbm_sim.names import input_name
 from cbm_sim.report.fonts import Lang, use_report_style
 from cbm_sim.report.style import MET_COLOUR, SHORT_COLOUR, label, require_columns, target_name
 from cbm_sim.report.tables import Row, _pages_of, rows_per_page, table_figure
@@ -40,17 +41,6 @@ _COLUMNS: Final[dict[str, list[str]]] = {
     "en": ["year and target", "sim./target (10⁸ CNY)", "verdict", "flipped by (▼ low, ▲ high)"],
 }
 _FLIP_MARK: Final[dict[str, str]] = {"": "", "low": "▼", "high": "▲", "low+high": "▼▲"}
-_ASSUMPTION_ZH: Final[dict[str, str]] = {
-    "gas_price": "气价",
-    "per_well_values": "单井价值",
-    "horizontal_well_equivalent": "水平井当量",
-    "peak_rate": "单井峰值产量",
-    "drilling": "钻井数",
-    "exogenous_items": "外生项目",
-    "carbon_baseline": "碳减排基线",
-}
-"""Chinese names of the default swings (``studies.robustness.default_swings``); other
-assumptions (a scenario's uncertainty paths) are shown as named."""
 
 
 def robustness_pages(table: pd.DataFrame, lang: Lang) -> list[Figure]:
@@ -76,7 +66,7 @@ def robustness_pages(table: pd.DataFrame, lang: Lang) -> list[Figure]:
         status = str(b["base_status"])
         verdict = label(f"word.{status}", lang) if status in ("met", "short") else status
         hits = [
-            f"{_ASSUMPTION_ZH.get(a, a) if lang == 'zh' else a}{_FLIP_MARK.get(f, f)}"
+            f"{input_name(a, lang)}{_FLIP_MARK.get(f, f)}"
             for a, f in zip(part["assumption"].astype(str), part["flips"], strict=True)
             if f
         ]

@@ -8,7 +8,6 @@ labels. Values are converted for display only through :mod:`cbm_sim.units`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import cache
 from typing import Final
 
 import numpy as np
@@ -16,8 +15,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from cbm_sim import units
-from cbm_sim.economics.valuation import SUB_CLUSTERS
+from cbm_sim import names, units
 from cbm_sim.report.fonts import Lang, check_lang
 from cbm_sim.results.frames import Results
 
@@ -178,40 +176,7 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
     "series.route_mine": ("煤矿瓦斯利用", "Mine-site use"),
     "series.mine_power": ("瓦斯发电", "Mine-gas power"),
     "series.mine_heating": ("瓦斯供热", "Mine-gas heating"),
-    "sector.residential": ("民生用气", "Residential"),
-    "sector.commercial": ("公商福业", "Public & commercial"),
-    "sector.transport": ("交通", "Transport"),
-    "sector.industry": ("工业", "Industry"),
-    "sector.chemicals": ("化工", "Chemicals"),
-    "sector.field_use": ("气田自用及损耗", "Field use & losses"),
     "word.unmet": ("未满足", "unmet"),
-    # uncertain inputs (scenario paths) as tornado rows; other paths are shown as written
-    "input.type_curves.peak_rate_scale": ("新井峰值产量倍数", "New-well peak rate (×)"),
-    "input.type_curves.incline_days_scale": ("排采上产期倍数", "Dewatering period (×)"),
-    "input.type_curves.decline_scale": ("递减率倍数", "Decline rate (×)"),
-    "input.wells.pump_failures_per_well_year": ("单井年检泵次数", "Pump failures per well-year"),
-    "input.demand.industry.annual_1e8_m3": ("工业需求（倍数）", "Industrial demand (×)"),
-    "input.demand.chemicals.annual_1e8_m3": ("化工需求（倍数）", "Chemicals demand (×)"),
-    "input.lng.demand_1e4_t_per_year": ("LNG需求（倍数）", "LNG demand (×)"),
-    # physical targets (plan ch4)
-    "target.minegas.utilisation_rate": ("瓦斯利用率", "Mine-gas utilisation rate"),
-    "target.lng.output": ("液化天然气产量", "LNG output"),
-    "target.lng.plants": ("液化工厂数", "LNG plants"),
-    "target.cng.gas": ("压缩天然气量", "CNG volume"),
-    "target.cng.stations": ("压缩母站数", "CNG mother stations"),
-    "target.pipeline.capacity": ("管输能力", "Pipeline capacity"),
-    "target.pipeline.exports": ("管输外输量", "Pipeline exports"),
-    "target.storage.project_capacity": ("储气能力", "Storage capacity"),
-    "target.local_use.residential": ("民生用气量", "Residential gas"),
-    "target.local_use.commercial": ("公商福业用气量", "Public & commercial gas"),
-    "target.local_use.transport": ("交通用气量", "Transport gas"),
-    "target.local_use.industry": ("工业用气量", "Industrial gas"),
-    "target.local_use.chemicals": ("化工用气量", "Chemicals gas"),
-    "target.power.generation": ("瓦斯发电量", "Mine-gas generation"),
-    "target.power.gas": ("发电用瓦斯量", "Mine gas for power"),
-    "target.power.capacity": ("瓦斯发电装机", "Mine-gas power capacity"),
-    "target.power.plants": ("瓦斯电厂数", "Mine-gas power plants"),
-    "target.minegas.heating_gas": ("瓦斯供热用气量", "Mine gas for heating"),
     # series
     "series.mine_gas": ("井下抽采（煤矿瓦斯）", "Coal-mine drainage"),
     "series.other_blocks": ("其他区块", "Other blocks"),
@@ -271,57 +236,28 @@ LABELS: Final[dict[str, tuple[str, str]]] = {
         "数据来源：cbm-sim模拟；目标：晋市政发〔2022〕28号",
         "Source: cbm-sim simulation; targets: plan 晋市政发〔2022〕28号",
     ),
-    # sub-clusters (plan ch4 §1–§8 headings)
-    "sc.exploration": ("勘探开发", "Exploration & development"),
-    "sc.processing": ("加工储运", "Processing, storage & transport"),
-    "sc.utilisation": ("高效利用", "Utilisation"),
-    "sc.science": ("科技创新", "Science & technology"),
-    "sc.services": ("生产服务", "Production services"),
-    "sc.equipment": ("装备材料", "Equipment & materials"),
-    "sc.logistics": ("物流交易", "Logistics & trading"),
-    "sc.radiating": ("辐射行业", "Radiating industries"),
-    "sc.total": ("集群合计", "Cluster total"),
-    # sub-cluster items (plan ch4 §1–§8)
-    "item.surface": ("地面开发", "Surface development"),
-    "item.underground": ("井下抽采", "Underground drainage"),
-    "item.cng": ("压缩", "CNG"),
-    "item.lng": ("液化", "LNG"),
-    "item.pipeline": ("管输", "Pipeline transport"),
-    "item.storage": ("储气调峰", "Storage & peak shaving"),
-    "item.residential": ("民生用气", "Residential gas"),
-    "item.commercial": ("公商福业用气", "Public & commercial gas"),
-    "item.transport": ("交通用气", "Transport gas"),
-    "item.industry": ("工业用气", "Industrial gas"),
-    "item.chemicals": ("化工用气", "Chemicals gas"),
-    "item.mine_gas": ("瓦斯利用", "Mine-gas use"),
-    "item.mine_gas.power": ("瓦斯发电", "Mine-gas power"),
-    "item.mine_gas.heating": ("瓦斯供热", "Mine-gas heating"),
-    "item.science_city": ("科创城", "Science city"),
-    "item.training_base": ("实训基地", "Training base"),
-    "item.pre_drilling": ("钻前工程", "Pre-drilling works"),
-    "item.drilling_fracturing": ("钻井压裂", "Drilling & fracturing"),
-    "item.dewatering": ("排采", "Dewatering production"),
-    "item.gathering": ("集输", "Gathering"),
-    "item.workover": ("修井", "Workover"),
-    "item.materials_supply": ("物资供应", "Materials supply"),
-    "item.waste_handling": ("废弃物处理", "Waste handling"),
-    "item.base_services": ("基地服务", "Base services"),
-    "item.equipment": ("装备", "Equipment"),
-    "item.tools": ("工具", "Tools"),
-    "item.materials": ("材料", "Materials"),
-    "item.equipment_moving": ("设备搬迁", "Equipment moving"),
-    "item.materials_transport": ("物资运输", "Materials transport"),
-    "item.equipment_trading": ("设备交易", "Equipment trading"),
-    "item.lng_logistics": ("LNG物流", "LNG logistics"),
-    "item.carbon_trading": ("碳交易", "Carbon trading"),
-    "item.green_finance": ("绿色金融", "Green finance"),
-    "item.insurance": ("保险", "Insurance"),
-    # plan ids as target names (probability chart)
-    "target.production.total": ("煤层气总产量", "Total CBM production"),
-    "target.production.surface": ("地面抽采量", "Surface production"),
-    "target.production.underground": ("井下抽采量", "Underground drainage"),
-    "target.output.total": ("集群总产值", "Cluster output value"),
 }
+
+
+def _name_labels() -> dict[str, tuple[str, str]]:
+    """The names of :mod:`cbm_sim.names` as label keys (``sc.<id>``, ``item.<id>``,
+    ``target.<id>``, ``sector.<id>``, ``input.<path>``): one table, no second copy here."""
+    prefixes = {
+        "sub_clusters": "sc",
+        "items": "item",
+        "targets": "target",
+        "sectors": "sector",
+        "inputs": "input",
+        "factors": "input",
+    }
+    return {
+        f"{prefixes[section]}.{key}": (zh, en)
+        for section, key, zh, en in names.rows()
+        if section in prefixes
+    }
+
+
+LABELS.update(_name_labels())
 
 # Colours of the gas-balance groups, fixed so a group has one colour in every chart.
 GROUP_COLOURS: Final[dict[str, str]] = {
@@ -370,7 +306,10 @@ def unit_label(unit: str, lang: Lang) -> str:
 
 
 def label_or_id(prefix: str, ident: str, lang: Lang) -> str:
-    """Translate a data id (``prefix.ident``) if the dictionary knows it, else print the id."""
+    """Translate a data id (``prefix.ident``) if the dictionary knows it, else print the id;
+    an ``input`` is named by :func:`cbm_sim.names.input_name` (block ids, list indices)."""
+    if prefix == "input":
+        return names.input_name(ident, lang)
     key = f"{prefix}.{ident}"
     return label(key, lang) if key in LABELS else ident
 
@@ -446,21 +385,9 @@ def entities_with_prefix(results: Results, prefix: str, quantity: str) -> list[s
     return sorted(annual.loc[mask, "entity"].astype(str).unique())
 
 
-@cache
-def block_names_zh() -> dict[str, str]:
-    """Chinese block names from the packaged block data (``{}`` if it is not installed yet)."""
-    try:
-        from cbm_sim.plan.blocks import load_blocks
-
-        return {b.id: b.name_zh for b in load_blocks()}
-    except (ImportError, FileNotFoundError):
-        # Labels fall back to the block id: a readable, never wrong, name.
-        return {}
-
-
 def block_label(block_id: str, lang: Lang) -> str:
-    """A block's display name: its Chinese name in Chinese, its id in English."""
-    return block_names_zh().get(block_id, block_id) if lang == "zh" else block_id
+    """A block's display name (:func:`cbm_sim.names.block_name`): 郑庄 / Zhengzhuang."""
+    return names.block_name(block_id, lang)
 
 
 def plan_target_base(plan_id: str, year: int) -> float:
@@ -530,14 +457,5 @@ def draw_target_marks(ax: Axes, targets: Mapping[int, float], lang: Lang) -> np.
 
 
 def target_name(plan_id: str, lang: Lang) -> str:
-    """Display name of a target plan id: ``output.<sc>`` → the sub-cluster's name,
-    ``output.<sc>.<item>`` → sub-cluster · item, a physical id → its label; else the id."""
-    parts = plan_id.split(".")
-    if len(parts) >= 2 and parts[0] == "output" and parts[1] in SUB_CLUSTERS:
-        name = label(f"sc.{parts[1]}", lang)
-        if len(parts) == 2:
-            return name
-        item = ".".join(parts[2:])
-        return f"{name} · {label_or_id('item', item, lang)}"
-    key = f"target.{plan_id}"
-    return label(key, lang) if key in LABELS else plan_id
+    """Display name of a target plan id (:func:`cbm_sim.names.target_name`)."""
+    return names.target_name(plan_id, lang)

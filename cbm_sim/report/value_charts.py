@@ -77,7 +77,7 @@ def cover_chart(
     """
     totals = cluster_totals(targets)
     sub = sub_cluster_totals(targets)
-    name, description = _scenario_text(results)
+    name, description = _scenario_text(results, lang)
     meta = results.meta
     cjk = lang == "zh"
     exogenous = _exogenous_by_year(values)
@@ -249,11 +249,13 @@ def _num(value: object, sign: bool = False) -> str:
     return f"{v:+,.1f}" if sign else f"{v:,.1f}"
 
 
-def _scenario_text(results: Results) -> tuple[str, str]:
+def _scenario_text(results: Results, lang: Lang) -> tuple[str, str]:
+    """The scenario's name and its description in ``lang`` (``Scenario.describe``)."""
     scenario = results.scenario
     name = getattr(scenario, "name", None) or str(results.meta.get("scenario", "?"))
-    description = getattr(scenario, "description", None) or str(results.meta.get("description", ""))
-    return name, description
+    describe = getattr(scenario, "describe", None)
+    description = describe(lang) if callable(describe) else ""
+    return name, description or str(results.meta.get("description", ""))
 
 
 def _strip_all(lines: Iterable[str]) -> list[str]:

@@ -413,37 +413,84 @@ def load(path: Path, *, check_size: bool = True) -> Scenario:
     return _validate(data, located, check_size=check_size)
 
 
-def field_lines(path: str | Path) -> dict[str, tuple[str, int]]:
-    """Where every value of a scenario file's resolved data was written: field path (as
-    :class:`Problem` names it, ``lng.plants[8].commissioned``) → (file, line), following
-    ``extends`` (a value inherited from a parent names the parent's file and line).
+@dataclass(frozen=True)
+class FieldSource:
+    """Where a scenario file sets a value: file, line and the comment that gives its source
+    (the line's own ``# …`` comment, else the comment lines just above it; "" when none)."""
+
+    file: str
+    line: int
+    comment: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        return f"{where} # {self.comment}" if self.comment else where
+
+
+def _comment_at(lines: list[str], line: int) -> str:
+    """The comment of 1-based ``line``: its trailing ``# …``, else the block of comment lines
+    right above it (a key's source is written either way in the shipped scenarios)."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    quoted, hit = "", -1
+    for k, ch in enumerate(text):  # a '#' inside quotes is not a comment
+        if ch in "'\"" and (not quoted or quoted == ch):
+            quoted = "" if quoted else ch
+        elif ch == "#" and not quoted and (k == 0 or text[k - 1] in " \t"):
+            hit = k
+            break
+    if hit >= 0 and text[:hit].strip():
+        return text[hit + 1 :].strip()
+    above: list[str] = []
+    k = line - 2
+    while k >= 0 and lines[k].lstrip().startswith("#"):
+        note = lines[k].lstrip()[1:].strip()
+        if not note.startswith("---"):  # a section rule, not the value's source
+            above.insert(0, note)
+        k -= 1
+    return " ".join(above)
+
+
+def field_sources(path: str | Path) -> dict[str, FieldSource]:
+    """File, line and source comment of every value a scenario file (and its ``extends``
+    chain) sets, by dotted path (list items by index: ``lng.plants.8.capacity_t_per_day``).
+
+    Values left at their defaults have no entry: their source is the model's default
+    (``cbm_sim/scenario/model.py``).
 
     Raises
     ------
     ScenarioError
-        If the file or its chain cannot be read or parsed (as :func:`load_scenario`).
+        If the file or a parent cannot be read or parsed (as :func:`load`).
     """
     file = Path(path)
     source = _display(file)
     try:
         text = reading.read_text(file)
-        resolved = file.resolve()
     except reading.InputError as exc:
-        raise _problem(source, exc.line, "", str(exc)) from None
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise _problem(source, None, "", f"cannot read scenario file: {exc}") from None
+        raise _problem(source, exc.line, "", f"cannot read scenario file: {exc}") from None
+    resolved = file.resolve()
     _, located = _resolve(text, source, resolved.parent, (resolved,))
-    out: dict[str, tuple[str, int]] = {}
+    texts: dict[str, list[str]] = {}
 
-    def walk(node: _Located, where: str) -> None:
-        if where:
-            out[where] = (node.file, node.line)
-        if isinstance(node.children, list):
-            for i, kid in enumerate(node.children):
-                walk(kid, f"{where}[{i}]")
-        else:
-            for key, kid in node.children.items():
-                walk(kid, f"{where}.{key}" if where else key)
+    def lines_of(name: str) -> list[str]:
+        if name not in texts:
+            try:
+                texts[name] = reading.read_text(Path(name)).splitlines()
+            except reading.InputError:
+                texts[name] = []
+        return texts[name]
+
+    out: dict[str, FieldSource] = {}
+
+    def walk(node: _Located, prefix: str) -> None:
+        kids = node.children
+        pairs = kids.items() if isinstance(kids, dict) else enumerate(kids)
+        for key, child in pairs:
+            where = f"{prefix}.{key}" if prefix else str(key)
+            out[where] = FieldSource(
+                child.file, child.line, _comment_at(lines_of(child.file), child.line)
+            )
+            walk(child, where)
 
     walk(located, "")
     return out

@@ -329,6 +329,13 @@ class RankCorrelation(Model):
     )
 
 
+class Description(Model):
+    """A scenario's description in each report language (either may be left out)."""
+
+    zh: str = Field("", description="中文说明")
+    en: str = Field("", description="English description")
+
+
 class Scenario(Model):
     """Every assumption of one simulation run.
 
@@ -341,7 +348,11 @@ class Scenario(Model):
     name: Annotated[str, AfterValidator(_safe_name)] = Field(
         "baseline-2021", description="short name, used in outputs (runs/<name>)"
     )
-    description: str = Field("", description="what question the scenario answers")
+    description: str | Description = Field(
+        "",
+        description="what question the scenario answers: one text, or one per language "
+        "({zh: ..., en: ...}; the report shows the one of its language)",
+    )
     extends: str | None = Field(
         None, description="parent scenario file, relative to this one, whose values this overrides"
     )
@@ -366,6 +377,18 @@ class Scenario(Model):
     correlations: list[RankCorrelation] = Field(
         default_factory=list, description="rank correlations between uncertain inputs"
     )
+
+    def describe(self, lang: str) -> str:
+        """The description in ``lang`` (``"zh"`` or ``"en"``): the text of that language,
+        else the other one's, else a single-text description as written ("" when none)."""
+        if isinstance(self.description, Description):
+            first, other = (
+                (self.description.zh, self.description.en)
+                if lang == "zh"
+                else (self.description.en, self.description.zh)
+            )
+            return first or other
+        return self.description
 
     @model_validator(mode="after")
     def _correlated_inputs_known(self) -> Scenario:
@@ -443,6 +466,7 @@ __all__ = [
     "Contract",
     "Contracts",
     "Demand",
+    "Description",
     "Distribution",
     "Drilling",
     "FieldError",

@@ -37,7 +37,7 @@ from cbm_sim.studio import figures
 from cbm_sim.studio.drafts import Composed, NotFoundError, Workspace
 from cbm_sim.studio.jobs import Jobs
 from cbm_sim.studio.levers import GROUPS, LeverError
-from cbm_sim.studio.runs import BusyError, RunFailedError, Runner
+from cbm_sim.studio.runs import BusyError, RunFailedError, Runner, records
 
 STATIC: Final[Path] = Path(__file__).parent / "static"
 MAX_BODY_BYTES: Final[int] = 256 * 1024
@@ -391,7 +391,7 @@ def create_app(
             "run": run_id,
             "name": composed.name,
             "changes": _changes(composed),
-            "verdict": verdict,
+            "verdict": named(verdict),
             "elapsed_s": round(time.perf_counter() - started, 3),
         }
 
@@ -400,12 +400,12 @@ def create_app(
         """A finished run: its metadata and the target check."""
         view = runner.view(run_id)
         meta = {k: v for k, v in view.meta.items() if k not in ("sha256", "files")}
-        return {"run": view.id, "meta": meta, "verdict": view.verdict()}
+        return {"run": view.id, "meta": meta, "verdict": named(view.verdict())}
 
     @app.get("/api/runs/{run_id}/targets", tags=["runs"])
     def run_targets(run_id: RunId) -> list[dict[str, Any]]:
         """Every target of the run's target check (``targets.csv``)."""
-        return runner.view(run_id).verdict()
+        return named(runner.view(run_id).verdict())
 
     @app.get("/api/runs/{run_id}/valuation", tags=["runs"])
     def run_valuation(run_id: RunId) -> list[dict[str, Any]]:
@@ -419,15 +419,20 @@ def create_app(
 
     @app.get("/api/runs/{run_id}/compare/{other_id}", tags=["runs"])
     def compare(run_id: RunId, other_id: RunId) -> dict[str, Any]:
-        """Every target whose simulated value or status moved from run ``other_id`` (the base)
-        to ``run_id``, side by side."""
-        from cbm_sim.studio.compare import moved_targets
+        """Run ``run_id`` against run ``other_id`` (the base), side by side (the project's diff
+        engine, :func:`cbm_sim.studies.diff.diff`): every input that changed (with both
+        sources), every summary output that moved and every target (both statuses)."""
+        from cbm_sim.studies.diff import Side, diff
 
         here, there = runner.view(run_id), runner.view(other_id, "other_id")
+        found = diff(Side.from_dir(there.folder), Side.from_dir(here.folder))
+        targets = found.targets[found.targets["moved"] | found.targets["status_changed"]]
         return {
             "run": run_id,
             "base": other_id,
-            "outputs": moved_targets(there.targets, here.targets),
+            "inputs": records(found.inputs),
+            "outputs": records(found.moved_outputs()),
+            "targets": records(targets),
         }
 
     @app.get("/api/runs/{run_id}/charts/{chart}.svg", tags=["runs"])
@@ -546,9 +551,13 @@ def create_app(
                             filename="cbm-sim-report.pdf")  # fmt: skip
 
     @app.get("/api/names", tags=["studio"])
-    def names() -> dict[str, dict[str, str]]:
-        """Display names (Chinese and English) of sub-clusters, items, targets and sectors."""
-        return display_names()
+    def display_names() -> dict[str, dict[str, dict[str, str]]]:
+        """The display names (Chinese and English) of every section of the project's names
+        table (:mod:`cbm_sim.names`): sub-clusters, items, targets, statuses, blocks …"""
+        from cbm_sim import names
+
+        return {section: {key: {"zh": n.zh, "en": n.en} for key, n in entries.items()}
+                for section, entries in names.table().items()}  # fmt: skip
 
     @app.get("/api/goalseek/options", tags=["jobs"])
     def goalseek_options() -> dict[str, Any]:
@@ -561,14 +570,16 @@ def create_app(
     return app
 
 
-def display_names() -> dict[str, dict[str, str]]:
-    """``{"zh": {key: name}, "en": {...}}`` of the sub-clusters (``sc.*``), items (``item.*``),
-    targets (``target.*``) and sectors (``sector.*``): the report's label table."""
-    from cbm_sim.report.style import LABELS
+def named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Target-check rows with their display names (``name_zh``, ``name_en``: the project's
+    names table, :func:`cbm_sim.names.target_name` of the row's plan id)."""
+    from cbm_sim import names
 
-    keep = ("sc.", "item.", "target.", "sector.")
-    rows = {k: v for k, v in LABELS.items() if k.startswith(keep)}
-    return {"zh": {k: v[0] for k, v in rows.items()}, "en": {k: v[1] for k, v in rows.items()}}
+    return [
+        {**row, **{f"name_{lang}": names.target_name(str(row.get("id") or ""), lang)
+                   for lang in names.LANGS}}
+        for row in rows
+    ]  # fmt: skip
 
 
 def _changes(composed: Composed) -> list[dict[str, Any]]:

@@ -26,7 +26,13 @@ from typing import Any, Final
 
 import yaml
 
-from cbm_sim.scenario.files import Problem, ScenarioError, field_lines, load_scenario
+from cbm_sim.scenario.files import (
+    FieldSource,
+    Problem,
+    ScenarioError,
+    field_sources,
+    load_scenario,
+)
 from cbm_sim.scenario.files import scenario_from_text as _from_text
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.studio.levers import Lever, LeverError, catalogue, overlay
@@ -240,9 +246,9 @@ class Workspace:
         return target
 
 
-def _lines(path: Path) -> dict[str, tuple[str, int]]:
+def _lines(path: Path) -> dict[str, FieldSource]:
     try:
-        return field_lines(path)
+        return field_sources(path)
     except ScenarioError:  # pragma: no cover - load_scenario read it a moment ago
         return {}
 

@@ -129,13 +129,20 @@ def _ensemble(params: dict[str, Any], send: Callable[..., None]) -> dict[str, An
     headline = probabilities[
         probabilities["target"].isin(["output.total", "production.total"])
     ].to_dict("records")
+    from cbm_sim import names
+
     return {
         "folder": params["out"],
         "members": int(result.members["member"].nunique()) if len(result.members) else 0,
         "failed": len(result.failures),
         "n": n,
-        "headline": [{k: _plain(v) for k, v in row.items()} for row in headline],
-    }
+        "headline": [
+            {**{k: _plain(v) for k, v in row.items()},
+             **{f"name_{lang}": names.target_name(str(row["target"]), lang)
+                for lang in names.LANGS}}
+            for row in headline
+        ],
+    }  # fmt: skip
 
 
 def _goalseek(params: dict[str, Any], send: Callable[..., None]) -> dict[str, Any]:

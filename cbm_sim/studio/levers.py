@@ -24,12 +24,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any, Final, Literal
 
-from cbm_sim import bounds
+from cbm_sim import bounds, names
+from cbm_sim.scenario.files import FieldSource
 from cbm_sim.scenario.model import Scenario
-from cbm_sim.scenario.valuation_inputs import defaults, unit_of
+from cbm_sim.scenario.valuation_inputs import defaults
 
 Kind = Literal["number", "integer", "path", "date"]
 
@@ -46,26 +46,6 @@ GROUPS: Final[tuple[str, ...]] = (
 that carry the gas, the producers' contracts, the local markets, coal-mine gas, prices."""
 
 TARGET_YEARS: Final[tuple[int, ...]] = (2025, 2030)
-
-# Units by the ending of a field name (the schema's convention: units in the names); the
-# first match wins, so longer endings come first.
-_SUFFIX_UNITS: Final[tuple[tuple[str, str], ...]] = (
-    ("_wells_per_year", "wells/yr"),
-    ("_1e8_m3_per_year", "亿m3/yr"),
-    ("annual_1e8_m3", "亿m3/yr"),
-    ("_1e4_t_per_year", "万t/yr"),
-    ("_1e4_m3_per_day", "万m3/d"),
-    ("_t_per_day", "t/d"),
-    ("_m3_per_person_year", "m3/person/yr"),
-    ("people_1e4", "万 people"),
-    ("_1e4_m3", "万m3"),
-    ("_mw", "MW"),
-    ("_days", "day"),
-    ("_scale", "×"),
-    ("_share", "fraction"),
-    ("rigs", "rigs"),
-    ("commissioned", "date"),
-)
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -112,8 +92,8 @@ class Lever:
         Stage of the chain (:data:`GROUPS`).
     kind
         ``number``, ``integer``, ``path`` (``{year: value}``) or ``date`` (ISO).
-    unit
-        Unit of the value (of each year's value for a path).
+    units
+        Display unit of the value (of each year's value for a path), by language.
     lo, hi, lo_open, hi_open
         Bounds of the value (of each year's value); ``None`` where the schema states none.
     years
@@ -133,7 +113,7 @@ class Lever:
     id: str
     group: str
     kind: Kind
-    unit: str
+    units: Mapping[str, str]
     lo: float | None
     hi: float | None
     lo_open: bool = False
@@ -154,7 +134,7 @@ class Lever:
             "id": self.id,
             "group": self.group,
             "kind": self.kind,
-            "unit": self.unit,
+            "units": dict(self.units),
             "lo": self.lo,
             "hi": self.hi,
             "lo_open": self.lo_open,
@@ -238,17 +218,30 @@ def field_bounds(parts: tuple[str | int, ...]) -> tuple[float | None, float | No
     return _limits(node)
 
 
-def unit_for(parts: tuple[str | int, ...]) -> str:
-    """Unit of the field at ``parts`` from its name (the valuation's from its unit table)."""
-    name = str(parts[-1])
-    if parts[0] == "valuation":
-        if name == "gas_price_scale":
-            return "×"
-        return unit_of(name)
-    for suffix, unit in _SUFFIX_UNITS:
-        if name.endswith(suffix):
-            return unit
-    return ""
+def units_for(parts: tuple[str | int, ...]) -> dict[str, str]:
+    """Display unit of the field at ``parts``, Chinese and English: the project's names table
+    (:func:`cbm_sim.names.input_unit`, from the field name's suffix), else the unit of the
+    field's bound in :mod:`cbm_sim.bounds` (wells per block and year), else none."""
+    dotted = dotted_path(parts)
+    out: dict[str, str] = {lang: names.input_unit(dotted, lang) for lang in names.LANGS}
+    if not any(out.values()):
+        bound = _BOUND_OF.get(str(parts[-1]))
+        if bound is not None:
+            out = dict.fromkeys(names.LANGS, bounds.BOUNDS[bound].unit)
+    return out
+
+
+_BOUND_OF: Final[dict[str, str]] = {
+    "vertical_wells_per_year": "wells_per_block_year",
+    "horizontal_wells_per_year": "wells_per_block_year",
+}
+"""Fields whose unit the names table leaves to their bound (``wells/yr``)."""
+
+
+def dotted_path(parts: Iterable[str | int]) -> str:
+    """A field path as the names table and :func:`~cbm_sim.scenario.files.field_sources`
+    write it: list items by index after a dot (``lng.plants.8.commissioned``)."""
+    return ".".join(str(p) for p in parts)
 
 
 # --------------------------------------------------------------------------- values
@@ -282,47 +275,14 @@ def plain(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- sources
-def comment_of(file: str, line: int) -> str:
-    """The YAML comment written beside line ``line`` of ``file``, else the comment lines
-    right above it; "" if there is none (or the file cannot be read)."""
-    try:
-        lines = Path(file).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return ""
-    if not 1 <= line <= len(lines):
-        return ""
-    text = lines[line - 1]
-    inline = _inline_comment(text)
-    if inline:
-        return inline
-    above: list[str] = []
-    k = line - 2
-    while k >= 0 and lines[k].lstrip().startswith("#") and len(above) < 8:
-        above.insert(0, lines[k].lstrip()[1:].strip())
-        k -= 1
-    return " ".join(above)
-
-
-def _inline_comment(text: str) -> str:
-    quote = ""
-    for i, ch in enumerate(text):
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#" and (i == 0 or text[i - 1] in " \t"):
-            return text[i + 1 :].strip()
-    return ""
-
-
 def _source(
-    parts: tuple[str | int, ...], lines: Mapping[str, tuple[str, int]], scenario: Scenario
+    parts: tuple[str | int, ...], sources: Mapping[str, FieldSource], scenario: Scenario
 ) -> tuple[str, str]:
     """(source text, ``file:line`` or ``default``) of the base value at ``parts``."""
-    hit = lines.get(format_path(parts))
+    hit = sources.get(dotted_path(parts))
     if hit is not None:
-        file, line = hit
-        return comment_of(file, line) or f"written at {file}:{line}", f"{file}:{line}"
+        where = f"{hit.file}:{hit.line}"
+        return hit.comment or f"written at {where}", where
     if parts[0] == "valuation":
         name = str(parts[1])
         text = defaults().sources.get(name, "") if scenario.valuation.is_default(name) else ""
@@ -422,15 +382,16 @@ PRICE_FIELDS: Final[tuple[str, ...]] = (
 mine power and carbon; the per-well unit values and the exogenous items are not levers)."""
 
 
-def catalogue(scenario: Scenario, lines: Mapping[str, tuple[str, int]]) -> list[Lever]:
-    """Every lever of ``scenario`` with its base value, bounds, unit and source.
+def catalogue(scenario: Scenario, sources: Mapping[str, FieldSource]) -> list[Lever]:
+    """Every lever of ``scenario`` with its base value, bounds, unit, name and source.
 
     Parameters
     ----------
     scenario
         The base scenario (resolved).
-    lines
-        Where its file chain set each value (:func:`cbm_sim.scenario.files.field_lines`).
+    sources
+        Where its file chain sets each value, with the comment giving its source
+        (:func:`cbm_sim.scenario.files.field_sources`).
     """
     data = scenario.model_dump(mode="python")
     horizon = (scenario.horizon.start.year, scenario.horizon.end.year)
@@ -454,13 +415,13 @@ def catalogue(scenario: Scenario, lines: Mapping[str, tuple[str, int]]) -> list[
             lo_open = hi_open = False
         else:
             lo, hi, lo_open, hi_open = field_bounds(parts)
-        source, where = _source(parts, lines, scenario)
+        source, where = _source(parts, sources, scenario)
         levers.append(
             Lever(
                 id=format_path(parts),
                 group=group,
                 kind=kind,
-                unit=unit_for(parts),
+                units=units_for(parts),
                 lo=lo,
                 hi=hi,
                 lo_open=lo_open,
@@ -477,27 +438,17 @@ def catalogue(scenario: Scenario, lines: Mapping[str, tuple[str, int]]) -> list[
 
 
 def lever_labels(parts: tuple[str | int, ...], scenario: Scenario) -> dict[str, str]:
-    """Display names of a lever, Chinese and English.
-
-    The field path is the name until the project's table of display names lands; a block,
-    plant or contract in it is named as the scenario names it (blocks by their Chinese name).
-    """
-    from cbm_sim.report.style import block_names_zh
-
-    zh_parts: list[str] = []
-    en_parts: list[str] = []
+    """Display names of a lever, Chinese and English (:func:`cbm_sim.names.input_name`; a
+    list item is named by its ``name``: 液化工厂投产日（LNG-9）)."""
     data = scenario.model_dump(mode="python")
+    detail = None
     for k, part in enumerate(parts):
         if isinstance(part, int):
             item = value_at(data, parts[: k + 1])
-            name = str(item.get("name", part)) if isinstance(item, Mapping) else str(part)
-            zh_parts[-1] += f"[{name}]"
-            en_parts[-1] += f"[{name}]"
-        else:
-            en_parts.append(str(part))
-            zh = block_names_zh().get(str(part)) if k == 2 and parts[1] == "blocks" else None
-            zh_parts.append(zh or str(part))
-    return {"zh": ".".join(zh_parts), "en": ".".join(en_parts)}
+            if isinstance(item, Mapping) and item.get("name"):
+                detail = str(item["name"])
+    dotted = dotted_path(parts)
+    return {lang: names.input_name(dotted, lang, detail=detail) for lang in names.LANGS}
 
 
 # --------------------------------------------------------------------------- edits

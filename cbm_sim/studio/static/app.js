@@ -66,7 +66,7 @@ const T = {
 };
 
 const state = {
-  lang: "zh", scenario: null, levers: new Map(), values: {}, problems: {}, names: { zh: {}, en: {} },
+  lang: "zh", scenario: null, levers: new Map(), values: {}, problems: {},
   baseRun: null, run: null, seq: 0, pendingSince: null, timer: null, jobs: {}, timings: [], chart: "value",
 };
 window.__studio = state; // read by the browser tests (timings, current run)
@@ -107,11 +107,8 @@ function applyTexts() {
 }
 
 function displayName(row) {
-  const names = state.names[state.lang];
-  if (row.sub_cluster === "total") return names["sc.total"] || "total";
-  if (row.sub_cluster === "physical") return names["target." + row.item] || row.item;
-  if (row.item === "total" || row.item === "" || row.item === null) return names["sc." + row.sub_cluster] || row.sub_cluster;
-  return names["item." + row.item] || row.item;
+  // the server names every row from the project's names table (cbm_sim/names.py)
+  return row["name_" + state.lang] || row.id || row.target || row.item || "";
 }
 
 /* ------------------------------------------------------------------ levers */
@@ -153,7 +150,7 @@ function leverElement(lever) {
   const bounds = lever.kind === "date" ? `${state.scenario.horizon[0]} … ${state.scenario.horizon[1]}` :
     `${lever.lo_open ? "(" : "["}${lever.lo ?? "−∞"}, ${lever.hi ?? "∞"}${lever.hi_open ? ")" : "]"}`;
   div.innerHTML = `<div class="head"><span class="name">${esc(leverLabel(lever))}</span>
-    <span class="unit">${esc(lever.unit)}</span></div>
+    <span class="unit">${esc((lever.units && lever.units[state.lang]) || "")}</span></div>
     <div class="bounds">${esc(t("bounds"))} ${esc(bounds)}</div>
     <div class="inputs"></div>
     <div class="source" title="${esc(lever.source + " — " + lever.where)}">${esc(t("source"))}: ${esc(lever.source)}</div>
@@ -338,21 +335,26 @@ function loadCharts() {
 }
 
 async function loadCompare() {
+  // the project's diff engine (cbm_sim/studies/diff.py) on the base run and this one
   const inputs = $("#compare-inputs"), outputs = $("#compare-outputs");
-  const changes = state.run ? state.run.changes : [];
-  inputs.innerHTML = changes.length === 0 ? `<tr><td>${esc(t("no_changes"))}</td></tr>` :
-    `<tr><th>${esc(t("lever"))}</th><th>${esc(t("base_value"))}</th><th>${esc(t("new_value"))}</th></tr>` +
-    changes.map((c) => `<tr><td>${esc(leverLabel(state.levers.get(c.lever) || { id: c.lever }))}</td>
-      <td>${esc(JSON.stringify(c.base))}</td><td>${esc(JSON.stringify(c.new))}</td></tr>`).join("");
-  if (!state.run || !state.baseRun || state.run.run === state.baseRun) { outputs.innerHTML = `<tr><td>${esc(t("no_moves"))}</td></tr>`; return; }
+  const none = (key) => `<tr><td>${esc(t(key))}</td></tr>`;
+  if (!state.run || !state.baseRun || state.run.run === state.baseRun) {
+    inputs.innerHTML = none("no_changes"); outputs.innerHTML = none("no_moves"); return;
+  }
   const runId = state.run.run;
   const result = await api("GET", `/api/runs/${runId}/compare/${state.baseRun}`);
   if (!state.run || state.run.run !== runId) return;
-  outputs.innerHTML = result.outputs.length === 0 ? `<tr><td>${esc(t("no_moves"))}</td></tr>` :
+  const name = (row) => row["name_" + state.lang] || row.path || row.quantity || row.target;
+  inputs.innerHTML = result.inputs.length === 0 ? none("no_changes") :
+    `<tr><th>${esc(t("lever"))}</th><th>${esc(t("unit"))}</th><th>${esc(t("base_value"))}</th><th>${esc(t("new_value"))}</th><th>${esc(t("source"))}</th></tr>` +
+    result.inputs.map((c) => `<tr data-path="${esc(c.path)}"><td>${esc(name(c))}</td><td>${esc(c.unit || "")}</td><td>${esc(c.a)}</td>
+      <td>${esc(c.b)}</td><td><small>${esc(c.source_a || "")}</small></td></tr>`).join("");
+  const rows = [...result.outputs, ...result.targets.map((r) => Object.assign({ quantity: r.target }, r))];
+  outputs.innerHTML = rows.length === 0 ? none("no_moves") :
     `<tr><th>${esc(t("item"))}</th><th>${esc(t("year"))}</th><th>${esc(t("unit"))}</th><th>${esc(t("base_run"))}</th><th>${esc(t("draft_run"))}</th><th>${esc(t("change"))}</th><th>${esc(t("status"))}</th></tr>` +
-    result.outputs.map((o) => `<tr><td>${esc(displayName(o))}</td><td>${o.year}</td><td>${esc(o.unit)}</td><td>${fmt(o.base, 2)}</td>
-      <td>${fmt(o.draft, 2)}</td><td class="${o.delta >= 0 ? "up" : "down"}">${signed(o.delta, 2)}${o.delta_pct === null ? "" : ` (${signed(o.delta_pct)} %)`}</td>
-      <td>${esc(t(o.base_status))} → ${esc(t(o.draft_status))}</td></tr>`).join("");
+    rows.map((o) => `<tr><td>${esc(name(o))}</td><td>${o.year}</td><td>${esc(o.unit || "")}</td><td>${fmt(o.a, 2)}</td>
+      <td>${fmt(o.b, 2)}</td><td class="${o.delta >= 0 ? "up" : "down"}">${signed(o.delta, 2)}${o.delta_pct === null || o.delta_pct === undefined ? "" : ` (${signed(o.delta_pct)} %)`}</td>
+      <td>${o.status_a ? `${esc(t(o.status_a))} → ${esc(t(o.status_b))}` : ""}</td></tr>`).join("");
 }
 
 function renderFiles() {
@@ -402,7 +404,7 @@ function renderEnsemble() {
   const r = job.result;
   let html = `<table><tr><th>${esc(t("item"))}</th><th>${esc(t("year"))}</th><th>${esc(t("p_met"))}</th><th>${esc(t("wilson"))}</th></tr>`;
   for (const row of r.headline) {
-    html += `<tr data-target="${esc(row.target)}" data-year="${row.year}"><td>${esc(state.names[state.lang]["target." + row.target] || row.target)}</td><td>${row.year}</td>
+    html += `<tr data-target="${esc(row.target)}" data-year="${row.year}"><td>${esc(row["name_" + state.lang] || row.target)}</td><td>${row.year}</td>
       <td>${fmt(row.probability, 2)}</td><td>${fmt(row.wilson_low, 2)}–${fmt(row.wilson_high, 2)}</td></tr>`;
   }
   html += `</table><p>${r.members} / ${r.n}; ${esc(t("failed_members"))}: ${r.failed} ·
@@ -508,7 +510,6 @@ async function start() {
   const params = new URLSearchParams(location.search);
   state.lang = params.get("lang") === "en" ? "en" : "zh";
   applyTexts();
-  state.names = await api("GET", "/api/names");
   const options = await api("GET", "/api/goalseek/options");
   $("#gs-lever").innerHTML = options.levers.map((l) => `<option>${esc(l)}</option>`).join("");
   $("#gs-quantity").innerHTML = options.quantities.map((q) => `<option${q === "output.total" ? " selected" : ""}>${esc(q)}</option>`).join("");

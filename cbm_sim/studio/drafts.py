@@ -40,6 +40,8 @@ from cbm_sim.studio.levers import Lever, LeverError, catalogue, overlay
 SAVED_DIR: Final[str] = "my-scenarios"
 """Folder of scenarios saved from the studio, under the workspace (as the README's examples)."""
 
+HEADER: Final[str] = "# Saved from the cbm-sim studio"
+"""The first words of every scenario file the studio writes (how it knows its own files)."""
 _ID = re.compile(r"^[^\W_][\w.-]{0,99}$")
 """A scenario id: a plain file stem (letters, digits — Chinese too —, ``.``, ``_``, ``-``)."""
 
@@ -222,8 +224,9 @@ class Workspace:
         return Composed(base, name, text, kept, scenario, [], self.saved_dir)
 
     def save(self, composed: Composed, *, overwrite: bool = False) -> Path:
-        """Write a valid draft to ``my-scenarios/<name>.yaml`` (atomically: a temporary file
-        renamed into place).
+        """Write a valid draft to ``my-scenarios/<name>.yaml`` through the shared writer
+        (:func:`cbm_sim.results.writer.write_text`: staged, swapped in whole, recorded as
+        cbm-sim's; a file the studio did not write is never replaced).
 
         Raises
         ------
@@ -240,10 +243,18 @@ class Workspace:
             raise LeverError("name", f"{composed.name!r} is already {where}{hint}")
         if taken is not None and taken[0].resolve() == composed.base.path.resolve():
             raise LeverError("name", f"{composed.name!r} is the base itself; choose another name")
-        self.saved_dir.mkdir(parents=True, exist_ok=True)
+        from cbm_sim.results import ownership, writer
+
         target = self.saved_dir / f"{composed.name}.yaml"
-        write_text_atomically(target, composed.text)
-        return target
+        try:
+            return writer.write_text(
+                target,
+                composed.text,
+                overwrite=overwrite,
+                recognise=ownership.text_starting(HEADER),
+            )
+        except writer.OutputExistsError as exc:
+            raise LeverError("name", str(exc)) from None
 
 
 def _lines(path: Path) -> dict[str, FieldSource]:
@@ -264,7 +275,7 @@ def render(
     """The YAML of a draft: a header naming each change (base → new), ``extends``, ``name``,
     ``description`` and the overlay."""
     head = [
-        f"# Saved from the cbm-sim studio ({dt.date.today().isoformat()}): {base.id} with "
+        f"{HEADER} ({dt.date.today().isoformat()}): {base.id} with "
         f"{len(kept)} lever{'s' if len(kept) != 1 else ''} changed.",
         "# assumption: every change below is the planner's, made in the studio; the values it",
         "# replaces and their sources are in the base file.",
@@ -283,14 +294,3 @@ def _short(value: Any) -> str:
     text = repr(value) if not isinstance(value, str) else value
     text = " ".join(text.split())
     return text if len(text) <= 90 else text[:87] + "..."
-
-
-def write_text_atomically(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` through a temporary file renamed into place."""
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{threading.get_ident()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -202,17 +202,19 @@ def _report(params: dict[str, Any], send: Callable[..., None]) -> dict[str, Any]
             tornado=None,
             sobol=None,
         )
+    from cbm_sim.results import ownership, writer
+
     out = Path(params["out"])
-    tmp = out.with_name(f".{out.stem}.partial.pdf")
-    write_report(
-        results,
-        tmp,
-        lang=params["lang"],
-        ensemble=ensemble,
-        chart_files=False,
-        progress=lambda name, done, total: send("progress", 0.95 * done / total, name),
-    )
-    tmp.replace(out)
+    # the shared writer: staged, swapped in whole; only a PDF cbm-sim wrote is replaced
+    with writer.staged_file(out, overwrite=True, recognise=ownership.pdf_by_cbm_sim) as stage:
+        write_report(
+            results,
+            stage,
+            lang=params["lang"],
+            ensemble=ensemble,
+            chart_files=False,
+            progress=lambda name, done, total: send("progress", 0.95 * done / total, name),
+        )
     return {"file": str(out)}
 
 

@@ -20,6 +20,9 @@ from cbm_sim.studio.drafts import Workspace
 from cbm_sim.studio.jobs import Jobs
 from cbm_sim.studio.runs import Runner
 
+# starlette's TestClient warns that it will move from httpx to httpx2: not this project's
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
 PLAN = Path(__file__).resolve().parents[1] / "scenarios" / "plan.yaml"
 QUICK = f"""# the plan scenario with monthly steps, for quick runs in tests
 extends: {PLAN}
@@ -224,6 +227,35 @@ def test_a_run_is_an_ordinary_run_folder_and_its_verdict_is_the_folder_s(studio)
     assert {r["name_en"] for r in run["verdict"] if r["id"] == "output.total"} == {
         "Cluster output value"
     }
+
+
+@pytest.mark.slow
+def test_cbm_sim_run_of_a_saved_scenario_reproduces_the_studios_numbers(studio, monkeypatch):
+    from click.testing import CliRunner
+
+    from cbm_sim.cli import main
+
+    client, workspace, _, _ = studio
+    draft = {
+        "base": "quick",
+        "name": "reproduce",
+        "changes": {
+            "drilling.blocks.zaoyuan.vertical_wells_per_year": {"2023": 500, "2024": 450},
+            "storage.projects[1].commissioned": "2026-06-30",
+            "valuation.lng_price_yuan_per_t": {"2025": 5000},
+        },
+    }
+    saved = client.post("/api/scenarios", json=draft)
+    assert saved.status_code == 201, saved.text
+    run = client.post("/api/runs", json=draft).json()
+    studio_folder = workspace.runs_dir / run["run"]
+    client.get(f"/api/runs/{run['run']}")  # the folder is written
+    monkeypatch.chdir(workspace.root)  # where a planner would run it
+    result = CliRunner().invoke(main, ["run", "my-scenarios/reproduce.yaml", "-o", "runs/by-hand"])
+    assert result.exit_code == 0, result.output
+    by_hand = workspace.root / "runs" / "by-hand"
+    for name in ("targets.csv", "annual.csv", "valuation.csv", "scenario.yaml"):
+        assert (by_hand / name).read_bytes() == (studio_folder / name).read_bytes(), name
 
 
 @pytest.mark.slow

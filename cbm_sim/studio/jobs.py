@@ -328,6 +328,7 @@ class Jobs:
         for process in processes:
             if process.is_alive():
                 process.terminate()
+            process.join(timeout=5)
 
     def _run(self, job: Job) -> None:
         with self._slots:

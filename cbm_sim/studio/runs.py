@@ -205,11 +205,11 @@ class Runner:
         broken.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        """Stop the workers (running runs are abandoned)."""
+        """Stop the workers: queued runs are dropped, running ones finish (a few seconds)."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def folder(self, run_id: str) -> Path:
         return self.runs_dir / run_id

@@ -31,7 +31,7 @@ const T = {
     saved: "已保存：", invalid: "情景无效", queued: "排队中", running: "运行中", done: "完成",
     failed: "失败", cancelled: "已取消", p_met: "达标概率", wilson: "95% Wilson 区间",
     failed_members: "失败成员", reset: "↺ 基准", source: "来源", bounds: "范围", year: "年份",
-    goal_found: "所需倍数", goal_not_found: "在给定范围内无法达到：", mark: "性质",
+    goal_found: "所需倍数", goal_not_found: "在给定范围内无法达到：", mark: "性质", all_years: "全部年份",
   },
   en: {
     title: "Jincheng CBM cluster · scenario studio", base: "Base scenario", api: "API",
@@ -61,7 +61,7 @@ const T = {
     saved: "Saved: ", invalid: "invalid scenario", queued: "queued", running: "running", done: "done",
     failed: "failed", cancelled: "cancelled", p_met: "P(met)", wilson: "95 % Wilson interval",
     failed_members: "failed members", reset: "↺ base", source: "source", bounds: "bounds", year: "year",
-    goal_found: "multiplier needed", goal_not_found: "not reachable in the range: ", mark: "basis",
+    goal_found: "multiplier needed", goal_not_found: "not reachable in the range: ", mark: "basis", all_years: "every year",
   },
 };
 
@@ -317,8 +317,11 @@ function renderVerdict(rows) {
     }
     return s + "</tbody></table>";
   };
+  html += '<div class="tables"><div>';
   html += section(t("subclusters"), (r) => r.sub_cluster !== "physical" && r.sub_cluster !== "total" && (r.item === "total" || !r.item), false);
+  html += "</div><div>";
   html += section(t("physical"), (r) => r.sub_cluster === "physical", true);
+  html += "</div></div>";
   $("#verdict").innerHTML = html;
 }
 
@@ -349,7 +352,9 @@ async function loadCompare() {
     `<tr><th>${esc(t("lever"))}</th><th>${esc(t("unit"))}</th><th>${esc(t("base_value"))}</th><th>${esc(t("new_value"))}</th><th>${esc(t("source"))}</th></tr>` +
     result.inputs.map((c) => `<tr data-path="${esc(c.path)}"><td>${esc(name(c))}</td><td>${esc(c.unit || "")}</td><td>${esc(c.a)}</td>
       <td>${esc(c.b)}</td><td><small>${esc(c.source_a || "")}</small></td></tr>`).join("");
-  const rows = [...result.outputs, ...result.targets.map((r) => Object.assign({ quantity: r.target }, r))];
+  const allYears = $("#compare-all-years").checked;
+  const rows = [...result.outputs.filter((r) => allYears || r.year === 2025 || r.year === 2030),
+    ...result.targets.map((r) => Object.assign({ quantity: r.target }, r))];
   outputs.innerHTML = rows.length === 0 ? none("no_moves") :
     `<tr><th>${esc(t("item"))}</th><th>${esc(t("year"))}</th><th>${esc(t("unit"))}</th><th>${esc(t("base_run"))}</th><th>${esc(t("draft_run"))}</th><th>${esc(t("change"))}</th><th>${esc(t("status"))}</th></tr>` +
     rows.map((o) => `<tr><td>${esc(name(o))}</td><td>${o.year}</td><td>${esc(o.unit || "")}</td><td>${fmt(o.a, 2)}</td>
@@ -531,6 +536,7 @@ async function start() {
     document.querySelectorAll(".chart-picker button").forEach((x) => x.classList.toggle("active", x === b));
     state.chart = b.dataset.chart; loadCharts();
   }));
+  $("#compare-all-years").addEventListener("change", loadCompare);
   $("#ens-run").addEventListener("click", runEnsemble);
   $("#gs-run").addEventListener("click", runGoalSeek);
   $("#report-run").addEventListener("click", makeReport);

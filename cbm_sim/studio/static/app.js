@@ -278,12 +278,24 @@ function leverOf(field) {
   return null;
 }
 
-const MARK_COLUMNS = ["mark", "marks", "basis"];
+// what a simulated figure is (computed / input / exogenous) and the target's kind (a cap or a
+// floor): the target check gives them as ``basis`` and ``target_kind`` where it has them
+const MARKS = {
+  zh: { computed: "计算", input: "输入", exogenous: "外生", "computed + exogenous": "部分外生", cap: "上限", floor: "下限" },
+  en: { computed: "computed", input: "input", exogenous: "exogenous", "computed + exogenous": "part exogenous", cap: "cap", floor: "floor" },
+};
+
+function markText(row) {
+  const words = [];
+  if (row.basis && row.basis !== "computed") words.push(MARKS[state.lang][row.basis] || row.basis);
+  if (row.target_kind && row.target_kind !== "target") words.push(MARKS[state.lang][row.target_kind] || row.target_kind);
+  return words.join(" · ");
+}
 
 function renderVerdict(rows) {
   const byYear = {};
   for (const r of rows) (byYear[r.year] = byYear[r.year] || []).push(r);
-  const markColumn = rows.length ? MARK_COLUMNS.find((c) => c in rows[0]) : undefined;
+  const markColumn = rows.length && ("basis" in rows[0] || "target_kind" in rows[0]);
   let html = '<div class="headline">';
   for (const year of [2025, 2030]) {
     const total = (byYear[year] || []).find((r) => r.sub_cluster === "total");
@@ -312,7 +324,10 @@ function renderVerdict(rows) {
         s += c ? `<td>${fmt(c.simulated, c.simulated < 10 ? 2 : 1)} / ${fmt(c.target, c.target < 10 ? 2 : 1)}
           <span class="badge ${esc(c.status)}">${c.status === "met" ? "✓" : "✗"}</span></td>` : "<td></td>";
       }
-      if (markColumn) s += `<td class="mark"><span class="mark-tag">${esc(any[markColumn] || "")}</span></td>`;
+      if (markColumn) {
+        const text = [...new Set(cells.filter(Boolean).map(markText).filter(Boolean))].join("; ");
+        s += `<td class="mark">${text ? `<span class="mark-tag">${esc(text)}</span>` : ""}</td>`;
+      }
       s += "</tr>";
     }
     return s + "</tbody></table>";

@@ -20,9 +20,6 @@ from cbm_sim.studio.drafts import Workspace
 from cbm_sim.studio.jobs import Jobs
 from cbm_sim.studio.runs import Runner
 
-# starlette's TestClient warns that it will move from httpx to httpx2: not this project's
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
-
 PLAN = Path(__file__).resolve().parents[1] / "scenarios" / "plan.yaml"
 QUICK = f"""# the plan scenario with monthly steps, for quick runs in tests
 extends: {PLAN}
@@ -96,6 +93,9 @@ def test_a_scenario_comes_with_its_levers_units_bounds_and_sources(studio):
 BAD_REQUESTS = [
     ("get", "/api/scenarios/no-such", None, 404, "scenario_id"),
     ("get", "/api/scenarios/..%2Fplan", None, 404, "path"),  # no route: ../plan
+    ("get", "/api/scenarios/no-such/yaml", None, 404, "scenario_id"),
+    ("get", "/fonts/evil.ttf", None, 422, "name"),
+    ("put", "/api/runs", None, 405, "path"),
     ("post", "/api/validate", {"changes": {}}, 422, "base"),
     ("post", "/api/validate", {"base": "quick", "extra": 1}, 422, "extra"),
     ("post", "/api/validate", {"base": "../../etc/passwd"}, 422, "base"),
@@ -164,6 +164,19 @@ def test_a_scenario_problem_gives_the_message_of_cbm_sim_validate(studio):
     (error,) = response.json()["errors"]
     assert error["message"] == "expected less than or equal to 200, got 380"
     assert error["where"].startswith("my-scenarios/quick-studio.yaml:")
+
+
+def test_runs_and_jobs_beyond_their_limits_are_refused_with_429(studio, monkeypatch):
+    client = studio[0]
+    monkeypatch.setattr("cbm_sim.studio.runs.MAX_PENDING_RUNS", 0)
+    busy = client.post(
+        "/api/runs", json={"base": "quick", "changes": {"drilling.achieved_share": 0.7}}
+    )
+    assert busy.status_code == 429 and "queued or running" in busy.json()["detail"]
+    monkeypatch.setattr("cbm_sim.studio.jobs.MAX_QUEUED", 0)
+    busy = client.post("/api/jobs/ensemble", json={"base": "quick", "n": 2})
+    assert busy.status_code == 429 and "waiting" in busy.json()["detail"]
+    assert client.get("/api/health").status_code == 200
 
 
 def test_malformed_json_oversized_bodies_and_foreign_hosts_are_refused(studio):

@@ -338,4 +338,5 @@ class Runner:
         for old in folders[: len(folders) - MAX_KEPT_RUNS]:
             with self._lock:
                 self._views.pop(old.name, None)
+                self._verdicts.pop(old.name, None)
             shutil.rmtree(old, ignore_errors=True)

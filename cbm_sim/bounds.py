@@ -408,3 +408,30 @@ register(
         lo_open=True,
     )
 )
+
+# --- studies (cbm_sim.studies: ensemble, sensitivity, goal-seek) ----------------------------
+register(
+    Bound(
+        "study_runs",
+        1.0,
+        100_000.0,
+        "runs",
+        "simulations one study asks for (ensemble members; a Sobol design's N × (inputs + 2) "
+        "runs); 38,416 members already give a probability to ±0.005 at 95 % (Wilson, "
+        "1.96² × 0.25 / 0.005²), and at ≈ 1 s a member (monthly steps) 100,000 runs are over "
+        "a day of one core; assumption: no planning question needs more, and every member's "
+        "seed is drawn before the first run, so a larger count would only stall",
+    )
+)
+register(
+    Bound(
+        "goal_seek_iterations",
+        1.0,
+        100.0,
+        "iterations",
+        "most refinements of a goal-seek's bracket (Brent's method, scipy's brentq "
+        "default): plain bisection of the widest bracket a lever allows, [0, 10] for the "
+        "peak-rate scale, reaches the 0.001 tolerance in log2(10 / 0.001) ≈ 14 halvings; "
+        "a search not converged within 100 reports it (exit 1) instead of running on",
+    )
+)

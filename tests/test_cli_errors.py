@@ -4,12 +4,15 @@ simulated or written first."""
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from cbm_sim.cli import main
+from cbm_sim.wells import calibration
 
 GOOD = """\
 name: tiny
@@ -58,6 +61,24 @@ storage:
   projects:
     - {name: T, capacity_1e4_m3: 100, commissioned: 2025-01-01}
 """
+LONE_SURROGATE = 'name: "\\ud800"\n'
+EVERY_MEMBER_FAILS = """\
+name: allfail
+horizon: {start: 2021-01-01, end: 2021-12-31, step_days: 30}
+uncertainty:
+  wells.pump_failures_per_well_year: {dist: normal, mean: -10, sd: 1}
+"""
+INFEASIBLE_CORRELATIONS = """\
+name: corr
+uncertainty:
+  type_curves.peak_rate_scale: {dist: uniform, low: 0.8, high: 1.2}
+  wells.pump_failures_per_well_year: {dist: uniform, low: 0.1, high: 0.3}
+  type_curves.incline_days_scale: {dist: uniform, low: 0.8, high: 1.2}
+correlations:
+  - {inputs: [type_curves.peak_rate_scale, wells.pump_failures_per_well_year], rank: 0.95}
+  - {inputs: [wells.pump_failures_per_well_year, type_curves.incline_days_scale], rank: 0.95}
+  - {inputs: [type_curves.peak_rate_scale, type_curves.incline_days_scale], rank: -0.95}
+"""
 FILES = {
     "good.yaml": GOOD,
     "misspelt.yaml": MISSPELT_PATH,
@@ -67,7 +88,15 @@ FILES = {
     "retired.yaml": RETIRED_FIRST,
     "child.yaml": SHORT_CHILD,
     "parent.yaml": PARENT,
+    "surrogate.yaml": LONE_SURROGATE,
+    "badname.yaml": 'name: "bad/name"\n',
+    "allfail.yaml": EVERY_MEMBER_FAILS,
+    "corr.yaml": INFEASIBLE_CORRELATIONS,
+    "wrong-blocks.yaml": "hello: 1\n",
 }
+EXTRA = ["full", "mine.pdf", "mine.csv", "foreign", "fifo.yaml", "link.csv"]
+"""What the folder holds besides FILES: a user's folder, report and table, a folder with a
+meta.json cbm-sim did not write, a FIFO and a link pointing out of the folder."""
 GS = ["goal-seek", "good.yaml", "--lever", "drilling"]
 
 # name: (arguments, expected lines: one list of fragments per line, in order)
@@ -201,6 +230,68 @@ CASES: dict[str, tuple[list[str], list[list[str]]]] = {
     "plan-audit-status": (["plan", "audit", "--status", "bad"], [["'--status'", "'bad'"]]),
     # the group itself
     "unknown-command": (["simulate", "good.yaml"], [["No such command 'simulate'"]]),
+    # issue 26: every case found by trying as an attacker or a clumsy user would
+    "validate-lone-surrogate": (
+        ["validate", "surrogate.yaml"],
+        [["surrogate.yaml:1:", "lone surrogate U+D800"]],
+    ),
+    "validate-invalid-name-once": (
+        ["validate", "badname.yaml"],
+        [["badname.yaml:1: name:", "a path separator '/'"]],
+    ),
+    "validate-infeasible-rank-correlations": (
+        ["validate", "corr.yaml"],
+        [["corr.yaml:6: correlations:", "not jointly possible", "-0.95"]],
+    ),
+    "validate-fifo": (["validate", "fifo.yaml"], [["fifo.yaml:", "a FIFO (named pipe)"]]),
+    "validate-dev-zero": (["validate", "/dev/zero"], [["/dev/zero:", "a character device"]]),
+    "run-fifo": (["run", "fifo.yaml", "-o", "out"], [["fifo.yaml:", "a FIFO"]]),
+    "run-over-long-output": (["run", "good.yaml", "-o", "o" * 300], [["file name too long"]]),
+    "run-foreign-meta-json-beside-a-precious-file": (
+        ["run", "good.yaml", "-o", "foreign", "--overwrite"],
+        [["foreign exists and is not a folder cbm-sim wrote (no checksums)"]],
+    ),
+    "ensemble-every-member-fails": (
+        ["ensemble", "allfail.yaml", "-n", "3", "--workers", "1", "-o", "ens"],
+        [["3 of 3 members failed, 0 ran", "wells.pump_failures_per_well_year"]],
+    ),
+    "ensemble-a-billion-members": (
+        ["ensemble", "good.yaml", "-n", "1000000000", "-o", "ens"],
+        [["'-n' / '--members'", "1,000,000,000 members", "limit of 100,000 runs"]],
+    ),
+    "ensemble-malformed-scheduler": (
+        ["ensemble", "good.yaml", "--scheduler", "tcp//nowhere", "-o", "ens"],
+        [["'--scheduler'", "tcp://host:8786", "'tcp//nowhere'"]],
+    ),
+    "sensitivity-too-many-runs": (
+        ["sensitivity", "good.yaml", "--sobol", "131072", "-o", "sob"],
+        [["'--sobol'", "limit of 100,000 runs"]],
+    ),
+    "calibrate-negative-seed": (["calibrate", "--seed", "-1"], [["'--seed'", "-1"]]),
+    "calibrate-write-reserves-on-a-wrong-file": (
+        ["calibrate", "--write-reserves", "wrong-blocks.yaml"],
+        [["--write-reserves wrong-blocks.yaml: not a blocks.yaml", "proved_reserves_m3"]],
+    ),
+    "calibrate-write-parameters-where-no-folder-can-be": (
+        ["calibrate", "--fit", "--write-parameters", "mine.csv/cal.yaml"],
+        [["cannot write mine.csv/cal.yaml", "mine.csv is not a folder"]],
+    ),
+    "calibrate-write-parameters-over-a-users-file": (
+        ["calibrate", "--fit", "--write-parameters", "mine.csv", "--overwrite"],
+        [["mine.csv exists and is not a file cbm-sim wrote"]],
+    ),
+    "calibrate-output-through-a-link": (
+        ["calibrate", "-o", "link.csv"],
+        [["link.csv is a symbolic link", "does not write through links"]],
+    ),
+    "report-overwrite-a-users-pdf": (
+        ["report", "good.yaml", "-o", "mine.pdf", "--overwrite"],
+        [["mine.pdf exists and is not a file cbm-sim wrote"]],
+    ),
+    "compare-overwrite-a-users-table": (
+        ["compare", "good.yaml", "-o", "mine.csv", "--overwrite"],
+        [["mine.csv exists and is not a file cbm-sim wrote"]],
+    ),
 }
 
 
@@ -213,6 +304,11 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "full" / "keep.txt").write_text("mine", encoding="utf-8")
     (tmp_path / "mine.pdf").write_text("a report of mine", encoding="utf-8")
     (tmp_path / "mine.csv").write_text("a table of mine", encoding="utf-8")
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "meta.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "foreign" / "precious.txt").write_text("a day's work", encoding="utf-8")
+    os.mkfifo(tmp_path / "fifo.yaml")
+    (tmp_path / "link.csv").symlink_to(tmp_path.parent / "outside.csv")
     return tmp_path
 
 
@@ -231,7 +327,10 @@ def test_bad_input_one_line_per_problem_exit_2(
         return original(scenario, **kwargs)
 
     monkeypatch.setattr(cbm_sim.results.simulate, "run", spy)
+    monkeypatch.setattr(calibration, "fit", lambda *a, **k: pytest.fail("fitted first"))
+    started = time.monotonic()
     result = CliRunner().invoke(main, args)
+    assert time.monotonic() - started < 60, "refused at once, never a hang"
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     lines = result.output.strip().splitlines()
@@ -241,10 +340,12 @@ def test_bad_input_one_line_per_problem_exit_2(
             assert fragment in line, (fragment, line)
     assert simulated == [], "bad input must be refused before simulating"
     # nothing written: no output directory, report or chart folder
-    assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [*FILES, "full", "mine.pdf", "mine.csv"]
-    )
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*FILES, *EXTRA])
+    for name, text in FILES.items():
+        assert (folder / name).read_text(encoding="utf-8") == text, name
     assert [p.name for p in (folder / "full").iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in (folder / "foreign").iterdir()) == ["meta.json", "precious.txt"]
+    assert not (folder.parent / "outside.csv").exists()
     assert (folder / "mine.pdf").read_text(encoding="utf-8") == "a report of mine"
     assert (folder / "mine.csv").read_text(encoding="utf-8") == "a table of mine"
 
@@ -279,3 +380,26 @@ def test_report_page_width_outside_its_bounds_is_bad_input(folder: Path) -> None
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "'--page-width'" in lines[0] and "8..18 cm" in lines[0]
     assert not (folder / "r.pdf").exists()
+
+
+def test_write_parameters_makes_its_folder_and_replaces_only_a_calibration(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cbm_sim.cli.calibrate_cmd import CALIBRATION_MARK
+
+    start = calibration.calibration_from_vector([p.start for p in calibration.PARAMETERS])
+    fitted = calibration.FitResult(start, 1.0, True, "stand-in for the 47 s fit", 1)
+    monkeypatch.setattr(calibration, "fit", lambda *a, **k: fitted)
+    out = folder / "new" / "folder" / "calibration.yaml"
+    args = ["calibrate", "--fit", "--write-parameters", str(out)]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert out.read_text(encoding="utf-8").startswith(CALIBRATION_MARK)
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2 and "exists; pass --overwrite" in again.output
+    assert CliRunner().invoke(main, [*args, "--overwrite"]).exit_code == 0
+    # a calibration cbm-sim wrote is recognised by its header, ledger or not (the packaged one)
+    (out.parent / ".cbm-sim-files.json").unlink()
+    assert CliRunner().invoke(main, [*args, "--overwrite"]).exit_code == 0
+    shipped = Path(calibration.__file__).parent.parent / "data" / "calibration.yaml"
+    assert shipped.read_text(encoding="utf-8").startswith(CALIBRATION_MARK)

@@ -95,6 +95,7 @@ def test_run_with_robustness_writes_the_table_and_report_picks_it_up(
 
     def fake_write_report(results, output, **kwargs):
         seen.update(kwargs)
+        output.write_bytes(b"%PDF-1.4 stand-in")  # the command swaps in what was written
         return output
 
     import cbm_sim.report.pdf

@@ -6,6 +6,7 @@ the undisturbed result; a scheduler without workers or out of reach fails within
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import time
@@ -86,7 +87,10 @@ def test_a_failed_ensemble_keeps_its_members_and_resumes(
             SCENARIO, 4, workers=1, seed=3, measures=PRODUCTION, journal=kept,
             progress=die_after_two,
         )  # fmt: skip
-    assert sorted(journal.read_members(kept)) == [0, 1]
+    assert sorted(p.name for p in kept.glob("member-*.json")) == [
+        "member-000000.json",
+        "member-000001.json",
+    ]
     ran: list[int] = []
     real = ensemble.run_member
 
@@ -99,6 +103,64 @@ def test_a_failed_ensemble_keeps_its_members_and_resumes(
     assert ran == [2, 3]  # only the members not yet finished
     pd.testing.assert_frame_equal(resumed.members, undisturbed.members)
     pd.testing.assert_frame_equal(resumed.failures, undisturbed.failures)
+
+
+def _tamper(path: Path, how: str) -> None:
+    body = json.loads(path.read_text(encoding="utf-8"))
+    if how == "output x 10":  # the attack of issue 26: one member's output multiplied by 10
+        column = body["wide"]["columns"].index("production.total")
+        for row in body["wide"]["data"]:
+            row[column] *= 10
+    elif how == "truncated":
+        path.write_text(path.read_text(encoding="utf-8")[:100], encoding="utf-8")
+        return
+    elif how == "another seed":  # a well-formed entry of another run, checksum and all
+        body["seed"]["root"] = 4
+        body["sha256"] = journal.entry_digest(body)
+    elif how == "another version":
+        body["cbm_sim_version"] = "0.0.1"
+        body["sha256"] = journal.entry_digest(body)
+    elif how == "failed":  # a failure is never taken as a result
+        body.update(error="RuntimeError: out of memory", wide=None, statuses=None)
+        body["sha256"] = journal.entry_digest(body)
+    path.write_text(json.dumps(body), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("how", "why"),
+    [
+        ("output x 10", "its checksum differs"),
+        ("truncated", "unreadable"),
+        ("another seed", "another run's entry (seed differs)"),
+        ("another version", "another run's entry (cbm-sim version differs)"),
+        ("failed", None),
+    ],
+)
+def test_a_damaged_or_foreign_journal_entry_is_recomputed_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, why: str | None
+) -> None:
+    kept = tmp_path / ".ens.members-x"
+    first = run_ensemble(SCENARIO, 3, workers=1, seed=3, measures=PRODUCTION, journal=kept)
+    _tamper(kept / "member-000001.json", how)
+    ran: list[int] = []
+    real = ensemble.run_member
+
+    def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
+        ran.append(task.index)
+        return real(task)
+
+    monkeypatch.setattr(ensemble, "run_member", counting)
+    said: list[str] = []
+    again = run_ensemble(
+        SCENARIO, 3, workers=1, seed=3, measures=PRODUCTION, journal=kept, notify=said.append
+    )
+    assert ran == [1]  # only the damaged, foreign or failed member runs again
+    pd.testing.assert_frame_equal(again.members, first.members)  # never the tampered values
+    if why is None:
+        assert said == []  # a failure is run again quietly: it is no damage
+    else:
+        assert len(said) == 1 and "1 journal entry damaged or from another run" in said[0]
+        assert f"member-000001.json: {why}" in said[0], said[0]
 
 
 def test_an_unreachable_scheduler_fails_within_its_timeout() -> None:
@@ -236,6 +298,8 @@ def test_an_interrupted_ensemble_command_resumes_from_its_members(
     assert first.exit_code == 130
     assert "2 finished members kept in" in first.output and "interrupted" in first.output
     assert not out.exists()
+    (kept,) = tmp_path.glob(".ens.members-*")
+    _tamper(kept / "member-000001.json", "output x 10")  # issue 26: used on resume before
     ran: list[int] = []
 
     def counting(task: ensemble.MemberTask) -> ensemble.MemberOutcome:
@@ -245,7 +309,8 @@ def test_an_interrupted_ensemble_command_resumes_from_its_members(
     monkeypatch.setattr(ensemble, "run_member", counting)
     second = CliRunner().invoke(main, [*args, "-o", str(out)])
     assert second.exit_code == 0, second.output
-    assert ran == [2, 3]
+    assert ran == [1, 2, 3]  # the tampered member is recomputed, and the command says so
+    assert "1 journal entry damaged or from another run, recomputed" in second.output
     for name in ("members.csv", "statuses.csv", "percentiles.csv", "probabilities.csv"):
         assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
     assert not any(p.name.startswith(".ens.") for p in tmp_path.iterdir())  # journal removed

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from pathlib import Path
 
@@ -387,3 +388,42 @@ def test_a_finished_runs_scenario_is_read_back_without_the_size_check(
     with pytest.raises(ScenarioError, match="run too large"):
         load_scenario(path)
     assert load_scenario(path, check_size=False).name == "x"
+
+
+MERGED = """\
+name: merged
+lng:
+  plants:
+    - &plant {name: A, capacity_t_per_day: 500, commissioned: 2024-01-01}
+    - {<<: *plant, name: B}
+    - <<: [*plant]
+      name: C
+      capacity_t_per_day: 300
+"""
+
+
+def test_a_yaml_merge_key_is_accepted_with_the_lines_of_what_it_merges(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("s.yaml").write_text(MERGED, encoding="utf-8")
+    plants = load_scenario("s.yaml").lng.plants
+    assert [(p.name, p.capacity_t_per_day) for p in plants] == [
+        ("A", 500.0), ("B", 500.0), ("C", 300.0),
+    ]  # fmt: skip
+    assert {p.commissioned for p in plants} == {dt.date(2024, 1, 1)}
+    # a bad merged value is reported where it is written: the anchor's line
+    Path("s.yaml").write_text(MERGED.replace("2024-01-01", "2051-01-01"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "s.yaml"])
+    assert result.exit_code == 2
+    assert all(line.startswith("s.yaml:4: ") for line in result.output.splitlines())
+
+
+def test_special_files_are_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "s.yaml"
+    os.mkfifo(fifo)  # no writer: an open() without O_NONBLOCK would wait for ever
+    for path, what in ((fifo, "a FIFO (named pipe)"), (Path("/dev/zero"), "a character device")):
+        with pytest.raises(ScenarioError, match=re.escape(f"not a regular file but {what}")):
+            load_scenario(path)
+    with pytest.raises(ScenarioError, match="cannot read scenario file: is a directory"):
+        load_scenario(tmp_path)

@@ -146,19 +146,17 @@ def test_stale_staging_folders_of_dead_runs_are_removed(tmp_path: Path) -> None:
     leftovers = [
         tmp_path / f".run.partial-0123abcd-{dead}@{host}",
         tmp_path / ".run.partial-xyz123",  # an older cbm-sim's name
-        tmp_path / f".run.old-0123abcd-{dead}@{host}",
     ]
     alive = tmp_path / f".run.partial-89abcdef-{os.getpid()}@{host}"
     other_host = tmp_path / f".run.partial-89abcdef-{dead}@another-host"
     for folder in (*leftovers, alive, other_host):
         folder.mkdir()
         (folder / "meta.json").write_text("{}", encoding="utf-8")
-    # (the dead run's .old- folder is restored as "run" first, then replaced: --overwrite)
     with staged_directory(final, overwrite=True) as stage:
-        (stage / "meta.json").write_text('{"new": true}', encoding="utf-8")
-    assert json.loads((final / "meta.json").read_text()) == {"new": True}
+        (stage / "x.txt").write_text("new", encoding="utf-8")
+    assert (final / "x.txt").read_text(encoding="utf-8") == "new"
     assert _stale(tmp_path, "run") == sorted([alive, other_host])
-    # the old results of a run killed between its two renames come back in place
+    # an older cbm-sim's run killed between its two renames: its old results come back
     final_old = tmp_path / f".run.old-0123abcd-{dead}@{host}"
     shutil.rmtree(final)
     final_old.mkdir()
@@ -228,16 +226,22 @@ def test_killed_runs_leave_the_old_or_the_new_complete_folder(tmp_path: Path) ->
     assert _stale(tmp_path, "out") == []  # no staging leftovers after the next run
 
 
-def test_compare_and_schema_do_not_overwrite_files(run_dir: Path, tmp_path: Path) -> None:
+def test_compare_and_schema_overwrite_only_their_own_files(run_dir: Path, tmp_path: Path) -> None:
     existing = tmp_path / "mine.csv"
     existing.write_text("precious\n", encoding="utf-8")
-    for args in (["compare", str(run_dir), "-o", str(existing)], ["schema", "-o", str(existing)]):
-        result = CliRunner().invoke(main, args)
-        assert result.exit_code == 2 and "exists; pass --overwrite" in result.output
-        assert existing.read_text(encoding="utf-8") == "precious\n"
-        assert CliRunner().invoke(main, [*args, "--overwrite"]).exit_code == 0
-        assert existing.read_text(encoding="utf-8") != "precious\n"
-        existing.write_text("precious\n", encoding="utf-8")
+    for args in (["compare", str(run_dir), "-o"], ["schema", "-o"]):
+        for extra in ([], ["--overwrite"]):  # a file cbm-sim did not write: never replaced
+            result = CliRunner().invoke(main, [*args, str(existing), *extra])
+            assert result.exit_code == 2 and "mine.csv exists" in result.output, result.output
+            assert existing.read_text(encoding="utf-8") == "precious\n"
+        ours = tmp_path / "ours.out"
+        assert CliRunner().invoke(main, [*args, str(ours)]).exit_code == 0
+        first = ours.read_bytes()
+        refused = CliRunner().invoke(main, [*args, str(ours)])
+        assert refused.exit_code == 2 and "exists; pass --overwrite" in refused.output
+        assert CliRunner().invoke(main, [*args, str(ours), "--overwrite"]).exit_code == 0
+        assert ours.read_bytes() == first  # replaced (by the same content)
+        ours.unlink()
 
 
 def test_a_scenario_name_never_leads_outside_runs(
@@ -251,11 +255,14 @@ def test_a_scenario_name_never_leads_outside_runs(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
 
 
-def test_an_output_name_too_long_for_the_staging_folder_is_refused(tmp_path: Path) -> None:
-    out = tmp_path / ("r" * 250)  # a valid name, but not with the staging suffix
+def test_an_output_name_too_long_is_refused_and_a_long_one_written(tmp_path: Path) -> None:
     with (
-        pytest.raises(OutputExistsError, match="cannot create the staging folder"),
-        staged_directory(out),
+        pytest.raises(OutputExistsError, match="file name too long"),
+        staged_directory(tmp_path / ("r" * 300)),
     ):
         pytest.fail("the stage must not be entered")
     assert list(tmp_path.iterdir()) == []
+    long = tmp_path / ("r" * 250)  # legal; its staging folder gets a shorter name
+    with staged_directory(long) as stage:
+        (stage / "x.txt").write_text("x", encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [long.name]

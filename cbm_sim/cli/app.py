@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,12 @@ if TYPE_CHECKING:
 
 _BAD_INPUT = 2
 """Exit status for bad input (an invalid scenario or option, a refused output directory)."""
+
+
+class BadInput(click.ClickException):
+    """Bad input found after the options were read (exit 2, one line ``error: …``)."""
+
+    exit_code = _BAD_INPUT
 
 
 class _OneLineErrors(click.Group):
@@ -164,6 +171,63 @@ def output_option(
     )
 
 
+def progress_bar(console: Any, *columns: Any) -> Any:
+    """A transient rich progress bar on ``console``, shown only on a terminal: elsewhere (a
+    log, a pipe) rich would leave an empty line, and the error contract is one line."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+
+
+_SCHEDULER = re.compile(
+    r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+    r":(?P<port>[0-9]{1,5})$"
+)
+
+
+def _scheduler_address(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+    """A Dask scheduler address, ``[tcp://]host:port`` (also tls, ucx, ws, wss), checked before
+    any work: a malformed one is bad input, not a scheduler that does not answer."""
+    if text is None:
+        return None
+    match = _SCHEDULER.match(text)
+    if match is None or not 1 <= int(match["port"]) <= 65535:
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise click.BadParameter(
+            f"expected a Dask scheduler address such as tcp://host:8786, got {shown!r}"
+        )
+    return text
+
+
+def scheduler_option(func: Callable[..., None]) -> Callable[..., None]:
+    """``--scheduler ADDRESS`` as every study command spells it (checked at once)."""
+    return click.option(
+        "--scheduler",
+        default=None,
+        callback=_scheduler_address,
+        help="Address of a Dask scheduler, tcp://host:port.",
+    )(func)
+
+
+def check_count(name: str, value: int, what: str, option: str) -> None:
+    """Refuse a count above its bound of :mod:`cbm_sim.bounds` (``name``), with the reason.
+
+    Raises
+    ------
+    click.BadParameter
+        Naming ``option``, the limit and why it is there.
+    """
+    from cbm_sim import bounds
+
+    bound = bounds.BOUNDS[name]
+    if not bound.contains(value):
+        raise click.BadParameter(
+            f"{value:,} {what} is more than the limit of {bound.hi:,.0f} {bound.unit} "
+            f"({bound.doc})",
+            param_hint=option,
+        )
+
+
 def _debug_option(func: Callable[..., None]) -> Callable[..., None]:
     return click.option("--debug", is_flag=True, help="On error, show the full Python traceback.")(
         func
@@ -190,10 +254,11 @@ def _reported(debug: bool) -> Iterator[None]:
             raise
         click.echo(str(exc) if isinstance(exc, ScenarioError) else f"error: {exc}", err=True)
         sys.exit(_BAD_INPUT)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if debug:
             raise
-        click.echo("interrupted; no results written", err=True)
+        note = f"; {exc}" if str(exc) else ""
+        click.echo(f"interrupted; no results written{note}", err=True)
         sys.exit(130)
     except Exception as exc:
         if debug:

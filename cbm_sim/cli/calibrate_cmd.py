@@ -8,7 +8,19 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cbm_sim.cli.app import _debug_option, _num, _reported, main, output_option
+from cbm_sim.cli.app import (
+    BadInput,
+    _debug_option,
+    _num,
+    _reported,
+    main,
+    output_option,
+    overwrite_option,
+)
+
+CALIBRATION_MARK = "# Calibrated type-curve adjustment and drilling-history shape"
+"""How a calibration.yaml written by ``calibrate --write-parameters`` begins
+(:func:`cbm_sim.wells.calibration.write_calibration`): such a file may be replaced."""
 
 
 @main.command("calibrate")
@@ -25,18 +37,23 @@ from cbm_sim.cli.app import _debug_option, _num, _reported, main, output_option
 )
 @click.option(
     "--write-parameters",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="With --fit: write the fitted parameters as a calibration.yaml to this path.",
 )
 @click.option(
     "--write-reserves",
-    type=click.Path(dir_okay=False, exists=True, writable=True, path_type=Path),
+    type=click.Path(dir_okay=False, path_type=Path),
     help="Rewrite the unitemised proved reserves of this blocks.yaml from the packaged "
     "calibration (the rule of its sources.reserves_remainder; run after --write-parameters).",
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of the history compared."
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the history compared.",
 )
+@overwrite_option
 @_debug_option
 def calibrate_command(
     output: Path | None,
@@ -44,6 +61,7 @@ def calibrate_command(
     write_parameters: Path | None,
     write_reserves: Path | None,
     seed: int,
+    overwrite: bool,
     debug: bool,
 ) -> None:
     """Compare the calibrated well history with every reported figure (calibration targets
@@ -55,8 +73,17 @@ def calibrate_command(
         raise click.UsageError("--write-reserves uses the packaged calibration: not with --fit")
     console = Console(width=200)
     with _reported(debug):
+        from cbm_sim.results import ownership, writer
         from cbm_sim.wells import calibration
 
+        marked = ownership.text_starting(CALIBRATION_MARK)
+        # every output checked before the fit (~10 s idle, a minute on a busy machine)
+        if output is not None:
+            writer.check(writer.Output(output), overwrite=overwrite)
+        if write_parameters is not None:
+            writer.check(writer.Output(write_parameters, recognise=marked), overwrite=overwrite)
+        if write_reserves is not None:
+            writer.check(writer.Output(write_reserves, keep=True), overwrite=overwrite)
         cal = None
         if refit:
             result = calibration.fit()
@@ -66,10 +93,13 @@ def calibrate_command(
                 f"{result.evaluations} evaluations, J = {result.cost:.4g} ({result.message})"
             )
             if write_parameters is not None:
-                calibration.write_calibration(result, write_parameters)
+                with writer.staged_file(
+                    write_parameters, overwrite=overwrite, recognise=marked
+                ) as staged:
+                    calibration.write_calibration(result, staged)
                 console.print(f"wrote parameters to {write_parameters}")
         if write_reserves is not None:
-            written = calibration.write_unitemised_reserves(write_reserves)
+            written = _rewrite_reserves(write_reserves)
             console.print(f"wrote the reserves of {len(written)} blocks to {write_reserves}")
         params = calibration.parameters_table(cal)
         ptable = Table(title="calibrated parameters (cbm_sim/data/calibration.yaml)")
@@ -106,6 +136,21 @@ def calibrate_command(
             "weight 0 = backtest only; NaN = not modelled"
         )
         if output is not None:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(output, index=False, encoding="utf-8")
+            with writer.staged_file(output, overwrite=overwrite) as staged:
+                frame.to_csv(staged, index=False, encoding="utf-8")
             click.echo(f"wrote {len(frame)} targets to {output}")
+
+
+def _rewrite_reserves(path: Path) -> dict[str, float]:
+    """``--write-reserves``: the blocks.yaml edited in a copy, swapped in whole if every
+    block was found (a wrong file is bad input, left as it was)."""
+    from cbm_sim.results import writer
+    from cbm_sim.wells import calibration
+
+    copy: Path | None = None
+    try:
+        with writer.staged_edit(path) as copy:
+            return calibration.write_unitemised_reserves(copy)
+    except (ValueError, UnicodeDecodeError) as exc:
+        reason = str(exc) if copy is None else str(exc).replace(str(copy), str(path))
+        raise BadInput(f"--write-reserves {path}: not a blocks.yaml to rewrite: {reason}") from None

@@ -16,7 +16,17 @@ if TYPE_CHECKING:
 
     from cbm_sim.studies.ensemble import EnsembleResult
 
-from cbm_sim.cli.app import _debug_option, _reported, main, output_option
+from cbm_sim.cli.app import (
+    BadInput,
+    _debug_option,
+    _reported,
+    check_count,
+    main,
+    output_option,
+    overwrite_option,
+    progress_bar,
+    scheduler_option,
+)
 
 # -- uncertainty: the study modules (scipy, dask) are imported only when a command runs --
 
@@ -26,7 +36,15 @@ GOAL_SEEK_LEVERS = ("drilling", "peak_rate", "price")
 
 @main.command("ensemble")
 @click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-n", "--members", "n", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option(
+    "-n",
+    "--members",
+    "n",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="members (at most 100,000: bounds.study_runs)",
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -34,12 +52,12 @@ GOAL_SEEK_LEVERS = ("drilling", "peak_rate", "price")
     show_default="one per CPU",
     help="local worker processes (1 = in this process, no Dask)",
 )
-@click.option("--scheduler", default=None, help="address of a Dask scheduler, tcp://host:port")
+@scheduler_option
 @click.option(
     "--seed", type=click.IntRange(min=0), default=None, help="root seed (default: the scenario's)"
 )
 @output_option("Directory for the ensemble's summaries (see README, Output contract).", True)
-@click.option("--overwrite", is_flag=True, help="replace a non-empty output directory")
+@overwrite_option
 @click.option(
     "--tornado/--no-tornado",
     "with_tornado",
@@ -76,14 +94,20 @@ def ensemble_command(
     P10–P90 of the total against the one-at-a-time swings; both unless --no-tornado) into
     the output directory, checked before any member runs.
     """
-    from rich.progress import Progress as Bar
-
     from cbm_sim.results.rundir import check_target
     from cbm_sim.scenario import load_scenario
     from cbm_sim.studies import journal
-    from cbm_sim.studies.ensemble import MEASURES, run_ensemble
+    from cbm_sim.studies.ensemble import (
+        MEASURES,
+        SchedulerError,
+        TooFewMembersError,
+        check_enough,
+        failure_reasons,
+        run_ensemble,
+    )
 
     with _reported(debug):
+        check_count("study_runs", n, "members", "'-n' / '--members'")
         scenario = load_scenario(scenario_file)
         if step_days is not None:
             horizon = scenario.horizon.model_copy(update={"step_days": step_days})
@@ -100,7 +124,7 @@ def ensemble_command(
         kept = journal.journal_dir(out_dir, scenario, root, MEASURES)
         console = Console(stderr=True)
         try:
-            with Bar(console=console, transient=True) as bar:
+            with progress_bar(console) as bar:
                 task = bar.add_task(f"ensemble of {n}", total=1.0)
                 result = run_ensemble(
                     scenario,
@@ -110,15 +134,21 @@ def ensemble_command(
                     seed=root,
                     progress=lambda f: bar.update(task, completed=f),
                     journal=kept,
+                    notify=lambda line: click.echo(line, err=True),
                 )
-        except BaseException:
-            if kept.is_dir():
-                click.echo(
-                    f"{len(list(kept.glob('member-*.json')))} finished members kept in {kept}; "
-                    "the same command resumes from them",
-                    err=True,
-                )
-            raise
+        except (KeyboardInterrupt, SchedulerError) as exc:
+            if not kept.is_dir():
+                raise
+            note = (
+                f"{len(list(kept.glob('member-*.json')))} finished members kept in {kept}; "
+                "the same command resumes from them"
+            )  # one line with the reason: the interruption's, or the scheduler's
+            raise type(exc)(f"{exc}; {note}" if str(exc) else note) from None
+        try:
+            check_enough(result)
+        except TooFewMembersError as exc:
+            journal.remove(kept)  # the same members would fail again
+            raise BadInput(str(exc)) from None
 
         def add_tornado(stage: Path) -> None:
             # written into the staging folder, so the checksums of meta.json cover them
@@ -127,7 +157,7 @@ def ensemble_command(
                 from cbm_sim.units import to_planner
 
                 years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
-                with Bar(console=console, transient=True) as bar:
+                with progress_bar(console) as bar:
                     task = bar.add_task("tornado", total=1.0)
                     swings = tornado(
                         scenario,
@@ -148,8 +178,12 @@ def ensemble_command(
         f"{len(result.members['member'].unique())} of {n} members ran, "
         f"{len(result.failures)} failed; written to {output}"
     )
-    for row in result.failures.itertuples(index=False):
-        click.echo(f"member {row.member} failed: {row.error}", err=True)
+    if not result.failures.empty:
+        click.echo(
+            f"{len(result.failures)} of {n} members failed (see failures.csv): "
+            f"{failure_reasons(result.failures)}",
+            err=True,
+        )
 
 
 def _print_ensemble_summary(result: EnsembleResult, console: Console) -> None:

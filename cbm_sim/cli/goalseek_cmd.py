@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from cbm_sim.cli.app import _BAD_INPUT, _debug_option, _reported, main, output_option
+from cbm_sim.cli.app import (
+    _BAD_INPUT,
+    _debug_option,
+    _reported,
+    main,
+    output_option,
+    progress_bar,
+)
 from cbm_sim.cli.ensemble_cmd import GOAL_SEEK_LEVERS
 
 
@@ -74,7 +81,7 @@ def goal_seek_command(
     Every input is checked before the first simulation. Exits 1 when the bounds cannot
     reach the target (the message says how close they come), 2 for bad input.
     """
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from cbm_sim.scenario.files import load_scenario
     from cbm_sim.studies.goalseek import apply_lever, goal_problems, goal_seek, planned_wells
@@ -97,7 +104,7 @@ def goal_seek_command(
             check_target(output, overwrite=overwrite)  # refuse before the search, not after
         unit = quantity_unit(quantity)
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as bar:
+        with progress_bar(console, *columns) as bar:
             task = bar.add_task(f"goal-seek {lever}: first run", total=None)
             runs = 0
 

@@ -12,14 +12,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cbm_sim.results.frames import Results
+    from cbm_sim.results.writer import Output
 
 from cbm_sim.cli.app import (
     _debug_option,
     _no_verify_option,
-    _refuse_existing_file,
     _reported,
     main,
     output_option,
+    progress_bar,
 )
 from cbm_sim.cli.run_cmd import _simulate
 
@@ -129,7 +130,9 @@ def _load_robustness(directory: Path) -> pd.DataFrame:
     help="Text-column width [cm] the charts are drawn at; every font is >= 9 pt at this width.",
 )
 @click.option(
-    "--overwrite", is_flag=True, help="Replace the -o file and its charts folder if they exist."
+    "--overwrite",
+    is_flag=True,
+    help="Replace a report cbm-sim wrote (the PDF and its charts folder, whole).",
 )
 @_debug_option
 def report_command(
@@ -149,7 +152,7 @@ def report_command(
     (scenario, seed, version, source); each chart also beside the report as PDF and PNG at
     the --page-width, with the same footer.
     """
-    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+    from rich.progress import BarColumn, TaskProgressColumn, TextColumn
 
     console = Console(stderr=True)
     with _reported(debug):
@@ -158,7 +161,10 @@ def report_command(
                 f"expected a file name ending in .pdf, got {str(output)!r}",
                 param_hint="'-o/--output'",
             )
-        _refuse_existing_file(output, overwrite)  # before anything is built
+        from cbm_sim.results import writer
+
+        outputs = report_outputs(output)
+        writer.check(outputs, overwrite=overwrite)  # before anything is built
         from cbm_sim import bounds
         from cbm_sim.report.fonts import check_lang
         from cbm_sim.report.pdf import write_report  # registers the page_width_cm bound
@@ -177,19 +183,49 @@ def report_command(
         robustness = _load_robustness(robustness_dir) if robustness_dir is not None else None
         results = _load_results(source, console, verify=not no_verify)
         columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn())
-        with Progress(*columns, console=console, transient=True) as bar:
+        with (
+            progress_bar(console, *columns) as bar,
+            writer.staged(outputs, overwrite=overwrite) as (pdf, charts),
+        ):
             task = bar.add_task("building the charts", total=None)
 
             def step(name: str, done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total, description=f"page {done}: {name}")
 
-            path = write_report(
+            write_report(
                 results,
-                output,
+                pdf,
                 lang=check_lang(lang),
                 ensemble=ensemble,
                 robustness=robustness,
                 page_width_cm=page_width_cm,
                 progress=step,
             )
-        click.echo(f"wrote {path} and its charts in {path.parent / (path.stem + '_charts')}")
+            seal_charts(charts, pdf, output.name)
+        click.echo(f"wrote {output} and its charts in {outputs[1].path}")
+
+
+def report_outputs(pdf: Path) -> list[Output]:
+    """The outputs of a report: the PDF and its ``<stem>_charts`` folder, written as one
+    (:func:`cbm_sim.results.writer.staged`). Reports and charts of a cbm-sim that kept no
+    ledger are recognised by their PDFs' creator."""
+    from cbm_sim.results import ownership
+    from cbm_sim.results.writer import Output
+
+    charts = pdf.with_name(f"{pdf.stem}_charts")
+    return [
+        Output(pdf, recognise=ownership.pdf_by_cbm_sim),
+        Output(charts, folder=True, recognise=ownership.charts_by_cbm_sim),
+    ]
+
+
+def seal_charts(charts: Path, pdf: Path, name: str) -> None:
+    """The charts folder's ``meta.json``: the SHA-256 of every chart file and of the report
+    they belong to (``report``, ``report_sha256``), so that a charts folder and a PDF of
+    different reports are told apart."""
+    from cbm_sim.results import integrity
+
+    if not charts.is_dir():  # a report without chart files
+        charts.mkdir()
+    meta = {"kind": "report-charts", "report": name, "report_sha256": integrity.sha256_file(pdf)}
+    integrity.write_meta(charts, meta, [p.name for p in charts.iterdir()])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +12,15 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
-from cbm_sim.cli.app import _debug_option, _reported, main, output_option
+from cbm_sim.cli.app import (
+    _debug_option,
+    _reported,
+    main,
+    output_option,
+    overwrite_option,
+    progress_bar,
+    scheduler_option,
+)
 
 ROBUSTNESS_FILE = "robustness.csv"
 """The table written into the output directory (``studies.robustness.ROBUSTNESS_COLUMNS``)."""
@@ -50,8 +57,8 @@ def print_flips(table: pd.DataFrame, console: Console, title: str) -> None:
     show_default=True,
     help="Local worker processes for the simulated swings (1 = no Dask).",
 )
-@click.option("--scheduler", default=None, help="Address of a Dask scheduler, tcp://host:port.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output directory.")
+@scheduler_option
+@overwrite_option
 @_debug_option
 def robustness_command(
     scenario_file: Path,
@@ -73,17 +80,15 @@ def robustness_command(
 
     console = Console(stderr=True)
     with _reported(debug):
-        from rich.progress import Progress as Bar
-
-        import cbm_sim
-        from cbm_sim.results.rundir import check_target, staged_directory
+        from cbm_sim.results import writer
+        from cbm_sim.results.rundir import check_target
         from cbm_sim.scenario.files import load_scenario
         from cbm_sim.studies.robustness import robustness, swings_for
 
         scenario = load_scenario(scenario_file)
         check_target(output, overwrite=overwrite)
         swings = swings_for(scenario)
-        with Bar(console=console, transient=True) as bar:
+        with progress_bar(console) as bar:
             task = bar.add_task(f"robustness of {scenario.name}", total=1.0)
             table = robustness(
                 scenario,
@@ -92,18 +97,15 @@ def robustness_command(
                 scheduler=scheduler,
                 progress=lambda f: bar.update(task, completed=f),
             )
-        with staged_directory(output, overwrite=overwrite) as stage:
+        meta = {
+            "kind": "robustness",
+            "scenario": scenario.name,
+            "scenario_file": str(scenario_file),
+            "seed": scenario.seed,
+            "swings": [s.name for s in swings],
+        }
+        # sealed by the writer: meta.json with the SHA-256 of robustness.csv
+        with writer.staged_folder(output, overwrite=overwrite, meta=meta) as stage:
             table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
-            meta = {
-                "scenario": scenario.name,
-                "scenario_file": str(scenario_file),
-                "cbm_sim_version": cbm_sim.__version__,
-                "seed": scenario.seed,
-                "swings": [s.name for s in swings],
-                "files": [ROBUSTNESS_FILE],
-            }
-            (stage / "meta.json").write_text(
-                json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
-            )
         print_flips(table, Console(), f"{scenario.name}: what flips the verdict (亿元)")
         click.echo(f"wrote {output / ROBUSTNESS_FILE}")

@@ -27,6 +27,7 @@ from cbm_sim.cli.app import (
     main,
     output_option,
     overwrite_option,
+    progress_bar,
 )
 
 
@@ -34,7 +35,6 @@ def _simulate(scenario: Scenario, console: Console) -> Results:
     """Run the simulation with a progress bar (on stderr, hidden when not a terminal)."""
     from rich.progress import (
         BarColumn,
-        Progress,
         TaskProgressColumn,
         TextColumn,
         TimeElapsedColumn,
@@ -48,7 +48,7 @@ def _simulate(scenario: Scenario, console: Console) -> Results:
         TaskProgressColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=console, transient=True) as bar:
+    with progress_bar(console, *columns) as bar:
         task = bar.add_task(f"simulating {scenario.name}", total=1.0)
         return run(scenario, progress=lambda done: bar.update(task, completed=done))
 
@@ -244,6 +244,7 @@ def write_run_directory(
     """
     from cbm_sim.economics.targets import check_targets
     from cbm_sim.economics.valuation import backtest_2021, value
+    from cbm_sim.results import integrity
     from cbm_sim.results.rundir import check_target, staged_directory, write_run
 
     check_target(out, overwrite=overwrite)  # refuse before a long run, not after
@@ -267,6 +268,7 @@ def write_run_directory(
 
             table = robustness(scenario, workers=robustness_workers, base_results=results)
             table.to_csv(stage / ROBUSTNESS_FILE, index=False, encoding="utf-8")
+            integrity.reseal(stage)  # meta.json vouches for robustness.csv too
     return targets, table, backtest
 
 

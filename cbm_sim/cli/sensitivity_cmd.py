@@ -9,7 +9,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cbm_sim.cli.app import _debug_option, _reported, main, output_option
+from cbm_sim.cli.app import (
+    BadInput,
+    _debug_option,
+    _reported,
+    check_count,
+    main,
+    output_option,
+    progress_bar,
+    scheduler_option,
+)
 
 SOBOL_FILE = "sobol.csv"
 """Name of the indices file in the output directory (read by ``cbm-sim report --ensemble``)."""
@@ -31,15 +40,24 @@ SOBOL_FILE = "sobol.csv"
     default=None,
     help="local worker processes (1 = no Dask)",
 )
-@click.option("--scheduler", default=None, help="address of a Dask scheduler, tcp://host:port")
-@click.option("--seed", type=int, default=None, help="seed of the design (default: the scenario's)")
+@scheduler_option
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="seed of the design (default: the scenario's)",
+)
 @click.option(
     "--step-days",
     type=click.IntRange(min=1, max=31),
     default=None,
     help="dispatch step [days] instead of the scenario's",
 )
-@click.option("--overwrite", is_flag=True, help=f"replace an existing {SOBOL_FILE} in OUT")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help=f"replace the {SOBOL_FILE} a previous `sensitivity` wrote into OUT",
+)
 @_debug_option
 def sensitivity_command(
     scenario_file: str,
@@ -61,23 +79,25 @@ def sensitivity_command(
     if n & (n - 1):
         raise click.BadParameter(f"must be a power of 2, got {n}", param_hint="--sobol")
     target = output / SOBOL_FILE
-    if target.exists() and not overwrite:
-        raise click.BadParameter(
-            f"{target} exists; pass --overwrite to replace it", param_hint="'-o/--output'"
-        )
     with _reported(debug):
-        from rich.progress import Progress as Bar
-
+        from cbm_sim.results import writer
         from cbm_sim.scenario import load_scenario
         from cbm_sim.studies.sensitivity import saltelli_runs, sobol_indices
 
+        check_count("study_runs", n, "base samples", "'--sobol'")
+        # OUT is a new folder, or a cbm-sim folder (an ensemble's) that gets sobol.csv added
+        writer.check(writer.Output(output, folder=True, keep=True), overwrite=overwrite)
+        if (target.exists() or target.is_symlink()) and not overwrite:
+            raise BadInput(f"{target} exists; pass --overwrite to replace it")
         scenario = load_scenario(scenario_file)
         if step_days is not None:
             horizon = scenario.horizon.model_copy(update={"step_days": step_days})
             scenario = scenario.model_copy(update={"horizon": horizon})
         years = [y for y in (2025, 2030) if y <= scenario.horizon.end.year]
         runs = saltelli_runs(n, len(scenario.uncertainty))
-        with Bar(console=Console(stderr=True), transient=True) as bar:
+        check_count("study_runs", runs, f"runs (N × ({len(scenario.uncertainty)} inputs + 2))",
+                    "'--sobol'")  # fmt: skip
+        with progress_bar(Console(stderr=True)) as bar:
             task = bar.add_task(f"Sobol design, {runs} runs", total=1.0)
             frame = sobol_indices(
                 scenario,
@@ -88,8 +108,11 @@ def sensitivity_command(
                 seed=seed,
                 progress=lambda f: bar.update(task, completed=f),
             )
-        output.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(target, index=False, encoding="utf-8")
+        design = {"n": n, "runs": runs, "seed": seed, "scenario": scenario.name}
+        new = not output.exists()
+        meta = {"sobol": design, **({"kind": "sensitivity"} if new else {})}
+        with writer.staged_folder(output, keep=True, meta=meta) as stage:
+            frame.to_csv(stage / SOBOL_FILE, index=False, encoding="utf-8")
         console = Console()
         for year, part in frame.groupby("year", sort=True):
             table = Table(title=f"Sobol indices of output.total {year} (N = {n}, {runs} runs)")

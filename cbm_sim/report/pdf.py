@@ -14,10 +14,12 @@ chart alone at the column width with the same footer under it.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import io
 import os
 import signal
+import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -483,9 +485,12 @@ def write_report(
                 _cut_chart_files(buffer, charts_dir, pages)
             if pngs is not None:
                 pngs.help()
-        finally:
+        except BaseException:
             if pngs is not None:
-                pngs.join()
+                pngs.cancel()  # no chart file is written once this call has failed
+            raise
+        if pngs is not None:
+            pngs.join()
     _finish_pdf(
         buffer,
         out,
@@ -532,12 +537,14 @@ class _PngWriter:
         import multiprocessing
 
         self.next = multiprocessing.get_context("fork").Value("i", 0)
+        parent = os.getpid()
         pid = os.fork()
         if pid != 0:
             self.pid = pid
             return
         code = 1
         try:  # the child: never return into the caller's code, whatever happens
+            _child_of(parent)
             self.help()
             code = 0
         except BaseException:
@@ -571,13 +578,42 @@ class _PngWriter:
         try:
             _, status = os.waitpid(pid, 0)
         except BaseException:  # interrupted while waiting: do not leave the child running
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            os.waitpid(pid, 0)
+            self.pid = pid
+            self.cancel()
             raise
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
             raise RuntimeError(f"writing the PNG chart files failed (child exit status {code})")
+
+    def cancel(self) -> None:
+        """Stop the child at once and reap it (no file changes after this returns)."""
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+_PR_SET_PDEATHSIG: Final[int] = 1  # linux/prctl.h
+
+
+def _child_of(parent: int) -> None:
+    """Make the forked PNG child end with its parent, whatever ends the parent.
+
+    Ctrl-C reaches the whole process group: the child ignores it (the parent decides, and
+    cancels the child). If the parent is killed outright (SIGKILL), Linux sends the child
+    SIGKILL too (``prctl(PR_SET_PDEATHSIG)``), so that no chart file is written after the
+    command has ended.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
 
 
 class _Counter:

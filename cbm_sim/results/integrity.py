@@ -76,6 +76,26 @@ def write_meta(directory: Path, meta: Mapping[str, Any], files: Iterable[str]) -
     return out
 
 
+_DERIVED = ("files", "sha256", "meta_sha256", "scenario_sha256", "cbm_sim_version")
+"""The fields of ``meta.json`` that :func:`write_meta` computes."""
+
+
+def reseal(directory: Path, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Write ``meta.json`` again over every file now in ``directory`` (files added after it
+    was written, e.g. ``robustness.csv`` beside a run), keeping its own fields, updated by
+    ``meta``.
+
+    Returns
+    -------
+    dict
+        The metadata as written.
+    """
+    old = read_meta(directory) if (directory / META).is_file() else {}
+    body = {k: v for k, v in old.items() if k not in _DERIVED}
+    files = [p.name for p in directory.iterdir() if p.is_file()]
+    return write_meta(directory, {**body, **dict(meta or {})}, files)
+
+
 def read_meta(directory: Path) -> dict[str, Any]:
     """``meta.json`` of ``directory`` as a dict, unverified.
 

@@ -341,15 +341,8 @@ def _seal(folder: Path, meta: Mapping[str, Any] | None, *, keep: bool) -> None:
     for entry in folder.iterdir():
         if entry.is_symlink() or not entry.is_file():
             raise RuntimeError(f"{entry}: an output folder holds only files")
-    files = [p.name for p in folder.iterdir()]
-    has_meta = (folder / integrity.META).is_file()
-    if keep and has_meta:
-        old = integrity.read_meta(folder)
-        derived = {"files", "sha256", "meta_sha256", "scenario_sha256", "cbm_sim_version"}
-        body = {k: v for k, v in old.items() if k not in derived}
-        integrity.write_meta(folder, {**body, **dict(meta or {})}, files)
-    elif not has_meta:
-        integrity.write_meta(folder, dict(meta or {}), files)
+    if keep or not (folder / integrity.META).is_file():
+        integrity.reseal(folder, meta)
     problem = ownership.folder_problem(folder)
     if problem is not None:
         raise RuntimeError(f"{folder}: its meta.json does not vouch for it ({problem})")

@@ -124,13 +124,20 @@ def _parse(text: str, source: str) -> tuple[Any, _Located]:
     return data, located
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _locate(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> _Located:
     here = _Located(source, node.start_mark.line + 1)
     if isinstance(node, yaml.SequenceNode):
         here.children = [_locate(loader, item, source) for item in node.value]
     elif isinstance(node, yaml.MappingNode):
         kids: dict[str, _Located] = {}
+        merged: dict[str, _Located] = {}
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:  # ``<<: *base``: the keys of base, where not set
+                merged = {**_merged_keys(loader, value_node, source), **merged}
+                continue
             key = str(loader.construct_object(key_node, deep=True))
             line = key_node.start_mark.line + 1
             if key in kids:
@@ -139,8 +146,21 @@ def _locate(loader: yaml.SafeLoader, node: yaml.Node, source: str) -> _Located:
                 )
             child = _locate(loader, value_node, source)
             kids[key] = _Located(source, line, child.children)
-        here.children = kids
+        here.children = {**merged, **kids}
     return here
+
+
+def _merged_keys(loader: yaml.SafeLoader, value: yaml.Node, source: str) -> dict[str, _Located]:
+    """The located keys a YAML merge key (``<<``) brings: of one mapping, or of a list of
+    them, the earlier ones first (YAML 1.1 merge: the first mapping that sets a key wins)."""
+    maps = value.value if isinstance(value, yaml.SequenceNode) else [value]
+    out: dict[str, _Located] = {}
+    for item in reversed(maps):
+        if isinstance(item, yaml.MappingNode):  # otherwise the constructor reports it
+            children = _locate(loader, item, source).children
+            assert isinstance(children, dict)
+            out.update(children)
+    return out
 
 
 def _merge(base: tuple[Any, _Located], over: tuple[Any, _Located]) -> tuple[Any, _Located]:
@@ -317,8 +337,8 @@ def _drop(data: Any, loc: tuple[Any, ...]) -> bool:
         node = node[part]
     if not (isinstance(node, dict) and loc[-1] in node):
         return False
-    if loc[-1] == "name":  # a required key: keep a unique stand-in instead
-        node["name"] = f"{node['name']}\x00{id(node)}"
+    if loc[-1] == "name":  # a required key: keep a valid, unique stand-in instead (its
+        node["name"] = f"invalid-name-{id(node)}"  # problem was reported; no more about it)
     else:
         del node[loc[-1]]
     return True

@@ -52,6 +52,7 @@ from cbm_sim.scenario.base import (
     _year_in,
 )
 from cbm_sim.scenario.uncertainty import (
+    correlation_problem,
     distribution_problem,
     is_time_path,
     parent_value,
@@ -413,6 +414,11 @@ class Scenario(Model):
                     f"the pair {a!r}, {b!r} is correlated twice", ("correlations", i, "inputs")
                 )
             seen.add(pair)
+        problem = correlation_problem(
+            list(self.uncertainty), [(*c.inputs, c.rank) for c in self.correlations]
+        )
+        if problem is not None:  # found at validate, not when an ensemble first samples
+            raise FieldError(problem, ("correlations",))
         return self
 
     @model_validator(mode="after")

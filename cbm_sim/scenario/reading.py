@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,9 @@ use chains of at most 2, and a chain of 1,000 files exhausted the recursion."""
 _NOT_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InputError(ValueError):
@@ -86,7 +90,13 @@ def read_text(path: Path) -> str:
         first bad byte).
     """
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; the kind is checked on the
+        # open file itself (no window between a check and the open)
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        with os.fdopen(os.open(path, flags), "rb") as handle:
+            kind = _not_a_file(os.fstat(handle.fileno()).st_mode)
+            if kind is not None:
+                raise InputError(f"cannot read the file: {kind}")
             data = handle.read(MAX_FILE_BYTES + 1)
     except (OSError, ValueError, RuntimeError) as exc:
         raise InputError(f"cannot read the file: {os_problem(exc)}") from None
@@ -106,6 +116,24 @@ def read_text(path: Path) -> str:
             "(save the file as UTF-8)",
             line,
         ) from None
+
+
+def _not_a_file(mode: int) -> str | None:
+    """What a path is when it is not a regular file (a scenario is a YAML file; a FIFO would
+    block the read and a device never end it)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    for test, what in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return f"not a regular file but {what}"
+    return "not a regular file"
 
 
 def check_printable(text: str) -> None:
@@ -154,6 +182,19 @@ class BoundedLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def construct_scalar(self, node: yaml.Node) -> Any:
+        value = super().construct_scalar(node)  # type: ignore[arg-type]
+        bad = _SURROGATE.search(value) if isinstance(value, str) else None
+        if bad is not None:  # "\ud800" escaped in a quoted string: not a character at all
+            raise ConstructorError(
+                None,
+                None,
+                f"escape makes a lone surrogate U+{ord(bad.group()):04X}, which is not a "
+                "character (no file, name or table can hold it)",
+                node.start_mark,
+            )
+        return value
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:

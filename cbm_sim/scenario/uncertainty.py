@@ -9,7 +9,11 @@ refuses what an ensemble would refuse) and by :mod:`cbm_sim.studies.ensemble` wh
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 
 def is_time_path(value: Any) -> bool:
@@ -202,3 +206,38 @@ def support_problem(root: type, path: str, low: float | None, high: float | None
     if hi is not None and (high > hi or (hi_open and high == hi)):
         return f"high {high:g} is outside the field's bounds ({'<' if hi_open else '<='} {hi:g})"
     return None
+
+
+def normal_correlation(rank: float) -> float:
+    """Pearson correlation of the normal scores that gives Spearman ``rank`` (Kruskal 1958;
+    the Gaussian copula of :mod:`cbm_sim.studies.correlation`)."""
+    return 2.0 * math.sin(math.pi * rank / 6.0)
+
+
+_PD_TOLERANCE = 1e-10
+"""Smallest eigenvalue of a normal-score correlation matrix taken as positive: its Cholesky
+factor must exist to sample."""
+
+
+def correlation_problem(
+    names: Sequence[str], pairs: Sequence[tuple[str, str, float]]
+) -> str | None:
+    """Why the stated rank correlations ``(a, b, rank)`` of the inputs ``names`` cannot hold
+    together (their normal-score matrix is not positive definite), or None.
+
+    Each pair may be possible alone while three together are not (``a ~ b`` and ``b ~ c``
+    strongly positive, ``a ~ c`` strongly negative); the message lists them all.
+    """
+    index = {n: i for i, n in enumerate(names)}
+    if not pairs or any(a not in index or b not in index for a, b, _ in pairs):
+        return None  # unknown names are reported by whoever knows the inputs
+    r = np.eye(len(names))
+    for a, b, rank in pairs:
+        r[index[a], index[b]] = r[index[b], index[a]] = normal_correlation(rank)
+    if np.linalg.eigvalsh(r).min() > _PD_TOLERANCE:
+        return None
+    stated = "; ".join(f"{a} ~ {b}: {rank:g}" for a, b, rank in pairs)
+    return (
+        "the rank correlations are not jointly possible (their matrix is not positive "
+        f"definite): {stated}"
+    )

@@ -27,11 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cbm_sim.scenario.model import RankCorrelation
-
-
-def normal_correlation(rank: float) -> float:
-    """Pearson correlation of the normal scores that gives Spearman ``rank`` (Kruskal 1958)."""
-    return 2.0 * math.sin(math.pi * rank / 6.0)
+from cbm_sim.scenario.uncertainty import correlation_problem, normal_correlation
 
 
 def spearman_of_normal(r: float) -> float:
@@ -61,12 +57,9 @@ def correlation_matrix(
                     f"(known: {', '.join(names) or 'none'})"
                 )
         r[index[a], index[b]] = r[index[b], index[a]] = normal_correlation(corr.rank)
-    if correlations and np.linalg.eigvalsh(r).min() <= 1e-10:
-        stated = "; ".join(f"{c.inputs[0]} ~ {c.inputs[1]}: {c.rank:g}" for c in correlations)
-        raise ValueError(
-            f"the rank correlations are not jointly possible (their matrix is not positive "
-            f"definite): {stated}"
-        )
+    problem = correlation_problem(names, [(*c.inputs, c.rank) for c in correlations])
+    if problem is not None:
+        raise ValueError(problem)
     return r
 
 

@@ -22,6 +22,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from cbm_sim import bounds
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.studies.execution import (
     SCHEDULER_TIMEOUT_S,
@@ -52,7 +53,9 @@ __all__ = [
     "EnsembleResult",
     "MemberTask",
     "SchedulerError",
+    "TooFewMembersError",
     "apply",
+    "check_enough",
     "check_uncertainty",
     "collect",
     "execute",
@@ -187,9 +190,23 @@ def run_member(task: MemberTask) -> MemberOutcome:
         results = simulate.run(member, seed=task.seed)
         wide, statuses = summarise(results, task.measures)
     except Exception as exc:  # a failed member must not sink the ensemble
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return MemberOutcome(task.index, task.parameters, error=detail)
+        return MemberOutcome(task.index, task.parameters, error=_member_error(exc))
     return MemberOutcome(task.index, task.parameters, wide=wide, statuses=statuses)
+
+
+def _member_error(exc: Exception) -> str:
+    """One line on why a member failed. A sampled scenario the model refuses names the field
+    and the rule, not the value (that is in the member's parameters), so that members failing
+    for one reason read alike and are counted together."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        rules = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'scenario'}: {err['msg']}"
+            for err in exc.errors()[:3]
+        ]
+        return f"ValidationError: the sampled scenario is invalid: {'; '.join(rules)}"
+    return " ".join("".join(traceback.format_exception_only(type(exc), exc)).split())
 
 
 # --------------------------------------------------------------------------- the ensemble
@@ -363,6 +380,7 @@ def run_ensemble(
     measures: Sequence[str] = MEASURES,
     journal: Path | None = None,
     timeout_s: float = SCHEDULER_TIMEOUT_S,
+    notify: Callable[[str], None] | None = None,
 ) -> EnsembleResult:
     """Run ``n`` members of ``scenario`` with its ``uncertainty`` sampled.
 
@@ -383,23 +401,29 @@ def run_ensemble(
         and the target check.
     journal
         A folder where each member is written as it finishes and from which finished
-        members are taken instead of being run again (:mod:`cbm_sim.studies.journal`).
+        members are taken instead of being run again (:mod:`cbm_sim.studies.journal`:
+        entries are verified; failed members and rejected entries are run again).
     timeout_s
         Scheduler timeout, see :func:`execute`.
+    notify
+        Told (one line) when journal entries were rejected and their members run again.
 
     Raises
     ------
     ValueError
-        If ``n < 1`` or an uncertain input is malformed (bad distribution, unknown path).
+        If ``n`` is not in 1..``bounds.study_runs`` or an uncertain input is malformed (bad
+        distribution, unknown path).
     SchedulerError
         See :func:`execute`; the members finished so far stay in ``journal``.
     """
     if n < 1:
         raise ValueError(f"an ensemble needs n >= 1 members, got {n}")
+    bounds.check("study_runs", n)
     check_uncertainty(scenario)
     root = scenario.seed if seed is None else seed
+    seeds = member_seeds(root, n)
     tasks = []
-    for i, ss in enumerate(member_seeds(root, n)):
+    for i, ss in enumerate(seeds):
         rng = np.random.Generator(np.random.PCG64(ss))
         params = sample(scenario.uncertainty, rng, scenario.correlations)
         tasks.append(MemberTask(i, scenario, params, ss, tuple(measures)))
@@ -408,10 +432,16 @@ def run_ensemble(
     if journal is not None:
         from cbm_sim.studies import journal as journals
 
-        done = {i: o for i, o in journals.read_members(journal).items() if i < n}
+        key = journals.key_of(scenario, root, measures)
+        kept = journals.read_members(
+            journal, key=key, seeds=seeds, parameters={t.index: t.parameters for t in tasks}
+        )
+        done = kept.members
+        if notify is not None and (line := kept.summary()) is not None:
+            notify(f"{journal}: {line}")
 
         def on_result(_k: int, outcome: MemberOutcome) -> None:
-            journals.write_member(journal, outcome)
+            journals.write_member(journal, outcome, key=key, seed=seeds[outcome.index])
 
     todo = [t for t in tasks if t.index not in done]
     base = len(done)
@@ -454,7 +484,9 @@ def collect(
         rows.append(wide)
         stats_rows.append(o.statuses.assign(member=o.index))
     members = (
-        pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["member", "year"])
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["member", "year", *parameters])
     )
     ordered = ["member", "year", *parameters]
     members = members[ordered + [c for c in members.columns if c not in ordered]]
@@ -466,6 +498,52 @@ def collect(
     )
     failures = pd.DataFrame(failed, columns=["member", "error", *parameters])
     return EnsembleResult(members, statuses, failures, n, seed, parameters)
+
+
+MIN_SUCCESS_SHARE: Final[float] = 0.5
+"""Share of an ensemble's members that must succeed for its summaries to be written.
+
+A member fails for a reason tied to its sampled inputs (most often a sample outside its
+field's bounds), so the members that succeed are a truncated sample of the stated
+distributions. Assumption: up to half missing, the percentiles and probabilities are still
+worth having, with the count and the reasons printed and ``failures.csv`` written beside
+them; beyond that they would describe some other distribution than the one stated, and the
+ensemble fails instead (exit 2: the uncertainty section asks for what the model refuses)."""
+
+
+class TooFewMembersError(ValueError):
+    """Too many members of an ensemble failed for its summaries to mean anything."""
+
+
+def failure_reasons(failures: pd.DataFrame, most: int = 3) -> str:
+    """The commonest errors of failed members, counted: ``"4× ValueError: …; 1× …"``."""
+    if failures.empty:
+        return ""
+    first_lines = failures["error"].astype(str).map(lambda e: " ".join(e.split())[:160])
+    counts = first_lines.value_counts(sort=True)
+    shown = [f"{k}× {error}" for error, k in counts.head(most).items()]
+    if len(counts) > most:
+        shown.append(f"{int(counts.iloc[most:].sum())} more")
+    return "; ".join(shown)
+
+
+def check_enough(result: EnsembleResult) -> None:
+    """Refuse an ensemble with fewer successful members than :data:`MIN_SUCCESS_SHARE` of
+    those asked for (and none).
+
+    Raises
+    ------
+    TooFewMembersError
+        One line: how many failed, how many are needed, and the commonest reasons.
+    """
+    ok = int(result.members["member"].nunique())
+    need = max(1, math.ceil(MIN_SUCCESS_SHARE * result.n))
+    if ok >= need:
+        return
+    raise TooFewMembersError(
+        f"{len(result.failures)} of {result.n} members failed, {ok} ran; an ensemble needs at "
+        f"least {need} (half) to summarise: {failure_reasons(result.failures)}"
+    )
 
 
 def probability_of_reaching(

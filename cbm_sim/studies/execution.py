@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final, TypeVar
 
 Progress = Callable[[float], None]
@@ -89,7 +89,8 @@ def execute(
 
     cluster = None
     if scheduler is None:
-        with dask.config.set(WORKER_ENVIRON):
+        # the workers ignore Ctrl-C (dask_setup below): it is this process's to handle
+        with dask.config.set({**WORKER_ENVIRON, "distributed.worker.preload": [__name__]}):
             cluster = LocalCluster(
                 n_workers=workers or os.cpu_count() or 1,
                 threads_per_worker=1,
@@ -108,18 +109,82 @@ def execute(
                 f"cannot reach the Dask scheduler at {scheduler} within {timeout_s:g} s "
                 f"({type(exc).__name__}: {exc})"
             ) from None
+    # through client.close(): its attempts to reach a lost scheduler log tracebacks too
+    with _lost_connection_told_once():
+        return _run_on(client, cluster, func, items, progress, on_result, timeout_s, scheduler)
+
+
+def _run_on(
+    client: Any,
+    cluster: Any,
+    func: Callable[[T], R],
+    items: Sequence[T],
+    progress: Progress | None,
+    on_result: Callable[[int, R], None] | None,
+    timeout_s: float,
+    scheduler: str | None,
+) -> list[R]:
+    """Gather ``items`` on ``client``, then close it (and our ``cluster``) whatever happens."""
+    interrupted = False
     try:
         # distributed's wait() uses the process's default client; another client of the
         # caller's (a notebook's, a test's) on another event loop would bind our futures'
         # events to that loop ("bound to a different event loop"), so ours is made current
         with client.as_current():
             return _gather(client, func, items, progress, on_result, timeout_s, scheduler)
+    except KeyboardInterrupt:
+        interrupted = True
+        _quiet()  # the user asked to stop: the cluster's shutdown noise is not news
+        raise
     finally:
-        if cluster is not None:
+        if cluster is not None and not interrupted:
             settle(client, len(cluster.workers))
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+class _DropConnectionTracebacks:
+    """A logging filter: drop the tracebacks distributed's client logs while it tries to
+    reach a scheduler that is gone (the command says so in one line, SchedulerError)."""
+
+    def filter(self, record: Any) -> bool:
+        import asyncio
+
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, asyncio.CancelledError | OSError)
+
+
+@contextlib.contextmanager
+def _lost_connection_told_once() -> Iterator[None]:
+    import logging
+
+    logger = logging.getLogger("distributed.client")
+    quiet = _DropConnectionTracebacks()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def dask_setup(worker: Any) -> None:
+    """Run in each worker of our local cluster as it starts (Dask preload): Ctrl-C reaches
+    the whole process group, and a worker that took it would print a traceback; this
+    process stops the cluster instead."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _quiet() -> None:
+    """Silence Dask's loggers in this process (the cluster is being torn down on purpose)."""
+    import logging
+
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def settle(client: Any, workers: int, timeout_s: float = 30.0) -> None:
@@ -151,12 +216,30 @@ def _gather(
     scheduler: str | None,
 ) -> list[R]:
     """Submit every item, collect the results as they finish, retry items of dead workers."""
+    from concurrent.futures import CancelledError
+
+    where = scheduler or "the local cluster"
+    try:
+        return _gather_from(client, func, items, progress, on_result, timeout_s, where)
+    except (CancelledError, OSError) as exc:
+        # a lost scheduler cancels every future (distributed lists them all): one line instead
+        raise SchedulerError(f"lost the Dask scheduler at {where} ({type(exc).__name__})") from None
+
+
+def _gather_from(
+    client: Any,
+    func: Callable[[T], R],
+    items: Sequence[T],
+    progress: Progress | None,
+    on_result: Callable[[int, R], None] | None,
+    timeout_s: float,
+    where: str,
+) -> list[R]:
     import time
 
     from dask.distributed import wait
     from distributed import KilledWorker
 
-    where = scheduler or "the local cluster"
     try:
         client.wait_for_workers(1, timeout=timeout_s)
     except (TimeoutError, OSError) as exc:

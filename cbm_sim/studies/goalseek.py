@@ -29,6 +29,7 @@ from typing import Final, Literal
 import pandas as pd
 from scipy.optimize import brentq
 
+from cbm_sim.bounds import BOUNDS
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.studies.ensemble import summarise
 from cbm_sim.studies.sampling import apply
@@ -111,7 +112,19 @@ def solve_monotone(
             f"cannot reach {target:g} within {lever} in [{lo:g}, {hi:g}]: the upper bound "
             f"gives {cache[hi]:g} ({cache[hi] - target:+g}, {cache[hi] / target - 1:+.2%})",
         )
-    root = brentq(g, lo, hi, xtol=xtol, maxiter=100)
+    iterations = int(BOUNDS["goal_seek_iterations"].hi)
+    root, outcome = brentq(g, lo, hi, xtol=xtol, maxiter=iterations, full_output=True, disp=False)
+    if not outcome.converged:
+        best = min((x for x, y in cache.items() if y >= target), default=hi)
+        return GoalSeekResult(
+            lever,
+            best,
+            cache[best],
+            target,
+            False,
+            f"not converged within {iterations} refinements (bounds.goal_seek_iterations); "
+            f"the smallest {lever} found to reach {target:g} is {best:.6g}",
+        )
     # brentq returns a point within xtol of the sign change; a step function may sit just
     # below it, so take the smallest evaluated point that meets the target above the root.
     meeting = sorted(x for x, y in cache.items() if y >= target and x >= root - xtol)

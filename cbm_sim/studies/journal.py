@@ -7,11 +7,21 @@ takes them from there and runs only the rest. Member ``i`` always uses the ``i``
 seed of the root seed, so a resumed ensemble equals the undisturbed one.
 
 The journal folder ``.<out>.members-<key>`` is keyed by the SHA-256 of the resolved scenario,
-the root seed and the summary measures: another scenario or seed never reuses it. It is
-removed once the ensemble's folder is written.
+the root seed, the summary measures and the cbm-sim version: another scenario, seed or version
+never reuses it. It is removed once the ensemble's folder is written.
 
-One JSON file per member (frames in pandas' "split" orientation; Python's ``json`` writes
-floats by ``repr``, which reads back bit for bit).
+A journal is never trusted blindly. Each entry (one JSON file per member; frames in pandas'
+"split" orientation, floats written by ``repr`` so they read back bit for bit) carries the
+member's seed (root seed and spawn key), the scenario's SHA-256, the cbm-sim version, the
+measures, its sampled inputs and the SHA-256 of all of it (:func:`entry_digest`). On resume
+an entry is used only if it parses, its checksum matches, and its seed, scenario, version,
+measures and sampled inputs are those this member would have now; any other is **rejected**
+(damaged, edited, or another run's), its member run again, and the caller told
+(:class:`JournalRead`). The checksum guards against damage and careless edits, not against
+someone who recomputes it: the journal lives in the user's own folder.
+
+A failed member is journaled as a failure (its error, no frames), never as a result: it is
+run again on resume.
 """
 
 from __future__ import annotations
@@ -20,15 +30,21 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+import numpy as np
 import pandas as pd
+
+import cbm_sim
 
 if TYPE_CHECKING:
     from cbm_sim.scenario.model import Scenario
+
+FORMAT: Final[int] = 2
+"""Version of the entry layout (1: no provenance, no checksum; never read)."""
 
 
 @dataclass(frozen=True)
@@ -42,11 +58,50 @@ class MemberOutcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class JournalKey:
+    """What every entry of one ensemble's journal must carry."""
+
+    scenario_sha256: str
+    seed: int
+    measures: tuple[str, ...]
+    version: str = cbm_sim.__version__
+
+
+@dataclass(frozen=True)
+class JournalRead:
+    """The entries read back: the finished members that verified, and the rejected files
+    with why (their members are run again)."""
+
+    members: dict[int, MemberOutcome] = field(default_factory=dict)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str | None:
+        """One line on the rejected entries (None when there are none)."""
+        if not self.rejected:
+            return None
+        shown = "; ".join(f"{name}: {why}" for name, why in self.rejected[:3])
+        more = f"; {len(self.rejected) - 3} more" if len(self.rejected) > 3 else ""
+        return (
+            f"{len(self.rejected)} journal entr{'y' if len(self.rejected) == 1 else 'ies'} "
+            f"damaged or from another run, recomputed ({shown}{more})"
+        )
+
+
+def key_of(scenario: Scenario, seed: int, measures: Sequence[str]) -> JournalKey:
+    """The journal key of an ensemble of ``scenario`` with root ``seed``."""
+    digest = hashlib.sha256(scenario.to_yaml().encode("utf-8")).hexdigest()
+    return JournalKey(digest, int(seed), tuple(measures))
+
+
 def journal_dir(out: Path, scenario: Scenario, seed: int, measures: Sequence[str]) -> Path:
     """The journal folder of an ensemble of ``scenario`` into ``out``."""
-    text = f"{scenario.to_yaml()}\nseed={seed}\nmeasures={','.join(measures)}"
-    key = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    return out.parent / f".{out.name}.members-{key}"
+    key = key_of(scenario, seed, measures)
+    text = (
+        f"{key.scenario_sha256}\nseed={key.seed}\nmeasures={','.join(key.measures)}\n"
+        f"version={key.version}"
+    )
+    return out.parent / f".{out.name}.members-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 def _frame(data: dict[str, Any] | None) -> pd.DataFrame | None:
@@ -55,23 +110,51 @@ def _frame(data: dict[str, Any] | None) -> pd.DataFrame | None:
     return pd.DataFrame(data["data"], columns=data["columns"])
 
 
-def write_member(journal: Path, outcome: MemberOutcome) -> Path:
-    """Write one finished member (atomically: a temporary file renamed into place)."""
+def _split(frame: pd.DataFrame | None) -> dict[str, Any] | None:
+    if frame is None:
+        return None
+    split = frame.to_dict(orient="split")
+    split.pop("index", None)
+    return split
+
+
+def _canonical(body: Mapping[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+def entry_digest(body: Mapping[str, Any]) -> str:
+    """SHA-256 of an entry without its ``sha256`` field (canonical JSON: sorted keys)."""
+    rest = {k: v for k, v in body.items() if k != "sha256"}
+    return hashlib.sha256(_canonical(rest).encode("utf-8")).hexdigest()
+
+
+def _seed_of(seed: np.random.SeedSequence) -> list[int]:
+    return [int(k) for k in seed.spawn_key]
+
+
+def write_member(
+    journal: Path, outcome: MemberOutcome, *, key: JournalKey, seed: np.random.SeedSequence
+) -> Path:
+    """Write one finished (or failed) member with its provenance and checksum (atomically:
+    a temporary file renamed into place)."""
     journal.mkdir(parents=True, exist_ok=True)
-    body = {
+    body: dict[str, Any] = {
+        "format": FORMAT,
         "index": outcome.index,
+        "seed": {"root": key.seed, "spawn_key": _seed_of(seed)},
+        "scenario_sha256": key.scenario_sha256,
+        "cbm_sim_version": key.version,
+        "measures": list(key.measures),
         "parameters": outcome.parameters,
         "error": outcome.error,
-        "wide": None if outcome.wide is None else outcome.wide.to_dict(orient="split"),
-        "statuses": None if outcome.statuses is None else outcome.statuses.to_dict(orient="split"),
+        "wide": _split(outcome.wide),
+        "statuses": _split(outcome.statuses),
     }
-    for part in ("wide", "statuses"):
-        split = body[part]
-        if isinstance(split, dict):
-            split.pop("index", None)
+    body = json.loads(_canonical(body))  # numpy scalars as Python numbers, as read back
+    body["sha256"] = entry_digest(body)
     path = journal / f"member-{outcome.index:06d}.json"
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(body, default=_plain), encoding="utf-8")
+    tmp.write_text(_canonical(body), encoding="utf-8")
     os.replace(tmp, path)
     return path
 
@@ -83,25 +166,87 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to the member journal")
 
 
-def read_members(journal: Path) -> dict[int, MemberOutcome]:
-    """The members finished so far (unreadable files are skipped: they are run again)."""
-    out: dict[int, MemberOutcome] = {}
+def read_members(
+    journal: Path,
+    *,
+    key: JournalKey,
+    seeds: Sequence[np.random.SeedSequence],
+    parameters: Mapping[int, Mapping[str, float]],
+) -> JournalRead:
+    """The finished members of ``journal`` that verify against this ensemble.
+
+    Parameters
+    ----------
+    key
+        What every entry must carry (scenario SHA-256, root seed, measures, version).
+    seeds
+        Member ``i``'s seed sequence at ``seeds[i]``; entries of members beyond it are
+        ignored (a smaller ensemble of the same scenario).
+    parameters
+        Member ``i``'s sampled inputs, drawn again from its seed: an entry must hold them.
+
+    Returns
+    -------
+    JournalRead
+        The members to reuse, and the files rejected with the reason (failed members are
+        neither: they are run again quietly).
+    """
+    out = JournalRead()
     if not journal.is_dir():
         return out
     for path in sorted(journal.glob("member-*.json")):
         try:
             body = json.loads(path.read_text(encoding="utf-8"))
-            outcome = MemberOutcome(
-                index=int(body["index"]),
-                parameters={str(k): float(v) for k, v in body["parameters"].items()},
-                wide=_frame(body["wide"]),
-                statuses=_frame(body["statuses"]),
-                error=body["error"],
-            )
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            why, outcome = _verify(body, key, seeds, parameters)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            why, outcome = f"unreadable ({type(exc).__name__})", None
+        if why == "beyond":
             continue
-        out[outcome.index] = outcome
+        if why is not None:
+            out.rejected.append((path.name, why))
+        elif outcome is not None and outcome.error is None:
+            out.members[outcome.index] = outcome
     return out
+
+
+def _verify(
+    body: Any,
+    key: JournalKey,
+    seeds: Sequence[np.random.SeedSequence],
+    parameters: Mapping[int, Mapping[str, float]],
+) -> tuple[str | None, MemberOutcome | None]:
+    """Why an entry may not be used (``"beyond"``: a member this ensemble does not have),
+    else ``(None, outcome)``."""
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        return "not an entry of this cbm-sim's journal", None
+    if body.get("sha256") != entry_digest(body):
+        return "its checksum differs (damaged or edited)", None
+    index = body["index"]
+    if not isinstance(index, int) or index < 0:
+        return f"bad member index {index!r}", None
+    if index >= len(seeds):
+        return "beyond", None
+    for what, got, want in (
+        ("cbm-sim version", body["cbm_sim_version"], key.version),
+        ("scenario", body["scenario_sha256"], key.scenario_sha256),
+        ("measures", body["measures"], list(key.measures)),
+        ("seed", body["seed"], {"root": key.seed, "spawn_key": _seed_of(seeds[index])}),
+    ):
+        if got != want:
+            return f"another run's entry ({what} differs)", None
+    sampled = {str(k): float(v) for k, v in body["parameters"].items()}
+    if sampled != dict(parameters.get(index, {})):
+        return "another run's entry (sampled inputs differ)", None
+    outcome = MemberOutcome(
+        index=index,
+        parameters=sampled,
+        wide=_frame(body["wide"]),
+        statuses=_frame(body["statuses"]),
+        error=body["error"],
+    )
+    if outcome.error is None and (outcome.wide is None or outcome.statuses is None):
+        return "a result without its frames", None
+    return None, outcome
 
 
 def remove(journal: Path) -> None:

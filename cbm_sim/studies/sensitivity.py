@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cbm_sim import bounds
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.scenario.valuation_inputs import SUB_CLUSTERS
 from cbm_sim.studies.ensemble import MEASURES, TARGET_YEARS, summarise
@@ -309,6 +310,7 @@ def sobol_indices(
         raise ValueError(f"Sobol base sample n must be a power of 2 >= 2, got {n}")
     if resamples < 10:
         raise ValueError(f"resamples must be >= 10, got {resamples}")
+    bounds.check("study_runs", saltelli_runs(n, len(names)))
     yrs = tuple(int(y) for y in years)
     problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
     root = scenario.seed if seed is None else seed

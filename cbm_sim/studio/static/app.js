@@ -353,7 +353,9 @@ function loadCharts() {
 }
 
 async function loadCompare() {
-  // the project's diff engine (cbm_sim/studies/diff.py) on the base run and this one
+  // the project's diff engine (cbm_sim/studies/diff.py) on the base run and this one; only
+  // while its tab is shown, so that a lever move does not wait behind it
+  if ($("#tab-compare").hidden) return;
   const inputs = $("#compare-inputs"), outputs = $("#compare-outputs");
   const none = (key) => `<tr><td>${esc(t(key))}</td></tr>`;
   if (!state.run || !state.baseRun || state.run.run === state.baseRun) {
@@ -546,6 +548,7 @@ async function start() {
     document.querySelectorAll(".tabs button").forEach((x) => x.classList.toggle("active", x === b));
     document.querySelectorAll(".tab").forEach((s) => { s.hidden = s.id !== "tab-" + b.dataset.tab; });
     if (b.dataset.tab === "charts") loadCharts();
+    if (b.dataset.tab === "compare") loadCompare();
   }));
   document.querySelectorAll(".chart-picker button").forEach((b) => b.addEventListener("click", () => {
     document.querySelectorAll(".chart-picker button").forEach((x) => x.classList.toggle("active", x === b));

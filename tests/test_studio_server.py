@@ -187,6 +187,12 @@ def test_a_planner_moves_the_drilling_lever_saves_runs_an_ensemble_and_downloads
             print(f"lever -> verdict in the browser: {timing['seconds']:.2f} s")
             assert timing["seconds"] < 60
 
+            # the comparison with the base: the changed input and the moved outputs
+            page.click('button[data-tab="compare"]')
+            changed = page.locator('#compare-inputs tr[data-path="drilling.achieved_share"]')
+            changed.wait_for(timeout=60_000)
+            assert "钻井计划完成率" in changed.inner_text()  # its display name
+            assert page.locator("#compare-outputs tr").count() > 1
             lap("lever")
             # bad input: the field and the message on the page, no stack trace
             rigs = page.locator('.lever[data-lever="drilling.blocks.mabi.rigs"]')

@@ -187,6 +187,39 @@ def test_a_planner_moves_the_drilling_lever_saves_runs_an_ensemble_and_downloads
             print(f"lever -> verdict in the browser: {timing['seconds']:.2f} s")
             assert timing["seconds"] < 60
 
+            # two tabs at once: each shows the run of its own scenario
+            other = browser.new_page(viewport={"width": 1400, "height": 1000})
+            other.goto(f"{url}/?scenario=quick")
+            other.locator('#verdict .year[data-year="2025"] .total').wait_for(timeout=60_000)
+            shown = {}
+            for tab, share in ((page, "0.8"), (other, "1.2")):
+                shown[share] = tab.evaluate("window.__studio.run.run")
+                tab.locator('.lever[data-lever="drilling.achieved_share"] input[type=range]').fill(
+                    share
+                )
+            for tab, share in ((page, "0.8"), (other, "1.2")):
+                tab.wait_for_function(
+                    "(before) => window.__studio.run.run !== before && "
+                    "document.querySelector('#status').textContent !== ''",
+                    arg=shown[share],
+                    timeout=60_000,
+                )
+                run = tab.evaluate("window.__studio.run")
+                assert run["changes"][0]["new"] == float(share)
+                meta = httpx.get(f"{url}/api/runs/{run['run']}", timeout=60).json()["meta"]
+                assert f"achieved_share: {share}" in meta["studio_draft"]
+                drawn = tab.locator('#verdict .year[data-year="2025"] .total')
+                (total_row,) = [r for r in run["verdict"]
+                                if r["sub_cluster"] == "total" and r["year"] == 2025]  # fmt: skip
+                assert float(drawn.get_attribute("data-value")) == total_row["simulated"]
+            other.close()
+            slider.fill("1.5")  # back to the move above
+            page.wait_for_function(
+                "() => window.__studio.run.changes.length === 1 && "
+                "window.__studio.run.changes[0].new === 1.5",
+                timeout=60_000,
+            )
+
             # the comparison with the base: the changed input and the moved outputs
             page.click('button[data-tab="compare"]')
             changed = page.locator('#compare-inputs tr[data-path="drilling.achieved_share"]')

@@ -571,15 +571,20 @@ def create_app(
 
 
 def named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Target-check rows with their display names (``name_zh``, ``name_en``: the project's
-    names table, :func:`cbm_sim.names.target_name` of the row's plan id)."""
+    """Target-check rows with their display names and units (``name_zh``, ``name_en``: the
+    project's names table, :func:`cbm_sim.names.target_name` of the row's plan id;
+    ``unit_zh``, ``unit_en``: the report's :func:`~cbm_sim.report.style.unit_label`)."""
     from cbm_sim import names
+    from cbm_sim.report.style import unit_label
 
-    return [
-        {**row, **{f"name_{lang}": names.target_name(str(row.get("id") or ""), lang)
-                   for lang in names.LANGS}}
-        for row in rows
-    ]  # fmt: skip
+    out = []
+    for row in rows:
+        unit = str(row.get("unit") or "")
+        extra = {f"name_{lang}": names.target_name(str(row.get("id") or ""), lang)
+                 for lang in names.LANGS}  # fmt: skip
+        extra |= {f"unit_{lang}": unit_label(unit, lang) if unit else "" for lang in names.LANGS}
+        out.append({**row, **extra})
+    return out
 
 
 def _changes(composed: Composed) -> list[dict[str, Any]]:

@@ -301,7 +301,7 @@ function renderVerdict(rows) {
     const total = (byYear[year] || []).find((r) => r.sub_cluster === "total");
     if (!total) continue;
     html += `<div class="year" data-year="${year}"><div>${year}</div>
-      <div class="total" data-value="${total.simulated}">${fmt(total.simulated)} / ${fmt(total.target, 0)} 亿元</div>
+      <div class="total" data-value="${total.simulated}">${fmt(total.simulated)} / ${fmt(total.target, 0)} ${esc(total["unit_" + state.lang] || total.unit)}</div>
       <div><span class="badge ${esc(total.status)}">${esc(t(total.status))}</span> ${signed(total.gap_pct)} %</div>
       <div><small>${esc(t("exogenous"))} ${fmt(total.exogenous)}; ${esc(t("without_exog"))} ${fmt(total.simulated_excl_exogenous)}
       <span class="badge ${esc(total.status_excl_exogenous)}">${esc(t(total.status_excl_exogenous))}</span></small></div></div>`;
@@ -319,7 +319,7 @@ function renderVerdict(rows) {
       const cells = [2025, 2030].map((y) => (byYear[y] || []).find((r) => r.sub_cluster + "|" + r.item === key));
       const any = cells.find(Boolean);
       s += `<tr data-key="${esc(key)}"><td>${esc(displayName(any))}</td>`;
-      if (unitColumn) s += `<td>${esc(any.unit || "")}</td>`;
+      if (unitColumn) s += `<td>${esc(any["unit_" + state.lang] || any.unit || "")}</td>`;
       for (const c of cells) {
         s += c ? `<td>${fmt(c.simulated, c.simulated < 10 ? 2 : 1)} / ${fmt(c.target, c.target < 10 ? 2 : 1)}
           <span class="badge ${esc(c.status)}">${c.status === "met" ? "✓" : "✗"}</span></td>` : "<td></td>";

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-quick clean
+.PHONY: demo test lint format bench bench-quick clean studio
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 		--overwrite
 	@echo "demo done: results in reports/plan/ and reports/plan-ensemble/, report at $(CURDIR)/reports/plan.pdf"
 
+## studio: the scenario studio in the browser on http://127.0.0.1:8765 (Ctrl-C stops it)
+studio: $(STAMP)
+	$(BIN)/cbm-sim studio scenarios/plan.yaml
+
 ## test: set up .venv with the test extras; lint, formatting, import layers (import-linter),
 ## types (mypy: strict on wells/ and cluster/), the tests
 test: $(STAMP)
@@ -33,7 +37,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy cbm_sim
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

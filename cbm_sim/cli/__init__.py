@@ -18,6 +18,7 @@ from cbm_sim.cli import (  # noqa: F401 - importing a command module registers i
     robustness_cmd,
     run_cmd,
     sensitivity_cmd,
+    studio_cmd,
 )
 from cbm_sim.cli.app import main, plan_group
 from cbm_sim.cli.compare_cmd import side_by_side

@@ -163,3 +163,50 @@ def test_book_days_equals_every_term_bit_for_bit(seed, n, plateau):
     bookings.book_days(cols, online, block, wells, first, days, lo, hi, sign, 0, got)
     _book_every_term(cols, online, block, wells, first, days, lo, hi, sign, want)
     assert got.tobytes() == want.tobytes()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 30), base=st.integers(0, 3))
+def test_day_volumes_added_later_equal_book_days_bit_for_bit(seed, n, base):
+    """What a study worker keeps of the shared wells (issue 27): their daily terms, added
+    later onto a window that already holds other gas, are book_days' additions exactly."""
+    rng = np.random.default_rng(seed)
+    params = {
+        "qi": rng.uniform(1.0, 1e4, n),
+        "di": rng.uniform(1e-3, 2.0, n),
+        "b": rng.uniform(0.0, 2.0, n),
+        "d_term": rng.uniform(0.0, 0.2, n),
+        "t_incline": rng.uniform(0.0, 700.0, n),
+        "q_start": rng.uniform(0.0, 500.0, n),
+        "t_plateau": np.where(rng.random(n) < 0.5, 900.0, 0.0),
+    }
+    params["d_term"] = np.minimum(params["d_term"], params["di"])
+    params["q_start"] = np.minimum(params["q_start"], params["qi"])
+    cols = stepping.prepared_columns(params)
+    online = rng.uniform(-3000.0, 200.0, n)
+    block = rng.integers(0, 3, n)
+    wells = rng.permutation(n)
+    first = base + rng.integers(0, 50, n)
+    days = rng.integers(0, 300, n)
+    start = rng.uniform(0.0, 1e6, (3, 400))  # gas already in the window: the sums round
+    got, want = start.copy(), start.copy()
+    inf = np.full(n, np.inf)
+    bookings.book_days(cols, online, block, wells, first, days, -inf, inf, np.ones(n), base, want)
+    values = bookings.day_volumes(cols, online, wells, first, days)
+    bookings.add_days(block[wells], first, days, values, base, got)
+    assert values.size == days.sum()
+    assert got.tobytes() == want.tobytes()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 50), k=st.integers(0, 50))
+def test_bins_continued_equal_one_bincount_bit_for_bit(seed, n, k):
+    rng = np.random.default_rng(seed)
+    bins = rng.integers(0, 5, n + k)
+    values = rng.uniform(-1e6, 1e6, (3, n + k)) * 10.0 ** rng.uniform(-8, 8, (3, n + k))
+    pair = np.arange(3)[:, None] * 5 + bins
+    want = np.bincount(pair.ravel(), weights=values.ravel(), minlength=15)
+    got = np.bincount(pair[:, :n].ravel(), weights=values[:, :n].ravel(), minlength=15)
+    got = got.astype(np.float64)  # an empty bincount is of integers
+    bookings.add_to_bins(got, bins[n:], np.ascontiguousarray(values[:, n:]), 5)
+    assert got.tobytes() == want.tobytes()

@@ -45,7 +45,7 @@ from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
 from cbm_sim.cluster.build import Model, build
 from cbm_sim.cluster.dispatch import route_steps
-from cbm_sim.cluster.facilities import Facility, Process, total_capacity_at
+from cbm_sim.cluster.facilities import Process, States, total_capacity_at
 from cbm_sim.cluster.storage import rule_holds
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.wells import stepping
@@ -251,8 +251,11 @@ class Simulation:
         sums = {name: c[ends] - c[starts] for name, c in self._cum.items()}
         field_use = sc.demand.field_use_share * potential
         local = np.column_stack([field_use, *(sums[s] for s in demand_mod.SECTORS)])
-        cng_cap = total_capacity_at(self.cng, times) * dt_days
-        lng_cap_t = total_capacity_at(self.lng, times) * dt_days
+        # each plant's states read once: its capacity, counts and availability come from them
+        cng_states = [fac.states_at(times) for fac in self.cng]
+        lng_states = [fac.states_at(times) for fac in self.lng]
+        cng_cap = total_capacity_at(self.cng, times, cng_states) * dt_days
+        lng_cap_t = total_capacity_at(self.lng, times, lng_states) * dt_days
         feed = sc.lng.feed_gas_m3_per_t
         cng_req = np.minimum(sums["cng"], cng_cap)
         lng_req = np.minimum(sums["lng_t"], lng_cap_t) * feed
@@ -335,13 +338,13 @@ class Simulation:
         row["mine_heating", "gas_used", "m3"] = flows.mine_heating
         row["cng", "feed_gas", "m3"] = cng_feed
         row["cng", "capacity", "m3"] = cng_cap
-        self._record_plants(row, "cng", "stations", self.cng, times, dt_days)
+        self._record_plants(row, "cng", "stations", cng_states, times, dt_days)
         row["lng", "feed_gas", "m3"] = lng_feed
         row["lng", "output", "t"] = lng_feed / feed
         row["lng", "capacity", "m3"] = lng_cap_t * feed
-        self._record_plants(row, "lng", "plants", self.lng, times, dt_days)
-        for fac in self.lng:
-            row[fac.entity, "available", "fraction"] = (fac.capacity_at(times) > 0).astype(float)
+        self._record_plants(row, "lng", "plants", lng_states, times, dt_days)
+        for fac, states in zip(self.lng, lng_states, strict=True):
+            row[fac.entity, "available", "fraction"] = (fac.capacity_in(states) > 0).astype(float)
         contract_out = allocated[:, n_local + 2] + allocated[:, n_local + 3]
         row["pipeline", "exports", "m3"] = contract_out + flows.exports
         row["contracts", "contracted", "m3"] = sums["contracted"]
@@ -383,15 +386,15 @@ class Simulation:
         row: dict[tuple[str, str, str], npt.NDArray[np.float64]],
         entity: str,
         count_name: str,
-        plants: list[Facility],
+        states: list[States],
         times: npt.NDArray[np.float64],
         dt_days: npt.NDArray[np.float64],
     ) -> None:
-        """Plants in service and plant-days of outage over each step (summed over plants)."""
+        """Plants in service and plant-days of outage over each step (summed over plants),
+        from each plant's states at ``times``."""
         serving = np.zeros(times.size)
         down = np.zeros(times.size)
-        for fac in plants:
-            in_service, is_down = fac.states_at(times)
+        for in_service, is_down in states:
             serving += in_service
             down += in_service & is_down
         row[entity, count_name, "count"] = serving

@@ -196,17 +196,3 @@ def test_day_volumes_added_later_equal_book_days_bit_for_bit(seed, n, base):
     bookings.add_days(block[wells], first, days, values, base, got)
     assert values.size == days.sum()
     assert got.tobytes() == want.tobytes()
-
-
-@settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 50), k=st.integers(0, 50))
-def test_bins_continued_equal_one_bincount_bit_for_bit(seed, n, k):
-    rng = np.random.default_rng(seed)
-    bins = rng.integers(0, 5, n + k)
-    values = rng.uniform(-1e6, 1e6, (3, n + k)) * 10.0 ** rng.uniform(-8, 8, (3, n + k))
-    pair = np.arange(3)[:, None] * 5 + bins
-    want = np.bincount(pair.ravel(), weights=values.ravel(), minlength=15)
-    got = np.bincount(pair[:, :n].ravel(), weights=values[:, :n].ravel(), minlength=15)
-    got = got.astype(np.float64)  # an empty bincount is of integers
-    bookings.add_to_bins(got, bins[n:], np.ascontiguousarray(values[:, n:]), 5)
-    assert got.tobytes() == want.tobytes()

@@ -247,14 +247,3 @@ def add_days(
         for j in range(n_days[s]):
             row[d + j - base_day] += values[at]
             at += 1
-
-
-@njit(cache=True, nogil=True)
-def add_to_bins(sums: FloatArray, bins: IntArray, values: FloatArray, n_bins_per_row: int) -> None:
-    """``sums[r * n_bins_per_row + bins[i]] += values[r, i]``, each bin's values in the order
-    of ``i``: continues a ``numpy.bincount`` of earlier values (which adds in index order
-    from zero) with later ones, the same additions in the same order as one bincount of all."""
-    for r in range(values.shape[0]):
-        base = r * n_bins_per_row
-        for i in range(values.shape[1]):
-            sums[base + bins[i]] += values[r, i]

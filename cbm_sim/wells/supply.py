@@ -50,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 from numpy.polynomial import chebyshev
 
-from cbm_sim.wells import bookings, decline, failures, stepping
+from cbm_sim.wells import bookings, decline, failures, nodesums, stepping
 from cbm_sim.wells.population import WellPopulation
 from cbm_sim.wells.stepping import PARAMS, Counts
 
@@ -120,7 +120,7 @@ class _PrefixWindow:
 
     sums: FloatArray
     """Per (node row, block) sums of the interpolated wells' node values, as
-    ``numpy.bincount`` leaves them (:meth:`BlockSupply._bincount`)."""
+    a ``numpy.bincount`` leaves them (:meth:`BlockSupply._node_sums`)."""
     interpolated: int
     live: int
     rows: IntArray
@@ -307,18 +307,8 @@ class BlockSupply:
         ok &= np.maximum(D, Dt) * half <= MAX_EXPONENT_PER_HALF_WINDOW
         return ok
 
-    def _bincount(self, idx: IntArray, values: FloatArray) -> FloatArray:
-        """Sums of ``values`` ``(m, wells idx)`` per (row, block): ``(m · n_blocks,)``, each
-        bin's values added in well order (:meth:`_by_block` shapes them)."""
-        # one bincount over (row, block) pairs: no BLAS call, whose threads would compete
-        # with the other workers of an ensemble
-        m = values.shape[0]
-        pair = np.arange(m)[:, None] * self.n_blocks + self.pop.block[idx]
-        sums = np.bincount(pair.ravel(), weights=values.ravel(), minlength=m * self.n_blocks)
-        return sums.astype(np.float64, copy=False)
-
     def _by_block(self, sums: FloatArray) -> FloatArray:
-        """The sums of :meth:`_bincount` as ``(n_blocks, m)``."""
+        """Per (node, block) sums ``(m · n_blocks,)`` as ``(n_blocks, m)``."""
         by_block: FloatArray = sums.reshape(-1, self.n_blocks).T.astype(np.float64, copy=False)
         return by_block
 
@@ -349,12 +339,7 @@ class BlockSupply:
         if n_reg:
             m = len(self._nodes)
             sums = np.zeros(m * self.n_blocks) if prefix is None else prefix.sums.copy()
-            if reg.size:
-                values = self._node_values(reg, w0)
-                if prefix is None:
-                    sums = self._bincount(reg, values)
-                else:  # the run's wells after the shared ones, in order (add_to_bins)
-                    bookings.add_to_bins(sums, pop.block[reg], values, self.n_blocks)
+            self._node_sums(reg, w0, sums)  # the run's wells after the shared ones, in order
             window += np.diff(self._by_block(sums) @ self._matrix.T, axis=1)
         if prefix is not None and prefix.rows.size:
             p = prefix
@@ -383,15 +368,22 @@ class BlockSupply:
         n_live = live.size + (0 if prefix is None else prefix.live)
         self.interpolated_share = n_reg / n_live if n_live else float("nan")
 
-    def _node_values(self, reg: IntArray, w0: int) -> FloatArray:
-        """Cumulatives of wells ``reg`` at the Chebyshev nodes of the window from ``w0``,
-        relative to the window start ``(nodes, wells)``: the interpolated function stays of
-        the order of a window's gas, so differencing it by day loses no digits to a large
-        offset."""
-        t = (w0 + np.concatenate(([0.0], self._nodes)))[:, None] - self.pop.online_day[reg]
-        c = decline.cumulative_prepared(t, self._constants(reg))
-        values: FloatArray = c[1:] - c[:1]
-        return values
+    def _node_sums(self, reg: IntArray, w0: int, sums: FloatArray) -> None:
+        """Add the cumulatives of wells ``reg`` at the Chebyshev nodes of the window from
+        ``w0``, relative to the window start, to their (node, block) ``sums`` in well order
+        (compiled: :func:`cbm_sim.wells.nodesums.node_sums`, the numbers of
+        :func:`cbm_sim.wells.decline.cumulative_prepared` summed as ``numpy.bincount`` sums).
+        Relative to the window start, the interpolated function stays of the order of a
+        window's gas, so differencing it by day loses no digits to a large offset."""
+        if not reg.size:
+            return
+        times = w0 + np.concatenate(([0.0], self._nodes))
+        # the vectorised kernel's plateau branch is taken for the whole set of wells or not
+        any_plateau = bool(self._cols[_COL["t_plateau"], reg].any())
+        nodesums.node_sums(
+            self._cols, self.pop.online_day, self.pop.block, reg, times, any_plateau, sums,
+            self.n_blocks,
+        )  # fmt: skip
 
     def _shared_wells(self) -> SharedWindows | None:
         """The shared windows if this population's first wells are theirs (checked once)."""
@@ -408,11 +400,8 @@ class BlockSupply:
         live = self._producing(np.flatnonzero(pop.online_day[:n0] < w0 + self.window_days))
         smooth = self._interpolable(live, float(w0))
         reg = live[smooth]
-        sums = (
-            self._bincount(reg, self._node_values(reg, w0))
-            if reg.size
-            else np.zeros(len(self._nodes) * self.n_blocks)
-        )
+        sums = np.zeros(len(self._nodes) * self.n_blocks)
+        self._node_sums(reg, w0, sums)
         irr = live[~smooth]
         first = np.clip(np.floor(pop.online_day[irr]), w0, stop).astype(np.int64)
         n_days = (stop - first).astype(np.int64)

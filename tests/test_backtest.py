@@ -39,7 +39,7 @@ ROW = {
 def test_the_record_is_dated_sourced_and_held_out() -> None:
     obs = backtest.load_observations()
     scored = [o for o in obs if o.scored]
-    assert len(scored) == 14
+    assert len(scored) == 15
     # held out: every scored figure became public after the hindcast's vintage, and is of
     # the forecast years; each says what it counts
     assert all(o.known > dt.date(2021, 12, 31) and o.year >= 2022 for o in scored)
@@ -206,12 +206,12 @@ def test_cbm_sim_backtest_writes_and_prints_the_skill(tmp_path: Path) -> None:
     args = ["backtest", str(SCENARIO), "-n", "2", "--workers", "1", "--step-days", "30"]
     res = CliRunner().invoke(main, [*args, "-o", str(out)])
     assert res.exit_code == 0, res.output
-    assert "skill on 14 held-out observations: bias" in res.output
+    assert "skill on 15 held-out observations: bias" in res.output
     for name in ("skill.csv", "members.csv", "summary.csv", "failures.csv", "meta.json"):
         assert (out / name).is_file(), name
     skill = pd.read_csv(out / "skill.csv")
     scored = skill[skill["scored"]]
-    assert len(scored) == 14 and scored["p50"].notna().all()
+    assert len(scored) == 15 and scored["p50"].notna().all()
     members = pd.read_csv(out / "members.csv")
     assert len(members) == 2 and "resources.recovery_factor" in members
     # the same seed gives the same members (a second run, another folder)

@@ -81,7 +81,7 @@ def test_a_scenario_comes_with_its_levers_units_bounds_and_sources(studio):
     body = client.get("/api/scenarios/quick").json()
     levers = {lever["id"]: lever for lever in body["levers"]}
     rigs = levers["drilling.blocks.mabi.rigs"]
-    assert (rigs["lo"], rigs["hi"], rigs["base"]) == (0.0, 200.0, 25)
+    assert (rigs["lo"], rigs["hi"], rigs["base"]) == (0.0, 200.0, 65)  # plan.yaml's 马必
     assert rigs["labels"]["en"] == "Mabi: drilling rigs"
     assert rigs["source"].startswith("assumption:")
     assert body["step_days"] == 30 and body["has_uncertainty"]

@@ -83,7 +83,7 @@ def test_a_lever_set_in_the_file_cites_the_comment_beside_it():
     default = levers["type_curves.peak_rate_scale"]
     assert default.where == "default" and "model.py" in default.source
     price = levers["valuation.lng_price_yuan_per_t"]
-    assert "Yicai" in price.source  # valuation.yaml's source of the default
+    assert "SunSirs" in price.source  # valuation.yaml's source of the default
 
 
 def test_names_and_units_come_from_the_projects_names_table():
@@ -107,7 +107,7 @@ def test_drilling_is_edited_year_by_year_from_the_programmes_first_year():
     _, levers = _plan()
     lever = levers["drilling.blocks.zhengzhuang.vertical_wells_per_year"]
     assert lever.years == tuple(range(2022, 2031))
-    assert lever.base[2025] == 320 and lever.base[2026] == 160
+    assert lever.base[2025] == 765 and lever.base[2026] == 382.5  # plan.yaml's 郑庄
 
 
 # --------------------------------------------------------------------------- the overlay

@@ -143,7 +143,7 @@ def summarise(
     if "targets" in measures:
         from cbm_sim.economics.targets import check_targets
 
-        checks = check_targets(results, valuation=frame)
+        checks = check_targets(results, valuation=frame, table=table)
         checks = checks[checks["year"].isin(TARGET_YEARS)]
         statuses = pd.DataFrame(
             {

@@ -33,6 +33,7 @@ def scripts(quick: bool) -> list[list[str]]:
         ["bench_decline.py"],
         ["bench_sobol.py", "--n", "8", "--workers", "1", "2", "--scheduler", "auto",
          "--no-indices"],
+        ["bench_studio.py"],
     ]  # fmt: skip
     if not quick:
         out.append(["bench_sobol.py", "--n", "256", "--workers", "2"])

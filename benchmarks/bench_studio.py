@@ -56,7 +56,7 @@ def main() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    print(f"load before: {os.getloadavg()}")
+    print(f"studio: load before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as work:
         cli = [sys.executable, "-m", "cbm_sim", "studio", str(ROOT / "scenarios" / "plan.yaml"),
                "--port", str(port)]  # fmt: skip
@@ -98,10 +98,10 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     for value, t in zip(args.values, timings, strict=True):
-        print(f"drilling.achieved_share = {value}: verdict in {t['seconds']:.2f} s "
+        print(f"studio: drilling.achieved_share = {value}: verdict in {t['seconds']:.2f} s "
               f"(server {t['server_s']:.2f} s)")  # fmt: skip
     seconds = [t["seconds"] for t in timings]
-    print(f"median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s "
+    print(f"studio: median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s "
           f"over {len(seconds)} moves; load after: {os.getloadavg()}")  # fmt: skip
 
 

@@ -282,3 +282,25 @@ def test_yaml_round_trip_of_any_record(rec: dict) -> None:
     assert isinstance(fig, Figure)
     assert fig.value == rec["value"] and fig.unit == rec["unit"]
     assert fig.base_value == pytest.approx(units.to_base(rec["value"], rec["unit"]))
+
+
+def test_the_packaged_data_digest_covers_every_data_file(tmp_path, monkeypatch):
+    from cbm_sim.plan import packaged
+
+    real = packaged.packaged_data_sha256()
+    assert len(real) == 64 and real == packaged.packaged_data_sha256()
+    # the same digest from the files on disk, computed independently; one byte more moves it
+    root = Path(__file__).resolve().parent.parent / "cbm_sim" / "data"
+    files = sorted(p for p in root.iterdir() if p.is_file())
+    assert {p.name for p in files} >= {"calibration.yaml", "typecurves.yaml", "history.yaml"}
+    for p in files:
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    monkeypatch.setattr(packaged.resources, "files", lambda _pkg: tmp_path)
+    packaged.packaged_data_sha256.cache_clear()
+    try:
+        assert packaged.packaged_data_sha256() == real
+        (tmp_path / "calibration.yaml").write_bytes((root / "calibration.yaml").read_bytes() + b"#")
+        packaged.packaged_data_sha256.cache_clear()
+        assert packaged.packaged_data_sha256() != real
+    finally:
+        packaged.packaged_data_sha256.cache_clear()

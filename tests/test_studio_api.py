@@ -338,3 +338,35 @@ def test_a_goal_seek_can_be_cancelled_and_its_process_ends(studio):
     process.join(timeout=10)
     assert not process.is_alive()
     assert client.get(f"/api/jobs/{job_id}/report.pdf").status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Origin": "https://evil.example"}, 403),
+        ({"Origin": "null"}, 403),  # a sandboxed frame of another page
+        ({"Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Origin": "http://testserver"}, 200),  # the studio's own page
+        ({}, 200),  # a tool, not a browser
+    ],
+)
+def test_a_page_of_another_origin_cannot_change_anything(studio, headers, status):
+    client = studio[0]
+    res = client.post("/api/validate", json={"base": "quick", "changes": {}}, headers=headers)
+    assert res.status_code == status, res.text
+    if status == 403:
+        assert res.json()["errors"][0]["field"] == "origin"
+        assert "cross-origin" in res.json()["detail"]
+    # reading stays open to any page (nothing changes)
+    assert client.get("/api/scenarios", headers=headers).status_code == 200
+
+
+def test_a_draft_with_a_chinese_name_downloads_under_that_name(studio):
+    from urllib.parse import quote
+
+    client = studio[0]
+    res = client.post("/api/draft.yaml", json={"base": "quick", "changes": {}, "name": "多钻井"})
+    assert res.status_code == 200, res.text
+    disposition = res.headers["content-disposition"]
+    assert disposition.startswith("attachment; filename=")
+    assert f"filename*=UTF-8''{quote('多钻井.yaml')}" in disposition

@@ -116,3 +116,14 @@ def test_name_and_description_do_not_change_the_run_key(workspace):
     b = workspace.compose("plan", {"drilling.achieved_share": 1.4}, name="b", description="x")
     c = workspace.compose("plan", {"drilling.achieved_share": 1.5}, name="a")
     assert a.key == b.key != c.key
+
+
+def test_other_model_data_is_another_run(workspace, monkeypatch):
+    # a run folder of the same scenario made with other packaged data (a recalibration, the
+    # development rule) under the same version is not this model's run
+    from cbm_sim.studio import drafts
+
+    a = workspace.compose("plan", {"drilling.achieved_share": 1.4}, name="a")
+    before = a.key
+    monkeypatch.setattr(drafts, "packaged_data_sha256", lambda: "0" * 64)
+    assert a.key != before

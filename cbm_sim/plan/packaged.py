@@ -7,13 +7,14 @@ pure-Python loader, which the command line felt at start-up) and with the pure-P
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import yaml
 
-__all__ = ["LOADER", "read_packaged"]
+__all__ = ["LOADER", "packaged_data_sha256", "read_packaged"]
 
 LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """The fastest safe loader this PyYAML offers."""
@@ -44,3 +45,20 @@ def read_packaged(name: str) -> Any:
         If the package has no such file.
     """
     return _parsed(name)
+
+
+@cache
+def packaged_data_sha256() -> str:
+    """SHA-256 over every packaged data file (``cbm_sim/data``, names and contents, in name
+    order): what a run depends on besides its scenario and the code (type curves, the
+    calibration, the history, valuation, names).
+
+    A cache keyed by the scenario alone (the studio's runs, an ensemble's journal) would
+    otherwise hand back results of other model data under the same version number.
+    """
+    digest = hashlib.sha256()
+    root = resources.files("cbm_sim.data")
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.is_file():
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
+    return digest.hexdigest()

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 import cbm_sim
+from cbm_sim.plan.packaged import packaged_data_sha256
 
 if TYPE_CHECKING:
     from cbm_sim.scenario.model import Scenario
@@ -99,8 +100,8 @@ def journal_dir(out: Path, scenario: Scenario, seed: int, measures: Sequence[str
     key = key_of(scenario, seed, measures)
     text = (
         f"{key.scenario_sha256}\nseed={key.seed}\nmeasures={','.join(key.measures)}\n"
-        f"version={key.version}"
-    )
+        f"version={key.version}\ndata={packaged_data_sha256()}"
+    )  # the packaged model data too: another calibration under one version is another run
     return out.parent / f".{out.name}.members-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 

@@ -190,6 +190,56 @@ class _TooBigError(Exception):
     pass
 
 
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` for a download named ``filename``, which may be Chinese:
+    an ASCII fallback and the UTF-8 name (RFC 6266 / RFC 5987), as headers are latin-1."""
+    from urllib.parse import quote
+
+    fallback = filename.encode("ascii", "replace").decode("ascii").replace('"', "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+SAFE_METHODS: Final[frozenset[str]] = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class SameOrigin:
+    """Refuse a state-changing request (POST, PUT, DELETE …) sent by a page of another origin
+    with 403: the studio has no login, so without it any web page the planner opens could
+    start runs and jobs or write into ``my-scenarios/`` (cross-site request forgery).
+
+    A request is cross-origin when its ``Origin`` header names another host and port than
+    its ``Host`` header, or when the browser marks it ``Sec-Fetch-Site: cross-site``; tools
+    that send neither (curl, the Python client) are let through, as they are not a browser
+    acting for another site.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method", "GET") in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        host = headers.get(b"host", b"").decode("latin-1")
+        site = headers.get(b"sec-fetch-site", b"").decode("latin-1")
+        # "null" (a sandboxed frame, a file: page) is no origin of the studio's either
+        foreign = site == "cross-site" or (origin != "" and origin.split("://", 1)[-1] != host)
+        if foreign:
+            refused = JSONResponse(
+                status_code=403,
+                content={
+                    "detail": f"cross-origin request refused (Origin {origin or site!r}, "
+                    f"Host {host!r})",
+                    "errors": [{"field": "origin", "message": "the studio's own page only"}],
+                },
+            )
+            await refused(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 # --------------------------------------------------------------------------- the app
 def create_app(
     workspace: Workspace,
@@ -223,6 +273,7 @@ def create_app(
 
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(BodyLimit)
+    app.add_middleware(SameOrigin)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -352,7 +403,7 @@ def create_app(
         return Response(
             base.text,
             media_type="application/yaml; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{base.path.name}"'},
+            headers={"Content-Disposition": attachment(base.path.name)},
         )
 
     @app.post("/api/validate", tags=["scenarios"])
@@ -370,7 +421,7 @@ def create_app(
         return Response(
             composed.text,
             media_type="application/yaml; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{composed.name}.yaml"'},
+            headers={"Content-Disposition": attachment(f"{composed.name}.yaml")},
         )
 
     @app.post("/api/scenarios", tags=["scenarios"], status_code=201)
@@ -494,7 +545,7 @@ def create_app(
         return jobs.snapshot(jobs.start("goalseek", params).id)
 
     @app.post("/api/jobs/report", tags=["jobs"], status_code=202)
-    async def start_report(request: ReportRequest) -> dict[str, Any]:
+    def start_report(request: ReportRequest) -> dict[str, Any]:
         """Write the PDF report of a run (with an ensemble's pages if given)."""
         view = runner.view(request.run, "run")
         ensemble = None

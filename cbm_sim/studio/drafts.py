@@ -26,6 +26,8 @@ from typing import Any, Final
 
 import yaml
 
+import cbm_sim
+from cbm_sim.plan.packaged import packaged_data_sha256
 from cbm_sim.scenario.files import (
     FieldSource,
     Problem,
@@ -113,10 +115,12 @@ class Composed:
     def key(self) -> str:
         """Content key of the run this draft makes: the resolved scenario without its name
         and description (which do not change a number), so an edit and its saved file share
-        one run."""
+        one run; with the cbm-sim version and the packaged model data (calibration, type
+        curves, valuation), so a folder run by another model is never shown as this one's."""
         assert self.scenario is not None
         data = self.scenario.model_dump_json(exclude={"name", "description"})
-        return hashlib.sha256(data.encode()).hexdigest()[:16]
+        model = f"{cbm_sim.__version__}\n{packaged_data_sha256()}\n"
+        return hashlib.sha256((model + data).encode()).hexdigest()[:16]
 
 
 class Workspace:

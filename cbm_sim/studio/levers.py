@@ -320,9 +320,11 @@ def _ids(scenario: Scenario) -> list[tuple[str, tuple[str | int, ...], int | Non
             out.append(("drilling", ("drilling", "blocks", block, name), prog.first_year or start))
     for name in (
         "peak_rate_scale",
+        "horizontal_peak_scale",
         "producing_blocks_peak_scale",
         "ramping_blocks_peak_scale",
         "proved_blocks_peak_scale",
+        "development_blocks_peak_scale",
         "producing_share_scale",
         "decline_scale",
         "incline_days_scale",

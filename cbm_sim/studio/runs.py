@@ -114,17 +114,27 @@ def execute(text: str, source: str, base_dir: str, out: str) -> list[dict[str, A
     return records(targets)
 
 
+def failure_note(out: str | Path) -> Path:
+    """The file a worker leaves beside a run folder it could not write, with why."""
+    out = Path(out)
+    return out.with_name(f".{out.name}.failed")
+
+
 def _write(out: str, results: Any, targets: Any, values: Any, source: str, text: str) -> None:
     from cbm_sim.results.rundir import staged_directory, write_run
 
-    with staged_directory(out, overwrite=True) as stage:
-        write_run(
-            stage,
-            results,
-            targets=targets,
-            valuation=values,
-            extra_meta={"scenario_file": source, "studio_draft": text},
-        )
+    failure_note(out).unlink(missing_ok=True)  # an older attempt's
+    try:
+        with staged_directory(out, overwrite=True) as stage:
+            write_run(
+                stage,
+                results,
+                targets=targets,
+                valuation=values,
+                extra_meta={"scenario_file": source, "studio_draft": text},
+            )
+    except Exception as exc:  # the server, not this thread's stderr, must learn of it
+        failure_note(out).write_text(f"{type(exc).__name__}: {exc}", encoding="utf-8")
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -241,7 +251,11 @@ class Runner:
                         f"{MAX_PENDING_RUNS}); wait for them and try again"
                     )
                 self._pending += 1
-                future = self._submit(composed, run_id)
+                try:
+                    future = self._submit(composed, run_id)
+                except BaseException:
+                    self._pending -= 1  # nothing queued: the slot is free again
+                    raise
                 self._inflight[run_id] = future
                 future.add_done_callback(partial(self._done, run_id))
         try:
@@ -308,7 +322,16 @@ class Runner:
         with self._lock:
             coming = run_id in self._verdicts
         deadline = time.monotonic() + (wait_s if coming else 0.0)
+        failed = failure_note(folder)
         while not (folder / "meta.json").is_file():
+            if failed.is_file():
+                # its verdict was returned but its folder could not be written: forget the
+                # verdict so that the next request runs it again
+                with self._lock:
+                    self._verdicts.pop(run_id, None)
+                why = failed.read_text(encoding="utf-8", errors="replace")
+                failed.unlink(missing_ok=True)
+                raise RunFailedError(f"the run's folder could not be written: {why}")
             if time.monotonic() >= deadline:
                 raise NotFoundError(field, f"no run {run_id!r}")
             time.sleep(0.05)

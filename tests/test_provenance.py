@@ -63,3 +63,18 @@ def test_the_block_records_scenario_seed_step_and_version():
     assert block["cbm_sim_version"] == cbm_sim.__version__
     assert mismatch(block, PLAN, "x") is None
     assert mismatch({"scenario": "old"}, PLAN, "x") is None  # nothing recorded: not refused
+
+
+def test_a_study_of_other_model_data_is_refused():
+    from cbm_sim.plan.packaged import packaged_data_sha256
+
+    block = provenance(PLAN, members=4)
+    assert block["model_data_sha256"] == packaged_data_sha256()
+    assert mismatch(block, PLAN, "the ensemble", model_data=packaged_data_sha256()) is None
+    other = {**block, "model_data_sha256": "f" * 64}
+    said = mismatch(other, PLAN, "the ensemble", model_data=packaged_data_sha256())
+    assert said is not None and "other model data" in said and "ffffffffffff" in said
+    # a run of an older cbm-sim (no record) or a study without one: the scenario decides
+    assert mismatch(other, PLAN, "the ensemble", model_data=None) is None
+    del other["model_data_sha256"]
+    assert mismatch(other, PLAN, "the ensemble", model_data=packaged_data_sha256()) is None

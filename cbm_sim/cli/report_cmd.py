@@ -60,13 +60,31 @@ def _scenario_of(source: Path, *, verify: bool = True) -> Scenario:
     return load_scenario(source)
 
 
-def _provenance(block: object, scenario: Scenario, what: str, hint: str) -> dict[str, Any]:
-    """A study's provenance block, refused (exit 2, one line) when it is of another scenario;
-    a block without one (an older folder) is accepted with a warning."""
+def _run_model_data(source: Path) -> str | None:
+    """The model data the run was made with: its folder's record, or this cbm-sim's for a
+    scenario file (run now); None for a folder of an older cbm-sim."""
+    from cbm_sim.plan.packaged import packaged_data_sha256
+    from cbm_sim.results.integrity import read_meta
+
+    if not source.is_dir():
+        return packaged_data_sha256()
+    try:
+        recorded = read_meta(source).get("model_data_sha256")
+    except Exception:  # verified (or refused) by _scenario_of already
+        return None
+    return recorded if isinstance(recorded, str) else None
+
+
+def _provenance(
+    block: object, scenario: Scenario, what: str, hint: str, model_data: str | None
+) -> dict[str, Any]:
+    """A study's provenance block, refused (exit 2, one line) when it is of another scenario
+    or of other model data than the run; a block without one (an older folder) is accepted
+    with a warning."""
     from cbm_sim.scenario.provenance import mismatch
 
     study = dict(block) if isinstance(block, dict) else {}
-    problem = mismatch(study, scenario, what)
+    problem = mismatch(study, scenario, what, model_data=model_data)
     if problem is not None:
         raise click.BadParameter(problem, param_hint=hint)
     if "assumptions_sha256" not in study:
@@ -79,7 +97,7 @@ def _provenance(block: object, scenario: Scenario, what: str, hint: str) -> dict
 
 
 def _load_ensemble(
-    directory: Path, scenario: Scenario, *, verify: bool = True
+    directory: Path, scenario: Scenario, *, verify: bool = True, model_data: str | None = None
 ) -> tuple[EnsembleFrames, dict[str, dict[str, Any]]]:
     """The ensemble's frames and the provenance of the ensemble (and of its Sobol study)."""
     import pandas as pd
@@ -103,12 +121,18 @@ def _load_ensemble(
             )
         except integrity.DamagedRunError as exc:
             raise click.BadParameter(str(exc), param_hint="--ensemble") from None
-    studies = {"ensemble": _provenance(meta, scenario, f"the ensemble {directory}", "--ensemble")}
+    studies = {
+        "ensemble": _provenance(
+            meta, scenario, f"the ensemble {directory}", "--ensemble", model_data
+        )
+    }
     tornado = directory / "tornado.csv"
     sobol = directory / "sobol.csv"  # written there by `cbm-sim sensitivity -o DIRECTORY`
     if sobol.is_file():
         block = meta.get("sobol", meta if meta.get("kind") == "sobol" else {})
-        studies["sobol"] = _provenance(block, scenario, f"the Sobol study {sobol}", "--ensemble")
+        studies["sobol"] = _provenance(
+            block, scenario, f"the Sobol study {sobol}", "--ensemble", model_data
+        )
     frames = EnsembleFrames(
         percentiles=pd.read_csv(directory / "percentiles.csv"),
         probabilities=pd.read_csv(directory / "probabilities.csv"),
@@ -119,7 +143,7 @@ def _load_ensemble(
 
 
 def _load_robustness(
-    directory: Path, scenario: Scenario, *, own: bool
+    directory: Path, scenario: Scenario, *, own: bool, model_data: str | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The robustness table and its provenance (``own``: the run folder's own table, of the
     run's scenario by construction)."""
@@ -146,7 +170,9 @@ def _load_robustness(
     study = (
         {"step_days": scenario.horizon.step_days}
         if own
-        else _provenance(block, scenario, f"the robustness table {path}", "--robustness")
+        else _provenance(
+            block, scenario, f"the robustness table {path}", "--robustness", model_data
+        )
     )
     table = pd.read_csv(path, keep_default_na=False, na_values=[""]).assign(
         flips=lambda f: f["flips"].fillna("")
@@ -155,7 +181,11 @@ def _load_robustness(
 
 
 def _load_goal_seeks(
-    directories: tuple[Path, ...], scenario: Scenario, *, verify: bool = True
+    directories: tuple[Path, ...],
+    scenario: Scenario,
+    *,
+    verify: bool = True,
+    model_data: str | None = None,
 ) -> tuple[GoalSeekRun, ...]:
     """The goal-seek searches recorded in run folders written by ``goal-seek -o``."""
     from cbm_sim.report.summary import GoalSeekRun
@@ -174,7 +204,7 @@ def _load_goal_seeks(
                 "write one with cbm-sim goal-seek … -o DIR)",
                 param_hint="--goal-seek",
             )
-        _provenance(block, scenario, f"the goal-seek run {directory}", "--goal-seek")
+        _provenance(block, scenario, f"the goal-seek run {directory}", "--goal-seek", model_data)
         try:
             out.append(GoalSeekRun.from_meta(block))
         except ValueError as exc:
@@ -337,16 +367,23 @@ def report_command(
             )
         verify = not no_verify
         scenario = _scenario_of(source, verify=verify)  # studies are checked against it first
+        model_data = _run_model_data(source)
         ensemble, studies = None, dict[str, dict[str, Any]]()
         if ensemble_dir is not None:
-            ensemble, studies = _load_ensemble(ensemble_dir, scenario, verify=verify)
+            ensemble, studies = _load_ensemble(
+                ensemble_dir, scenario, verify=verify, model_data=model_data
+            )
         own = robustness_dir is None and source.is_dir() and (source / "robustness.csv").is_file()
         if own:
             robustness_dir = source  # a `run --robustness` directory carries its own table
         robustness = None
         if robustness_dir is not None:
-            robustness, studies["robustness"] = _load_robustness(robustness_dir, scenario, own=own)
-        goal_seeks = _load_goal_seeks(goal_seek_dirs, scenario, verify=verify)
+            robustness, studies["robustness"] = _load_robustness(
+                robustness_dir, scenario, own=own, model_data=model_data
+            )
+        goal_seeks = _load_goal_seeks(
+            goal_seek_dirs, scenario, verify=verify, model_data=model_data
+        )
         skill = _load_skill(backtest_dir) if backtest_dir is not None else None
         results = _load_results(source, scenario, console)
         compare = (

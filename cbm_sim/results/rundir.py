@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from cbm_sim import units
+from cbm_sim.plan.packaged import packaged_data_sha256
 from cbm_sim.results import integrity, writer
 from cbm_sim.results.frames import ANNUAL_COLUMNS, Results
 from cbm_sim.results.frames import TARGET_COLUMNS as _TARGET_CHECK_COLUMNS
@@ -165,6 +166,9 @@ def write_run(
     )
     valuation_csv(valuation).to_csv(out / "valuation.csv", index=False, encoding="utf-8")
     (out / "scenario.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
-    own = {"assumptions_sha256": assumptions_sha256(results.scenario)}
+    own = {
+        "assumptions_sha256": assumptions_sha256(results.scenario),
+        "model_data_sha256": packaged_data_sha256(),
+    }
     integrity.write_meta(out, {**dict(results.meta), **own, **dict(extra_meta or {})}, OUTPUT_FILES)
     return [out / name for name in sorted(OUTPUT_FILES)]

@@ -20,6 +20,7 @@ from typing import Any, Final
 import yaml
 
 import cbm_sim
+from cbm_sim.plan.packaged import packaged_data_sha256
 from cbm_sim.scenario.model import Scenario
 
 NOT_ASSUMPTIONS: Final[frozenset[str]] = frozenset(
@@ -52,18 +53,32 @@ def provenance(scenario: Scenario, **extra: Any) -> dict[str, Any]:
         "start": scenario.horizon.start.isoformat(),
         "end": scenario.horizon.end.isoformat(),
         "cbm_sim_version": cbm_sim.__version__,
+        "model_data_sha256": packaged_data_sha256(),
         **extra,
     }
 
 
-def mismatch(study: Mapping[str, Any], scenario: Scenario, what: str) -> str | None:
+def mismatch(
+    study: Mapping[str, Any], scenario: Scenario, what: str, *, model_data: str | None = None
+) -> str | None:
     """Why the study whose provenance is ``study`` is not of ``scenario`` (one line), or
     ``None`` when it is, or when the block records no assumptions hash (a folder of an
-    older cbm-sim: the caller decides what to say)."""
+    older cbm-sim: the caller decides what to say).
+
+    ``model_data`` is the packaged model data's SHA-256 the run was made with
+    (:func:`cbm_sim.plan.packaged.packaged_data_sha256`); a study that records another was
+    made by another calibration or rule under the same scenario, and is refused too.
+    """
     recorded = study.get("assumptions_sha256")
     if not isinstance(recorded, str):
         return None
     own = assumptions_sha256(scenario)
+    theirs = study.get("model_data_sha256")
+    if recorded == own and isinstance(theirs, str) and model_data and theirs != model_data:
+        return (
+            f"{what} was made with other model data (calibration, type curves, valuation: "
+            f"{theirs[:12]}) than the run ({model_data[:12]}); run it again with this cbm-sim"
+        )
     if recorded == own:
         return None
     name = study.get("scenario", "?")

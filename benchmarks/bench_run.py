@@ -6,11 +6,17 @@ Run: ``.venv/bin/python benchmarks/bench_run.py [--repeat 7] [--references --wel
 CPU seconds (``time.process_time``: user + system of this process, so that other jobs on the
 machine do not count) of
 
-* ``run`` — ``simulate.run(plan.yaml)`` with its daily frame, as ``cbm-sim run`` does;
-* ``member`` — an ensemble member: ``simulate.run(..., daily=False)``, valued and
-  target-checked (:func:`cbm_sim.studies.ensemble.summarise`), its own seed each time;
-* ``sobol`` — a Sobol or tornado run: the scenario's seed, valued (``measures=("value",)``),
-  as :func:`cbm_sim.studies.sensitivity.sobol_indices` runs it;
+* ``run`` — ``simulate.run(plan.yaml)`` with its daily frame, as ``cbm-sim run`` does: the
+  process's cached 2021 histories dropped first, as a command's one run has none (a
+  history's repeated runs share its supply windows and replay the supply of the same
+  wells: :mod:`cbm_sim.cluster.replay`);
+* ``member`` — an ensemble member: its sampled inputs applied,
+  ``simulate.run(..., daily=False)``, valued and target-checked
+  (:func:`cbm_sim.studies.ensemble.summarise`), its own seed each time;
+* ``sobol`` — a Sobol or tornado run: its own sampled inputs applied, the scenario's seed,
+  valued (``measures=("value",)``), as :func:`cbm_sim.studies.sensitivity.sobol_indices`
+  runs it (from the second run on, a worker reuses what the runs' shared 2021 wells give
+  each supply window: :class:`cbm_sim.wells.supply.SharedWindows`);
 
 each the median of ``--repeat`` runs after two warm-up runs, in a process whose imports are
 frozen out of the garbage collector's sight as a study worker's are
@@ -38,9 +44,11 @@ from pathlib import Path
 import numpy as np
 import simpy
 
+from cbm_sim.cluster import build
 from cbm_sim.results import simulate
 from cbm_sim.scenario.files import load_scenario
-from cbm_sim.studies.ensemble import member_seeds, summarise
+from cbm_sim.studies.ensemble import member_draws, member_seeds, summarise
+from cbm_sim.studies.sampling import apply
 from cbm_sim.wells import decline
 from cbm_sim.wells.population import WellPopulation
 from cbm_sim.wells.stepping import PARAMS, StepVolumes, initial_population
@@ -86,19 +94,27 @@ def members(repeat: int) -> None:
     """Print the CPU seconds of a run, an ensemble member and a Sobol run."""
     scenario = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "plan.yaml")
     seeds = member_seeds(scenario.seed, repeat + 2)
+    inputs = [draw for _, draw in member_draws(scenario, repeat + 2, scenario.seed + 1)]
     gc.freeze()  # as a study worker does before its first member (studies/execution.py)
     cases: dict[str, tuple[str, Callable[[int], object]]] = {
         "run": (
             "simulate.run(plan.yaml), daily frame included",
-            lambda i: simulate.run(scenario),
+            lambda i: (build._HISTORIES.clear(), simulate.run(scenario)),
         ),
         "member": (
-            "ensemble member: run (no daily frame), value, targets",
-            lambda i: summarise(simulate.run(scenario, seed=seeds[i], daily=False)),
+            "ensemble member: sampled inputs, own seed, no daily frame, value, targets",
+            lambda i: summarise(
+                simulate.run(
+                    apply(scenario, inputs[i], scenario.uncertainty), seed=seeds[i], daily=False
+                )
+            ),
         ),
         "sobol": (
-            "Sobol/tornado run: the scenario's seed, value",
-            lambda i: summarise(simulate.run(scenario, daily=False), ("value",)),
+            "Sobol/tornado run: sampled inputs, the scenario's seed, value",
+            lambda i: summarise(
+                simulate.run(apply(scenario, inputs[i], scenario.uncertainty), daily=False),
+                ("value",),
+            ),
         ),
     }
     for key, (what, work) in cases.items():

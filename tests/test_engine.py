@@ -587,3 +587,63 @@ def test_storage_send_out_limits_the_winter_withdrawal():
     assert tight.annual_value("storage", "withdrawal", 2021) < free.annual_value(
         "storage", "withdrawal", 2021
     )
+
+
+def test_runs_of_one_history_sharing_its_windows_equal_the_plan_run_bit_for_bit(plan_run):
+    """Issue 27: from the second run of a cached 2021 history on, the supply keeps and
+    reuses what the history's wells give each window (a Sobol study's runs share the seed);
+    the runs that fill and use them are the plan run, bit for bit, daily values included."""
+    from cbm_sim.cluster import build
+
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    again = [simulate.run(plan) for _ in range(2)]
+    shared = [
+        v
+        for h in build._HISTORIES.values()
+        for k, v in h.derived.items()
+        if k[0] == "supply-windows"
+    ]
+    assert shared and any(s.windows for s in shared)
+    for run in again:  # the first fills the windows and records its supply, the second replays
+        pd.testing.assert_frame_equal(run.annual, plan_run.annual, check_exact=True)
+        pd.testing.assert_frame_equal(run.daily, plan_run.daily, check_exact=True)
+        pd.testing.assert_frame_equal(run.events, plan_run.events, check_exact=True)
+        assert run.meta["wells_at_end"] == plan_run.meta["wells_at_end"]
+
+
+def test_a_run_replaying_the_supply_of_the_same_wells_equals_it_computed_in_full():
+    """Issue 27: a history's repeated runs replay the supply of an earlier run whose wells
+    are the same (cluster/replay.py: a Sobol run that changes demand, prices or contracts
+    only). The replayed run equals the same run computed in full: every annual value,
+    every event, the wells at the end; a run with other wells is computed, not replayed."""
+    from cbm_sim.cluster import build
+    from cbm_sim.studies.sampling import apply
+
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    demand = apply(plan, {"demand.industry.annual_1e8_m3": 0.6}, plan.uncertainty)
+    wells = apply(plan, {"drilling.achieved_share": 0.7}, plan.uncertainty)
+
+    def fresh(scenario):
+        build._HISTORIES.clear()
+        return simulate.run(scenario, daily=False)
+
+    def records():
+        return [
+            r for h in build._HISTORIES.values() for r in h.derived.get(("supply-replays",), {})
+        ]
+
+    full = {"demand": fresh(demand), "wells": fresh(wells)}
+    build._HISTORIES.clear()
+    simulate.run(plan, daily=False)
+    simulate.run(plan, daily=False)  # the history's second run: its supply is recorded
+    assert len(records()) == 1
+    replayed = simulate.run(demand, daily=False)  # the same wells: replayed, nothing recorded
+    assert len(records()) == 1
+    other = simulate.run(wells, daily=False)  # other wells: computed (and recorded)
+    assert len(records()) == 2
+    for name, run in (("demand", replayed), ("wells", other)):
+        want = full[name]
+        pd.testing.assert_frame_equal(run.annual, want.annual, check_exact=True)
+        pd.testing.assert_frame_equal(run.events, want.events, check_exact=True)
+        assert run.meta["wells_at_end"] == want.meta["wells_at_end"]
+    assert not replayed.annual.equals(full["wells"].annual)

@@ -301,3 +301,45 @@ def test_probabilities_carry_their_wilson_interval() -> None:
     assert (prob["wilson_low"] <= prob["probability"]).all()
     assert (prob["probability"] <= prob["wilson_high"]).all()
     assert (prob["members"] == 2).all()
+
+
+def _summary_from_frames(results, measures):
+    """A member's quantities as they were summed before issue 27's last pass (the reference
+    of :func:`summarise`): filters and groupings of the annual and valuation frames."""
+    from cbm_sim.economics.valuation import value
+
+    annual = results.annual
+    years = sorted(int(y) for y in annual["year"].unique())
+    wide = pd.DataFrame({"year": years})
+
+    def series(entity, quantity):
+        rows = annual[(annual["entity"] == entity) & (annual["quantity"] == quantity)]
+        by_year = rows.groupby("year", observed=True)["value"].sum()
+        return by_year.reindex(years, fill_value=0.0).to_numpy(dtype=np.float64)
+
+    if "production" in measures:
+        wide["production.surface"] = series("surface", "production")
+        wide["production.underground"] = series("mine_gas", "drainage")
+        wide["production.total"] = wide["production.surface"] + wide["production.underground"]
+    if "value" in measures:
+        frame = value(results)
+        by_sc = frame.pivot_table(
+            index="year", columns="sub_cluster", values="value_yuan", aggfunc="sum"
+        )
+        for sc in by_sc.columns:
+            wide[f"output.{sc}"] = by_sc[sc].reindex(years).to_numpy(dtype=np.float64)
+        wide["output.total"] = (
+            frame.groupby("year")["value_yuan"].sum().reindex(years).to_numpy(dtype=np.float64)
+        )
+    return wide
+
+
+@pytest.mark.parametrize(
+    "measures", [("production", "value", "targets"), ("value",), ("production",)]
+)
+def test_summary_equals_the_sums_of_the_run_s_frames_bit_for_bit(measures) -> None:
+    member = apply(UNCERTAIN, {PEAK: 1.1, INDUSTRY: 0.95}, UNCERTAIN.uncertainty)
+    results = simulate.run(member, seed=member_seeds(3, 1)[0], daily=False)
+    wide, statuses = summarise(results, measures)
+    pd.testing.assert_frame_equal(wide, _summary_from_frames(results, measures), check_exact=True)
+    assert statuses.empty != ("targets" in measures)

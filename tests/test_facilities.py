@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from cbm_sim.cluster.facilities import Facility
+from cbm_sim.cluster.facilities import Facility, total_capacity_at
 from cbm_sim.scenario.model import Reliability
 
 
@@ -66,3 +66,22 @@ def test_history_gives_the_state_a_process_sees_at_mid_day():
     serving, down = fac.states_at(np.array([-1.0, 11.5, 12.5, 299.5, 300.5]))
     assert serving.tolist() == [False, False, True, True, False]
     assert not down[0]
+
+
+def test_capacities_from_states_read_once_equal_those_read_again():
+    """The engine reads each plant's states once a run of steps (issue 27) and takes its
+    capacity, the total and the counts from them: the same numbers as reading them again."""
+    rel = Reliability(mean_days_between_failures=12.0, mean_repair_days=3.0)
+    plants = [
+        Facility("lng", name, cap, commission_day=day, reliability=rel)
+        for name, cap, day in (("A", 250.0, None), ("B", 1e-3, 40.0), ("C", 7e5, 200.0))
+    ]
+    for seed, fac in enumerate(plants):
+        _trace(fac, 400, seed=seed)
+    times = np.arange(400) + 0.5
+    states = [fac.states_at(times) for fac in plants]
+    for fac, st in zip(plants, states, strict=True):
+        np.testing.assert_array_equal(fac.capacity_in(st), fac.capacity_at(times))
+    np.testing.assert_array_equal(
+        total_capacity_at(plants, times, states), total_capacity_at(plants, times)
+    )

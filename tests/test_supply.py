@@ -11,7 +11,13 @@ from strategies import decline_params
 from cbm_sim.wells import decline, stepping
 from cbm_sim.wells.population import WellPopulation
 from cbm_sim.wells.stepping import PARAMS, counts_by_block
-from cbm_sim.wells.supply import NODES, BlockSupply, _interpolation, window_days_for
+from cbm_sim.wells.supply import (
+    NODES,
+    BlockSupply,
+    SharedWindows,
+    _interpolation,
+    window_days_for,
+)
 
 N_BLOCKS = 4
 
@@ -268,3 +274,48 @@ def test_dry_wells_change_no_bit_of_the_block_gas(seed):
         online.append(np.array(counted))
     np.testing.assert_array_equal(gas[1], gas[0])
     assert (online[1] >= online[0]).all() and (online[1] > online[0]).any()
+
+
+def _windows_of_a_run(prefix: dict, seed: int, shared: SharedWindows | None, horizon: int):
+    """Gas and counts of every step of a run whose first wells are ``prefix``, then its own
+    (hook-ups before each window and inside it, workovers), the engine's way: a window of
+    daily steps at once."""
+    rng = np.random.default_rng(seed)
+    pop = WellPopulation(N_BLOCKS)
+    pop.add_cohort(**prefix)
+    supply = BlockSupply(pop, N_BLOCKS, horizon_days=horizon, shared=shared)
+    W = supply.window_days
+    out = []
+    for w0 in range(0, horizon, W):
+        pop.add_cohort(**_cohort(rng, int(rng.integers(5, 40)), float(w0), float(W - 1)))
+        up = stepping.producing_indices(pop, float(w0))
+        supply.set_down(rng.choice(up, size=min(10, up.size), replace=False), w0, w0 + 30.5)
+        starts = np.arange(w0, min(w0 + W, horizon))
+        out += list(supply.steps(starts, starts + 1))
+    return out, supply
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), horizon=st.sampled_from([256, 700]))
+def test_windows_shared_with_earlier_runs_of_the_same_wells_change_no_bit(seed, horizon):
+    """Issue 27: a study worker keeps what the runs' shared first wells (the 2021 wells of
+    one seed) give each window; a run continues those sums and terms with its own wells in
+    order, so every step is the same bit for bit as computing every well, for the run that
+    fills the windows, the runs that use them, and a run whose first wells differ (which
+    must not use them)."""
+    rng = np.random.default_rng(seed)
+    prefix = _cohort(rng, 200, -3000.0, 2900.0)
+    shared = SharedWindows(wells=200)
+    for run in range(3):  # the first fills the windows, the others use them
+        want, alone = _windows_of_a_run(prefix, seed + run, None, horizon)
+        got, supply = _windows_of_a_run(prefix, seed + run, shared, horizon)
+        assert supply.interpolated_share == alone.interpolated_share
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert len(shared.windows) == -(-horizon // window_days_for(1))
+    other = prefix | {"qi": prefix["qi"] * (1.0 + 1e-15)}
+    want, _ = _windows_of_a_run(other, seed, None, horizon)
+    got, supply = _windows_of_a_run(other, seed, shared, horizon)
+    assert supply._shared is None  # refused: not the wells the windows were made of
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -25,16 +25,20 @@ from cbm_sim.economics.valuation import (
     ValuationConfig,
     backtest_2021,
     config_of,
+    driver_values,
     green_loans_yuan,
     item_totals,
     price_table,
     required_series,
+    sub_cluster_totals,
     summary,
+    terms_frame,
     value,
     value_2021_split,
+    value_terms,
 )
 from cbm_sim.plan.figures import load_plan
-from cbm_sim.scenario.valuation_inputs import defaults
+from cbm_sim.scenario.valuation_inputs import EXOGENOUS, defaults, unit_of
 
 WELLS = {
     "wells_drilled_vertical": 500.0,
@@ -486,3 +490,68 @@ def test_items_cover_every_item_the_plan_values():
     groups = {"output.processing.conversion", "output.processing.transport_storage"}
     aggregates = {"output.utilisation.mine_gas"}
     assert ids - groups - aggregates == {f"output.{spec.key}" for spec in ITEMS}
+
+
+def _value_frame_per_term(results) -> pd.DataFrame:
+    """The valuation frame as it was built before issue 27's last pass (the reference of
+    :func:`terms_frame`): a frame per item term, concatenated, sorted by year (stable)."""
+    cfg = config_of(results)
+    years = np.array(sorted(results.annual["year"].unique()), dtype=np.int64)
+    table = AnnualTable(results)
+    parts = []
+    for spec in ITEMS:
+        for term in spec.terms:
+            label, unit, drv = driver_values(table, term.driver, years, cfg)
+            level = cfg.level_of(term.field)
+            price = cfg.unit_value(term.field, years) * level
+            if term.driver != EXOGENOUS:
+                basis = BASIS_SIMULATED
+            else:
+                basis = BASIS_PLAN if cfg.is_default(term.field) else BASIS_SCENARIO
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "year": years,
+                        "sub_cluster": spec.sub_cluster,
+                        "item": spec.item,
+                        "driver": label,
+                        "driver_value": drv,
+                        "driver_unit": unit,
+                        "unit_value": price,
+                        "unit_value_unit": unit_of(term.field),
+                        "level": level,
+                        "value_yuan": drv * price,
+                        "basis": basis,
+                    }
+                )
+            )
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.sort_values(["year"], kind="stable", ignore_index=True)[list(VALUE_COLUMNS)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(2021, 2035), min_size=1, max_size=6, unique=True),
+    st.floats(1e-3, 1e3),
+    st.integers(0, 2**32 - 1),
+)
+def test_terms_give_the_per_term_frame_and_its_grouped_sums_bit_for_bit(years, scale, seed):
+    # random volumes over 6 orders of magnitude per series and year: the sums then round
+    rng = np.random.default_rng(seed)
+    base = plan_series(2025, WELLS)
+    series = {
+        k: {y: v * scale * 10.0 ** rng.uniform(-3.0, 3.0) for y in years} for k, v in base.items()
+    }
+    results = results_from(series)
+    frame = value(results)
+    pd.testing.assert_frame_equal(frame, _value_frame_per_term(results), check_exact=True)
+    terms = value_terms(results)
+    pd.testing.assert_frame_equal(terms_frame(terms), frame, check_exact=True)
+    by_sc, total = sub_cluster_totals(terms)
+    pivot = frame.pivot_table(
+        index="year", columns="sub_cluster", values="value_yuan", aggfunc="sum"
+    )
+    assert list(by_sc) == list(pivot.columns)
+    for sc, got in by_sc.items():
+        np.testing.assert_array_equal(got, pivot[sc].to_numpy())
+    np.testing.assert_array_equal(total, frame.groupby("year")["value_yuan"].sum().to_numpy())

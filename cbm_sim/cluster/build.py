@@ -37,7 +37,7 @@ from cbm_sim.scenario.paths import interpolate
 from cbm_sim.wells import history, stepping
 from cbm_sim.wells.population import WellPopulation
 from cbm_sim.wells.stepping import Hookups
-from cbm_sim.wells.supply import BlockSupply
+from cbm_sim.wells.supply import BlockSupply, SharedWindows
 
 FloatArray = npt.NDArray[np.float64]
 Seed = int | np.random.SeedSequence
@@ -73,6 +73,8 @@ class _History:
     pop: WellPopulation
     rate_scale: float
     derived: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    runs: int = 0
+    """Runs built on it so far (what only repeated runs repay is kept from the second on)."""
 
 
 _HISTORIES: OrderedDict[tuple[Any, ...], _History] = OrderedDict()
@@ -276,9 +278,17 @@ def _build_wells(m: Model) -> None:
     sc = m.scenario
     m.calibration = history.packaged_calibration(sc.type_curves.calibration)
     m.history = _history(m)
+    m.history.runs += 1
     m.pop = m.history.pop.copy()
     m.rate_scale = m.history.rate_scale
-    m.supply = BlockSupply(m.pop, len(m.blocks_info), horizon_days=len(m.days))
+    n_blocks, horizon = len(m.blocks_info), len(m.days)
+    shared = None
+    if m.history.runs >= 2:
+        # the history's wells give every run of it the same windows: kept from the second
+        # run on (an ensemble's members each have their own history and never repay it)
+        key = ("supply-windows", n_blocks, horizon)
+        shared = m.history.derived.setdefault(key, SharedWindows(len(m.history.pop)))
+    m.supply = BlockSupply(m.pop, n_blocks, horizon_days=horizon, shared=shared)
     m.fail_rng = stream(m.seed, "pump-failures")
 
 

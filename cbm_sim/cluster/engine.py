@@ -33,6 +33,7 @@ recorded as plain arrays (:class:`RunRecord`), which :mod:`cbm_sim.results` turn
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -45,7 +46,8 @@ from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
 from cbm_sim.cluster.build import Model, build
 from cbm_sim.cluster.dispatch import route_steps
-from cbm_sim.cluster.facilities import Facility, Process, total_capacity_at
+from cbm_sim.cluster.facilities import Process, States, total_capacity_at
+from cbm_sim.cluster.replay import SupplyRecord, record_for, supply_key
 from cbm_sim.cluster.storage import rule_holds
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.wells import stepping
@@ -171,6 +173,22 @@ class Simulation:
             for b in self.blocks
         ]
         self._last_wake = 0.0  # when the dispatch's current wake was scheduled
+        # a history's repeated runs replay the supply of a run of the same wells (replay.py)
+        self._replay: SupplyRecord | None = None
+        self._recording: SupplyRecord | None = None
+        self._window = 0  # runs of steps routed so far
+        if m.history.runs >= 2:
+            store = m.history.derived.setdefault(("supply-replays",), OrderedDict())
+            sc = m.scenario.wells
+            key = supply_key(
+                m.hookups,
+                sc.pump_failures_per_well_year,
+                sc.workover_days,
+                m.starts,
+                m.ends,
+                m.supply.window_days,
+            )
+            self._replay, self._recording = record_for(store, key)
 
     def log(self, day: float, entity: str, event: str, detail: str) -> None:
         """Record a discrete event at ``day`` (days since the start)."""
@@ -203,8 +221,9 @@ class Simulation:
             if progress is not None:
                 progress(k1 / self.n_steps)
 
-    def _hook_up(self, limit_day: int) -> None:
-        """Add the wells hooked up on or before ``limit_day`` to the population."""
+    def _hook_up(self, limit_day: int, grow: bool = True) -> None:
+        """Add the wells hooked up on or before ``limit_day`` to the population (``grow``
+        false: log them only, their supply is replayed)."""
         # Wells come in the order they finished drilling, and all take the same completion
         # days, so the ready ones are the next run of the list.
         rest = self.hookups.day[self._hooked :]
@@ -214,10 +233,11 @@ class Simulation:
             return
         ready = self.hookups.rows(self._hooked, self._hooked + n)
         self._hooked += n
-        first = len(self.pop)
-        constants = stepping.add_hookups(self.pop, ready)
-        if constants is not None:
-            self._supply.add_constants(first, constants)
+        if grow:
+            first = len(self.pop)
+            constants = stepping.add_hookups(self.pop, ready)
+            if constants is not None:
+                self._supply.add_constants(first, constants)
         # logged at the start of the day that holds the hook-up, per day and block in order
         n_blocks = len(self.blocks_info)
         pairs, counts = np.unique(
@@ -225,9 +245,15 @@ class Simulation:
         )
         days, blocks = np.divmod(pairs, n_blocks)
         entity = [f"block:{b.id}" for b in self.blocks_info]
+        # the tuples made by zip and map in C (a generator's frame per event cost ~5 ms a run)
         self.model.events.extend(
-            (float(d), entity[b], "wells online", str(c))
-            for d, b, c in zip(days.tolist(), blocks.tolist(), counts.tolist(), strict=True)
+            zip(
+                days.astype(np.float64).tolist(),
+                map(entity.__getitem__, blocks.tolist()),
+                ["wells online"] * len(counts),
+                map(str, counts.tolist()),
+                strict=True,
+            )
         )
 
     def _run_steps(self, k0: int, k1: int) -> None:
@@ -237,22 +263,35 @@ class Simulation:
         ends = self._ends[k0:k1]
         dt_days = (ends - starts).astype(np.float64)
         times = (starts + 0.5).astype(np.float64, copy=False)
-        self._hook_up(int(ends[-1]) - 1)
-        rate = sc.wells.pump_failures_per_well_year
-        if rate > 0:
-            workovers = self._supply.fail(
-                self._fail_rng, starts, rate * dt_days / units.DAYS_PER_YEAR, sc.wells.workover_days
-            )
+        replay = self._replay
+        self._hook_up(int(ends[-1]) - 1, grow=replay is None)
+        if replay is not None:
+            by_block, active, total, down, workovers = replay.windows[self._window]
         else:
-            workovers = np.zeros(starts.size, dtype=np.int64)
-        by_block, active, total, down = self._supply.steps(starts, ends)
+            rate = sc.wells.pump_failures_per_well_year
+            if rate > 0:
+                workovers = self._supply.fail(
+                    self._fail_rng,
+                    starts,
+                    rate * dt_days / units.DAYS_PER_YEAR,
+                    sc.wells.workover_days,
+                )
+            else:
+                workovers = np.zeros(starts.size, dtype=np.int64)
+            by_block, active, total, down = self._supply.steps(starts, ends)
+            if self._recording is not None:
+                self._recording.windows.append((by_block, active, total, down, workovers))
+        self._window += 1
         potential = by_block.sum(axis=1)
 
         sums = {name: c[ends] - c[starts] for name, c in self._cum.items()}
         field_use = sc.demand.field_use_share * potential
         local = np.column_stack([field_use, *(sums[s] for s in demand_mod.SECTORS)])
-        cng_cap = total_capacity_at(self.cng, times) * dt_days
-        lng_cap_t = total_capacity_at(self.lng, times) * dt_days
+        # each plant's states read once: its capacity, counts and availability come from them
+        cng_states = [fac.states_at(times) for fac in self.cng]
+        lng_states = [fac.states_at(times) for fac in self.lng]
+        cng_cap = total_capacity_at(self.cng, times, cng_states) * dt_days
+        lng_cap_t = total_capacity_at(self.lng, times, lng_states) * dt_days
         feed = sc.lng.feed_gas_m3_per_t
         cng_req = np.minimum(sums["cng"], cng_cap)
         lng_req = np.minimum(sums["lng_t"], lng_cap_t) * feed
@@ -335,13 +374,13 @@ class Simulation:
         row["mine_heating", "gas_used", "m3"] = flows.mine_heating
         row["cng", "feed_gas", "m3"] = cng_feed
         row["cng", "capacity", "m3"] = cng_cap
-        self._record_plants(row, "cng", "stations", self.cng, times, dt_days)
+        self._record_plants(row, "cng", "stations", cng_states, times, dt_days)
         row["lng", "feed_gas", "m3"] = lng_feed
         row["lng", "output", "t"] = lng_feed / feed
         row["lng", "capacity", "m3"] = lng_cap_t * feed
-        self._record_plants(row, "lng", "plants", self.lng, times, dt_days)
-        for fac in self.lng:
-            row[fac.entity, "available", "fraction"] = (fac.capacity_at(times) > 0).astype(float)
+        self._record_plants(row, "lng", "plants", lng_states, times, dt_days)
+        for fac, states in zip(self.lng, lng_states, strict=True):
+            row[fac.entity, "available", "fraction"] = (fac.capacity_in(states) > 0).astype(float)
         contract_out = allocated[:, n_local + 2] + allocated[:, n_local + 3]
         row["pipeline", "exports", "m3"] = contract_out + flows.exports
         row["contracts", "contracted", "m3"] = sums["contracted"]
@@ -383,15 +422,15 @@ class Simulation:
         row: dict[tuple[str, str, str], npt.NDArray[np.float64]],
         entity: str,
         count_name: str,
-        plants: list[Facility],
+        states: list[States],
         times: npt.NDArray[np.float64],
         dt_days: npt.NDArray[np.float64],
     ) -> None:
-        """Plants in service and plant-days of outage over each step (summed over plants)."""
+        """Plants in service and plant-days of outage over each step (summed over plants),
+        from each plant's states at ``times``."""
         serving = np.zeros(times.size)
         down = np.zeros(times.size)
-        for fac in plants:
-            in_service, is_down = fac.states_at(times)
+        for in_service, is_down in states:
             serving += in_service
             down += in_service & is_down
         row[entity, count_name, "count"] = serving
@@ -446,11 +485,17 @@ class Simulation:
 
     def record(self) -> RunRecord:
         """The recorded series and events as plain arrays."""
+        if self._replay is not None:
+            wells_at_end = self._replay.wells_at_end
+        else:
+            wells_at_end = len(self.pop)
+            if self._recording is not None:  # finished: the next run of its key replays it
+                self._recording.wells_at_end = wells_at_end
         return RunRecord(
             step_dates=self.days,
             columns=self.rec.columns(),
             events=self._event_columns(),
-            wells_at_end=len(self.pop),
+            wells_at_end=wells_at_end,
         )
 
 

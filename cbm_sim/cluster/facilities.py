@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,8 @@ import simpy
 from cbm_sim.scenario.model import Reliability
 
 EventLog = Callable[[float, str, str, str], None]
+States = tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]
+"""``(in_service, down)`` of a facility at some times (:meth:`Facility.states_at`)."""
 Process = Generator[simpy.Event, Any, None]
 """A SimPy process body: a generator of events."""
 
@@ -111,7 +113,11 @@ class Facility:
 
     def capacity_at(self, times: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Capacity usable at each of ``times`` [day] (0 when not in service or down)."""
-        serving, down = self.states_at(times)
+        return self.capacity_in(self.states_at(times))
+
+    def capacity_in(self, states: States) -> npt.NDArray[np.float64]:
+        """Capacity usable in ``states`` (:meth:`states_at` of some times, read once)."""
+        serving, down = states
         return np.where(serving & ~down, self.capacity, 0.0)
 
     @property
@@ -189,13 +195,16 @@ class Facility:
 
 
 def total_capacity_at(
-    facilities: Iterable[Facility], times: npt.ArrayLike
+    facilities: Iterable[Facility],
+    times: npt.ArrayLike,
+    states: Sequence[States] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """Summed usable capacity of ``facilities`` at each of ``times`` [day]."""
+    """Summed usable capacity of ``facilities`` at each of ``times`` [day]; ``states``: their
+    :meth:`Facility.states_at` of ``times`` if already read (one per facility, in order)."""
     t = np.asarray(times, dtype=np.float64)
     total = np.zeros(t.shape)
-    for fac in facilities:
-        total += fac.capacity_at(t)
+    for j, fac in enumerate(facilities):
+        total += fac.capacity_at(t) if states is None else fac.capacity_in(states[j])
     return total
 
 

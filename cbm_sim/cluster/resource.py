@@ -293,6 +293,9 @@ class BlockResource:
     _done: int = field(default=0, init=False, repr=False)
     """New wells whose constants are in ``_const`` (the rest are still rows)."""
     _const: dict[str, FloatArray] = field(default_factory=dict, init=False, repr=False)
+    _online_arr: FloatArray = field(default_factory=lambda: np.zeros(0), init=False, repr=False)
+    _factors_arr: FloatArray = field(default_factory=lambda: np.zeros(0), init=False, repr=False)
+    """Online days and factors of the wells in ``_const``, as arrays."""
     _produced: dict[int, float] = field(default_factory=dict, init=False, repr=False)
     _starts: list[float] = field(default_factory=list, init=False, repr=False)
     _proved_km2: list[float] = field(default_factory=list, init=False, repr=False)
@@ -318,17 +321,24 @@ class BlockResource:
             if self._rows:
                 rows = np.concatenate(self._rows)
                 fresh = decline.prepare_unchecked(*(rows[:, j] for j in range(rows.shape[1])))
-                self._const = (
-                    fresh
-                    if not self._const
-                    else {key: np.concatenate((self._const[key], fresh[key])) for key in fresh}
-                )
-                self._done += rows.shape[0]
+                done = self._done + rows.shape[0]
+                # the wells' online days and factors as arrays, extended by the new ones
+                online = np.asarray(self._online[self._done : done], dtype=np.float64)
+                factors = np.asarray(self._factors[self._done : done], dtype=np.float64)
+                if not self._const:
+                    self._const, self._online_arr, self._factors_arr = fresh, online, factors
+                else:
+                    self._const = {
+                        key: np.concatenate((self._const[key], fresh[key])) for key in fresh
+                    }
+                    self._online_arr = np.concatenate((self._online_arr, online))
+                    self._factors_arr = np.concatenate((self._factors_arr, factors))
+                self._done = done
                 self._rows.clear()
             if self._const:
-                t = self.year_start_days[k] - np.asarray(self._online[: self._done])
+                t = self.year_start_days[k] - self._online_arr
                 cum = decline.cumulative_prepared(t, self._const)
-                new = float(np.dot(cum, np.asarray(self._factors[: self._done])))
+                new = float(np.dot(cum, self._factors_arr))
             self._produced[k] = float(self.history_produced_m3[k]) + new
         return self._produced[k]
 

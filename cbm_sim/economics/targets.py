@@ -367,6 +367,7 @@ def check_targets(
     valuation: pd.DataFrame | None = None,
     plan: Plan | None = None,
     years: tuple[int, ...] = TARGET_YEARS,
+    table: AnnualTable | None = None,
 ) -> pd.DataFrame:
     """Simulated figures against the plan's targets for ``years`` (default 2025 and 2030).
 
@@ -379,6 +380,8 @@ def check_targets(
         if omitted.
     plan
         Plan data; default the packaged plan.
+    table
+        The run's :class:`~cbm_sim.economics.drivers.AnnualTable` if already made.
 
     Returns
     -------
@@ -391,7 +394,8 @@ def check_targets(
     plan = plan if plan is not None else load_plan()
     valuation = valuation if valuation is not None else value(results)
     covered = {int(y) for y in results.annual["year"].unique()}
-    table = AnnualTable(results)  # one grouping of the annual frame for every reading
+    # one grouping of the annual frame for every reading
+    table = table if table is not None else AnnualTable(results)
     rows: list[dict[str, object]] = []
     for year in years:
         if year not in covered:

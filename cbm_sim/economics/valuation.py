@@ -29,6 +29,7 @@ prices only. The mapping of items to categories is documented in the YAML file.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -55,6 +56,7 @@ from cbm_sim.scenario.valuation_inputs import (
 )
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 VALUE_COLUMNS: Final[tuple[str, ...]] = (
     "year",
@@ -145,6 +147,78 @@ def green_loans_yuan(
     return config.green_loan_share * out
 
 
+@dataclass(frozen=True)
+class Terms:
+    """The terms of :func:`value` as arrays: one row per item term (in :data:`ITEMS` order),
+    one column per year; what :func:`value`'s frame holds, before any frame is built."""
+
+    years: IntArray
+    sub_cluster: tuple[str, ...]
+    item: tuple[str, ...]
+    driver: tuple[str, ...]
+    driver_unit: tuple[str, ...]
+    unit_value_unit: tuple[str, ...]
+    basis: tuple[str, ...]
+    level: FloatArray
+    """``(terms,)``: the item's 2021 category level (1 outside the five categories)."""
+    driver_value: FloatArray
+    """``(terms, years)``."""
+    unit_value: FloatArray
+    """``(terms, years)`` [元 per driver unit]: level × price."""
+    value_yuan: FloatArray
+    """``(terms, years)`` [元]: ``driver_value × unit_value``."""
+
+
+def value_terms(
+    results: Results, config: ValuationConfig | None = None, table: AnnualTable | None = None
+) -> Terms:
+    """Every term of every item of plan ch4 for every year of ``results``, as arrays.
+
+    The numbers of :func:`value` (which builds its frame from them): a study member that
+    keeps only sums reads them here, without a frame (:func:`sub_cluster_totals`). ``table``:
+    the run's :class:`~cbm_sim.economics.drivers.AnnualTable` if already made.
+
+    Raises
+    ------
+    KeyError
+        If the results lack a series the valuation needs.
+    """
+    cfg = config if config is not None else config_of(results)
+    years = np.array(sorted(results.annual["year"].unique()), dtype=np.int64)
+    table = table if table is not None else AnnualTable(results)
+    names: list[tuple[str, str, str, str, str, str]] = []
+    levels, drivers, prices = [], [], []
+    for spec in ITEMS:
+        for term in spec.terms:
+            label, unit, drv = driver_values(table, term.driver, years, cfg)
+            level = cfg.level_of(term.field)
+            price = cfg.unit_value(term.field, years) * level
+            if term.driver != EXOGENOUS:
+                basis = BASIS_SIMULATED
+            else:
+                basis = BASIS_PLAN if cfg.is_default(term.field) else BASIS_SCENARIO
+            names.append((spec.sub_cluster, spec.item, label, unit, unit_of(term.field), basis))
+            levels.append(level)
+            drivers.append(np.broadcast_to(np.asarray(drv, dtype=np.float64), years.shape))
+            prices.append(np.broadcast_to(np.asarray(price, dtype=np.float64), years.shape))
+    col_sc, col_item, col_driver, col_unit, col_vunit, col_basis = zip(*names, strict=True)
+    driver_value = np.array(drivers, dtype=np.float64).reshape(len(names), years.size)
+    unit_value = np.array(prices, dtype=np.float64).reshape(len(names), years.size)
+    return Terms(
+        years=years,
+        sub_cluster=col_sc,
+        item=col_item,
+        driver=col_driver,
+        driver_unit=col_unit,
+        unit_value_unit=col_vunit,
+        basis=col_basis,
+        level=np.array(levels, dtype=np.float64),
+        driver_value=driver_value,
+        unit_value=unit_value,
+        value_yuan=driver_value * unit_value,
+    )
+
+
 def value(results: Results, config: ValuationConfig | None = None) -> pd.DataFrame:
     """Output value of every item of plan ch4 for every year of ``results``.
 
@@ -159,48 +233,71 @@ def value(results: Results, config: ValuationConfig | None = None) -> pd.DataFra
     -------
     pandas.DataFrame
         Columns :data:`VALUE_COLUMNS`; one row per year × item × term (items with two
-        drivers — base services, equipment — have two rows per year). ``value_yuan`` [元] =
-        ``driver_value × unit_value``; ``unit_value`` is ``level`` (the item's 2021 category
-        level, 1 outside the five categories) × the price; ``basis`` is ``simulated`` or
-        ``exogenous (…)``.
+        drivers — base services, equipment — have two rows per year), by year and then in
+        :data:`ITEMS` order. ``value_yuan`` [元] = ``driver_value × unit_value``;
+        ``unit_value`` is ``level`` (the item's 2021 category level, 1 outside the five
+        categories) × the price; ``basis`` is ``simulated`` or ``exogenous (…)``.
 
     Raises
     ------
     KeyError
         If the results lack a series the valuation needs.
     """
-    cfg = config if config is not None else config_of(results)
-    years = np.array(sorted(results.annual["year"].unique()), dtype=np.int64)
-    table = AnnualTable(results)
-    parts = []
-    for spec in ITEMS:
-        for term in spec.terms:
-            label, unit, drv = driver_values(table, term.driver, years, cfg)
-            level = cfg.level_of(term.field)
-            price = cfg.unit_value(term.field, years) * level
-            if term.driver != EXOGENOUS:
-                basis = BASIS_SIMULATED
-            else:
-                basis = BASIS_PLAN if cfg.is_default(term.field) else BASIS_SCENARIO
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "year": years,
-                        "sub_cluster": spec.sub_cluster,
-                        "item": spec.item,
-                        "driver": label,
-                        "driver_value": drv,
-                        "driver_unit": unit,
-                        "unit_value": price,
-                        "unit_value_unit": unit_of(term.field),
-                        "level": level,
-                        "value_yuan": drv * price,
-                        "basis": basis,
-                    }
-                )
-            )
-    frame = pd.concat(parts, ignore_index=True)
-    return frame.sort_values(["year"], kind="stable", ignore_index=True)[list(VALUE_COLUMNS)]
+    return terms_frame(value_terms(results, config))
+
+
+def terms_frame(t: Terms) -> pd.DataFrame:
+    """The frame of :func:`value` from its terms (:func:`value_terms`)."""
+    n_terms, n_years = t.value_yuan.shape
+
+    def per_term(column: tuple[str, ...]) -> npt.NDArray[np.object_]:
+        # year-major rows: each year's terms in ITEMS order
+        return np.tile(np.array(column, dtype=object), n_years)
+
+    return pd.DataFrame(
+        {
+            "year": np.repeat(t.years, n_terms),
+            "sub_cluster": per_term(t.sub_cluster),
+            "item": per_term(t.item),
+            "driver": per_term(t.driver),
+            "driver_value": t.driver_value.T.ravel(),
+            "driver_unit": per_term(t.driver_unit),
+            "unit_value": t.unit_value.T.ravel(),
+            "unit_value_unit": per_term(t.unit_value_unit),
+            "level": np.tile(t.level, n_years),
+            "value_yuan": t.value_yuan.T.ravel(),
+            "basis": per_term(t.basis),
+        },
+        columns=list(VALUE_COLUMNS),
+    )
+
+
+def sub_cluster_totals(terms: Terms) -> tuple[dict[str, FloatArray], FloatArray]:
+    """Value per sub-cluster and in all [元] of each of ``terms.years``, without the frame.
+
+    The sums of :func:`value`'s ``value_yuan`` by year and sub-cluster, and by year, bit
+    for bit as grouping that frame gives them: the same values in the frame's row order,
+    grouped by pandas on integer codes of the same order (pandas picks its summation,
+    compensated or by segments, from the values and the groups' order, so it is left to
+    choose here too; a test compares with the frame).
+
+    Returns
+    -------
+    by_sub_cluster, total
+        ``{sub_cluster: (years,)}`` in sorted sub-cluster order, and ``(years,)``.
+    """
+    n_terms, n_years = terms.value_yuan.shape
+    values = pd.Series(terms.value_yuan.T.ravel())  # the frame's rows: year-major
+    names = sorted(set(terms.sub_cluster))
+    code = np.array([names.index(sc) for sc in terms.sub_cluster], dtype=np.int64)
+    year = np.repeat(np.arange(n_years, dtype=np.int64), n_terms)
+    pair = year * len(names) + np.tile(code, n_years)
+    sums = values.groupby(pair).sum()
+    by_pair = np.zeros(n_years * len(names))  # every sub-cluster has terms in every year
+    by_pair[sums.index.to_numpy()] = sums.to_numpy(dtype=np.float64)
+    grid = by_pair.reshape(n_years, len(names))
+    total = values.groupby(year).sum().to_numpy(dtype=np.float64)
+    return {sc: grid[:, j].copy() for j, sc in enumerate(names)}, total
 
 
 def required_series() -> list[tuple[str, str]]:

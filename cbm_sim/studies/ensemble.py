@@ -110,14 +110,18 @@ def summarise(
     unknown = sorted(set(measures) - set(MEASURES))
     if unknown:
         raise ValueError(f"unknown measures {unknown}; expected some of {list(MEASURES)}")
-    annual = results.annual
-    years = sorted(int(y) for y in annual["year"].unique())
+    from cbm_sim.economics.drivers import AnnualTable
+
+    # numbers only: the frames a member would build and drop are left out (a test compares
+    # with the frames' sums bit for bit)
+    years = sorted(int(y) for y in results.annual["year"].unique())
     wide = pd.DataFrame({"year": years})
+    table = AnnualTable(results)
 
     def series(entity: str, quantity: str) -> np.ndarray:
-        rows = annual[(annual["entity"] == entity) & (annual["quantity"] == quantity)]
-        by_year = rows.groupby("year", observed=True)["value"].sum()
-        return by_year.reindex(years, fill_value=0.0).to_numpy(dtype=np.float64)
+        if not table.has(entity, quantity):
+            return np.zeros(len(years))
+        return table.get(entity, quantity, years)
 
     if "production" in measures:
         wide["production.surface"] = series("surface", "production")
@@ -125,22 +129,21 @@ def summarise(
         wide["production.total"] = wide["production.surface"] + wide["production.underground"]
     frame = None
     if "value" in measures:
-        from cbm_sim.economics.valuation import value
+        from cbm_sim.economics.valuation import sub_cluster_totals, terms_frame, value_terms
 
-        frame = value(results)
-        by_sc = frame.pivot_table(
-            index="year", columns="sub_cluster", values="value_yuan", aggfunc="sum"
-        )
-        for sc in by_sc.columns:
-            wide[f"output.{sc}"] = by_sc[sc].reindex(years).to_numpy(dtype=np.float64)
-        wide["output.total"] = (
-            frame.groupby("year")["value_yuan"].sum().reindex(years).to_numpy(dtype=np.float64)
-        )
+        terms = value_terms(results, table=table)
+        by_sc, total = sub_cluster_totals(terms)
+        at = np.searchsorted(terms.years, years)
+        for sc, per_year in by_sc.items():
+            wide[f"output.{sc}"] = per_year[at]
+        wide["output.total"] = total[at]
+        if "targets" in measures:
+            frame = terms_frame(terms)
     statuses = pd.DataFrame(columns=list(STATUS_COLUMNS))
     if "targets" in measures:
         from cbm_sim.economics.targets import check_targets
 
-        checks = check_targets(results, valuation=frame)
+        checks = check_targets(results, valuation=frame, table=table)
         checks = checks[checks["year"].isin(TARGET_YEARS)]
         statuses = pd.DataFrame(
             {

@@ -145,6 +145,28 @@ def cumulative_at(cols: FloatArray, w: int, t: float) -> float:
     )
 
 
+@njit(inline="always")
+def _well(cols: FloatArray, w: int):  # type: ignore[no-untyped-def]  # numba infers the types
+    """Well ``w``'s constants in :func:`_cumulative`'s argument order (after ``t``), read
+    once into locals before its days (the stores of the day loops would otherwise make the
+    compiler read them again every day: 3× the time of the day loop, measured)."""
+    return (
+        cols[T_INCLINE, w], cols[INV_T_INCLINE, w], cols[HALF_RISE, w], cols[Q_START, w],
+        cols[T_PLATEAU, w], cols[QI, w], cols[TAU_STAR, w], cols[BD, w], cols[K_HARM, w],
+        cols[NEG_C_OVER_B, w], cols[NEG_CD_EXPO, w], cols[K_HYP, w], cols[K_EXP, w],
+        cols[DT, w], _finite(cols, w),
+    )  # fmt: skip
+
+
+@njit(inline="always")
+def _cumulative_of(t, k):  # type: ignore[no-untyped-def]  # numba infers the types
+    """:func:`_cumulative` at ``t`` of a well's constants ``k`` (:func:`_well`)."""
+    return _cumulative(
+        t, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10], k[11], k[12],
+        k[13], k[14],
+    )  # fmt: skip
+
+
 @njit(cache=True, nogil=True)
 def book_days(
     cols: FloatArray,
@@ -164,9 +186,7 @@ def book_days(
     ``out[block, day - base_day]`` [m³].
 
     ``cols`` holds the prepared constants, one column per well (rows in
-    :data:`cbm_sim.wells.decline.PREPARED_KEYS` order). A well's constants are read once
-    into locals before its days (the stores into ``out`` would otherwise make the compiler
-    read them again every day: 3× the time of the day loop, measured).
+    :data:`cbm_sim.wells.decline.PREPARED_KEYS` order), read once per well (:func:`_well`).
     """
     for s in range(wells.size):
         w = wells[s]
@@ -174,23 +194,56 @@ def book_days(
         on = online_day[w]
         d = first_day[s]
         lo_s, hi_s, sign_s = lo[s], hi[s], sign[s]
-        t_incline, inv_t_incline = cols[T_INCLINE, w], cols[INV_T_INCLINE, w]
-        half_rise, q_start = cols[HALF_RISE, w], cols[Q_START, w]
-        t_plateau, qi, tau_star = cols[T_PLATEAU, w], cols[QI, w], cols[TAU_STAR, w]
-        bd, k_harm, neg_c_over_b = cols[BD, w], cols[K_HARM, w], cols[NEG_C_OVER_B, w]
-        neg_cd_expo, k_hyp = cols[NEG_CD_EXPO, w], cols[K_HYP, w]
-        k_exp, d_t = cols[K_EXP, w], cols[DT, w]
-        finite = _finite(cols, w)
-        prev = _cumulative(
-            min(max(float(d), lo_s), hi_s) - on,
-            t_incline, inv_t_incline, half_rise, q_start, t_plateau, qi, tau_star, bd,
-            k_harm, neg_c_over_b, neg_cd_expo, k_hyp, k_exp, d_t, finite,
-        )  # fmt: skip
-        for k in range(n_days[s]):
-            cur = _cumulative(
-                min(max(float(d + k + 1), lo_s), hi_s) - on,
-                t_incline, inv_t_incline, half_rise, q_start, t_plateau, qi, tau_star, bd,
-                k_harm, neg_c_over_b, neg_cd_expo, k_hyp, k_exp, d_t, finite,
-            )  # fmt: skip
-            row[d + k - base_day] += sign_s * (cur - prev)
+        k = _well(cols, w)
+        prev = _cumulative_of(min(max(float(d), lo_s), hi_s) - on, k)
+        for j in range(n_days[s]):
+            cur = _cumulative_of(min(max(float(d + j + 1), lo_s), hi_s) - on, k)
+            row[d + j - base_day] += sign_s * (cur - prev)
             prev = cur
+
+
+@njit(cache=True, nogil=True)
+def day_volumes(
+    cols: FloatArray,
+    online_day: FloatArray,
+    wells: IntArray,
+    first_day: IntArray,
+    n_days: IntArray,
+) -> FloatArray:
+    """The terms :func:`book_days` adds (``lo = -inf``, ``hi = inf``, ``sign = 1``), well by
+    well and day by day, in its order: one flat array of ``n_days.sum()`` values [m³], which
+    :func:`add_days` adds later (a study worker keeps those of the wells every run shares)."""
+    values = np.empty(n_days.sum())
+    at = 0
+    for s in range(wells.size):
+        w = wells[s]
+        on = online_day[w]
+        d = first_day[s]
+        k = _well(cols, w)
+        prev = _cumulative_of(min(max(float(d), -np.inf), np.inf) - on, k)
+        for j in range(n_days[s]):
+            cur = _cumulative_of(min(max(float(d + j + 1), -np.inf), np.inf) - on, k)
+            values[at] = 1.0 * (cur - prev)
+            at += 1
+            prev = cur
+    return values
+
+
+@njit(cache=True, nogil=True)
+def add_days(
+    rows: IntArray,
+    first_day: IntArray,
+    n_days: IntArray,
+    values: FloatArray,
+    base_day: int,
+    out: FloatArray,
+) -> None:
+    """Add the terms of :func:`day_volumes` to ``out[rows[s], day - base_day]`` in its order:
+    the same additions, in the same order, as :func:`book_days` of those wells."""
+    at = 0
+    for s in range(rows.size):
+        row = out[rows[s]]
+        d = first_day[s]
+        for j in range(n_days[s]):
+            row[d + j - base_day] += values[at]
+            at += 1

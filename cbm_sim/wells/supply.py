@@ -43,13 +43,14 @@ against a per-well SimPy reference.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 from numpy.polynomial import chebyshev
 
-from cbm_sim.wells import bookings, decline, failures, stepping
+from cbm_sim.wells import bookings, decline, failures, nodesums, stepping
 from cbm_sim.wells.population import WellPopulation
 from cbm_sim.wells.stepping import PARAMS, Counts
 
@@ -113,6 +114,61 @@ def window_days_for(step_days: int) -> int:
     return step_days * max(1, round(WINDOW_DAYS / step_days))
 
 
+@dataclass
+class _PrefixWindow:
+    """What the shared wells give one window (see :class:`SharedWindows`)."""
+
+    sums: FloatArray
+    """Per (node row, block) sums of the interpolated wells' node values, as
+    a ``numpy.bincount`` leaves them (:meth:`BlockSupply._node_sums`)."""
+    interpolated: int
+    live: int
+    rows: IntArray
+    """Block of each well evaluated day by day, in order; then its first day and days."""
+    first_day: IntArray
+    n_days: IntArray
+    values: FloatArray
+    """Their daily terms (:func:`cbm_sim.wells.bookings.day_volumes`)."""
+
+
+@dataclass
+class SharedWindows:
+    """What the first ``wells`` wells of a population give each window, kept for the next
+    run of the same wells (a study worker's runs of one seed share the 2021 wells: their
+    decline constants, online days and blocks; :mod:`cbm_sim.cluster.build` keeps one per
+    cached history).
+
+    A window's sums are those wells' node values summed per block in well order and their
+    daily terms in order: a run continues the sums with its own wells and adds the terms
+    before its own, so its window is the same bit for bit as computing every well (a test
+    compares). A population whose first ``wells`` wells differ in any bit from those the
+    windows were made of does not use them (:meth:`matches`).
+    """
+
+    wells: int
+    cols: FloatArray | None = None
+    online_day: FloatArray | None = None
+    block: IntArray | None = None
+    windows: dict[tuple[int, int, int], _PrefixWindow] = field(default_factory=dict)
+
+    def matches(self, cols: FloatArray, online_day: FloatArray, block: IntArray) -> bool:
+        """Whether the first :attr:`wells` of these columns are those of the windows (the
+        first population asked fixes them)."""
+        n = self.wells
+        if cols.shape[1] < n or online_day.size < n:
+            return False
+        if self.cols is None or self.online_day is None or self.block is None:
+            self.cols = cols[:, :n].copy()
+            self.online_day = online_day[:n].copy()
+            self.block = block[:n].copy()
+            return True
+        same = bool(np.array_equal(cols[:, :n].view(np.int64), self.cols.view(np.int64)))
+        same = same and bool(
+            np.array_equal(online_day[:n].view(np.int64), self.online_day.view(np.int64))
+        )
+        return same and bool(np.array_equal(block[:n], self.block))
+
+
 class BlockSupply:
     """Per-block gas of ``pop`` over consecutive dispatch steps (see the module docstring).
 
@@ -128,6 +184,9 @@ class BlockSupply:
     horizon_days
         Days that will be asked for (``None``: unbounded); the wells evaluated day by day are
         not evaluated past them (the last window reaches beyond the horizon).
+    shared
+        What the population's first wells gave each window in an earlier run of the same
+        wells, used and filled by this one (:class:`SharedWindows`); ``None``: none.
     """
 
     def __init__(
@@ -136,8 +195,11 @@ class BlockSupply:
         n_blocks: int,
         step_days: int = 1,
         horizon_days: int | None = None,
+        shared: SharedWindows | None = None,
     ) -> None:
         self.pop = pop
+        self._shared = shared
+        self._shared_checked = False
         self.n_blocks = n_blocks
         self.horizon_days = horizon_days
         self.window_days = window_days_for(step_days)
@@ -212,8 +274,11 @@ class BlockSupply:
 
     def _wet(self, idx: IntArray) -> npt.NDArray[np.bool_]:
         """Which wells of ``idx`` are not dry (see :meth:`_producing`)."""
-        rows = self._cols[:, idx]
-        wet: npt.NDArray[np.bool_] = (rows[_COL["qi"]] != 0.0) | (rows[_COL["q_start"]] != 0.0)
+        # the two rows only: a gather of every constant's row cost ~10x more
+        cols = self._cols
+        wet: npt.NDArray[np.bool_] = (cols[_COL["qi"], idx] != 0.0) | (
+            cols[_COL["q_start"], idx] != 0.0
+        )
         return wet
 
     def _constants(self, idx: IntArray) -> dict[str, FloatArray]:
@@ -242,14 +307,9 @@ class BlockSupply:
         ok &= np.maximum(D, Dt) * half <= MAX_EXPONENT_PER_HALF_WINDOW
         return ok
 
-    def _block_sums(self, idx: IntArray, values: FloatArray) -> FloatArray:
-        """Per-block sums of ``values`` ``(m, wells idx)`` → ``(n_blocks, m)``."""
-        # one bincount over (row, block) pairs: no BLAS call, whose threads would compete
-        # with the other workers of an ensemble
-        m = values.shape[0]
-        pair = np.arange(m)[:, None] * self.n_blocks + self.pop.block[idx]
-        sums = np.bincount(pair.ravel(), weights=values.ravel(), minlength=m * self.n_blocks)
-        by_block: FloatArray = sums.reshape(m, self.n_blocks).T.astype(np.float64, copy=False)
+    def _by_block(self, sums: FloatArray) -> FloatArray:
+        """Per (node, block) sums ``(m · n_blocks,)`` as ``(n_blocks, m)``."""
+        by_block: FloatArray = sums.reshape(-1, self.n_blocks).T.astype(np.float64, copy=False)
         return by_block
 
     def _build_window(self, w0: int) -> None:
@@ -261,23 +321,32 @@ class BlockSupply:
                 "BlockSupply models no abandonment (stepping.py: none within the horizon); "
                 f"well {int(np.flatnonzero(np.isfinite(pop.abandon_day[:n]))[0])} is abandoned"
             )
+        # (not past the horizon: those days are never asked for)
+        stop = w0 + W if self.horizon_days is None else min(w0 + W, self.horizon_days)
+        shared = self._shared_wells()
+        n0 = 0 if shared is None else shared.wells
+        prefix = None
+        if shared is not None:
+            prefix = shared.windows.get((w0, W, stop))
+            if prefix is None:
+                prefix = shared.windows[w0, W, stop] = self._prefix_window(w0, stop, n0)
         # the rest produce nothing yet, or nothing at all (dry wells)
-        live = self._producing(np.flatnonzero(pop.online_day[:n] < w0 + W))
+        live = self._producing(n0 + np.flatnonzero(pop.online_day[n0:n] < w0 + W))
         smooth = self._interpolable(live, float(w0))
         window = np.zeros((self.n_blocks, W))
         reg = live[smooth]
-        if reg.size:
-            t = (w0 + np.concatenate(([0.0], self._nodes)))[:, None] - pop.online_day[reg]
-            c = decline.cumulative_prepared(t, self._constants(reg))
-            # relative to the window start: the interpolated function stays of the order of
-            # a window's gas, so differencing it by day loses no digits to a large offset
-            at_nodes = self._block_sums(reg, c[1:] - c[:1])
-            window += np.diff(at_nodes @ self._matrix.T, axis=1)
+        n_reg = reg.size + (0 if prefix is None else prefix.interpolated)
+        if n_reg:
+            m = len(self._nodes)
+            sums = np.zeros(m * self.n_blocks) if prefix is None else prefix.sums.copy()
+            self._node_sums(reg, w0, sums)  # the run's wells after the shared ones, in order
+            window += np.diff(self._by_block(sums) @ self._matrix.T, axis=1)
+        if prefix is not None and prefix.rows.size:
+            p = prefix
+            bookings.add_days(p.rows, p.first_day, p.n_days, p.values, w0, window)
         irr = live[~smooth]
         if irr.size:
             # exactly, day by day from the day each comes online (compiled, as the bookings)
-            # (not past the horizon: those days are never asked for)
-            stop = w0 + W if self.horizon_days is None else min(w0 + W, self.horizon_days)
             first = np.clip(np.floor(pop.online_day[irr]), w0, stop).astype(np.int64)
             unbounded = np.full(irr.size, np.inf)
             bookings.book_days(
@@ -296,7 +365,50 @@ class BlockSupply:
         self._window = window
         self._window_start = w0
         self._n_accounted = n
-        self.interpolated_share = reg.size / live.size if live.size else float("nan")
+        n_live = live.size + (0 if prefix is None else prefix.live)
+        self.interpolated_share = n_reg / n_live if n_live else float("nan")
+
+    def _node_sums(self, reg: IntArray, w0: int, sums: FloatArray) -> None:
+        """Add the cumulatives of wells ``reg`` at the Chebyshev nodes of the window from
+        ``w0``, relative to the window start, to their (node, block) ``sums`` in well order
+        (compiled: :func:`cbm_sim.wells.nodesums.node_sums`, the numbers of
+        :func:`cbm_sim.wells.decline.cumulative_prepared` summed as ``numpy.bincount`` sums).
+        Relative to the window start, the interpolated function stays of the order of a
+        window's gas, so differencing it by day loses no digits to a large offset."""
+        if not reg.size:
+            return
+        times = w0 + np.concatenate(([0.0], self._nodes))
+        # the vectorised kernel's plateau branch is taken for the whole set of wells or not
+        any_plateau = bool(self._cols[_COL["t_plateau"], reg].any())
+        nodesums.node_sums(
+            self._cols, self.pop.online_day, self.pop.block, reg, times, any_plateau, sums,
+            self.n_blocks,
+        )  # fmt: skip
+
+    def _shared_wells(self) -> SharedWindows | None:
+        """The shared windows if this population's first wells are theirs (checked once)."""
+        if self._shared is not None and not self._shared_checked:
+            self._shared_checked = True
+            n = self._sync()
+            if not self._shared.matches(self._cols[:, :n], self.pop.online_day, self.pop.block):
+                self._shared = None
+        return self._shared
+
+    def _prefix_window(self, w0: int, stop: int, n0: int) -> _PrefixWindow:
+        """What wells ``[0, n0)`` give the window from ``w0`` (see :class:`SharedWindows`)."""
+        pop = self.pop
+        live = self._producing(np.flatnonzero(pop.online_day[:n0] < w0 + self.window_days))
+        smooth = self._interpolable(live, float(w0))
+        reg = live[smooth]
+        sums = np.zeros(len(self._nodes) * self.n_blocks)
+        self._node_sums(reg, w0, sums)
+        irr = live[~smooth]
+        first = np.clip(np.floor(pop.online_day[irr]), w0, stop).astype(np.int64)
+        n_days = (stop - first).astype(np.int64)
+        values = bookings.day_volumes(self._cols, pop.online_day, irr, first, n_days)
+        return _PrefixWindow(
+            sums, int(reg.size), int(live.size), pop.block[irr].copy(), first, n_days, values
+        )
 
     def _account(self, day_start: int) -> None:
         """Book the wells hooked up since the window was built (from ``day_start`` to the

@@ -262,8 +262,7 @@ def _gather(client: Any, job: _Job[T, R]) -> list[R]:
 def _collect(client: Any, job: _Job[T, R]) -> list[R]:
     import time
 
-    from dask.distributed import wait
-    from distributed import KilledWorker
+    from distributed import KilledWorker, as_completed
 
     func, items, timeout_s, where = job.func, job.items, job.timeout_s, job.where
     try:
@@ -276,28 +275,34 @@ def _collect(client: Any, job: _Job[T, R]) -> list[R]:
     n = len(items)
     func = _Frozen(func)
     index = {client.submit(func, item, pure=False): k for k, item in enumerate(items)}
+    # as_completed hands over each future once as it finishes; a wait() over the pending set
+    # after every completion walked all of them each time (quadratic: about 0.03 s of this
+    # process's CPU a run in a Sobol study of 9,472 runs, issue 27)
+    finished = as_completed(list(index))
     results: dict[int, R] = {}
     deaths = [0] * n
-    pending = set(index)
     idle_since: float | None = None
     poll_s = min(1.0, timeout_s / 10)
-    while pending:
-        try:
-            done, pending = wait(pending, timeout=poll_s, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            done = set()
+    checked = time.monotonic()
+    while len(results) < n:
+        done = finished.next_batch(block=False)
         if not done:
-            if _workers(client):
-                idle_since = None
-                continue
-            idle_since = idle_since or time.monotonic()
-            if time.monotonic() - idle_since > timeout_s:
-                raise SchedulerError(
-                    f"no Dask workers left at {where} for {timeout_s:g} s with "
-                    f"{len(pending)} members to run"
-                )
+            now = time.monotonic()
+            if now - checked >= poll_s:
+                checked = now
+                if _workers(client):
+                    idle_since = None
+                else:
+                    idle_since = idle_since or now
+                    if now - idle_since > timeout_s:
+                        raise SchedulerError(
+                            f"no Dask workers left at {where} for {timeout_s:g} s with "
+                            f"{n - len(results)} members to run"
+                        )
+            time.sleep(0.01)
             continue
         idle_since = None
+        checked = time.monotonic()
         for fut in done:
             k = index.pop(fut)
             try:
@@ -310,7 +315,7 @@ def _collect(client: Any, job: _Job[T, R]) -> list[R]:
                     ) from None
                 again = client.submit(func, items[k], pure=False)
                 index[again] = k
-                pending.add(again)
+                finished.add(again)
                 continue
             results[k] = value
             if job.on_result is not None:

@@ -76,16 +76,24 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     return out, dt, peak
 
 
-def bench_a(n: int = 100_000, m: int = 120, n_loop: int = 500, plateau: bool = False) -> None:
-    rng = np.random.default_rng(0)
+def _wells(rng: np.random.Generator, n: int, b_lo: float, incline: bool) -> dict[str, np.ndarray]:
+    """Random wells as (n, 1) columns: rates, declines, b from ``b_lo`` to 1.5, terminal
+    decline, and (``incline``) a dewatering incline."""
     p: dict[str, np.ndarray] = {
         "qi": rng.lognormal(7.3, 0.6, n)[:, None],
         "di": rng.uniform(0.1, 0.8, n)[:, None],
-        "b": rng.uniform(0.0, 1.5, n)[:, None],
+        "b": rng.uniform(b_lo, 1.5, n)[:, None],
         "d_term": rng.uniform(0.03, 0.1, n)[:, None],
-        "t_incline": rng.uniform(0.0, 720.0, n)[:, None],
-        "q_start": rng.uniform(0.0, 300.0, n)[:, None],
     }
+    if incline:
+        p["t_incline"] = rng.uniform(0.0, 720.0, n)[:, None]
+        p["q_start"] = rng.uniform(0.0, 300.0, n)[:, None]
+    return p
+
+
+def bench_a(n: int = 100_000, m: int = 120, n_loop: int = 500, plateau: bool = False) -> None:
+    rng = np.random.default_rng(0)
+    p = _wells(rng, n, 0.0, incline=True)
     if plateau:  # drawn after the others: the wells are those of the run without plateaus
         on = rng.random(n) < 0.5
         p["t_plateau"] = np.where(on, rng.uniform(0.0, 900.0, n), 0.0)[:, None]
@@ -187,13 +195,7 @@ def bench_b(n_new: int = 10_000, n_loop: int = 40) -> None:
 def bench_petbox(n: int = 100_000, m: int = 120, n_ref: int = 500) -> None:
     from petbox import dca
 
-    rng = np.random.default_rng(1)
-    p: dict[str, np.ndarray] = {
-        "qi": rng.lognormal(7.3, 0.6, n)[:, None],
-        "di": rng.uniform(0.1, 0.8, n)[:, None],
-        "b": rng.uniform(0.05, 1.5, n)[:, None],
-        "d_term": rng.uniform(0.03, 0.1, n)[:, None],
-    }
+    p = _wells(np.random.default_rng(1), n, 0.05, incline=False)  # petbox's MH: no incline
     t = np.arange(1, m + 1) * (DPY / 12.0)
     (r, c), dt_vec, peak = timed(lambda: (decline.rate(t, **p), decline.cumulative(t, **p)))
 

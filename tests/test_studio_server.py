@@ -282,3 +282,15 @@ def test_a_planner_moves_the_drilling_lever_saves_runs_an_ensemble_and_downloads
             assert errors == []
         finally:
             browser.close()
+
+
+def test_only_loopback_names_reach_a_loopback_studio(server):
+    # a web page elsewhere cannot reach it through a DNS name pointed at 127.0.0.1
+    url, _ = server
+    port = url.rsplit(":", 1)[1]
+    assert httpx.get(f"{url}/api/health", timeout=10).status_code == 200
+    for name in ("localhost", "127.0.0.1"):
+        ok = httpx.get(f"{url}/api/health", headers={"Host": f"{name}:{port}"}, timeout=10)
+        assert ok.status_code == 200, name
+    evil = httpx.get(f"{url}/api/health", headers={"Host": f"evil.example:{port}"}, timeout=10)
+    assert evil.status_code == 400

@@ -106,7 +106,9 @@ def serve(
     runner = Runner(workspace.runs_dir, workers=workers)
     jobs = Jobs()
     threading.Thread(target=figures.warm, name="warm-charts", daemon=True).start()
-    allowed = (*LOOPBACK_NAMES, f"127.0.0.1:{port}", f"localhost:{port}") if loopback else None
+    # the Host header's name (starlette compares it without the port): the loopback names
+    # and the address bound, e.g. 127.0.0.2
+    allowed = (*LOOPBACK_NAMES, host.strip("[]")) if loopback else None
     app = create_app(workspace, runner, jobs, allowed_hosts=allowed)
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     say(f"cbm-sim studio: http://{shown}:{port}/?scenario={first.stem}  (Ctrl-C stops it)")

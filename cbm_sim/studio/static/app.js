@@ -472,7 +472,8 @@ function applyGoal(r) {
         for (const [y, v] of Object.entries(current)) scaled[y] = v * r.value;
         state.values[lever.id] = scaled;
       } else if (current > 0) {
-        state.values[lever.id] = Math.max(1, Math.ceil(current * r.value));
+        // within the lever's bounds, as goal-seek caps a block's rigs (MAX_RIGS)
+        state.values[lever.id] = Math.min(lever.hi, Math.max(1, Math.ceil(current * r.value)));
       }
     }
   }

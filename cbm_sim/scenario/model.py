@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal, Self
 
-import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from cbm_sim import bounds
@@ -51,6 +50,7 @@ from cbm_sim.scenario.base import (
     _schema,
     _year_in,
 )
+from cbm_sim.scenario.dumping import safe_dump
 from cbm_sim.scenario.steps import CALENDAR_STEPS, MAX_STEP_DAYS, StepDays, step_label
 from cbm_sim.scenario.uncertainty import (
     correlation_problem,
@@ -596,7 +596,7 @@ class Scenario(Model):
     def to_yaml(self) -> str:
         """The scenario as YAML text; :meth:`from_yaml` reads it back to an equal scenario."""
         data = self.model_dump(mode="python", exclude={"extends"} if self.extends is None else None)
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+        return safe_dump(data, sort_keys=False)
 
 
 __all__ = [

@@ -17,10 +17,9 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any, Final
 
-import yaml
-
 import cbm_sim
 from cbm_sim.plan.packaged import packaged_data_sha256
+from cbm_sim.scenario.dumping import safe_dump
 from cbm_sim.scenario.model import Scenario
 
 NOT_ASSUMPTIONS: Final[frozenset[str]] = frozenset(
@@ -36,7 +35,7 @@ def assumptions_sha256(scenario: Scenario) -> str:
     resolved ``scenario.yaml`` of its run folder."""
     data = scenario.model_dump(mode="python", exclude=set(NOT_ASSUMPTIONS))
     data["horizon"] = {k: v for k, v in data["horizon"].items() if k != "step_days"}
-    text = yaml.safe_dump(data, sort_keys=True, allow_unicode=True, width=100)
+    text = safe_dump(data, sort_keys=True)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import special
 
 from cbm_sim import units
+from cbm_sim.cluster.bessel import i0, i0e
 from cbm_sim.scenario.model import Contract, Demand
 from cbm_sim.scenario.paths import interpolate
 
@@ -56,7 +56,7 @@ def seasonal_profile(dates: pd.DatetimeIndex, peak_ratio: float) -> npt.NDArray[
     phase = (
         2.0 * np.pi * (dates.day_of_year.to_numpy(dtype=np.float64) - 15.0) / units.DAYS_PER_YEAR
     )
-    profile: npt.NDArray[np.float64] = np.exp(kappa * np.cos(phase)) / special.i0(kappa)
+    profile: npt.NDArray[np.float64] = np.exp(kappa * np.cos(phase)) / i0(kappa)
     return profile
 
 
@@ -78,7 +78,7 @@ def _kappa(peak_ratio: float) -> float:
     lo, hi = 0.0, 50.0  # i0e(50) ≈ 0.057 < 1 / MAX_PEAK_RATIO
     for _ in range(64):  # 50 / 2**64: below double precision
         mid = 0.5 * (lo + hi)
-        if special.i0e(mid) > target:
+        if i0e(mid) > target:
             lo = mid
         else:
             hi = mid

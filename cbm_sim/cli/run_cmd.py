@@ -42,7 +42,9 @@ def _simulate(scenario: Scenario, console: Console) -> Results:
     )
 
     from cbm_sim.results.simulate import run
+    from cbm_sim.wells import jitload
 
+    jitload.prepare()  # before the kernels load: spares the run scipy.linalg
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

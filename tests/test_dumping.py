@@ -27,12 +27,13 @@ _TEXT = st.one_of(
 _SCALARS = st.one_of(
     _TEXT, st.floats(), st.integers(), st.booleans(), st.none(), st.dates(), st.datetimes()
 )
+_KEYS = st.one_of(_TEXT, st.integers(), st.floats())
 _DOCS = st.dictionaries(
-    _TEXT,
+    _KEYS,
     st.recursive(
         _SCALARS,
         lambda inner: st.one_of(
-            st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=4)
+            st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=4)
         ),
         max_leaves=25,
     ),
@@ -61,6 +62,20 @@ def test_shipped_scenarios_dump_as_pyyaml_dumps_them(name, sort_keys):
 )  # fmt: skip
 def test_plain_text_is_printable_bmp_and_newlines(text, plain):
     assert plain_text(text) is plain
+
+
+def test_the_shipped_scenarios_take_libyaml(monkeypatch):
+    # the point of the module: the plan's resolved scenario ({year: value} paths, Chinese
+    # text) is plain, so libyaml writes it
+    data = load_scenario(ROOT / "scenarios/plan.yaml", check_size=False).model_dump()
+    if not hasattr(yaml, "CSafeDumper"):
+        pytest.skip("PyYAML without libyaml")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("PyYAML's emitter used")
+
+    monkeypatch.setattr(yaml, "safe_dump", refuse)
+    assert safe_dump(data, sort_keys=True).startswith(f"{sorted(data)[0]}:")
 
 
 def test_the_emitters_differ_where_pyyaml_is_kept():

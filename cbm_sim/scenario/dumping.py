@@ -31,16 +31,22 @@ def plain_text(text: str) -> bool:
 
 
 def _plain(node: Any) -> bool:
-    """True if every string in ``node`` (keys included, none empty) is :func:`plain_text`."""
+    """True if every string in ``node`` is :func:`plain_text` and every key :func:`_plain_key`."""
     if isinstance(node, str):
         return plain_text(node)
     if isinstance(node, dict):
-        return all(
-            isinstance(k, str) and k != "" and plain_text(k) and _plain(v) for k, v in node.items()
-        )
+        return all(_plain_key(k) and _plain(v) for k, v in node.items())
     if isinstance(node, list | tuple):
         return all(_plain(v) for v in node)
     return True
+
+
+def _plain_key(key: Any) -> bool:
+    """A key both emitters write alike: non-empty plain text, or a number (``{year: value}``
+    paths have integer keys)."""
+    if isinstance(key, str):
+        return key != "" and plain_text(key)
+    return isinstance(key, int | float)
 
 
 def safe_dump(data: dict[str, Any], *, sort_keys: bool) -> str:

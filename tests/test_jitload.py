@@ -68,3 +68,41 @@ def test_prepare_after_scipy_linalg_changes_nothing():
         """
     )
     assert out == "True"
+
+
+def test_a_cached_kernel_loads_without_the_refresh_and_computes_the_same(tmp_path):
+    # a kernel cached by one process (compiled: the full refresh) is loaded by the next with
+    # only the runtime initialised; its result is the same, and numba's other registries
+    # (typed dicts, jitclass) were never imported
+    (tmp_path / "kern.py").write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+            from numba import njit
+
+            @njit(cache=True)
+            def kernel(x):
+                out = np.empty_like(x)
+                acc = 0.0
+                for i in range(x.size):
+                    acc += np.sqrt(x[i]) * 1.5
+                    out[i] = acc
+                return np.cumsum(out)
+            """
+        )
+    )
+    code = f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        import numpy as np
+        from cbm_sim.wells import jitload
+        jitload.prepare()
+        from kern import kernel
+        print(kernel(np.arange(50.0)).tobytes().hex(), "numba.typed.typeddict" in sys.modules)
+        """
+    compiled = _python(code)
+    loaded = _python(code)
+    assert list((tmp_path / "__pycache__").glob("kern.kernel-*.nbi"))
+    assert compiled.split()[1] == "True"  # compiling refreshed everything
+    assert loaded.split()[1] == "False"  # the cached load did not
+    assert loaded.split()[0] == compiled.split()[0]

@@ -210,3 +210,27 @@ def test_valuation_csv_states_value_and_driver_in_planner_units() -> None:
     assert out["value"].tolist() == [25.0, 1.0] and set(out["unit"]) == {"亿元"}
     assert out["driver_value"].tolist() == [50.0, 3.0]
     assert out["driver_unit"].tolist() == ["亿m3", "count"]
+
+
+def test_write_run_writes_the_same_bytes_on_any_arrow_pool(tmp_path, monkeypatch) -> None:
+    # the run's writes switch Arrow to the system allocator (faster first write), unless the
+    # user chose a pool; the files do not depend on it (each folder read back equal, the
+    # Parquet bytes the same)
+    import pyarrow as pa
+
+    valuation = pd.DataFrame({"year": [2025], "item": ["output.total"], "value_1e8_yuan": [1.0]})
+    folders = {}
+    for pool in ("mimalloc", None):
+        if pool is None:
+            monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+        else:
+            monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", pool)
+            pa.set_memory_pool(pa.mimalloc_memory_pool())
+        out = tmp_path / f"run-{pool}"
+        with staged_directory(out) as stage:
+            write_run(stage, _results(), targets=_targets(), valuation=valuation)
+        folders[pool] = out
+        expected = "mimalloc" if pool else "system"
+        assert pa.default_memory_pool().backend_name == expected
+    for name in ("daily.parquet", "annual.parquet", "events.parquet", "annual.csv"):
+        assert (folders["mimalloc"] / name).read_bytes() == (folders[None] / name).read_bytes()

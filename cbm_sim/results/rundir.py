@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -134,8 +133,9 @@ def _system_allocator() -> None:
 
 
 def _write_parquet(out: Path, results: Results, frames: tuple[str, ...]) -> None:
-    """Write the named frames of ``results`` as ``<name>.parquet`` (as
-    :meth:`Results.to_parquet` writes them) into ``out``."""
+    """Write the named frames of ``results`` as ``<name>.parquet`` into ``out``, as
+    :meth:`Results.to_parquet` writes them but without its ``meta.json``, which
+    :func:`write_run` writes once, over every file."""
     for name in frames:
         getattr(results, name).to_parquet(out / f"{name}.parquet", index=False)
 
@@ -181,27 +181,21 @@ def write_run(
         raise ValueError(f"target check lacks columns {missing}; expected {list(TARGET_COLUMNS)}")
     if results.scenario is None:
         raise ValueError("results.scenario is None; the resolved scenario is part of the outputs")
-    # The daily and event frames go to Parquet on a thread of their own: Arrow writes
-    # without the interpreter lock, beside the tables and the scenario text written here
-    # (≈ 0.1 s of a 2 s run, benchmarks/bench_cli.py). Only that thread reads those frames.
     out.mkdir(parents=True, exist_ok=True)
     _system_allocator()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet") as pool:
-        written = pool.submit(_write_parquet, out, results, ("daily", "events"))
-        _write_parquet(out, results, ("annual",))
-        to_planner(results.annual.loc[:, list(ANNUAL_COLUMNS)]).to_csv(
-            out / "annual.csv", index=False, encoding="utf-8"
-        )
-        rest = [c for c in targets.columns if c not in TARGET_COLUMNS]
-        targets.loc[:, [*TARGET_COLUMNS, *rest]].to_csv(
-            out / "targets.csv", index=False, encoding="utf-8"
-        )
-        valuation_csv(valuation).to_csv(out / "valuation.csv", index=False, encoding="utf-8")
-        (out / "scenario.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
-        own = {
-            "assumptions_sha256": assumptions_sha256(results.scenario),
-            "model_data_sha256": packaged_data_sha256(),
-        }
-        written.result()  # its error, if any, is this call's
+    _write_parquet(out, results, ("daily", "annual", "events"))
+    to_planner(results.annual.loc[:, list(ANNUAL_COLUMNS)]).to_csv(
+        out / "annual.csv", index=False, encoding="utf-8"
+    )
+    rest = [c for c in targets.columns if c not in TARGET_COLUMNS]
+    targets.loc[:, [*TARGET_COLUMNS, *rest]].to_csv(
+        out / "targets.csv", index=False, encoding="utf-8"
+    )
+    valuation_csv(valuation).to_csv(out / "valuation.csv", index=False, encoding="utf-8")
+    (out / "scenario.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
+    own = {
+        "assumptions_sha256": assumptions_sha256(results.scenario),
+        "model_data_sha256": packaged_data_sha256(),
+    }
     integrity.write_meta(out, {**dict(results.meta), **own, **dict(extra_meta or {})}, OUTPUT_FILES)
     return [out / name for name in sorted(OUTPUT_FILES)]

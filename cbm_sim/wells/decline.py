@@ -76,7 +76,7 @@ FloatArray = npt.NDArray[np.float64]
 _TINY = 1e-150
 """Offset that moves b (or 1 - b) off the removable singularity; see the module docstring."""
 
-_BLOCK_POINTS = 1 << 14
+_BLOCK_POINTS = 1 << 16
 """Points per block of the grid kernels: their four or five work arrays of 128 kB each stay
 in a core's L2 cache (512 kB here); see :func:`_blockwise`."""
 
@@ -260,8 +260,10 @@ def _expm1_into(y: FloatArray, out: FloatArray, work: FloatArray) -> FloatArray:
         work -= 1.0
         out *= work
     np.copyto(out, y, where=work == 0.0)
-    # exp overflowed (y > ~709): expm1 is inf as well; exp underflowed: expm1 = -1
-    np.copyto(out, work, where=~np.isfinite(work) | (work == -1.0))
+    # exp overflowed (y > ~709): expm1 is inf as well; exp underflowed (e^y - 1 rounds to -1
+    # below y ≈ -37): expm1 = -1. Two reductions tell that no point is there (a NaN fails it).
+    if not (y.size and float(np.min(y)) > -30.0 and float(np.max(y)) < 700.0):
+        np.copyto(out, work, where=~np.isfinite(work) | (work == -1.0))
     return out
 
 
@@ -754,6 +756,19 @@ _PREPARED_BLOCK_KEYS = (
 )
 
 
+def _first_declining_column(tau: FloatArray) -> int:
+    """The first index along the last axis where some point has ``tau > 0`` (is past its
+    incline and plateau), the length of that axis if none; 0 for a 1-d ``tau``.
+
+    In gridded production (wells × days) a new well's first years are incline and plateau,
+    where the decline terms, two thirds of :func:`cumulative_prepared`'s work, add zeros.
+    """
+    if tau.ndim < 2 or tau.shape[-1] < 2:
+        return 0
+    started = np.any(tau.reshape(-1, tau.shape[-1]) > 0.0, axis=0)
+    return int(np.argmax(started)) if started.any() else tau.shape[-1]
+
+
 def _prepared_block(
     t: FloatArray,
     t_incline: FloatArray,
@@ -788,6 +803,19 @@ def _prepared_block(
         on_plateau *= qi
         out += on_plateau
         tau -= t_plateau
+    c0 = _first_declining_column(tau)
+    if c0:
+        # no point of the block declines before column c0: there the decline terms add
+        # zeros, which only turn a -0 into +0 (as ``+= 0.0`` does)
+        out[..., :c0] += 0.0
+        if c0 == shape[-1]:
+            return
+        out, tau, s, x, w, v = (a[..., c0:] for a in (out, tau, s, x, w, v))
+        shape = out.shape
+        tau_star, bD, k_harm, neg_c_over_b, neg_cD_expo, k_hyp, k_exp, Dt = (
+            a[..., c0:] if a.ndim and a.shape[-1] != 1 else a
+            for a in (tau_star, bD, k_harm, neg_c_over_b, neg_cD_expo, k_hyp, k_exp, Dt)
+        )
     tau_h = np.maximum(tau, 0.0, out=s)
     np.minimum(tau_h, tau_star, out=tau_h)
     # 1 - (1 + bDτ)^(-c/b) through log1p and expm1 (as exp and log, Kahan's trick): exp - 1

@@ -736,8 +736,16 @@ def cumulative_prepared(
         out = np.empty(shape)
     # one pass over the wells' constants; without a plateau, the old kernel bit for bit
     plateau = (k["t_plateau"], k["qi"]) if k["t_plateau"].any() else ()
-    arrays = (t, *(k[name] for name in _PREPARED_BLOCK_KEYS), *plateau)
-    return _blockwise(_prepared_block, out, arrays)
+    blocked = out.size > 2 * _BLOCK_POINTS
+    # each well's incline volume, for blocks past every incline (the same operations as on
+    # the grid); not for one small block (the engine's daily step), which it would not pay
+    incline = k["t_incline"]
+    if blocked:
+        incline = (incline * k["inv_t_incline"] * k["half_rise"] + k["q_start"]) * incline
+    arrays = (t, *(k[name] for name in _PREPARED_BLOCK_KEYS), incline, *plateau)
+    return _blockwise(
+        _prepared_block, out, arrays, incline_known=blocked, expo=bool(k["neg_cD_expo"].any())
+    )
 
 
 _PREPARED_BLOCK_KEYS = (
@@ -783,20 +791,30 @@ def _prepared_block(
     k_hyp: FloatArray,
     k_exp: FloatArray,
     Dt: FloatArray,
+    incline: FloatArray,
     *plateau: FloatArray,
     out: FloatArray,
+    incline_known: bool,
+    expo: bool,
 ) -> None:
-    """:func:`cumulative_prepared` on one block, into ``out``; ``plateau``: the plateaus and
-    ``qi``, if any well has one."""
+    """:func:`cumulative_prepared` on one block, into ``out``; ``incline``: each well's
+    incline volume if ``incline_known``; ``plateau``: the plateaus and ``qi``, if any well
+    has one; ``expo``: some wells are exponential (else their terms, zeros, are skipped)."""
     shape = out.shape
     tp, s, x, w, v = _scratch(shape, 5)
     np.maximum(t, 0.0, out=tp)
-    np.minimum(tp, t_incline, out=s)
-    np.multiply(s, inv_t_incline, out=out)
-    out *= half_rise
-    out += q_start
-    out *= s
-    tau = np.subtract(tp, t_incline, out=tp)
+    tau = np.subtract(tp, t_incline, out=s)
+    if incline_known and tau.size and float(np.min(tau)) >= 0.0:
+        # every point past its incline: min(t, t_p) is t_p (up to the sign of a zero, which
+        # the harmonic term's += below clears as on the whole grid)
+        out[...] = incline
+    else:
+        np.minimum(tp, t_incline, out=w)  # min(t, t_p)
+        np.multiply(w, inv_t_incline, out=out)
+        out *= half_rise
+        out += q_start
+        out *= w
+    s = tp  # free: τ lives in the other buffer
     if plateau:
         t_plateau, qi = plateau
         on_plateau = np.clip(tau, 0.0, t_plateau, out=s)
@@ -827,8 +845,9 @@ def _prepared_block(
     np.multiply(x, k_harm, out=w)
     out += w  # harmonic wells (b ≈ 1): qi/D · ln(1 + Dτ)
     x *= neg_c_over_b
-    tau_h *= neg_cD_expo
-    x += tau_h
+    if expo:  # else τ_h·0 is a zero, which only moves the sign of a zero x (read as 0 below)
+        tau_h *= neg_cD_expo
+        x += tau_h
     _expm1_into(x, w, v)
     w *= k_hyp
     out -= w

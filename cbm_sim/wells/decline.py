@@ -62,6 +62,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,10 @@ each, stay in the L3 cache (32 MB on the 2-core host of 2026-12). Measured on (1
 120 months) and (20,595 wells × 3,653 days) grids: 16k-point blocks (L2-sized) were slower,
 since each block costs ~60 µs of Python calls there; 128k no faster."""
 
+_THREADS = 2
+"""Threads for :func:`rate` and :func:`cumulative` on grids of several blocks (2 cores); the
+internal kernels run on one (their callers, e.g. gridded production, run them in threads)."""
+
 PARAMS: tuple[str, ...] = ("qi", "di", "b", "d_term", "t_incline", "q_start", "t_plateau")
 """The decline parameters, in the order of :func:`prepare_unchecked`'s arguments."""
 
@@ -93,6 +98,14 @@ def _validated(**values: ArrayLike) -> dict[str, FloatArray]:
 def _validated_params(*values: ArrayLike) -> dict[str, FloatArray]:
     """The decline parameters, given in :data:`PARAMS` order, checked against their bounds."""
     return _validated(**dict(zip(PARAMS, values, strict=True)))
+
+
+def _ordered(
+    p: dict[str, FloatArray],
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The parameters of :func:`_validated_params` as a tuple in :data:`PARAMS` order."""
+    qi, di, b, d_term, t_incline, q_start, t_plateau = (p[name] for name in PARAMS)
+    return qi, di, b, d_term, t_incline, q_start, t_plateau
 
 
 def _segments(
@@ -157,9 +170,14 @@ def _part(a: FloatArray, idx: tuple[slice, ...], ndim: int) -> FloatArray:
 
 
 def _blockwise(
-    block: Callable[..., None], out: FloatArray, arrays: tuple[FloatArray, ...], **flags: Any
+    block: Callable[..., None],
+    out: FloatArray,
+    arrays: tuple[FloatArray, ...],
+    threads: int = 1,
+    **flags: Any,
 ) -> FloatArray:
-    """``block(*arrays_part, out=out_part, **flags)`` over cache-sized blocks of ``out``.
+    """``block(*arrays_part, out=out_part, **flags)`` over cache-sized blocks of ``out``, on
+    ``threads`` threads (numpy's ufuncs release the GIL; each thread has its own scratch).
 
     Every kernel is elementwise, so a block's points get the same operations, in the same
     order, as on the whole grid: the result is bit for bit that of one block (tests). What
@@ -170,8 +188,17 @@ def _blockwise(
     if out.size <= 2 * _BLOCK_POINTS:
         block(*arrays, out=out, **flags)
         return out
-    for idx in _blocks(out.shape, _BLOCK_POINTS):
+
+    def run(idx: tuple[slice, ...]) -> None:
         block(*(_part(a, idx, out.ndim) for a in arrays), out=out[idx], **flags)
+
+    blocks = list(_blocks(out.shape, _BLOCK_POINTS))
+    if threads > 1 and len(blocks) >= 2 * threads:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(run, blocks))
+    else:
+        for idx in blocks:
+            run(idx)
     return out
 
 
@@ -185,6 +212,20 @@ def _rate_kernel(
     q_start: FloatArray,
     t_plateau: FloatArray,
 ) -> FloatArray:
+    return _rate_grid(t, qi, di, b, d_term, t_incline, q_start, t_plateau, 1)
+
+
+def _rate_grid(
+    t: FloatArray,
+    qi: FloatArray,
+    di: FloatArray,
+    b: FloatArray,
+    d_term: FloatArray,
+    t_incline: FloatArray,
+    q_start: FloatArray,
+    t_plateau: FloatArray,
+    threads: int,
+) -> FloatArray:
     D, Dt, b_safe, _, tau_star, _ = _segments(qi, di, b, d_term)
     params = (t, qi, di, b, d_term, t_incline, q_start, t_plateau)
     shape = np.broadcast_shapes(*(a.shape for a in params))
@@ -193,7 +234,7 @@ def _rate_kernel(
     arrays: tuple[FloatArray, ...] = (t, t_incline, t_plateau, tau_star, b_safe * D, b_safe, Dt, qi)
     if ramp:
         arrays += (q_start, qi - q_start, np.where(t_incline > 0.0, t_incline, 1.0))
-    return _blockwise(_rate_block, np.empty(shape), arrays)
+    return _blockwise(_rate_block, np.empty(shape), arrays, threads)
 
 
 def _rate_block(
@@ -279,6 +320,20 @@ def _cum_kernel(
     q_start: FloatArray,
     t_plateau: FloatArray,
 ) -> FloatArray:
+    return _cum_grid(t, qi, di, b, d_term, t_incline, q_start, t_plateau, 1)
+
+
+def _cum_grid(
+    t: FloatArray,
+    qi: FloatArray,
+    di: FloatArray,
+    b: FloatArray,
+    d_term: FloatArray,
+    t_incline: FloatArray,
+    q_start: FloatArray,
+    t_plateau: FloatArray,
+    threads: int,
+) -> FloatArray:
     D, Dt, b_safe, c_safe, tau_star, q_star = _segments(qi, di, b, d_term)
     params = (t, qi, di, b, d_term, t_incline, q_start, t_plateau)
     shape = np.broadcast_shapes(*(a.shape for a in params))
@@ -299,7 +354,11 @@ def _cum_kernel(
     arrays += (-Dt_safe, -q_star / Dt_safe)
     plateau = (t_plateau, qi) if np.any(t_plateau > 0.0) else ()
     return _blockwise(
-        _cum_block, np.empty(shape), (*arrays, *plateau, *incline), n_plateau=len(plateau)
+        _cum_block,
+        np.empty(shape),
+        (*arrays, *plateau, *incline),
+        threads,
+        n_plateau=len(plateau),
     )
 
 
@@ -417,7 +476,7 @@ def rate(
     """
     t = bounds.check("t_days", t_days)
     p = _validated_params(qi, di, b, d_term, t_incline, q_start, t_plateau)
-    return np.asarray(_rate_kernel(t, **p), dtype=np.float64)
+    return np.asarray(_rate_grid(t, *_ordered(p), _THREADS), dtype=np.float64)
 
 
 def cumulative(
@@ -449,7 +508,7 @@ def cumulative(
     """
     t = bounds.check("t_days", t_days)
     p = _validated_params(qi, di, b, d_term, t_incline, q_start, t_plateau)
-    return np.asarray(_cum_kernel(t, **p), dtype=np.float64)
+    return np.asarray(_cum_grid(t, *_ordered(p), _THREADS), dtype=np.float64)
 
 
 def _time_to_limit_kernel(

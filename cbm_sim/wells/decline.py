@@ -100,9 +100,11 @@ def _validated_params(*values: ArrayLike) -> dict[str, FloatArray]:
     return _validated(**dict(zip(PARAMS, values, strict=True)))
 
 
-def _ordered(
-    p: dict[str, FloatArray],
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+_Params = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]
+"""The decline parameters in :data:`PARAMS` order."""
+
+
+def _ordered(p: dict[str, FloatArray]) -> _Params:
     """The parameters of :func:`_validated_params` as a tuple in :data:`PARAMS` order."""
     qi, di, b, d_term, t_incline, q_start, t_plateau = (p[name] for name in PARAMS)
     return qi, di, b, d_term, t_incline, q_start, t_plateau
@@ -212,20 +214,11 @@ def _rate_kernel(
     q_start: FloatArray,
     t_plateau: FloatArray,
 ) -> FloatArray:
-    return _rate_grid(t, qi, di, b, d_term, t_incline, q_start, t_plateau, 1)
+    return _rate_grid(t, (qi, di, b, d_term, t_incline, q_start, t_plateau), 1)
 
 
-def _rate_grid(
-    t: FloatArray,
-    qi: FloatArray,
-    di: FloatArray,
-    b: FloatArray,
-    d_term: FloatArray,
-    t_incline: FloatArray,
-    q_start: FloatArray,
-    t_plateau: FloatArray,
-    threads: int,
-) -> FloatArray:
+def _rate_grid(t: FloatArray, p: _Params, threads: int) -> FloatArray:
+    qi, di, b, d_term, t_incline, q_start, t_plateau = p
     D, Dt, b_safe, _, tau_star, _ = _segments(qi, di, b, d_term)
     params = (t, qi, di, b, d_term, t_incline, q_start, t_plateau)
     shape = np.broadcast_shapes(*(a.shape for a in params))
@@ -320,20 +313,11 @@ def _cum_kernel(
     q_start: FloatArray,
     t_plateau: FloatArray,
 ) -> FloatArray:
-    return _cum_grid(t, qi, di, b, d_term, t_incline, q_start, t_plateau, 1)
+    return _cum_grid(t, (qi, di, b, d_term, t_incline, q_start, t_plateau), 1)
 
 
-def _cum_grid(
-    t: FloatArray,
-    qi: FloatArray,
-    di: FloatArray,
-    b: FloatArray,
-    d_term: FloatArray,
-    t_incline: FloatArray,
-    q_start: FloatArray,
-    t_plateau: FloatArray,
-    threads: int,
-) -> FloatArray:
+def _cum_grid(t: FloatArray, p: _Params, threads: int) -> FloatArray:
+    qi, di, b, d_term, t_incline, q_start, t_plateau = p
     D, Dt, b_safe, c_safe, tau_star, q_star = _segments(qi, di, b, d_term)
     params = (t, qi, di, b, d_term, t_incline, q_start, t_plateau)
     shape = np.broadcast_shapes(*(a.shape for a in params))
@@ -476,7 +460,7 @@ def rate(
     """
     t = bounds.check("t_days", t_days)
     p = _validated_params(qi, di, b, d_term, t_incline, q_start, t_plateau)
-    return np.asarray(_rate_grid(t, *_ordered(p), _THREADS), dtype=np.float64)
+    return np.asarray(_rate_grid(t, _ordered(p), _THREADS), dtype=np.float64)
 
 
 def cumulative(
@@ -508,7 +492,7 @@ def cumulative(
     """
     t = bounds.check("t_days", t_days)
     p = _validated_params(qi, di, b, d_term, t_incline, q_start, t_plateau)
-    return np.asarray(_cum_grid(t, *_ordered(p), _THREADS), dtype=np.float64)
+    return np.asarray(_cum_grid(t, _ordered(p), _THREADS), dtype=np.float64)
 
 
 def _time_to_limit_kernel(

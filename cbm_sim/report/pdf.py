@@ -71,6 +71,10 @@ if TYPE_CHECKING:  # pypdf is imported when a report is written, not with the CL
 
 PNG_DPI: Final[int] = 150
 """Resolution of the PNG copies: sharp at the text-column width in a printed report."""
+PNG_COMPRESS_LEVEL: Final[int] = 3
+"""zlib level of the PNG copies (lossless at any level): 3 deflates the report's charts in
+about 40 % of the default 6's time, into files no larger (measured on the plan run's 17
+charts: 6.1 MB either way)."""
 
 
 def build_charts(
@@ -408,7 +412,8 @@ class _PngWriter:
             fig = self.pages[k].page.figure
             show_for_file(fig, single=True)
             fig.savefig(self.charts_dir / f"{self.pages[k].page.name}.png", dpi=self.dpi,
-                        bbox_inches=chart_file_bbox(fig))  # fmt: skip
+                        bbox_inches=chart_file_bbox(fig),
+                        pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})  # fmt: skip
             show_for_file(fig, single=False)
 
     def join(self) -> None:

@@ -37,7 +37,7 @@ from cbm_sim.report.charts import (
     EnsembleFrames,
     label,
 )
-from cbm_sim.report.fonts import Lang, check_lang, use_report_style
+from cbm_sim.report.fonts import Lang, check_lang, font_lookup_cache, use_report_style
 from cbm_sim.report.page import (
     A4_IN,
     DEFAULT_PAGE_WIDTH_CM,
@@ -311,7 +311,7 @@ def write_report(
         compare,
     )
     buffer = io.BytesIO()
-    with use_report_style(lang), page_width(page_width_cm):
+    with use_report_style(lang), page_width(page_width_cm), font_lookup_cache():
         pages = render_pages(inputs, footer, extra_pages)
         # directories only once every figure is built: a failed report leaves no empty folder
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -394,44 +395,62 @@ def report_font_families() -> tuple[str, str]:
     return SUBSET_FAMILY, full
 
 
+class _LookupCache:
+    """The state of :func:`font_lookup_cache`: how many callers are inside it (threads of the
+    studio may write reports at once) and the lookup installed for them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.installed: Any = None
+
+
+_LOOKUP = _LookupCache()
+
+
 @contextlib.contextmanager
 def font_lookup_cache() -> Iterator[None]:
-    """Remember, while the report is drawn, which font files matplotlib picks for each set of
+    """Remember, while reports are drawn, which font files matplotlib picks for each set of
     font properties.
 
     matplotlib looks the fonts of a text up again each time it measures or draws it
     (``FontManager._find_fonts_by_props``: per family of the list, a properties copy and a
     ``findfont`` that reads five rcParams for its cache key): 11,500 lookups of 4 distinct
     answers, 12 % of drawing the plan run's pages. Inside this context (the report's style and
-    fonts are set and no font is added) the answer for equal properties is the same, so it is
-    kept; on exit matplotlib's own lookup is back. A matplotlib without that method is left
-    alone.
+    fonts are set, every family named, and no font is added) the answer for equal properties
+    is the same, so it is kept; when the last caller leaves, matplotlib's own lookup is back.
+    A matplotlib without that method is left alone.
     """
     manager = font_manager.fontManager
-    find = getattr(manager, "_find_fonts_by_props", None)
+    find = getattr(type(manager), "_find_fonts_by_props", None)
     if find is None:
         yield
         return
-    own = manager.__dict__.get("_find_fonts_by_props")
-    memo: dict[tuple[Any, ...], list[str]] = {}
+    with _LOOKUP.lock:
+        if _LOOKUP.depth == 0:
+            lookup = find.__get__(manager)
+            memo: dict[tuple[Any, ...], list[str]] = {}
 
-    def cached(prop: Any, *args: Any, **kwargs: Any) -> Any:
-        if not isinstance(prop, font_manager.FontProperties):
-            return find(prop, *args, **kwargs)
-        key = (prop, args, tuple(sorted(kwargs.items())))
-        found = memo.get(key)
-        if found is None:
-            found = memo[(prop.copy(), args, key[2])] = list(find(prop, *args, **kwargs))
-        return list(found)
+            def cached(prop: Any, *args: Any, **kwargs: Any) -> Any:
+                if not isinstance(prop, font_manager.FontProperties):
+                    return lookup(prop, *args, **kwargs)
+                key = (prop, args, tuple(sorted(kwargs.items())))
+                found = memo.get(key)
+                if found is None:
+                    found = memo[(prop.copy(), args, key[2])] = list(lookup(prop, *args, **kwargs))
+                return list(found)
 
-    manager._find_fonts_by_props = cached  # type: ignore[method-assign]
+            manager._find_fonts_by_props = _LOOKUP.installed = cached  # type: ignore[method-assign]
+        _LOOKUP.depth += 1
     try:
         yield
     finally:
-        if own is None:
-            del manager._find_fonts_by_props
-        else:
-            manager._find_fonts_by_props = own  # type: ignore[method-assign]
+        with _LOOKUP.lock:
+            _LOOKUP.depth -= 1
+            if _LOOKUP.depth == 0:
+                if manager.__dict__.get("_find_fonts_by_props") is _LOOKUP.installed:
+                    del manager._find_fonts_by_props
+                _LOOKUP.installed = None
 
 
 def check_lang(lang: str) -> Lang:

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.table import Table
 from matplotlib.text import Text
-from matplotlib.transforms import Bbox
 from pypdf import PdfReader
 from synthetic import Synthetic, build
 
@@ -22,7 +22,6 @@ import cbm_sim
 from cbm_sim.report import pdf as report_pdf
 from cbm_sim.report.fonts import use_report_style
 from cbm_sim.report.page import A4_IN, DEFAULT_PAGE_WIDTH_CM, MIN_FONT_PT, page_width, wrap
-from cbm_sim.report.tables import TableGrid
 
 A4_PT = (A4_IN[0] * 72, A4_IN[1] * 72)
 
@@ -69,12 +68,12 @@ def _problems(fig: Figure) -> list[str]:
         for t, b in boxes
         if b.x0 < -1 or b.y0 < -1 or b.x1 > width + 1 or b.y1 > height + 1
     ]
-    for table in fig.findobj(TableGrid):
-        for (x, y, w, h), text in zip(table.boxes, table.texts, strict=True):
+    for table in fig.findobj(Table):
+        for cell in table.get_celld().values():
+            text = cell.get_text()
             if not text.get_text():
                 continue
-            c = Bbox.from_bounds(x, y, w, h).transformed(table.get_transform())
-            t = text.get_window_extent(renderer)
+            c, t = cell.get_window_extent(renderer), text.get_window_extent(renderer)
             if t.x0 < c.x0 - 0.5 or t.x1 > c.x1 + 0.5 or t.y0 < c.y0 - 0.5 or t.y1 > c.y1 + 0.5:
                 out.append(f"out of its cell: {text.get_text()!r}")
     return out
@@ -191,6 +190,6 @@ def test_the_cell_check_finds_a_text_spilling_out_of_its_cell() -> None:
     with use_report_style("en"), page_width(DEFAULT_PAGE_WIDTH_CM):
         fits = table_figure("T", [["a", "b"]], [Row(["x", "1.0"])], (0.5, 0.5))
         spills = table_figure("T", [["a", "b"]], [Row(["x" * 200, "1.0"])], (0.5, 0.5))
-        assert len(fits.findobj(TableGrid)) == 1
+        assert len(fits.findobj(Table)) == 1
         assert _problems(fits) == []
         assert any("out of its cell" in p for p in _problems(spills))

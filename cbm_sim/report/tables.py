@@ -18,12 +18,13 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
-from matplotlib.artist import Artist, allow_rasterization
+from matplotlib.artist import allow_rasterization
 from matplotlib.axes import Axes
 from matplotlib.backend_bases import RendererBase
-from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.text import Text
+from matplotlib.patches import Rectangle
+from matplotlib.table import Table
+from matplotlib.transforms import Bbox
 
 from cbm_sim.economics.targets import MET, TARGET_COLUMNS, TARGET_YEARS, mark
 from cbm_sim.economics.valuation import SUB_CLUSTERS
@@ -178,79 +179,68 @@ def draw_table(
     the table's height [in]. Numbers right-aligned, the first column (``first_left``) and the
     columns ``left`` (running text) left-aligned.
 
-    The table is a :class:`TableGrid`: the cells' rectangles as one collection, and a text
-    per cell, centred on its row and :data:`CELL_PAD` of the cell's width in from its side.
+    The cells are those matplotlib's ``ax.table`` makes (a :class:`~matplotlib.table.Cell`
+    each: its rectangle and its text), placed once here (:class:`LaidTable`).
     """
-    fig = ax.get_figure(root=True)
-    box = chart_box(fig)  # type: ignore[arg-type]
+    box = chart_box(ax.get_figure(root=True))  # type: ignore[arg-type]
     body_in = sum(r.height_in for r in rows)
     scale = 1.0 / sum(widths)
-    boxes: list[tuple[float, float, float, float]] = []
-    faces: list[str] = []
-    texts: list[Text] = []
+    table = LaidTable(ax, bbox=Bbox.from_bounds(0.0, 1.0 - (top_in + body_in) / box.height, 1.0,
+                                                body_in / box.height))  # fmt: skip
+    table.edges = "closed"
     top = 1.0 - top_in / box.height
     for r, row in enumerate(rows):
         height = row.height_in / box.height
         top -= height
-        face = "#e6e6e6" if r < header_rows else "#f2f2f2" if row.total else "w"
         x = 0.0
         for c, width in enumerate(widths):
-            w = width * scale
             loc = "left" if (c == 0 and first_left) or c in left else "right"
+            cell = table.add_cell(r, c, width=width * scale, height=height, text=row.cells[c],
+                                  facecolor="w", loc=loc)  # fmt: skip
+            cell.set_xy((x, top))
+            cell.set_linewidth(0.3)
+            cell.PAD = CELL_PAD
+            if r < header_rows:
+                cell.set_facecolor("#e6e6e6")
+            elif row.total:
+                cell.set_facecolor("#f2f2f2")
+            text = cell.get_text()
+            text.set_fontsize(MIN_FONT_PT)
+            if c in row.colours:
+                text.set_color(row.colours[c])
+            text.set_transform(ax.transAxes)
             pad = CELL_PAD if loc == "left" else 1.0 - CELL_PAD
-            text = Text(x + w * pad, top + height / 2, row.cells[c], ha=loc, va="center",
-                        fontsize=MIN_FONT_PT, color=row.colours.get(c, "k"),
-                        transform=ax.transAxes, clip_on=False)  # fmt: skip
-            text.set_figure(fig)  # type: ignore[arg-type]
-            boxes.append((x, top, w, height))
-            faces.append(face)
-            texts.append(text)
-            x += w
-    ax.add_artist(TableGrid(ax, boxes, faces, texts))
+            text.set_position((x + width * scale * pad, top + height / 2))
+            x += width * scale
+    ax.add_table(table)
     return body_in
 
 
-class TableGrid(Artist):
-    """A table drawn with few artists: its cells' rectangles (``boxes``: left, bottom, width,
-    height in axes fractions; ``faces``: their fill) as one collection with 0.3 pt black
-    edges, then each cell's text (``texts``, in row order).
+class LaidTable(Table):
+    """A matplotlib :class:`~matplotlib.table.Table` whose cells and their texts are placed
+    once, when the table is made (:func:`draw_table`), in axes fractions.
 
-    matplotlib's ``Table`` makes a rectangle and a text per cell and places them at every draw,
-    measuring each cell's window extent twice: on the plan run's report (1,169 cells) that
-    placing and the rectangles drawn one by one cost about 2 s of the ~15 s of CPU of its two
-    processes (measured at load 4, 2026-12-07). The texts are the same, in the same order,
-    so the page's text is too.
+    matplotlib's table places its cells at every draw: it measures every cell's window extent
+    twice (the grid's box, then each text's position); on the plan run's report (1,169 cells)
+    that cost about 1.8 s of the ~15 s of CPU of its two processes (measured at load 4,
+    2026-12-07). The cells, their order and what each draws (rectangle, then text) are
+    matplotlib's, so the page is the same.
     """
 
-    def __init__(
-        self,
-        ax: Axes,
-        boxes: Sequence[tuple[float, float, float, float]],
-        faces: Sequence[str],
-        texts: Sequence[Text],
-    ) -> None:
-        super().__init__()
-        self.boxes, self.texts = list(boxes), list(texts)
-        self.cells = PolyCollection(
-            [[(x, y), (x + w, y), (x + w, y + h), (x, y + h)] for x, y, w, h in boxes],
-            facecolors=list(faces), edgecolors="k", linewidths=0.3, joinstyle="miter",
-            capstyle="butt", transform=ax.transAxes, clip_on=False,
-        )  # fmt: skip
-        self.cells.set_figure(ax.get_figure(root=False))  # type: ignore[arg-type]
-        self.set_transform(ax.transAxes)
-        self.set_clip_on(False)
-
-    def get_children(self) -> list[Artist]:
-        return [self.cells, *self.texts]
+    def _update_positions(self, renderer: RendererBase) -> None:
+        """Nothing to do: the cells were placed when made."""
 
     @allow_rasterization
     def draw(self, renderer: RendererBase) -> None:
         if not self.get_visible():
             return
         renderer.open_group("table", gid=self.get_gid())
-        self.cells.draw(renderer)
-        for text in self.texts:
-            text.draw(renderer)
+        cells = self.get_celld()
+        for key in sorted(cells):
+            cell = cells[key]
+            if cell.get_visible():
+                Rectangle.draw(cell, renderer)  # the cell's edges and face, not its text's place
+                cell.get_text().draw(renderer)
         renderer.close_group("table")
         self.stale = False
 

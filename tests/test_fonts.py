@@ -206,3 +206,29 @@ def test_characters_outside_the_subset_fall_back_to_the_full_font() -> None:
         fig.savefig(buf, format="pdf")
     text = PdfReader(buf).pages[0].extract_text()
     assert f"晋城{rare}" in text
+
+
+def test_font_lookup_cache_gives_matplotlibs_answers_and_is_undone() -> None:
+    """Inside (nested too) the cached lookup answers as matplotlib's own, for several
+    properties, and asks matplotlib once per distinct properties; on leaving the last
+    context matplotlib's own lookup is back."""
+    from unittest import mock
+
+    manager = font_manager.fontManager
+    with fonts.use_report_style("zh"):
+        props = [
+            font_manager.FontProperties(size=s, weight=w)
+            for s in (9, 10)
+            for w in ("normal", "bold")
+        ]
+        own = [manager._find_fonts_by_props(p) for p in props]
+        real = type(manager)._find_fonts_by_props
+        with mock.patch.object(
+            type(manager), "_find_fonts_by_props", autospec=True, side_effect=real
+        ) as spy:
+            with fonts.font_lookup_cache():
+                with fonts.font_lookup_cache():
+                    assert [manager._find_fonts_by_props(p) for p in props * 3] == own * 3
+                assert "_find_fonts_by_props" in vars(manager)
+            assert spy.call_count == len(props)
+    assert "_find_fonts_by_props" not in vars(manager)

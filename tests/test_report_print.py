@@ -180,3 +180,16 @@ def test_a_tornado_of_two_years_gets_a_page_per_year(synth: Synthetic) -> None:
         synth.results, "zh", targets=synth.targets, values=synth.valuation, ensemble=frames
     )
     assert [n for n in figures if n.startswith("tornado")] == ["tornado_2025", "tornado_2030"]
+
+
+def test_the_cell_check_finds_a_text_spilling_out_of_its_cell() -> None:
+    """The table check can fail: a cell text too long for its column (not wrapped) is found,
+    and a table that fits is not."""
+    from cbm_sim.report.tables import Row, table_figure
+
+    with use_report_style("en"), page_width(DEFAULT_PAGE_WIDTH_CM):
+        fits = table_figure("T", [["a", "b"]], [Row(["x", "1.0"])], (0.5, 0.5))
+        spills = table_figure("T", [["a", "b"]], [Row(["x" * 200, "1.0"])], (0.5, 0.5))
+        assert len(fits.findobj(Table)) == 1
+        assert _problems(fits) == []
+        assert any("out of its cell" in p for p in _problems(spills))

@@ -215,12 +215,22 @@ def _measured_ems(ch: str, family: tuple[str, ...]) -> float:
         with warnings.catch_warnings(record=True) as missing:  # a glyph the fonts lack
             warnings.simplefilter("always")
             width = renderer.get_text_width_height_descent(probe, prop, ismath=False)[0]
-            width -= renderer.get_text_width_height_descent("xx", prop, ismath=False)[0]
+            width -= _measured_xx(family)
         if missing:  # measured as a box glyph: the estimate is nearer
             return 1.0 if _CJK.match(ch) else 0.6
         return max(width * 72.0 / renderer.dpi / 100.0, 0.0) * 1.02
     except Exception:  # no renderer (a broken font install): the estimate
         return 1.0 if _CJK.match(ch) else 0.6
+
+
+@functools.cache
+def _measured_xx(family: tuple[str, ...]) -> float:
+    """Width of "xx" at 100 pt in ``family`` [px at 72 dpi], once per family (it was measured
+    again for each of a report's ~500 characters)."""
+    from matplotlib.font_manager import FontProperties
+
+    prop = FontProperties(family=list(family), size=100.0)
+    return float(_renderer().get_text_width_height_descent("xx", prop, ismath=False)[0])
 
 
 @functools.cache

@@ -37,7 +37,7 @@ from cbm_sim.report.charts import (
     EnsembleFrames,
     label,
 )
-from cbm_sim.report.fonts import Lang, check_lang, use_report_style
+from cbm_sim.report.fonts import Lang, check_lang, font_lookup_cache, use_report_style
 from cbm_sim.report.page import (
     A4_IN,
     DEFAULT_PAGE_WIDTH_CM,
@@ -71,6 +71,10 @@ if TYPE_CHECKING:  # pypdf is imported when a report is written, not with the CL
 
 PNG_DPI: Final[int] = 150
 """Resolution of the PNG copies: sharp at the text-column width in a printed report."""
+PNG_COMPRESS_LEVEL: Final[int] = 3
+"""zlib level of the PNG copies (lossless at any level): 3 deflates the report's charts in
+about 40 % of the default 6's time, into smaller files (measured on the plan run's 17 charts:
+encoding 1.1 -> 0.45 s of CPU, 6.3 -> 5.9 MB)."""
 
 
 def build_charts(
@@ -307,7 +311,7 @@ def write_report(
         compare,
     )
     buffer = io.BytesIO()
-    with use_report_style(lang), page_width(page_width_cm):
+    with use_report_style(lang), page_width(page_width_cm), font_lookup_cache():
         pages = render_pages(inputs, footer, extra_pages)
         # directories only once every figure is built: a failed report leaves no empty folder
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -408,7 +412,8 @@ class _PngWriter:
             fig = self.pages[k].page.figure
             show_for_file(fig, single=True)
             fig.savefig(self.charts_dir / f"{self.pages[k].page.name}.png", dpi=self.dpi,
-                        bbox_inches=chart_file_bbox(fig))  # fmt: skip
+                        bbox_inches=chart_file_bbox(fig),
+                        pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})  # fmt: skip
             show_for_file(fig, single=False)
 
     def join(self) -> None:

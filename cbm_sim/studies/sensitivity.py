@@ -320,8 +320,15 @@ def sobol_indices(
     cases = [
         _Case(scenario, dict(zip(names, map(float, row), strict=True)), metric, yrs) for row in x
     ]
+    # one task per Saltelli group (SALib lists each base sample's k + 2 runs together: A,
+    # A with each column of B, B): a worker runs the group in order, so the runs that leave
+    # the wells as A has them replay A's supply on the same worker (cluster/replay.py), and
+    # the scheduler and this process handle n tasks instead of n (k + 2)
+    group = len(names) + 2
     values = np.array(
-        execute(_evaluate, cases, workers=workers, scheduler=scheduler, progress=progress)
+        execute(
+            _evaluate, cases, workers=workers, scheduler=scheduler, progress=progress, batch=group
+        )
     )
     frames = []
     for j, year in enumerate(yrs):

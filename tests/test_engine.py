@@ -647,3 +647,48 @@ def test_a_run_replaying_the_supply_of_the_same_wells_equals_it_computed_in_full
         pd.testing.assert_frame_equal(run.events, want.events, check_exact=True)
         assert run.meta["wells_at_end"] == want.meta["wells_at_end"]
     assert not replayed.annual.equals(full["wells"].annual)
+
+
+def test_a_run_taking_the_drilling_of_an_earlier_run_equals_it_drilled_anew():
+    """Issue 27: a history's repeated runs with the same drilling inputs (a Sobol run that
+    changes demand or prices) take the wells an earlier run drilled (cluster/build.py,
+    _Drilled) instead of drilling them again: every annual value and event ("no rigs" and
+    "depletion" included, in their places), the wells at the end; the kept hook-ups are
+    read-only, and a run with other drilling inputs drills its own."""
+    from cbm_sim.cluster import build
+    from cbm_sim.studies.sampling import apply
+
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    blocks = dict(plan.drilling.blocks)
+    blocks["zaoyuan"] = blocks["zaoyuan"].model_copy(update={"rigs": 0})  # "no rigs"
+    plan = plan.model_copy(update={"drilling": plan.drilling.model_copy(update={"blocks": blocks})})
+    demand = apply(plan, {"demand.industry.annual_1e8_m3": 0.6}, plan.uncertainty)
+    wells = apply(plan, {"drilling.achieved_share": 0.7}, plan.uncertainty)
+
+    def fresh(scenario):
+        build._HISTORIES.clear()
+        return simulate.run(scenario, daily=False)
+
+    def kept():
+        return [
+            v for h in build._HISTORIES.values() for k, v in h.derived.items() if k[0] == "drilled"
+        ]
+
+    full = {"demand": fresh(demand), "wells": fresh(wells)}
+    build._HISTORIES.clear()
+    simulate.run(plan, daily=False)
+    assert kept() == []  # a history's first run keeps nothing (an ensemble member's)
+    simulate.run(plan, daily=False)  # the second keeps its drilling
+    assert len(kept()) == 1 and not kept()[0].hookups.params.flags.writeable
+    taken = simulate.run(demand, daily=False)  # the same drilling inputs: taken
+    assert len(kept()) == 1
+    other = simulate.run(wells, daily=False)  # other drilling inputs: drilled (and kept)
+    assert len(kept()) == 2
+    events = set(full["demand"].events["event"])
+    assert {"no rigs", "depletion"} <= events
+    for name, run in (("demand", taken), ("wells", other)):
+        want = full[name]
+        pd.testing.assert_frame_equal(run.annual, want.annual, check_exact=True)
+        pd.testing.assert_frame_equal(run.events, want.events, check_exact=True)
+        assert run.meta["wells_at_end"] == want.meta["wells_at_end"]
+    assert not taken.annual.equals(full["wells"].annual)

@@ -265,6 +265,11 @@ def _rig_events(  # type: ignore[no-untyped-def]  # numba infers the types
     return out_well[:m], out_time[:m], out_scheduled[:m]
 
 
+Depletion = tuple[int, int, float, str]
+"""A ``depletion`` event to log: the position of its well among the drilling ends, the
+index of its block in the blocks drilled, its day and its detail."""
+
+
 def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) -> Hookups:
     """Drill every block's programme up to ``until`` [day] (excluded): each block's
     drilling ends (:attr:`BlockAgent.drilled_day`), resource and events, and the hook-ups of
@@ -272,9 +277,27 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
 
     Blocks are taken in order (their wells are drawn in that order from the shared stream).
     """
+    hookups, depleted = drill_programmes(blocks, until)
+    log_depletion(blocks, env, depleted)
+    return hookups
+
+
+def log_depletion(
+    blocks: Sequence[BlockAgent], env: simpy.Environment, depleted: Sequence[Depletion]
+) -> None:
+    """Register the ``depletion`` events of :func:`drill_programmes` with ``env``, in the
+    order of their wells (the order the single calls made them)."""
+    for _, b, now, detail in depleted:
+        block = blocks[b]
+        env.process(block._log_at(env, now, "depletion", detail))
+
+
+def drill_programmes(blocks: Sequence[BlockAgent], until: float) -> tuple[Hookups, list[Depletion]]:
+    """:func:`drill` without the environment: the hook-ups, and the ``depletion`` events
+    for :func:`log_depletion` (in order)."""
     queued = [(b, rigs) for b in blocks if (rigs := b.plan_drilling()) > 0]
     if not queued:
-        return Hookups.empty()
+        return Hookups.empty(), []
     count = np.array([len(b._spuds) for b, _ in queued], dtype=np.int64)
     first = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
     spud = np.array([day for b, _ in queued for day, _ in b._spuds], dtype=np.float64)
@@ -329,10 +352,11 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
         if mine.size:
             depleted += block._drilled_all(mine, factor, hookup_day[mine], params[wells[mine]])
     # depletion events in the order of the wells (the order the single calls made them)
-    for _, block, now, detail in sorted(depleted, key=lambda e: e[0]):
-        env.process(block._log_at(env, now, "depletion", detail))
+    where = {id(b): k for k, b in enumerate(blocks)}
+    ordered = sorted(depleted, key=lambda e: e[0])
+    events = [(at, where[id(b)], now, detail) for at, b, now, detail in ordered]
     blocks_index = np.array([b.info.index for b, _ in queued], dtype=np.int64)
-    return Hookups(
+    hookups = Hookups(
         block=blocks_index[owner[wells]],
         well_type=wtype[wells].astype(np.int8),
         day=hookup_day,
@@ -340,3 +364,4 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
         constants=None if constants is None else constants[:, wells],
         factor=factor,
     )
+    return hookups, events

@@ -14,6 +14,7 @@ same run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zlib
 from collections import OrderedDict
@@ -28,7 +29,7 @@ import simpy
 from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
 from cbm_sim.cluster import minegas, netback, resource
-from cbm_sim.cluster.blocks import BlockAgent, drill
+from cbm_sim.cluster.blocks import BlockAgent, Depletion, drill_programmes, log_depletion
 from cbm_sim.cluster.facilities import Facility, day_index
 from cbm_sim.cluster.storage import StorageAgent
 from cbm_sim.plan.blocks import BlockInfo, load_blocks
@@ -298,6 +299,16 @@ def _build_blocks(m: Model) -> None:
     unknown = sorted(set(sc.drilling.blocks) - known)
     if unknown:
         raise ValueError(f"unknown block(s) {unknown} in drilling; known: {sorted(known)}")
+    # a history's repeated runs with the same drilling inputs drill the same wells: the
+    # second drills them and keeps the result, later ones take it (_Drilled)
+    key = ("drilled", _drilling_inputs(sc, len(m.days))) if m.history.runs >= 2 else None
+    if key is not None and isinstance(done := m.history.derived.get(key), _Drilled):
+        m.history.derived[key] = m.history.derived.pop(key)  # most recent last
+        m.blocks = [dataclasses.replace(b, log=m.log) for b in done.blocks]
+        m.events.extend(done.logged)
+        m.hookups = done.hookups
+        log_depletion(m.blocks, m.env, done.depleted)
+        return
     sampler = stepping.new_well_sampler(
         sc.type_curves,
         stream(m.seed, "new-wells"),
@@ -320,7 +331,55 @@ def _build_blocks(m: Model) -> None:
         for info in m.blocks_info
     ]
     # nothing acts on the rigs: the whole programme is drilled now (blocks.drill)
-    m.hookups = drill(m.blocks, m.env, float(len(m.days)))
+    logged = len(m.events)
+    m.hookups, depleted = drill_programmes(m.blocks, float(len(m.days)))
+    log_depletion(m.blocks, m.env, depleted)
+    if key is not None:
+        _frozen(m.hookups)
+        kept = [dataclasses.replace(b, log=_released) for b in m.blocks]
+        m.history.derived[key] = _Drilled(kept, m.hookups, m.events[logged:], depleted)
+        drilled = [k for k in m.history.derived if k[0] == "drilled"]
+        for old in drilled[: max(len(drilled) - DRILLINGS_PER_HISTORY, 0)]:
+            del m.history.derived[old]
+
+
+DRILLINGS_PER_HISTORY = 4
+"""Drilling results kept per cached history (assumption: as the supply replays,
+:data:`cbm_sim.cluster.replay.REPLAYS_PER_HISTORY`: a Saltelli group's runs come in order)."""
+
+
+@dataclass(frozen=True)
+class _Drilled:
+    """What drilling gave a run of a history, for its later runs with the same drilling
+    inputs (:func:`_drilling_inputs`): the new wells' draws come from the seed's
+    ``new-wells`` stream, used by nothing else, and the resource from the history, so such
+    a run drills the same wells bit for bit (a test compares with a run drilled anew).
+
+    ``blocks`` are the blocks after drilling (a run takes copies with its own ``log``; only
+    their drilling ends are read), ``logged`` the events drilling logged at once ("no
+    rigs"), ``depleted`` the ``depletion`` events it scheduled."""
+
+    blocks: list[BlockAgent]
+    hookups: Hookups
+    logged: list[tuple[float, str, str, str]]
+    depleted: list[Depletion]
+
+
+def _drilling_inputs(scenario: Scenario, n_days: int) -> str:
+    """Everything of ``scenario`` drilling reads, besides the history and the seed: the
+    drilling programmes, horizon, type curves (with their calibration) and resources, as
+    the exact ``repr`` of their values (equal values, equal text)."""
+    sc = scenario
+    parts = (sc.drilling, sc.horizon, sc.type_curves, sc.resources)
+    return repr((n_days, [p.model_dump() for p in parts]))
+
+
+def _frozen(hookups: Hookups) -> None:
+    """Make the arrays of ``hookups`` read-only: later runs share them."""
+    for name in ("block", "well_type", "day", "params", "constants", "factor"):
+        a = getattr(hookups, name)
+        if a is not None:
+            a.flags.writeable = False
 
 
 def block_resources(m: Model) -> list[resource.BlockResource]:

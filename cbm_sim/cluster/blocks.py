@@ -37,7 +37,7 @@ from cbm_sim.cluster.facilities import Process
 from cbm_sim.cluster.resource import BlockResource
 from cbm_sim.plan.blocks import BlockInfo
 from cbm_sim.scenario.model import BlockProgramme, Drilling
-from cbm_sim.scenario.paths import value_at
+from cbm_sim.scenario.paths import interpolate
 from cbm_sim.wells import decline
 from cbm_sim.wells.stepping import Hookups
 
@@ -106,7 +106,10 @@ class BlockAgent:
         carry = [0.0, 0.0]
         achieved = self.drilling.achieved_share  # wells drilled per well programmed
         paths: list[Any] = [prog.vertical_wells_per_year, prog.horizontal_wells_per_year]
-        for year in range(self.start.year, self.end.year + 1):
+        years = list(range(self.start.year, self.end.year + 1))
+        # each path at every year in one call (np.interp is elementwise: value_at's numbers)
+        at = [interpolate(path, years).tolist() if path else [] for path in paths]
+        for iy, year in enumerate(years):
             if (prog.first_year is not None and year < prog.first_year) or (
                 prog.last_year is not None and year > prog.last_year
             ):
@@ -119,7 +122,7 @@ class BlockAgent:
                 if not path:
                     continue
                 recorded = prog.recorded_through is not None and year <= prog.recorded_through
-                wanted = value_at(path, year) * share * (1.0 if recorded else achieved)
+                wanted = at[wtype][iy] * share * (1.0 if recorded else achieved)
                 wanted += carry[wtype]
                 n = int(np.floor(wanted + 1e-9))
                 carry[wtype] = wanted - n

@@ -692,3 +692,19 @@ def test_a_run_taking_the_drilling_of_an_earlier_run_equals_it_drilled_anew():
         pd.testing.assert_frame_equal(run.events, want.events, check_exact=True)
         assert run.meta["wells_at_end"] == want.meta["wells_at_end"]
     assert not taken.annual.equals(full["wells"].annual)
+
+
+def test_a_run_without_events_is_the_same_run(plan_run):
+    """Issue 27: a study's run records no events (``events=False``: ~8,000 "wells online"
+    rows it would build and drop); its annual figures and wells are the run's, bit for bit,
+    and its events frame is empty with the same columns and types."""
+    from cbm_sim.cluster import build
+
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    build._HISTORIES.clear()
+    quiet = simulate.run(plan, daily=False, events=False)
+    pd.testing.assert_frame_equal(quiet.annual, plan_run.annual, check_exact=True)
+    assert quiet.meta["wells_at_end"] == plan_run.meta["wells_at_end"]
+    assert quiet.events.empty and len(plan_run.events) > 1000
+    assert list(quiet.events.columns) == list(plan_run.events.columns)
+    assert (quiet.events.dtypes == plan_run.events.dtypes).all()

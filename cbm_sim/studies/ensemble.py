@@ -194,8 +194,8 @@ def run_member(task: MemberTask) -> MemberOutcome:
 
     try:
         member = apply(task.scenario, task.parameters, task.scenario.uncertainty)
-        # a member is summarised by year: no daily frame
-        results = simulate.run(member, seed=task.seed, daily=False)
+        # a member is summarised by year: no daily frame, no events
+        results = simulate.run(member, seed=task.seed, daily=False, events=False)
         wide, statuses = summarise(results, task.measures)
     except Exception as exc:  # a failed member must not sink the ensemble
         return MemberOutcome(task.index, task.parameters, error=_member_error(exc))

@@ -86,7 +86,8 @@ def _evaluate(case: _Case) -> list[float]:
     from cbm_sim.results import simulate
 
     member = apply(case.scenario, case.values, case.scenario.uncertainty)
-    wide, _ = summarise(simulate.run(member, daily=False), measures_for(case.quantity))
+    results = simulate.run(member, daily=False, events=False)
+    wide, _ = summarise(results, measures_for(case.quantity))
     if case.quantity not in wide.columns:
         raise ValueError(f"quantity {case.quantity!r} not in the run summary {list(wide.columns)}")
     by_year = wide.set_index("year")[case.quantity]

@@ -271,6 +271,7 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
     )
     _build_wells(model)
     _build_blocks(model)
+    model.supply.reserve(len(model.pop) + len(model.hookups))
     _build_facilities(model)
     return model
 

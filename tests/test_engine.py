@@ -708,3 +708,45 @@ def test_a_run_without_events_is_the_same_run(plan_run):
     assert quiet.events.empty and len(plan_run.events) > 1000
     assert list(quiet.events.columns) == list(plan_run.events.columns)
     assert (quiet.events.dtypes == plan_run.events.dtypes).all()
+
+
+def test_a_run_taking_the_facilities_lives_of_an_earlier_run_equals_it_simulated():
+    """Issue 27: a history's repeated runs without events, whose plants' sections are those
+    of an earlier run, read that run's facility histories instead of simulating every trip,
+    repair and maintenance again (cluster/build.py, FacilityLives): the same annual values
+    bit for bit; a run that moves the commissioning lives its own; a run whose events are
+    wanted always simulates them (its events are a fresh run's)."""
+    from cbm_sim.cluster import build
+    from cbm_sim.studies.sampling import apply
+
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    demand = apply(plan, {"demand.industry.annual_1e8_m3": 0.6}, plan.uncertainty)
+    later = apply(plan, {"commissioning.delay_days": 400.0}, plan.uncertainty)
+
+    def fresh(scenario, events=False):
+        build._HISTORIES.clear()
+        return simulate.run(scenario, daily=False, events=events)
+
+    def kept():
+        return [
+            v
+            for h in build._HISTORIES.values()
+            for k, v in h.derived.items()
+            if k[0] == "facilities"
+        ]
+
+    full = {"demand": fresh(demand), "later": fresh(later), "events": fresh(demand, True)}
+    build._HISTORIES.clear()
+    simulate.run(plan, daily=False, events=False)
+    assert kept() == []  # a history's first run keeps nothing (an ensemble member's)
+    simulate.run(plan, daily=False, events=False)  # the second keeps its plants' lives
+    assert len(kept()) == 1
+    taken = simulate.run(demand, daily=False, events=False)  # the same plants: read
+    assert len(kept()) == 1
+    other = simulate.run(later, daily=False, events=False)  # other plants: simulated, kept
+    assert len(kept()) == 2
+    told = simulate.run(demand, daily=False)  # events wanted: simulated
+    for name, run in (("demand", taken), ("later", other), ("events", told)):
+        pd.testing.assert_frame_equal(run.annual, full[name].annual, check_exact=True)
+    pd.testing.assert_frame_equal(told.events, full["events"].events, check_exact=True)
+    assert not taken.annual.equals(full["later"].annual)

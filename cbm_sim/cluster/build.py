@@ -236,13 +236,21 @@ class Model:
     storage: StorageAgent = field(init=False)
     netback: npt.NDArray[np.float64] = field(init=False)
     """Netback of each dispatch request in each step [元/m³] (:mod:`cbm_sim.cluster.netback`)."""
+    facilities_key: tuple[str, str] | None = field(init=False, default=None)
+    """Where the run keeps its facilities' lives when it finishes (:func:`keep_facility_lives`);
+    ``None``: nothing to keep (a history's first run, or lives taken from an earlier run)."""
+
+    def facilities(self, projects: list[Facility] | None = None) -> list[Facility]:
+        """Every facility, in a fixed order: CNG, LNG, pipelines, storage projects."""
+        stored = self.storage.projects if projects is None else projects
+        return [*self.cng, *self.lng, *self.lines, *stored]
 
 
 def _released(day: float, entity: str, event: str, detail: str) -> None:
     raise RuntimeError("the model was released: its run is over")
 
 
-def build(scenario: Scenario, seed: Seed | None = None) -> Model:
+def build(scenario: Scenario, seed: Seed | None = None, events: bool = True) -> Model:
     """The model of one run of ``scenario``, its processes registered, not yet run.
 
     Parameters
@@ -251,6 +259,9 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
         The validated scenario.
     seed
         Overrides ``scenario.seed`` (ensembles pass a spawned ``SeedSequence``).
+    events
+        Whether the run's events are wanted (``False``: a history's repeated runs may take
+        the facilities' histories of an earlier run instead of simulating them again).
 
     Raises
     ------
@@ -272,7 +283,7 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
     _build_wells(model)
     _build_blocks(model)
     model.supply.reserve(len(model.pop) + len(model.hookups))
-    _build_facilities(model)
+    _build_facilities(model, events)
     return model
 
 
@@ -342,6 +353,36 @@ def _build_blocks(m: Model) -> None:
         drilled = [k for k in m.history.derived if k[0] == "drilled"]
         for old in drilled[: max(len(drilled) - DRILLINGS_PER_HISTORY, 0)]:
             del m.history.derived[old]
+
+
+@dataclass(frozen=True)
+class FacilityLives:
+    """The facilities' histories of a finished run (:attr:`Facility.history`, in the order of
+    :meth:`Model.facilities`), for a history's later runs with the same facility sections
+    whose events are not wanted: those runs read the histories instead of simulating every
+    trip and repair again. The dispatch reads a history at mid-days and every change of a
+    plant happens on a whole day, so the states it reads are the same (a test compares)."""
+
+    histories: list[list[tuple[float, bool, bool]]]
+
+
+def keep_facility_lives(m: Model) -> None:
+    """Keep the facilities' histories of ``m``'s finished run for later runs (see
+    :class:`FacilityLives`); nothing if the run has no place to keep them."""
+    if m.facilities_key is None:
+        return
+    m.history.derived[m.facilities_key] = FacilityLives([f.history for f in m.facilities()])
+    kept = [k for k in m.history.derived if k[0] == "facilities"]
+    for old in kept[: max(len(kept) - DRILLINGS_PER_HISTORY, 0)]:
+        del m.history.derived[old]
+
+
+def _facility_inputs(scenario: Scenario, n_days: int) -> str:
+    """Everything of ``scenario`` the facilities' lives read besides the seed: the plants'
+    sections, commissioning and horizon, as the exact ``repr`` of their values."""
+    sc = scenario
+    parts = (sc.cng, sc.lng, sc.pipelines, sc.storage, sc.commissioning, sc.horizon)
+    return repr((n_days, [p.model_dump() for p in parts]))
 
 
 DRILLINGS_PER_HISTORY = 4
@@ -457,7 +498,7 @@ def commission_day(m: Model, day: dt.date | None) -> float | None:
 
 
 def _facility(
-    m: Model, kind: str, name: str, capacity: float, spec: Any, index: int = 0
+    m: Model, kind: str, name: str, capacity: float, spec: Any, index: int = 0, start: bool = True
 ) -> Facility:
     # assumption: operators stagger planned stops, one plant of a kind at a time (8 days
     # apart), rather than shutting every plant in the same week.
@@ -471,29 +512,51 @@ def _facility(
         reliability=getattr(spec, "reliability", None),
         origin=m.origin,
     )
-    fac.start(m.env, stream(m.seed, fac.entity), m.log)
+    if start:
+        fac.start(m.env, stream(m.seed, fac.entity), m.log)
     return fac
 
 
-def _build_facilities(m: Model) -> None:
+def _build_facilities(m: Model, events: bool = True) -> None:
     sc = m.scenario
+    m.facilities_key = None
+    if m.history.runs >= 2:
+        # the plants' lives depend on their own random streams (the seed's, which the
+        # history's cache key holds) and sections, never on the flows: a history's repeated
+        # runs with the same sections live the same lives (FacilityLives)
+        m.facilities_key = ("facilities", _facility_inputs(sc, len(m.days)))
+    kept = None if m.facilities_key is None else m.history.derived.get(m.facilities_key)
+    start = events or not isinstance(kept, FacilityLives)
     m.cng = [
-        _facility(m, "cng", s.name, s.capacity_1e4_m3_per_day * units.WAN, s, i)
+        _facility(m, "cng", s.name, s.capacity_1e4_m3_per_day * units.WAN, s, i, start)
         for i, s in enumerate(sc.cng.stations)
     ]
     m.lng = [
-        _facility(m, "lng", p.name, p.capacity_t_per_day, p, i) for i, p in enumerate(sc.lng.plants)
+        _facility(m, "lng", p.name, p.capacity_t_per_day, p, i, start)
+        for i, p in enumerate(sc.lng.plants)
     ]
     m.lines = [
         _facility(
-            m, "pipeline", p.name, p.capacity_1e8_m3_per_year * units.YI / units.DAYS_PER_YEAR, p
+            m,
+            "pipeline",
+            p.name,
+            p.capacity_1e8_m3_per_year * units.YI / units.DAYS_PER_YEAR,
+            p,
+            start=start,
         )
         for p in sc.pipelines.lines
     ]
     projects = [
-        _facility(m, "storage", p.name, p.capacity_1e4_m3 * units.WAN, p)
+        _facility(m, "storage", p.name, p.capacity_1e4_m3 * units.WAN, p, start=start)
         for p in sc.storage.projects
     ]
+    if not start:
+        assert isinstance(kept, FacilityLives) and m.facilities_key is not None
+        key = m.facilities_key
+        m.history.derived[key] = m.history.derived.pop(key)  # most recent last
+        for fac, lived in zip(m.facilities(projects), kept.histories, strict=True):
+            fac.history = lived  # read only: no process of this run writes it
+        m.facilities_key = None  # nothing to keep
     m.storage = StorageAgent(
         projects=projects,
         level_m3=0.0,

@@ -44,7 +44,7 @@ import pandas as pd
 
 from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
-from cbm_sim.cluster.build import Model, build
+from cbm_sim.cluster.build import Model, build, keep_facility_lives
 from cbm_sim.cluster.dispatch import route_steps
 from cbm_sim.cluster.facilities import Process, States, total_capacity_at
 from cbm_sim.cluster.replay import SupplyRecord, record_for, supply_key
@@ -514,8 +514,10 @@ def run(
 ) -> RunRecord:
     """Build and simulate ``scenario`` over its horizon; see :func:`cbm_sim.results.run`
     (``events=False``: no events recorded, the rest the same)."""
-    model = build(scenario, seed)
+    model = build(scenario, seed, events)
     try:
-        return Simulation(model, events).run(progress)
+        record = Simulation(model, events).run(progress)
+        keep_facility_lives(model)
+        return record
     finally:
         model.release()

@@ -371,7 +371,10 @@ def keep_facility_lives(m: Model) -> None:
     :class:`FacilityLives`); nothing if the run has no place to keep them."""
     if m.facilities_key is None:
         return
-    m.history.derived[m.facilities_key] = FacilityLives([f.history for f in m.facilities()])
+    lives = [f.history for f in m.facilities()]
+    if any(t != int(t) for life in lives for t, _, _ in life):
+        return  # a change inside a day could tie with the dispatch's reading: not kept
+    m.history.derived[m.facilities_key] = FacilityLives(lives)
     kept = [k for k in m.history.derived if k[0] == "facilities"]
     for old in kept[: max(len(kept) - DRILLINGS_PER_HISTORY, 0)]:
         del m.history.derived[old]

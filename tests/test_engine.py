@@ -623,16 +623,10 @@ def test_a_run_replaying_the_supply_of_the_same_wells_equals_it_computed_in_full
     demand = apply(plan, {"demand.industry.annual_1e8_m3": 0.6}, plan.uncertainty)
     wells = apply(plan, {"drilling.achieved_share": 0.7}, plan.uncertainty)
 
-    def fresh(scenario):
-        build._HISTORIES.clear()
-        return simulate.run(scenario, daily=False)
-
     def records():
-        return [
-            r for h in build._HISTORIES.values() for r in h.derived.get(("supply-replays",), {})
-        ]
+        return [r for store in _kept("supply-replays") for r in store]
 
-    full = {"demand": fresh(demand), "wells": fresh(wells)}
+    full = {"demand": _fresh_run(demand), "wells": _fresh_run(wells)}
     build._HISTORIES.clear()
     simulate.run(plan, daily=False)
     simulate.run(plan, daily=False)  # the history's second run: its supply is recorded
@@ -641,12 +635,31 @@ def test_a_run_replaying_the_supply_of_the_same_wells_equals_it_computed_in_full
     assert len(records()) == 1
     other = simulate.run(wells, daily=False)  # other wells: computed (and recorded)
     assert len(records()) == 2
-    for name, run in (("demand", replayed), ("wells", other)):
-        want = full[name]
-        pd.testing.assert_frame_equal(run.annual, want.annual, check_exact=True)
-        pd.testing.assert_frame_equal(run.events, want.events, check_exact=True)
-        assert run.meta["wells_at_end"] == want.meta["wells_at_end"]
+    _same_run(replayed, full["demand"])
+    _same_run(other, full["wells"])
     assert not replayed.annual.equals(full["wells"].annual)
+
+
+def _fresh_run(scenario, **kwargs):
+    """A study run (no daily frame) as a fresh process makes it: no cached history."""
+    from cbm_sim.cluster import build
+
+    build._HISTORIES.clear()
+    return simulate.run(scenario, daily=False, **kwargs)
+
+
+def _kept(kind: str) -> list:
+    """What the cached histories keep of ``kind`` (the first part of a derived key)."""
+    from cbm_sim.cluster import build
+
+    return [v for h in build._HISTORIES.values() for k, v in h.derived.items() if k[0] == kind]
+
+
+def _same_run(run, want) -> None:
+    """Every annual value and event, and the wells at the end, bit for bit."""
+    pd.testing.assert_frame_equal(run.annual, want.annual, check_exact=True)
+    pd.testing.assert_frame_equal(run.events, want.events, check_exact=True)
+    assert run.meta["wells_at_end"] == want.meta["wells_at_end"]
 
 
 def test_a_run_taking_the_drilling_of_an_earlier_run_equals_it_drilled_anew():
@@ -665,16 +678,10 @@ def test_a_run_taking_the_drilling_of_an_earlier_run_equals_it_drilled_anew():
     demand = apply(plan, {"demand.industry.annual_1e8_m3": 0.6}, plan.uncertainty)
     wells = apply(plan, {"drilling.achieved_share": 0.7}, plan.uncertainty)
 
-    def fresh(scenario):
-        build._HISTORIES.clear()
-        return simulate.run(scenario, daily=False)
-
     def kept():
-        return [
-            v for h in build._HISTORIES.values() for k, v in h.derived.items() if k[0] == "drilled"
-        ]
+        return _kept("drilled")
 
-    full = {"demand": fresh(demand), "wells": fresh(wells)}
+    full = {"demand": _fresh_run(demand), "wells": _fresh_run(wells)}
     build._HISTORIES.clear()
     simulate.run(plan, daily=False)
     assert kept() == []  # a history's first run keeps nothing (an ensemble member's)
@@ -686,11 +693,8 @@ def test_a_run_taking_the_drilling_of_an_earlier_run_equals_it_drilled_anew():
     assert len(kept()) == 2
     events = set(full["demand"].events["event"])
     assert {"no rigs", "depletion"} <= events
-    for name, run in (("demand", taken), ("wells", other)):
-        want = full[name]
-        pd.testing.assert_frame_equal(run.annual, want.annual, check_exact=True)
-        pd.testing.assert_frame_equal(run.events, want.events, check_exact=True)
-        assert run.meta["wells_at_end"] == want.meta["wells_at_end"]
+    _same_run(taken, full["demand"])
+    _same_run(other, full["wells"])
     assert not taken.annual.equals(full["wells"].annual)
 
 
@@ -698,11 +702,8 @@ def test_a_run_without_events_is_the_same_run(plan_run):
     """Issue 27: a study's run records no events (``events=False``: ~8,000 "wells online"
     rows it would build and drop); its annual figures and wells are the run's, bit for bit,
     and its events frame is empty with the same columns and types."""
-    from cbm_sim.cluster import build
-
     plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
-    build._HISTORIES.clear()
-    quiet = simulate.run(plan, daily=False, events=False)
+    quiet = _fresh_run(plan, events=False)
     pd.testing.assert_frame_equal(quiet.annual, plan_run.annual, check_exact=True)
     assert quiet.meta["wells_at_end"] == plan_run.meta["wells_at_end"]
     assert quiet.events.empty and len(plan_run.events) > 1000
@@ -723,19 +724,14 @@ def test_a_run_taking_the_facilities_lives_of_an_earlier_run_equals_it_simulated
     demand = apply(plan, {"demand.industry.annual_1e8_m3": 0.6}, plan.uncertainty)
     later = apply(plan, {"commissioning.delay_days": 400.0}, plan.uncertainty)
 
-    def fresh(scenario, events=False):
-        build._HISTORIES.clear()
-        return simulate.run(scenario, daily=False, events=events)
-
     def kept():
-        return [
-            v
-            for h in build._HISTORIES.values()
-            for k, v in h.derived.items()
-            if k[0] == "facilities"
-        ]
+        return _kept("facilities")
 
-    full = {"demand": fresh(demand), "later": fresh(later), "events": fresh(demand, True)}
+    full = {
+        "demand": _fresh_run(demand, events=False),
+        "later": _fresh_run(later, events=False),
+        "events": _fresh_run(demand),
+    }
     build._HISTORIES.clear()
     simulate.run(plan, daily=False, events=False)
     assert kept() == []  # a history's first run keeps nothing (an ensemble member's)

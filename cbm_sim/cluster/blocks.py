@@ -168,7 +168,12 @@ class BlockAgent:
         return drill([self], env, float((self.end - self.start).days + 1))
 
     def _drilled_all(
-        self, at: np.ndarray, factor: np.ndarray, hookup_day: np.ndarray, rows: np.ndarray
+        self,
+        at: np.ndarray,
+        factor: np.ndarray,
+        hookup_day: np.ndarray,
+        rows: np.ndarray,
+        prepared: np.ndarray | None = None,
     ) -> list[tuple[int, BlockAgent, float, str]]:
         """The resource's part of every well this block drilled, at once (``at``: their
         positions among all blocks' drilling ends): the share of its curve each starts on
@@ -179,7 +184,7 @@ class BlockAgent:
         :attr:`drilled_day`."""
         days = self.drilled_day
         types = self.drilled_type
-        f, before = self.resource.add_wells(days, types, hookup_day.tolist(), rows)
+        f, before = self.resource.add_wells(days, types, hookup_day.tolist(), rows, prepared)
         factor[at] = f
         low = np.flatnonzero(f < DEPLETION_EVENT_FACTOR)
         if not low.size or self._depletion_logged:
@@ -353,7 +358,10 @@ def drill_programmes(blocks: Sequence[BlockAgent], until: float) -> tuple[Hookup
     for pos, (block, _) in enumerate(queued):
         mine = np.flatnonzero(end_owner == pos)
         if mine.size:
-            depleted += block._drilled_all(mine, factor, hookup_day[mine], params[wells[mine]])
+            prepared = None if constants is None else constants[:, wells[mine]]
+            depleted += block._drilled_all(
+                mine, factor, hookup_day[mine], params[wells[mine]], prepared
+            )
     # depletion events in the order of the wells (the order the single calls made them)
     where = {id(b): k for k, b in enumerate(blocks)}
     ordered = sorted(depleted, key=lambda e: e[0])

@@ -9,7 +9,9 @@
     well, its ``rate`` and ``cum`` over the well's times: how a petbox-dca user computes a
     population), on the model both implement (no incline, no plateau).
 
-The loop is the textbook model written independently with ``math`` (one well, one time at a
+Times are the best of 3 runs of the vectorised code and of 2 of the loop and petbox-dca (the
+host is shared), each without ``tracemalloc``, which measures the peak memory in a run of
+its own. The loop is the textbook model written independently with ``math`` (one well, one time at a
 time); it runs on a subset of wells, its time is scaled to the full size, and its numbers
 must agree with the vectorised ones to 1e-9 relative. Run: ``.venv/bin/python
 benchmarks/bench_decline.py``.
@@ -65,15 +67,22 @@ def loop_rate_cum(
     return q_sw * math.exp(-Dt * x), n_inc + n_sw + q_sw / Dt * -math.expm1(-Dt * x)
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
-    """Result, wall seconds, peak traced memory [MB]."""
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = fn()
-    dt = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    return out, dt, peak
+def timed(fn: Callable[[], Any], repeat: int = 3, trace: bool = True) -> tuple[Any, float, float]:
+    """Result, best wall seconds of ``repeat`` runs (the host is shared and noisy), and the
+    peak traced memory [MB] of one more run under ``tracemalloc`` (``trace``; NaN without),
+    not timed: tracing slows allocation, the loop's Python floats most of all."""
+    peak = math.nan
+    if trace:
+        tracemalloc.start()
+        fn()
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return out, best, peak
 
 
 def _wells(rng: np.random.Generator, n: int, b_lo: float, incline: bool) -> dict[str, np.ndarray]:
@@ -106,7 +115,7 @@ def bench_a(n: int = 100_000, m: int = 120, n_loop: int = 500, plateau: bool = F
             [[loop_rate_cum(tt, *w) for tt in t.tolist()] for w in zip(*cols, strict=True)]
         )
 
-    ref, dt_loop, _ = timed(loop)
+    ref, dt_loop, _ = timed(loop, repeat=2, trace=False)
     err_r = np.max(np.abs(r[:n_loop] - ref[..., 0]) / np.maximum(ref[..., 0], 1e-300))
     err_c = np.max(np.abs(c[:n_loop] - ref[..., 1]) / np.maximum(ref[..., 1], 1e-300))
     assert max(err_r, err_c) < 1e-9, (err_r, err_c)
@@ -128,10 +137,8 @@ def bench_prepared(p: dict[str, np.ndarray], t: np.ndarray, repeat: int = 5) -> 
     for label, th in (("plateaus", p["t_plateau"]), ("no plateau", np.zeros_like(p["qi"]))):
         k = decline.prepare(**{**{n: v[:, 0] for n, v in p.items()}, "t_plateau": th[:, 0]})
         out = np.empty(grid.shape)
-        best = min(
-            timed(lambda k=k, out=out: decline.cumulative_prepared(grid, k, out=out))[1]
-            for _ in range(repeat)
-        )
+        run = lambda k=k, out=out: decline.cumulative_prepared(grid, k, out=out)  # noqa: E731
+        best = timed(run, repeat=repeat, trace=False)[1]
         print(f"    cumulative_prepared, {label}: {best:.3f} s (best of {repeat})")
 
 
@@ -165,7 +172,7 @@ def bench_b(n_new: int = 10_000, n_loop: int = 40) -> None:
             out.append([cum[k + 1] - cum[k] for k in range(len(days))])
         return np.array(out)
 
-    ref, dt_loop, _ = timed(loop)
+    ref, dt_loop, _ = timed(loop, repeat=2, trace=False)
     vec = _rows(pop, sub, days)
     err = np.max(np.abs(vec - ref) / np.maximum(np.abs(ref), 1e-300))
     assert err < 1e-9, err
@@ -183,7 +190,7 @@ def bench_b(n_new: int = 10_000, n_loop: int = 40) -> None:
         starts = [np.arange(w0, min(w0 + W, n)) for w0 in range(0, n, W)]
         return np.concatenate([supply.steps(s, s + 1)[0] for s in starts]).T
 
-    by_window, dt_win, peak_win = timed(windows)
+    by_window, dt_win, peak_win = timed(windows, repeat=1)
     diff = np.abs(by_window - by_block).max() / np.abs(by_block).max()
     print(
         f"    same per block with supply.BlockSupply (engine path, daily steps): {dt_win:.2f} s, "
@@ -212,7 +219,7 @@ def bench_petbox(n: int = 100_000, m: int = 120, n_ref: int = 500) -> None:
             out[i, :, 0], out[i, :, 1] = model.rate(t), model.cum(t)
         return out
 
-    ref, dt_ref, _ = timed(reference)
+    ref, dt_ref, _ = timed(reference, repeat=2, trace=False)
     err_r = np.max(np.abs(r[:n_ref] - ref[..., 0]) / ref[..., 0])
     err_c = np.max(np.abs(c[:n_ref] - ref[..., 1]) / ref[..., 1])
     assert max(err_r, err_c) < 1e-9, (err_r, err_c)
@@ -231,6 +238,7 @@ def _rows(pop: Any, sub: np.ndarray, days: np.ndarray) -> np.ndarray:
 
 
 if __name__ == "__main__":
+    print("wall times: best of 3 runs (vectorised; 1 for BlockSupply), of 2 (loop, petbox-dca)")
     bench_a()
     bench_b()
     bench_a(plateau=True)

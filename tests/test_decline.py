@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -473,3 +475,62 @@ def test_scaling_prepared_constants_is_preparing_scaled_rates():
     np.testing.assert_allclose(
         decline.cumulative_prepared(t, k), 0.37 * decline.cumulative(t, **p), rtol=1e-12
     )
+
+
+# --- blocked evaluation ----------------------------------------------------------------------
+@contextlib.contextmanager
+def _block_points(n: int) -> Iterator[None]:
+    """Evaluate the grid kernels in blocks of ``n`` points (tiny: many blocks; huge: one)."""
+    old, decline._BLOCK_POINTS = decline._BLOCK_POINTS, n
+    try:
+        yield
+    finally:
+        decline._BLOCK_POINTS = old
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float64).view(np.int64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    wells=st.lists(decline_params(t_plateau_hi=3000.0), min_size=1, max_size=7),
+    t=st.lists(st.floats(-100.0, 60_000.0), min_size=1, max_size=13),
+    block=st.sampled_from([1, 2, 3, 5, 17]),
+    no_plateau=st.booleans(),
+)
+def test_blocked_evaluation_is_bit_identical_to_whole_grid(
+    wells: list[dict[str, float]], t: list[float], block: int, no_plateau: bool
+) -> None:
+    # blocks of rows, blocks cutting rows, and the (m, n) layout with wells on the fast axis
+    cols = {k: np.array([w[k] for w in wells]) for k in wells[0]}
+    if no_plateau:
+        cols["t_plateau"] = np.zeros(len(wells))
+    p = {k: v[:, None] for k, v in cols.items()}
+    times = np.array([*t, -0.0, 0.0])  # signed zeros: the skipped terms add only zeros
+    fast = times[:, None] + np.arange(len(wells))  # (m, n): a time per well
+    results = []
+    for n in (block, 1 << 60):
+        with _block_points(n):
+            results.append(
+                [
+                    decline.rate(times, **p),
+                    decline.cumulative(times, **p),
+                    decline.rate(fast.T, **p),
+                    decline.cumulative_prepared(times[None, :], decline.prepare(**p)),
+                    decline.cumulative_prepared(fast, decline.prepare(**cols)),
+                    decline.eur(**cols, q_limit=0.5 * cols["qi"]),
+                ]
+            )
+    for blocked, whole in zip(*results, strict=True):
+        np.testing.assert_array_equal(_bits(blocked), _bits(whole))
+
+
+def test_blocks_cover_the_grid_once() -> None:
+    for shape in [(7,), (3, 5), (2, 3, 4), (1, 40), (40, 1), (0, 3)]:
+        for size in (1, 2, 6, 7, 100):
+            hits = np.zeros(shape, dtype=int)
+            for idx in decline._blocks(shape, size):
+                hits[idx] += 1
+                assert hits[idx].size <= max(size, 1)
+            assert np.all(hits == 1), (shape, size)

@@ -11,7 +11,7 @@ machine do not count) of
   history's repeated runs share its supply windows and replay the supply of the same
   wells: :mod:`cbm_sim.cluster.replay`);
 * ``member`` — an ensemble member: its sampled inputs applied,
-  ``simulate.run(..., daily=False)``, valued and target-checked
+  ``simulate.run(..., daily=False, events=False)``, valued and target-checked
   (:func:`cbm_sim.studies.ensemble.summarise`), its own seed each time;
 * ``sobol`` — a Sobol or tornado run: its own sampled inputs applied, the scenario's seed,
   valued (``measures=("value",)``), as :func:`cbm_sim.studies.sensitivity.sobol_indices`
@@ -105,14 +105,19 @@ def members(repeat: int) -> None:
             "ensemble member: sampled inputs, own seed, no daily frame, value, targets",
             lambda i: summarise(
                 simulate.run(
-                    apply(scenario, inputs[i], scenario.uncertainty), seed=seeds[i], daily=False
+                    apply(scenario, inputs[i], scenario.uncertainty),
+                    seed=seeds[i],
+                    daily=False,
+                    events=False,
                 )
             ),
         ),
         "sobol": (
             "Sobol/tornado run: sampled inputs, the scenario's seed, value",
             lambda i: summarise(
-                simulate.run(apply(scenario, inputs[i], scenario.uncertainty), daily=False),
+                simulate.run(
+                    apply(scenario, inputs[i], scenario.uncertainty), daily=False, events=False
+                ),
                 ("value",),
             ),
         ),

@@ -47,7 +47,8 @@ def main() -> None:
                 raise RuntimeError(out.error)
             return out
         return summarise(
-            simulate.run(apply(scenario, params, scenario.uncertainty), daily=False), ("value",)
+            simulate.run(apply(scenario, params, scenario.uncertainty), daily=False, events=False),
+            ("value",),
         )
 
     member(0)

@@ -623,16 +623,10 @@ def test_a_run_replaying_the_supply_of_the_same_wells_equals_it_computed_in_full
     demand = apply(plan, {"demand.industry.annual_1e8_m3": 0.6}, plan.uncertainty)
     wells = apply(plan, {"drilling.achieved_share": 0.7}, plan.uncertainty)
 
-    def fresh(scenario):
-        build._HISTORIES.clear()
-        return simulate.run(scenario, daily=False)
-
     def records():
-        return [
-            r for h in build._HISTORIES.values() for r in h.derived.get(("supply-replays",), {})
-        ]
+        return [r for store in _kept("supply-replays") for r in store]
 
-    full = {"demand": fresh(demand), "wells": fresh(wells)}
+    full = {"demand": _fresh_run(demand), "wells": _fresh_run(wells)}
     build._HISTORIES.clear()
     simulate.run(plan, daily=False)
     simulate.run(plan, daily=False)  # the history's second run: its supply is recorded
@@ -641,9 +635,114 @@ def test_a_run_replaying_the_supply_of_the_same_wells_equals_it_computed_in_full
     assert len(records()) == 1
     other = simulate.run(wells, daily=False)  # other wells: computed (and recorded)
     assert len(records()) == 2
-    for name, run in (("demand", replayed), ("wells", other)):
-        want = full[name]
-        pd.testing.assert_frame_equal(run.annual, want.annual, check_exact=True)
-        pd.testing.assert_frame_equal(run.events, want.events, check_exact=True)
-        assert run.meta["wells_at_end"] == want.meta["wells_at_end"]
+    _same_run(replayed, full["demand"])
+    _same_run(other, full["wells"])
     assert not replayed.annual.equals(full["wells"].annual)
+
+
+def _fresh_run(scenario, **kwargs):
+    """A study run (no daily frame) as a fresh process makes it: no cached history."""
+    from cbm_sim.cluster import build
+
+    build._HISTORIES.clear()
+    return simulate.run(scenario, daily=False, **kwargs)
+
+
+def _kept(kind: str) -> list:
+    """What the cached histories keep of ``kind`` (the first part of a derived key)."""
+    from cbm_sim.cluster import build
+
+    return [v for h in build._HISTORIES.values() for k, v in h.derived.items() if k[0] == kind]
+
+
+def _same_run(run, want) -> None:
+    """Every annual value and event, and the wells at the end, bit for bit."""
+    pd.testing.assert_frame_equal(run.annual, want.annual, check_exact=True)
+    pd.testing.assert_frame_equal(run.events, want.events, check_exact=True)
+    assert run.meta["wells_at_end"] == want.meta["wells_at_end"]
+
+
+def test_a_run_taking_the_drilling_of_an_earlier_run_equals_it_drilled_anew():
+    """Issue 27: a history's repeated runs with the same drilling inputs (a Sobol run that
+    changes demand or prices) take the wells an earlier run drilled (cluster/build.py,
+    _Drilled) instead of drilling them again: every annual value and event ("no rigs" and
+    "depletion" included, in their places), the wells at the end; the kept hook-ups are
+    read-only, and a run with other drilling inputs drills its own."""
+    from cbm_sim.cluster import build
+    from cbm_sim.studies.sampling import apply
+
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    blocks = dict(plan.drilling.blocks)
+    blocks["zaoyuan"] = blocks["zaoyuan"].model_copy(update={"rigs": 0})  # "no rigs"
+    plan = plan.model_copy(update={"drilling": plan.drilling.model_copy(update={"blocks": blocks})})
+    demand = apply(plan, {"demand.industry.annual_1e8_m3": 0.6}, plan.uncertainty)
+    wells = apply(plan, {"drilling.achieved_share": 0.7}, plan.uncertainty)
+
+    def kept():
+        return _kept("drilled")
+
+    full = {"demand": _fresh_run(demand), "wells": _fresh_run(wells)}
+    build._HISTORIES.clear()
+    simulate.run(plan, daily=False)
+    assert kept() == []  # a history's first run keeps nothing (an ensemble member's)
+    simulate.run(plan, daily=False)  # the second keeps its drilling
+    assert len(kept()) == 1 and not kept()[0].hookups.params.flags.writeable
+    taken = simulate.run(demand, daily=False)  # the same drilling inputs: taken
+    assert len(kept()) == 1
+    other = simulate.run(wells, daily=False)  # other drilling inputs: drilled (and kept)
+    assert len(kept()) == 2
+    events = set(full["demand"].events["event"])
+    assert {"no rigs", "depletion"} <= events
+    _same_run(taken, full["demand"])
+    _same_run(other, full["wells"])
+    assert not taken.annual.equals(full["wells"].annual)
+
+
+def test_a_run_without_events_is_the_same_run(plan_run):
+    """Issue 27: a study's run records no events (``events=False``: ~8,000 "wells online"
+    rows it would build and drop); its annual figures and wells are the run's, bit for bit,
+    and its events frame is empty with the same columns and types."""
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    quiet = _fresh_run(plan, events=False)
+    pd.testing.assert_frame_equal(quiet.annual, plan_run.annual, check_exact=True)
+    assert quiet.meta["wells_at_end"] == plan_run.meta["wells_at_end"]
+    assert quiet.events.empty and len(plan_run.events) > 1000
+    assert list(quiet.events.columns) == list(plan_run.events.columns)
+    assert (quiet.events.dtypes == plan_run.events.dtypes).all()
+
+
+def test_a_run_taking_the_facilities_lives_of_an_earlier_run_equals_it_simulated():
+    """Issue 27: a history's repeated runs without events, whose plants' sections are those
+    of an earlier run, read that run's facility histories instead of simulating every trip,
+    repair and maintenance again (cluster/build.py, FacilityLives): the same annual values
+    bit for bit; a run that moves the commissioning lives its own; a run whose events are
+    wanted always simulates them (its events are a fresh run's)."""
+    from cbm_sim.cluster import build
+    from cbm_sim.studies.sampling import apply
+
+    plan = load_scenario(Path(__file__).parent.parent / "scenarios" / "plan.yaml")
+    demand = apply(plan, {"demand.industry.annual_1e8_m3": 0.6}, plan.uncertainty)
+    later = apply(plan, {"commissioning.delay_days": 400.0}, plan.uncertainty)
+
+    def kept():
+        return _kept("facilities")
+
+    full = {
+        "demand": _fresh_run(demand, events=False),
+        "later": _fresh_run(later, events=False),
+        "events": _fresh_run(demand),
+    }
+    build._HISTORIES.clear()
+    simulate.run(plan, daily=False, events=False)
+    assert kept() == []  # a history's first run keeps nothing (an ensemble member's)
+    simulate.run(plan, daily=False, events=False)  # the second keeps its plants' lives
+    assert len(kept()) == 1
+    taken = simulate.run(demand, daily=False, events=False)  # the same plants: read
+    assert len(kept()) == 1
+    other = simulate.run(later, daily=False, events=False)  # other plants: simulated, kept
+    assert len(kept()) == 2
+    told = simulate.run(demand, daily=False)  # events wanted: simulated
+    for name, run in (("demand", taken), ("later", other), ("events", told)):
+        pd.testing.assert_frame_equal(run.annual, full[name].annual, check_exact=True)
+    pd.testing.assert_frame_equal(told.events, full["events"].events, check_exact=True)
+    assert not taken.annual.equals(full["later"].annual)

@@ -17,7 +17,7 @@ from cbm_sim.cluster.resource import start_factor, start_factors
 from cbm_sim.plan.blocks import load_blocks
 from cbm_sim.results import simulate
 from cbm_sim.scenario.model import BlockProgramme, Drilling, Horizon, Resources, Scenario
-from cbm_sim.wells import decline, history
+from cbm_sim.wells import decline, history, stepping
 
 YI = 1e8
 
@@ -254,17 +254,20 @@ def test_wells_added_at_once_are_the_single_calls_bit_for_bit(wells, proved_1e8_
     p = {"qi": 1500.0, "di": 0.3, "b": 0.5, "d_term": 0.05, "t_incline": 200.0,
          "q_start": 150.0, "t_plateau": 0.0}  # fmt: skip
     rows = [[p[k] * (1.0 + 0.01 * j) for k in decline.PARAMS] for j in range(len(wells))]
-    one, many = (blank_resource(proved_m3=proved_1e8_m3 * YI, produced_m3=0.3 * YI,
-                                drilled_km2=0.5) for _ in range(2))  # fmt: skip
+    one, many, ready = (blank_resource(proved_m3=proved_1e8_m3 * YI, produced_m3=0.3 * YI,
+                                       drilled_km2=0.5) for _ in range(3))  # fmt: skip
     want = []
     for (day, t, lag), row in zip(wells, rows, strict=True):
         want.append(one.factor(day, t))
         one.add_well(t, day + lag, row, want[-1])
-    got, before = many.add_wells(
-        [w[0] for w in wells], [w[1] for w in wells], [w[0] + w[2] for w in wells], rows
-    )
-    assert got.tolist() == want
+    args = ([w[0] for w in wells], [w[1] for w in wells], [w[0] + w[2] for w in wells], rows)
+    got, before = many.add_wells(*args)
+    # the constants prepared when the wells were drawn (issue 27) give the same numbers
+    table = np.array(rows)
+    prepared = stepping.prepared_columns({k: table[:, j] for j, k in enumerate(decline.PARAMS)})
+    got_ready, _ = ready.add_wells(*args, prepared)
+    assert got.tolist() == want == got_ready.tolist()
     assert many.drilled_km2 == one.drilled_km2
     assert before[0] == 0.5
     for k in range(len(one.year_start_days)):
-        assert many.produced_m3(k) == one.produced_m3(k)
+        assert many.produced_m3(k) == one.produced_m3(k) == ready.produced_m3(k)

@@ -37,7 +37,7 @@ from cbm_sim.cluster.facilities import Process
 from cbm_sim.cluster.resource import BlockResource
 from cbm_sim.plan.blocks import BlockInfo
 from cbm_sim.scenario.model import BlockProgramme, Drilling
-from cbm_sim.scenario.paths import value_at
+from cbm_sim.scenario.paths import interpolate
 from cbm_sim.wells import decline
 from cbm_sim.wells.stepping import Hookups
 
@@ -106,7 +106,10 @@ class BlockAgent:
         carry = [0.0, 0.0]
         achieved = self.drilling.achieved_share  # wells drilled per well programmed
         paths: list[Any] = [prog.vertical_wells_per_year, prog.horizontal_wells_per_year]
-        for year in range(self.start.year, self.end.year + 1):
+        years = list(range(self.start.year, self.end.year + 1))
+        # each path at every year in one call (np.interp is elementwise: value_at's numbers)
+        at = [interpolate(path, years).tolist() if path else [] for path in paths]
+        for iy, year in enumerate(years):
             if (prog.first_year is not None and year < prog.first_year) or (
                 prog.last_year is not None and year > prog.last_year
             ):
@@ -119,7 +122,7 @@ class BlockAgent:
                 if not path:
                     continue
                 recorded = prog.recorded_through is not None and year <= prog.recorded_through
-                wanted = value_at(path, year) * share * (1.0 if recorded else achieved)
+                wanted = at[wtype][iy] * share * (1.0 if recorded else achieved)
                 wanted += carry[wtype]
                 n = int(np.floor(wanted + 1e-9))
                 carry[wtype] = wanted - n
@@ -165,7 +168,12 @@ class BlockAgent:
         return drill([self], env, float((self.end - self.start).days + 1))
 
     def _drilled_all(
-        self, at: np.ndarray, factor: np.ndarray, hookup_day: np.ndarray, rows: np.ndarray
+        self,
+        at: np.ndarray,
+        factor: np.ndarray,
+        hookup_day: np.ndarray,
+        rows: np.ndarray,
+        prepared: np.ndarray | None = None,
     ) -> list[tuple[int, BlockAgent, float, str]]:
         """The resource's part of every well this block drilled, at once (``at``: their
         positions among all blocks' drilling ends): the share of its curve each starts on
@@ -176,7 +184,7 @@ class BlockAgent:
         :attr:`drilled_day`."""
         days = self.drilled_day
         types = self.drilled_type
-        f, before = self.resource.add_wells(days, types, hookup_day.tolist(), rows)
+        f, before = self.resource.add_wells(days, types, hookup_day.tolist(), rows, prepared)
         factor[at] = f
         low = np.flatnonzero(f < DEPLETION_EVENT_FACTOR)
         if not low.size or self._depletion_logged:
@@ -265,6 +273,11 @@ def _rig_events(  # type: ignore[no-untyped-def]  # numba infers the types
     return out_well[:m], out_time[:m], out_scheduled[:m]
 
 
+Depletion = tuple[int, int, float, str]
+"""A ``depletion`` event to log: the position of its well among the drilling ends, the
+index of its block in the blocks drilled, its day and its detail."""
+
+
 def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) -> Hookups:
     """Drill every block's programme up to ``until`` [day] (excluded): each block's
     drilling ends (:attr:`BlockAgent.drilled_day`), resource and events, and the hook-ups of
@@ -272,9 +285,27 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
 
     Blocks are taken in order (their wells are drawn in that order from the shared stream).
     """
+    hookups, depleted = drill_programmes(blocks, until)
+    log_depletion(blocks, env, depleted)
+    return hookups
+
+
+def log_depletion(
+    blocks: Sequence[BlockAgent], env: simpy.Environment, depleted: Sequence[Depletion]
+) -> None:
+    """Register the ``depletion`` events of :func:`drill_programmes` with ``env``, in the
+    order of their wells (the order the single calls made them)."""
+    for _, b, now, detail in depleted:
+        block = blocks[b]
+        env.process(block._log_at(env, now, "depletion", detail))
+
+
+def drill_programmes(blocks: Sequence[BlockAgent], until: float) -> tuple[Hookups, list[Depletion]]:
+    """:func:`drill` without the environment: the hook-ups, and the ``depletion`` events
+    for :func:`log_depletion` (in order)."""
     queued = [(b, rigs) for b in blocks if (rigs := b.plan_drilling()) > 0]
     if not queued:
-        return Hookups.empty()
+        return Hookups.empty(), []
     count = np.array([len(b._spuds) for b, _ in queued], dtype=np.int64)
     first = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
     spud = np.array([day for b, _ in queued for day, _ in b._spuds], dtype=np.float64)
@@ -327,12 +358,16 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
     for pos, (block, _) in enumerate(queued):
         mine = np.flatnonzero(end_owner == pos)
         if mine.size:
-            depleted += block._drilled_all(mine, factor, hookup_day[mine], params[wells[mine]])
+            prepared = None if constants is None else constants[:, wells[mine]]
+            depleted += block._drilled_all(
+                mine, factor, hookup_day[mine], params[wells[mine]], prepared
+            )
     # depletion events in the order of the wells (the order the single calls made them)
-    for _, block, now, detail in sorted(depleted, key=lambda e: e[0]):
-        env.process(block._log_at(env, now, "depletion", detail))
+    where = {id(b): k for k, b in enumerate(blocks)}
+    ordered = sorted(depleted, key=lambda e: e[0])
+    events = [(at, where[id(b)], now, detail) for at, b, now, detail in ordered]
     blocks_index = np.array([b.info.index for b, _ in queued], dtype=np.int64)
-    return Hookups(
+    hookups = Hookups(
         block=blocks_index[owner[wells]],
         well_type=wtype[wells].astype(np.int8),
         day=hookup_day,
@@ -340,3 +375,4 @@ def drill(blocks: Sequence[BlockAgent], env: simpy.Environment, until: float) ->
         constants=None if constants is None else constants[:, wells],
         factor=factor,
     )
+    return hookups, events

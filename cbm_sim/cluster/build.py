@@ -14,6 +14,7 @@ same run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zlib
 from collections import OrderedDict
@@ -28,7 +29,7 @@ import simpy
 from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
 from cbm_sim.cluster import minegas, netback, resource
-from cbm_sim.cluster.blocks import BlockAgent, drill
+from cbm_sim.cluster.blocks import BlockAgent, Depletion, drill_programmes, log_depletion
 from cbm_sim.cluster.facilities import Facility, day_index
 from cbm_sim.cluster.storage import StorageAgent
 from cbm_sim.plan.blocks import BlockInfo, load_blocks
@@ -235,13 +236,21 @@ class Model:
     storage: StorageAgent = field(init=False)
     netback: npt.NDArray[np.float64] = field(init=False)
     """Netback of each dispatch request in each step [元/m³] (:mod:`cbm_sim.cluster.netback`)."""
+    facilities_key: tuple[str, str] | None = field(init=False, default=None)
+    """Where the run keeps its facilities' lives when it finishes (:func:`keep_facility_lives`);
+    ``None``: nothing to keep (a history's first run, or lives taken from an earlier run)."""
+
+    def facilities(self, projects: list[Facility] | None = None) -> list[Facility]:
+        """Every facility, in a fixed order: CNG, LNG, pipelines, storage projects."""
+        stored = self.storage.projects if projects is None else projects
+        return [*self.cng, *self.lng, *self.lines, *stored]
 
 
 def _released(day: float, entity: str, event: str, detail: str) -> None:
     raise RuntimeError("the model was released: its run is over")
 
 
-def build(scenario: Scenario, seed: Seed | None = None) -> Model:
+def build(scenario: Scenario, seed: Seed | None = None, events: bool = True) -> Model:
     """The model of one run of ``scenario``, its processes registered, not yet run.
 
     Parameters
@@ -250,6 +259,9 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
         The validated scenario.
     seed
         Overrides ``scenario.seed`` (ensembles pass a spawned ``SeedSequence``).
+    events
+        Whether the run's events are wanted (``False``: a history's repeated runs may take
+        the facilities' histories of an earlier run instead of simulating them again).
 
     Raises
     ------
@@ -270,7 +282,8 @@ def build(scenario: Scenario, seed: Seed | None = None) -> Model:
     )
     _build_wells(model)
     _build_blocks(model)
-    _build_facilities(model)
+    model.supply.reserve(len(model.pop) + len(model.hookups))
+    _build_facilities(model, events)
     return model
 
 
@@ -298,6 +311,16 @@ def _build_blocks(m: Model) -> None:
     unknown = sorted(set(sc.drilling.blocks) - known)
     if unknown:
         raise ValueError(f"unknown block(s) {unknown} in drilling; known: {sorted(known)}")
+    # a history's repeated runs with the same drilling inputs drill the same wells: the
+    # second drills them and keeps the result, later ones take it (_Drilled)
+    key = ("drilled", _drilling_inputs(sc, len(m.days))) if m.history.runs >= 2 else None
+    if key is not None and isinstance(done := m.history.derived.get(key), _Drilled):
+        m.history.derived[key] = m.history.derived.pop(key)  # most recent last
+        m.blocks = [dataclasses.replace(b, log=m.log) for b in done.blocks]
+        m.events.extend(done.logged)
+        m.hookups = done.hookups
+        log_depletion(m.blocks, m.env, done.depleted)
+        return
     sampler = stepping.new_well_sampler(
         sc.type_curves,
         stream(m.seed, "new-wells"),
@@ -320,7 +343,88 @@ def _build_blocks(m: Model) -> None:
         for info in m.blocks_info
     ]
     # nothing acts on the rigs: the whole programme is drilled now (blocks.drill)
-    m.hookups = drill(m.blocks, m.env, float(len(m.days)))
+    logged = len(m.events)
+    m.hookups, depleted = drill_programmes(m.blocks, float(len(m.days)))
+    log_depletion(m.blocks, m.env, depleted)
+    if key is not None:
+        _frozen(m.hookups)
+        kept = [dataclasses.replace(b, log=_released) for b in m.blocks]
+        m.history.derived[key] = _Drilled(kept, m.hookups, m.events[logged:], depleted)
+        drilled = [k for k in m.history.derived if k[0] == "drilled"]
+        for old in drilled[: max(len(drilled) - DRILLINGS_PER_HISTORY, 0)]:
+            del m.history.derived[old]
+
+
+@dataclass(frozen=True)
+class FacilityLives:
+    """The facilities' histories of a finished run (:attr:`Facility.history`, in the order of
+    :meth:`Model.facilities`), for a history's later runs with the same facility sections
+    whose events are not wanted: those runs read the histories instead of simulating every
+    trip and repair again. The dispatch reads a history at mid-days and every change of a
+    plant happens on a whole day, so the states it reads are the same (a test compares)."""
+
+    histories: list[list[tuple[float, bool, bool]]]
+
+
+def keep_facility_lives(m: Model) -> None:
+    """Keep the facilities' histories of ``m``'s finished run for later runs (see
+    :class:`FacilityLives`); nothing if the run has no place to keep them."""
+    if m.facilities_key is None:
+        return
+    lives = [f.history for f in m.facilities()]
+    if any(t != int(t) for life in lives for t, _, _ in life):
+        return  # a change inside a day could tie with the dispatch's reading: not kept
+    m.history.derived[m.facilities_key] = FacilityLives(lives)
+    kept = [k for k in m.history.derived if k[0] == "facilities"]
+    for old in kept[: max(len(kept) - DRILLINGS_PER_HISTORY, 0)]:
+        del m.history.derived[old]
+
+
+def _facility_inputs(scenario: Scenario, n_days: int) -> str:
+    """Everything of ``scenario`` the facilities' lives read besides the seed: the plants'
+    sections, commissioning and horizon, as the exact ``repr`` of their values."""
+    sc = scenario
+    parts = (sc.cng, sc.lng, sc.pipelines, sc.storage, sc.commissioning, sc.horizon)
+    return repr((n_days, [p.model_dump() for p in parts]))
+
+
+DRILLINGS_PER_HISTORY = 4
+"""Drilling results kept per cached history (assumption: as the supply replays,
+:data:`cbm_sim.cluster.replay.REPLAYS_PER_HISTORY`: a Saltelli group's runs come in order)."""
+
+
+@dataclass(frozen=True)
+class _Drilled:
+    """What drilling gave a run of a history, for its later runs with the same drilling
+    inputs (:func:`_drilling_inputs`): the new wells' draws come from the seed's
+    ``new-wells`` stream, used by nothing else, and the resource from the history, so such
+    a run drills the same wells bit for bit (a test compares with a run drilled anew).
+
+    ``blocks`` are the blocks after drilling (a run takes copies with its own ``log``; only
+    their drilling ends are read), ``logged`` the events drilling logged at once ("no
+    rigs"), ``depleted`` the ``depletion`` events it scheduled."""
+
+    blocks: list[BlockAgent]
+    hookups: Hookups
+    logged: list[tuple[float, str, str, str]]
+    depleted: list[Depletion]
+
+
+def _drilling_inputs(scenario: Scenario, n_days: int) -> str:
+    """Everything of ``scenario`` drilling reads, besides the history and the seed: the
+    drilling programmes, horizon, type curves (with their calibration) and resources, as
+    the exact ``repr`` of their values (equal values, equal text)."""
+    sc = scenario
+    parts = (sc.drilling, sc.horizon, sc.type_curves, sc.resources)
+    return repr((n_days, [p.model_dump() for p in parts]))
+
+
+def _frozen(hookups: Hookups) -> None:
+    """Make the arrays of ``hookups`` read-only: later runs share them."""
+    for name in ("block", "well_type", "day", "params", "constants", "factor"):
+        a = getattr(hookups, name)
+        if a is not None:
+            a.flags.writeable = False
 
 
 def block_resources(m: Model) -> list[resource.BlockResource]:
@@ -397,7 +501,7 @@ def commission_day(m: Model, day: dt.date | None) -> float | None:
 
 
 def _facility(
-    m: Model, kind: str, name: str, capacity: float, spec: Any, index: int = 0
+    m: Model, kind: str, name: str, capacity: float, spec: Any, index: int = 0, start: bool = True
 ) -> Facility:
     # assumption: operators stagger planned stops, one plant of a kind at a time (8 days
     # apart), rather than shutting every plant in the same week.
@@ -411,29 +515,51 @@ def _facility(
         reliability=getattr(spec, "reliability", None),
         origin=m.origin,
     )
-    fac.start(m.env, stream(m.seed, fac.entity), m.log)
+    if start:
+        fac.start(m.env, stream(m.seed, fac.entity), m.log)
     return fac
 
 
-def _build_facilities(m: Model) -> None:
+def _build_facilities(m: Model, events: bool = True) -> None:
     sc = m.scenario
+    m.facilities_key = None
+    if m.history.runs >= 2:
+        # the plants' lives depend on their own random streams (the seed's, which the
+        # history's cache key holds) and sections, never on the flows: a history's repeated
+        # runs with the same sections live the same lives (FacilityLives)
+        m.facilities_key = ("facilities", _facility_inputs(sc, len(m.days)))
+    kept = None if m.facilities_key is None else m.history.derived.get(m.facilities_key)
+    start = events or not isinstance(kept, FacilityLives)
     m.cng = [
-        _facility(m, "cng", s.name, s.capacity_1e4_m3_per_day * units.WAN, s, i)
+        _facility(m, "cng", s.name, s.capacity_1e4_m3_per_day * units.WAN, s, i, start)
         for i, s in enumerate(sc.cng.stations)
     ]
     m.lng = [
-        _facility(m, "lng", p.name, p.capacity_t_per_day, p, i) for i, p in enumerate(sc.lng.plants)
+        _facility(m, "lng", p.name, p.capacity_t_per_day, p, i, start)
+        for i, p in enumerate(sc.lng.plants)
     ]
     m.lines = [
         _facility(
-            m, "pipeline", p.name, p.capacity_1e8_m3_per_year * units.YI / units.DAYS_PER_YEAR, p
+            m,
+            "pipeline",
+            p.name,
+            p.capacity_1e8_m3_per_year * units.YI / units.DAYS_PER_YEAR,
+            p,
+            start=start,
         )
         for p in sc.pipelines.lines
     ]
     projects = [
-        _facility(m, "storage", p.name, p.capacity_1e4_m3 * units.WAN, p)
+        _facility(m, "storage", p.name, p.capacity_1e4_m3 * units.WAN, p, start=start)
         for p in sc.storage.projects
     ]
+    if not start:
+        assert isinstance(kept, FacilityLives) and m.facilities_key is not None
+        key = m.facilities_key
+        m.history.derived[key] = m.history.derived.pop(key)  # most recent last
+        for fac, lived in zip(m.facilities(projects), kept.histories, strict=True):
+            fac.history = lived  # read only: no process of this run writes it
+        m.facilities_key = None  # nothing to keep
     m.storage = StorageAgent(
         projects=projects,
         level_m3=0.0,

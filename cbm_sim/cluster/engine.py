@@ -44,7 +44,7 @@ import pandas as pd
 
 from cbm_sim import units
 from cbm_sim.cluster import demand as demand_mod
-from cbm_sim.cluster.build import Model, build
+from cbm_sim.cluster.build import Model, build, keep_facility_lives
 from cbm_sim.cluster.dispatch import route_steps
 from cbm_sim.cluster.facilities import Process, States, total_capacity_at
 from cbm_sim.cluster.replay import SupplyRecord, record_for, supply_key
@@ -146,8 +146,9 @@ class Simulation:
     """One run of a built :class:`~cbm_sim.cluster.build.Model`: the dispatch process and its
     recording, step after step."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, events: bool = True) -> None:
         self.model = m = model
+        self._events = events  # False: the run's events are not wanted (a study's run)
         self.scenario = m.scenario
         self.env = m.env
         self.days = m.days
@@ -238,6 +239,8 @@ class Simulation:
             constants = stepping.add_hookups(self.pop, ready)
             if constants is not None:
                 self._supply.add_constants(first, constants)
+        if not self._events:
+            return
         # logged at the start of the day that holds the hook-up, per day and block in order
         n_blocks = len(self.blocks_info)
         pairs, counts = np.unique(
@@ -478,7 +481,7 @@ class Simulation:
 
     def _event_columns(self) -> EventColumns:
         if not self.model.events:
-            return EventColumns(pd.DatetimeIndex([]).as_unit("ns"), (), (), ())
+            return _NO_EVENTS
         days, entities, kinds, details = zip(*self.model.events, strict=True)
         times = self.days[0] + pd.to_timedelta(np.asarray(days), unit="D")
         return EventColumns(times, entities, kinds, details)
@@ -494,9 +497,12 @@ class Simulation:
         return RunRecord(
             step_dates=self.days,
             columns=self.rec.columns(),
-            events=self._event_columns(),
+            events=self._event_columns() if self._events else _NO_EVENTS,
             wells_at_end=wells_at_end,
         )
+
+
+_NO_EVENTS = EventColumns(pd.DatetimeIndex([]).as_unit("ns"), (), (), ())
 
 
 def run(
@@ -504,10 +510,14 @@ def run(
     *,
     seed: int | np.random.SeedSequence | None = None,
     progress: Progress | None = None,
+    events: bool = True,
 ) -> RunRecord:
-    """Build and simulate ``scenario`` over its horizon; see :func:`cbm_sim.results.run`."""
-    model = build(scenario, seed)
+    """Build and simulate ``scenario`` over its horizon; see :func:`cbm_sim.results.run`
+    (``events=False``: no events recorded, the rest the same)."""
+    model = build(scenario, seed, events)
     try:
-        return Simulation(model).run(progress)
+        record = Simulation(model, events).run(progress)
+        keep_facility_lives(model)
+        return record
     finally:
         model.release()

@@ -288,6 +288,8 @@ class BlockResource:
     drilled_km2: float
     _online: list[float] = field(default_factory=list, init=False, repr=False)
     _rows: list[FloatArray] = field(default_factory=list, init=False, repr=False)
+    _prepared: list[FloatArray | None] = field(default_factory=list, init=False, repr=False)
+    """Decline constants of each chunk of ``_rows`` if given (``(keys, n)``), else None."""
     """Parameters of the new wells not yet in ``_const``, in chunks of rows."""
     _factors: list[float] = field(default_factory=list, init=False, repr=False)
     _done: int = field(default=0, init=False, repr=False)
@@ -320,7 +322,13 @@ class BlockResource:
             new = 0.0
             if self._rows:
                 rows = np.concatenate(self._rows)
-                fresh = decline.prepare_unchecked(*(rows[:, j] for j in range(rows.shape[1])))
+                given = [c for c in self._prepared if c is not None]
+                if given and len(given) == len(self._prepared):
+                    # prepared when the wells were drawn (elementwise: the same numbers)
+                    cols = np.concatenate(given, axis=1)
+                    fresh = {k: cols[j] for j, k in enumerate(decline.PREPARED_KEYS)}
+                else:
+                    fresh = decline.prepare_unchecked(*(rows[:, j] for j in range(rows.shape[1])))
                 done = self._done + rows.shape[0]
                 # the wells' online days and factors as arrays, extended by the new ones
                 online = np.asarray(self._online[self._done : done], dtype=np.float64)
@@ -335,6 +343,7 @@ class BlockResource:
                     self._factors_arr = np.concatenate((self._factors_arr, factors))
                 self._done = done
                 self._rows.clear()
+                self._prepared.clear()
             if self._const:
                 t = self.year_start_days[k] - self._online_arr
                 cum = decline.cumulative_prepared(t, self._const)
@@ -380,6 +389,7 @@ class BlockResource:
         self.drilled_km2 += self.rules.drainage_km2[well_type]
         self._online.append(float(online_day))
         self._rows.append(np.asarray(params, dtype=np.float64).reshape(1, -1))
+        self._prepared.append(None)
         self._factors.append(factor)
         # wells are added in time order, each coming online after the 1 January of the year
         # it was drilled in: the produced gas cached for that year and earlier stays exact
@@ -392,6 +402,7 @@ class BlockResource:
         well_types: Sequence[int],
         online_days: Sequence[float],
         rows: npt.ArrayLike,
+        prepared: FloatArray | None = None,
     ) -> tuple[FloatArray, FloatArray]:
         """:meth:`factor` then :meth:`add_well` for each of many wells, in order, at once per
         year: the start factor of every well and the area drilled before each [km²].
@@ -403,6 +414,9 @@ class BlockResource:
         1.0 as :meth:`factor`'s shortcut does, and the gas produced by 1 January of a year is
         evaluated when the first well of that year that needs it is reached, with the wells
         added before it (:func:`start_factors` is :func:`start_factor` elementwise).
+        ``prepared``: the wells' decline constants ``(len(PREPARED_KEYS), n)`` if already
+        made (:func:`cbm_sim.wells.decline.prepare_unchecked` is elementwise: the same
+        numbers), else they are prepared from ``rows`` when the produced gas needs them.
         """
         n = len(days)
         rows = np.asarray(rows, dtype=np.float64).reshape(n, -1)
@@ -415,6 +429,12 @@ class BlockResource:
         year = np.clip(year, 0, len(self._starts) - 1)
         online = [float(d) for d in online_days]
         added = 0
+        cols = prepared
+
+        def extend(a: int, b: int | None) -> None:
+            part = None if cols is None else cols[:, a:b]
+            self._extend(online[a:b], rows[a:b], factors[a:b], part)
+
         bounds_ = np.flatnonzero(np.diff(year)) + 1
         for lo, hi in zip(
             np.concatenate(([0], bounds_)).tolist(), np.append(bounds_, n).tolist(), strict=True
@@ -425,7 +445,7 @@ class BlockResource:
             if not infill.size:
                 continue
             first = int(infill[0])
-            self._extend(online[added:first], rows[added:first], factors[added:first])
+            extend(added, first)
             added = first
             factors[infill] = start_factors(
                 self.produced_m3(k),
@@ -435,12 +455,18 @@ class BlockResource:
                 area[infill],
                 self.rules,
             )
-        self._extend(online[added:], rows[added:], factors[added:])
+        extend(added, None)
         self.drilled_km2 = float(after[-1])
         self._k, self._next_start = 0, -math.inf  # factor() finds its year again
         return factors, before
 
-    def _extend(self, online: list[float], rows: FloatArray, factors: FloatArray) -> None:
+    def _extend(
+        self,
+        online: list[float],
+        rows: FloatArray,
+        factors: FloatArray,
+        prepared: FloatArray | None = None,
+    ) -> None:
         """Record wells whose factors are known (:meth:`add_well` without the drilled area)."""
         if not online:
             return
@@ -448,6 +474,7 @@ class BlockResource:
             self._produced.clear()  # as add_well (never in time order: online ≥ drilling end)
         self._online.extend(online)
         self._rows.append(np.asarray(rows, dtype=np.float64))
+        self._prepared.append(prepared)
         self._factors.extend(factors.tolist())
 
     def describe(self, k: int, drilled_km2: float | None = None) -> str:

@@ -224,7 +224,7 @@ def apply(
 def _by_year(path: str, leaf: Any, factors: Mapping[int, float]) -> dict[int, float]:
     """``leaf`` with the value of each year of ``factors`` multiplied by its factor (a knot
     per year, so that every year gets its own value and no other year moves)."""
-    from cbm_sim.scenario.paths import value_at
+    from cbm_sim.scenario.paths import interpolate
 
     if not _is_time_path(leaf):
         raise ValueError(
@@ -232,10 +232,15 @@ def _by_year(path: str, leaf: Any, factors: Mapping[int, float]) -> dict[int, fl
             f"got {type(leaf).__name__} {leaf!r}"
         )
     out = {year: float(v) for year, v in leaf.items()}
-    for year in sorted(factors):
-        out.setdefault(year - 1, value_at(leaf, year - 1))
-        out.setdefault(year + 1, value_at(leaf, year + 1))
-    out.update({year: value_at(leaf, year) * f for year, f in factors.items()})
+    years = sorted(factors)
+    # the path at every year read, in one call (np.interp is elementwise: the values of
+    # reading each year alone, bit for bit)
+    need = sorted({y + d for y in years for d in (-1, 0, 1)})
+    at = dict(zip(need, interpolate(leaf, need).tolist(), strict=True))
+    for year in years:
+        out.setdefault(year - 1, at[year - 1])
+        out.setdefault(year + 1, at[year + 1])
+    out.update({year: at[year] * f for year, f in factors.items()})
     return dict(sorted(out.items()))
 
 

@@ -62,6 +62,12 @@ def quantity_unit(quantity: str) -> str:
     return "亿m³" if resolve_quantity(quantity).startswith("production.") else "亿元"
 
 
+TORNADO_TASKS = 8
+"""Dask tasks a tornado's runs are split into (consecutive runs each; assumption: a few per
+worker of a 2-4 worker cluster balances the load, fewer tasks share more of a worker's
+caches)."""
+
+
 def measures_for(quantity: str) -> tuple[str, ...]:
     """The member-summary parts needed to compute ``quantity``."""
     if quantity.startswith("production."):
@@ -86,7 +92,8 @@ def _evaluate(case: _Case) -> list[float]:
     from cbm_sim.results import simulate
 
     member = apply(case.scenario, case.values, case.scenario.uncertainty)
-    wide, _ = summarise(simulate.run(member, daily=False), measures_for(case.quantity))
+    results = simulate.run(member, daily=False, events=False)
+    wide, _ = summarise(results, measures_for(case.quantity))
     if case.quantity not in wide.columns:
         raise ValueError(f"quantity {case.quantity!r} not in the run summary {list(wide.columns)}")
     by_year = wide.set_index("year")[case.quantity]
@@ -142,7 +149,13 @@ def tornado(
     cases = [_Case(scenario, {}, metric, yrs)]
     for p in names:
         cases += [_Case(scenario, {p: float(q)}, metric, yrs) for q in quantiles[p]]
-    values = execute(_evaluate, cases, workers=workers, scheduler=scheduler, progress=progress)
+    # a few tasks of consecutive cases (not one per case): each worker's runs that leave
+    # the wells, drilling or plants as its earlier runs had them reuse what those computed
+    # (cluster/replay.py, cluster/build.py), and the scheduler handles 8 tasks, not 2k + 1
+    batch = -(-len(cases) // TORNADO_TASKS)
+    values = execute(
+        _evaluate, cases, workers=workers, scheduler=scheduler, progress=progress, batch=batch
+    )
     base = values[0]
     rows = []
     for k, p in enumerate(names):
@@ -320,8 +333,15 @@ def sobol_indices(
     cases = [
         _Case(scenario, dict(zip(names, map(float, row), strict=True)), metric, yrs) for row in x
     ]
+    # one task per Saltelli group (SALib lists each base sample's k + 2 runs together: A,
+    # A with each column of B, B): a worker runs the group in order, so the runs that leave
+    # the wells as A has them replay A's supply on the same worker (cluster/replay.py), and
+    # the scheduler and this process handle n tasks instead of n (k + 2)
+    group = len(names) + 2
     values = np.array(
-        execute(_evaluate, cases, workers=workers, scheduler=scheduler, progress=progress)
+        execute(
+            _evaluate, cases, workers=workers, scheduler=scheduler, progress=progress, batch=group
+        )
     )
     frames = []
     for j, year in enumerate(yrs):

@@ -72,6 +72,8 @@ MAX_EXPONENT_PER_HALF_WINDOW = 0.5
 
 _KEYS = decline.PREPARED_KEYS
 _COL = {k: j for j, k in enumerate(_KEYS)}
+_WINDOW_KEYS = ("t_incline", "t_plateau", "tau_star", "D", "Dt", "b_safe")
+"""The constants that decide whether a well is interpolated over a window."""
 
 
 @lru_cache(maxsize=8)
@@ -228,6 +230,11 @@ class BlockSupply:
         """Share of the last window's online wells that were interpolated (diagnostic)."""
 
     # -- constants ----------------------------------------------------------------------
+    def reserve(self, wells: int) -> None:
+        """Make room for the constants of ``wells`` wells in all (the run knows how many
+        wells it will hook up: one allocation instead of a copy at every doubling)."""
+        self._reserve(wells)
+
     def _reserve(self, n: int) -> None:
         cap = self._cols.shape[1]
         if n > cap:  # columns grow by doubling: a hook-up costs O(new wells)
@@ -281,17 +288,17 @@ class BlockSupply:
         )
         return wet
 
-    def _constants(self, idx: IntArray) -> dict[str, FloatArray]:
-        # np.take keeps the rows contiguous (fancy indexing on axis 1 would give a
-        # column-major result, whose broadcasting ops cost ~5x more)
-        rows = np.take(self._cols, idx, axis=1)
-        return {k: rows[j] for k, j in _COL.items()}
+    def _constants(self, idx: IntArray, keys: tuple[str, ...] = _KEYS) -> dict[str, FloatArray]:
+        # a contiguous gather per row (fancy indexing on axis 1 would give a column-major
+        # result, whose broadcasting ops cost ~5x more), of the rows asked for only
+        cols = self._cols
+        return {k: cols[_COL[k]].take(idx) for k in keys}
 
     # -- windows ------------------------------------------------------------------------
     def _interpolable(self, idx: IntArray, w0: float) -> npt.NDArray[np.bool_]:
         w1 = w0 + self.window_days
         half = self.window_days / 2.0
-        k = self._constants(idx)
+        k = self._constants(idx, _WINDOW_KEYS)
         on = self.pop.online_day[idx]
         peak = on + k["t_incline"]
         decline_start = peak + k["t_plateau"]  # the plateau's end: a kink like the peak

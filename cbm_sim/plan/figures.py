@@ -48,6 +48,7 @@ from pydantic import (
 )
 
 from cbm_sim import units
+from cbm_sim.plan import datacache
 from cbm_sim.plan.packaged import LOADER
 
 __all__ = [
@@ -428,13 +429,26 @@ def parse_plan(text: str, source: str = "<string>") -> Plan:
 @functools.lru_cache(maxsize=8)
 def _load_cached(path: str | None) -> Plan:
     if path is None:
-        ref = resources.files("cbm_sim").joinpath("data/plan.yaml")
-        return parse_plan(ref.read_text(encoding="utf-8"), "cbm_sim/data/plan.yaml")
+        return _packaged_plan()
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanDataError(f"{path}: cannot read plan data: {exc.strerror}") from None
     return parse_plan(text, path)
+
+
+def _packaged_plan() -> Plan:
+    """The packaged plan data; its validated records are kept between processes
+    (:mod:`cbm_sim.plan.datacache`, keyed by the data's text and the sources of this module
+    and of :mod:`cbm_sim.units`, which validate it)."""
+    source = "cbm_sim/data/plan.yaml"
+    text = resources.files("cbm_sim").joinpath("data/plan.yaml").read_text(encoding="utf-8")
+    records = datacache.cached(
+        "plan-figures",
+        (text.encode("utf-8"), Path(__file__).read_bytes(), Path(units.__file__).read_bytes()),
+        lambda: [asdict(fig) for fig in parse_plan(text, source).figures],
+    )
+    return Plan((Figure(**record) for record in records), source)
 
 
 def load_plan(path: str | Path | None = None) -> Plan:

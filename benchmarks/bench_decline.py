@@ -33,6 +33,15 @@ from cbm_sim.wells.supply import BlockSupply
 DPY = 365.25  # days per year, as cbm_sim.units.DAYS_PER_YEAR
 
 
+def agreement(r: np.ndarray, c: np.ndarray, ref: np.ndarray) -> tuple[float, float]:
+    """Largest relative differences of rates ``r`` and cumulatives ``c`` from a reference
+    (``ref[..., 0]`` rates, ``ref[..., 1]`` cumulatives); asserts both below 1e-9."""
+    err_r = float(np.max(np.abs(r - ref[..., 0]) / np.maximum(ref[..., 0], 1e-300)))
+    err_c = float(np.max(np.abs(c - ref[..., 1]) / np.maximum(ref[..., 1], 1e-300)))
+    assert max(err_r, err_c) < 1e-9, (err_r, err_c)
+    return err_r, err_c
+
+
 def loop_rate_cum(
     t: float, qi: float, di: float, b: float, dterm: float, tp: float, qs: float, th: float = 0.0
 ):
@@ -116,9 +125,7 @@ def bench_a(n: int = 100_000, m: int = 120, n_loop: int = 500, plateau: bool = F
         )
 
     ref, dt_loop, _ = timed(loop, repeat=2, trace=False)
-    err_r = np.max(np.abs(r[:n_loop] - ref[..., 0]) / np.maximum(ref[..., 0], 1e-300))
-    err_c = np.max(np.abs(c[:n_loop] - ref[..., 1]) / np.maximum(ref[..., 1], 1e-300))
-    assert max(err_r, err_c) < 1e-9, (err_r, err_c)
+    err_r, err_c = agreement(r[:n_loop], c[:n_loop], ref)
     scaled = dt_loop * n / n_loop
     print(
         f"({'c' if plateau else 'a'}) rate+cumulative {n:,} wells x {m} months"
@@ -220,9 +227,7 @@ def bench_petbox(n: int = 100_000, m: int = 120, n_ref: int = 500) -> None:
         return out
 
     ref, dt_ref, _ = timed(reference, repeat=2, trace=False)
-    err_r = np.max(np.abs(r[:n_ref] - ref[..., 0]) / ref[..., 0])
-    err_c = np.max(np.abs(c[:n_ref] - ref[..., 1]) / ref[..., 1])
-    assert max(err_r, err_c) < 1e-9, (err_r, err_c)
+    err_r, err_c = agreement(r[:n_ref], c[:n_ref], ref)
     scaled = dt_ref * n / n_ref
     print(
         f"(d) rate+cumulative {n:,} wells x {m} months vs petbox-dca (MH, a model per well): "

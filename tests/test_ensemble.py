@@ -343,3 +343,41 @@ def test_summary_equals_the_sums_of_the_run_s_frames_bit_for_bit(measures) -> No
     wide, statuses = summarise(results, measures)
     pd.testing.assert_frame_equal(wide, _summary_from_frames(results, measures), check_exact=True)
     assert statuses.empty != ("targets" in measures)
+
+
+def _statuses_from_the_check(results):
+    """A member's target statuses as they were made before the check's frames were left out
+    (the reference of :func:`summarise`'s): :func:`check_targets` of the valuation frame."""
+    from cbm_sim.economics.targets import check_targets
+    from cbm_sim.studies.ensemble import TARGET_YEARS, target_id
+
+    checks = check_targets(results)
+    checks = checks[checks["year"].isin(TARGET_YEARS)]
+    return pd.DataFrame(
+        {
+            "year": checks["year"].astype("int64").to_numpy(),
+            "target": [
+                target_id(sc, item)
+                for sc, item in zip(checks["sub_cluster"], checks["item"], strict=True)
+            ],
+            "status": checks["status"].astype(str).to_numpy(),
+            "simulated": checks["simulated"].astype(float).to_numpy(),
+            "target_value": checks["target"].astype(float).to_numpy(),
+            "unit": checks["unit"].astype(str).to_numpy(),
+        }
+    )
+
+
+@pytest.mark.parametrize(("member", "end"), [(0, 2030), (1, 2030), (2, 2025), (3, 2024)])
+def test_member_statuses_are_the_target_check_s_bit_for_bit(member, end) -> None:
+    scenario = short(end=end)
+    draw = {PEAK: 0.8 + 0.15 * member, INDUSTRY: 1.1 - 0.05 * member}
+    results = simulate.run(
+        apply(scenario, draw), seed=member_seeds(11, 4)[member], daily=False, events=False
+    )
+    _, statuses = summarise(results)
+    expected = _statuses_from_the_check(results)
+    pd.testing.assert_frame_equal(statuses, expected, check_exact=True)
+    for column in ("simulated", "target_value"):
+        assert statuses[column].to_numpy().tobytes() == expected[column].to_numpy().tobytes()
+    assert statuses.empty == (end < 2025)

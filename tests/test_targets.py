@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
+import numpy as np
 import pytest
 from fixtures_results import plan_series, results_from
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from cbm_sim.economics.drivers import AnnualTable
 from cbm_sim.economics.targets import (
     EXCEEDED,
     MET,
@@ -13,8 +20,9 @@ from cbm_sim.economics.targets import (
     check_targets,
     mark,
     status,
+    statuses,
 )
-from cbm_sim.economics.valuation import SUB_CLUSTERS
+from cbm_sim.economics.valuation import SUB_CLUSTERS, terms_frame, value_terms
 from cbm_sim.scenario.valuation_inputs import ValuationConfig
 
 WELLS = {
@@ -211,3 +219,97 @@ def test_a_demand_is_an_input_only_when_it_was_delivered_in_full():
     assert _check(changes=short).loc["local_use.residential", "basis"] == "computed"
     # results without the demand series say nothing of it: computed
     assert _check().loc["local_use.residential", "basis"] == "computed"
+
+
+# --------------------------------------------------------------------------- statuses
+def _verdicts_of_the_check(results, valuation=None):
+    """The columns :func:`statuses` gives, read from :func:`check_targets`'s frame."""
+    checks = check_targets(results, valuation=valuation)
+    return list(
+        zip(
+            checks["year"].astype("int64").tolist(),
+            checks["sub_cluster"].astype(str).tolist(),
+            checks["item"].astype(str).tolist(),
+            checks["status"].astype(str).tolist(),
+            checks["simulated"].astype(float).tolist(),
+            checks["target"].astype(float).tolist(),
+            checks["unit"].astype(str).tolist(),
+            strict=True,
+        )
+    )
+
+
+def _same_bits(fast, slow):
+    """Rows equal, floats bit for bit (``-0.0`` is not ``0.0``; NaN equals NaN)."""
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow, strict=True):
+        assert [type(x) is float for x in a] == [type(x) is float for x in b]
+        for x, y in zip(a, b, strict=True):
+            if isinstance(x, float):
+                assert np.float64(x).tobytes() == np.float64(y).tobytes(), (a, b)
+            else:
+                assert x == y, (a, b)
+
+
+_SCALE = st.one_of(
+    st.floats(0.0, 3.0),
+    st.sampled_from([0.0, -0.0, 1.0, 0.999999, 1e-300, math.nan, math.inf]),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    scales=st.lists(_SCALE, min_size=64, max_size=64),
+    years=st.sampled_from([(2025,), (2030,), (2025, 2030), (2021, 2025, 2030), (2021,)]),
+)
+def test_statuses_are_the_check_s_verdicts_bit_for_bit(scales, years):
+    # every series the check reads, at the plan's figures scaled each by its own factor
+    # (zeros, negative zeros and figures at a target's edge included), in 1 to 3 years
+    series: dict[tuple[str, str], dict[int, float]] = {}
+    for year in years:
+        for j, (key, v) in enumerate(sorted(plan_series(year, WELLS).items())):
+            series.setdefault(key, {})[year] = v * scales[(j + year) % len(scales)]
+    results = results_from(series)
+    table = AnnualTable(results)
+    fast = [
+        (y, sc, item, verdict, float(sim), float(target), unit)
+        for y, sc, item, verdict, sim, target, unit in statuses(
+            value_terms(results, table=table), table
+        )
+    ]
+    _same_bits(fast, _verdicts_of_the_check(results))
+
+
+def test_statuses_of_plan_volumes_match_the_check_and_leave_uncovered_years_out():
+    results = results_from({k: {2025: v} for k, v in plan_series(2025, WELLS).items()})
+    table = AnnualTable(results)
+    rows = statuses(value_terms(results, table=table), table)
+    _same_bits(rows, _verdicts_of_the_check(results))
+    assert {r[0] for r in rows} == {2025}
+    assert {r[3] for r in rows} <= {MET, SHORT, EXCEEDED}
+    assert statuses(value_terms(results, table=table), table, years=(2030,)) == []
+
+
+_TERM_VALUE = st.one_of(
+    st.floats(-1e12, 1e14, allow_subnormal=True),
+    st.sampled_from([0.0, -0.0, math.nan, math.inf, -math.inf, 5e-324]),
+)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf - inf
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), two_years=st.booleans())
+def test_statuses_sum_the_terms_as_the_check_groups_its_frame(data, two_years):
+    # the items' sums themselves: any term values (negative zeros, NaN, infinities: pandas
+    # then sums otherwise), against the check of the frame built from the same terms
+    years = (2025, 2030) if two_years else (2030,)
+    results = results_from(
+        {k: dict.fromkeys(years, v) for k, v in plan_series(2030, WELLS).items()}
+    )
+    table = AnnualTable(results)
+    base = value_terms(results, table=table)
+    drawn = data.draw(
+        st.lists(_TERM_VALUE, min_size=base.value_yuan.size, max_size=base.value_yuan.size)
+    )
+    terms = replace(base, value_yuan=np.array(drawn).reshape(base.value_yuan.shape))
+    _same_bits(statuses(terms, table), _verdicts_of_the_check(results, terms_frame(terms)))

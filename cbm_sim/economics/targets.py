@@ -42,6 +42,7 @@ other statement goes to the ``note`` column, as does any other differing stateme
 from __future__ import annotations
 
 import calendar
+import functools
 from collections.abc import Callable
 from typing import Final
 
@@ -54,6 +55,7 @@ from cbm_sim.economics.valuation import (
     ITEMS,
     SUB_CLUSTERS,
     AnnualTable,
+    Terms,
     value,
 )
 from cbm_sim.plan.figures import Figure, Plan, load_plan, preferred
@@ -204,6 +206,48 @@ def _row(
     }
 
 
+_Combine = str
+"""How a row's figure is made of its items' figures: ``one`` (the item's own), ``pair`` (two
+items added) or ``sum`` (Python's ``sum`` over the items, as the totals were written)."""
+
+
+@functools.cache
+def _value_layout() -> tuple[tuple[str, str, str, tuple[str, ...], _Combine], ...]:
+    """Every output-value row of a year in the check's order: (plan id, sub_cluster, item,
+    the item keys (``sub_cluster.item``) its figure adds up, how they are added)."""
+    keys = tuple(dict.fromkeys(spec.key for spec in ITEMS))
+    rows: list[tuple[str, str, str, tuple[str, ...], _Combine]] = [
+        ("output.total", "total", "total", keys, "sum")
+    ]
+    for sc in SUB_CLUSTERS:
+        in_sc = tuple(spec.key for spec in ITEMS if spec.sub_cluster == sc)
+        rows.append((f"output.{sc}", sc, "total", in_sc, "sum"))
+        for k in in_sc:
+            item = k.split(".", 1)[1]
+            if item == "mine_gas.power":
+                pair = (k, "utilisation.mine_gas.heating")
+                rows.append(("output.utilisation.mine_gas", sc, "mine_gas", pair, "pair"))
+            rows.append((f"output.{k}", sc, item, (k,), "one"))
+    return tuple(rows)
+
+
+def _combine(values: dict[str, float], keys: tuple[str, ...], how: _Combine) -> float:
+    if how == "one":
+        return values[keys[0]]
+    if how == "pair":
+        return values[keys[0]] + values[keys[1]]
+    return sum(values[k] for k in keys)
+
+
+@functools.lru_cache(maxsize=8)
+def _targets_of(plan: Plan, year: int) -> tuple[tuple[Figure, str] | None, ...]:
+    """:func:`choose_target` of every output-value row (:func:`_value_layout`) and then of
+    every physical target (:data:`PHYSICAL`) in ``year``: the same for every run checked
+    against ``plan`` (a plan is not changed once loaded)."""
+    ids = [row[0] for row in _value_layout()] + list(PHYSICAL)
+    return tuple(choose_target(plan, id, year) for id in ids)
+
+
 def _value_rows(
     valuation: pd.DataFrame, table: AnnualTable, plan: Plan, year: int
 ) -> list[dict[str, object]]:
@@ -221,33 +265,14 @@ def _value_rows(
             EXOGENOUS_BASIS if out else _driver_basis(table, str(drv), year)
         )
     basis = {k: _combined(v) for k, v in bases.items()}
-    # (plan id, sub_cluster, item, simulated 亿元, exogenous part 亿元, basis)
-    wanted: list[tuple[str, str, str, float, float, str]] = [
-        ("output.total", "total", "total", sum(yi.values()), sum(ex_yi.values()),
-         _combined(list(basis.values())))
-    ]  # fmt: skip
-    for sc in SUB_CLUSTERS:
-        in_sc = [spec.key for spec in ITEMS if spec.sub_cluster == sc]
-        wanted.append(
-            (f"output.{sc}", sc, "total", sum(yi[k] for k in in_sc), sum(ex_yi[k] for k in in_sc),
-             _combined([basis[k] for k in in_sc]))
-        )  # fmt: skip
-        for k in in_sc:
-            item = k.split(".", 1)[1]
-            if item == "mine_gas.power":
-                heat = "utilisation.mine_gas.heating"
-                mine = (
-                    yi[k] + yi[heat],
-                    ex_yi[k] + ex_yi[heat],
-                    _combined([basis[k], basis[heat]]),
-                )
-                wanted.append(("output.utilisation.mine_gas", sc, "mine_gas", *mine))
-            wanted.append((f"output.{k}", sc, item, yi[k], ex_yi[k], basis[k]))
     rows = []
-    for id, sc, item, simulated, exogenous, how in wanted:
-        got = choose_target(plan, id, year)
+    layout = _value_layout()
+    chosen = _targets_of(plan, year)[: len(layout)]
+    for (_, sc, item, keys, how), got in zip(layout, chosen, strict=True):
         if got is not None:
-            rows.append(_row(year, sc, item, simulated, got[0], got[1], exogenous, how))
+            simulated, exogenous = _combine(yi, keys, how), _combine(ex_yi, keys, how)
+            why = _combined([basis[k] for k in keys])
+            rows.append(_row(year, sc, item, simulated, got[0], got[1], exogenous, why))
     return rows
 
 
@@ -339,14 +364,22 @@ PHYSICAL: Final[dict[str, tuple[_Reader, str]]] = {
 """Physical targets checked: plan id → (reader of the simulated base value, what it reads)."""
 
 
+def _physical_figures(
+    table: AnnualTable, plan: Plan, year: int
+) -> list[tuple[str, str, float, Figure, str]]:
+    """(plan id, what is read, simulated figure in the target's unit, target, note) of every
+    physical target the plan states for ``year``."""
+    chosen = _targets_of(plan, year)[len(_value_layout()) :]
+    return [
+        (id, what, units.from_base(reader(table, year), got[0].unit), got[0], got[1])
+        for (id, (reader, what)), got in zip(PHYSICAL.items(), chosen, strict=True)
+        if got is not None
+    ]
+
+
 def _physical_rows(table: AnnualTable, plan: Plan, year: int) -> list[dict[str, object]]:
     rows = []
-    for id, (reader, what) in PHYSICAL.items():
-        got = choose_target(plan, id, year)
-        if got is None:
-            continue
-        fig, note = got
-        simulated = units.from_base(reader(table, year), fig.unit)
+    for id, what, simulated, fig, note in _physical_figures(table, plan, year):
         basis = PHYSICAL_BASIS.get(id, _fixed(COMPUTED))(table, year)
         rows.append(
             _row(
@@ -360,6 +393,63 @@ def _physical_rows(table: AnnualTable, plan: Plan, year: int) -> list[dict[str, 
             )
         )
     return rows
+
+
+StatusRow = tuple[int, str, str, str, float, float, str]
+"""``(year, sub_cluster, item, status, simulated, target, unit)`` of a target-check row."""
+
+
+def statuses(
+    terms: Terms,
+    table: AnnualTable,
+    plan: Plan | None = None,
+    years: tuple[int, ...] = TARGET_YEARS,
+) -> list[StatusRow]:
+    """The verdicts of :func:`check_targets` without its frames: what a study member keeps.
+
+    The rows of :func:`check_targets` (same order, same numbers bit for bit) reduced to
+    ``year, sub_cluster, item, status, simulated, target, unit``, from the valuation's terms
+    (:func:`cbm_sim.economics.valuation.value_terms`) and the run's annual table. An item's
+    terms are summed by pandas on integer codes of the valuation frame's row order, as
+    grouping that frame by item does (pandas picks its summation from the values and the
+    groups' order, so it is left to choose here too); totals add the items as the check does.
+
+    Parameters
+    ----------
+    terms
+        The run's valuation terms.
+    table
+        The run's :class:`~cbm_sim.economics.drivers.AnnualTable`.
+    plan
+        Plan data; default the packaged plan.
+    years
+        Years checked (those the run does not cover are left out).
+    """
+    plan = plan if plan is not None else load_plan()
+    keys = [f"{sc}.{item}" for sc, item in zip(terms.sub_cluster, terms.item, strict=True)]
+    names = list(dict.fromkeys(keys))
+    where = {k: j for j, k in enumerate(names)}
+    code = np.array([where[k] for k in keys], dtype=np.int64)
+    covered = terms.years.tolist()
+    out: list[StatusRow] = []
+    for year in years:
+        if year not in covered:
+            continue
+        in_year = terms.value_yuan[:, covered.index(year)] / units.YI
+        sums = pd.Series(in_year).groupby(code).sum().tolist()
+        yi = dict(zip(names, sums, strict=True))
+        layout = _value_layout()
+        chosen = _targets_of(plan, year)[: len(layout)]
+        for (_, sc, item, keys_of, how), got in zip(layout, chosen, strict=True):
+            if got is not None:
+                simulated = _combine(yi, keys_of, how)
+                fig = got[0]
+                verdict = status(simulated, float(fig.value), fig.comparator)
+                out.append((year, sc, item, verdict, simulated, float(fig.value), fig.unit))
+        for id, _, simulated, fig, _ in _physical_figures(table, plan, year):
+            verdict = status(simulated, float(fig.value), fig.comparator)
+            out.append((year, "physical", id, verdict, simulated, float(fig.value), fig.unit))
+    return out
 
 
 def check_targets(

@@ -8,6 +8,8 @@ import heapq
 import numpy as np
 import pytest
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from resources_helpers import blank_resource
 
 from cbm_sim.cluster.blocks import BlockAgent, drill
@@ -269,3 +271,72 @@ def test_a_drilling_end_at_the_dispatch_wake_counts_in_the_next_run_as_in_simpy(
     assert drilled[:15].sum() == 0 and (drilled[15:255] == 1).all()
     assert drilled[255] == 0 and drilled[256] == 2 and (drilled[257:364] == 1).all()
     assert drilled[364] == 0  # ends at the last wake, 364.5: after it nothing is recorded
+
+
+def _spud_days_one_by_one(agent: BlockAgent) -> list[tuple[float, int]]:
+    """The spud days as they were computed before issue 27's member pass (the reference of
+    :meth:`BlockAgent.spud_arrays`): a Python float per well, a list of pairs sorted."""
+    from cbm_sim.scenario.paths import interpolate
+
+    prog = agent.programme
+    assert prog is not None
+    out: list[tuple[float, int]] = []
+    carry = [0.0, 0.0]
+    paths = [prog.vertical_wells_per_year, prog.horizontal_wells_per_year]
+    years = list(range(agent.start.year, agent.end.year + 1))
+    at = [interpolate(path, years).tolist() if path else [] for path in paths]
+    for iy, year in enumerate(years):
+        if (prog.first_year is not None and year < prog.first_year) or (
+            prog.last_year is not None and year > prog.last_year
+        ):
+            continue
+        y0 = max(dt.date(year, 1, 1), agent.start)
+        y1 = min(dt.date(year, 12, 31), agent.end)
+        span = (y1 - y0).days + 1
+        share = span / ((dt.date(year, 12, 31) - dt.date(year, 1, 1)).days + 1)
+        for wtype, path in enumerate(paths):
+            if not path:
+                continue
+            recorded = prog.recorded_through is not None and year <= prog.recorded_through
+            wanted = at[wtype][iy] * share * (1.0 if recorded else agent.drilling.achieved_share)
+            wanted += carry[wtype]
+            n = int(np.floor(wanted + 1e-9))
+            carry[wtype] = wanted - n
+            offset = (y0 - agent.start).days
+            out += [(offset + (k + 0.5) * span / n, wtype) for k in range(n)] if n else []
+    out.sort()
+    return out
+
+
+_WELLS_PER_YEAR = st.dictionaries(
+    st.integers(2019, 2032), st.floats(0.0, 400.0), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    vertical=_WELLS_PER_YEAR,
+    horizontal=st.one_of(st.just({}), _WELLS_PER_YEAR),
+    first=st.one_of(st.none(), st.integers(2020, 2031)),
+    recorded=st.one_of(st.none(), st.integers(2020, 2026)),
+    achieved=st.floats(0.01, 2.0),
+    start=st.dates(dt.date(2021, 1, 1), dt.date(2023, 6, 30)),
+    days=st.integers(1, 3000),
+)
+def test_spud_arrays_are_the_one_by_one_spud_days_bit_for_bit(
+    vertical, horizontal, first, recorded, achieved, start, days
+):
+    prog = BlockProgramme(
+        vertical_wells_per_year=vertical,
+        horizontal_wells_per_year=horizontal,
+        first_year=first,
+        recorded_through=recorded,
+    )
+    agent = _agent(prog)
+    agent.drilling = Drilling(achieved_share=achieved)
+    agent.start, agent.end = start, start + dt.timedelta(days=days)
+    expected = _spud_days_one_by_one(agent)
+    got_days, got_types = agent.spud_arrays()
+    assert got_days.tobytes() == np.array([d for d, _ in expected], dtype=np.float64).tobytes()
+    assert got_types.tolist() == [t for _, t in expected]
+    assert agent.spud_days() == expected

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import simpy
 from numba import njit
 
@@ -73,9 +74,17 @@ class BlockAgent:
     drilled_scheduled: list[float] = field(default_factory=list)
     """When each drilling end was scheduled (its rig's previous event) [day], as
     :attr:`drilled_day`: it orders a drilling end against the dispatch at the same time."""
-    _spuds: list[tuple[float, int]] = field(default_factory=list, init=False, repr=False)
-    """``(spud day, well type)`` of the wells the rigs will drill, in spud order."""
-    _index: list[int] = field(default_factory=list, init=False, repr=False)
+    _spud_day: npt.NDArray[np.float64] = field(
+        default_factory=lambda: np.empty(0), init=False, repr=False
+    )
+    """Spud day of each well the rigs will drill, in spud order."""
+    _spud_type: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.empty(0, dtype=np.int64), init=False, repr=False
+    )
+    """Type of each well the rigs will drill, as :attr:`_spud_day`."""
+    _index: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.empty(0, dtype=np.int64), init=False, repr=False
+    )
     """Each queued well's index among the drawn wells of its type."""
     _drawn: dict[int, Any] = field(default_factory=dict, init=False, repr=False)
     _rigs: int = field(default=0, init=False, repr=False)
@@ -99,10 +108,17 @@ class BlockAgent:
         programme's wells are multiplied by ``drilling.achieved_share`` (1 = as programmed),
         except in the years up to ``recorded_through`` (recorded drilling, not a plan).
         """
+        days, types = self.spud_arrays()
+        return list(zip(days.tolist(), types.tolist(), strict=True))
+
+    def spud_arrays(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """:meth:`spud_days` as arrays: the spud days [day since the start] and the well
+        types (0 vertical, 1 horizontal), in order of day, then of type."""
         prog = self.programme
         if prog is None:
-            return []
-        out: list[tuple[float, int]] = []
+            return np.empty(0), np.empty(0, dtype=np.int64)
+        day_parts: list[npt.NDArray[np.float64]] = []
+        type_parts: list[npt.NDArray[np.int64]] = []
         carry = [0.0, 0.0]
         achieved = self.drilling.achieved_share  # wells drilled per well programmed
         paths: list[Any] = [prog.vertical_wells_per_year, prog.horizontal_wells_per_year]
@@ -126,25 +142,31 @@ class BlockAgent:
                 wanted += carry[wtype]
                 n = int(np.floor(wanted + 1e-9))
                 carry[wtype] = wanted - n
-                offset = (y0 - self.start).days
-                out += [(offset + (k + 0.5) * span / n, wtype) for k in range(n)] if n else []
-        out.sort()
-        return out
+                if n:
+                    offset = (y0 - self.start).days
+                    # a well k of the year at offset + (k + 1/2) span / n: the float
+                    # operations of the scalar formula, in its order, elementwise
+                    day_parts.append(offset + (np.arange(n) + 0.5) * span / n)
+                    type_parts.append(np.full(n, wtype, dtype=np.int64))
+        if not day_parts:
+            return np.empty(0), np.empty(0, dtype=np.int64)
+        days, types = np.concatenate(day_parts), np.concatenate(type_parts)
+        order = np.lexsort((types, days))  # as sorting (day, type) pairs
+        return days[order], types[order]
 
     def plan_drilling(self) -> int:
         """Draw the programme's wells and queue them for the rigs; the rigs that will serve
         the queue (0: nothing to drill, or no rigs, which is logged)."""
-        spuds = self.spud_days()
-        if not spuds:
+        days, types = self.spud_arrays()
+        if not days.size:
             return 0
         rigs = self.programme.rigs if self.programme else 0
         if rigs == 0:
-            self.log(0.0, self.entity, "no rigs", f"{len(spuds)} planned wells not drilled")
+            self.log(0.0, self.entity, "no rigs", f"{days.size} planned wells not drilled")
             return 0
         # Every planned well's parameters are drawn up front, in one vectorised call per
         # well type (same stream, same order as drawing them one by one at spud time); the
         # resource scales a well's rates when its drilling ends (_drilled_all).
-        types = np.array([w for _, w in spuds])
         index = np.empty(types.size, dtype=np.int64)
         drawn = {}
         for wtype in (0, 1):
@@ -158,8 +180,8 @@ class BlockAgent:
             constants = self.prepare(params) if self.prepare is not None else None
             rows = np.column_stack([params[k] for k in decline.PARAMS])
             drawn[wtype] = (rows, constants)
-        self._spuds, self._index, self._drawn = spuds, index.tolist(), drawn
-        self._rigs = min(rigs, len(spuds))
+        self._spud_day, self._spud_type, self._index, self._drawn = days, types, index, drawn
+        self._rigs = min(rigs, days.size)
         return self._rigs
 
     def start_drilling(self, env: simpy.Environment) -> Hookups:
@@ -306,10 +328,10 @@ def drill_programmes(blocks: Sequence[BlockAgent], until: float) -> tuple[Hookup
     queued = [(b, rigs) for b in blocks if (rigs := b.plan_drilling()) > 0]
     if not queued:
         return Hookups.empty(), []
-    count = np.array([len(b._spuds) for b, _ in queued], dtype=np.int64)
+    count = np.array([b._spud_day.size for b, _ in queued], dtype=np.int64)
     first = np.concatenate(([0], np.cumsum(count)[:-1])).astype(np.int64)
-    spud = np.array([day for b, _ in queued for day, _ in b._spuds], dtype=np.float64)
-    wtype = np.array([w for b, _ in queued for _, w in b._spuds], dtype=np.int64)
+    spud = np.concatenate([b._spud_day for b, _ in queued])
+    wtype = np.concatenate([b._spud_type for b, _ in queued])
     owner = np.repeat(np.arange(len(queued)), count)
     days_by_type = np.array(
         [
@@ -343,20 +365,25 @@ def drill_programmes(blocks: Sequence[BlockAgent], until: float) -> tuple[Hookup
     # dispatch grid) after completion.
     completion = np.array([b.drilling.completion_days for b, _ in queued])
     hookup_day = np.ceil(ends + completion[owner[wells]])
-    # each block's drilling ends, in order
+    # each block's drilling ends, in order (the positions of a block's ends, in order)
     end_owner = owner[wells]
+    end_type = wtype[wells]
+    by_block = np.argsort(end_owner, kind="stable")
+    cuts = np.searchsorted(end_owner[by_block], np.arange(len(queued) + 1))
+    mine_of = [by_block[cuts[pos] : cuts[pos + 1]] for pos in range(len(queued))]
     for pos, (block, _) in enumerate(queued):
-        mine = end_owner == pos
+        mine = mine_of[pos]
         block.drilled_day = ends[mine].tolist()
-        block.drilled_type = wtype[wells][mine].tolist()
+        block.drilled_type = end_type[mine].tolist()
         block.drilled_scheduled = scheduled[mine].tolist()
-        block.drilled = {t: block.drilled_type.count(t) for t in (0, 1)}
+        horizontal = int(np.count_nonzero(end_type[mine]))
+        block.drilled = {0: mine.size - horizontal, 1: horizontal}
     # the resource of each block in its wells' order, one call per block (the factor depends
     # on the wells drilled before it: BlockResource.add_wells goes year by year)
     factor = np.empty(wells.size)
     depleted: list[tuple[int, BlockAgent, float, str]] = []
     for pos, (block, _) in enumerate(queued):
-        mine = np.flatnonzero(end_owner == pos)
+        mine = mine_of[pos]
         if mine.size:
             prepared = None if constants is None else constants[:, wells[mine]]
             depleted += block._drilled_all(
@@ -369,7 +396,7 @@ def drill_programmes(blocks: Sequence[BlockAgent], until: float) -> tuple[Hookup
     blocks_index = np.array([b.info.index for b, _ in queued], dtype=np.int64)
     hookups = Hookups(
         block=blocks_index[owner[wells]],
-        well_type=wtype[wells].astype(np.int8),
+        well_type=end_type.astype(np.int8),
         day=hookup_day,
         params=params[wells],
         constants=None if constants is None else constants[:, wells],

@@ -103,6 +103,12 @@ def check(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
         If ``name`` has no registered bound.
     """
     bound = BOUNDS[name]
+    if type(values) is float or type(values) is int:
+        # a scalar (a scenario field: most calls): the comparisons of Bound.contains on
+        # the float64 value, without building arrays for them
+        v, lo, hi = float(values), float(bound.lo), float(bound.hi)
+        if (v > lo if bound.lo_open else v >= lo) and (v < hi if bound.hi_open else v <= hi):
+            return np.asarray(values, dtype=np.float64)
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:

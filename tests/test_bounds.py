@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import outside, param
 
 from cbm_sim import bounds
@@ -65,3 +66,37 @@ def test_strategy_values_are_accepted(v: float) -> None:
 def test_outside_values_are_rejected(v: float) -> None:
     with pytest.raises(ValueError, match=r"di must be in \(0, 100\]"):
         bounds.check("di", v)
+
+
+def _edges() -> list[float]:
+    """Every bound's limits and their float neighbours."""
+    out = []
+    for b in bounds.BOUNDS.values():
+        for x in (float(b.lo), float(b.hi)):
+            out += [x, np.nextafter(x, -math.inf), np.nextafter(x, math.inf)]
+    return out
+
+
+_SCALARS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(_edges()),
+    st.integers(-(2**70), 2**70),
+    st.integers(-5, 400),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.sampled_from(sorted(bounds.BOUNDS)), value=_SCALARS)
+def test_a_scalar_is_checked_as_a_one_element_array_is(name: str, value: float) -> None:
+    # the scalar shortcut against the array path: the same verdict, value and message
+    ok = bool(bounds.BOUNDS[name].contains(np.asarray(value, dtype=np.float64)))
+    if ok:
+        got = bounds.check(name, value)
+        assert got.shape == () and got.dtype == np.float64
+        assert got.tobytes() == np.asarray(value, dtype=np.float64).tobytes()
+        return
+    with pytest.raises(ValueError) as scalar:
+        bounds.check(name, value)
+    with pytest.raises(ValueError) as array:
+        bounds.check(name, np.asarray(value, dtype=np.float64))
+    assert str(scalar.value) == str(array.value)

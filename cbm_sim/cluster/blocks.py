@@ -347,19 +347,21 @@ def drill_programmes(blocks: Sequence[BlockAgent], until: float) -> tuple[Hookup
         days_by_type[owner, wtype],
         float(until),
     )
-    # every queued well's parameters and constants, in queue order (drawn per block and type)
-    params = np.empty((spud.size, len(decline.PARAMS)))
+    # the parameters and constants of every well drilled, in drilling order: one gather
+    # from the draws of every block and type (a queued well is draw `index` of its type)
     with_constants = all(b.prepare is not None for b, _ in queued)
-    constants = np.empty((len(decline.PREPARED_KEYS), spud.size)) if with_constants else None
-    index = np.empty(spud.size, dtype=np.int64)
+    offset = np.zeros((len(queued), 2), dtype=np.int64)
+    drawn_rows, drawn_cols, n_drawn = [], [], 0
     for pos, (b, _) in enumerate(queued):
-        span = slice(int(first[pos]), int(first[pos] + count[pos]))
-        index[span] = b._index
         for t, (rows, cols) in b._drawn.items():
-            at = np.flatnonzero(wtype[span] == t) + first[pos]
-            params[at] = rows[index[at]]
-            if constants is not None:
-                constants[:, at] = cols[:, index[at]]
+            offset[pos, t] = n_drawn
+            n_drawn += rows.shape[0]
+            drawn_rows.append(rows)
+            drawn_cols.append(cols)
+    source = offset[owner, wtype] + np.concatenate([b._index for b, _ in queued])
+    drawn = source[wells]
+    params = np.concatenate(drawn_rows)[drawn]
+    constants = np.concatenate(drawn_cols, axis=1)[:, drawn] if with_constants else None
     # Completion takes the same days for every well and needs no rig, so the hook-up day is
     # known when drilling ends: the well joins the population at the next whole day (the
     # dispatch grid) after completion.
@@ -385,10 +387,8 @@ def drill_programmes(blocks: Sequence[BlockAgent], until: float) -> tuple[Hookup
     for pos, (block, _) in enumerate(queued):
         mine = mine_of[pos]
         if mine.size:
-            prepared = None if constants is None else constants[:, wells[mine]]
-            depleted += block._drilled_all(
-                mine, factor, hookup_day[mine], params[wells[mine]], prepared
-            )
+            prepared = None if constants is None else constants[:, mine]
+            depleted += block._drilled_all(mine, factor, hookup_day[mine], params[mine], prepared)
     # depletion events in the order of the wells (the order the single calls made them)
     where = {id(b): k for k, b in enumerate(blocks)}
     ordered = sorted(depleted, key=lambda e: e[0])
@@ -398,8 +398,8 @@ def drill_programmes(blocks: Sequence[BlockAgent], until: float) -> tuple[Hookup
         block=blocks_index[owner[wells]],
         well_type=end_type.astype(np.int8),
         day=hookup_day,
-        params=params[wells],
-        constants=None if constants is None else constants[:, wells],
+        params=params,
+        constants=constants,
         factor=factor,
     )
     return hookups, events

@@ -161,13 +161,15 @@ def _act(leaf: Any, op: str, value: float, from_year: int | None) -> Any:
 
     if from_year is None:
         return {year: changed(v) for year, v in leaf.items()}
-    from cbm_sim.scenario.paths import value_at
+    from cbm_sim.scenario.paths import interpolate
 
     # Years before from_year keep their values; a knot the year before keeps the path as
-    # written up to there, and one at from_year starts the changed path.
+    # written up to there, and one at from_year starts the changed path (the path at both
+    # years in one call: np.interp is elementwise, value_at's numbers).
+    before, at = interpolate(leaf, [from_year - 1, from_year]).tolist()
     out = {year: v for year, v in leaf.items() if year < from_year}
-    out[from_year - 1] = value_at(leaf, from_year - 1)
-    out[from_year] = changed(value_at(leaf, from_year))
+    out[from_year - 1] = before
+    out[from_year] = changed(at)
     out.update({year: changed(v) for year, v in leaf.items() if year > from_year})
     return dict(sorted(out.items()))
 

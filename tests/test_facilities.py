@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import simpy
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from cbm_sim.cluster.facilities import Facility, total_capacity_at
 from cbm_sim.scenario.model import Reliability
@@ -85,3 +87,68 @@ def test_capacities_from_states_read_once_equal_those_read_again():
     np.testing.assert_array_equal(
         total_capacity_at(plants, times, states), total_capacity_at(plants, times)
     )
+
+
+def _lived_by_simpy(fac: Facility, seed: int, until: float) -> None:
+    """The facility's processes in a SimPy run to ``until``, beside another process whose
+    events interleave with theirs (as the dispatch's do in a run)."""
+    env = simpy.Environment()
+    fac.start(env, np.random.default_rng(seed), lambda *a: None)
+
+    def other():
+        while True:
+            yield env.timeout(0.5)
+
+    env.process(other())
+    env.run(until=until)
+
+
+_DAY = hst.one_of(hst.none(), hst.integers(0, 900).map(float))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    mtbf=hst.sampled_from([1.0, 2.0, 5.0, 30.0, 120.0]),
+    repair=hst.sampled_from([1.0, 2.0, 3.0, 20.0]),
+    cv=hst.sampled_from([0.0, 0.5, 2.0]),
+    maintenance=hst.sampled_from([0.0, 1.0, 7.0, 30.5, 180.0]),
+    month=hst.integers(1, 12),
+    offset=hst.integers(0, 40),
+    commission=_DAY,
+    service_days=hst.one_of(hst.none(), hst.integers(1, 900)),
+    reliable=hst.booleans(),
+    until=hst.integers(1, 1500).map(float),
+    seed=hst.integers(0, 2**32 - 1),
+)
+def test_a_life_lived_at_once_is_the_simpy_processes_history(
+    mtbf, repair, cv, maintenance, month, offset, commission, service_days, reliable, until, seed
+):
+    # short times between failures, repairs and maintenance stops tie on the same days:
+    # the order of simultaneous events decides the history
+    rel = Reliability(
+        mean_days_between_failures=mtbf,
+        mean_repair_days=repair,
+        repair_days_cv=cv,
+        maintenance_days_per_year=maintenance,
+        maintenance_month=month,
+    )
+    retire = None if service_days is None else (commission or 0.0) + service_days
+
+    def made() -> Facility:
+        return Facility(
+            "lng",
+            "A",
+            250.0,
+            commission_day=commission,
+            retire_day=retire,
+            reliability=rel if reliable else None,
+            maintenance_offset_days=float(offset),
+        )
+
+    simulated, lived = made(), made()
+    _lived_by_simpy(simulated, seed, until)
+    lived.live(np.random.default_rng(seed), until)
+    assert lived.history == simulated.history
+    assert [type(t) for t, _, _ in lived.history] == [type(t) for t, _, _ in simulated.history]
+    assert lived.outage_days == simulated.outage_days
+    assert (lived.in_service, lived.down) == (simulated.in_service, simulated.down)

@@ -501,20 +501,39 @@ def commission_day(m: Model, day: dt.date | None) -> float | None:
 
 
 def _facility(
-    m: Model, kind: str, name: str, capacity: float, spec: Any, index: int = 0, start: bool = True
+    m: Model,
+    kind: str,
+    name: str,
+    capacity: float,
+    spec: Any,
+    index: int = 0,
+    start: bool = True,
+    live: bool = False,
 ) -> Facility:
-    # assumption: operators stagger planned stops, one plant of a kind at a time (8 days
-    # apart), rather than shutting every plant in the same week.
-    fac = Facility(
-        maintenance_offset_days=8.0 * index,
-        kind=kind,
-        name=name,
-        capacity=capacity,
-        commission_day=commission_day(m, getattr(spec, "commissioned", None)),
-        retire_day=day_index(getattr(spec, "retired", None), m.origin),
-        reliability=getattr(spec, "reliability", None),
-        origin=m.origin,
-    )
+    """A facility of ``spec``; ``start``: its processes registered with the run's
+    environment, or with ``live`` (no events wanted) its whole life lived at once
+    (:meth:`Facility.live`: the same history, without SimPy)."""
+
+    def made() -> Facility:
+        # assumption: operators stagger planned stops, one plant of a kind at a time (8
+        # days apart), rather than shutting every plant in the same week.
+        return Facility(
+            maintenance_offset_days=8.0 * index,
+            kind=kind,
+            name=name,
+            capacity=capacity,
+            commission_day=commission_day(m, getattr(spec, "commissioned", None)),
+            retire_day=day_index(getattr(spec, "retired", None), m.origin),
+            reliability=getattr(spec, "reliability", None),
+            origin=m.origin,
+        )
+
+    fac = made()
+    if start and live:
+        fac.live(stream(m.seed, fac.entity), float(len(m.days)))
+        if all(t == int(t) for t, _, _ in fac.history):
+            return fac
+        fac = made()  # a change inside a day could tie with the dispatch's reading: SimPy
     if start:
         fac.start(m.env, stream(m.seed, fac.entity), m.log)
     return fac
@@ -531,11 +550,11 @@ def _build_facilities(m: Model, events: bool = True) -> None:
     kept = None if m.facilities_key is None else m.history.derived.get(m.facilities_key)
     start = events or not isinstance(kept, FacilityLives)
     m.cng = [
-        _facility(m, "cng", s.name, s.capacity_1e4_m3_per_day * units.WAN, s, i, start)
+        _facility(m, "cng", s.name, s.capacity_1e4_m3_per_day * units.WAN, s, i, start, not events)
         for i, s in enumerate(sc.cng.stations)
     ]
     m.lng = [
-        _facility(m, "lng", p.name, p.capacity_t_per_day, p, i, start)
+        _facility(m, "lng", p.name, p.capacity_t_per_day, p, i, start, not events)
         for i, p in enumerate(sc.lng.plants)
     ]
     m.lines = [
@@ -546,11 +565,14 @@ def _build_facilities(m: Model, events: bool = True) -> None:
             p.capacity_1e8_m3_per_year * units.YI / units.DAYS_PER_YEAR,
             p,
             start=start,
+            live=not events,
         )
         for p in sc.pipelines.lines
     ]
     projects = [
-        _facility(m, "storage", p.name, p.capacity_1e4_m3 * units.WAN, p, start=start)
+        _facility(
+            m, "storage", p.name, p.capacity_1e4_m3 * units.WAN, p, start=start, live=not events
+        )
         for p in sc.storage.projects
     ]
     if not start:

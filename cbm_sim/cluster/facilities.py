@@ -11,6 +11,7 @@ days, so that a daily dispatch sees an outage for exactly its duration.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import math
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -135,6 +136,24 @@ class Facility:
         self._env = env
         env.process(self._life(env, rng, log))
 
+    def live(self, rng: np.random.Generator, until: float) -> None:
+        """Live this facility's whole life to ``until`` [day] at once, without a SimPy
+        environment: the :attr:`history` (and :attr:`outage_days`) that :meth:`start`'s
+        processes write in a run to ``until``, bit for bit, with no events logged.
+
+        The same process bodies are driven by :class:`_Clock`, which orders their events as
+        SimPy does: by time, then priority (a process's start before a timeout), then the
+        order they were scheduled in; the facility's processes touch nothing but the
+        facility and its own random stream, so the other processes of a run (whose events
+        interleave with these in SimPy) change nothing of its history. As ``env.run(until)``,
+        no timeout at or after ``until`` is processed (nothing starts a process there).
+        """
+        clock = _Clock()
+        self._env = clock  # type: ignore[assignment]  # its now, for the history
+        clock.process(self._life(clock, rng, _unlogged))  # type: ignore[arg-type]
+        clock.run(until)
+        self._env = None
+
     def _life(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog) -> Process:
         if self.commission_day is not None and self.commission_day > env.now:
             yield env.timeout(self.commission_day - env.now)
@@ -211,3 +230,51 @@ def total_capacity_at(
 def day_index(day: dt.date | None, origin: dt.date) -> float | None:
     """Days from ``origin`` to ``day`` (``None`` stays ``None``)."""
     return None if day is None else float((day - origin).days)
+
+
+def _unlogged(day: float, entity: str, event: str, detail: str) -> None:
+    """An event log that keeps nothing (:meth:`Facility.live`)."""
+
+
+_URGENT, _NORMAL = 0, 1
+"""SimPy's event priorities: a process's start (``Initialize``) before a timeout."""
+
+
+class _Clock:
+    """The part of a SimPy environment a facility's processes use (``now``, ``timeout``,
+    ``process``), run by a heap ordered as SimPy orders its events: ``(time, priority,
+    scheduling order)``."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._queue: list[tuple[float, int, int, list[Any]]] = []
+        self._order = 0
+
+    def _schedule(self, at: float, priority: int, waiter: list[Any]) -> None:
+        heapq.heappush(self._queue, (at, priority, self._order, waiter))
+        self._order += 1
+
+    def timeout(self, delay: float) -> list[Any]:
+        """A timeout ``delay`` days from now, scheduled now (as SimPy's ``Timeout``); the
+        process yielding it is put into it."""
+        if delay < 0:
+            raise ValueError(f"negative delay {delay}")
+        waiter: list[Any] = [None]
+        self._schedule(self.now + delay, _NORMAL, waiter)
+        return waiter
+
+    def process(self, body: Process) -> None:
+        """Start ``body`` now, before the timeouts of this time (SimPy's ``Initialize``)."""
+        self._schedule(self.now, _URGENT, [body])
+
+    def run(self, until: float) -> None:
+        """Process the events before ``until``, in order."""
+        queue = self._queue
+        while queue and queue[0][0] < until:
+            self.now, _, _, waiter = heapq.heappop(queue)
+            body = waiter[0]
+            try:
+                event = body.send(None)
+            except StopIteration:
+                continue
+            event[0] = body

@@ -275,35 +275,11 @@ def test_a_drilling_end_at_the_dispatch_wake_counts_in_the_next_run_as_in_simpy(
 
 def _spud_days_one_by_one(agent: BlockAgent) -> list[tuple[float, int]]:
     """The spud days as they were computed before issue 27's member pass (the reference of
-    :meth:`BlockAgent.spud_arrays`): a Python float per well, a list of pairs sorted."""
-    from cbm_sim.scenario.paths import interpolate
-
-    prog = agent.programme
-    assert prog is not None
+    :meth:`BlockAgent.spud_arrays`): a Python float per well from each year's run of wells
+    (:meth:`BlockAgent.spud_runs`), a list of pairs sorted."""
     out: list[tuple[float, int]] = []
-    carry = [0.0, 0.0]
-    paths = [prog.vertical_wells_per_year, prog.horizontal_wells_per_year]
-    years = list(range(agent.start.year, agent.end.year + 1))
-    at = [interpolate(path, years).tolist() if path else [] for path in paths]
-    for iy, year in enumerate(years):
-        if (prog.first_year is not None and year < prog.first_year) or (
-            prog.last_year is not None and year > prog.last_year
-        ):
-            continue
-        y0 = max(dt.date(year, 1, 1), agent.start)
-        y1 = min(dt.date(year, 12, 31), agent.end)
-        span = (y1 - y0).days + 1
-        share = span / ((dt.date(year, 12, 31) - dt.date(year, 1, 1)).days + 1)
-        for wtype, path in enumerate(paths):
-            if not path:
-                continue
-            recorded = prog.recorded_through is not None and year <= prog.recorded_through
-            wanted = at[wtype][iy] * share * (1.0 if recorded else agent.drilling.achieved_share)
-            wanted += carry[wtype]
-            n = int(np.floor(wanted + 1e-9))
-            carry[wtype] = wanted - n
-            offset = (y0 - agent.start).days
-            out += [(offset + (k + 0.5) * span / n, wtype) for k in range(n)] if n else []
+    for offset, span, n, wtype in agent.spud_runs():
+        out += [(offset + (k + 0.5) * span / n, wtype) for k in range(n)]
     out.sort()
     return out
 

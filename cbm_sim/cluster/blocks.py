@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,11 +114,26 @@ class BlockAgent:
     def spud_arrays(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
         """:meth:`spud_days` as arrays: the spud days [day since the start] and the well
         types (0 vertical, 1 horizontal), in order of day, then of type."""
-        prog = self.programme
-        if prog is None:
-            return np.empty(0), np.empty(0, dtype=np.int64)
         day_parts: list[npt.NDArray[np.float64]] = []
         type_parts: list[npt.NDArray[np.int64]] = []
+        for offset, span, n, wtype in self.spud_runs():
+            # a well k of the year at offset + (k + 1/2) span / n: the float operations of
+            # the scalar formula, in its order, elementwise
+            day_parts.append(offset + (np.arange(n) + 0.5) * span / n)
+            type_parts.append(np.full(n, wtype, dtype=np.int64))
+        if not day_parts:
+            return np.empty(0), np.empty(0, dtype=np.int64)
+        days, types = np.concatenate(day_parts), np.concatenate(type_parts)
+        order = np.lexsort((types, days))  # as sorting (day, type) pairs
+        return days[order], types[order]
+
+    def spud_runs(self) -> Iterator[tuple[int, int, int, int]]:
+        """``(offset, span, n, well type)`` of each year's wells of each type, year by year:
+        ``n`` wells spread evenly over the ``span`` days of the year from day ``offset``
+        (see :meth:`spud_days`)."""
+        prog = self.programme
+        if prog is None:
+            return
         carry = [0.0, 0.0]
         achieved = self.drilling.achieved_share  # wells drilled per well programmed
         paths: list[Any] = [prog.vertical_wells_per_year, prog.horizontal_wells_per_year]
@@ -143,16 +158,7 @@ class BlockAgent:
                 n = int(np.floor(wanted + 1e-9))
                 carry[wtype] = wanted - n
                 if n:
-                    offset = (y0 - self.start).days
-                    # a well k of the year at offset + (k + 1/2) span / n: the float
-                    # operations of the scalar formula, in its order, elementwise
-                    day_parts.append(offset + (np.arange(n) + 0.5) * span / n)
-                    type_parts.append(np.full(n, wtype, dtype=np.int64))
-        if not day_parts:
-            return np.empty(0), np.empty(0, dtype=np.int64)
-        days, types = np.concatenate(day_parts), np.concatenate(type_parts)
-        order = np.lexsort((types, days))  # as sorting (day, type) pairs
-        return days[order], types[order]
+                    yield (y0 - self.start).days, span, n, wtype
 
     def plan_drilling(self) -> int:
         """Draw the programme's wells and queue them for the rigs; the rigs that will serve

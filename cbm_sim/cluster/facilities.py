@@ -150,14 +150,17 @@ class Facility:
         """
         clock = _Clock()
         self._env = clock  # type: ignore[assignment]  # its now, for the history
-        clock.process(self._life(clock, rng, _unlogged))  # type: ignore[arg-type]
+        clock.process(self._life(clock, rng, None))  # type: ignore[arg-type]
         clock.run(until)
         self._env = None
 
-    def _life(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog) -> Process:
+    def _life(
+        self, env: simpy.Environment, rng: np.random.Generator, log: EventLog | None
+    ) -> Process:
         if self.commission_day is not None and self.commission_day > env.now:
             yield env.timeout(self.commission_day - env.now)
-            log(env.now, self.entity, "commissioned", f"capacity {self.capacity:g}")
+            if log is not None:
+                log(env.now, self.entity, "commissioned", f"capacity {self.capacity:g}")
         self.in_service = True
         if self.reliability is not None:
             env.process(self._failures(env, rng, log))
@@ -165,9 +168,12 @@ class Facility:
         if self.retire_day is not None:
             yield env.timeout(max(self.retire_day - env.now, 0.0))
             self.in_service = False
-            log(env.now, self.entity, "retired", "")
+            if log is not None:
+                log(env.now, self.entity, "retired", "")
 
-    def _failures(self, env: simpy.Environment, rng: np.random.Generator, log: EventLog) -> Process:
+    def _failures(
+        self, env: simpy.Environment, rng: np.random.Generator, log: EventLog | None
+    ) -> Process:
         rel = self.reliability
         assert rel is not None
         sigma2 = math.log1p(rel.repair_days_cv**2)
@@ -181,7 +187,7 @@ class Facility:
             repair = max(1.0, math.ceil(rng.lognormal(mu, math.sqrt(sigma2))))
             yield from self._outage(env, repair, "trip", log)
 
-    def _maintenance(self, env: simpy.Environment, log: EventLog) -> Process:
+    def _maintenance(self, env: simpy.Environment, log: EventLog | None) -> Process:
         rel = self.reliability
         assert rel is not None
         if rel.maintenance_days_per_year <= 0:
@@ -196,13 +202,17 @@ class Facility:
                 env, math.ceil(rel.maintenance_days_per_year), "maintenance", log
             )
 
-    def _outage(self, env: simpy.Environment, days: float, why: str, log: EventLog) -> Process:
+    def _outage(
+        self, env: simpy.Environment, days: float, why: str, log: EventLog | None
+    ) -> Process:
         self.down = True
-        log(env.now, self.entity, f"{why} start", f"{days:g} days")
+        if log is not None:  # None: no events wanted (live), no text made for them
+            log(env.now, self.entity, f"{why} start", f"{days:g} days")
         yield env.timeout(days)
         self.down = False
         self.outage_days += days
-        log(env.now, self.entity, f"{why} end", "")
+        if log is not None:
+            log(env.now, self.entity, f"{why} end", "")
 
     def _days_to_next_maintenance(self, now: float, month: int) -> float:
         today = self.origin + dt.timedelta(days=int(now))
@@ -230,10 +240,6 @@ def total_capacity_at(
 def day_index(day: dt.date | None, origin: dt.date) -> float | None:
     """Days from ``origin`` to ``day`` (``None`` stays ``None``)."""
     return None if day is None else float((day - origin).days)
-
-
-def _unlogged(day: float, entity: str, event: str, detail: str) -> None:
-    """An event log that keeps nothing (:meth:`Facility.live`)."""
 
 
 _URGENT, _NORMAL = 0, 1

@@ -152,3 +152,21 @@ def test_a_life_lived_at_once_is_the_simpy_processes_history(
     assert [type(t) for t, _, _ in lived.history] == [type(t) for t, _, _ in simulated.history]
     assert lived.outage_days == simulated.outage_days
     assert (lived.in_service, lived.down) == (simulated.in_service, simulated.down)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    changes=hst.lists(
+        hst.tuples(hst.integers(0, 50).map(float), hst.booleans(), hst.booleans()), max_size=8
+    ),
+    times=hst.lists(hst.floats(-5.0, 60.0, allow_nan=False), min_size=1, max_size=20),
+)
+def test_states_at_times_after_the_first_change_are_read_as_before_it(changes, times):
+    # the states at any times (before, at and after the changes, sorted or not): the state
+    # of the last change at or before each, nothing before the first
+    fac = Facility("cng", "A", 1.0)
+    fac.history = sorted(changes, key=lambda c: c[0])
+    serving, down = fac.states_at(np.array(times))
+    for t, s, d in zip(times, serving.tolist(), down.tolist(), strict=True):
+        last = [c for c in fac.history if c[0] <= t]
+        assert (s, d) == ((last[-1][1], last[-1][2]) if last else (False, False))

@@ -108,6 +108,8 @@ class Facility:
             self._arrays = tuple(np.array(c) for c in zip(*self.history, strict=True))
         when, serving, down = self._arrays
         i = np.searchsorted(when, t, side="right") - 1
+        if t.size and t.min() >= when[0]:  # every time after the first change (the dispatch's)
+            return serving[i], down[i]
         before = i < 0
         i = np.maximum(i, 0)
         return serving[i] & ~before, down[i] & ~before

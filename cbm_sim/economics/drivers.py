@@ -109,10 +109,10 @@ def _sorted_series(annual: pd.DataFrame) -> tuple[_Series, dict[tuple[str, str],
     A run's frame (:func:`cbm_sim.results.frames.annualise_series`) has categorical
     entities, quantities and units and one row per ``(entity, quantity, year)``, sorted by
     the categories' codes and the year: then each group is one row, in the grouping's
-    order, and its sum is what pandas gives for it — the value itself (pandas sums sorted
-    groups by ``np.add.reduceat``), or ``0.0 + value`` when some value is NaN (then it sums
-    every group by compensated addition from 0.0, skipping NaN). A test compares with the
-    grouping on frames of every kind.
+    order, and its sum is the value itself, however pandas sums (``np.add.reduceat`` of
+    sorted groups, or compensated addition from 0.0), as long as no value is NaN (skipped)
+    or -0.0 (``0.0 + -0.0`` is 0.0): frames with such values are grouped. A test compares
+    with the grouping on frames of every kind.
     """
     columns = [annual[c] for c in ("entity", "quantity", "unit")]
     if not all(isinstance(c.dtype, pd.CategoricalDtype) for c in columns) or annual.empty:
@@ -126,9 +126,8 @@ def _sorted_series(annual: pd.DataFrame) -> tuple[_Series, dict[tuple[str, str],
     if not np.all(ahead | (~new_series & (years[1:] > years[:-1]))):
         return None  # not sorted by series and year, or a year twice
     values = annual["value"].to_numpy(np.float64)
-    nan = np.isnan(values)
-    if nan.any():
-        values = np.where(nan, 0.0, 0.0 + values)
+    if np.isnan(values).any() or (np.signbit(values) & (values == 0.0)).any():
+        return None  # pandas sums such groups its own way (a NaN skipped, -0.0 kept or not)
     starts = np.concatenate(([0], np.flatnonzero(new_series) + 1))
     ends = np.append(starts[1:], len(ent)).tolist()
     names = [[str(n) for n in c.cat.categories.tolist()] for c in columns]

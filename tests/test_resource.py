@@ -271,3 +271,24 @@ def test_wells_added_at_once_are_the_single_calls_bit_for_bit(wells, proved_1e8_
     assert before[0] == 0.5
     for k in range(len(one.year_start_days)):
         assert many.produced_m3(k) == one.produced_m3(k) == ready.produced_m3(k)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.floats(0.0, 1e11),
+    st.floats(0.0, 1e11),
+    st.floats(0.0, 1e3),
+    st.lists(st.tuples(st.floats(0.0, 1e3), st.floats(1e-3, 5.0)), min_size=1, max_size=20),
+)
+def test_a_year_s_scalars_against_its_wells_give_the_broadcast_arrays_factors(
+    produced, proved, area, wells
+):
+    # add_wells passes the year's produced gas, reserves and the area as scalars: the same
+    # numbers, bit for bit, as every input an array of the wells' length
+    r = rules()
+    drilled, well = (np.array(c) for c in zip(*wells, strict=True))
+    full = [np.full(drilled.size, x) for x in (produced, proved, area)]
+    got = start_factors(produced, proved, area, drilled, well, r)
+    assert got.shape == drilled.shape
+    assert got.tobytes() == start_factors(*full, drilled, well, r).tobytes()
+    assert start_factors(produced, proved, area, 1.0, 0.5, r).shape == ()

@@ -222,10 +222,12 @@ def start_factors(
 ) -> FloatArray:
     """:func:`start_factor` of many wells at once (arrays broadcast; inputs not checked)."""
     a = rules.abundance_m3_per_km2
-    produced, proved, area, drilled, well = np.broadcast_arrays(
-        *(np.asarray(x, dtype=np.float64) for x in (produced_m3, proved_m3, area_km2,
-                                                     drilled_km2, well_km2))
-    )  # fmt: skip
+    # scalars stay scalars (the year's produced gas, reserves and area against each well's
+    # drilled area): every operation broadcasts them, elementwise the same numbers
+    produced, proved, area, drilled, well = (
+        np.asarray(x, dtype=np.float64)
+        for x in (produced_m3, proved_m3, area_km2, drilled_km2, well_km2)
+    )
     proved_area = np.minimum(area, proved / a)
     fresh = np.clip((proved_area - drilled) / well, 0.0, 1.0)
     drained = np.where(fresh > 0.0, proved_area, np.minimum(drilled, area))

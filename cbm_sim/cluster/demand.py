@@ -17,6 +17,8 @@ Cold spells multiply all local sectors' demand on their days.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -64,6 +66,7 @@ MAX_PEAK_RATIO = 4.0
 """Largest mid-January/mean demand ratio accepted (the scenario field's bound)."""
 
 
+@functools.lru_cache(maxsize=64)  # a pure function of one number: solved once a process
 def _kappa(peak_ratio: float) -> float:
     """Concentration κ with e^κ / I0(κ) = peak_ratio (0 for a flat profile).
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import tracemalloc
+from dataclasses import fields
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from cbm_sim.wells import decline
 from cbm_sim.wells.population import (
@@ -219,3 +222,31 @@ def test_fast_path_still_checks_blocks_and_types(column: str, value: int, messag
     cohort[column][2] = value
     with pytest.raises(ValueError, match=message):
         WellPopulation(3).add_cohort(**cohort, validate=False)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    sizes=hst.lists(hst.integers(1, 1500), min_size=1, max_size=6),
+    reserved=hst.integers(0, 6000),
+)
+def test_a_reserved_population_holds_the_same_columns(sizes, reserved):
+    # room made up front (a history's every drawn well) changes no column, only how often
+    # the buffers behind them grow
+    rng = np.random.default_rng(len(sizes))
+    plain, roomy = WellPopulation(3), WellPopulation(3)
+    roomy.reserve(reserved)
+    for n in sizes:
+        cohort = {
+            "block": rng.integers(0, 3, n),
+            "well_type": rng.integers(0, 2, n),
+            "online_day": rng.uniform(-3000.0, 0.0, n),
+            "qi": rng.uniform(100.0, 3000.0, n),
+            "di": 0.3,
+            "b": 0.5,
+        }
+        plain.add_cohort(**cohort)
+        roomy.add_cohort(**cohort)
+    for f in fields(WellPopulation):
+        a, b = getattr(plain, f.name), getattr(roomy, f.name)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), f.name

@@ -337,6 +337,7 @@ def build_history(
     blocks = load_blocks()
     classes = np.array([b.klass for b in blocks])
     pop = WellPopulation(len(blocks), block_ids=tuple(b.id for b in blocks))
+    pop.reserve(draws.well_type.size)  # every drawn well, in one buffer per column
     adj = calibration.adjustment
     block_scale = np.array([adj.block_level(b.id) for b in blocks]) * rate_scale
     block_share = block_producing_shares(adj)

@@ -240,7 +240,7 @@ class WellPopulation:
         n = n0 + len(new["online_day"])
         buffers: dict[str, npt.NDArray[Any]] | None = self.__dict__.get("_buffers")
         if buffers is None or n > len(buffers["online_day"]):
-            cap = max(n, 2 * n0, 1024)
+            cap = max(n, 2 * n0, 1024, self.__dict__.get("_reserved", 0))
             grown = {}
             for name in new:
                 old = getattr(self, name)
@@ -251,6 +251,12 @@ class WellPopulation:
         for name, values in new.items():
             buffers[name][n0:n] = values
             setattr(self, name, buffers[name][:n])
+
+    def reserve(self, wells: int) -> None:
+        """Make room for ``wells`` wells in all: the buffers behind the columns are made that
+        large when they next grow, so that cohorts added up to that many copy no column
+        again (the same columns: :meth:`_append`)."""
+        self.__dict__["_reserved"] = int(wells)
 
     def copy(self) -> WellPopulation:
         """An independent copy with its own arrays (a run appends wells and writes states)."""

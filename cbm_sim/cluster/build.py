@@ -283,6 +283,7 @@ def build(scenario: Scenario, seed: Seed | None = None, events: bool = True) -> 
     _build_wells(model)
     _build_blocks(model)
     model.supply.reserve(len(model.pop) + len(model.hookups))
+    model.pop.reserve(len(model.pop) + len(model.hookups))  # the hook-ups copy no column
     _build_facilities(model, events)
     return model
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +44,7 @@ def _simulate(scenario: Scenario, console: Console) -> Results:
     )
 
     from cbm_sim.results.simulate import run
-    from cbm_sim.wells import jitload
+    from cbm_sim.wells import blocksplit, jitload
 
     jitload.prepare()  # before the kernels load: spares the run scipy.linalg
     columns = (
@@ -52,9 +53,17 @@ def _simulate(scenario: Scenario, console: Console) -> Results:
         TaskProgressColumn(),
         TimeElapsedColumn(),
     )
-    with progress_bar(console, *columns) as bar:
+    # one run in this process: its block kernels may use a second core (the same bits)
+    with progress_bar(console, *columns) as bar, blocksplit.split_blocks(_cores()):
         task = bar.add_task(f"simulating {scenario.name}", total=1.0)
         return run(scenario, progress=lambda done: bar.update(task, completed=done))
+
+
+def _cores() -> int:
+    """Threads for the run's block kernels: 2 where this process may use 2 cores, else 1."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return 2 if cores >= 2 else 1
 
 
 def _is_total(frame: pd.DataFrame) -> pd.Series:

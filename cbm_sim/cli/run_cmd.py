@@ -36,27 +36,25 @@ from cbm_sim.cli.app import (
 
 def _simulate(scenario: Scenario, console: Console) -> Results:
     """Run the simulation with a progress bar (on stderr, hidden when not a terminal)."""
-    from rich.progress import (
-        BarColumn,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from cbm_sim.results.simulate import run
     from cbm_sim.wells import blocksplit, jitload
 
     jitload.prepare()  # before the kernels load: spares the run scipy.linalg
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-    )
     # one run in this process: its block kernels may use a second core (the same bits)
-    with progress_bar(console, *columns) as bar, blocksplit.split_blocks(_cores()):
-        task = bar.add_task(f"simulating {scenario.name}", total=1.0)
-        return run(scenario, progress=lambda done: bar.update(task, completed=done))
+    with blocksplit.split_blocks(_cores()):
+        if not console.is_terminal:  # no bar to show (progress_bar): no rich.progress
+            return run(scenario)
+        from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+        )
+        with progress_bar(console, *columns) as bar:
+            task = bar.add_task(f"simulating {scenario.name}", total=1.0)
+            return run(scenario, progress=lambda done: bar.update(task, completed=done))
 
 
 def _cores() -> int:

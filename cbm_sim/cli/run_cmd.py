@@ -43,7 +43,7 @@ def _simulate(scenario: Scenario, console: Console) -> Results:
     # one run in this process: its block kernels may use a second core (the same bits)
     with blocksplit.split_blocks(_cores()):
         if not console.is_terminal:  # no bar to show (progress_bar): no rich.progress
-            return run(scenario)
+            return run(scenario, progress=lambda done: None)
         from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
         columns = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -65,54 +66,61 @@ def test_small_calls_are_not_split() -> None:
         assert blocksplit.second_side(np.zeros(10_000, dtype=np.int64)) is None  # one block
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(2, 120),
-    plateau=st.sampled_from([0.0, 300.0, 1095.0]),
-)
-def test_book_days_split_by_block_is_one_call_bit_for_bit(seed, n, plateau) -> None:
-    rng = np.random.default_rng(seed)
+def _bookings(rng: np.random.Generator, n: int, plateau: float) -> tuple[Any, np.ndarray]:
+    """A book_days call over wells of 5 blocks, some booked twice (workovers), and the window
+    it continues."""
     cols = _random_columns(rng, n, plateau)
     online = rng.uniform(-3000.0, 200.0, n)
     block = rng.integers(0, 5, n)
-    first = np.maximum(np.floor(online), 0).astype(np.int64) + rng.integers(0, 5, n)
-    days = rng.integers(0, 300, n)
-    lo = np.where(rng.random(n) < 0.3, rng.uniform(0.0, 300.0, n), -np.inf)
-    hi = np.where(rng.random(n) < 0.3, lo + rng.uniform(0.0, 60.0, n), np.inf)
-    sign = rng.choice([1.0, -1.0], n)
-    wells = np.concatenate([rng.permutation(n), rng.integers(0, n, n)])  # repeats: workovers
-    s = np.arange(wells.size) % n
-    args = (first[s], days[s] * 20, lo[s], hi[s], sign[s])
-    start = rng.normal(0.0, 1e6, (5, 6_500))  # continues what the window holds
-    one, two = start.copy(), start.copy()
-    bookings.book_days(cols, online, block, wells, *args, 0, one)
-    with blocksplit.split_blocks(2):
-        split = blocksplit.second_side(block[wells], args[1].astype(float)) is not None
-        bookings.book_days(cols, online, block, wells, *args, 0, two)
-    assert one.tobytes() == two.tobytes()
-    assert split or np.unique(block[wells]).size < 2 or args[1].sum() < blocksplit.MIN_WORK
+    s = np.concatenate([rng.permutation(n), rng.integers(0, n, n)])
+    first = np.maximum(np.floor(online[s]), 0).astype(np.int64)
+    days = rng.integers(0, 6_000, s.size)
+    lo = np.where(rng.random(s.size) < 0.3, rng.uniform(0.0, 300.0, s.size), -np.inf)
+    hi = np.where(rng.random(s.size) < 0.3, lo + rng.uniform(0.0, 9e3, s.size), np.inf)
+    sign = rng.choice([1.0, -1.0], s.size)
+
+    def call(out: np.ndarray) -> None:
+        bookings.book_days(cols, online, block, s, first, days, lo, hi, sign, 0, out)
+
+    return call, rng.normal(0.0, 1e6, (5, 6_500))
 
 
-@settings(max_examples=25, deadline=None)
+def _node_sums(rng: np.random.Generator, n: int, plateau: float) -> tuple[Any, np.ndarray]:
+    """A node_sums call over wells of 3 blocks and the sums of earlier wells it continues."""
+    cols, online, block = _population(rng, n, plateau)
+    times = 3584 + np.concatenate(([0.0], _interpolation(256, NODES)[0]))
+    wells = rng.permutation(n)
+
+    def call(out: np.ndarray) -> None:
+        nodesums.node_sums(cols, online, block, wells, times, bool(plateau), out, 3)
+
+    return call, rng.normal(0.0, 1e8, NODES * 3)
+
+
+@settings(max_examples=40, deadline=None)
 @given(
+    kernel=st.sampled_from([_bookings, _node_sums]),
     seed=st.integers(0, 2**32 - 1),
-    n=st.integers(400, 1_500),
+    n=st.integers(400, 1_200),
     plateau=st.sampled_from([0.0, 20.25, 1095.0]),
 )
-def test_node_sums_split_by_block_are_one_call_bit_for_bit(seed, n, plateau) -> None:
-    rng = np.random.default_rng(seed)
-    cols, online, block = _population(rng, n, plateau)
-    nodes, _ = _interpolation(256, NODES)
-    times = 3584 + np.concatenate(([0.0], nodes))
-    wells = rng.permutation(n)
-    any_plateau = bool(plateau)
-    start = rng.normal(0.0, 1e8, NODES * 3)  # the sums of earlier wells, continued
+def test_the_kernels_split_by_block_are_one_call_bit_for_bit(kernel, seed, n, plateau) -> None:
+    """Each output element gets the same additions in the same order on two threads as in
+    one call (the window or sums continued, as a run continues them)."""
+    call, start = kernel(np.random.default_rng(seed), n, plateau)
     one, two = start.copy(), start.copy()
-    nodesums.node_sums(cols, online, block, wells, times, any_plateau, one, 3)
-    with blocksplit.split_blocks(2):
-        assert blocksplit.second_side(block[wells], np.full(n, 14.0)) is not None
-        nodesums.node_sums(cols, online, block, wells, times, any_plateau, two, 3)
+    call(one)
+    calls: list[int] = []
+    real = blocksplit.run_split
+
+    def counted(first: Any, second: Any) -> None:
+        calls.append(1)
+        real(first, second)
+
+    with blocksplit.split_blocks(2), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(blocksplit, "run_split", counted)
+        call(two)
+    assert calls == [1]  # it was split
     assert one.tobytes() == two.tobytes()
 
 

@@ -59,6 +59,7 @@ numpy rules: parameters shaped ``(n, 1)`` against times shaped ``(m,)`` give ``(
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -86,6 +87,27 @@ since each block costs ~60 µs of Python calls there; 128k no faster."""
 _THREADS = 2
 """Threads for :func:`rate` and :func:`cumulative` on grids of several blocks (2 cores); the
 internal kernels run on one (their callers, e.g. gridded production, run them in threads)."""
+
+_Libm = tuple[Callable[[FloatArray, FloatArray], FloatArray], ...]
+"""``exp`` and ``log``, each called as ``f(x, out)``."""
+
+_NUMPY_LIBM: _Libm = (np.exp, np.log)
+"""numpy's ``exp`` and ``log``: every kernel's by default (the engine's numbers)."""
+
+_FAST_POINTS = 1 << 12
+"""Grids of :func:`rate` and :func:`cumulative` from this many points on take the vectorised
+``exp`` and ``log`` of :mod:`cbm_sim.wells.vecmath` (within 1 ulp of numpy's; smaller grids
+stay bit for bit numpy's and load no compiled code)."""
+
+
+def _libm(size: int) -> _Libm:
+    """The ``exp`` and ``log`` of a public function's grid of ``size`` points."""
+    if size < _FAST_POINTS:
+        return _NUMPY_LIBM
+    from cbm_sim.wells import vecmath
+
+    return (vecmath.exp, vecmath.log)
+
 
 PARAMS: tuple[str, ...] = ("qi", "di", "b", "d_term", "t_incline", "q_start", "t_plateau")
 """The decline parameters, in the order of :func:`prepare_unchecked`'s arguments."""
@@ -204,6 +226,53 @@ def _blockwise(
     return out
 
 
+def _per_well(
+    shape: tuple[int, ...], t: FloatArray, consts: tuple[FloatArray, ...], switch: int
+) -> tuple[FloatArray, tuple[FloatArray, ...]] | None:
+    """The times of a grid of ``shape`` as one row and its wells' constants as one value
+    per well, if the grid is wells × times (each constant constant along the last axis, the
+    times along the others) and every constant is finite but ``consts[switch]``, the switch
+    time, which may be inf (no terminal decline); else None."""
+    if not 1 <= len(shape) <= 2 or t.ndim > 2 or (t.ndim == 2 and t.shape[0] != 1):
+        return None
+    if any(a.ndim > 2 or (a.ndim and a.shape[-1] != 1) for a in consts):
+        return None
+    wells = shape[0] if len(shape) == 2 else 1
+    per_well = tuple(np.array(np.broadcast_to(a.reshape(a.shape[:-1]), (wells,))) for a in consts)
+    finite = (np.isfinite(a).all() for i, a in enumerate(per_well) if i != switch)
+    if not (all(finite) and (per_well[switch] >= 0.0).all()):
+        return None  # the numpy kernels' NaN and inf rules, block by block
+    return np.array(np.broadcast_to(t.reshape(-1), (shape[-1],))), per_well
+
+
+def _fused(
+    kernel: Callable[..., None],
+    shape: tuple[int, ...],
+    t: FloatArray | tuple[FloatArray, float],
+    consts: tuple[FloatArray, ...],
+    flags: tuple[bool, ...],
+    threads: int,
+) -> FloatArray:
+    """``kernel`` of :mod:`cbm_sim.wells.declinegrid` on a grid of ``shape`` (wells ×
+    times ``t``), the wells shared among ``threads`` threads."""
+    out = np.empty(shape)
+    grid = out.reshape(-1, shape[-1])
+    times = t if isinstance(t, tuple) else (t,)
+    n = grid.shape[0]
+    if threads > 1 and out.size > 2 * _BLOCK_POINTS and n >= threads:
+        cuts = [n * i // threads for i in range(threads + 1)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            jobs = [
+                pool.submit(kernel, *times, *consts, *flags, lo, hi, grid)
+                for lo, hi in itertools.pairwise(cuts)
+            ]
+            for job in jobs:
+                job.result()
+    else:
+        kernel(*times, *consts, *flags, 0, n, grid)
+    return out
+
+
 def _rate_kernel(
     t: FloatArray,
     qi: FloatArray,
@@ -217,7 +286,7 @@ def _rate_kernel(
     return _rate_grid(t, (qi, di, b, d_term, t_incline, q_start, t_plateau), 1)
 
 
-def _rate_grid(t: FloatArray, p: _Params, threads: int) -> FloatArray:
+def _rate_grid(t: FloatArray, p: _Params, threads: int, libm: _Libm = _NUMPY_LIBM) -> FloatArray:
     qi, di, b, d_term, t_incline, q_start, t_plateau = p
     D, Dt, b_safe, _, tau_star, _ = _segments(qi, di, b, d_term)
     params = (t, qi, di, b, d_term, t_incline, q_start, t_plateau)
@@ -227,7 +296,16 @@ def _rate_grid(t: FloatArray, p: _Params, threads: int) -> FloatArray:
     arrays: tuple[FloatArray, ...] = (t, t_incline, t_plateau, tau_star, b_safe * D, b_safe, Dt, qi)
     if ramp:
         arrays += (q_start, qi - q_start, np.where(t_incline > 0.0, t_incline, 1.0))
-    return _blockwise(_rate_block, np.empty(shape), arrays, threads)
+    if libm is not _NUMPY_LIBM:
+        rows = _per_well(shape, t, arrays[1:], 2)
+        if rows is not None:
+            from cbm_sim.wells import declinegrid
+
+            unused = np.zeros(rows[1][0].shape)
+            ramps = rows[1][7:] if ramp else (unused,) * 3
+            operands = (*rows[1][:7], *ramps)
+            return _fused(declinegrid.rate_rows, shape, rows[0], operands, (ramp,), threads)
+    return _blockwise(_rate_block, np.empty(shape), arrays, threads, libm=libm)
 
 
 def _rate_block(
@@ -241,9 +319,11 @@ def _rate_block(
     qi: FloatArray,
     *ramp: FloatArray,
     out: FloatArray,
+    libm: _Libm = _NUMPY_LIBM,
 ) -> None:
     """:func:`_rate_kernel` on one block, into ``out``; ``ramp``: ``q_start``, ``qi -
-    q_start`` and the incline as divisor, if some point may be on an incline."""
+    q_start`` and the incline as divisor, if some point may be on an incline; ``libm``:
+    the ``exp`` and ``log`` to use."""
     q = out
     tau, x, work = _scratch(q.shape, 3)
     np.subtract(t, t_incline, out=tau)
@@ -252,7 +332,7 @@ def _rate_block(
     np.minimum(tau, tau_star, out=x)
     np.maximum(x, 0.0, out=x)
     x *= bD
-    _log1p_into(x, q, work)
+    _log1p_into(x, q, work, libm[1])
     q /= b_safe  # w(τ_h)
     if np.any(tau > tau_star):
         np.subtract(tau, tau_star, out=work)
@@ -260,7 +340,7 @@ def _rate_block(
         work *= Dt
         q += work
     np.negative(q, out=q)
-    np.exp(q, out=q)
+    libm[0](q, q)
     q *= qi
     if ramp:
         q_start, rise, t_div = ramp
@@ -270,7 +350,12 @@ def _rate_block(
         np.copyto(q, 0.0, where=np.broadcast_to(t < 0.0, q.shape))
 
 
-def _log1p_into(x: FloatArray, out: FloatArray, work: FloatArray) -> FloatArray:
+def _log1p_into(
+    x: FloatArray,
+    out: FloatArray,
+    work: FloatArray,
+    log: Callable[[FloatArray, FloatArray], FloatArray] = np.log,
+) -> FloatArray:
     """``out = log1p(x)`` to a few ulps using the SIMD ``log`` (Goldberg 1991, Kahan's trick).
 
     :math:`\\ln(1+x) = \\ln(u)\\,x/(u-1)` with :math:`u = 1 \\oplus x` cancels the rounding
@@ -278,7 +363,7 @@ def _log1p_into(x: FloatArray, out: FloatArray, work: FloatArray) -> FloatArray:
     call about 4× slower than ``np.log`` here, which matters for 10⁸-element grids.
     """
     np.add(x, 1.0, out=work)
-    np.log(work, out=out)
+    log(work, out)
     with np.errstate(divide="ignore", invalid="ignore"):
         out *= x
         work -= 1.0
@@ -287,11 +372,14 @@ def _log1p_into(x: FloatArray, out: FloatArray, work: FloatArray) -> FloatArray:
     return out
 
 
-def _expm1_into(y: FloatArray, out: FloatArray, work: FloatArray) -> FloatArray:
-    """``out = expm1(y)`` to a few ulps via ``exp`` and ``log`` (Kahan's trick, see above)."""
-    np.exp(y, out=work)
+def _expm1_into(
+    y: FloatArray, out: FloatArray, work: FloatArray, libm: _Libm = _NUMPY_LIBM
+) -> FloatArray:
+    """``out = expm1(y)`` to a few ulps via ``exp`` and ``log`` (Kahan's trick, see above;
+    ``libm``: the ``exp`` and ``log`` to use)."""
+    libm[0](y, work)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        np.log(work, out=out)
+        libm[1](work, out)
         np.divide(y, out, out=out)
         work -= 1.0
         out *= work
@@ -316,7 +404,7 @@ def _cum_kernel(
     return _cum_grid(t, (qi, di, b, d_term, t_incline, q_start, t_plateau), 1)
 
 
-def _cum_grid(t: FloatArray, p: _Params, threads: int) -> FloatArray:
+def _cum_grid(t: FloatArray, p: _Params, threads: int, libm: _Libm = _NUMPY_LIBM) -> FloatArray:
     qi, di, b, d_term, t_incline, q_start, t_plateau = p
     D, Dt, b_safe, c_safe, tau_star, q_star = _segments(qi, di, b, d_term)
     params = (t, qi, di, b, d_term, t_incline, q_start, t_plateau)
@@ -337,12 +425,29 @@ def _cum_grid(t: FloatArray, p: _Params, threads: int) -> FloatArray:
     )
     arrays += (-Dt_safe, -q_star / Dt_safe)
     plateau = (t_plateau, qi) if np.any(t_plateau > 0.0) else ()
+    if libm is not _NUMPY_LIBM:
+        rows = _per_well(shape, t, (*arrays[1:], *plateau, *incline), 1)
+        if rows is not None:
+            from cbm_sim.wells import declinegrid
+
+            consts = rows[1]
+            unused = np.zeros(consts[0].shape)
+            known = len(incline) == 1
+            operands = (
+                *consts[:7],
+                *(consts[7:9] if plateau else (unused, unused)),
+                *((consts[-1], unused, unused, unused) if known else (unused, *consts[-3:])),
+            )
+            flags = (bool(plateau), known)
+            times = (rows[0], float(np.max(rows[0])))
+            return _fused(declinegrid.cum_rows, shape, times, operands, flags, threads)
     return _blockwise(
         _cum_block,
         np.empty(shape),
         (*arrays, *plateau, *incline),
         threads,
         n_plateau=len(plateau),
+        libm=libm,
     )
 
 
@@ -358,6 +463,7 @@ def _cum_block(
     *rest: FloatArray,
     out: FloatArray,
     n_plateau: int,
+    libm: _Libm = _NUMPY_LIBM,
 ) -> None:
     """:func:`_cum_kernel` on one block, into ``out``. ``rest``: the plateau and ``qi`` (if
     any well has a plateau: skipped without one, the old arithmetic bit for bit), then the
@@ -387,9 +493,9 @@ def _cum_block(
     np.minimum(tau, tau_star, out=w2)
     np.maximum(w2, 0.0, out=w2)
     w2 *= bD  # x = bDτ_h
-    _log1p_into(w2, w1, tmp)
+    _log1p_into(w2, w1, tmp, libm[1])
     w1 *= neg_c_over_b  # -(1-b)·w
-    _expm1_into(w1, w2, tmp)
+    _expm1_into(w1, w2, tmp, libm)
     w2 *= neg_k_hyp
     res += w2
     # the terminal segment only where some point is past its switch (often none on a grid);
@@ -398,7 +504,7 @@ def _cum_block(
         np.subtract(tau, tau_star, out=tau)
         np.maximum(tau, 0.0, out=tau)
         tau *= neg_Dt
-        _expm1_into(tau, w2, w1)
+        _expm1_into(tau, w2, w1, libm)
         w2 *= neg_k_exp
         res += w2
 
@@ -460,7 +566,9 @@ def rate(
     """
     t = bounds.check("t_days", t_days)
     p = _validated_params(qi, di, b, d_term, t_incline, q_start, t_plateau)
-    return np.asarray(_rate_grid(t, _ordered(p), _THREADS), dtype=np.float64)
+    params = _ordered(p)
+    libm = _libm(math.prod(np.broadcast_shapes(t.shape, *(a.shape for a in params))))
+    return np.asarray(_rate_grid(t, params, _THREADS, libm), dtype=np.float64)
 
 
 def cumulative(
@@ -492,7 +600,9 @@ def cumulative(
     """
     t = bounds.check("t_days", t_days)
     p = _validated_params(qi, di, b, d_term, t_incline, q_start, t_plateau)
-    return np.asarray(_cum_grid(t, _ordered(p), _THREADS), dtype=np.float64)
+    params = _ordered(p)
+    libm = _libm(math.prod(np.broadcast_shapes(t.shape, *(a.shape for a in params))))
+    return np.asarray(_cum_grid(t, params, _THREADS, libm), dtype=np.float64)
 
 
 def _time_to_limit_kernel(

@@ -59,7 +59,6 @@ numpy rules: parameters shaped ``(n, 1)`` against times shaped ``(m,)`` give ``(
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -226,53 +225,6 @@ def _blockwise(
     return out
 
 
-def _per_well(
-    shape: tuple[int, ...], t: FloatArray, consts: tuple[FloatArray, ...], switch: int
-) -> tuple[FloatArray, tuple[FloatArray, ...]] | None:
-    """The times of a grid of ``shape`` as one row and its wells' constants as one value
-    per well, if the grid is wells × times (each constant constant along the last axis, the
-    times along the others) and every constant is finite but ``consts[switch]``, the switch
-    time, which may be inf (no terminal decline); else None."""
-    if not 1 <= len(shape) <= 2 or t.ndim > 2 or (t.ndim == 2 and t.shape[0] != 1):
-        return None
-    if any(a.ndim > 2 or (a.ndim and a.shape[-1] != 1) for a in consts):
-        return None
-    wells = shape[0] if len(shape) == 2 else 1
-    per_well = tuple(np.array(np.broadcast_to(a.reshape(a.shape[:-1]), (wells,))) for a in consts)
-    finite = (np.isfinite(a).all() for i, a in enumerate(per_well) if i != switch)
-    if not (all(finite) and (per_well[switch] >= 0.0).all()):
-        return None  # the numpy kernels' NaN and inf rules, block by block
-    return np.array(np.broadcast_to(t.reshape(-1), (shape[-1],))), per_well
-
-
-def _fused(
-    kernel: Callable[..., None],
-    shape: tuple[int, ...],
-    t: FloatArray | tuple[FloatArray, float],
-    consts: tuple[FloatArray, ...],
-    flags: tuple[bool, ...],
-    threads: int,
-) -> FloatArray:
-    """``kernel`` of :mod:`cbm_sim.wells.declinegrid` on a grid of ``shape`` (wells ×
-    times ``t``), the wells shared among ``threads`` threads."""
-    out = np.empty(shape)
-    grid = out.reshape(-1, shape[-1])
-    times = t if isinstance(t, tuple) else (t,)
-    n = grid.shape[0]
-    if threads > 1 and out.size > 2 * _BLOCK_POINTS and n >= threads:
-        cuts = [n * i // threads for i in range(threads + 1)]
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            jobs = [
-                pool.submit(kernel, *times, *consts, *flags, lo, hi, grid)
-                for lo, hi in itertools.pairwise(cuts)
-            ]
-            for job in jobs:
-                job.result()
-    else:
-        kernel(*times, *consts, *flags, 0, n, grid)
-    return out
-
-
 def _rate_kernel(
     t: FloatArray,
     qi: FloatArray,
@@ -297,14 +249,11 @@ def _rate_grid(t: FloatArray, p: _Params, threads: int, libm: _Libm = _NUMPY_LIB
     if ramp:
         arrays += (q_start, qi - q_start, np.where(t_incline > 0.0, t_incline, 1.0))
     if libm is not _NUMPY_LIBM:
-        rows = _per_well(shape, t, arrays[1:], 2)
-        if rows is not None:
-            from cbm_sim.wells import declinegrid
+        from cbm_sim.wells import declinegrid
 
-            unused = np.zeros(rows[1][0].shape)
-            ramps = rows[1][7:] if ramp else (unused,) * 3
-            operands = (*rows[1][:7], *ramps)
-            return _fused(declinegrid.rate_rows, shape, rows[0], operands, (ramp,), threads)
+        fused = declinegrid.rate(shape, t, arrays[1:], ramp, threads)
+        if fused is not None:
+            return fused
     return _blockwise(_rate_block, np.empty(shape), arrays, threads, libm=libm)
 
 
@@ -426,21 +375,12 @@ def _cum_grid(t: FloatArray, p: _Params, threads: int, libm: _Libm = _NUMPY_LIBM
     arrays += (-Dt_safe, -q_star / Dt_safe)
     plateau = (t_plateau, qi) if np.any(t_plateau > 0.0) else ()
     if libm is not _NUMPY_LIBM:
-        rows = _per_well(shape, t, (*arrays[1:], *plateau, *incline), 1)
-        if rows is not None:
-            from cbm_sim.wells import declinegrid
+        from cbm_sim.wells import declinegrid
 
-            consts = rows[1]
-            unused = np.zeros(consts[0].shape)
-            known = len(incline) == 1
-            operands = (
-                *consts[:7],
-                *(consts[7:9] if plateau else (unused, unused)),
-                *((consts[-1], unused, unused, unused) if known else (unused, *consts[-3:])),
-            )
-            flags = (bool(plateau), known)
-            times = (rows[0], float(np.max(rows[0])))
-            return _fused(declinegrid.cum_rows, shape, times, operands, flags, threads)
+        consts = (*arrays[1:], *plateau, *incline)
+        fused = declinegrid.cumulative(shape, t, consts, bool(plateau), threads)
+        if fused is not None:
+            return fused
     return _blockwise(
         _cum_block,
         np.empty(shape),

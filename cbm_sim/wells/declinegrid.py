@@ -22,7 +22,10 @@ the numpy kernels by the caller.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
@@ -205,3 +208,106 @@ def cum_rows(  # type: ignore[no-untyped-def]
                 t, row, ti, ts, b_d, ncb, nkh, ndt, nke, tp, q_i, inc, tdiv, hr, qs,
                 plateau, incline_known, False,
             )  # fmt: skip
+
+
+_THREAD_POINTS = 1 << 17
+"""Grids from this many points on are shared among the threads (smaller ones: one)."""
+
+
+def _per_well(
+    shape: tuple[int, ...], t: FloatArray, consts: tuple[FloatArray, ...], switch: int
+) -> tuple[FloatArray, tuple[FloatArray, ...]] | None:
+    """The times of a grid of ``shape`` as one row and its wells' constants as one value
+    per well, if the grid is wells × times (each constant constant along the last axis, the
+    times along the others) and every constant is finite but ``consts[switch]``, the switch
+    time, which may be inf (no terminal decline); else None."""
+    if not 1 <= len(shape) <= 2 or t.ndim > 2 or (t.ndim == 2 and t.shape[0] != 1):
+        return None
+    if any(a.ndim > 2 or (a.ndim and a.shape[-1] != 1) for a in consts):
+        return None
+    wells = shape[0] if len(shape) == 2 else 1
+    per_well = tuple(np.array(np.broadcast_to(a.reshape(a.shape[:-1]), (wells,))) for a in consts)
+    finite = (np.isfinite(a).all() for i, a in enumerate(per_well) if i != switch)
+    if not (all(finite) and (per_well[switch] >= 0.0).all()):
+        return None  # the numpy kernels' NaN and inf rules, block by block
+    return np.array(np.broadcast_to(t.reshape(-1), (shape[-1],))), per_well
+
+
+def _run(
+    kernel: Callable[..., None],
+    shape: tuple[int, ...],
+    times: tuple[FloatArray | float, ...],
+    consts: tuple[FloatArray, ...],
+    flags: tuple[bool, ...],
+    threads: int,
+) -> FloatArray:
+    """``kernel`` on a grid of ``shape`` (wells × times), its wells shared among ``threads``
+    threads (the kernels release the GIL)."""
+    out = np.empty(shape)
+    grid = out.reshape(-1, shape[-1])
+    n = grid.shape[0]
+    if threads > 1 and out.size >= _THREAD_POINTS and n >= threads:
+        cuts = [n * i // threads for i in range(threads + 1)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            jobs = [
+                pool.submit(kernel, *times, *consts, *flags, lo, hi, grid)
+                for lo, hi in itertools.pairwise(cuts)
+            ]
+            for job in jobs:
+                job.result()
+    else:
+        kernel(*times, *consts, *flags, 0, n, grid)
+    return out
+
+
+def rate(
+    shape: tuple[int, ...],
+    t: FloatArray,
+    consts: tuple[FloatArray, ...],
+    ramp: bool,
+    threads: int,
+) -> FloatArray | None:
+    """Rates [m³/d] on a grid of ``shape`` by :func:`rate_rows`, or None if the grid is
+    not wells × times with finite constants (:func:`_per_well`).
+
+    ``t`` [day] and ``consts`` are ``decline._rate_block``'s operands (``t_incline``,
+    ``t_plateau``, ``tau_star``, ``bD``, ``b_safe``, ``Dt``, ``qi``, then, if ``ramp``,
+    ``q_start``, ``qi - q_start`` and the incline as divisor).
+    """
+    rows = _per_well(shape, t, consts, 2)
+    if rows is None:
+        return None
+    times, per_well = rows
+    unused = np.zeros(per_well[0].shape)
+    ramps = per_well[7:] if ramp else (unused,) * 3
+    return _run(rate_rows, shape, (times,), (*per_well[:7], *ramps), (ramp,), threads)
+
+
+def cumulative(
+    shape: tuple[int, ...],
+    t: FloatArray,
+    consts: tuple[FloatArray, ...],
+    plateau: bool,
+    threads: int,
+) -> FloatArray | None:
+    """Cumulatives [m³] on a grid of ``shape`` by :func:`cum_rows`, or None if the grid is
+    not wells × times with finite constants (:func:`_per_well`).
+
+    ``t`` [day] and ``consts`` are ``decline._cum_block``'s operands (``t_incline``,
+    ``tau_star``, ``bD``, ``-c/b``, ``-k_hyp``, ``-Dt``, ``-k_exp``, then ``t_plateau`` and
+    ``qi`` if ``plateau``, then the incline volume, or the incline as divisor, half the rise
+    and ``q_start``).
+    """
+    rows = _per_well(shape, t, consts, 1)
+    if rows is None:
+        return None
+    times, per_well = rows
+    unused = np.zeros(per_well[0].shape)
+    known = len(per_well) - 7 - 2 * plateau == 1
+    operands = (
+        *per_well[:7],
+        *(per_well[7:9] if plateau else (unused, unused)),
+        *((per_well[-1], unused, unused, unused) if known else (unused, *per_well[-3:])),
+    )
+    flags = (plateau, known)
+    return _run(cum_rows, shape, (times, float(np.max(times))), operands, flags, threads)

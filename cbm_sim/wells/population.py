@@ -409,9 +409,12 @@ class WellPopulation:
     ) -> FloatArray:
         """Volumes per block over ``[d, d + step_days)`` → shape ``(n_blocks, n_days)`` [m³].
 
-        Wells are processed in chunks sized so that all worker threads together keep at most
-        about ``memory_bytes`` of temporaries; each chunk is summed per block
-        sum by block, so 20,000 wells × 3,653 days never materialise at once.
+        Wells are processed in chunks (sized, as when the numpy grid's temporaries bounded
+        them, so that the worker threads together keep at most about ``memory_bytes``), each
+        chunk summed per block, so 20,000 wells × 3,653 days never materialise at once. A
+        chunk's volumes come from compiled code (:func:`cbm_sim.wells.gridsums.chunk_volumes`:
+        dry wells and the days before a well's decline cost no ``exp``/``log``), the same
+        numbers as :meth:`production`'s numpy grid, bit for bit (tests).
         """
         from cbm_sim.wells import gridsums
 

@@ -191,6 +191,27 @@ def test_malformed_json_oversized_bodies_and_foreign_hosts_are_refused(studio):
         headers={"content-type": "application/json"},
     )
     assert big.status_code == 413 and _fields(big) == ["body"]
+
+
+def test_a_chunked_body_is_counted_refused_above_the_limit_and_passed_on_below_it(studio):
+    client = studio[0]
+
+    def chunked(body: bytes, size: int = 4096):
+        for start in range(0, len(body), size):
+            yield body[start : start + size]  # a generator: sent without Content-Length
+
+    big = client.post(
+        "/api/validate",
+        content=chunked(b"x" * (MAX_BODY_BYTES + 1)),
+        headers={"content-type": "application/json"},
+    )
+    assert big.status_code == 413 and _fields(big) == ["body"], big.text  # not the parser's 400
+    fits = client.post(
+        "/api/validate",
+        content=chunked(b'{"base": "quick", "changes": {}}', size=5),
+        headers={"content-type": "application/json"},
+    )
+    assert fits.status_code == 200, fits.text  # the body arrived whole, in order
     foreign = client.get("/api/health", headers={"host": "evil.example"})
     assert foreign.status_code == 400
     text = client.post(

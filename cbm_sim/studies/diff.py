@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from cbm_sim import names, units
+from cbm_sim.results.frames import SUMMARY_SERIES
 from cbm_sim.scenario.files import FieldSource
 from cbm_sim.scenario.model import Scenario
 from cbm_sim.scenario.valuation_inputs import SUB_CLUSTERS
@@ -51,13 +52,9 @@ DECIMALS: Final[int] = 2
 NOT_COMPARED: Final[frozenset[str]] = frozenset({"name", "description", "extends"})
 """Scenario fields that are labels, not assumptions."""
 
-SERIES: Final[dict[str, tuple[tuple[str, str], ...]]] = {
-    "production.total": (("surface", "production"), ("mine_gas", "drainage")),
-    "production.surface": (("surface", "production"),),
-    "production.underground": (("mine_gas", "drainage"),),
-    "lng.output": (("lng", "output"),),
-}
-"""Physical summary series of the outputs frame: plan id → the annual terms it sums."""
+SERIES: Final[Mapping[str, tuple[tuple[str, str], ...]]] = SUMMARY_SERIES
+"""Physical summary series of the outputs frame: plan id → the annual terms it sums (the
+rows of :meth:`Results.summary`, one mapping for both, so ``diff`` and ``summary()`` agree)."""
 
 INPUT_COLUMNS: Final[tuple[str, ...]] = (
     "path",

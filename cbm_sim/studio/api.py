@@ -148,46 +148,60 @@ def problems_error(composed: Composed) -> ApiError:
 
 class BodyLimit:
     """Refuse request bodies above ``limit`` bytes with 413, whether or not they state their
-    length (a chunked body is counted as it arrives)."""
+    length.
+
+    A body of unstated length (chunked) is read and counted here, up to ``limit`` bytes,
+    and replayed to the app only when it fits: counting it while the app reads would let the
+    framework's body parser turn the refusal into its own 400 ("error parsing the body")."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.limit = limit
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        too_big = JSONResponse(
+    def _too_big(self) -> JSONResponse:
+        return JSONResponse(
             status_code=413,
             content={
                 "detail": f"request body larger than {self.limit:,} bytes",
                 "errors": [{"field": "body", "message": f"at most {self.limit:,} bytes"}],
             },
         )
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await too_big(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.limit:
+                await self._too_big()(scope, receive, send)
+                return
+            await self.app(scope, receive, send)  # the server holds it to its stated length
+            return
+        chunks: list[bytes] = []
         seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooBigError
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                await self._too_big()(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooBigError:
-            await too_big(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()  # after the body: the disconnect, when it comes
 
-
-class _TooBigError(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 def attachment(filename: str) -> str:

@@ -339,10 +339,21 @@ class Jobs:
                     return
                 job.status = "running"
             process, parent = self._take_spare()
-            parent.send((job.kind, job.params))
             with self._lock:
+                # a cancel that came while the process was being taken saw no process to
+                # end: end it here instead of running the job
                 job.process = process
-            final = self._watch(job, parent, process)
+                cancelled = job.cancel_requested
+            if cancelled:
+                process.terminate()
+                final = None
+            else:
+                try:
+                    parent.send((job.kind, job.params))
+                except OSError:  # the process was ended (a cancel) before it got the job
+                    final = None
+                else:
+                    final = self._watch(job, parent, process)
             process.join(timeout=5)
             if process.is_alive():  # pragma: no cover - a process that ignores SIGTERM
                 process.kill()
@@ -354,7 +365,7 @@ class Jobs:
             with self._lock:
                 job.process = None
                 job.finished = time.time()
-                if job.cancel_requested and final is None:
+                if job.cancel_requested:  # a result that came after the cancel is dropped
                     job.status, job.message = "cancelled", "cancelled"
                 elif final is None:
                     job.status = "failed"

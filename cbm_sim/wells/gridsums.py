@@ -35,6 +35,7 @@ from cbm_sim.wells.bookings import (
     T_INCLINE,
     T_PLATEAU,
     TAU_STAR,
+    _finite,
 )
 from cbm_sim.wells.nodesums import _cumulative
 
@@ -70,13 +71,7 @@ def chunk_volumes(
         bd, k_harm, neg_c_over_b = cols[BD, w], cols[K_HARM, w], cols[NEG_C_OVER_B, w]
         neg_cd_expo, k_hyp = cols[NEG_CD_EXPO, w], cols[K_HYP, w]
         k_exp, d_t = cols[K_EXP, w], cols[DT, w]
-        finite = (
-            math.isfinite(bd)
-            and math.isfinite(k_harm)
-            and math.isfinite(neg_c_over_b)
-            and math.isfinite(neg_cd_expo)
-            and math.isfinite(k_hyp)
-        )
+        finite = _finite(cols, w)
         if qi == 0.0 and q_start == 0.0 and finite and math.isfinite(k_exp):
             # a dry well: every term of its cumulative is ±0 (a rate times a finite number)
             for k in range(m):

@@ -20,6 +20,10 @@ Both functions stay within 1 ulp of the C library (``tests/test_decline.py`` com
   ``Lg1``…``Lg7`` (error below :math:`2^{-58.45}`), and its constants; subnormals scaled
   by :math:`2^{52}` first; -inf at 0, NaN below, inf at inf.
 
+:mod:`cbm_sim.wells.declinegrid` inlines ``_exp`` and ``_log``; numba's on-disk cache of its
+kernels does not see an edit here (it checks the kernel's own file): clear
+``cbm_sim/wells/__pycache__/declinegrid*.nb*`` after changing them.
+
 They differ from the C library in the last bit at some points (≈ 9 % of ``exp``'s, 2 % of
 ``log``'s), so the grids of the public decline functions agree with the numpy kernels'
 (which the engine uses) to ~1e-15 relative, not bit for bit.

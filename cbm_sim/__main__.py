@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     # CPython collects its youngest generation every 700 net allocations, which cost ≈ 0.1 s
     # of a 2 s `cbm-sim run` (benchmarks/bench_cli.py); every 50,000 still collects cycles.
     gc.set_threshold(50_000, 20, 20)
+    # pydantic looks for plugins in the entry points of every installed distribution the
+    # first time a model is built (importlib.metadata: ≈ 15 ms of every command, measured);
+    # cbm-sim's models use none. Set PYDANTIC_DISABLE_PLUGINS yourself (e.g. to "none") to
+    # have yours loaded.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         import click
 

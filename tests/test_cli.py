@@ -346,6 +346,33 @@ def test_summary_prints_the_verdict_for_both_target_years(tmp_path: Path) -> Non
     assert "w/o exog." in text
 
 
+@pytest.mark.parametrize("terminal", [True, False])
+def test_verdict_tables_rendered_ahead_print_what_print_targets_prints(
+    tmp_path: Path, terminal: bool
+) -> None:
+    # run renders its tables while the Parquet thread writes (run_cmd._VerdictTables) and
+    # prints them after the swap: the same text, colours included, as printing them directly
+    import io
+
+    from rich.console import Console
+
+    from cbm_sim.cli import _print_targets
+    from cbm_sim.cli.run_cmd import _VerdictTables
+
+    frame = pd.read_csv(_run_dir(tmp_path / "r", "plan", 450.0) / "targets.csv")
+    direct, ahead = io.StringIO(), io.StringIO()
+    _print_targets(frame, Console(file=direct, width=120, force_terminal=terminal), "plan")
+    tables = _VerdictTables(Console(file=ahead, width=120, force_terminal=terminal), "plan")
+    tables.render(frame)
+    assert ahead.getvalue() == ""  # nothing printed before the folder is in place
+    tables.print(frame)
+    assert ahead.getvalue() == direct.getvalue()
+    assert ("\x1b[" in direct.getvalue()) == terminal and "verdict" in direct.getvalue()
+    late = io.StringIO()  # never rendered (no target check came): rendered when printed
+    _VerdictTables(Console(file=late, width=120, force_terminal=terminal), "plan").print(frame)
+    assert late.getvalue() == direct.getvalue()
+
+
 def test_calibrate_prints_and_writes_every_target(tmp_path: Path) -> None:
     out = tmp_path / "calibration.csv"
     result = CliRunner().invoke(main, ["calibrate", "-o", str(out)])

@@ -3,6 +3,7 @@ command is done, its exit status and output kept, nothing left unreleased."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -61,3 +62,29 @@ def test_semaphores_of_a_process_are_released_without_a_warning() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "leaked" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(("preset", "seen"), [(None, "__all__"), ("none", "none")])
+def test_pydantic_plugins_are_not_looked_for_unless_asked(preset, seen) -> None:
+    """The command skips pydantic's scan of every distribution's entry points (no plugin of
+    its own); a PYDANTIC_DISABLE_PLUGINS the user set is left as it is."""
+    code = textwrap.dedent(
+        """
+        import os
+        from cbm_sim import __main__ as entry
+        try:
+            entry.main(["--help"])
+        except SystemExit:
+            pass
+        from pydantic.plugin import _loader
+        print(os.environ.get("PYDANTIC_DISABLE_PLUGINS"), list(_loader.get_plugins()))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if preset is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = preset
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == f"{seen} []"

@@ -12,7 +12,9 @@ from cbm_sim.results.frames import Results, annualise
 from cbm_sim.results.rundir import (
     OUTPUT_FILES,
     TARGET_COLUMNS,
+    FrameFileError,
     OutputExistsError,
+    frame_files,
     staged_directory,
     write_run,
 )
@@ -234,3 +236,84 @@ def test_write_run_writes_the_same_bytes_on_any_arrow_pool(tmp_path, monkeypatch
         assert pa.default_memory_pool().backend_name == expected
     for name in ("daily.parquet", "annual.parquet", "events.parquet", "annual.csv"):
         assert (folders["mimalloc"] / name).read_bytes() == (folders[None] / name).read_bytes()
+
+
+def _valuation() -> pd.DataFrame:
+    return pd.DataFrame({"year": [2025], "item": ["output.total"], "value_1e8_yuan": [1.0]})
+
+
+def test_threaded_frames_are_the_bytes_of_to_parquet(tmp_path: Path) -> None:
+    # the daily and event files come from a thread (rundir.FrameFiles), started by write_run
+    # itself or before it (frame_files, as `run` does): the same bytes as pandas' to_parquet
+    # in the caller's thread
+    results = _results()
+    with staged_directory(tmp_path / "own") as stage:
+        write_run(stage, results, targets=_targets(), valuation=_valuation())
+    with staged_directory(tmp_path / "early") as stage, frame_files(stage, results) as frames:
+        write_run(stage, results, targets=_targets(), valuation=_valuation(), frames=frames)
+    for name in ("daily", "events", "annual"):
+        direct = tmp_path / f"{name}.parquet"
+        getattr(results, name).to_parquet(direct, index=False)
+        for folder in ("own", "early"):
+            assert (tmp_path / folder / f"{name}.parquet").read_bytes() == direct.read_bytes()
+    meta = json.loads((tmp_path / "early" / "meta.json").read_text(encoding="utf-8"))
+    assert set(meta["sha256"]) == set(OUTPUT_FILES) - {"meta.json"}
+
+
+@pytest.mark.parametrize("frame", ["daily", "events"])
+def test_a_parquet_thread_that_fails_leaves_no_folder_and_names_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frame: str
+) -> None:
+    from cbm_sim.results import rundir
+
+    real = rundir._write_parquet
+
+    def failing(out: Path, results: Results, frames: tuple[str, ...]) -> None:
+        if frames == (frame,):
+            raise OSError(28, "No space left on device")
+        real(out, results, frames)
+
+    monkeypatch.setattr(rundir, "_write_parquet", failing)
+    out = tmp_path / "run"
+    with pytest.raises(FrameFileError) as caught, staged_directory(out) as stage:
+        write_run(stage, _results(), targets=_targets(), valuation=_valuation())
+    assert str(caught.value) == (
+        f"could not write {frame}.parquet: OSError: [Errno 28] No space left on device"
+    )
+    assert isinstance(caught.value.__cause__, OSError)
+    assert _listing(tmp_path) == []  # no folder, no stage left beside it
+
+
+def test_a_failure_beside_the_parquet_thread_waits_for_it_then_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the caller's thread fails while the Parquet thread still writes into the stage: the
+    # stage is removed only after the thread is done (nothing left), and the caller's error
+    # is the one raised
+    import threading
+
+    from cbm_sim.results import rundir
+
+    real = rundir._write_parquet
+    started, release = threading.Event(), threading.Event()
+    finished: list[str] = []
+
+    def slow(out: Path, results: Results, frames: tuple[str, ...]) -> None:
+        if frames == ("daily",):
+            started.set()
+            release.wait(5)
+        real(out, results, frames)
+        finished.extend(frames)
+
+    monkeypatch.setattr(rundir, "_write_parquet", slow)
+    out = tmp_path / "run"
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        staged_directory(out) as stage,
+        frame_files(stage, _results()),
+    ):
+        assert started.wait(5)
+        threading.Timer(0.2, release.set).start()
+        raise RuntimeError("boom")
+    assert finished == ["daily", "events"]  # waited for, not abandoned
+    assert _listing(tmp_path) == []

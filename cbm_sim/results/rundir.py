@@ -13,8 +13,9 @@ contract"); ``meta.json`` holds the SHA-256 of every file
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,12 @@ __all__ = [
     "OUTPUT_FILES",
     "RESULTS_MARKER",
     "TARGET_COLUMNS",
+    "FrameFileError",
+    "FrameFiles",
     "OutputExistsError",
     "check_target",
     "clean_stale",
+    "frame_files",
     "staged_directory",
     "valuation_csv",
     "write_run",
@@ -140,6 +144,85 @@ def _write_parquet(out: Path, results: Results, frames: tuple[str, ...]) -> None
         getattr(results, name).to_parquet(out / f"{name}.parquet", index=False)
 
 
+THREADED_FRAMES = ("daily", "events")
+"""The frames :class:`FrameFiles` writes on its thread: the large daily frame (≈ 6·10^5 rows
+in the plan run) and the events; the annual frame, which the CSV reads too, stays with the
+caller's thread, so no frame is read by two threads."""
+
+
+class FrameFileError(OSError):
+    """A Parquet file of :class:`FrameFiles` could not be written (names the file)."""
+
+
+class FrameFiles:
+    """The daily and event Parquet files of a run, written on a thread of their own.
+
+    Arrow encodes and writes without the interpreter lock, so the caller's thread goes on
+    with the valuation, the target check and the CSV files meanwhile (a run's Parquet files
+    cost ≈ 0.1-0.2 s of a 1.6 s ``cbm-sim run`` on the 2-core host, the first write of a
+    process the most). The bytes are those of :func:`_write_parquet` in the caller's thread:
+    the same frames, the same calls. Use :func:`frame_files`, which always waits for the
+    thread, so that a failing caller never removes a folder the thread still writes into.
+    """
+
+    def __init__(self, directory: Path, results: Results) -> None:
+        self._directory = directory
+        self._results = results
+        self._error: tuple[str, BaseException] | None = None
+        self._thread = threading.Thread(target=self._write, name="cbm-sim-parquet", daemon=True)
+        self._thread.start()
+
+    def _write(self) -> None:
+        for name in THREADED_FRAMES:
+            try:
+                _write_parquet(self._directory, self._results, (name,))
+            except BaseException as exc:  # handed to the caller's thread by wait()
+                self._error = (f"{name}.parquet", exc)
+                return
+
+    def join(self) -> None:
+        """Wait until the thread is done, even through a Ctrl-C (re-raised after it: the
+        folder it writes into is removed only then)."""
+        interrupted: KeyboardInterrupt | None = None
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except KeyboardInterrupt as exc:  # pragma: no cover - a signal mid-join
+                interrupted = exc
+        if interrupted is not None:  # pragma: no cover
+            raise interrupted
+
+    def wait(self) -> None:
+        """Wait until the files are written.
+
+        Raises
+        ------
+        FrameFileError
+            If one could not be written: naming it, with the thread's error as the cause.
+        """
+        self.join()
+        if self._error is not None:
+            name, exc = self._error
+            raise FrameFileError(f"could not write {name}: {type(exc).__name__}: {exc}") from exc
+
+
+@contextmanager
+def frame_files(directory: str | Path, results: Results) -> Iterator[FrameFiles]:
+    """Start writing the daily and event Parquet files of ``results`` into ``directory``
+    (:class:`FrameFiles`); hand the writer to :func:`write_run` (``frames=``).
+
+    On leaving, the thread is always waited for; when the ``with`` block failed, its own
+    error is raised (not the thread's), and the staged folder is removed only after the
+    thread is done with it.
+    """
+    _system_allocator()
+    frames = FrameFiles(Path(directory), results)
+    try:
+        yield frames
+    finally:
+        frames.join()
+
+
 def write_run(
     directory: str | Path,
     results: Results,
@@ -147,6 +230,7 @@ def write_run(
     targets: pd.DataFrame,
     valuation: pd.DataFrame,
     extra_meta: Mapping[str, Any] | None = None,
+    frames: FrameFiles | None = None,
 ) -> list[Path]:
     """Write the files of :data:`OUTPUT_FILES` for one run into ``directory``.
 
@@ -163,6 +247,10 @@ def write_run(
         The output value of every item (``valuation.value``).
     extra_meta
         Added to ``meta.json`` (e.g. the scenario file the run was started from).
+    frames
+        The daily and event Parquet files already being written into ``directory``
+        (:func:`frame_files`, started as soon as the run was done); without it they are
+        written on a thread started here, beside the CSV files.
 
     Returns
     -------
@@ -174,6 +262,8 @@ def write_run(
     ValueError
         If ``targets`` lacks a column of :data:`TARGET_COLUMNS` or ``results.scenario`` is
         missing.
+    FrameFileError
+        If the daily or event Parquet file could not be written (naming it).
     """
     out = Path(directory)
     missing = [c for c in TARGET_COLUMNS if c not in targets.columns]
@@ -182,8 +272,23 @@ def write_run(
     if results.scenario is None:
         raise ValueError("results.scenario is None; the resolved scenario is part of the outputs")
     out.mkdir(parents=True, exist_ok=True)
-    _system_allocator()
-    _write_parquet(out, results, ("daily", "annual", "events"))
+    with frame_files(out, results) if frames is None else nullcontext(frames) as threaded:
+        _write_rest(out, results, targets, valuation)
+        own = {
+            "assumptions_sha256": assumptions_sha256(results.scenario),
+            "model_data_sha256": packaged_data_sha256(),
+        }
+        threaded.wait()
+    integrity.write_meta(out, {**dict(results.meta), **own, **dict(extra_meta or {})}, OUTPUT_FILES)
+    return [out / name for name in sorted(OUTPUT_FILES)]
+
+
+def _write_rest(
+    out: Path, results: Results, targets: pd.DataFrame, valuation: pd.DataFrame
+) -> None:
+    """The files of a run other than the threaded frames' and ``meta.json``."""
+    assert results.scenario is not None  # write_run checked it
+    _write_parquet(out, results, ("annual",))
     to_planner(results.annual.loc[:, list(ANNUAL_COLUMNS)]).to_csv(
         out / "annual.csv", index=False, encoding="utf-8"
     )
@@ -193,9 +298,3 @@ def write_run(
     )
     valuation_csv(valuation).to_csv(out / "valuation.csv", index=False, encoding="utf-8")
     (out / "scenario.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
-    own = {
-        "assumptions_sha256": assumptions_sha256(results.scenario),
-        "model_data_sha256": packaged_data_sha256(),
-    }
-    integrity.write_meta(out, {**dict(results.meta), **own, **dict(extra_meta or {})}, OUTPUT_FILES)
-    return [out / name for name in sorted(OUTPUT_FILES)]

@@ -92,14 +92,15 @@ def _parse(text: str, source: str) -> tuple[Any, _Located]:
         reading.check_printable(text)
     except reading.InputError as exc:
         raise _problem(source, exc.line, "", str(exc)) from None
-    loader = reading.BoundedLoader(text)
+    parsed = None
+    fast = reading.libyaml_loader(text)
+    if fast is not None:
+        try:
+            parsed = _compose(fast, source)
+        except Exception:  # libyaml's wording or verdict: PyYAML's, from its own parser below
+            parsed = None
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return {}, _Located(source, 1)
-        reading.check_expansion(node)
-        located = _locate(loader, node, source)
-        data = loader.construct_document(node)
+        data, located = _compose(reading.BoundedLoader(text), source) if parsed is None else parsed
     except reading.InputError as exc:
         raise _problem(source, exc.line, "", str(exc)) from None
     except yaml.MarkedYAMLError as exc:
@@ -112,8 +113,6 @@ def _parse(text: str, source: str) -> tuple[Any, _Located]:
         raise _problem(source, line, "", f"malformed YAML: {exc.reason}") from None
     except yaml.YAMLError as exc:
         raise _problem(source, None, "", f"malformed YAML: {exc}") from None
-    finally:
-        loader.dispose()
     if not isinstance(data, dict):
         raise _problem(
             source,
@@ -122,6 +121,20 @@ def _parse(text: str, source: str) -> tuple[Any, _Located]:
             f"expected a mapping of scenario sections, got a {type(data).__name__}",
         )
     return data, located
+
+
+def _compose(loader: yaml.SafeLoader, source: str) -> tuple[Any, _Located]:
+    """The data and source locations of ``loader``'s one document (``{}`` for none), within
+    the node and alias limits; the loader disposed of."""
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}, _Located(source, 1)
+        reading.check_expansion(node)
+        located = _locate(loader, node, source)
+        return loader.construct_document(node), located
+    finally:
+        loader.dispose()
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"

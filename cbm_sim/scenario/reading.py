@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
-from yaml.events import AliasEvent
+from yaml.events import AliasEvent, ScalarEvent
 
 MAX_FILE_BYTES = 128 * 1024
 """Largest scenario file read [bytes]; assumption: 11× the resolved plan scenario (11.4 kB),
@@ -206,6 +206,99 @@ class BoundedLoader(yaml.SafeLoader):
             raise ConstructorError(
                 None, None, f"invalid {what} {_clip(node)}: {exc}", node.start_mark
             ) from None
+
+
+_CPARSER: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
+"""libyaml's scanner and parser (PyYAML built with it, as its wheels are); None without."""
+
+
+class UnlikeTextError(ValueError):
+    """Text that libyaml's events would place differently from PyYAML's (read by PyYAML)."""
+
+
+_UNLIKE = re.compile("[\t\ufeff\x85\u2028\u2029]")
+"""Characters libyaml and PyYAML read differently: a tab (libyaml takes some that PyYAML
+refuses), a byte-order mark past the start (libyaml skips it, PyYAML refuses it) and the
+Unicode line breaks (NEL, LS, PS); text with any of them is read by PyYAML alone (found by
+tests/test_reading.py)."""
+
+
+_BLOCK_HEADER_COMMENT = re.compile(r"[|>][-+0-9]*#")
+"""A block scalar's header with a comment glued to it (``>#``): libyaml reads the comment,
+PyYAML refuses the header (found by tests/test_reading.py); read by PyYAML alone."""
+
+
+def _questions_in_comments(text: str) -> bool:
+    """Whether every ``?`` of ``text`` is on a comment line (``# …``). Elsewhere libyaml and
+    PyYAML read it differently: PyYAML ends a plain value at a ``?`` inside ``[…]`` or
+    ``{…}`` and takes any ``?`` there as a key, libyaml reads on (found by
+    tests/test_reading.py); the shipped scenarios have ``?`` in comments only."""
+    if "?" not in text:
+        return True
+    return all(line.lstrip().startswith("#") for line in text.splitlines() if "?" in line)
+
+
+class _LibyamlEvents:
+    """:class:`BoundedLoader` on libyaml's events (:func:`libyaml_loader`)."""
+
+    def __init__(self, stream: str) -> None:
+        _CPARSER.__init__(self, stream)
+        yaml.constructor.SafeConstructor.__init__(self)  # type: ignore[arg-type]
+        yaml.resolver.Resolver.__init__(self)  # type: ignore[arg-type]
+        self.anchors: dict[Any, yaml.Node] = {}
+        self._depth = 0
+        self._nodes = 0
+
+    # the Python composer over libyaml's events (the C one has no limits)
+    check_node = yaml.composer.Composer.check_node
+    get_node = yaml.composer.Composer.get_node
+    get_single_node = yaml.composer.Composer.get_single_node
+    compose_document = yaml.composer.Composer.compose_document
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[attr-defined]
+        # an empty plain value is marked by libyaml at the next token and by PyYAML at the
+        # indicator before it: where its line is the one kept (a list item, a key, the
+        # document), PyYAML alone reads the text
+        empty = isinstance(event, ScalarEvent) and event.value == "" and not event.style
+        if empty and not (isinstance(parent, yaml.MappingNode) and index is not None):
+            raise UnlikeTextError("an empty value placed differently by libyaml")
+        return BoundedLoader.compose_node(self, parent, index)  # type: ignore[arg-type]
+
+    compose_scalar_node = yaml.composer.Composer.compose_scalar_node
+    compose_sequence_node = yaml.composer.Composer.compose_sequence_node
+    compose_mapping_node = yaml.composer.Composer.compose_mapping_node
+
+
+_LIBYAML_LOADER: Any = (
+    None
+    if _CPARSER is None
+    else type("LibyamlBoundedLoader", (_LibyamlEvents, _CPARSER, BoundedLoader), {})
+)
+
+
+def libyaml_loader(text: str) -> yaml.SafeLoader | None:
+    """A :class:`BoundedLoader` of ``text`` on libyaml's events; None without libyaml.
+
+    The scanner and parser are libyaml's (C: ≈ 7× PyYAML's, 0.047 -> 0.007 s for
+    ``plan.yaml``, ≈ 3 % of a ``cbm-sim run``); the composer with its limits, the resolver
+    and the constructor are :class:`BoundedLoader`'s own. libyaml and PyYAML both implement
+    YAML 1.1 and give the same events for the same text (values, tags, implicit flags, line
+    and column of every node: checked on the shipped scenarios and generated documents,
+    ``tests/test_reading.py``), but they word their errors differently and disagree on some
+    malformed text: the caller parses with :class:`BoundedLoader` whenever this one raises,
+    so every message and every refusal is PyYAML's (:func:`cbm_sim.scenario.files._parse`).
+    None too for text with a character the two read differently (:data:`_UNLIKE`, a ``?``
+    off a comment line).
+    """
+    if _LIBYAML_LOADER is None:  # pragma: no cover - PyYAML without libyaml
+        return None
+    if _UNLIKE.search(text) is not None or not _questions_in_comments(text):
+        return None
+    if _BLOCK_HEADER_COMMENT.search(text) is not None:
+        return None
+    loader: yaml.SafeLoader = _LIBYAML_LOADER(text)
+    return loader
 
 
 def _clip(node: yaml.Node) -> str:

@@ -11,11 +11,13 @@ the vectorised kernel.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from cbm_sim.wells import blocksplit
 from cbm_sim.wells.decline import PREPARED_KEYS
 
 FloatArray = npt.NDArray[np.float64]
@@ -167,7 +169,6 @@ def _cumulative_of(t, k):  # type: ignore[no-untyped-def]  # numba infers the ty
     )  # fmt: skip
 
 
-@njit(cache=True, nogil=True)
 def book_days(
     cols: FloatArray,
     online_day: FloatArray,
@@ -187,7 +188,38 @@ def book_days(
 
     ``cols`` holds the prepared constants, one column per well (rows in
     :data:`cbm_sim.wells.decline.PREPARED_KEYS` order), read once per well (:func:`_well`).
+    Inside :func:`cbm_sim.wells.blocksplit.split_blocks`, the wells of some blocks are booked
+    on a second thread: each row gets the same additions in the same order.
     """
+    second = blocksplit.second_side(block[wells], n_days.astype(np.float64))
+    if second is None:
+        _book_days(cols, online_day, block, wells, first_day, n_days, lo, hi, sign, base_day, out)
+        return
+
+    def part(k: npt.NDArray[np.bool_]) -> Callable[[], None]:
+        return lambda: _book_days(
+            cols, online_day, block, wells[k], first_day[k], n_days[k], lo[k], hi[k], sign[k],
+            base_day, out,
+        )  # fmt: skip
+
+    blocksplit.run_split(part(~second), part(second))
+
+
+@njit(cache=True, nogil=True)
+def _book_days(
+    cols: FloatArray,
+    online_day: FloatArray,
+    block: IntArray,
+    wells: IntArray,
+    first_day: IntArray,
+    n_days: IntArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    sign: FloatArray,
+    base_day: int,
+    out: FloatArray,
+) -> None:
+    """:func:`book_days` of every well given, in their order (compiled, one thread)."""
     for s in range(wells.size):
         w = wells[s]
         row = out[block[w]]

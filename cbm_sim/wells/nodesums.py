@@ -16,11 +16,13 @@ A well before its decline adds the decline's exact zeros, which are skipped, as
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from cbm_sim.wells import blocksplit
 from cbm_sim.wells.bookings import (
     BD,
     DT,
@@ -97,8 +99,37 @@ def _cumulative(  # type: ignore[no-untyped-def]  # numba infers the types
     return out
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
 def node_sums(
+    cols: FloatArray,
+    online_day: FloatArray,
+    block: IntArray,
+    wells: IntArray,
+    times: FloatArray,
+    any_plateau: bool,
+    sums: FloatArray,
+    n_blocks: int,
+) -> None:
+    """Add each well's cumulative at ``times[r + 1]`` less that at ``times[0]`` [m³] to
+    ``sums[r * n_blocks + block]``, well by well in the order of ``wells`` (:func:`_node_sums`).
+
+    Inside :func:`cbm_sim.wells.blocksplit.split_blocks`, the wells of some blocks are summed
+    on a second thread: each (node, block) sum gets the same additions in the same order.
+    """
+    second = blocksplit.second_side(block[wells], np.full(wells.size, float(times.size)))
+    if second is None:
+        _node_sums(cols, online_day, block, wells, times, any_plateau, sums, n_blocks)
+        return
+
+    def part(k: npt.NDArray[np.bool_]) -> Callable[[], None]:
+        return lambda: _node_sums(
+            cols, online_day, block, wells[k], times, any_plateau, sums, n_blocks
+        )
+
+    blocksplit.run_split(part(~second), part(second))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _node_sums(
     cols: FloatArray,
     online_day: FloatArray,
     block: IntArray,

@@ -367,26 +367,36 @@ class WellPopulation:
         k = decline.prepare_unchecked(*(p[name] for name in _PARAM_FIELDS))
         c = decline.cumulative_prepared(edges[None, :] - self.online_day[sl][:, None], k)
         vol = np.diff(c, axis=1)
-        # wells with a workover or abandonment: exact 4-point volumes, only on those rows
+        ev, rows = self._event_volumes(sl, days, step)
+        if ev.size:
+            vol[ev] = rows
+        return vol
+
+    def _event_volumes(
+        self, sl: slice, days: FloatArray, step: float
+    ) -> tuple[IntArray, FloatArray]:
+        """The wells of ``sl`` with a workover or an abandonment (indices into ``sl``) and
+        their exact 4-point volumes over ``[d, d + step)`` for ``d`` in ``days`` [m³]."""
         ev = np.flatnonzero(
             np.isfinite(self.down_until_day[sl]) | np.isfinite(self.abandon_day[sl])
         )
-        if ev.size:
-            g = np.arange(sl.start or 0, sl.stop if sl.stop is not None else len(self))[ev]
-            s = days[None, :]
-            e = s + step
-            e_eff = np.maximum(np.minimum(e, self.abandon_day[g][:, None]), s)
-            x1 = np.clip(self.down_from_day[g][:, None], s, e_eff)
-            x2 = np.clip(self.down_until_day[g][:, None], s, e_eff)
-            pe = self._params(g)
-            t0 = self.online_day[g][:, None]
-            vol[ev] = (
-                decline._cum_kernel(x1 - t0, **pe)
-                - decline._cum_kernel(s - t0, **pe)
-                + decline._cum_kernel(e_eff - t0, **pe)
-                - decline._cum_kernel(x2 - t0, **pe)
-            )
-        return vol
+        if not ev.size:
+            return ev, np.empty((0, days.size))
+        g = np.arange(sl.start or 0, sl.stop if sl.stop is not None else len(self))[ev]
+        s = days[None, :]
+        e = s + step
+        e_eff = np.maximum(np.minimum(e, self.abandon_day[g][:, None]), s)
+        x1 = np.clip(self.down_from_day[g][:, None], s, e_eff)
+        x2 = np.clip(self.down_until_day[g][:, None], s, e_eff)
+        pe = self._params(g)
+        t0 = self.online_day[g][:, None]
+        rows = (
+            decline._cum_kernel(x1 - t0, **pe)
+            - decline._cum_kernel(s - t0, **pe)
+            + decline._cum_kernel(e_eff - t0, **pe)
+            - decline._cum_kernel(x2 - t0, **pe)
+        )
+        return ev, rows
 
     def production(self, days: npt.ArrayLike, step_days: float = 1.0) -> FloatArray:
         """Volume of each well over ``[d, d + step_days)`` for each ``d`` in ``days`` [m³].
@@ -405,25 +415,41 @@ class WellPopulation:
     ) -> FloatArray:
         """Volumes per block over ``[d, d + step_days)`` → shape ``(n_blocks, n_days)`` [m³].
 
-        Wells are processed in chunks sized so that all worker threads together keep at most
-        about ``memory_bytes`` of temporaries; each chunk is summed per block
-        sum by block, so 20,000 wells × 3,653 days never materialise at once.
+        Wells are processed in chunks (sized, as when the numpy grid's temporaries bounded
+        them, so that the worker threads together keep at most about ``memory_bytes``), each
+        chunk summed per block, so 20,000 wells × 3,653 days never materialise at once. A
+        chunk's volumes come from compiled code (:func:`cbm_sim.wells.gridsums.chunk_volumes`:
+        dry wells and the days before a well's decline cost no ``exp``/``log``), the same
+        numbers as :meth:`production`'s numpy grid, bit for bit (tests).
         """
+        from cbm_sim.wells import gridsums
+
         d, step = _check_grid(days, step_days)
+        # chunks as the numpy grid's were (its ~12 temporaries per point): each chunk's sums
+        # are added to the total in turn, so the chunking fixes the order of the additions
         per_well = (d.size + 1) * 8 * _TEMPORARIES
         chunk = max(1, int(memory_bytes // (_WORKERS * per_well)))
         starts = range(0, len(self), chunk)
+        edges = np.append(d, d[-1] + step)
+        k = decline.prepare_unchecked(*(getattr(self, name) for name in _PARAM_FIELDS))
+        cols = np.stack([k[key] for key in decline.PREPARED_KEYS])
+        online = np.ascontiguousarray(self.online_day, dtype=np.float64)
 
         def work(start: int) -> FloatArray:
             sl = slice(start, min(start + chunk, len(self)))
-            vol = self._grid(sl, d, step)
-            # Sum rows by block: sort once, add contiguous runs (O(rows × days) additions; a
-            # one-hot matrix product would cost n_blocks times more).
             blk = self.block[sl]
             order = np.argsort(blk, kind="stable")
+            vol = np.empty((order.size, d.size))
+            wells = (start + order).astype(np.int64)
+            gridsums.chunk_volumes(cols, online, wells, edges, bool(self.t_plateau[sl].any()), vol)
+            ev, rows = self._event_volumes(sl, d, step)
+            if ev.size:
+                vol[np.argsort(order)[ev]] = rows
+            # Sum rows by block: contiguous runs of the sorted rows (O(rows × days) additions;
+            # a one-hot matrix product would cost n_blocks times more).
             runs = np.flatnonzero(np.r_[True, blk[order][1:] != blk[order][:-1]])
             part = np.zeros((self.n_blocks, d.size))
-            part[blk[order][runs]] = np.add.reduceat(vol[order], runs, axis=0)
+            part[blk[order][runs]] = np.add.reduceat(vol, runs, axis=0)
             return part
 
         out = np.zeros((self.n_blocks, d.size))

@@ -295,14 +295,20 @@ def test_cbm_sim_run_of_a_saved_scenario_reproduces_the_studios_numbers(studio, 
 @pytest.mark.slow
 def test_a_run_whose_worker_dies_fails_with_a_message_and_the_next_run_works(studio):
     client, _, runner, _ = studio
-    client.post("/api/runs", json={"base": "quick", "changes": {"drilling.achieved_share": 0.9}})
+    warm = client.post(
+        "/api/runs", json={"base": "quick", "changes": {"drilling.achieved_share": 0.9}}
+    )
     pool = runner._pool
     assert pool is not None
     import threading
 
     def kill_soon() -> None:
-        time.sleep(0.3)
-        for process in list(pool._processes.values()):  # the worker running the next run
+        # as soon as the next run is in flight (a fixed sleep raced the run: a warm quick run
+        # can end within 0.3 s), kill the worker running it
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not set(runner._inflight) - {warm.json()["run"]}:
+            time.sleep(0.002)
+        for process in list(pool._processes.values()):
             os.kill(process.pid, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_soon)

@@ -16,6 +16,8 @@ import os
 import signal
 import sys
 
+from cbm_sim import allocator
+
 INTERRUPTED = 130
 """Exit status after Ctrl-C: 128 + SIGINT (2)."""
 
@@ -31,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     # cbm-sim's models use none. Set PYDANTIC_DISABLE_PLUGINS yourself (e.g. to "none") to
     # have yours loaded.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # arrays of 0.1-30 MB on the heap instead of fresh mappings (cbm_sim/allocator.py: a
+    # fifth of calibrate --fit's wall time was page faults), as study workers have it
+    allocator.keep_arrays_on_heap()
     try:
         import click
 

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
+from cbm_sim import allocator
+
 Progress = Callable[[float], None]
 T = TypeVar("T")
 R = TypeVar("R")
@@ -16,8 +18,8 @@ R = TypeVar("R")
 
 # --------------------------------------------------------------------------- execution
 WORKER_ENVIRON: Final[dict[str, int]] = {
-    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 32 * 2**20,
-    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 128 * 2**20,
+    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": allocator.MMAP_THRESHOLD_BYTES,
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": allocator.TRIM_THRESHOLD_BYTES,
 }
 """glibc malloc settings of the local cluster's workers (read at process start).
 

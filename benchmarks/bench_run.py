@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import simpy
 
+from cbm_sim import allocator
 from cbm_sim.cluster import build
 from cbm_sim.results import simulate
 from cbm_sim.scenario.files import load_scenario
@@ -141,6 +142,8 @@ def main() -> None:
     )
     parser.add_argument("--wells", type=int, default=100, help="wells in the naive reference")
     args = parser.parse_args()
+    # the allocator policy of a study worker (WORKER_ENVIRON) and of the cbm-sim command
+    allocator.keep_arrays_on_heap()
     members(args.repeat)
     if args.references:
         references(args.wells)

@@ -38,7 +38,7 @@ CALIBRATION_MARK = "# Calibrated type-curve adjustment and drilling-history shap
     "--fit",
     "refit",
     is_flag=True,
-    help="Refit the parameters (scipy least squares; ≈ 60 s on 2 cores, benchmarks/README.md: "
+    help="Refit the parameters (scipy least squares; ≈ 52 s on 2 cores, benchmarks/README.md: "
     "calibrate) instead of using the packaged ones.",
 )
 @click.option(

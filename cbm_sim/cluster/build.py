@@ -373,12 +373,19 @@ def keep_facility_lives(m: Model) -> None:
     if m.facilities_key is None:
         return
     lives = [f.history for f in m.facilities()]
-    if any(t != int(t) for life in lives for t, _, _ in life):
+    if not all(_on_whole_days(life) for life in lives):
         return  # a change inside a day could tie with the dispatch's reading: not kept
     m.history.derived[m.facilities_key] = FacilityLives(lives)
     kept = [k for k in m.history.derived if k[0] == "facilities"]
     for old in kept[: max(len(kept) - DRILLINGS_PER_HISTORY, 0)]:
         del m.history.derived[old]
+
+
+def _on_whole_days(life: list[tuple[float, bool, bool]]) -> bool:
+    """Whether every change of a facility's history falls on a whole day: the dispatch reads
+    states at mid-days, so such a history is read the same wherever its changes came from
+    (a reused or a lived one); one inside a day could tie with a reading."""
+    return all(t == int(t) for t, _, _ in life)
 
 
 def _facility_inputs(scenario: Scenario, n_days: int) -> str:
@@ -532,7 +539,7 @@ def _facility(
     fac = made()
     if start and live:
         fac.live(stream(m.seed, fac.entity), float(len(m.days)))
-        if all(t == int(t) for t, _, _ in fac.history):
+        if _on_whole_days(fac.history):
             return fac
         fac = made()  # a change inside a day could tie with the dispatch's reading: SimPy
     if start:

@@ -23,23 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from cbm_sim.wells.bookings import (
-    BD,
-    DT,
-    HALF_RISE,
-    INV_T_INCLINE,
-    K_EXP,
-    K_HARM,
-    K_HYP,
-    NEG_C_OVER_B,
-    NEG_CD_EXPO,
-    Q_START,
-    QI,
-    T_INCLINE,
-    T_PLATEAU,
-    TAU_STAR,
-    _finite,
-)
+from cbm_sim.wells.bookings import _well
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -73,13 +57,8 @@ def chunk_volumes(
     for j in range(wells.size):
         w = wells[j]
         on = online_day[w]
-        t_incline, inv_t_incline = cols[T_INCLINE, w], cols[INV_T_INCLINE, w]
-        half_rise, q_start = cols[HALF_RISE, w], cols[Q_START, w]
-        t_plateau, qi, tau_star = cols[T_PLATEAU, w], cols[QI, w], cols[TAU_STAR, w]
-        bd, k_harm, neg_c_over_b = cols[BD, w], cols[K_HARM, w], cols[NEG_C_OVER_B, w]
-        neg_cd_expo, k_hyp = cols[NEG_CD_EXPO, w], cols[K_HYP, w]
-        k_exp, d_t = cols[K_EXP, w], cols[DT, w]
-        finite = _finite(cols, w)
+        (t_incline, inv_t_incline, half_rise, q_start, t_plateau, qi, tau_star, bd, k_harm,
+         neg_c_over_b, neg_cd_expo, k_hyp, k_exp, d_t, finite) = _well(cols, w)  # fmt: skip
         if qi == 0.0 and q_start == 0.0 and finite and math.isfinite(k_exp):
             # a dry well: every term of its cumulative is ±0 (a rate times a finite number)
             for k in range(m):
